@@ -1,0 +1,79 @@
+import { onnx } from 'onnx-proto';
+
+/** Minimal builder for ONNX graphs, enough to write the project's own test encoders. */
+export class GraphBuilder {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly initializers: onnx.ITensorProto[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private counter = 0;
+
+  constructor(private readonly name: string) {}
+
+  input(name: string, elemType: onnx.TensorProto.DataType, dims: (number | string)[]): string {
+    this.inputs.push(valueInfo(name, elemType, dims));
+    return name;
+  }
+
+  output(name: string, elemType: onnx.TensorProto.DataType, dims: (number | string)[]): void {
+    this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
+  floatConst(values: ArrayLike<number>, dims: number[]): string {
+    const name = `c${this.counter++}`;
+    this.initializers.push({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims, floatData: Array.from(values) });
+    return name;
+  }
+
+  int64Const(values: number[]): string {
+    const name = `c${this.counter++}`;
+    this.initializers.push({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [values.length], int64Data: values });
+    return name;
+  }
+
+  op(opType: string, inputs: string[], attributes: onnx.IAttributeProto[] = [], output?: string): string {
+    const out = output ?? `t${this.counter++}`;
+    this.nodes.push({ opType, input: inputs, output: [out], attribute: attributes, name: `${opType}_${this.counter++}` });
+    return out;
+  }
+
+  encode(): Uint8Array {
+    const model: onnx.IModelProto = {
+      irVersion: 8,
+      producerName: 'image-search test pack',
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    };
+    return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  }
+}
+
+export const intAttr = (name: string, i: number): onnx.IAttributeProto => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.INT,
+  i,
+});
+
+export const intsAttr = (name: string, ints: number[]): onnx.IAttributeProto => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.INTS,
+  ints,
+});
+
+function valueInfo(name: string, elemType: onnx.TensorProto.DataType, dims: (number | string)[]): onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}

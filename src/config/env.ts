@@ -1,0 +1,73 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+const list = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** Every setting, with its default; README "Configuration" mirrors this. */
+export const envSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(8080, 0, 65535),
+  DATA_DIR: z.string().default('data'),
+  /** Unset: a local PostgreSQL cluster is created under DATA_DIR/postgres and started with the service. */
+  DATABASE_URL: optionalString,
+  /** Unset: the embedded HNSW index under DATA_DIR/index is used. */
+  QDRANT_URL: optionalString,
+  QDRANT_API_KEY: optionalString,
+  QDRANT_COLLECTION_PREFIX: z.string().default('images_'),
+  MODEL_DIR: z.string().default('models/test-pack'),
+  MODEL_VERIFY_CHECKSUMS: z.stringbool().default(true),
+  ADMIN_API_KEY: optionalString,
+  /** Folder ingest is confined to these roots (comma separated). */
+  INGEST_ROOTS: list('data/inbox'),
+  ENCODE_BATCH_SIZE: int(16, 1, 1024),
+  ORT_INTRA_OP_THREADS: int(0, 0, 256),
+  ORT_INTER_OP_THREADS: int(1, 1, 64),
+  ENCODER_MAX_CONCURRENCY: int(2, 1, 64),
+  DECODE_CONCURRENCY: int(4, 1, 64),
+  MAX_UPLOAD_BYTES: int(25 * 1024 * 1024, 1024),
+  MAX_UPLOAD_FILES: int(64, 1, 10_000),
+  MAX_IMAGE_PIXELS: int(100_000_000, 1),
+  URL_FETCH_TIMEOUT_MS: int(15_000, 100),
+  URL_FETCH_MAX_BYTES: int(25 * 1024 * 1024, 1024),
+  /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
+  URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),
+  QUERY_MAX_CHARS: int(256, 1, 10_000),
+  SEARCH_MAX_LIMIT: int(100, 1, 1000),
+  TEXT_EMBEDDING_CACHE_SIZE: int(1000, 0),
+  HNSW_M: int(16, 4, 128),
+  HNSW_EF_CONSTRUCTION: int(200, 8, 2000),
+  HNSW_EF_SEARCH: int(128, 8, 5000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  dataDir: string;
+  modelDir: string;
+  ingestRoots: string[];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  const env = parsed.data;
+  const dataDir = path.resolve(env.DATA_DIR);
+  return {
+    ...env,
+    dataDir,
+    modelDir: path.resolve(env.MODEL_DIR),
+    ingestRoots: env.INGEST_ROOTS.map((r) => path.resolve(r)),
+  };
+}

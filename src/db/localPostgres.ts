@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chown, mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * A PostgreSQL cluster owned by this process: the embedded default when no DATABASE_URL is
+ * given, and the throwaway database of every test run. Uses the system's server binaries
+ * (Debian's `postgresql` package); initdb refuses to run as root, so as root the cluster
+ * is run as the `postgres` system user.
+ */
+export interface LocalPostgres {
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export function findPostgresBin(): string {
+  const candidates = [process.env.PG_BIN];
+  const debian = '/usr/lib/postgresql';
+  if (existsSync(debian)) {
+    const versions = readdirSync(debian).sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => path.join(debian, v, 'bin')));
+  }
+  candidates.push('/usr/local/pgsql/bin', '/usr/bin');
+  for (const dir of candidates) if (dir && existsSync(path.join(dir, 'initdb'))) return dir;
+  throw new Error('PostgreSQL server binaries not found: install them (apt-get install -y postgresql), set PG_BIN, or set DATABASE_URL');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface RunAs {
+  uid: number;
+  gid: number;
+  user: string;
+}
+
+async function systemUser(name: string): Promise<RunAs> {
+  const { stdout } = await run('id', ['-u', name]).catch(() => {
+    throw new Error(`running as root needs the '${name}' system user for PostgreSQL (apt-get install -y postgresql creates it)`);
+  });
+  const { stdout: gid } = await run('id', ['-g', name]);
+  return { uid: Number(stdout.trim()), gid: Number(gid.trim()), user: name };
+}
+
+async function pgCommand(bin: string, args: string[], runAs: RunAs | null): Promise<void> {
+  const file = path.join(bin, args[0]!);
+  const rest = args.slice(1);
+  try {
+    if (runAs) await run('runuser', ['-u', runAs.user, '--', file, ...rest], { timeout: 120_000 });
+    else await run(file, rest, { timeout: 120_000 });
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    throw new Error(`${args[0]} failed: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+export interface LocalPostgresOptions {
+  /** Cluster directory; created with initdb on first use and reused afterwards. */
+  dir: string;
+  port?: number;
+  database?: string;
+}
+
+export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<LocalPostgres> {
+  const bin = findPostgresBin();
+  const runAs = process.getuid?.() === 0 ? await systemUser('postgres') : null;
+  const dataDir = path.join(opts.dir, 'data');
+  const socketDir = path.join(opts.dir, 'run');
+  await mkdir(socketDir, { recursive: true });
+  if (runAs) {
+    await chown(opts.dir, runAs.uid, runAs.gid);
+    await chown(socketDir, runAs.uid, runAs.gid);
+  }
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await pgCommand(bin, ['initdb', '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8'], runAs);
+  }
+  const port = opts.port ?? (await freePort());
+  const logFile = path.join(opts.dir, 'postgres.log');
+  if (!existsSync(logFile)) {
+    await writeFile(logFile, '');
+    if (runAs) await chown(logFile, runAs.uid, runAs.gid);
+  }
+  const serverOpts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
+  await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
+  const database = opts.database ?? 'imagesearch';
+  await pgCommand(bin, ['createdb', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', database], runAs).catch((e: Error) => {
+    if (!/already exists/.test(e.message)) throw e;
+  });
+  let stopped = false;
+  return {
+    url: `postgresql://postgres@127.0.0.1:${port}/${database}`,
+    dataDir,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-m', 'fast', '-w', 'stop'], runAs);
+    },
+  };
+}

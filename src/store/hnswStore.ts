@@ -1,0 +1,337 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { HierarchicalNSW } from 'hnswlib-node';
+import { dot } from '../models/vectorMath';
+import { acquireLock } from './fileLock';
+import {
+  matchesFilter,
+  VectorStoreError,
+  type PointFilter,
+  type PointPayload,
+  type ScoredPoint,
+  type SearchRequest,
+  type VectorCollection,
+  type VectorPoint,
+  type VectorStore,
+} from './vectorStore';
+
+export interface HnswSettings {
+  m: number;
+  efConstruction: number;
+  efSearch: number;
+  /** A filter matching at most this many points is answered by exact search (fast and exact). */
+  exactSearchThreshold: number;
+  /** Log entries after which the index is snapshotted and the log truncated. */
+  snapshotEvery: number;
+}
+
+export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch: 128, exactSearchThreshold: 5000, snapshotEvery: 20_000 };
+
+interface Entry {
+  id: string;
+  payload: PointPayload;
+}
+
+type LogRecord = { op: 'upsert'; points: { id: string; v: string; p: PointPayload }[] } | { op: 'delete'; ids: string[] };
+
+interface SnapshotMeta {
+  format: 1;
+  dim: number;
+  nextLabel: number;
+  capacity: number;
+  points: [label: number, id: string, payload: PointPayload][];
+}
+
+const INITIAL_CAPACITY = 1024;
+
+const encodeVector = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+const decodeVector = (s: string) => {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+/**
+ * One collection: an hnswlib graph plus id/payload maps in memory, made durable by an
+ * append-only log (fsynced before a write returns) and periodic snapshots. Files:
+ * CURRENT (snapshot generation n), snap-n/{index.bin,meta.json}, wal-n.jsonl (writes since).
+ */
+class HnswCollection implements VectorCollection {
+  private index: HierarchicalNSW;
+  private readonly byLabel = new Map<number, Entry>();
+  private readonly byId = new Map<string, number>();
+  private readonly byOwner = new Map<string, Set<number>>();
+  private nextLabel = 0;
+  private generation = 0;
+  private logEntries = 0;
+  private log: FileHandle | null = null;
+  /** Serialises writes: the log and the graph must see them in one order. */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    readonly dim: number,
+    private readonly dir: string,
+    private readonly settings: HnswSettings,
+  ) {
+    this.index = this.emptyIndex(INITIAL_CAPACITY);
+  }
+
+  private emptyIndex(capacity: number): HierarchicalNSW {
+    const index = new HierarchicalNSW('cosine', this.dim);
+    index.initIndex({ maxElements: capacity, m: this.settings.m, efConstruction: this.settings.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
+    return index;
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const current = path.join(this.dir, 'CURRENT');
+    if (existsSync(current)) {
+      this.generation = Number((await readFile(current, 'utf8')).trim());
+      await this.loadSnapshot(path.join(this.dir, `snap-${this.generation}`));
+    }
+    await this.replayLog(this.logPath(this.generation));
+    this.log = await open(this.logPath(this.generation), 'a');
+  }
+
+  private logPath(gen: number): string {
+    return path.join(this.dir, `wal-${gen}.jsonl`);
+  }
+
+  private async loadSnapshot(dir: string): Promise<void> {
+    const meta = JSON.parse(await readFile(path.join(dir, 'meta.json'), 'utf8')) as SnapshotMeta;
+    if (meta.dim !== this.dim) throw new VectorStoreError(`collection ${this.name} holds ${meta.dim}-d vectors, not ${this.dim}-d`);
+    this.index = this.emptyIndex(meta.capacity);
+    if (meta.points.length > 0) await this.index.readIndex(path.join(dir, 'index.bin'), true);
+    this.index.setEf(this.settings.efSearch);
+    this.nextLabel = meta.nextLabel;
+    for (const [label, id, payload] of meta.points) this.remember(label, id, payload);
+  }
+
+  private async replayLog(file: string): Promise<void> {
+    if (!existsSync(file)) return;
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    for (const [i, line] of lines.entries()) {
+      if (!line) continue;
+      let rec: LogRecord;
+      try {
+        rec = JSON.parse(line) as LogRecord;
+      } catch (e) {
+        // Only the last line can be torn by a crash, and it was never acknowledged.
+        if (i >= lines.length - 2) break;
+        throw new VectorStoreError(`corrupt log ${file} at line ${i + 1}: ${(e as Error).message}`);
+      }
+      if (rec.op === 'upsert') this.applyUpsert(rec.points.map((p) => ({ id: p.id, vector: decodeVector(p.v), payload: p.p })));
+      else this.applyDelete(rec.ids);
+      this.logEntries++;
+    }
+  }
+
+  private remember(label: number, id: string, payload: PointPayload): void {
+    this.byLabel.set(label, { id, payload });
+    this.byId.set(id, label);
+    let owned = this.byOwner.get(payload.owner);
+    if (!owned) this.byOwner.set(payload.owner, (owned = new Set()));
+    owned.add(label);
+  }
+
+  private forget(label: number): void {
+    const entry = this.byLabel.get(label);
+    if (!entry) return;
+    this.byLabel.delete(label);
+    this.byId.delete(entry.id);
+    const owned = this.byOwner.get(entry.payload.owner);
+    owned?.delete(label);
+    if (owned?.size === 0) this.byOwner.delete(entry.payload.owner);
+  }
+
+  private applyUpsert(points: readonly VectorPoint[]): void {
+    const fresh = points.filter((p) => !this.byId.has(p.id)).length;
+    // Deleted slots are reused first, so this over-estimates; growing early is harmless.
+    const needed = this.index.getCurrentCount() + fresh;
+    if (needed > this.index.getMaxElements()) this.index.resizeIndex(Math.max(needed, this.index.getMaxElements() * 2));
+    for (const p of points) {
+      const existing = this.byId.get(p.id);
+      const label = existing ?? this.nextLabel++;
+      if (existing !== undefined) this.forget(existing);
+      this.index.addPoint(Array.from(p.vector), label, existing === undefined);
+      this.remember(label, p.id, p.payload);
+    }
+  }
+
+  private applyDelete(ids: readonly string[]): void {
+    for (const id of ids) {
+      const label = this.byId.get(id);
+      if (label === undefined) continue;
+      this.index.markDelete(label);
+      this.forget(label);
+    }
+  }
+
+  private checkDim(points: readonly VectorPoint[]): void {
+    for (const p of points) {
+      if (p.vector.length !== this.dim) throw new VectorStoreError(`point ${p.id} has ${p.vector.length} dims, collection ${this.name} has ${this.dim}`);
+    }
+  }
+
+  private write(rec: LogRecord, apply: () => void): Promise<void> {
+    const task = this.writes.then(async () => {
+      if (!this.log) throw new VectorStoreError(`collection ${this.name} is closed`);
+      await this.log.appendFile(`${JSON.stringify(rec)}\n`);
+      await this.log.datasync();
+      apply();
+      if (++this.logEntries >= this.settings.snapshotEvery) await this.snapshot();
+    });
+    this.writes = task.catch(() => undefined);
+    return task;
+  }
+
+  async upsert(points: readonly VectorPoint[]): Promise<void> {
+    if (points.length === 0) return;
+    this.checkDim(points);
+    const rec: LogRecord = { op: 'upsert', points: points.map((p) => ({ id: p.id, v: encodeVector(p.vector), p: p.payload })) };
+    return this.write(rec, () => this.applyUpsert(points));
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    return this.write({ op: 'delete', ids: [...ids] }, () => this.applyDelete(ids));
+  }
+
+  /** Writes snap-(n+1), starts wal-(n+1), then flips CURRENT: a crash at any step leaves a loadable state. */
+  async snapshot(): Promise<void> {
+    const next = this.generation + 1;
+    const dir = path.join(this.dir, `snap-${next}`);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    if (this.byLabel.size > 0) await this.index.writeIndex(path.join(dir, 'index.bin'));
+    const meta: SnapshotMeta = {
+      format: 1,
+      dim: this.dim,
+      nextLabel: this.nextLabel,
+      capacity: this.index.getMaxElements(),
+      points: [...this.byLabel].map(([label, e]) => [label, e.id, e.payload]),
+    };
+    await writeFile(path.join(dir, 'meta.json'), JSON.stringify(meta));
+    const nextLog = await open(this.logPath(next), 'w');
+    const tmp = path.join(this.dir, 'CURRENT.tmp');
+    await writeFile(tmp, String(next));
+    await rename(tmp, path.join(this.dir, 'CURRENT'));
+    await this.log?.close();
+    this.log = nextLog;
+    await rm(path.join(this.dir, `snap-${this.generation}`), { recursive: true, force: true });
+    await rm(this.logPath(this.generation), { force: true });
+    this.generation = next;
+    this.logEntries = 0;
+  }
+
+  private candidates(filter: PointFilter | undefined): number[] | null {
+    if (!filter || Object.values(filter).every((v) => v === undefined)) return null;
+    const pool = filter.owner !== undefined ? (this.byOwner.get(filter.owner) ?? new Set<number>()) : this.byLabel.keys();
+    const excluded = new Set(filter.excludeIds ?? []);
+    const out: number[] = [];
+    for (const label of pool) {
+      const e = this.byLabel.get(label)!;
+      if (!excluded.has(e.id) && matchesFilter(e.payload, filter)) out.push(label);
+    }
+    return out;
+  }
+
+  async search(req: SearchRequest): Promise<ScoredPoint[]> {
+    if (req.vector.length !== this.dim) throw new VectorStoreError(`query has ${req.vector.length} dims, collection ${this.name} has ${this.dim}`);
+    const k = (req.offset ?? 0) + req.limit;
+    const allowed = this.candidates(req.filter);
+    const total = allowed ? allowed.length : this.byLabel.size;
+    if (total === 0 || k === 0) return [];
+    let hits: ScoredPoint[];
+    if (allowed && allowed.length <= this.settings.exactSearchThreshold) {
+      hits = this.exact(req.vector, allowed, k);
+    } else {
+      const want = Math.min(k, total);
+      this.index.setEf(Math.max(this.settings.efSearch, want));
+      const set = allowed ? new Set(allowed) : null;
+      const res = this.index.searchKnn(Array.from(req.vector), want, set ? (label) => set.has(label) : undefined);
+      hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
+      // A very selective filter can starve the graph walk; exact search is then the honest answer.
+      if (hits.length < want && allowed) hits = this.exact(req.vector, allowed, k);
+    }
+    return hits.slice(req.offset ?? 0, k);
+  }
+
+  private hit(label: number, score: number): ScoredPoint {
+    const e = this.byLabel.get(label)!;
+    return { id: e.id, score, payload: e.payload };
+  }
+
+  private exact(vector: Float32Array, labels: readonly number[], k: number): ScoredPoint[] {
+    return labels
+      .map((label) => this.hit(label, dot(vector, this.index.getPoint(label))))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k);
+  }
+
+  async retrieve(ids: readonly string[]): Promise<VectorPoint[]> {
+    const out: VectorPoint[] = [];
+    for (const id of ids) {
+      const label = this.byId.get(id);
+      if (label === undefined) continue;
+      out.push({ id, vector: Float32Array.from(this.index.getPoint(label)), payload: this.byLabel.get(label)!.payload });
+    }
+    return out;
+  }
+
+  async count(filter?: PointFilter): Promise<number> {
+    return this.candidates(filter)?.length ?? this.byLabel.size;
+  }
+
+  async *listIds(pageSize = 1000): AsyncIterable<string[]> {
+    const ids = [...this.byId.keys()];
+    for (let i = 0; i < ids.length; i += pageSize) yield ids.slice(i, i + pageSize);
+  }
+
+  async close(): Promise<void> {
+    await this.writes;
+    if (this.logEntries > 0) await this.snapshot();
+    await this.log?.close();
+    this.log = null;
+  }
+}
+
+export class HnswStore implements VectorStore {
+  readonly kind = 'embedded' as const;
+  private readonly collections = new Map<string, Promise<HnswCollection>>();
+  private readonly unlock: () => void;
+
+  constructor(
+    private readonly root: string,
+    private readonly settings: HnswSettings = DEFAULT_HNSW,
+  ) {
+    mkdirSync(root, { recursive: true });
+    this.unlock = acquireLock(path.join(root, 'LOCK'));
+  }
+
+  collection(name: string, dim: number): Promise<VectorCollection> {
+    let c = this.collections.get(name);
+    if (!c) {
+      const col = new HnswCollection(name, dim, path.join(this.root, name), this.settings);
+      c = col.open().then(() => col);
+      this.collections.set(name, c);
+      c.catch(() => this.collections.delete(name));
+    }
+    return c.then((col) => {
+      if (col.dim !== dim) throw new VectorStoreError(`collection ${name} has ${col.dim} dims, asked for ${dim}`);
+      return col;
+    });
+  }
+
+  async ping(): Promise<void> {
+    if (!existsSync(this.root)) throw new VectorStoreError(`index directory ${this.root} is gone`);
+  }
+
+  async close(): Promise<void> {
+    const cols = await Promise.allSettled(this.collections.values());
+    for (const c of cols) if (c.status === 'fulfilled') await c.value.close();
+    this.collections.clear();
+    this.unlock();
+  }
+}

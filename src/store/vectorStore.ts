@@ -1,0 +1,79 @@
+/**
+ * The vector store port. Adapters: Qdrant (`qdrantStore.ts`) and the embedded HNSW index
+ * (`hnswStore.ts`); both pass `test/store/contract.ts`.
+ */
+export interface PointPayload {
+  owner: string;
+  albums: string[];
+  /** Epoch milliseconds, when known. */
+  takenAt?: number | undefined;
+}
+
+export interface VectorPoint {
+  /** A UUID: the image (or text) id in Postgres. */
+  id: string;
+  vector: Float32Array;
+  payload: PointPayload;
+}
+
+export interface PointFilter {
+  owner?: string | undefined;
+  album?: string | undefined;
+  takenFrom?: number | undefined;
+  takenTo?: number | undefined;
+  /** Leave these ids out (e.g. the query image itself). */
+  excludeIds?: string[] | undefined;
+}
+
+export interface SearchRequest {
+  vector: Float32Array;
+  limit: number;
+  offset?: number;
+  filter?: PointFilter;
+}
+
+export interface ScoredPoint {
+  id: string;
+  /** Cosine similarity in [-1, 1]. */
+  score: number;
+  payload: PointPayload;
+}
+
+export interface VectorCollection {
+  readonly name: string;
+  readonly dim: number;
+  /** Insert or replace by id; idempotent. */
+  upsert(points: readonly VectorPoint[]): Promise<void>;
+  search(req: SearchRequest): Promise<ScoredPoint[]>;
+  /** Stored points for these ids (unknown ids are left out). */
+  retrieve(ids: readonly string[]): Promise<VectorPoint[]>;
+  delete(ids: readonly string[]): Promise<void>;
+  count(filter?: PointFilter): Promise<number>;
+  /** Every stored id, in pages; used by reconcile. */
+  listIds(pageSize?: number): AsyncIterable<string[]>;
+}
+
+export interface VectorStore {
+  readonly kind: 'qdrant' | 'embedded';
+  /** Opens (creating when missing) a cosine collection of the given dimension. */
+  collection(name: string, dim: number): Promise<VectorCollection>;
+  /** Throws when the store cannot serve requests. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class VectorStoreError extends Error {}
+
+export function matchesFilter(p: PointPayload, f: PointFilter | undefined): boolean {
+  if (!f) return true;
+  if (f.owner !== undefined && p.owner !== f.owner) return false;
+  if (f.album !== undefined && !p.albums.includes(f.album)) return false;
+  if (f.takenFrom !== undefined && (p.takenAt === undefined || p.takenAt < f.takenFrom)) return false;
+  if (f.takenTo !== undefined && (p.takenAt === undefined || p.takenAt > f.takenTo)) return false;
+  return true;
+}
+
+/** Collection names must be safe as Qdrant names and as directory names. */
+export function collectionName(prefix: string, packKey: string): string {
+  return `${prefix}${packKey}`.replace(/[^a-zA-Z0-9_-]/g, '_');
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { dot } from '../../src/models/vectorMath';
+import { VectorStoreError, type VectorCollection, type VectorPoint, type VectorStore } from '../../src/store/vectorStore';
+import { ids, randomUnitVector, seededRandom } from '../helpers/vectors';
+
+export interface StoreHarness {
+  open(): Promise<VectorStore>;
+}
+
+const DIM = 16;
+
+function unit(...xs: number[]): Float32Array {
+  const v = new Float32Array(DIM);
+  xs.forEach((x, i) => (v[i] = x));
+  const n = Math.sqrt(dot(v, v));
+  return v.map((x) => x / n);
+}
+
+/** Every VectorStore adapter must pass this suite unchanged. */
+export function vectorStoreContract(label: string, harness: StoreHarness): void {
+  describe(`VectorStore contract: ${label}`, () => {
+    let store: VectorStore;
+    let col: VectorCollection;
+
+    beforeEach(async () => {
+      store = await harness.open();
+      col = await store.collection(`contract_${randomUUID().slice(0, 8)}`, DIM);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const point = (id: string, vector: Float32Array, owner = 'alice', albums: string[] = [], takenAt?: number): VectorPoint => ({
+      id,
+      vector,
+      payload: { owner, albums, takenAt },
+    });
+
+    test('finds the nearest point first with cosine scores', async () => {
+      const [a, b, c] = ids(3);
+      await col.upsert([point(a!, unit(1, 0)), point(b!, unit(0, 1)), point(c!, unit(1, 1))]);
+      const hits = await col.search({ vector: unit(1, 0.1), limit: 3 });
+      expect(hits.map((h) => h.id)).toEqual([a, c, b]);
+      expect(hits[0]!.score).toBeCloseTo(dot(unit(1, 0.1), unit(1, 0)), 4);
+      expect(hits[0]!.payload).toEqual({ owner: 'alice', albums: [], takenAt: undefined });
+    });
+
+    test('upsert is idempotent and replaces vector and payload', async () => {
+      const [a] = ids(1);
+      await col.upsert([point(a!, unit(1, 0))]);
+      await col.upsert([point(a!, unit(1, 0))]);
+      expect(await col.count()).toBe(1);
+      await col.upsert([point(a!, unit(0, 1), 'alice', ['trip'])]);
+      expect(await col.count()).toBe(1);
+      const [got] = await col.retrieve([a!]);
+      expect(Array.from(got!.vector).map((x) => Number(x.toFixed(5)))).toEqual(Array.from(unit(0, 1)).map((x) => Number(x.toFixed(5))));
+      expect(got!.payload.albums).toEqual(['trip']);
+    });
+
+    test('filters by owner, album, date range and excluded ids', async () => {
+      const [a, b, c, d] = ids(4);
+      await col.upsert([
+        point(a!, unit(1, 0), 'alice', ['trip'], Date.UTC(2024, 0, 1)),
+        point(b!, unit(1, 0.05), 'bob', ['trip'], Date.UTC(2024, 5, 1)),
+        point(c!, unit(1, 0.1), 'alice', ['home'], Date.UTC(2025, 0, 1)),
+        point(d!, unit(1, 0.2), 'alice', [], undefined),
+      ]);
+      const q = unit(1, 0);
+      const byOwner = await col.search({ vector: q, limit: 10, filter: { owner: 'bob' } });
+      expect(byOwner.map((h) => h.id)).toEqual([b]);
+      const byAlbum = await col.search({ vector: q, limit: 10, filter: { owner: 'alice', album: 'trip' } });
+      expect(byAlbum.map((h) => h.id)).toEqual([a]);
+      const byDate = await col.search({ vector: q, limit: 10, filter: { owner: 'alice', takenFrom: Date.UTC(2024, 6, 1), takenTo: Date.UTC(2025, 6, 1) } });
+      expect(byDate.map((h) => h.id)).toEqual([c]);
+      const excluded = await col.search({ vector: q, limit: 10, filter: { owner: 'alice', excludeIds: [a!] } });
+      expect(excluded.map((h) => h.id)).toEqual([c, d]);
+      expect(await col.count({ owner: 'alice' })).toBe(3);
+      expect(await col.count({ owner: 'nobody' })).toBe(0);
+    });
+
+    test('offset pages continue without overlap', async () => {
+      const rand = seededRandom(7);
+      const pts = ids(30).map((id) => point(id, randomUnitVector(DIM, rand)));
+      await col.upsert(pts);
+      const q = randomUnitVector(DIM, rand);
+      const all = await col.search({ vector: q, limit: 20 });
+      const page1 = await col.search({ vector: q, limit: 10, offset: 0 });
+      const page2 = await col.search({ vector: q, limit: 10, offset: 10 });
+      expect([...page1, ...page2].map((h) => h.id)).toEqual(all.map((h) => h.id));
+      const scores = all.map((h) => h.score);
+      expect([...scores].sort((x, y) => y - x)).toEqual(scores);
+    });
+
+    test('retrieve, delete, count and listIds agree', async () => {
+      const all = ids(25);
+      await col.upsert(all.map((id, i) => point(id, unit(1, i / 10))));
+      expect(await col.retrieve([all[0]!, randomUUID()])).toHaveLength(1);
+      await col.delete([all[0]!, all[1]!, randomUUID()]);
+      expect(await col.count()).toBe(23);
+      expect(await col.retrieve([all[0]!])).toEqual([]);
+      const listed: string[] = [];
+      for await (const page of col.listIds(7)) listed.push(...page);
+      expect(listed.sort()).toEqual(all.slice(2).sort());
+      const hits = await col.search({ vector: unit(1, 0), limit: 30 });
+      expect(hits.map((h) => h.id)).not.toContain(all[0]);
+      expect(hits).toHaveLength(23);
+    });
+
+    test('rejects vectors of the wrong dimension', async () => {
+      await expect(col.upsert([point(randomUUID(), new Float32Array(DIM + 1).fill(1))])).rejects.toThrow(VectorStoreError);
+      await expect(col.search({ vector: new Float32Array(3).fill(1), limit: 1 })).rejects.toThrow(VectorStoreError);
+    });
+
+    test('an empty collection or a zero limit returns nothing', async () => {
+      expect(await col.search({ vector: unit(1), limit: 5 })).toEqual([]);
+      await col.upsert([point(randomUUID(), unit(1))]);
+      expect(await col.search({ vector: unit(1), limit: 0 })).toEqual([]);
+    });
+
+    test('approximate search agrees with exact search (recall@10 >= 0.95)', async () => {
+      const rand = seededRandom(42);
+      const pts = ids(3000).map((id, i) => point(id, randomUnitVector(DIM, rand), i % 2 ? 'alice' : 'bob'));
+      for (let i = 0; i < pts.length; i += 500) await col.upsert(pts.slice(i, i + 500));
+      let found = 0;
+      const queries = 40;
+      for (let q = 0; q < queries; q++) {
+        const v = randomUnitVector(DIM, rand);
+        const exact = pts
+          .map((p) => ({ id: p.id, s: dot(v, p.vector) }))
+          .sort((x, y) => y.s - x.s)
+          .slice(0, 10)
+          .map((x) => x.id);
+        const got = new Set((await col.search({ vector: v, limit: 10 })).map((h) => h.id));
+        found += exact.filter((id) => got.has(id)).length;
+      }
+      expect(found / (queries * 10)).toBeGreaterThanOrEqual(0.95);
+    });
+  });
+}
