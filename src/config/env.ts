@@ -33,11 +33,11 @@ export const envSchema = z.object({
   ORT_INTER_OP_THREADS: int(1, 1, 64),
   ENCODER_MAX_CONCURRENCY: int(2, 1, 64),
   DECODE_CONCURRENCY: int(4, 1, 64),
-  MAX_UPLOAD_BYTES: int(25 * 1024 * 1024, 1024),
+  /** Per image, for uploads, URL downloads and files alike. */
+  MAX_IMAGE_BYTES: int(50 * 1024 * 1024, 1024),
   MAX_UPLOAD_FILES: int(64, 1, 10_000),
   MAX_IMAGE_PIXELS: int(100_000_000, 1),
   URL_FETCH_TIMEOUT_MS: int(15_000, 100),
-  URL_FETCH_MAX_BYTES: int(25 * 1024 * 1024, 1024),
   /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
   URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),
   QUERY_MAX_CHARS: int(256, 1, 10_000),

@@ -13,6 +13,9 @@ CREATE TYPE "JobItemState" AS ENUM ('pending', 'done', 'skipped', 'failed');
 -- CreateEnum
 CREATE TYPE "SourceKind" AS ENUM ('folder', 'upload', 'url');
 
+-- CreateEnum
+CREATE TYPE "JobKind" AS ENUM ('folder', 'upload', 'url', 'reindex');
+
 -- CreateTable
 CREATE TABLE "images" (
     "id" UUID NOT NULL,
@@ -51,7 +54,7 @@ CREATE TABLE "captions" (
 CREATE TABLE "ingest_jobs" (
     "id" UUID NOT NULL,
     "owner" TEXT NOT NULL,
-    "kind" "SourceKind" NOT NULL,
+    "kind" "JobKind" NOT NULL,
     "state" "JobState" NOT NULL DEFAULT 'queued',
     "total" INTEGER NOT NULL DEFAULT 0,
     "done" INTEGER NOT NULL DEFAULT 0,

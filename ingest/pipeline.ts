@@ -1,0 +1,182 @@
+import type { Db } from '../src/db/prisma';
+import type { DerivativeStore } from '../src/images/derivativeStore';
+import { decodeImage, ImageRejected, type DecodedImage, type DecodeLimits } from '../src/images/decode';
+import type { ModelPack } from '../src/models/modelPack';
+import type { VectorCollection, VectorPoint } from '../src/store/vectorStore';
+import { mapConcurrent, withRetry } from '../src/util/async';
+import { imageId, sha256Hex } from '../src/util/ids';
+import type { Logger } from '../src/util/logger';
+import { readItem, type ItemKind, type ReaderOptions } from './itemReader';
+import { UrlFetchFailed, UrlNotAllowed } from './urlFetch';
+
+export interface PipelineDeps {
+  db: Db;
+  collection: VectorCollection;
+  pack: ModelPack;
+  derivatives: DerivativeStore;
+  reader: ReaderOptions;
+  decode: DecodeLimits;
+  batchSize: number;
+  /** Items read and decoded ahead of the encoder. */
+  lookahead: number;
+  storeRetries: number;
+  storeRetryDelayMs: number;
+  log: Logger;
+}
+
+export interface JobProgress {
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  pending: number;
+}
+
+interface WorkItem {
+  itemId: string;
+  source: string;
+  /** Known for reindex items. */
+  imageId: string | null;
+}
+
+interface JobContext {
+  jobId: string;
+  owner: string;
+  albums: string[];
+  kind: ItemKind;
+}
+
+type Prepared =
+  | { type: 'encode'; item: WorkItem; imageId: string; sha256: string; bytes: number; decoded: DecodedImage; albums: string[]; takenAt: Date | undefined; isNew: boolean }
+  | { type: 'skipped'; item: WorkItem; imageId: string }
+  | { type: 'rejected'; item: WorkItem; error: string };
+
+/** Thrown when the vector store stays unavailable: the job stops, its items stay pending. */
+export class StoreUnavailable extends Error {}
+
+function isPermanent(e: unknown): boolean {
+  if (e instanceof ImageRejected || e instanceof UrlNotAllowed || e instanceof UrlFetchFailed) return true;
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES';
+}
+
+/**
+ * Runs the pending items of one job: read -> hash -> skip known content -> decode -> batch
+ * encode -> write derivatives, metadata and vectors. The order of writes is what keeps
+ * Postgres and the vector store consistent across crashes and outages: the image row is
+ * written (pending) before its vector, and marked indexed only after the vector is stored.
+ */
+export class IngestPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  /** `shouldStop` is asked after each committed batch, so a shutdown loses no finished work. */
+  async run(ctx: JobContext, items: WorkItem[], onProgress?: (delta: Partial<JobProgress>) => void, shouldStop: () => boolean = () => false): Promise<void> {
+    const { batchSize, lookahead } = this.deps;
+    let batch: Extract<Prepared, { type: 'encode' }>[] = [];
+    for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
+      if (p.type === 'rejected') {
+        await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'failed', error: p.error, attempts: { increment: 1 } } });
+        onProgress?.({ failed: 1 });
+      } else if (p.type === 'skipped') {
+        await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'skipped', imageId: p.imageId } });
+        onProgress?.({ skipped: 1 });
+      } else {
+        batch.push(p);
+        if (batch.length >= batchSize) {
+          await this.commit(ctx, batch);
+          onProgress?.({ done: batch.length });
+          batch = [];
+          if (shouldStop()) return;
+        }
+      }
+    }
+    if (batch.length) {
+      await this.commit(ctx, batch);
+      onProgress?.({ done: batch.length });
+    }
+  }
+
+  private async prepare(ctx: JobContext, item: WorkItem): Promise<Prepared> {
+    try {
+      const data = await readItem(ctx.kind, item.source, this.deps.reader);
+      return ctx.kind === 'reindex' ? await this.prepareReindex(item, data) : await this.prepareNew(ctx, item, data);
+    } catch (e) {
+      if (isPermanent(e)) return { type: 'rejected', item, error: (e as Error).message };
+      throw e;
+    }
+  }
+
+  private async prepareNew(ctx: JobContext, item: WorkItem, data: Buffer): Promise<Prepared> {
+    const sha256 = sha256Hex(data);
+    const id = imageId(ctx.owner, sha256);
+    const existing = await this.deps.db.image.findUnique({ where: { id }, select: { state: true, modelPack: true, albums: true, takenAt: true } });
+    const albums = [...new Set([...(existing?.albums ?? []), ...ctx.albums])];
+    const upToDate = existing?.state === 'indexed' && existing.modelPack === this.deps.pack.key;
+    if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
+    const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
+    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, albums, takenAt: decoded.takenAt, isNew: !existing };
+  }
+
+  private async prepareReindex(item: WorkItem, data: Buffer): Promise<Prepared> {
+    const image = item.imageId ? await this.deps.db.image.findUnique({ where: { id: item.imageId } }) : null;
+    if (!image) return { type: 'rejected', item, error: 'image no longer exists' };
+    const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
+    return { type: 'encode', item, imageId: image.id, sha256: image.sha256, bytes: image.bytes, decoded, albums: image.albums, takenAt: image.takenAt ?? undefined, isNew: false };
+  }
+
+  private async commit(ctx: JobContext, batch: Extract<Prepared, { type: 'encode' }>[]): Promise<void> {
+    const { db, derivatives, pack, collection, log } = this.deps;
+    const vectors = await pack.image.encode(batch.map((p) => p.decoded.tensor));
+    for (const p of batch) {
+      await derivatives.put('preview', p.sha256, p.decoded.preview);
+      await derivatives.put('thumbnail', p.sha256, p.decoded.thumbnail);
+    }
+    if (ctx.kind !== 'reindex') {
+      await db.$transaction(
+        batch.map((p) => {
+          const row = {
+            sourceKind: ctx.kind as 'folder' | 'upload' | 'url',
+            source: ctx.kind === 'upload' ? uploadName(p.item.source) : p.item.source,
+            mime: p.decoded.mime,
+            width: p.decoded.width,
+            height: p.decoded.height,
+            bytes: p.bytes,
+            albums: p.albums,
+            takenAt: p.takenAt ?? null,
+            state: 'pending' as const,
+            error: null,
+          };
+          return db.image.upsert({ where: { id: p.imageId }, create: { id: p.imageId, owner: ctx.owner, sha256: p.sha256, ...row }, update: { albums: row.albums, state: 'pending' } });
+        }),
+      );
+    }
+    const points: VectorPoint[] = batch.map((p, i) => ({
+      id: p.imageId,
+      vector: vectors[i]!,
+      payload: { owner: ctx.owner, albums: p.albums, takenAt: p.takenAt?.getTime() },
+    }));
+    try {
+      await withRetry(() => collection.upsert(points), this.deps.storeRetries, this.deps.storeRetryDelayMs, (e, attempt) =>
+        log.warn({ err: e.message, attempt, job: ctx.jobId }, 'vector upsert failed; retrying'),
+      );
+    } catch (e) {
+      const error = `vector store unavailable: ${(e as Error).message}`;
+      const ids = batch.map((p) => p.item.itemId);
+      await db.$transaction([
+        db.image.updateMany({ where: { id: { in: batch.map((p) => p.imageId) } }, data: { error } }),
+        db.ingestItem.updateMany({ where: { id: { in: ids } }, data: { error, attempts: { increment: 1 } } }),
+      ]);
+      throw new StoreUnavailable(error);
+    }
+    await db.$transaction([
+      db.image.updateMany({ where: { id: { in: batch.map((p) => p.imageId) } }, data: { state: 'indexed', modelPack: pack.key, error: null } }),
+      ...batch.map((p) => db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'done', imageId: p.imageId, error: null } })),
+    ]);
+  }
+}
+
+/** Staged uploads are stored as `<n>-<original name>`; the original name is what users know. */
+function uploadName(stagedPath: string): string {
+  const base = stagedPath.split(/[\\/]/).pop() ?? stagedPath;
+  return base.replace(/^\d+-/, '');
+}

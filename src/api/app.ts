@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Services } from '../app/services';
+import type { SearchResult } from '../search/searchService';
+import { requireAdminKey } from './auth';
+import { errorHandler, notFoundHandler } from './errors';
+import { openApiDocument } from './openapi';
+import { adminRoutes } from './routes/admin';
+import { healthRoutes } from './routes/health';
+import { imageRoutes } from './routes/images';
+import { searchRoutes } from './routes/search';
+
+export interface AppOptions {
+  version: string;
+  accepting?: () => boolean;
+}
+
+function withUrls(result: SearchResult) {
+  return result.hits.map((h) => ({ ...h, thumbnailUrl: `/v1/images/${h.id}/thumbnail`, previewUrl: `/v1/images/${h.id}/preview` }));
+}
+
+export function createApp(s: Services, opts: AppOptions): Express {
+  const { config } = s;
+  const limits = { queryMaxChars: config.QUERY_MAX_CHARS, searchMaxLimit: config.SEARCH_MAX_LIMIT, maxBytes: config.MAX_IMAGE_BYTES, maxFiles: config.MAX_UPLOAD_FILES };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    pinoHttp({
+      logger: s.log,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+    }),
+  );
+  app.use(express.json({ limit: '1mb' }));
+
+  const openapi = openApiDocument(limits, opts.version);
+  app.get('/v1/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use(healthRoutes({ db: s.db, store: s.store, modelKey: s.pack.key, accepting: opts.accepting ?? (() => true) }));
+  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, async (result) => withUrls(result)));
+  app.use('/v1', imageRoutes(s.search, s.derivatives));
+  app.use('/v1/admin', requireAdminKey(config.ADMIN_API_KEY), adminRoutes(s.ingest, limits));
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import type { Db } from '../../db/prisma';
+import type { VectorStore } from '../../store/vectorStore';
+
+export interface ReadinessDeps {
+  db: Db;
+  store: VectorStore;
+  modelKey: string;
+  /** False while draining for shutdown: load balancers should stop sending traffic. */
+  accepting: () => boolean;
+}
+
+async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+  try {
+    await fn();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+export function healthRoutes(deps: ReadinessDeps): Router {
+  const r = Router();
+  r.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  r.get('/readyz', async (_req, res) => {
+    const [database, vectorStore] = await Promise.all([check(() => deps.db.$queryRaw`SELECT 1`), check(() => deps.store.ping())]);
+    const accepting = deps.accepting();
+    const ready = database.ok && vectorStore.ok && accepting;
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      checks: { database, vectorStore: { ...vectorStore, kind: deps.store.kind }, model: { ok: true, pack: deps.modelKey }, accepting },
+    });
+  });
+  return r;
+}

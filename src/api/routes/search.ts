@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import type { SearchResult, SearchService } from '../../search/searchService';
+import { HttpError } from '../errors';
+import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas';
+import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
+
+export interface HitDecorator {
+  (result: SearchResult, opts: { caption: boolean; owner: string | undefined }): Promise<unknown[]>;
+}
+
+function page(p: { limit: number; offset?: number | undefined; cursor?: number | undefined }) {
+  if (p.offset !== undefined && p.cursor !== undefined) throw new HttpError(400, 'validation_error', 'give either offset or cursor, not both');
+  return { limit: p.limit, offset: p.cursor ?? p.offset ?? 0 };
+}
+
+export function searchRoutes(search: SearchService, limits: Limits & UploadLimits, modelKey: string, decorate: HitDecorator): Router {
+  const r = Router();
+  const respond = async (result: SearchResult, start: number, opts: { caption: boolean; owner: string | undefined }) => ({
+    model: modelKey,
+    hits: await decorate(result, opts),
+    nextCursor: result.nextOffset === null ? null : encodeCursor(result.nextOffset),
+    tookMs: Math.round(performance.now() - start),
+  });
+
+  r.post('/search/text', requireContentType('application/json'), async (req, res) => {
+    const start = performance.now();
+    const body = textSearchSchema(limits).parse(req.body);
+    const result = await search.byText(body.query, body.filters, page(body));
+    res.json({ query: body.query, ...(await respond(result, start, { caption: body.caption, owner: body.filters.owner })) });
+  });
+
+  r.post('/search/image', requireContentType('application/json', 'multipart/form-data'), multipart('image', limits), async (req, res) => {
+    const start = performance.now();
+    const body = imageSearchSchema(limits).parse(req.body ?? {});
+    const files = uploadedFiles(req);
+    if ((files.length > 0) === (body.imageId !== undefined)) {
+      throw new HttpError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
+    }
+    const result = body.imageId ? await search.byImageId(body.imageId, body.filters, page(body)) : await search.byImageUpload(files[0]!.buffer, body.filters, page(body));
+    res.json(await respond(result, start, { caption: body.caption, owner: body.filters.owner }));
+  });
+  return r;
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { normalizeQuery } from '../search/textQuery';
+import { UUID_RE } from '../util/ids';
+
+/** Request and response shapes: validated here, and the source of the OpenAPI document. */
+export interface Limits {
+  queryMaxChars: number;
+  searchMaxLimit: number;
+}
+
+export const MAX_OFFSET = 10_000;
+
+const ownerName = z.string().trim().min(1).max(128).regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
+const albumName = z.string().trim().min(1).max(128);
+export const imageIdSchema = z.string().regex(UUID_RE, 'must be a UUID').transform((s) => s.toLowerCase());
+
+export const filtersSchema = z
+  .object({
+    owner: ownerName.optional(),
+    album: albumName.optional(),
+    takenFrom: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+    takenTo: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+  })
+  .strict()
+  .refine((f) => !f.takenFrom || !f.takenTo || f.takenFrom <= f.takenTo, 'takenFrom must not be after takenTo');
+
+/** The cursor is the next page's offset, opaque so clients do not build it themselves. */
+export function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+}
+
+const cursorSchema = z
+  .string()
+  .max(200)
+  .transform((c, ctx) => {
+    try {
+      const o = (JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as { o?: unknown }).o;
+      if (typeof o === 'number' && Number.isInteger(o) && o >= 0 && o <= MAX_OFFSET) return o;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
+    return z.NEVER;
+  });
+
+/** Multipart forms carry nested objects as JSON text. */
+const jsonField = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  }, schema);
+
+export function pagingShape(limits: Limits) {
+  return {
+    limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(20),
+    offset: z.coerce.number().int().min(0).max(MAX_OFFSET).optional(),
+    cursor: cursorSchema.optional(),
+    filters: jsonField(filtersSchema).default({}),
+  };
+}
+
+export function textSearchSchema(limits: Limits) {
+  return z
+    .object({
+      query: z
+        .string()
+        .transform(normalizeQuery)
+        .pipe(z.string().min(1, 'query is empty').max(limits.queryMaxChars, `query is longer than ${limits.queryMaxChars} characters`)),
+      ...pagingShape(limits),
+      caption: z.boolean().default(false),
+    })
+    .strict();
+}
+
+export function imageSearchSchema(limits: Limits) {
+  return z
+    .object({
+      imageId: imageIdSchema.optional(),
+      ...pagingShape(limits),
+      caption: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).default(false),
+    })
+    .strict();
+}
+
+export function retrieveTextSchema(limits: Limits) {
+  return z
+    .object({
+      imageId: imageIdSchema.optional(),
+      limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(5),
+      owner: ownerName.optional(),
+    })
+    .strict();
+}
+
+export const ingestRequestSchema = z
+  .object({
+    owner: ownerName,
+    albums: jsonField(z.array(albumName).max(32)).default([]),
+    folder: z.string().min(1).max(4096).optional(),
+    urls: jsonField(z.array(z.string().min(1).max(2048)).min(1).max(1000)).optional(),
+  })
+  .strict();
+
+export const textEntrySchema = z
+  .object({
+    id: z.string().trim().min(1).max(256).optional(),
+    text: z.string().transform(normalizeQuery).pipe(z.string().min(1).max(1000)),
+    owner: ownerName.optional(),
+  })
+  .strict();
+
+export const textIngestSchema = z.object({ texts: z.array(textEntrySchema).min(1).max(5000) }).strict();
+
+export function classifySchema(limits: Limits) {
+  return z
+    .object({
+      imageId: imageIdSchema.optional(),
+      labels: jsonField(z.array(z.string().transform(normalizeQuery).pipe(z.string().min(1).max(limits.queryMaxChars))).min(1).max(200)),
+      template: z.string().max(100).optional(),
+      limit: z.coerce.number().int().min(1).max(200).optional(),
+      owner: ownerName.optional(),
+    })
+    .strict();
+}

@@ -1,0 +1,113 @@
+import path from 'node:path';
+import { IngestService } from '../../ingest/ingestService';
+import type { Config } from '../config/env';
+import { startLocalPostgres, type LocalPostgres } from '../db/localPostgres';
+import { migrate } from '../db/migrate';
+import { createDb, type Db } from '../db/prisma';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../images/decode';
+import { DerivativeStore } from '../images/derivativeStore';
+import type { EncoderRun } from '../models/encoders';
+import { loadModelPack, type ModelPack } from '../models/modelPack';
+import { SearchService } from '../search/searchService';
+import { DEFAULT_HNSW, HnswStore } from '../store/hnswStore';
+import { QdrantStore } from '../store/qdrantStore';
+import { collectionName, type VectorCollection, type VectorStore } from '../store/vectorStore';
+import type { Logger } from '../util/logger';
+
+/** Everything the API and the CLI work with, built from configuration in one place. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Db;
+  store: VectorStore;
+  pack: ModelPack;
+  images: VectorCollection;
+  derivatives: DerivativeStore;
+  decodeLimits: DecodeLimits;
+  search: SearchService;
+  ingest: IngestService;
+  close(): Promise<void>;
+}
+
+export interface ServiceHooks {
+  onEncoderRun?: (run: EncoderRun) => void;
+}
+
+export function createVectorStore(config: Config): VectorStore {
+  if (config.QDRANT_URL) {
+    return new QdrantStore({
+      url: config.QDRANT_URL,
+      apiKey: config.QDRANT_API_KEY,
+      m: config.HNSW_M,
+      efConstruction: config.HNSW_EF_CONSTRUCTION,
+      efSearch: config.HNSW_EF_SEARCH,
+      upsertBatch: 256,
+      timeoutMs: 30_000,
+    });
+  }
+  return new HnswStore(path.join(config.dataDir, 'index'), { ...DEFAULT_HNSW, m: config.HNSW_M, efConstruction: config.HNSW_EF_CONSTRUCTION, efSearch: config.HNSW_EF_SEARCH });
+}
+
+export async function startServices(config: Config, log: Logger, hooks: ServiceHooks = {}): Promise<Services> {
+  const cleanup: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const fn of cleanup.reverse()) await fn().catch((e: Error) => log.error({ err: e.message }, 'shutdown step failed'));
+  };
+  try {
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      const pg: LocalPostgres = await startLocalPostgres({ dir: path.join(config.dataDir, 'postgres') });
+      cleanup.push(() => pg.stop());
+      databaseUrl = pg.url;
+      log.info({ dataDir: pg.dataDir }, 'started local PostgreSQL (set DATABASE_URL to use another)');
+    }
+    const migrations = await migrate(databaseUrl);
+    if (migrations.applied.length) log.info({ applied: migrations.applied }, 'applied database migrations');
+    const db = createDb(databaseUrl);
+    cleanup.push(() => db.$disconnect());
+
+    const pack = await loadModelPack(config.modelDir, {
+      batchSize: config.ENCODE_BATCH_SIZE,
+      intraOpThreads: config.ORT_INTRA_OP_THREADS,
+      interOpThreads: config.ORT_INTER_OP_THREADS,
+      maxConcurrentRuns: config.ENCODER_MAX_CONCURRENCY,
+      verifyChecksums: config.MODEL_VERIFY_CHECKSUMS,
+      onRun: hooks.onEncoderRun,
+    });
+    cleanup.push(() => pack.close());
+    log.info({ pack: pack.key, dim: pack.image.dim, dir: config.modelDir }, 'loaded model pack');
+
+    const store = createVectorStore(config);
+    cleanup.push(() => store.close());
+    const images = await store.collection(collectionName(config.QDRANT_COLLECTION_PREFIX, pack.key), pack.image.dim);
+    log.info({ store: store.kind, collection: images.name }, 'opened vector collection');
+
+    const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
+    const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS };
+    const search = new SearchService(db, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE);
+    const ingest = new IngestService({
+      db,
+      collection: images,
+      pack,
+      derivatives,
+      decode: decodeLimits,
+      reader: {
+        maxBytes: config.MAX_IMAGE_BYTES,
+        derivatives,
+        url: { timeoutMs: config.URL_FETCH_TIMEOUT_MS, maxBytes: config.MAX_IMAGE_BYTES, allowPrivate: config.URL_FETCH_ALLOW_PRIVATE },
+      },
+      batchSize: config.ENCODE_BATCH_SIZE,
+      lookahead: config.DECODE_CONCURRENCY + config.ENCODE_BATCH_SIZE,
+      storeRetries: 4,
+      storeRetryDelayMs: 250,
+      ingestRoots: config.ingestRoots,
+      stagingDir: path.join(config.dataDir, 'staging'),
+      log: log.child({ component: 'ingest' }),
+    });
+    cleanup.push(() => ingest.stop());
+    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, ingest, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

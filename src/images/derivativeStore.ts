@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export type DerivativeKind = 'thumbnail' | 'preview';
+
+/**
+ * Content-addressed WebP derivatives on disk (by sha256 of the original). Previews are what
+ * re-indexing under a new model pack reads, so uploads and URLs need not be kept whole.
+ */
+export class DerivativeStore {
+  constructor(private readonly root: string) {}
+
+  pathFor(kind: DerivativeKind, sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('invalid sha256');
+    return path.join(this.root, kind, sha256.slice(0, 2), `${sha256}.webp`);
+  }
+
+  has(kind: DerivativeKind, sha256: string): boolean {
+    return existsSync(this.pathFor(kind, sha256));
+  }
+
+  async put(kind: DerivativeKind, sha256: string, data: Buffer): Promise<void> {
+    const file = this.pathFor(kind, sha256);
+    if (existsSync(file)) return;
+    await mkdir(path.dirname(file), { recursive: true });
+    // Write-then-rename: readers never see a half-written file, even after a crash.
+    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  }
+
+  read(kind: DerivativeKind, sha256: string): Promise<Buffer> {
+    return readFile(this.pathFor(kind, sha256));
+  }
+}

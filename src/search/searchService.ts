@@ -1,0 +1,156 @@
+import type { Db } from '../db/prisma';
+import type { Image } from '../db/generated/client';
+import { decodeImage, type DecodeLimits } from '../images/decode';
+import type { ModelPack } from '../models/modelPack';
+import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vectorStore';
+import { LruCache } from '../util/lru';
+import { normalizeQuery } from './textQuery';
+
+export interface SearchFilters {
+  owner?: string | undefined;
+  album?: string | undefined;
+  takenFrom?: Date | undefined;
+  takenTo?: Date | undefined;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface ImageRecord {
+  id: string;
+  owner: string;
+  sha256: string;
+  source: string;
+  sourceKind: string;
+  mime: string;
+  width: number;
+  height: number;
+  bytes: number;
+  albums: string[];
+  takenAt: string | null;
+  ingestedAt: string;
+  modelPack: string | null;
+  state: string;
+}
+
+export interface ImageHit extends ImageRecord {
+  score: number;
+}
+
+export interface SearchResult {
+  hits: ImageHit[];
+  /** Offset of the next page, or null when this page was the last. */
+  nextOffset: number | null;
+}
+
+export class NotFound extends Error {}
+
+export function toImageRecord(i: Image): ImageRecord {
+  return {
+    id: i.id,
+    owner: i.owner,
+    sha256: i.sha256,
+    source: i.source,
+    sourceKind: i.sourceKind,
+    mime: i.mime,
+    width: i.width,
+    height: i.height,
+    bytes: i.bytes,
+    albums: i.albums,
+    takenAt: i.takenAt?.toISOString() ?? null,
+    ingestedAt: i.ingestedAt.toISOString(),
+    modelPack: i.modelPack,
+    state: i.state,
+  };
+}
+
+function toPointFilter(f: SearchFilters, excludeIds?: string[]): PointFilter {
+  return { owner: f.owner, album: f.album, takenFrom: f.takenFrom?.getTime(), takenTo: f.takenTo?.getTime(), excludeIds };
+}
+
+/**
+ * Text-to-image and image-to-image search: encode, ask the vector store, then keep only hits
+ * that Postgres knows as indexed for the same owner (the vector store alone is never trusted
+ * for tenancy or metadata).
+ */
+export class SearchService {
+  private readonly textCache: LruCache<string, Float32Array>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly collection: VectorCollection,
+    private readonly pack: ModelPack,
+    private readonly decodeLimits: DecodeLimits,
+    textCacheSize: number,
+  ) {
+    this.textCache = new LruCache(textCacheSize);
+  }
+
+  get cacheStats(): { hits: number; misses: number; size: number } {
+    return { hits: this.textCache.hits, misses: this.textCache.misses, size: this.textCache.size };
+  }
+
+  async embedText(query: string): Promise<Float32Array> {
+    const key = normalizeQuery(query);
+    const cached = this.textCache.get(key);
+    if (cached) return cached;
+    const [v] = await this.pack.text.encode([key]);
+    this.textCache.set(key, v!);
+    return v!;
+  }
+
+  async embedImage(data: Buffer): Promise<Float32Array> {
+    const decoded = await decodeImage(data, this.pack.image.preprocessing, this.decodeLimits);
+    const [v] = await this.pack.image.encode([decoded.tensor]);
+    return v!;
+  }
+
+  async byText(query: string, filters: SearchFilters, page: Page): Promise<SearchResult> {
+    return this.byVector(await this.embedText(query), filters, page);
+  }
+
+  async byImageUpload(data: Buffer, filters: SearchFilters, page: Page): Promise<SearchResult> {
+    return this.byVector(await this.embedImage(data), filters, page);
+  }
+
+  /** Vector of an indexed image, visible to `owner` when one is given. */
+  async vectorOf(imageId: string, owner?: string): Promise<Float32Array> {
+    const image = await this.db.image.findUnique({ where: { id: imageId }, select: { owner: true, state: true } });
+    if (!image || (owner !== undefined && image.owner !== owner)) throw new NotFound(`image ${imageId} not found`);
+    const [point] = await this.collection.retrieve([imageId]);
+    if (!point || image.state !== 'indexed') throw new NotFound(`image ${imageId} is not indexed yet`);
+    return point.vector;
+  }
+
+  async byImageId(imageId: string, filters: SearchFilters, page: Page): Promise<SearchResult> {
+    return this.byVector(await this.vectorOf(imageId, filters.owner), filters, page, [imageId]);
+  }
+
+  async byVector(vector: Float32Array, filters: SearchFilters, page: Page, excludeIds?: string[]): Promise<SearchResult> {
+    // One extra hit tells whether a next page exists.
+    const scored = await this.collection.search({ vector, limit: page.limit + 1, offset: page.offset, filter: toPointFilter(filters, excludeIds) });
+    const hasMore = scored.length > page.limit;
+    const hits = await this.hydrate(scored.slice(0, page.limit), filters.owner);
+    return { hits, nextOffset: hasMore ? page.offset + page.limit : null };
+  }
+
+  private async hydrate(scored: ScoredPoint[], owner?: string): Promise<ImageHit[]> {
+    if (scored.length === 0) return [];
+    const rows = await this.db.image.findMany({
+      where: { id: { in: scored.map((s) => s.id) }, state: 'indexed', ...(owner !== undefined ? { owner } : {}) },
+    });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return scored.flatMap((s) => {
+      const row = byId.get(s.id);
+      return row ? [{ ...toImageRecord(row), score: s.score }] : [];
+    });
+  }
+
+  async getImage(id: string, owner?: string): Promise<ImageRecord> {
+    const row = await this.db.image.findUnique({ where: { id } });
+    if (!row || (owner !== undefined && row.owner !== owner)) throw new NotFound(`image ${id} not found`);
+    return toImageRecord(row);
+  }
+}
