@@ -9,4 +9,5 @@ module.exports = {
   testTimeout: 60000,
   // Suites share one Postgres cluster but each gets its own database; two workers suit 2 cores.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/setup/summaryReporter.js'],
 };

@@ -11,6 +11,8 @@ export interface UploadLimits {
 export function multipart(field: string, limits: UploadLimits, maxCount = 1): RequestHandler {
   const upload = multer({
     storage: multer.memoryStorage(),
+    // Browsers send UTF-8 file names without declaring a charset; Chinese names need this.
+    defParamCharset: 'utf8',
     limits: { fileSize: limits.maxBytes, files: Math.min(maxCount, limits.maxFiles), fields: 20, fieldSize: 64 * 1024 },
   }).array(field, Math.min(maxCount, limits.maxFiles));
   return (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : next());

@@ -1,0 +1,62 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Express } from 'express';
+import request from 'supertest';
+import { createApp } from '../../src/api/app';
+import { startServices, type Services } from '../../src/app/services';
+import { loadConfig } from '../../src/config/env';
+import { createLogger } from '../../src/util/logger';
+import { createTestDatabase, type TestDatabase } from './database';
+import { tempDir, testEnv } from './env';
+
+export const ADMIN_KEY = 'test-admin-key';
+
+export interface TestService {
+  services: Services;
+  app: Express;
+  dataDir: string;
+  inbox: string;
+  database: TestDatabase;
+  api: () => ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** The real service (real Postgres, ONNX runtime and HNSW index) on a fresh database and data dir. */
+export async function startTestService(env: Record<string, string> = {}, reuse?: { database: TestDatabase; dataDir: string }): Promise<TestService> {
+  const database = reuse?.database ?? (await createTestDatabase());
+  const dataDir = reuse?.dataDir ?? (await tempDir('svc'));
+  const inbox = path.join(dataDir, 'inbox');
+  await mkdir(inbox, { recursive: true });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    MODEL_DIR: testEnv('TEST_MODEL_DIR'),
+    ADMIN_API_KEY: ADMIN_KEY,
+    INGEST_ROOTS: inbox,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const services = await startServices(config, createLogger(config.LOG_LEVEL));
+  const app = createApp(services, { version: 'test' });
+  return {
+    services,
+    app,
+    dataDir,
+    inbox,
+    database,
+    api: () => request(app),
+    close: async () => {
+      await services.close();
+    },
+  };
+}
+
+export async function waitForJob(svc: TestService, jobId: string, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await svc.services.ingest.status(jobId);
+    if (status && (status.state === 'completed' || status.state === 'failed')) return status;
+    if (Date.now() > until) throw new Error(`job ${jobId} did not finish: ${JSON.stringify(status)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,46 @@
+import sharp from 'sharp';
+import { decodeImage, ImageRejected, probeImage } from '../../src/images/decode';
+
+const prep = { file: 'x', input: 'pixel_values', output: 'image_embeds', size: 8, resize: 'squash' as const, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+
+describe('image decoding', () => {
+  test('applies EXIF orientation and reads the capture time', async () => {
+    // Stored 40x20 with orientation 6 (rotate 90° clockwise): shown as 20x40.
+    const jpeg = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#0f0' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .withExif({ IFD2: { DateTimeOriginal: '2023:05:04 10:20:30' } })
+      .toBuffer();
+    const info = await probeImage(jpeg, { maxPixels: 1e6 });
+    expect(info).toMatchObject({ mime: 'image/jpeg', width: 20, height: 40 });
+    expect(info.takenAt?.getUTCFullYear()).toBe(2023);
+    const decoded = await decodeImage(jpeg, prep);
+    const preview = await sharp(decoded.preview).metadata();
+    expect([preview.width, preview.height]).toEqual([20, 40]);
+    expect(decoded.tensor.data).toHaveLength(3 * 8 * 8);
+  });
+
+  test('bounds previews and thumbnails, and keeps small images small', async () => {
+    const big = await sharp({ create: { width: 1600, height: 800, channels: 3, background: '#00f' } }).jpeg().toBuffer();
+    const d = await decodeImage(big, prep);
+    expect(await sharp(d.preview).metadata()).toMatchObject({ width: 512, height: 256, format: 'webp' });
+    expect(await sharp(d.thumbnail).metadata()).toMatchObject({ width: 256, height: 128 });
+    const small = await decodeImage(await sharp({ create: { width: 30, height: 10, channels: 3, background: '#00f' } }).png().toBuffer(), prep);
+    expect(await sharp(small.thumbnail).metadata()).toMatchObject({ width: 30, height: 10 });
+  });
+
+  test('animated GIFs use their first frame; TIFF and AVIF are accepted', async () => {
+    for (const format of ['gif', 'tiff', 'avif'] as const) {
+      const data = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#f00' } }).toFormat(format).toBuffer();
+      const d = await decodeImage(data, prep);
+      expect(d.width).toBe(16);
+    }
+  });
+
+  test('rejections carry a reason', async () => {
+    await expect(probeImage(Buffer.alloc(0), { maxPixels: 10 })).rejects.toMatchObject({ reason: 'empty' });
+    await expect(probeImage(Buffer.from('GIF89a broken'), { maxPixels: 10 })).rejects.toBeInstanceOf(ImageRejected);
+    const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#f00' } }).png().toBuffer();
+    await expect(probeImage(png, { maxPixels: 99 })).rejects.toMatchObject({ reason: 'too_large' });
+  });
+});

@@ -1,0 +1,43 @@
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeColourLibrary } from '../helpers/files';
+import { createTestDatabase } from '../helpers/database';
+import { tempDir, testEnv } from '../helpers/env';
+import { startTestService, waitForJob } from '../helpers/service';
+
+describe('a model pack change re-indexes the library', () => {
+  test('vectors are re-made with the new pack, from stored previews, into its own collection', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await tempDir('reindex');
+    const v1 = await startTestService({}, { database, dataDir });
+    await writeColourLibrary(v1.inbox);
+    const job = await v1.services.ingest.createFolderJob('alice', '.');
+    await v1.services.ingest.runJob(job);
+    await v1.close();
+
+    const packV2 = await tempDir('pack-v2');
+    await cp(testEnv('TEST_MODEL_DIR'), packV2, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(packV2, 'manifest.json'), 'utf8')) as { version: string };
+    await writeFile(path.join(packV2, 'manifest.json'), JSON.stringify({ ...manifest, version: '2' }));
+
+    const v2 = await startTestService({ MODEL_DIR: packV2 }, { database, dataDir });
+    try {
+      expect(await v2.services.images.count()).toBe(0);
+      const jobs = await v2.services.ingest.resumeUnfinished();
+      expect(jobs).toHaveLength(1);
+      const status = await waitForJob(v2, jobs[0]!);
+      expect(status).toMatchObject({ kind: 'reindex', state: 'completed', done: 8, failed: 0 });
+      const rows = await v2.services.db.image.findMany();
+      expect(rows.every((r) => r.modelPack === 'test-pack@2' && r.state === 'indexed')).toBe(true);
+      expect(await v2.services.images.count()).toBe(8);
+      const hits = (await v2.api().post('/v1/search/text').send({ query: '橙色', limit: 1 })).body.hits;
+      expect(hits[0].source).toMatch(/orange/);
+      expect(hits[0].modelPack).toBe('test-pack@2');
+      // Nothing left to do on the next start.
+      expect(await v2.services.ingest.resumeUnfinished()).toEqual([]);
+    } finally {
+      await v2.close();
+      await database.drop();
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { colourImage } from '../helpers/images';
+import { serveRoutes } from '../helpers/httpServer';
+import { ADMIN_KEY, startTestService, waitForJob, type TestService } from '../helpers/service';
+
+describe('ingest from uploads and URLs', () => {
+  let svc: TestService;
+  let server: Awaited<ReturnType<typeof serveRoutes>>;
+
+  beforeAll(async () => {
+    svc = await startTestService({ URL_FETCH_ALLOW_PRIVATE: 'true', URL_FETCH_TIMEOUT_MS: '1000' });
+    const red = await colourImage('red', { seed: 5 });
+    server = await serveRoutes({
+      '/red.png': (_q, r) => r.writeHead(200, { 'content-type': 'image/png' }).end(red),
+      '/page.html': (_q, r) => r.writeHead(200, { 'content-type': 'text/html' }).end('<p>hi</p>'),
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await svc.close();
+    await svc.database.drop();
+  });
+
+  const admin = () => svc.api().post('/v1/admin/ingest').set('authorization', `Bearer ${ADMIN_KEY}`);
+  const jobStatus = (id: string) => svc.api().get(`/v1/admin/jobs/${id}`).set('authorization', `Bearer ${ADMIN_KEY}`);
+
+  test('uploaded files are ingested; bad files fail alone with a reason', async () => {
+    const res = await admin()
+      .field('owner', 'carol')
+      .field('albums', JSON.stringify(['上传']))
+      .attach('files', await colourImage('yellow', { seed: 1 }), '黄色.png')
+      .attach('files', await colourImage('purple', { seed: 2, format: 'jpeg' }), 'purple.jpg')
+      .attach('files', Buffer.from('not an image'), 'broken.jpg');
+    expect(res.status).toBe(202);
+    await svc.services.ingest.idle();
+    const status = (await jobStatus(res.body.jobId)).body;
+    expect(status).toMatchObject({ state: 'completed', total: 3, done: 2, failed: 1, pending: 0 });
+    expect(status.errors).toEqual([{ source: '2-broken.jpg', error: expect.stringMatching(/not a supported image/) }]);
+    const hits = (await svc.api().post('/v1/search/text').send({ query: '黄色', filters: { owner: 'carol' }, limit: 1 })).body.hits;
+    expect(hits[0]).toMatchObject({ source: '黄色.png', sourceKind: 'upload', albums: ['上传'] });
+  });
+
+  test('URLs are fetched; non-images fail with a reason', async () => {
+    const res = await admin().send({ owner: 'dave', urls: [server.url('/red.png'), server.url('/page.html'), server.url('/missing.png')] });
+    expect(res.status).toBe(202);
+    const status = await waitForJob(svc, res.body.jobId);
+    expect(status).toMatchObject({ state: 'completed', total: 3, done: 1, failed: 2 });
+    expect(status.errors.map((e) => e.error).sort()).toEqual([expect.stringMatching(/HTTP 404/), expect.stringMatching(/not an image/)]);
+    const hits = (await svc.api().post('/v1/search/text').send({ query: 'red', filters: { owner: 'dave' } })).body.hits;
+    expect(hits).toHaveLength(1);
+    expect(hits[0]).toMatchObject({ source: server.url('/red.png'), sourceKind: 'url' });
+  });
+
+  test('the same content for two owners is two records; for one owner, one', async () => {
+    const png = await colourImage('green', { seed: 77 });
+    for (const owner of ['erin', 'frank', 'erin']) {
+      const res = await admin().field('owner', owner).attach('files', png, 'g.png');
+      await waitForJob(svc, res.body.jobId);
+    }
+    const rows = await svc.services.db.image.findMany({ where: { sha256: (await svc.services.db.image.findFirstOrThrow({ where: { owner: 'erin' } })).sha256 } });
+    expect(rows.map((r) => r.owner).sort()).toEqual(['erin', 'frank']);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(2);
+  });
+
+  test('a folder ingest adds albums to known images without re-adding them', async () => {
+    await writeFile(path.join(svc.inbox, 'a.png'), await colourImage('black', { seed: 3 }));
+    for (const albums of [['一'], ['二']]) {
+      const res = await admin().send({ owner: 'gina', folder: '.', albums });
+      await waitForJob(svc, res.body.jobId);
+    }
+    const [image] = await svc.services.db.image.findMany({ where: { owner: 'gina' } });
+    expect(image!.albums.sort()).toEqual(['一', '二']);
+    const byAlbum = (await svc.api().post('/v1/search/text').send({ query: '黑', filters: { owner: 'gina', album: '一' } })).body.hits;
+    expect(byAlbum).toHaveLength(1);
+    expect(await svc.services.images.count({ owner: 'gina' })).toBe(1);
+  });
+});
