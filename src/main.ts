@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
 import { startServices } from './app/services';
 import { ConfigError, loadConfig } from './config/env';
 import { createLogger } from './util/logger';
+import { projectRoot } from './util/projectRoot';
 
-const VERSION = (require('../package.json') as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 async function main(): Promise<void> {
   const config = loadConfig();

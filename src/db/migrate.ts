@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
+import { projectRoot } from '../util/projectRoot';
 
 /**
  * Applies `prisma/migrations/<id>/migration.sql` in order and records each one in Prisma's
@@ -15,7 +16,7 @@ export interface MigrationResult {
   alreadyApplied: string[];
 }
 
-export const DEFAULT_MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
+export const DEFAULT_MIGRATIONS_DIR = path.join(projectRoot(), 'prisma', 'migrations');
 
 // Any constant works; it only has to be the same for every runner of this schema.
 const LOCK_KEY = 7_203_114_401;
