@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   log.info({ url: `http://${config.HOST}:${port}`, store: services.store.kind, pack: services.pack.key }, 'imagesearch is listening');
   const resumed = await services.ingest.resumeUnfinished();
   if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');
+  const reembedded = await services.texts.reindexStale();
+  if (reembedded) log.info({ texts: reembedded }, 're-embedded texts for the current model pack');
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

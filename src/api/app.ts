@@ -9,15 +9,29 @@ import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
 import { imageRoutes } from './routes/images';
-import { searchRoutes } from './routes/search';
+import { retrieveRoutes } from './routes/retrieve';
+import { searchRoutes, type HitDecorator } from './routes/search';
+import type { CaptionService } from '../search/captions';
 
 export interface AppOptions {
   version: string;
   accepting?: () => boolean;
 }
 
-function withUrls(result: SearchResult) {
-  return result.hits.map((h) => ({ ...h, thumbnailUrl: `/v1/images/${h.id}/thumbnail`, previewUrl: `/v1/images/${h.id}/preview` }));
+/** Adds image URLs and, when asked, captions (after ranking; a missing caption says why). */
+function hitDecorator(captions: CaptionService): HitDecorator {
+  return async (result: SearchResult, opts) => {
+    const made = opts.caption ? await captions.forImages(result.hits) : null;
+    return result.hits.map((h) => {
+      const c = made?.get(h.id);
+      return {
+        ...h,
+        thumbnailUrl: `/v1/images/${h.id}/thumbnail`,
+        previewUrl: `/v1/images/${h.id}/preview`,
+        ...(c ? ('caption' in c ? { caption: c.caption } : { caption: null, captionError: c.error }) : {}),
+      };
+    });
+  };
 }
 
 export function createApp(s: Services, opts: AppOptions): Express {
@@ -45,9 +59,10 @@ export function createApp(s: Services, opts: AppOptions): Express {
     res.json(openapi);
   });
   app.use(healthRoutes({ db: s.db, store: s.store, modelKey: s.pack.key, accepting: opts.accepting ?? (() => true) }));
-  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, async (result) => withUrls(result)));
+  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions)));
+  app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));
   app.use('/v1', imageRoutes(s.search, s.derivatives));
-  app.use('/v1/admin', requireAdminKey(config.ADMIN_API_KEY), adminRoutes(s.ingest, limits));
+  app.use('/v1/admin', requireAdminKey(config.ADMIN_API_KEY), adminRoutes(s.ingest, s.texts, limits));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -8,7 +8,9 @@ import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../images/decode';
 import { DerivativeStore } from '../images/derivativeStore';
 import type { EncoderRun } from '../models/encoders';
 import { loadModelPack, type ModelPack } from '../models/modelPack';
+import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
+import { TextCorpus } from '../search/textCorpus';
 import { DEFAULT_HNSW, HnswStore } from '../store/hnswStore';
 import { QdrantStore } from '../store/qdrantStore';
 import { collectionName, type VectorCollection, type VectorStore } from '../store/vectorStore';
@@ -25,6 +27,8 @@ export interface Services {
   derivatives: DerivativeStore;
   decodeLimits: DecodeLimits;
   search: SearchService;
+  texts: TextCorpus;
+  captions: CaptionService;
   ingest: IngestService;
   close(): Promise<void>;
 }
@@ -85,6 +89,13 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS };
     const search = new SearchService(db, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE);
+    const textCollection = await store.collection(collectionName(config.TEXT_COLLECTION_PREFIX, pack.key), pack.text.dim);
+    const texts = new TextCorpus(db, textCollection, pack);
+    const captioner: Captioner = config.CAPTION_MODEL_DIR
+      ? new GenerativeCaptioner(config.CAPTION_MODEL_DIR, derivatives)
+      : new RetrievalCaptioner(texts, (id) => search.vectorOf(id), pack.key);
+    const captions = new CaptionService(db, captioner, config.CAPTION_TIMEOUT_MS, log.child({ component: 'captions' }));
+    texts.onChange = (owners) => captions.invalidate(owners);
     const ingest = new IngestService({
       db,
       collection: images,
@@ -105,7 +116,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       log: log.child({ component: 'ingest' }),
     });
     cleanup.push(() => ingest.stop());
-    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, ingest, close };
+    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, close };
   } catch (e) {
     await close();
     throw e;

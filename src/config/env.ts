@@ -23,7 +23,11 @@ export const envSchema = z.object({
   QDRANT_URL: optionalString,
   QDRANT_API_KEY: optionalString,
   QDRANT_COLLECTION_PREFIX: z.string().default('images_'),
+  TEXT_COLLECTION_PREFIX: z.string().default('texts_'),
   MODEL_DIR: z.string().default('models/test-pack'),
+  /** An encoder-decoder captioning model for transformers.js; unset: captions come from the text corpus. */
+  CAPTION_MODEL_DIR: optionalString,
+  CAPTION_TIMEOUT_MS: int(5000, 10),
   MODEL_VERIFY_CHECKSUMS: z.stringbool().default(true),
   ADMIN_API_KEY: optionalString,
   /** Folder ingest is confined to these roots (comma separated). */

@@ -111,10 +111,6 @@ export class SearchService {
     return this.byVector(await this.embedText(query), filters, page);
   }
 
-  async byImageUpload(data: Buffer, filters: SearchFilters, page: Page): Promise<SearchResult> {
-    return this.byVector(await this.embedImage(data), filters, page);
-  }
-
   /** Vector of an indexed image, visible to `owner` when one is given. */
   async vectorOf(imageId: string, owner?: string): Promise<Float32Array> {
     const image = await this.db.image.findUnique({ where: { id: imageId }, select: { owner: true, state: true } });
@@ -122,10 +118,6 @@ export class SearchService {
     const [point] = await this.collection.retrieve([imageId]);
     if (!point || image.state !== 'indexed') throw new NotFound(`image ${imageId} is not indexed yet`);
     return point.vector;
-  }
-
-  async byImageId(imageId: string, filters: SearchFilters, page: Page): Promise<SearchResult> {
-    return this.byVector(await this.vectorOf(imageId, filters.owner), filters, page, [imageId]);
   }
 
   async byVector(vector: Float32Array, filters: SearchFilters, page: Page, excludeIds?: string[]): Promise<SearchResult> {

@@ -6,6 +6,7 @@ import { dot } from '../models/vectorMath';
 import { acquireLock } from './fileLock';
 import {
   matchesFilter,
+  ownerList,
   VectorStoreError,
   type PointFilter,
   type PointPayload,
@@ -227,7 +228,7 @@ class HnswCollection implements VectorCollection {
 
   private candidates(filter: PointFilter | undefined): number[] | null {
     if (!filter || Object.values(filter).every((v) => v === undefined)) return null;
-    const pool = filter.owner !== undefined ? (this.byOwner.get(filter.owner) ?? new Set<number>()) : this.byLabel.keys();
+    const pool = filter.owner !== undefined ? ownerList(filter.owner).flatMap((o) => [...(this.byOwner.get(o) ?? [])]) : this.byLabel.keys();
     const excluded = new Set(filter.excludeIds ?? []);
     const out: number[] = [];
     for (const label of pool) {

@@ -25,7 +25,8 @@ type Condition = Record<string, unknown>;
 export function toQdrantFilter(f: PointFilter | undefined): { must: Condition[]; must_not: Condition[] } | undefined {
   if (!f) return undefined;
   const must: Condition[] = [];
-  if (f.owner !== undefined) must.push({ key: 'owner', match: { value: f.owner } });
+  if (typeof f.owner === 'string') must.push({ key: 'owner', match: { value: f.owner } });
+  else if (f.owner !== undefined) must.push({ key: 'owner', match: { any: [...f.owner] } });
   if (f.album !== undefined) must.push({ key: 'albums', match: { value: f.album } });
   if (f.takenFrom !== undefined || f.takenTo !== undefined) {
     must.push({ key: 'takenAt', range: { gte: f.takenFrom, lte: f.takenTo } });

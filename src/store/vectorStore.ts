@@ -17,7 +17,8 @@ export interface VectorPoint {
 }
 
 export interface PointFilter {
-  owner?: string | undefined;
+  /** One owner, or any of several (e.g. an owner plus the shared "" corpus). */
+  owner?: string | readonly string[] | undefined;
   album?: string | undefined;
   takenFrom?: number | undefined;
   takenTo?: number | undefined;
@@ -64,9 +65,13 @@ export interface VectorStore {
 
 export class VectorStoreError extends Error {}
 
+export function ownerList(owner: string | readonly string[]): readonly string[] {
+  return typeof owner === 'string' ? [owner] : owner;
+}
+
 export function matchesFilter(p: PointPayload, f: PointFilter | undefined): boolean {
   if (!f) return true;
-  if (f.owner !== undefined && p.owner !== f.owner) return false;
+  if (f.owner !== undefined && !ownerList(f.owner).includes(p.owner)) return false;
   if (f.album !== undefined && !p.albums.includes(f.album)) return false;
   if (f.takenFrom !== undefined && (p.takenAt === undefined || p.takenAt < f.takenFrom)) return false;
   if (f.takenTo !== undefined && (p.takenAt === undefined || p.takenAt > f.takenTo)) return false;

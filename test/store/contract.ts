@@ -74,6 +74,9 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       expect(byDate.map((h) => h.id)).toEqual([c]);
       const excluded = await col.search({ vector: q, limit: 10, filter: { owner: 'alice', excludeIds: [a!] } });
       expect(excluded.map((h) => h.id)).toEqual([c, d]);
+      const either = await col.search({ vector: q, limit: 10, filter: { owner: ['bob', 'carol'] } });
+      expect(either.map((h) => h.id)).toEqual([b]);
+      expect(await col.count({ owner: ['alice', 'bob'] })).toBe(4);
       expect(await col.count({ owner: 'alice' })).toBe(3);
       expect(await col.count({ owner: 'nobody' })).toBe(0);
     });

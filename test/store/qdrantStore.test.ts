@@ -21,6 +21,7 @@ describe('Qdrant filter translation', () => {
       ],
       must_not: [{ has_id: ['x'] }],
     });
+    expect(toQdrantFilter({ owner: ['a', ''] })).toEqual({ must: [{ key: 'owner', match: { any: ['a', ''] } }], must_not: [] });
     expect(toQdrantFilter({})).toBeUndefined();
     expect(toQdrantFilter(undefined)).toBeUndefined();
   });

@@ -1,10 +1,11 @@
 import { Router } from 'express';
 import type { IngestService } from '../../../ingest/ingestService';
+import type { TextCorpus } from '../../search/textCorpus';
 import { HttpError } from '../errors';
-import { imageIdSchema, ingestRequestSchema } from '../schemas';
+import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
-export function adminRoutes(ingest: IngestService, limits: UploadLimits): Router {
+export function adminRoutes(ingest: IngestService, texts: TextCorpus, limits: UploadLimits): Router {
   const r = Router();
   r.post('/ingest', requireContentType('application/json', 'multipart/form-data'), multipart('files', limits, limits.maxFiles), async (req, res) => {
     const body = ingestRequestSchema.parse(req.body ?? {});
@@ -17,6 +18,12 @@ export function adminRoutes(ingest: IngestService, limits: UploadLimits): Router
     else jobId = await ingest.createUploadJob(body.owner, files.map((f) => ({ name: f.originalname, data: f.buffer })), body.albums);
     ingest.enqueue(jobId);
     res.status(202).location(`/v1/admin/jobs/${jobId}`).json({ jobId, statusUrl: `/v1/admin/jobs/${jobId}` });
+  });
+
+  r.post('/texts', requireContentType('application/json'), async (req, res) => {
+    const body = textIngestSchema.parse(req.body);
+    const ids = await texts.add(body.texts);
+    res.json({ ids, count: ids.length });
   });
 
   r.get('/jobs/:id', async (req, res) => {

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { SearchResult, SearchService } from '../../search/searchService';
 import { HttpError } from '../errors';
 import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas';
-import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
+import { multipart, requireContentType, type UploadLimits } from '../uploads';
+import { queryImageVector } from './retrieve';
 
 export interface HitDecorator {
   (result: SearchResult, opts: { caption: boolean; owner: string | undefined }): Promise<unknown[]>;
@@ -32,11 +33,8 @@ export function searchRoutes(search: SearchService, limits: Limits & UploadLimit
   r.post('/search/image', requireContentType('application/json', 'multipart/form-data'), multipart('image', limits), async (req, res) => {
     const start = performance.now();
     const body = imageSearchSchema(limits).parse(req.body ?? {});
-    const files = uploadedFiles(req);
-    if ((files.length > 0) === (body.imageId !== undefined)) {
-      throw new HttpError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
-    }
-    const result = body.imageId ? await search.byImageId(body.imageId, body.filters, page(body)) : await search.byImageUpload(files[0]!.buffer, body.filters, page(body));
+    const vector = await queryImageVector(req, search, body.imageId, body.filters.owner);
+    const result = await search.byVector(vector, body.filters, page(body), body.imageId ? [body.imageId] : undefined);
     res.json(await respond(result, start, { caption: body.caption, owner: body.filters.owner }));
   });
   return r;

@@ -1,0 +1,143 @@
+import type { Db } from '../db/prisma';
+import type { DerivativeStore } from '../images/derivativeStore';
+import type { Logger } from '../util/logger';
+import type { ImageRecord } from './searchService';
+import type { TextCorpus } from './textCorpus';
+
+export interface Caption {
+  text: string;
+  model: string;
+  score: number | null;
+}
+
+/** Makes one caption for one image; throws CaptionUnavailable (or anything) when it cannot. */
+export interface Captioner {
+  readonly model: string;
+  caption(image: ImageRecord): Promise<{ text: string; score: number | null }>;
+}
+
+export class CaptionUnavailable extends Error {}
+
+/** Default captioner: the corpus text closest to the image (image-to-text retrieval, top 1). */
+export class RetrievalCaptioner implements Captioner {
+  readonly model: string;
+
+  constructor(
+    private readonly corpus: TextCorpus,
+    private readonly imageVector: (id: string) => Promise<Float32Array>,
+    packKey: string,
+  ) {
+    this.model = `retrieval:${packKey}`;
+  }
+
+  async caption(image: ImageRecord): Promise<{ text: string; score: number | null }> {
+    const [best] = await this.corpus.retrieve(await this.imageVector(image.id), image.owner, 1);
+    if (!best) throw new CaptionUnavailable('the text corpus has no texts for this owner');
+    return { text: best.text, score: best.score };
+  }
+}
+
+type ImageToText = (input: string) => Promise<unknown>;
+
+/**
+ * A generative captioner: an encoder-decoder ONNX model (e.g. a ViT-GPT2 or BLIP export) run by
+ * transformers.js' image-to-text pipeline from a local folder, never from the hub.
+ */
+export class GenerativeCaptioner implements Captioner {
+  readonly model: string;
+  private pipe: Promise<ImageToText> | null = null;
+
+  constructor(
+    private readonly modelDir: string,
+    private readonly derivatives: DerivativeStore,
+    private readonly maxNewTokens = 32,
+  ) {
+    this.model = `generative:${modelDir.split(/[\\/]/).filter(Boolean).pop() ?? 'model'}`;
+  }
+
+  /** Loads the model; fails fast with a readable reason when the folder is not a usable model. */
+  load(): Promise<ImageToText> {
+    this.pipe ??= (async () => {
+      const { pipeline, env } = await import('@huggingface/transformers');
+      env.allowRemoteModels = false;
+      env.allowLocalModels = true;
+      const pipe = await pipeline('image-to-text', this.modelDir, { local_files_only: true, dtype: 'fp32' });
+      return (input: string) => pipe(input, { max_new_tokens: this.maxNewTokens });
+    })();
+    this.pipe.catch(() => (this.pipe = null));
+    return this.pipe;
+  }
+
+  async caption(image: ImageRecord): Promise<{ text: string; score: number | null }> {
+    const pipe = await this.load();
+    const out = (await pipe(this.derivatives.pathFor('preview', image.sha256))) as { generated_text?: string }[];
+    const text = out[0]?.generated_text?.trim();
+    if (!text) throw new CaptionUnavailable('the captioning model produced no text');
+    return { text, score: null };
+  }
+}
+
+export type CaptionResult = { caption: Caption } | { error: string };
+
+/**
+ * Captions for search hits, made once per image and model and cached in Postgres. Runs after
+ * ranking; a slow or failing captioner costs at most `timeoutMs` and never fails the search.
+ */
+export class CaptionService {
+  constructor(
+    private readonly db: Db,
+    private readonly captioner: Captioner | null,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly disabledReason = 'captioning is not configured',
+  ) {}
+
+  get model(): string | null {
+    return this.captioner?.model ?? null;
+  }
+
+  async forImages(images: readonly ImageRecord[]): Promise<Map<string, CaptionResult>> {
+    const out = new Map<string, CaptionResult>();
+    const captioner = this.captioner;
+    if (!captioner) {
+      for (const i of images) out.set(i.id, { error: this.disabledReason });
+      return out;
+    }
+    const cached = await this.db.caption.findMany({ where: { imageId: { in: images.map((i) => i.id) }, model: captioner.model } });
+    for (const c of cached) out.set(c.imageId, { caption: { text: c.text, model: c.model, score: c.score } });
+    await Promise.all(
+      images
+        .filter((i) => !out.has(i.id))
+        .map(async (image) => {
+          try {
+            const made = await withTimeout(captioner.caption(image), this.timeoutMs);
+            await this.db.caption.upsert({
+              where: { imageId_model: { imageId: image.id, model: captioner.model } },
+              create: { imageId: image.id, model: captioner.model, text: made.text, score: made.score },
+              update: { text: made.text, score: made.score },
+            });
+            out.set(image.id, { caption: { ...made, model: captioner.model } });
+          } catch (e) {
+            if (!(e instanceof CaptionUnavailable)) this.log.warn({ image: image.id, err: (e as Error).message }, 'captioning failed');
+            out.set(image.id, { error: `caption unavailable: ${(e as Error).message}` });
+          }
+        }),
+    );
+    return out;
+  }
+
+  /** Drops cached retrieval captions of these owners ("" = everyone's): the corpus changed under them. */
+  async invalidate(owners: readonly string[]): Promise<void> {
+    if (!this.captioner?.model.startsWith('retrieval:')) return;
+    const everyone = owners.includes('');
+    await this.db.caption.deleteMany({ where: { model: this.captioner.model, ...(everyone ? {} : { image: { owner: { in: [...owners] } } }) } });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CaptionUnavailable(`captioning took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,89 @@
+import type { Db } from '../db/prisma';
+import type { ModelPack } from '../models/modelPack';
+import type { VectorCollection } from '../store/vectorStore';
+import { sha256Hex, uuidV5 } from '../util/ids';
+
+/** The shared corpus has owner ""; an owner sees its own texts plus the shared ones. */
+export const SHARED_OWNER = '';
+
+export interface TextInput {
+  /** The caller's id for the text (e.g. a product id); defaults to the text's hash. */
+  id?: string | undefined;
+  text: string;
+  owner?: string | undefined;
+}
+
+export interface TextHit {
+  id: string;
+  externalId: string | null;
+  text: string;
+  owner: string | null;
+  score: number;
+}
+
+const BATCH = 256;
+
+export function textId(owner: string, externalId: string | undefined, text: string): string {
+  return uuidV5(`text\u0000${owner}\u0000${externalId ?? sha256Hex(Buffer.from(text))}`);
+}
+
+/**
+ * Texts for image-to-text retrieval and retrieval captions, embedded with the pack's text
+ * encoder into their own collection. Same write order as images: row (pending), vector, indexed.
+ */
+export class TextCorpus {
+  /** Called after texts change, so cached retrieval captions can be dropped. */
+  onChange: ((owners: string[]) => Promise<void>) | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly collection: VectorCollection,
+    private readonly pack: ModelPack,
+  ) {}
+
+  async add(inputs: readonly TextInput[]): Promise<string[]> {
+    const rows = inputs.map((t) => {
+      const owner = t.owner ?? SHARED_OWNER;
+      return { id: textId(owner, t.id, t.text), owner, externalId: t.id ?? null, text: t.text };
+    });
+    for (let i = 0; i < rows.length; i += BATCH) await this.embed(rows.slice(i, i + BATCH));
+    await this.onChange?.([...new Set(rows.map((r) => r.owner))]);
+    return rows.map((r) => r.id);
+  }
+
+  private async embed(rows: { id: string; owner: string; externalId: string | null; text: string }[]): Promise<void> {
+    await this.db.$transaction(
+      rows.map((r) => this.db.textEntry.upsert({ where: { id: r.id }, create: { ...r, state: 'pending' }, update: { text: r.text, state: 'pending' } })),
+    );
+    const vectors = await this.pack.text.encode(rows.map((r) => r.text));
+    await this.collection.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, payload: { owner: r.owner, albums: [] } })));
+    await this.db.textEntry.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { state: 'indexed', modelPack: this.pack.key } });
+  }
+
+  /** Texts embedded by another pack are re-embedded from their text: nothing else is needed. */
+  async reindexStale(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const stale = await this.db.textEntry.findMany({ where: { OR: [{ modelPack: { not: this.pack.key } }, { modelPack: null }] }, take: BATCH });
+      if (stale.length === 0) return total;
+      await this.embed(stale);
+      total += stale.length;
+    }
+  }
+
+  async retrieve(vector: Float32Array, owner: string | undefined, limit: number): Promise<TextHit[]> {
+    const hits = await this.collection.search({ vector, limit, filter: owner === undefined ? undefined : { owner: [owner, SHARED_OWNER] } });
+    if (hits.length === 0) return [];
+    const rows = await this.db.textEntry.findMany({ where: { id: { in: hits.map((h) => h.id) }, state: 'indexed' } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return hits.flatMap((h) => {
+      const r = byId.get(h.id);
+      if (!r || (owner !== undefined && r.owner !== owner && r.owner !== SHARED_OWNER)) return [];
+      return [{ id: r.id, externalId: r.externalId, text: r.text, owner: r.owner === SHARED_OWNER ? null : r.owner, score: h.score }];
+    });
+  }
+
+  count(): Promise<number> {
+    return this.collection.count();
+  }
+}
