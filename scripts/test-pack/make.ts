@@ -13,10 +13,10 @@ import { GraphBuilder, intAttr, intsAttr } from '../lib/onnxGraph';
 import { COLOURS, FILLER_CHARS } from './concepts';
 
 const DIM = 64;
-const IMAGE_SIZE = 32;
+export const IMAGE_SIZE = 32;
 const MAX_TEXT = 52;
-const MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
-const STD = [0.26862954, 0.26130258, 0.27577711] as const;
+export const MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
+export const STD = [0.26862954, 0.26130258, 0.27577711] as const;
 /** Softmax temperature over squared RGB distances: sharp enough that a colour wins clearly. */
 const INV_TEMPERATURE = 40;
 /** A colour word outweighs the rest of a short sentence in the mean-pooled text vector. */
@@ -57,16 +57,25 @@ function buildVocab(): string[] {
   return ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words, ...chars, ...letters, ...letters.map((l) => `##${l}`)];
 }
 
-function imageEncoder(concepts: Float32Array, rand: () => number): Uint8Array {
-  const g = new GraphBuilder('test-pack-image');
-  const pixels = g.input('pixel_values', F, ['batch', 3, IMAGE_SIZE, IMAGE_SIZE]);
+/**
+ * Graph nodes from normalised pixels [N,3,H,W] to (mean RGB [N,3], colour-concept weights [N,K]):
+ * a softmax over squared distances between the image's mean colour and each concept's prototype.
+ */
+export function colourWeights(g: GraphBuilder, pixels: string, mean: readonly number[], std: readonly number[]): { rgbMean: string; weights: string } {
   const meanNorm = g.op('ReduceMean', [pixels], [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)]);
-  // Undo the pack's normalisation so prototypes live in plain [0,1] RGB.
-  const rgbMean = g.op('Add', [g.op('Mul', [meanNorm, g.floatConst(STD, [3])]), g.floatConst(MEAN, [3])]);
+  // Undo the normalisation so prototypes live in plain [0,1] RGB.
+  const rgbMean = g.op('Add', [g.op('Mul', [meanNorm, g.floatConst(std, [3])]), g.floatConst(mean, [3])]);
   const protos = COLOURS.flatMap((c) => c.rgb.map((v) => v / 255));
   const diff = g.op('Sub', [g.op('Unsqueeze', [rgbMean, g.int64Const([1])]), g.floatConst(protos, [COLOURS.length, 3])]);
   const dist = g.op('ReduceSum', [g.op('Mul', [diff, diff]), g.int64Const([2])], [intAttr('keepdims', 0)]);
   const weights = g.op('Softmax', [g.op('Mul', [dist, g.floatConst([-INV_TEMPERATURE], [1])])], [intAttr('axis', 1)]);
+  return { rgbMean, weights };
+}
+
+function imageEncoder(concepts: Float32Array, rand: () => number): Uint8Array {
+  const g = new GraphBuilder('test-pack-image');
+  const pixels = g.input('pixel_values', F, ['batch', 3, IMAGE_SIZE, IMAGE_SIZE]);
+  const { rgbMean, weights } = colourWeights(g, pixels, MEAN, STD);
   const conceptPart = g.op('MatMul', [weights, g.floatConst(concepts, [COLOURS.length, DIM])]);
   // A small direct RGB term keeps different shades of one colour apart for image-to-image search.
   const shadePart = g.op('MatMul', [rgbMean, g.floatConst(gaussianRows(3, DIM, rand, 0.15), [3, DIM])]);

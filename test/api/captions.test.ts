@@ -5,7 +5,8 @@ import type { ImageRecord } from '../../src/search/searchService';
 import { createLogger } from '../../src/util/logger';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
-import { tempDir } from '../helpers/env';
+import { tempDir, testEnv } from '../helpers/env';
+import { captionFor } from '../../scripts/test-pack/makeCaptioner';
 import { ADMIN_KEY, startTestService, waitForJob, type TestService } from '../helpers/service';
 
 /** One caption per colour, in Chinese, in the shared corpus. */
@@ -110,6 +111,26 @@ describe('image-to-text retrieval and captions', () => {
     expect(total).toBeCloseTo(1, 5);
     const bad = await svc.api().post('/v1/classify').send({ imageId: (await svc.services.db.image.findFirstOrThrow()).id, labels: [] });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe('generative captioner (transformers.js image-to-text pipeline)', () => {
+  test('captions hits with the model’s own words, once per image', async () => {
+    const svc = await startTestService({ CAPTION_MODEL_DIR: testEnv('TEST_CAPTIONER_DIR') });
+    try {
+      const lib = await ingestLibrary(svc, 'alice');
+      const res = await svc.api().post('/v1/search/text').send({ query: '紫', limit: 3, caption: true });
+      const hits = res.body.hits as Hit[];
+      expect(hits[0]).toMatchObject({ source: lib.get('purple'), caption: { text: captionFor('purple'), model: 'generative:test-captioner' } });
+      for (const h of hits) {
+        const key = [...lib].find(([, file]) => file === h.source)![0];
+        expect(h.caption!.text).toBe(captionFor(key));
+      }
+      expect(await svc.services.db.caption.count({ where: { model: 'generative:test-captioner' } })).toBe(3);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
   });
 });
 
