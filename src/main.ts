@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
@@ -10,10 +11,26 @@ import { projectRoot } from './util/projectRoot';
 
 const VERSION = (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
+/** A random operator key kept in DATA_DIR (mode 0600), so a first start needs no set-up yet is never open. */
+async function ensureSecretFile(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const key = randomBytes(32).toString('base64url');
+    await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    return key;
+  }
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   await mkdir(config.dataDir, { recursive: true });
+  if (!config.ADMIN_API_KEY) {
+    const file = path.join(config.dataDir, 'admin-api-key');
+    config.ADMIN_API_KEY = await ensureSecretFile(file);
+    log.info({ file }, 'no ADMIN_API_KEY set: using the operator key stored in this file');
+  }
   for (const root of config.ingestRoots) await mkdir(root, { recursive: true }).catch(() => undefined);
   const services = await startServices(config, log);
   let accepting = true;

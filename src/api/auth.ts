@@ -1,12 +1,14 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import type { ApiKeyService } from '../auth/apiKeys';
+import { effectiveOwner, SCOPES, type Principal, type Scope } from '../auth/principal';
 import { HttpError } from './errors';
 
 /** The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-export function presentedKey(header: (name: string) => string | undefined): string | undefined {
-  const auth = header('authorization');
-  if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
-  return header('x-api-key')?.trim() || undefined;
+export function presentedKey(req: Request): string | undefined {
+  const auth = req.get('authorization');
+  if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim() || undefined;
+  return req.get('x-api-key')?.trim() || undefined;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -14,12 +16,35 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
-export function requireAdminKey(adminKey: string | undefined): RequestHandler {
-  return (req, _res, next) => {
-    if (!adminKey) return next(new HttpError(503, 'admin_disabled', 'admin endpoints are disabled: set ADMIN_API_KEY'));
-    const key = presentedKey((n) => req.get(n));
-    if (!key) return next(new HttpError(401, 'unauthorized', 'an admin API key is required (Authorization: Bearer <key>)'));
-    if (!sameSecret(key, adminKey)) return next(new HttpError(403, 'forbidden', 'the API key is not valid for admin endpoints'));
+const OPERATOR: Principal = { keyId: 'admin-api-key', owner: null, scopes: new Set(SCOPES) };
+
+/** Resolves the caller from its key; requests without a valid key stop here with 401. */
+export function authenticate(keys: ApiKeyService, adminKey: string | undefined): RequestHandler {
+  return async (req, res, next) => {
+    const key = presentedKey(req);
+    if (!key) return next(new HttpError(401, 'unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
+    const principal = adminKey && sameSecret(key, adminKey) ? OPERATOR : await keys.verify(key);
+    if (!principal) return next(new HttpError(401, 'unauthorized', 'the API key is not valid'));
+    res.locals.principal = principal;
+    req.log?.setBindings?.({ key: principal.keyId });
     next();
   };
+}
+
+export function principalOf(res: Response): Principal {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw new HttpError(401, 'unauthorized', 'not authenticated');
+  return p;
+}
+
+export function requireScope(scope: Scope): RequestHandler {
+  return (_req, res, next) => {
+    if (!principalOf(res).scopes.has(scope)) return next(new HttpError(403, 'forbidden', `this API key lacks the "${scope}" scope`));
+    next();
+  };
+}
+
+/** See effectiveOwner: tenant keys are pinned to their owner. */
+export function ownerFor(res: Response, requested: string | undefined): string | undefined {
+  return effectiveOwner(principalOf(res), requested);
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
+import { Forbidden } from '../auth/principal';
 import { ImageRejected } from '../images/decode';
 import { ModelPackError } from '../models/manifest';
 import { NotFound } from '../search/searchService';
@@ -29,6 +30,7 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (err instanceof ImageRejected) return new HttpError(IMAGE_REJECTION_STATUS[err.reason], `image_${err.reason}`, err.message);
   if (err instanceof NotFound || err instanceof PathNotFound) return new HttpError(404, 'not_found', err.message);
+  if (err instanceof Forbidden) return new HttpError(403, 'forbidden', err.message);
   if (err instanceof PathNotAllowed) return new HttpError(403, 'path_not_allowed', err.message);
   if (err instanceof UrlNotAllowed) return new HttpError(400, 'url_not_allowed', err.message);
   if (err instanceof UrlFetchFailed) return new HttpError(422, 'url_fetch_failed', err.message);

@@ -98,7 +98,8 @@ export function retrieveTextSchema(limits: Limits) {
 
 export const ingestRequestSchema = z
   .object({
-    owner: ownerName,
+    /** Required for operator keys; tenant keys ingest into their own library. */
+    owner: ownerName.optional(),
     albums: jsonField(z.array(albumName).max(32)).default([]),
     folder: z.string().min(1).max(4096).optional(),
     urls: jsonField(z.array(z.string().min(1).max(2048)).min(1).max(1000)).optional(),

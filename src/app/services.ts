@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { IngestService } from '../../ingest/ingestService';
+import { ApiKeyService } from '../auth/apiKeys';
 import type { Config } from '../config/env';
 import { startLocalPostgres, type LocalPostgres } from '../db/localPostgres';
 import { migrate } from '../db/migrate';
@@ -30,6 +31,7 @@ export interface Services {
   texts: TextCorpus;
   captions: CaptionService;
   ingest: IngestService;
+  keys: ApiKeyService;
   close(): Promise<void>;
 }
 
@@ -52,23 +54,42 @@ export function createVectorStore(config: Config): VectorStore {
   return new HnswStore(path.join(config.dataDir, 'index'), { ...DEFAULT_HNSW, m: config.HNSW_M, efConstruction: config.HNSW_EF_CONSTRUCTION, efSearch: config.HNSW_EF_SEARCH });
 }
 
+/** Connects to DATABASE_URL, or starts (or joins) the local cluster under DATA_DIR; applies migrations. */
+export async function openDatabase(config: Config, log?: Logger): Promise<{ db: Db; url: string; close(): Promise<void> }> {
+  let pg: LocalPostgres | null = null;
+  let url = config.DATABASE_URL;
+  if (!url) {
+    pg = await startLocalPostgres({ dir: path.join(config.dataDir, 'postgres') });
+    url = pg.url;
+    log?.info({ dataDir: pg.dataDir, joined: !pg.ownsServer }, 'using local PostgreSQL (set DATABASE_URL to use another)');
+  }
+  try {
+    const migrations = await migrate(url);
+    if (migrations.applied.length) log?.info({ applied: migrations.applied }, 'applied database migrations');
+  } catch (e) {
+    await pg?.stop();
+    throw e;
+  }
+  const db = createDb(url);
+  return {
+    db,
+    url,
+    close: async () => {
+      await db.$disconnect();
+      await pg?.stop();
+    },
+  };
+}
+
 export async function startServices(config: Config, log: Logger, hooks: ServiceHooks = {}): Promise<Services> {
   const cleanup: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const fn of cleanup.reverse()) await fn().catch((e: Error) => log.error({ err: e.message }, 'shutdown step failed'));
   };
   try {
-    let databaseUrl = config.DATABASE_URL;
-    if (!databaseUrl) {
-      const pg: LocalPostgres = await startLocalPostgres({ dir: path.join(config.dataDir, 'postgres') });
-      cleanup.push(() => pg.stop());
-      databaseUrl = pg.url;
-      log.info({ dataDir: pg.dataDir }, 'started local PostgreSQL (set DATABASE_URL to use another)');
-    }
-    const migrations = await migrate(databaseUrl);
-    if (migrations.applied.length) log.info({ applied: migrations.applied }, 'applied database migrations');
-    const db = createDb(databaseUrl);
-    cleanup.push(() => db.$disconnect());
+    const database = await openDatabase(config, log);
+    cleanup.push(() => database.close());
+    const { db } = database;
 
     const pack = await loadModelPack(config.modelDir, {
       batchSize: config.ENCODE_BATCH_SIZE,
@@ -116,7 +137,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       log: log.child({ component: 'ingest' }),
     });
     cleanup.push(() => ingest.stop());
-    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, close };
+    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, keys: new ApiKeyService(db), close };
   } catch (e) {
     await close();
     throw e;

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,9 @@ const run = promisify(execFile);
 export interface LocalPostgres {
   url: string;
   dataDir: string;
+  /** False when another process (e.g. the running service) had already started this cluster. */
+  ownsServer: boolean;
+  /** Stops the server if this process started it. */
   stop(): Promise<void>;
 }
 
@@ -69,6 +72,25 @@ async function pgCommand(bin: string, args: string[], runAs: RunAs | null): Prom
   }
 }
 
+/** The port of a live server on this data dir, from postmaster.pid (pid on line 1, port on line 4). */
+async function runningPort(dataDir: string): Promise<number | null> {
+  let lines: string[];
+  try {
+    lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || !Number.isInteger(port)) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  return port;
+}
+
 export interface LocalPostgresOptions {
   /** Cluster directory; created with initdb on first use and reused afterwards. */
   dir: string;
@@ -89,6 +111,12 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await pgCommand(bin, ['initdb', '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8'], runAs);
   }
+  const database = opts.database ?? 'imagesearch';
+  const running = await runningPort(dataDir);
+  if (running !== null) {
+    // A CLI next to the running service shares its cluster rather than fighting over it.
+    return { url: `postgresql://postgres@127.0.0.1:${running}/${database}`, dataDir, ownsServer: false, stop: async () => undefined };
+  }
   const port = opts.port ?? (await freePort());
   const logFile = path.join(opts.dir, 'postgres.log');
   if (!existsSync(logFile)) {
@@ -97,7 +125,6 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   }
   const serverOpts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
   await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
-  const database = opts.database ?? 'imagesearch';
   await pgCommand(bin, ['createdb', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', database], runAs).catch((e: Error) => {
     if (!/already exists/.test(e.message)) throw e;
   });
@@ -105,6 +132,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/${database}`,
     dataDir,
+    ownsServer: true,
     stop: async () => {
       if (stopped) return;
       stopped = true;

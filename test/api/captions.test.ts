@@ -7,7 +7,7 @@ import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
 import { tempDir, testEnv } from '../helpers/env';
 import { captionFor } from '../../scripts/test-pack/makeCaptioner';
-import { ADMIN_KEY, startTestService, waitForJob, type TestService } from '../helpers/service';
+import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
 /** One caption per colour, in Chinese, in the shared corpus. */
 const CAPTIONS = COLOURS.map((c) => ({ id: `cap-${c.key}`, text: `一件${c.words[0]}色的东西` }));
@@ -29,7 +29,7 @@ async function ingestLibrary(svc: TestService, owner: string) {
 describe('image-to-text retrieval and captions', () => {
   let svc: TestService;
   let library: Map<string, string>;
-  const admin = (url: string) => svc.api().post(url).set('authorization', `Bearer ${ADMIN_KEY}`);
+  const admin = (url: string) => svc.api().post(url);
 
   beforeAll(async () => {
     svc = await startTestService();

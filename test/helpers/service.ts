@@ -17,7 +17,8 @@ export interface TestService {
   dataDir: string;
   inbox: string;
   database: TestDatabase;
-  api: () => ReturnType<typeof request>;
+  /** Requests with an API key (the operator's admin key unless another, or null for none, is given). */
+  api: (key?: string | null) => { get(path: string): request.Test; post(path: string): request.Test };
   close(): Promise<void>;
 }
 
@@ -44,7 +45,10 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
     dataDir,
     inbox,
     database,
-    api: () => request(app),
+    api: (key: string | null = ADMIN_KEY) => {
+      const withKey = (t: request.Test) => (key ? t.set('authorization', `Bearer ${key}`) : t);
+      return { get: (p: string) => withKey(request(app).get(p)), post: (p: string) => withKey(request(app).post(p)) };
+    },
     close: async () => {
       await services.close();
     },

@@ -1,33 +1,40 @@
 import { Router } from 'express';
 import type { IngestService } from '../../../ingest/ingestService';
 import type { TextCorpus } from '../../search/textCorpus';
+import { ownerFor, principalOf, requireScope } from '../auth';
 import { HttpError } from '../errors';
 import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
 export function adminRoutes(ingest: IngestService, texts: TextCorpus, limits: UploadLimits): Router {
   const r = Router();
-  r.post('/ingest', requireContentType('application/json', 'multipart/form-data'), multipart('files', limits, limits.maxFiles), async (req, res) => {
+  r.post('/ingest', requireScope('ingest'), requireContentType('application/json', 'multipart/form-data'), multipart('files', limits, limits.maxFiles), async (req, res) => {
     const body = ingestRequestSchema.parse(req.body ?? {});
     const files = uploadedFiles(req);
     const sources = [body.folder !== undefined, body.urls !== undefined, files.length > 0].filter(Boolean).length;
     if (sources !== 1) throw new HttpError(400, 'validation_error', 'send exactly one of: folder, urls, or uploaded files (field "files")');
+    const owner = ownerFor(res, body.owner);
+    if (owner === undefined) throw new HttpError(400, 'validation_error', 'owner is required');
     let jobId: string;
-    if (body.folder !== undefined) jobId = await ingest.createFolderJob(body.owner, body.folder, body.albums);
-    else if (body.urls) jobId = await ingest.createUrlJob(body.owner, body.urls, body.albums);
-    else jobId = await ingest.createUploadJob(body.owner, files.map((f) => ({ name: f.originalname, data: f.buffer })), body.albums);
+    if (body.folder !== undefined) {
+      // Reading the server's own disk is for operators, not tenants.
+      if (!principalOf(res).scopes.has('admin')) throw new HttpError(403, 'forbidden', 'folder ingest needs the "admin" scope');
+      jobId = await ingest.createFolderJob(owner, body.folder, body.albums);
+    } else if (body.urls) jobId = await ingest.createUrlJob(owner, body.urls, body.albums);
+    else jobId = await ingest.createUploadJob(owner, files.map((f) => ({ name: f.originalname, data: f.buffer })), body.albums);
     ingest.enqueue(jobId);
     res.status(202).location(`/v1/admin/jobs/${jobId}`).json({ jobId, statusUrl: `/v1/admin/jobs/${jobId}` });
   });
 
-  r.post('/texts', requireContentType('application/json'), async (req, res) => {
+  r.post('/texts', requireScope('ingest'), requireContentType('application/json'), async (req, res) => {
     const body = textIngestSchema.parse(req.body);
-    const ids = await texts.add(body.texts);
+    // Tenants add to their own corpus; only operators write the shared one (owner omitted).
+    const ids = await texts.add(body.texts.map((t) => ({ ...t, owner: ownerFor(res, t.owner) })));
     res.json({ ids, count: ids.length });
   });
 
-  r.get('/jobs/:id', async (req, res) => {
-    const status = await ingest.status(imageIdSchema.parse(req.params.id));
+  r.get('/jobs/:id', requireScope('ingest'), async (req, res) => {
+    const status = await ingest.status(imageIdSchema.parse(req.params.id), principalOf(res).owner ?? undefined);
     if (!status) throw new HttpError(404, 'not_found', `job ${req.params.id} not found`);
     res.json(status);
   });

@@ -3,6 +3,7 @@ import type { SearchService } from '../../search/searchService';
 import type { TextCorpus } from '../../search/textCorpus';
 import type { TextEncoder } from '../../models/encoders';
 import { classify } from '../../search/zeroShot';
+import { ownerFor } from '../auth';
 import { HttpError } from '../errors';
 import { classifySchema, retrieveTextSchema, type Limits } from '../schemas';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
@@ -23,14 +24,15 @@ export function retrieveRoutes(search: SearchService, texts: TextCorpus, textEnc
   r.post('/retrieve/text', ...accepts, async (req, res) => {
     const start = performance.now();
     const body = retrieveTextSchema(limits).parse(req.body ?? {});
-    const vector = await queryImageVector(req, search, body.imageId, body.owner);
-    const hits = await texts.retrieve(vector, body.owner, body.limit);
+    const owner = ownerFor(res, body.owner);
+    const vector = await queryImageVector(req, search, body.imageId, owner);
+    const hits = await texts.retrieve(vector, owner, body.limit);
     res.json({ hits, tookMs: Math.round(performance.now() - start) });
   });
 
   r.post('/classify', ...accepts, async (req, res) => {
     const body = classifySchema(limits).parse(req.body ?? {});
-    const vector = await queryImageVector(req, search, body.imageId, body.owner);
+    const vector = await queryImageVector(req, search, body.imageId, ownerFor(res, body.owner));
     const labels = await classify(textEncoder, vector, body.labels, body.template);
     res.json({ labels: labels.slice(0, body.limit ?? labels.length) });
   });

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { SearchResult, SearchService } from '../../search/searchService';
+import { ownerFor } from '../auth';
 import { HttpError } from '../errors';
 import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas';
 import { multipart, requireContentType, type UploadLimits } from '../uploads';
@@ -26,6 +27,7 @@ export function searchRoutes(search: SearchService, limits: Limits & UploadLimit
   r.post('/search/text', requireContentType('application/json'), async (req, res) => {
     const start = performance.now();
     const body = textSearchSchema(limits).parse(req.body);
+    body.filters.owner = ownerFor(res, body.filters.owner);
     const result = await search.byText(body.query, body.filters, page(body));
     res.json({ query: body.query, ...(await respond(result, start, { caption: body.caption, owner: body.filters.owner })) });
   });
@@ -33,6 +35,7 @@ export function searchRoutes(search: SearchService, limits: Limits & UploadLimit
   r.post('/search/image', requireContentType('application/json', 'multipart/form-data'), multipart('image', limits), async (req, res) => {
     const start = performance.now();
     const body = imageSearchSchema(limits).parse(req.body ?? {});
+    body.filters.owner = ownerFor(res, body.filters.owner);
     const vector = await queryImageVector(req, search, body.imageId, body.filters.owner);
     const result = await search.byVector(vector, body.filters, page(body), body.imageId ? [body.imageId] : undefined);
     res.json(await respond(result, start, { caption: body.caption, owner: body.filters.owner }));

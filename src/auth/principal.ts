@@ -1,0 +1,21 @@
+export const SCOPES = ['search', 'ingest', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Who is calling: a tenant key acts for one owner; an operator (owner null) for any. */
+export interface Principal {
+  keyId: string;
+  owner: string | null;
+  scopes: ReadonlySet<Scope>;
+}
+
+export class Forbidden extends Error {}
+
+/**
+ * The owner a request may act for. A tenant key is pinned to its owner (asking for another is
+ * refused, not silently rewritten); an operator may name any owner or none (= all owners).
+ */
+export function effectiveOwner(p: Principal, requested: string | undefined): string | undefined {
+  if (p.owner === null) return requested;
+  if (requested !== undefined && requested !== p.owner) throw new Forbidden(`this API key may only act for owner "${p.owner}"`);
+  return p.owner;
+}

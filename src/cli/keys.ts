@@ -1,0 +1,56 @@
+/**
+ * npm run keys -- create --name NAME (--owner OWNER | --operator) --scopes search,ingest[,admin]
+ * npm run keys -- list
+ * npm run keys -- revoke <id|prefix>
+ *
+ * Uses the service's configuration (DATABASE_URL or the local cluster under DATA_DIR).
+ */
+import { parseArgs } from 'node:util';
+import { ApiKeyService } from '../auth/apiKeys';
+import { SCOPES, type Scope } from '../auth/principal';
+import { loadConfig } from '../config/env';
+import { openDatabase } from '../app/services';
+
+const USAGE = 'usage: npm run keys -- create --name NAME (--owner OWNER | --operator) --scopes search,ingest | list | revoke <id|prefix>';
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { name: { type: 'string' }, owner: { type: 'string' }, operator: { type: 'boolean', default: false }, scopes: { type: 'string', default: 'search' } },
+  });
+  const [command, arg] = positionals;
+  const scopes = values.scopes.split(',').map((s) => s.trim()) as Scope[];
+  if (command === 'create' && (!values.name || values.operator === Boolean(values.owner) || scopes.some((s) => !SCOPES.includes(s)))) {
+    console.error(`${USAGE}\nscopes: ${SCOPES.join(', ')}`);
+    return 2;
+  }
+  if (!['create', 'list', 'revoke'].includes(command ?? '') || (command === 'revoke' && !arg)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const database = await openDatabase(loadConfig());
+  try {
+    const keys = new ApiKeyService(database.db);
+    if (command === 'create') {
+      const created = await keys.create(values.name!, values.operator ? null : values.owner!, scopes);
+      console.log(JSON.stringify({ ...created, note: 'store the key now: it is not shown again' }));
+    } else if (command === 'list') {
+      for (const k of await keys.list()) console.log(JSON.stringify(k));
+    } else {
+      const n = await keys.revoke(arg!);
+      console.log(JSON.stringify({ revoked: n }));
+      if (n === 0) return 1;
+    }
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  },
+);
