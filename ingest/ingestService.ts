@@ -28,6 +28,7 @@ export interface JobStatus extends JobProgress {
 export interface IngestServiceDeps extends PipelineDeps {
   ingestRoots: string[];
   stagingDir: string;
+  jobRetryBaseMs: number;
 }
 
 const ITEM_PAGE = 500;
@@ -47,6 +48,7 @@ export class IngestService {
   private readonly queue: string[] = [];
   private current: Promise<void> | null = null;
   private stopping = false;
+  private readonly retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
 
   constructor(private readonly deps: IngestServiceDeps) {
     this.pipeline = new IngestPipeline(deps);
@@ -91,13 +93,23 @@ export class IngestService {
     return job.id;
   }
 
-  /** Queues every image whose vector was made by another model pack (or never stored) for re-embedding. */
+  /**
+   * Queues for re-embedding every image whose vector was made by another model pack or is not
+   * known to be stored (modelPack null), skipping images an unfinished job already covers.
+   */
   async createReindexJob(): Promise<string | null> {
     const key = this.deps.pack.key;
     const stale = await this.db.image.findMany({
-      where: { OR: [{ modelPack: { not: key } }, { modelPack: null }], state: { not: 'failed' } },
+      where: {
+        OR: [{ modelPack: { not: key } }, { modelPack: null }],
+        state: { not: 'failed' },
+      },
       select: { id: true, sha256: true },
     });
+    const active = new Set(
+      (await this.db.ingestItem.findMany({ where: { state: 'pending', imageId: { not: null }, job: { state: { in: ['queued', 'running'] } } }, select: { imageId: true } })).map((i) => i.imageId),
+    );
+    stale.splice(0, stale.length, ...stale.filter((s) => !active.has(s.id)));
     if (stale.length === 0) return null;
     const job = await this.db.ingestJob.create({ data: { owner: '*', kind: 'reindex' } });
     for (let i = 0; i < stale.length; i += ITEM_PAGE) {
@@ -171,8 +183,10 @@ export class IngestService {
       if (job.kind === 'upload') await rm(path.join(this.deps.stagingDir, jobId), { recursive: true, force: true });
     } catch (e) {
       const error = (e as Error).message;
-      await this.db.ingestJob.update({ where: { id: jobId }, data: { state: 'failed', error, finishedAt: new Date() } });
-      if (!(e instanceof StoreUnavailable)) this.log.error({ err: e, job: jobId }, 'ingest job failed');
+      // An outage is not the job's fault: it stays queued (resumed on retry or restart), with the reason recorded.
+      const outage = e instanceof StoreUnavailable;
+      await this.db.ingestJob.update({ where: { id: jobId }, data: { state: outage ? 'queued' : 'failed', error, finishedAt: outage ? null : new Date() } });
+      if (!outage) this.log.error({ err: e, job: jobId }, 'ingest job failed');
       throw e;
     }
   }
@@ -188,11 +202,27 @@ export class IngestService {
     const next = this.queue.shift();
     if (!next) return;
     this.current = this.runJob(next)
-      .catch((e: Error) => this.log.warn({ job: next, err: e.message }, 'ingest job stopped'))
+      .then(() => {
+        this.retries.delete(next);
+      })
+      .catch((e: Error) => {
+        if (e instanceof StoreUnavailable) this.retryLater(next);
+        else this.log.warn({ job: next, err: e.message }, 'ingest job stopped');
+      })
       .finally(() => {
         this.current = null;
         this.kick();
       });
+  }
+
+  /** Exponential backoff per job (1 s, 2 s, 4 s ... 5 min) while the vector store is down. */
+  private retryLater(jobId: string): void {
+    const attempt = (this.retries.get(jobId)?.attempt ?? 0) + 1;
+    const delay = Math.min(this.deps.jobRetryBaseMs * 2 ** (attempt - 1), 300_000);
+    this.log.warn({ job: jobId, attempt, delayMs: delay }, 'vector store unavailable; ingest job will retry');
+    const timer = setTimeout(() => this.enqueue(jobId), delay);
+    timer.unref();
+    this.retries.set(jobId, { attempt, timer });
   }
 
   /** Re-queues jobs left unfinished by a crash or restart, then any re-indexing the model pack needs. */
@@ -216,6 +246,7 @@ export class IngestService {
   /** Stops after the batch in progress; unfinished jobs keep their state and resume on next start. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
     await this.current;
   }
 }

@@ -60,7 +60,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
   });
   app.use(healthRoutes({ db: s.db, store: s.store, modelKey: s.pack.key, accepting: opts.accepting ?? (() => true) }));
   app.use('/v1', authenticate(s.keys, config.ADMIN_API_KEY));
-  app.use('/v1/admin', adminRoutes(s.ingest, s.texts, limits));
+  app.use('/v1/admin', adminRoutes(s.ingest, s.texts, { db: s.db, images: s.images, packKey: s.pack.key, createReindexJob: () => s.ingest.createReindexJob() }, limits));
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions)));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));

@@ -134,6 +134,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       storeRetryDelayMs: 250,
       ingestRoots: config.ingestRoots,
       stagingDir: path.join(config.dataDir, 'staging'),
+      jobRetryBaseMs: 1000,
       log: log.child({ component: 'ingest' }),
     });
     cleanup.push(() => ingest.stop());

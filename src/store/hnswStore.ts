@@ -66,6 +66,7 @@ class HnswCollection implements VectorCollection {
   private generation = 0;
   private logEntries = 0;
   private log: FileHandle | null = null;
+  private closed = false;
   /** Serialises writes: the log and the graph must see them in one order. */
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -176,10 +177,14 @@ class HnswCollection implements VectorCollection {
   }
 
   private write(rec: LogRecord, apply: () => void): Promise<void> {
+    // Refused at call time: once close() has begun, no write may slip in behind its snapshot.
+    if (this.closed || !this.log) return Promise.reject(new VectorStoreError(`collection ${this.name} is closed`));
     const task = this.writes.then(async () => {
-      if (!this.log) throw new VectorStoreError(`collection ${this.name} is closed`);
-      await this.log.appendFile(`${JSON.stringify(rec)}\n`);
-      await this.log.datasync();
+      // Read here, not at call time: a snapshot earlier in the chain may have switched logs.
+      const log = this.log;
+      if (!log) throw new VectorStoreError(`collection ${this.name} is closed`);
+      await log.appendFile(`${JSON.stringify(rec)}\n`);
+      await log.datasync();
       apply();
       if (++this.logEntries >= this.settings.snapshotEvery) await this.snapshot();
     });
@@ -291,6 +296,8 @@ class HnswCollection implements VectorCollection {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.writes;
     if (this.logEntries > 0) await this.snapshot();
     await this.log?.close();
@@ -302,6 +309,7 @@ export class HnswStore implements VectorStore {
   readonly kind = 'embedded' as const;
   private readonly collections = new Map<string, Promise<HnswCollection>>();
   private readonly unlock: () => void;
+  private closed = false;
 
   constructor(
     private readonly root: string,
@@ -326,10 +334,13 @@ export class HnswStore implements VectorStore {
   }
 
   async ping(): Promise<void> {
+    if (this.closed) throw new VectorStoreError('the embedded index is closed');
     if (!existsSync(this.root)) throw new VectorStoreError(`index directory ${this.root} is gone`);
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     const cols = await Promise.allSettled(this.collections.values());
     for (const c of cols) if (c.status === 'fulfilled') await c.value.close();
     this.collections.clear();

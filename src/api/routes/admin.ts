@@ -1,12 +1,14 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import type { IngestService } from '../../../ingest/ingestService';
+import { reconcile, type ReconcileDeps } from '../../../ingest/reconcile';
 import type { TextCorpus } from '../../search/textCorpus';
 import { ownerFor, principalOf, requireScope } from '../auth';
 import { HttpError } from '../errors';
 import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
-export function adminRoutes(ingest: IngestService, texts: TextCorpus, limits: UploadLimits): Router {
+export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcileDeps: ReconcileDeps, limits: UploadLimits): Router {
   const r = Router();
   r.post('/ingest', requireScope('ingest'), requireContentType('application/json', 'multipart/form-data'), multipart('files', limits, limits.maxFiles), async (req, res) => {
     const body = ingestRequestSchema.parse(req.body ?? {});
@@ -31,6 +33,13 @@ export function adminRoutes(ingest: IngestService, texts: TextCorpus, limits: Up
     // Tenants add to their own corpus; only operators write the shared one (owner omitted).
     const ids = await texts.add(body.texts.map((t) => ({ ...t, owner: ownerFor(res, t.owner) })));
     res.json({ ids, count: ids.length });
+  });
+
+  r.post('/reconcile', requireScope('admin'), requireContentType('application/json'), async (req, res) => {
+    const { fix } = z.object({ fix: z.boolean().default(false) }).strict().parse(req.body ?? {});
+    const report = await reconcile(reconcileDeps, fix);
+    if (report.reindexJobId) ingest.enqueue(report.reindexJobId);
+    res.json(report);
   });
 
   r.get('/jobs/:id', requireScope('ingest'), async (req, res) => {

@@ -1,0 +1,63 @@
+import type { Db } from '../src/db/prisma';
+import type { VectorCollection } from '../src/store/vectorStore';
+
+/** Differences between Postgres (the source of truth) and the vector store. */
+export interface ReconcileReport {
+  /** Indexed in Postgres under the current pack, but no vector. */
+  missingVectors: string[];
+  /** Vectors with no image row (or a failed one) behind them. */
+  orphanPoints: string[];
+  /** Embedded by another model pack. */
+  staleModel: string[];
+  /** Left pending by a crash or an outage, with no unfinished job to finish them. */
+  stuckPending: string[];
+  /** Set when fixing queued a re-index job. */
+  reindexJobId: string | null;
+}
+
+export interface ReconcileDeps {
+  db: Db;
+  images: VectorCollection;
+  packKey: string;
+  createReindexJob(): Promise<string | null>;
+}
+
+const PAGE = 1000;
+
+async function allPointIds(col: VectorCollection): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const page of col.listIds(PAGE)) for (const id of page) ids.add(id);
+  return ids;
+}
+
+/**
+ * Finds (and with `fix`, repairs) every way Postgres and the vector store can disagree. Repairs
+ * delete orphan points and re-queue the affected images for embedding from their stored previews.
+ */
+export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<ReconcileReport> {
+  const { db, images, packKey } = deps;
+  const points = await allPointIds(images);
+  const rows = await db.image.findMany({ select: { id: true, state: true, modelPack: true } });
+  const known = new Set(rows.filter((r) => r.state !== 'failed').map((r) => r.id));
+  const busy = new Set(
+    (await db.ingestItem.findMany({ where: { state: 'pending', job: { state: { in: ['queued', 'running'] } } }, select: { imageId: true } })).map((i) => i.imageId),
+  );
+  const report: ReconcileReport = {
+    missingVectors: rows.filter((r) => r.state === 'indexed' && r.modelPack === packKey && !points.has(r.id)).map((r) => r.id),
+    orphanPoints: [...points].filter((id) => !known.has(id)),
+    staleModel: rows.filter((r) => r.state !== 'failed' && r.modelPack !== null && r.modelPack !== packKey).map((r) => r.id),
+    stuckPending: rows.filter((r) => r.state === 'pending' && r.modelPack === packKey && !busy.has(r.id)).map((r) => r.id),
+    reindexJobId: null,
+  };
+  if (!fix) return report;
+  for (let i = 0; i < report.orphanPoints.length; i += PAGE) await images.delete(report.orphanPoints.slice(i, i + PAGE));
+  const requeue = [...report.missingVectors, ...report.stuckPending];
+  // modelPack null marks "not known to be stored", which the re-index job picks up; stale packs it picks up already.
+  if (requeue.length) await db.image.updateMany({ where: { id: { in: requeue } }, data: { state: 'pending', modelPack: null } });
+  if (requeue.length || report.staleModel.length) report.reindexJobId = await deps.createReindexJob();
+  return report;
+}
+
+export function isClean(r: ReconcileReport): boolean {
+  return !r.missingVectors.length && !r.orphanPoints.length && !r.staleModel.length && !r.stuckPending.length;
+}

@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { COLOURS } from '../../scripts/test-pack/concepts';
+import { isClean, reconcile } from '../../ingest/reconcile';
+import type { Services } from '../../src/app/services';
+import { createTestDatabase } from '../helpers/database';
+import { writeColourLibrary } from '../helpers/files';
+import { colourImage } from '../helpers/images';
+import { tempDir, testEnv } from '../helpers/env';
+import { startTestService, waitForJob } from '../helpers/service';
+
+const ROOT = path.resolve(__dirname, '../..');
+const reconcileWith = (s: Services, fix = false) => reconcile({ db: s.db, images: s.images, packKey: s.pack.key, createReindexJob: () => s.ingest.createReindexJob() }, fix);
+
+async function expectConsistent(s: Services, images: number) {
+  expect(await s.db.image.count({ where: { state: 'indexed' } })).toBe(images);
+  expect(await s.db.image.count()).toBe(images);
+  expect(await s.images.count()).toBe(images);
+  const report = await reconcileWith(s);
+  expect(isClean(report)).toBe(true);
+}
+
+describe('faults: the vector store goes away mid-ingest', () => {
+  test('items stay pending with the error recorded, and a restart completes them', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await tempDir('outage');
+    const first = await startTestService({ ENCODE_BATCH_SIZE: '4' }, { database, dataDir });
+    for (const seed of [1, 2, 3]) await writeColourLibrary(path.join(first.inbox, `set${seed}`), seed);
+    const job = await first.services.ingest.createFolderJob('alice', '.');
+    let stopped = false;
+    const run = first.services.ingest.runJob(job, (d) => {
+      if (!stopped && d.done) {
+        stopped = true;
+        void first.services.store.close(); // the store stops answering after the first batch
+      }
+    });
+    await expect(run).rejects.toThrow(/vector store unavailable/);
+    const status = (await first.services.ingest.status(job))!;
+    expect(status).toMatchObject({ state: 'queued', done: 4, pending: 20, failed: 0, error: expect.stringMatching(/vector store unavailable/) });
+    expect(status.errors.length).toBeGreaterThan(0);
+    expect((await first.api().get('/readyz')).status).toBe(503);
+    const pendingWithError = await first.services.db.image.count({ where: { state: 'pending', error: { contains: 'vector store unavailable' } } });
+    expect(pendingWithError).toBe(4);
+    await first.close();
+
+    const second = await startTestService({}, { database, dataDir });
+    try {
+      const resumed = await second.services.ingest.resumeUnfinished();
+      expect(resumed).toContain(job);
+      expect(await waitForJob(second, job)).toMatchObject({ state: 'completed', done: 24, pending: 0 });
+      await expectConsistent(second.services, 24);
+      const hits = (await second.api().post('/v1/search/text').send({ query: '紫色', limit: 3 })).body.hits as { source: string }[];
+      expect(hits.every((h) => h.source.endsWith('purple.jpg'))).toBe(true);
+    } finally {
+      await second.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('faults: the ingest process is killed', () => {
+  test('resuming the job finishes it with no duplicates and no orphans', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await tempDir('killed');
+    const folder = await tempDir('many');
+    const total = 120;
+    for (let i = 0; i < total; i++) {
+      const dir = path.join(folder, `d${i % 4}`);
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, `${i}.png`), await colourImage(COLOURS[i % COLOURS.length]!.key, { seed: i + 1 }));
+    }
+    const env = { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, MODEL_DIR: testEnv('TEST_MODEL_DIR'), LOG_LEVEL: 'silent', ENCODE_BATCH_SIZE: '2', DECODE_CONCURRENCY: '1' };
+    const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+    const child = spawn(tsx, ['ingest/cli.ts', folder, '--owner', 'kim', '--no-progress'], { cwd: ROOT, env, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Kill it for real once some work has been committed.
+    const { db } = database;
+    for (let i = 0; ; i++) {
+      if ((await db.ingestItem.count({ where: { state: 'done' } })) >= 6) break;
+      if (i > 600) throw new Error('the ingest never made progress');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const job = await db.ingestJob.findFirstOrThrow();
+    expect(job.state).toBe('running');
+    const doneBefore = await db.ingestItem.count({ where: { state: 'done' } });
+    expect(doneBefore).toBeLessThan(total);
+
+    const resume = spawn(tsx, ['ingest/cli.ts', '--resume', job.id, '--no-progress'], { cwd: ROOT, env, stdio: 'ignore' });
+    expect(await new Promise((resolve) => resume.on('exit', resolve))).toBe(0);
+
+    const svc = await startTestService({}, { database, dataDir });
+    try {
+      expect(await svc.services.ingest.status(job.id)).toMatchObject({ state: 'completed', done: total, pending: 0, failed: 0 });
+      await expectConsistent(svc.services, total);
+    } finally {
+      await svc.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('reconcile', () => {
+  test('finds missing vectors, orphan points, stale models and stuck rows, and repairs them', async () => {
+    const svc = await startTestService();
+    try {
+      const s = svc.services;
+      await writeColourLibrary(svc.inbox);
+      await s.ingest.runJob(await s.ingest.createFolderJob('alice', '.'));
+      await expectConsistent(s, 8);
+      const [a, b, c] = await s.db.image.findMany({ orderBy: { source: 'asc' }, take: 3 });
+      const orphan = randomUUID();
+      await s.images.delete([a!.id]);
+      await s.images.upsert([{ id: orphan, vector: (await s.images.retrieve([b!.id]))[0]!.vector, payload: { owner: 'alice', albums: [] } }]);
+      await s.db.image.update({ where: { id: b!.id }, data: { modelPack: 'old-pack@0' } });
+      await s.db.image.update({ where: { id: c!.id }, data: { state: 'pending' } });
+
+      const report = await reconcileWith(s);
+      expect(report).toMatchObject({ missingVectors: [a!.id], orphanPoints: [orphan], staleModel: [b!.id], stuckPending: [c!.id] });
+      // The search never shows what Postgres does not vouch for, even before the repair.
+      const before = (await svc.api().post('/v1/search/text').send({ query: '红', limit: 20 })).body.hits as { id: string }[];
+      expect(before.map((h) => h.id)).not.toContain(orphan);
+
+      const api = await svc.api().post('/v1/admin/reconcile').send({ fix: true });
+      expect(api.status).toBe(200);
+      expect(api.body.reindexJobId).toEqual(expect.any(String));
+      await waitForJob(svc, api.body.reindexJobId);
+      await expectConsistent(s, 8);
+      expect((await s.db.image.findUniqueOrThrow({ where: { id: b!.id } })).modelPack).toBe('test-pack@1');
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+});
