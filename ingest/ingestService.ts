@@ -29,6 +29,8 @@ export interface IngestServiceDeps extends PipelineDeps {
   ingestRoots: string[];
   stagingDir: string;
   jobRetryBaseMs: number;
+  /** Every job's progress, e.g. for metrics. */
+  onProgress?: (delta: Partial<JobProgress>) => void;
 }
 
 const ITEM_PAGE = 500;
@@ -177,7 +179,11 @@ export class IngestService {
         });
         if (items.length === 0) break;
         cursor = items[items.length - 1]!.id;
-        await this.pipeline.run(ctx, items.map((i) => ({ itemId: i.id, source: i.source, imageId: i.imageId })), onProgress, () => this.stopping);
+        const report = (d: Partial<JobProgress>) => {
+          onProgress?.(d);
+          this.deps.onProgress?.(d);
+        };
+        await this.pipeline.run(ctx, items.map((i) => ({ itemId: i.id, source: i.source, imageId: i.imageId })), report, () => this.stopping);
       }
       await this.db.ingestJob.update({ where: { id: jobId }, data: { state: 'completed', finishedAt: new Date() } });
       if (job.kind === 'upload') await rm(path.join(this.deps.stagingDir, jobId), { recursive: true, force: true });

@@ -36,6 +36,9 @@ async function main(): Promise<void> {
   let accepting = true;
   const app = createApp(services, { version: VERSION, accepting: () => accepting });
   const server = app.listen(config.PORT, config.HOST);
+  // Socket-level backstops behind the per-request deadline.
+  server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5000;
+  server.headersTimeout = Math.min(60_000, server.requestTimeout);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const { port } = server.address() as AddressInfo;
   log.info({ url: `http://${config.HOST}:${port}`, store: services.store.kind, pack: services.pack.key }, 'imagesearch is listening');

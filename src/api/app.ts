@@ -5,6 +5,7 @@ import type { Services } from '../app/services';
 import type { SearchResult } from '../search/searchService';
 import { authenticate, requireScope } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
+import { rateLimit, recordLatency, requestTimeout } from './middleware';
 import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
@@ -52,14 +53,19 @@ export function createApp(s: Services, opts: AppOptions): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
   );
+  app.use(recordLatency(s.metrics));
+  app.use(requestTimeout(config.REQUEST_TIMEOUT_MS));
   app.use(express.json({ limit: '1mb' }));
 
   const openapi = openApiDocument(limits, opts.version);
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  app.get('/metrics', async (_req, res) => {
+    res.set('content-type', s.metrics.registry.contentType).send(await s.metrics.registry.metrics());
+  });
   app.use(healthRoutes({ db: s.db, store: s.store, modelKey: s.pack.key, accepting: opts.accepting ?? (() => true) }));
-  app.use('/v1', authenticate(s.keys, config.ADMIN_API_KEY));
+  app.use('/v1', authenticate(s.keys, config.ADMIN_API_KEY), rateLimit(config.RATE_LIMIT_PER_MINUTE, s.metrics));
   app.use('/v1/admin', adminRoutes(s.ingest, s.texts, { db: s.db, images: s.images, packKey: s.pack.key, createReindexJob: () => s.ingest.createReindexJob() }, limits));
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions)));

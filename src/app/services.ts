@@ -8,6 +8,7 @@ import { createDb, type Db } from '../db/prisma';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../images/decode';
 import { DerivativeStore } from '../images/derivativeStore';
 import type { EncoderRun } from '../models/encoders';
+import { Metrics } from '../observability/metrics';
 import { loadModelPack, type ModelPack } from '../models/modelPack';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
@@ -32,10 +33,12 @@ export interface Services {
   captions: CaptionService;
   ingest: IngestService;
   keys: ApiKeyService;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
 export interface ServiceHooks {
+  /** Extra observer of encoder runs (benchmarks); metrics are always recorded. */
   onEncoderRun?: (run: EncoderRun) => void;
 }
 
@@ -87,6 +90,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     for (const fn of cleanup.reverse()) await fn().catch((e: Error) => log.error({ err: e.message }, 'shutdown step failed'));
   };
   try {
+    const metrics = new Metrics();
     const database = await openDatabase(config, log);
     cleanup.push(() => database.close());
     const { db } = database;
@@ -97,7 +101,10 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       interOpThreads: config.ORT_INTER_OP_THREADS,
       maxConcurrentRuns: config.ENCODER_MAX_CONCURRENCY,
       verifyChecksums: config.MODEL_VERIFY_CHECKSUMS,
-      onRun: hooks.onEncoderRun,
+      onRun: (run) => {
+        metrics.onEncoderRun(run);
+        hooks.onEncoderRun?.(run);
+      },
     });
     cleanup.push(() => pack.close());
     log.info({ pack: pack.key, dim: pack.image.dim, dir: config.modelDir }, 'loaded model pack');
@@ -135,10 +142,12 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       ingestRoots: config.ingestRoots,
       stagingDir: path.join(config.dataDir, 'staging'),
       jobRetryBaseMs: 1000,
+      onProgress: metrics.onIngestProgress,
       log: log.child({ component: 'ingest' }),
     });
     cleanup.push(() => ingest.stop());
-    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, keys: new ApiKeyService(db), close };
+    metrics.probes = { encoderQueue: pack.queued, ingestQueue: () => ingest.queueDepth };
+    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, keys: new ApiKeyService(db), metrics, close };
   } catch (e) {
     await close();
     throw e;

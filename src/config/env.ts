@@ -45,6 +45,8 @@ export const envSchema = z.object({
   /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
   URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),
   QUERY_MAX_CHARS: int(256, 1, 10_000),
+  REQUEST_TIMEOUT_MS: int(30_000, 1),
+  RATE_LIMIT_PER_MINUTE: int(600, 1),
   SEARCH_MAX_LIMIT: int(100, 1, 1000),
   TEXT_EMBEDDING_CACHE_SIZE: int(1000, 0),
   HNSW_M: int(16, 4, 128),

@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EncoderRun } from '../models/encoders';
+
+/** Prometheus metrics of one service instance (own registry, so tests can run several). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly encoderDuration = new Histogram({
+    name: 'encoder_run_duration_seconds',
+    help: 'Time of one encoder run (a batch)',
+    labelNames: ['kind'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly encodedItems = new Counter({ name: 'encoder_items_total', help: 'Images and texts encoded', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly ingestItems = new Counter({ name: 'ingest_items_total', help: 'Ingest items finished, by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly rateLimited = new Counter({ name: 'http_rate_limited_total', help: 'Requests refused by the per-key rate limit', registers: [this.registry] });
+  /** Read at scrape time; set once the encoder and the ingest queue exist. */
+  probes = { encoderQueue: () => 0, ingestQueue: () => 0 };
+  private readonly gauges = [
+    new Gauge({ name: 'encoder_queue_depth', help: 'Encoder runs waiting for a slot', registers: [this.registry], collect: this.probe('encoderQueue') }),
+    new Gauge({ name: 'ingest_queue_depth', help: 'Ingest jobs queued or running', registers: [this.registry], collect: this.probe('ingestQueue') }),
+  ];
+
+  private probe(name: keyof Metrics['probes']) {
+    const metrics = this;
+    return function (this: Gauge) {
+      this.set(metrics.probes[name]());
+    };
+  }
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  onEncoderRun = (run: EncoderRun): void => {
+    this.encoderDuration.observe({ kind: run.kind }, run.ms / 1000);
+    this.encodedItems.inc({ kind: run.kind }, run.items);
+  };
+
+  onIngestProgress = (d: { done?: number; skipped?: number; failed?: number }): void => {
+    for (const result of ['done', 'skipped', 'failed'] as const) if (d[result]) this.ingestItems.inc({ result }, d[result]);
+  };
+}
