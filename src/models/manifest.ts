@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+const rgb = z.tuple([z.number(), z.number(), z.number()]);
+const fileName = z
+  .string()
+  .min(1)
+  .refine((f) => !path.isAbsolute(f) && !f.split(/[\\/]/).includes('..'), 'must be a path inside the pack');
+
+export const manifestSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
+  version: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
+  description: z.string().optional(),
+  embeddingDim: z.number().int().positive(),
+  image: z.object({
+    file: fileName,
+    input: z.string().default('pixel_values'),
+    output: z.string().default('image_embeds'),
+    size: z.number().int().positive(),
+    /** squash: stretch to size×size (Chinese-CLIP); cover: shortest edge then centre crop (OpenAI CLIP). */
+    resize: z.enum(['squash', 'cover']).default('squash'),
+    mean: rgb,
+    std: rgb,
+  }),
+  text: z.object({
+    file: fileName,
+    inputs: z.object({
+      ids: z.string().default('input_ids'),
+      mask: z.string().optional(),
+      tokenTypes: z.string().optional(),
+    }),
+    output: z.string().default('text_embeds'),
+    maxLength: z.number().int().min(2).max(512),
+    tokenizer: z.object({
+      file: fileName,
+      config: fileName.optional(),
+      lowercase: z.boolean().default(true),
+    }),
+  }),
+  /** sha256 of every file the pack needs, checked before a pack is used. */
+  files: z.record(fileName, z.string().regex(/^[0-9a-f]{64}$/)),
+});
+
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+export function packKey(m: Pick<ModelManifest, 'name' | 'version'>): string {
+  return `${m.name}@${m.version}`;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export class ModelPackError extends Error {}
+
+export async function loadManifest(dir: string): Promise<ModelManifest> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+  } catch (e) {
+    throw new ModelPackError(`cannot read ${path.join(dir, 'manifest.json')}: ${(e as Error).message}`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) throw new ModelPackError(`invalid manifest in ${dir}: ${z.prettifyError(parsed.error)}`);
+  const m = parsed.data;
+  const needed = [m.image.file, m.text.file, m.text.tokenizer.file, ...(m.text.tokenizer.config ? [m.text.tokenizer.config] : [])];
+  for (const f of needed) {
+    if (!(f in m.files)) throw new ModelPackError(`manifest.files has no sha256 for ${f}`);
+  }
+  return m;
+}
+
+/** Rejects a pack whose files were changed or truncated since the manifest was written. */
+export async function verifyPackFiles(dir: string, m: ModelManifest): Promise<void> {
+  for (const [file, expected] of Object.entries(m.files)) {
+    const actual = await sha256File(path.join(dir, file)).catch((e: Error) => {
+      throw new ModelPackError(`model pack file ${file} unreadable: ${e.message}`);
+    });
+    if (actual !== expected) throw new ModelPackError(`sha256 mismatch for ${file}: expected ${expected}, got ${actual}`);
+  }
+}

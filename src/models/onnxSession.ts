@@ -1,0 +1,36 @@
+import * as ort from 'onnxruntime-node';
+
+export interface SessionOptions {
+  intraOpThreads: number;
+  interOpThreads: number;
+}
+
+export async function createSession(file: string, opts: SessionOptions): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(file, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: opts.intraOpThreads,
+    interOpNumThreads: opts.interOpThreads,
+    executionMode: opts.interOpThreads > 1 ? 'parallel' : 'sequential',
+    // Idle ORT threads would otherwise spin, taking the cores that image decoding needs while
+    // ingest overlaps the two (measured in the ingest benchmark).
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+}
+
+/** Reads a [N, D] float output, refusing shapes that would silently mis-slice vectors. */
+export function readEmbeddings(output: ort.Tensor | undefined, name: string, rows: number, dim: number): Float32Array {
+  if (!output) throw new Error(`encoder produced no output named ${name}`);
+  const dims = output.dims;
+  if (dims.length !== 2 || dims[0] !== rows || dims[1] !== dim) {
+    throw new Error(`encoder output ${name} has shape [${dims.join(',')}], expected [${rows},${dim}]`);
+  }
+  if (output.type !== 'float32') throw new Error(`encoder output ${name} is ${output.type}, expected float32`);
+  return output.data as Float32Array;
+}
+
+export function requireInput(session: ort.InferenceSession, name: string): void {
+  if (!session.inputNames.includes(name)) {
+    throw new Error(`encoder has no input ${name}; it has ${session.inputNames.join(', ')}`);
+  }
+}
