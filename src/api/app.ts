@@ -1,4 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Services } from '../app/services';
@@ -9,26 +11,33 @@ import { rateLimit, recordLatency, requestTimeout } from './middleware';
 import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
-import { imageRoutes } from './routes/images';
+import { imageRoutes, signedImageRoutes } from './routes/images';
+import { UrlSigner } from './signedUrls';
 import { retrieveRoutes } from './routes/retrieve';
 import { searchRoutes, type HitDecorator } from './routes/search';
 import type { CaptionService } from '../search/captions';
+import { projectRoot } from '../util/projectRoot';
+
+/** Derived from the operator key, so signed URLs survive restarts; random when there is none. */
+function urlSigningSecret(adminKey: string | undefined): Buffer {
+  return adminKey ? createHash('sha256').update(`url-signing\0${adminKey}`).digest() : randomBytes(32);
+}
 
 export interface AppOptions {
   version: string;
   accepting?: () => boolean;
 }
 
-/** Adds image URLs and, when asked, captions (after ranking; a missing caption says why). */
-function hitDecorator(captions: CaptionService): HitDecorator {
+/** Adds signed image URLs and, when asked, captions (after ranking; a missing caption says why). */
+function hitDecorator(captions: CaptionService, signer: UrlSigner): HitDecorator {
   return async (result: SearchResult, opts) => {
     const made = opts.caption ? await captions.forImages(result.hits) : null;
     return result.hits.map((h) => {
       const c = made?.get(h.id);
       return {
         ...h,
-        thumbnailUrl: `/v1/images/${h.id}/thumbnail`,
-        previewUrl: `/v1/images/${h.id}/preview`,
+        thumbnailUrl: signer.sign(`/v1/images/${h.id}/thumbnail`),
+        previewUrl: signer.sign(`/v1/images/${h.id}/preview`),
         ...(c ? ('caption' in c ? { caption: c.caption } : { caption: null, captionError: c.error }) : {}),
       };
     });
@@ -65,12 +74,17 @@ export function createApp(s: Services, opts: AppOptions): Express {
     res.set('content-type', s.metrics.registry.contentType).send(await s.metrics.registry.metrics());
   });
   app.use(healthRoutes({ db: s.db, store: s.store, modelKey: s.pack.key, accepting: opts.accepting ?? (() => true) }));
+  const signer = new UrlSigner(urlSigningSecret(config.ADMIN_API_KEY));
+  app.use('/v1', signedImageRoutes(s.search, s.derivatives, signer));
   app.use('/v1', authenticate(s.keys, config.ADMIN_API_KEY), rateLimit(config.RATE_LIMIT_PER_MINUTE, s.metrics));
   app.use('/v1/admin', adminRoutes(s.ingest, s.texts, { db: s.db, images: s.images, packKey: s.pack.key, createReindexJob: () => s.ingest.createReindexJob() }, limits));
   app.use('/v1', requireScope('search'));
-  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions)));
+  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer)));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));
-  app.use('/v1', imageRoutes(s.search, s.derivatives));
+  app.use('/v1', imageRoutes(s.search, s.derivatives, s.captions));
+  const web = path.join(projectRoot(), 'web', 'dist');
+  if (existsSync(web)) app.use(express.static(web, { index: 'index.html', maxAge: '1h' }));
+  else app.get('/', (_req, res) => void res.status(503).json({ error: { code: 'web_not_built', message: 'the web page is not built: npm run build:web' } }));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

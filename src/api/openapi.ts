@@ -106,10 +106,10 @@ export function openApiDocument(limits: Limits, version: string) {
         get: { summary: 'Image metadata', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'Image', content: { 'application/json': { schema: imageRecord } } }, ...errors } },
       },
       '/v1/images/{id}/thumbnail': {
-        get: { summary: 'Thumbnail (WebP, 256 px)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/webp' }, ...errors } },
+        get: { summary: 'Thumbnail (JPEG, 256 px)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/jpeg' }, ...errors } },
       },
       '/v1/images/{id}/preview': {
-        get: { summary: 'Preview (WebP, 512 px)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/webp' }, ...errors } },
+        get: { summary: 'Preview (JPEG, 512 px)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/jpeg' }, ...errors } },
       },
       '/v1/admin/ingest': {
         post: {

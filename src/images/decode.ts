@@ -31,8 +31,6 @@ export interface DecodeLimits {
   /** Longest side of the stored preview, from which thumbnails and re-indexing work. */
   previewSize: number;
   thumbnailSize: number;
-  /** Off only to measure it: libjpeg's shrink-on-load decodes large JPEGs at 1/2..1/8 scale. */
-  shrinkOnLoad?: boolean;
 }
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 100_000_000, previewSize: 512, thumbnailSize: 256 };
@@ -46,7 +44,7 @@ export interface ImageInfo {
 
 export interface DecodedImage extends ImageInfo {
   tensor: PixelTensor;
-  /** WebP, longest side <= previewSize, orientation applied. */
+  /** JPEG, longest side <= previewSize, orientation applied. */
   preview: Buffer;
   thumbnail: Buffer;
 }
@@ -94,7 +92,8 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
   try {
     preview = await sharp(data, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false })
       .rotate()
-      .resize(limits.previewSize, limits.previewSize, { fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: limits.shrinkOnLoad ?? true })
+      // Resizing in the decoding pipeline lets libjpeg decode large JPEGs at 1/2..1/8 scale (shrink-on-load).
+      .resize(limits.previewSize, limits.previewSize, { fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')
       .flatten({ background: '#ffffff' })
       .raw()
@@ -105,8 +104,9 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
   const raw = { raw: { width: preview.info.width, height: preview.info.height, channels: preview.info.channels as 3 } };
   const [tensor, previewWebp, thumbnail] = await Promise.all([
     toPixelTensor(sharp(preview.data, raw), prep),
-    sharp(preview.data, raw).webp({ quality: 85 }).toBuffer(),
-    sharp(preview.data, raw).resize(limits.thumbnailSize, limits.thumbnailSize, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }).toBuffer(),
+    // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench).
+    sharp(preview.data, raw).jpeg({ quality: 85 }).toBuffer(),
+    sharp(preview.data, raw).resize(limits.thumbnailSize, limits.thumbnailSize, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer(),
   ]);
   return { ...info, tensor, preview: previewWebp, thumbnail };
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 export type DerivativeKind = 'thumbnail' | 'preview';
 
 /**
- * Content-addressed WebP derivatives on disk (by sha256 of the original). Previews are what
+ * Content-addressed JPEG derivatives on disk (by sha256 of the original). Previews are what
  * re-indexing under a new model pack reads, so uploads and URLs need not be kept whole.
  */
 export class DerivativeStore {
@@ -14,7 +14,7 @@ export class DerivativeStore {
 
   pathFor(kind: DerivativeKind, sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('invalid sha256');
-    return path.join(this.root, kind, sha256.slice(0, 2), `${sha256}.webp`);
+    return path.join(this.root, kind, sha256.slice(0, 2), `${sha256}.jpg`);
   }
 
   has(kind: DerivativeKind, sha256: string): boolean {

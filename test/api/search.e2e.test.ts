@@ -53,9 +53,9 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
     expect(hit).toMatchObject({ owner: 'alice', albums: ['调色板'], mime: 'image/webp', width: 96, height: 64, state: 'indexed' });
     const thumb = await svc.api().get(hit.thumbnailUrl);
     expect(thumb.status).toBe(200);
-    expect(thumb.headers['content-type']).toBe('image/webp');
+    expect(thumb.headers['content-type']).toBe('image/jpeg');
     const meta = await sharp(thumb.body as Buffer).metadata();
-    expect(meta.format).toBe('webp');
+    expect(meta.format).toBe('jpeg');
     const detail = await svc.api().get(`/v1/images/${hit.id}`);
     expect(detail.body).toMatchObject({ id: hit.id, source: library.get('blue') });
   });

@@ -1,4 +1,7 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
+import type { CaptionService } from '../../search/captions';
+import { HttpError } from '../errors';
+import type { UrlSigner } from '../signedUrls';
 import type { DerivativeKind, DerivativeStore } from '../../images/derivativeStore';
 import type { SearchService } from '../../search/searchService';
 import { ownerFor } from '../auth';
@@ -7,23 +10,48 @@ import { z } from 'zod';
 
 const ownerQuery = z.object({ owner: z.string().min(1).max(128).optional() });
 
-export function imageRoutes(search: SearchService, derivatives: DerivativeStore): Router {
+const KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
+
+async function sendDerivative(res: Response, derivatives: DerivativeStore, kind: DerivativeKind, sha256: string) {
+  const data = await derivatives.read(kind, sha256);
+  // Content-addressed: a given URL's bytes never change.
+  res.set({ 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=3600, immutable', etag: `"${sha256}-${kind}"` });
+  res.send(data);
+}
+
+/** Thumbnails and previews by signed URL (no API key); unsigned requests fall through to the keyed routes. */
+export function signedImageRoutes(search: SearchService, derivatives: DerivativeStore, signer: UrlSigner): Router {
+  const r = Router();
+  for (const kind of KINDS) {
+    r.get(`/images/:id/${kind}`, async (req, res, next) => {
+      if (req.query.sig === undefined) return next('route');
+      if (!signer.verify(`${req.baseUrl}${req.path}`, req.query.exp, req.query.sig)) throw new HttpError(403, 'forbidden', 'the signed URL is invalid or has expired');
+      const image = await search.getImage(imageIdSchema.parse(req.params.id));
+      await sendDerivative(res, derivatives, kind, image.sha256);
+    });
+  }
+  return r;
+}
+
+export function imageRoutes(search: SearchService, derivatives: DerivativeStore, captions: CaptionService): Router {
   const r = Router();
   r.get('/images/:id', async (req, res) => {
     const owner = ownerFor(res, ownerQuery.parse(req.query).owner);
     res.json(await search.getImage(imageIdSchema.parse(req.params.id), owner));
   });
 
-  const serve = (kind: DerivativeKind) =>
+  r.get('/images/:id/caption', async (req, res) => {
+    const owner = ownerFor(res, ownerQuery.parse(req.query).owner);
+    const image = await search.getImage(imageIdSchema.parse(req.params.id), owner);
+    const result = (await captions.forImages([image])).get(image.id);
+    res.json(result && 'caption' in result ? { caption: result.caption } : { caption: null, captionError: result?.error ?? 'no caption' });
+  });
+  for (const kind of KINDS) {
     r.get(`/images/:id/${kind}`, async (req, res) => {
       const owner = ownerFor(res, ownerQuery.parse(req.query).owner);
       const image = await search.getImage(imageIdSchema.parse(req.params.id), owner);
-      const data = await derivatives.read(kind, image.sha256);
-      // Content-addressed: a given URL's bytes never change.
-      res.set({ 'content-type': 'image/webp', 'cache-control': 'private, max-age=31536000, immutable', etag: `"${image.sha256}-${kind}"` });
-      res.send(data);
+      await sendDerivative(res, derivatives, kind, image.sha256);
     });
-  serve('thumbnail');
-  serve('preview');
+  }
   return r;
 }
