@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { writeColourLibrary } from '../helpers/files';
+import { colourImage } from '../helpers/images';
+import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
+
+describe('web page in a real browser', () => {
+  let svc: TestService;
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+  let library: Map<string, string>;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    svc = await startTestService();
+    library = await writeColourLibrary(path.join(svc.inbox, 'colours'));
+    await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('alice', 'colours', ['调色板']));
+    // A second library, large enough for more than one page of results.
+    await mkdir(path.join(svc.inbox, 'carol'));
+    for (let i = 0; i < 30; i++) await writeFile(path.join(svc.inbox, 'carol', `w${i}.png`), await colourImage('white', { seed: 100 + i }));
+    await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('carol', 'carol'));
+    await svc.api().post('/v1/admin/texts').send({ texts: [{ text: '一件红色的东西' }, { text: '一件蓝色的东西' }] });
+    server = svc.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+    await svc?.close();
+    await svc?.database.drop();
+  });
+
+  async function openPage(viewport = { width: 1200, height: 900 }): Promise<Page> {
+    const page = await browser.newPage({ viewport });
+    await page.goto(base);
+    await page.getByLabel('API 密钥').fill(ADMIN_KEY);
+    return page;
+  }
+
+  const firstHitName = (page: Page) => page.getByTestId('hit').first().locator('img').getAttribute('alt');
+
+  test('a Chinese query shows the expected image first; opening it shows metadata, caption and similar images', async () => {
+    const page = await openPage();
+    await page.getByRole('searchbox').fill('一朵红色的花');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
+    expect(await firstHitName(page)).toBe('red.png');
+    // Thumbnails load through their signed URLs (no API key on <img>).
+    await page.waitForFunction('[...document.querySelectorAll(".grid img")].every((i) => i.complete && i.naturalWidth > 0)');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'search-results.png'), fullPage: true });
+
+    await page.getByTestId('hit').first().click();
+    const dialog = page.getByTestId('image-dialog');
+    await dialog.waitFor();
+    await expect(dialog.getByTestId('meta-source').textContent()).resolves.toBe(library.get('red'));
+    await dialog.getByTestId('caption').filter({ hasText: '一件红色的东西' }).waitFor();
+    await dialog.getByRole('list', { name: '相似图片' }).getByTestId('hit').nth(6).waitFor();
+    expect(await dialog.getByRole('list', { name: '相似图片' }).getByTestId('hit').count()).toBe(7);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'image-dialog.png') });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  test('searching by image: an uploaded picture finds its colour', async () => {
+    const page = await openPage();
+    await page.getByTestId('image-query').setInputFiles({ name: 'q.png', mimeType: 'image/png', buffer: await colourImage('green', { seed: 42 }) });
+    await page.getByTestId('status').filter({ hasText: '以图搜图' }).waitFor();
+    expect(await firstHitName(page)).toBe('green.jpg');
+    await page.close();
+  });
+
+  test('pages load as you scroll', async () => {
+    const page = await openPage({ width: 1200, height: 700 });
+    await page.getByLabel('用户 Owner').fill('carol');
+    await page.getByRole('searchbox').fill('白色');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
+    expect(await page.getByTestId('hit').count()).toBe(24);
+    await page.getByRole('button', { name: '加载更多 Load more' }).scrollIntoViewIfNeeded();
+    await page.getByTestId('status').filter({ hasText: '30 张图片' }).waitFor();
+    expect(await page.getByTestId('hit').count()).toBe(30);
+    await page.getByRole('button', { name: '加载更多 Load more' }).waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  test('filters narrow the results', async () => {
+    const page = await openPage();
+    await page.getByLabel('相册 Album').fill('别的相册');
+    await page.getByRole('searchbox').fill('红色');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '0 张图片' }).waitFor();
+    await page.getByLabel('相册 Album').fill('调色板');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '8 张图片' }).waitFor();
+    await page.close();
+  });
+
+  test('works at phone width without sideways scrolling', async () => {
+    const page = await openPage({ width: 375, height: 740 });
+    await page.getByRole('searchbox').fill('蓝色');
+    await page.getByRole('searchbox').press('Enter');
+    await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
+    expect(await firstHitName(page)).toBe('blue.webp');
+    const { scrollWidth, clientWidth } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })')) as { scrollWidth: number; clientWidth: number };
+    expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'phone.png'), fullPage: true });
+    await page.close();
+  });
+
+  test('the admin view starts an ingest and shows its progress to the end', async () => {
+    const page = await openPage();
+    await page.getByRole('button', { name: '管理 Admin' }).click();
+    await page.getByLabel('用户 Owner').fill('bob');
+    await page.getByTestId('ingest-files').setInputFiles([
+      { name: 'y.png', mimeType: 'image/png', buffer: await colourImage('yellow', { seed: 7 }) },
+      { name: 'bad.png', mimeType: 'image/png', buffer: Buffer.from('not an image') },
+    ]);
+    await page.getByRole('button', { name: '开始导入 Start' }).click();
+    await page.getByTestId('job-status').filter({ hasText: 'completed' }).waitFor();
+    await expect(page.getByTestId('job-status').textContent()).resolves.toContain('2/2');
+    await expect(page.getByTestId('job').textContent()).resolves.toContain('bad.png');
+    await page.close();
+  });
+});

@@ -1,0 +1,101 @@
+/** Thin client for the service's HTTP API; the API key lives in localStorage. */
+export interface Hit {
+  id: string;
+  owner: string;
+  source: string;
+  mime: string;
+  width: number;
+  height: number;
+  bytes: number;
+  albums: string[];
+  takenAt: string | null;
+  ingestedAt: string;
+  score: number;
+  thumbnailUrl: string;
+  previewUrl: string;
+}
+
+export interface SearchPage {
+  hits: Hit[];
+  nextCursor: string | null;
+  tookMs: number;
+}
+
+export interface Filters {
+  owner?: string;
+  album?: string;
+  takenFrom?: string;
+  takenTo?: string;
+}
+
+export interface JobStatus {
+  id: string;
+  state: string;
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  pending: number;
+  errors: { source: string; error: string }[];
+}
+
+const KEY_STORAGE = 'imagesearch.apiKey';
+export const getKey = () => localStorage.getItem(KEY_STORAGE) ?? '';
+export const setKey = (k: string) => localStorage.setItem(KEY_STORAGE, k.trim());
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${getKey()}` } });
+  const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  if (!res.ok) throw new ApiError(res.status, body.error?.message ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** Drops empty filter fields and turns dates (yyyy-mm-dd) into the API's date-times. */
+export function cleanFilters(f: Filters): Filters {
+  const out: Filters = {};
+  if (f.owner?.trim()) out.owner = f.owner.trim();
+  if (f.album?.trim()) out.album = f.album.trim();
+  if (f.takenFrom) out.takenFrom = `${f.takenFrom}T00:00:00Z`;
+  if (f.takenTo) out.takenTo = `${f.takenTo}T23:59:59Z`;
+  return out;
+}
+
+export const searchText = (query: string, filters: Filters, cursor: string | null, limit = 24) =>
+  call<SearchPage>('/v1/search/text', json({ query, limit, filters: cleanFilters(filters), ...(cursor ? { cursor } : {}) }));
+
+export const searchSimilar = (imageId: string, filters: Filters, limit = 8) => call<SearchPage>('/v1/search/image', json({ imageId, limit, filters: cleanFilters(filters) }));
+
+export function searchByUpload(file: File, filters: Filters, limit = 24): Promise<SearchPage> {
+  const form = new FormData();
+  form.append('image', file);
+  form.append('limit', String(limit));
+  form.append('filters', JSON.stringify(cleanFilters(filters)));
+  return call<SearchPage>('/v1/search/image', { method: 'POST', body: form });
+}
+
+export const getCaption = (id: string) => call<{ caption: { text: string } | null; captionError?: string }>(`/v1/images/${id}/caption`);
+
+export function startIngest(input: { owner: string; albums: string[]; folder?: string; urls?: string[]; files?: File[] }): Promise<{ jobId: string }> {
+  if (input.files?.length) {
+    const form = new FormData();
+    if (input.owner) form.append('owner', input.owner);
+    form.append('albums', JSON.stringify(input.albums));
+    for (const f of input.files) form.append('files', f);
+    return call('/v1/admin/ingest', { method: 'POST', body: form });
+  }
+  const { files: _files, ...rest } = input;
+  return call('/v1/admin/ingest', json({ ...rest, owner: rest.owner || undefined }));
+}
+
+export const jobStatus = (id: string) => call<JobStatus>(`/v1/admin/jobs/${id}`);

@@ -1,0 +1,239 @@
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, getCaption, getKey, jobStatus, searchByUpload, searchSimilar, searchText, setKey, startIngest, type Filters, type Hit, type JobStatus } from './api';
+
+const fileName = (source: string) => source.split(/[\\/]/).pop() ?? source;
+const message = (e: unknown) => (e instanceof ApiError && e.status === 401 ? '需要有效的 API 密钥 (API key required)' : (e as Error).message);
+
+function KeyField() {
+  const [key, setValue] = useState(getKey());
+  return (
+    <label class="key">
+      API 密钥
+      <input type="password" autocomplete="off" value={key} onInput={(e) => { const v = (e.target as HTMLInputElement).value; setValue(v); setKey(v); }} placeholder="isk_… / admin key" />
+    </label>
+  );
+}
+
+function FiltersForm({ filters, onChange }: { filters: Filters; onChange: (f: Filters) => void }) {
+  const field = (name: keyof Filters, label: string, type = 'text') => (
+    <label>
+      {label}
+      <input name={name} type={type} value={filters[name] ?? ''} onChange={(e) => onChange({ ...filters, [name]: (e.target as HTMLInputElement).value })} />
+    </label>
+  );
+  return (
+    <fieldset class="filters">
+      <legend>筛选 Filters</legend>
+      {field('owner', '用户 Owner')}
+      {field('album', '相册 Album')}
+      {field('takenFrom', '从 From', 'date')}
+      {field('takenTo', '到 To', 'date')}
+    </fieldset>
+  );
+}
+
+function Grid({ hits, onOpen, label }: { hits: Hit[]; onOpen: (h: Hit) => void; label: string }) {
+  return (
+    <ul class="grid" aria-label={label}>
+      {hits.map((h) => (
+        <li key={h.id}>
+          <button type="button" class="tile" onClick={() => onOpen(h)} data-testid="hit">
+            <img src={h.thumbnailUrl} alt={fileName(h.source)} loading="lazy" />
+            <span class="score">{h.score.toFixed(3)}</span>
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Filters; onClose: () => void; onOpen: (h: Hit) => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [similar, setSimilar] = useState<Hit[]>([]);
+  const [caption, setCaption] = useState<string>('');
+  useEffect(() => {
+    ref.current?.showModal();
+    setSimilar([]);
+    setCaption('');
+    // Similar images from the same library as the one opened.
+    searchSimilar(hit.id, { ...filters, owner: hit.owner }).then((p) => setSimilar(p.hits), () => setSimilar([]));
+    getCaption(hit.id).then((c) => setCaption(c.caption?.text ?? `（${c.captionError ?? '无说明'}）`), () => setCaption(''));
+  }, [hit.id]);
+  return (
+    <dialog ref={ref} onClose={onClose} aria-labelledby="dialog-title" data-testid="image-dialog">
+      <form method="dialog" class="close">
+        <button aria-label="关闭 Close">×</button>
+      </form>
+      <h2 id="dialog-title">{fileName(hit.source)}</h2>
+      <img class="preview" src={hit.previewUrl} alt={fileName(hit.source)} />
+      <p class="caption" data-testid="caption">{caption}</p>
+      <dl class="meta">
+        <dt>来源 Source</dt><dd data-testid="meta-source">{hit.source}</dd>
+        <dt>尺寸 Size</dt><dd>{hit.width}×{hit.height}, {(hit.bytes / 1024).toFixed(0)} KB, {hit.mime}</dd>
+        <dt>相册 Albums</dt><dd>{hit.albums.join('、') || '—'}</dd>
+        <dt>拍摄 Taken</dt><dd>{hit.takenAt ?? '—'}</dd>
+        <dt>用户 Owner</dt><dd>{hit.owner}</dd>
+        <dt>相似度 Score</dt><dd>{hit.score.toFixed(4)}</dd>
+      </dl>
+      <h3>相似图片 Similar images</h3>
+      <Grid hits={similar} onOpen={onOpen} label="相似图片" />
+    </dialog>
+  );
+}
+
+function SearchView() {
+  const [query, setQuery] = useState('');
+  const [filters, setFilters] = useState<Filters>({});
+  const [hits, setHits] = useState<Hit[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [status, setStatus] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [open, setOpen] = useState<Hit | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const lastQuery = useRef('');
+
+  const run = async (more: boolean) => {
+    if (busy || (!more && !query.trim())) return;
+    setBusy(true);
+    try {
+      const page = await searchText(query, filters, more ? cursor : null);
+      lastQuery.current = query;
+      setHits(more ? [...hits, ...page.hits] : page.hits);
+      setCursor(page.nextCursor);
+      setStatus(`${more ? hits.length + page.hits.length : page.hits.length} 张图片 (${page.tookMs} ms)`);
+    } catch (e) {
+      setStatus(message(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const byImage = async (file: File) => {
+    setBusy(true);
+    try {
+      const page = await searchByUpload(file, filters);
+      setHits(page.hits);
+      setCursor(null);
+      setStatus(`以图搜图：${page.hits.length} 张图片`);
+    } catch (e) {
+      setStatus(message(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // Infinite scroll: load the next page when the end of the grid comes into view.
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !cursor) return;
+    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void run(true));
+    io.observe(el);
+    return () => io.disconnect();
+  }, [cursor, hits.length, busy]);
+
+  return (
+    <section
+      class={dragging ? 'search dragging' : 'search'}
+      onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => { e.preventDefault(); setDragging(false); const f = e.dataTransfer?.files[0]; if (f) void byImage(f); }}
+    >
+      <form role="search" onSubmit={(e) => { e.preventDefault(); void run(false); }}>
+        <label for="q" class="visually-hidden">搜索图片</label>
+        <input id="q" type="search" value={query} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} placeholder="用中文描述图片，例如：海边的日落" />
+        <button type="submit" disabled={busy}>搜索</button>
+        <label class="upload">
+          以图搜图
+          <input type="file" accept="image/*" data-testid="image-query" onChange={(e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) void byImage(f); }} />
+        </label>
+      </form>
+      <FiltersForm filters={filters} onChange={setFilters} />
+      <p class="hint">也可以把图片拖到这里搜索相似图片 (drop an image here)</p>
+      <p role="status" aria-live="polite" data-testid="status">{status}</p>
+      <Grid hits={hits} onOpen={setOpen} label="搜索结果" />
+      {cursor && (
+        <div ref={sentinel} class="more">
+          <button type="button" onClick={() => void run(true)} disabled={busy}>加载更多 Load more</button>
+        </div>
+      )}
+      {open && <ImageDialog hit={open} filters={filters} onClose={() => setOpen(null)} onOpen={setOpen} />}
+    </section>
+  );
+}
+
+function AdminView() {
+  const [owner, setOwner] = useState('');
+  const [albums, setAlbums] = useState('');
+  const [folder, setFolder] = useState('');
+  const [urls, setUrls] = useState('');
+  const [files, setFiles] = useState<File[]>([]);
+  const [job, setJob] = useState<JobStatus | null>(null);
+  const [error, setError] = useState('');
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError('');
+    try {
+      const albumList = albums.split(/[,，]/).map((a) => a.trim()).filter(Boolean);
+      const urlList = urls.split(/\s+/).filter(Boolean);
+      const { jobId } = await startIngest({ owner, albums: albumList, ...(files.length ? { files } : urlList.length ? { urls: urlList } : { folder }) });
+      const poll = async () => {
+        const s = await jobStatus(jobId);
+        setJob(s);
+        if (s.state === 'queued' || s.state === 'running') setTimeout(() => void poll(), 500);
+      };
+      await poll();
+    } catch (err) {
+      setError(message(err));
+    }
+  };
+
+  return (
+    <section class="admin">
+      <h2>导入图片 Ingest</h2>
+      <form onSubmit={submit}>
+        <label>用户 Owner<input value={owner} onInput={(e) => setOwner((e.target as HTMLInputElement).value)} /></label>
+        <label>相册 Albums（逗号分隔）<input value={albums} onInput={(e) => setAlbums((e.target as HTMLInputElement).value)} /></label>
+        <label>服务器文件夹 Folder<input value={folder} onInput={(e) => setFolder((e.target as HTMLInputElement).value)} placeholder="相对于 INGEST_ROOTS" /></label>
+        <label>网址 URLs（每行一个）<textarea value={urls} onInput={(e) => setUrls((e.target as HTMLTextAreaElement).value)} /></label>
+        <label>上传文件 Files<input type="file" multiple accept="image/*" data-testid="ingest-files" onChange={(e) => setFiles([...((e.target as HTMLInputElement).files ?? [])])} /></label>
+        <button type="submit">开始导入 Start</button>
+      </form>
+      {error && <p role="alert">{error}</p>}
+      {job && (
+        <div class="job" data-testid="job">
+          <progress max={job.total || 1} value={job.done + job.skipped + job.failed} aria-label="导入进度" />
+          <p data-testid="job-status">
+            {job.state}: {job.done + job.skipped + job.failed}/{job.total}（完成 {job.done}，跳过 {job.skipped}，失败 {job.failed}）
+          </p>
+          {job.errors.length > 0 && (
+            <ul class="errors">
+              {job.errors.map((e) => <li key={e.source}>{e.source}: {e.error}</li>)}
+            </ul>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function App() {
+  const [tab, setTab] = useState<'search' | 'admin'>('search');
+  return (
+    <>
+      <header>
+        <h1>图片语义搜索</h1>
+        <nav aria-label="视图">
+          <button type="button" aria-pressed={tab === 'search'} onClick={() => setTab('search')}>搜索 Search</button>
+          <button type="button" aria-pressed={tab === 'admin'} onClick={() => setTab('admin')}>管理 Admin</button>
+        </nav>
+        <KeyField />
+      </header>
+      <main>{tab === 'search' ? <SearchView /> : <AdminView />}</main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
