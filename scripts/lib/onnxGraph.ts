@@ -21,7 +21,9 @@ export class GraphBuilder {
 
   floatConst(values: ArrayLike<number>, dims: number[]): string {
     const name = `c${this.counter++}`;
-    this.initializers.push({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims, floatData: Array.from(values) });
+    // raw_data (little-endian bytes) keeps large weight tensors compact to build and to store.
+    const data = Float32Array.from(values);
+    this.initializers.push({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 

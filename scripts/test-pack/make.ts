@@ -24,7 +24,7 @@ const COLOUR_TOKEN_WEIGHT = 12;
 const F = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
 
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -35,7 +35,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-function gaussianRows(rows: number, dim: number, rand: () => number, norm: number): Float32Array {
+export function gaussianRows(rows: number, dim: number, rand: () => number, norm: number): Float32Array {
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     let sq = 0;
@@ -50,7 +50,7 @@ function gaussianRows(rows: number, dim: number, rand: () => number, norm: numbe
   return out;
 }
 
-function buildVocab(): string[] {
+export function buildVocab(): string[] {
   const letters = [...'abcdefghijklmnopqrstuvwxyz0123456789'];
   const words = COLOURS.flatMap((c) => c.words).filter((w) => w.length > 1);
   const chars = [...new Set([...COLOURS.flatMap((c) => c.words).filter((w) => w.length === 1), ...FILLER_CHARS])];

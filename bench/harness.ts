@@ -1,0 +1,61 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { makeTestPack } from '../scripts/test-pack/make';
+import { makeCostPack } from './costPack';
+import { startServices, type ServiceHooks, type Services } from '../src/app/services';
+import { loadConfig } from '../src/config/env';
+import { startLocalPostgres, type LocalPostgres } from '../src/db/localPostgres';
+import { createLogger } from '../src/util/logger';
+
+export interface BenchPack {
+  dir: string;
+  /** Stated next to every figure measured with it. */
+  label: string;
+}
+
+export interface Harness {
+  root: string;
+  /** MODEL_DIR when given; else the ViT-B/16-cost pack (timings) and the test pack (semantics). */
+  packs: BenchPack[];
+  databaseUrl: string;
+  start(pack: BenchPack, env?: Record<string, string>, hooks?: ServiceHooks): Promise<Services>;
+  close(): Promise<void>;
+}
+
+/**
+ * A throwaway environment for benchmarks: its own PostgreSQL cluster (or DATABASE_URL), data
+ * dirs, and the real pack from MODEL_DIR when given, else the generated test pack.
+ */
+export async function createHarness(): Promise<Harness> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-bench-'));
+  // The local cluster may run as the postgres user, which must reach its folder.
+  await chmod(root, 0o755);
+  let pg: LocalPostgres | null = null;
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    pg = await startLocalPostgres({ dir: path.join(root, 'postgres') });
+    databaseUrl = pg.url;
+  }
+  const packs: BenchPack[] = process.env.MODEL_DIR
+    ? [{ dir: path.resolve(process.env.MODEL_DIR), label: `model pack at ${process.env.MODEL_DIR}` }]
+    : [
+        { dir: await makeCostPack(path.join(root, 'cost-pack')), label: 'ViT-B/16-cost pack (random weights, real compute)' },
+        { dir: (await makeTestPack(path.join(root, 'test-pack')), path.join(root, 'test-pack')), label: 'generated test pack (tiny)' },
+      ];
+  let runs = 0;
+  return {
+    root,
+    packs,
+    databaseUrl,
+    start: async (pack, env = {}, hooks = {}) => {
+      const dataDir = path.join(root, `data-${runs++}`);
+      const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, MODEL_DIR: pack.dir, MODEL_VERIFY_CHECKSUMS: 'false', INGEST_ROOTS: root, LOG_LEVEL: 'silent', ...env });
+      return startServices(config, createLogger('silent'), hooks);
+    },
+    close: async () => {
+      await pg?.stop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../src/api/app';
+import type { Services } from '../src/app/services';
+import { writePhotoLikeJpegs } from './fixtures';
+import type { BenchPack, Harness } from './harness';
+import { round, summarize, timed } from './stats';
+
+const QUERIES = ['海边的日落', '穿红裙子的小女孩', '一只在草地上奔跑的狗', '雪山和湖泊', '城市夜景', '桌上的咖啡和书', '下雨的街道', '生日蛋糕', '樱花树下的长椅', '一辆蓝色的汽车'];
+
+export interface Listening {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function listen(s: Services): Promise<Listening> {
+  const server = createApp(s, { version: 'bench' }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r(undefined))) };
+}
+
+export async function searchOnce(url: string, key: string, query: string): Promise<number> {
+  const res = await fetch(`${url}/v1/search/text`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, limit: 20 }) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+export async function benchQuery(h: Harness, pack: BenchPack, opts: { libraryImages: number; requests: number }) {
+  const s = await h.start(pack, { TEXT_EMBEDDING_CACHE_SIZE: '1000', RATE_LIMIT_PER_MINUTE: '1000000', ADMIN_API_KEY: 'bench' });
+  const server = await listen(s);
+  try {
+    const dir = `${h.root}/query-photos`;
+    if (!existsSync(dir)) await writePhotoLikeJpegs(dir, opts.libraryImages, 640, 480, 3);
+    await s.ingest.runJob(await s.ingest.createFolderJob('bench', dir));
+    const encoderMs: number[] = [];
+    for (let i = 0; i < opts.requests; i++) encoderMs.push((await timed(() => s.pack.text.encode([`${QUERIES[i % QUERIES.length]} ${i}`]))).ms);
+    // Distinct texts: every request misses the embedding cache.
+    const uncached: number[] = [];
+    for (let i = 0; i < opts.requests; i++) uncached.push((await timed(() => searchOnce(server.url, 'bench', `${QUERIES[i % QUERIES.length]} ${i}#`))).ms);
+    // The same few texts again and again: hits after the first round.
+    const cached: number[] = [];
+    for (let i = 0; i < opts.requests; i++) cached.push((await timed(() => searchOnce(server.url, 'bench', QUERIES[i % QUERIES.length]!))).ms);
+    const enc = summarize(encoderMs);
+    const http = summarize(uncached);
+    return {
+      model: pack.label,
+      libraryImages: opts.libraryImages,
+      textEncoderMs: enc,
+      httpSearchUncachedMs: http,
+      httpSearchCachedMs: summarize(cached),
+      encoderShareOfP50: round(enc.p50 / http.p50, 3),
+      cache: s.search.cacheStats,
+    };
+  } finally {
+    await server.close();
+    await s.close();
+  }
+}
