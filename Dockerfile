@@ -16,6 +16,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /app/models ./models
+COPY --from=build /app/web/dist ./web/dist
 VOLUME /data
 EXPOSE 8080
 USER node

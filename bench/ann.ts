@@ -1,4 +1,5 @@
 import { HierarchicalNSW } from 'hnswlib-node';
+import { gaussian, mulberry32 } from '../scripts/lib/random';
 import { round } from './stats';
 
 /**
@@ -6,23 +7,8 @@ import { round } from './stats';
  * clustered 512-d vectors, made reproducibly: real embeddings are clustered, and uniform
  * random vectors would understate recall.
  */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
-}
-
 export function clusteredVectors(n: number, dim: number, clusters: number, seed: number): Float32Array {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const centres = new Float32Array(clusters * dim).map(() => gaussian(rand));
   const out = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
@@ -84,7 +70,7 @@ export function benchAnn(n: number, opts: { dim?: number; m?: number; efConstruc
   const buildSeconds = (performance.now() - start) / 1000;
   const rssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
   // Queries: perturbed data points, like a photo near others in the library.
-  const rand = rng(99);
+  const rand = mulberry32(99);
   const qs = Array.from({ length: queries }, () => {
     const base = Math.floor(rand() * n);
     const q = new Float32Array(dim);

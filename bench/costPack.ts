@@ -8,7 +8,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { buildVocab, gaussianRows, mulberry32 } from '../scripts/test-pack/make';
+import { buildVocab, gaussianRows } from '../scripts/test-pack/make';
+import { mulberry32 } from '../scripts/lib/random';
 import { GraphBuilder, intAttr, intsAttr } from '../scripts/lib/onnxGraph';
 import { sha256File, type ModelManifest } from '../src/models/manifest';
 

@@ -12,6 +12,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { startServices } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
 import { createLogger } from '../src/util/logger';
+import { runMain } from '../src/cli/runMain';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -57,10 +58,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error((e as Error).message);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,6 +11,7 @@ import { textEntrySchema } from '../src/api/schemas';
 import { startServices } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
 import { createLogger } from '../src/util/logger';
+import { runMain } from '../src/cli/runMain';
 
 export function parseTextFile(name: string, content: string, owner: string | undefined) {
   const lines = content.split(/\r?\n/).filter((l) => l.trim());
@@ -36,12 +37,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error((e as Error).message);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain(main);

@@ -4,6 +4,7 @@
  */
 import { createHarness } from '../bench/harness';
 import { runLoad } from '../bench/load';
+import { runMain } from '../src/cli/runMain';
 
 async function main(): Promise<number> {
   const h = await createHarness();
@@ -28,10 +29,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { packKey, sha256File, type ModelManifest } from '../../src/models/manifest';
 import { GraphBuilder, intAttr, intsAttr } from '../lib/onnxGraph';
+import { gaussian, mulberry32 } from '../lib/random';
 import { COLOURS, FILLER_CHARS } from './concepts';
 
 const DIM = 64;
@@ -24,23 +25,12 @@ const COLOUR_TOKEN_WEIGHT = 12;
 const F = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function gaussianRows(rows: number, dim: number, rand: () => number, norm: number): Float32Array {
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     let sq = 0;
     for (let d = 0; d < dim; d++) {
-      const g = Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+      const g = gaussian(rand);
       out[r * dim + d] = g;
       sq += g * g;
     }

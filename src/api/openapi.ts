@@ -74,7 +74,7 @@ const withUpload = (s: z.ZodType, field: string, many = false) => {
     'multipart/form-data': { schema: { ...base, properties: { ...base.properties, [field]: many ? { type: 'array', items: file } : file } } },
   };
 };
-const admin = [{ apiKey: [] }];
+const keyed = [{ apiKey: [] }];
 
 export function openApiDocument(limits: Limits, version: string) {
   return {
@@ -85,6 +85,8 @@ export function openApiDocument(limits: Limits, version: string) {
       description: 'Semantic image search for Chinese-language photo libraries: text-to-image, image-to-image, image-to-text retrieval, captions and ingest.',
     },
     components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key as a bearer token (or the X-API-Key header)' } } },
+    // Every /v1 operation needs a key; scopes and owner pinning are described in the README.
+    security: keyed,
     paths: {
       '/v1/search/text': {
         post: { summary: 'Search images with a (Chinese or English) text query', requestBody: { required: true, content: json(textSearchSchema(limits)) }, responses: { '200': searchResponse, ...errors } },
@@ -105,8 +107,11 @@ export function openApiDocument(limits: Limits, version: string) {
       '/v1/images/{id}': {
         get: { summary: 'Image metadata', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'Image', content: { 'application/json': { schema: imageRecord } } }, ...errors } },
       },
+      '/v1/images/{id}/caption': {
+        get: { summary: 'Caption of one image (cached)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: '{ caption } or { caption: null, captionError }' }, ...errors } },
+      },
       '/v1/images/{id}/thumbnail': {
-        get: { summary: 'Thumbnail (JPEG, 256 px)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/jpeg' }, ...errors } },
+        get: { summary: 'Thumbnail (JPEG, 256 px); also by signed URL (exp, sig) without a key', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/jpeg' }, ...errors } },
       },
       '/v1/images/{id}/preview': {
         get: { summary: 'Preview (JPEG, 512 px)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/jpeg' }, ...errors } },
@@ -114,19 +119,22 @@ export function openApiDocument(limits: Limits, version: string) {
       '/v1/admin/ingest': {
         post: {
           summary: 'Start an ingest job from a folder under an allowed root, URLs, or uploaded files',
-          security: admin,
+          security: keyed,
           requestBody: { required: true, content: withUpload(ingestRequestSchema, 'files', true) },
           responses: { '202': { description: 'Job accepted: { jobId, statusUrl }' }, '401': errorResponse, '403': errorResponse, ...errors },
         },
       },
+      '/v1/admin/reconcile': {
+        post: { summary: 'Compare Postgres with the vector store and optionally repair', security: keyed, requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { fix: { type: 'boolean' } } } } } }, responses: { '200': { description: 'Report' }, ...errors } },
+      },
       '/v1/admin/jobs/{id}': {
-        get: { summary: 'Ingest job progress', security: admin, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'Job status' }, ...errors } },
+        get: { summary: 'Ingest job progress', security: keyed, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'Job status' }, ...errors } },
       },
       '/v1/admin/texts': {
-        post: { summary: 'Add texts (captions, tags, names) to the image-to-text corpus', security: admin, requestBody: { required: true, content: json(textIngestSchema) }, responses: { '200': { description: 'Stored text ids' }, ...errors } },
+        post: { summary: 'Add texts (captions, tags, names) to the image-to-text corpus', security: keyed, requestBody: { required: true, content: json(textIngestSchema) }, responses: { '200': { description: 'Stored text ids' }, ...errors } },
       },
-      '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'alive' } } } },
-      '/readyz': { get: { summary: 'Readiness of database, vector store and model', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } } },
+      '/readyz': { get: { summary: 'Readiness of database, vector store and model', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
     },
   };
 }

@@ -10,6 +10,7 @@ import { ApiKeyService } from '../auth/apiKeys';
 import { SCOPES, type Scope } from '../auth/principal';
 import { loadConfig } from '../config/env';
 import { openDatabase } from '../app/services';
+import { runMain } from './runMain';
 
 const USAGE = 'usage: npm run keys -- create --name NAME (--owner OWNER | --operator) --scopes search,ingest | list | revoke <id|prefix>';
 
@@ -47,10 +48,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error((e as Error).message);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -9,6 +9,7 @@ import { isClean, reconcile } from '../../ingest/reconcile';
 import { startServices } from '../app/services';
 import { loadConfig } from '../config/env';
 import { createLogger } from '../util/logger';
+import { runMain } from './runMain';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { fix: { type: 'boolean', default: false } } });
@@ -25,10 +26,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error((e as Error).message);
-    process.exit(1);
-  },
-);
+runMain(main);

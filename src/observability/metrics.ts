@@ -23,10 +23,6 @@ export class Metrics {
   readonly rateLimited = new Counter({ name: 'http_rate_limited_total', help: 'Requests refused by the per-key rate limit', registers: [this.registry] });
   /** Read at scrape time; set once the encoder and the ingest queue exist. */
   probes = { encoderQueue: () => 0, ingestQueue: () => 0 };
-  private readonly gauges = [
-    new Gauge({ name: 'encoder_queue_depth', help: 'Encoder runs waiting for a slot', registers: [this.registry], collect: this.probe('encoderQueue') }),
-    new Gauge({ name: 'ingest_queue_depth', help: 'Ingest jobs queued or running', registers: [this.registry], collect: this.probe('ingestQueue') }),
-  ];
 
   private probe(name: keyof Metrics['probes']) {
     const metrics = this;
@@ -37,6 +33,8 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: 'encoder_queue_depth', help: 'Encoder runs waiting for a slot', registers: [this.registry], collect: this.probe('encoderQueue') });
+    new Gauge({ name: 'ingest_queue_depth', help: 'Ingest jobs queued or running', registers: [this.registry], collect: this.probe('ingestQueue') });
   }
 
   onEncoderRun = (run: EncoderRun): void => {

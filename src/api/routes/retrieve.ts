@@ -1,21 +1,12 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { SearchService } from '../../search/searchService';
 import type { TextCorpus } from '../../search/textCorpus';
 import type { TextEncoder } from '../../models/encoders';
 import { classify } from '../../search/zeroShot';
 import { ownerFor } from '../auth';
-import { HttpError } from '../errors';
 import { classifySchema, retrieveTextSchema, type Limits } from '../schemas';
-import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
-
-/** The query image of a request: an upload (field "image") or an indexed image id, never both. */
-export async function queryImageVector(req: Request, search: SearchService, imageId: string | undefined, owner: string | undefined): Promise<Float32Array> {
-  const files = uploadedFiles(req);
-  if ((files.length > 0) === (imageId !== undefined)) {
-    throw new HttpError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
-  }
-  return imageId ? search.vectorOf(imageId, owner) : search.embedImage(files[0]!.buffer);
-}
+import { queryImageVector } from '../queryImage';
+import { multipart, requireContentType, type UploadLimits } from '../uploads';
 
 export function retrieveRoutes(search: SearchService, texts: TextCorpus, textEncoder: TextEncoder, limits: Limits & UploadLimits): Router {
   const r = Router();

@@ -4,11 +4,10 @@ import { ownerFor } from '../auth';
 import { HttpError } from '../errors';
 import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas';
 import { multipart, requireContentType, type UploadLimits } from '../uploads';
-import { queryImageVector } from './retrieve';
+import { queryImageVector } from '../queryImage';
 
-export interface HitDecorator {
-  (result: SearchResult, opts: { caption: boolean; owner: string | undefined }): Promise<unknown[]>;
-}
+/** Turns ranked hits into response objects (URLs, optional captions). */
+export type HitDecorator = (result: SearchResult, opts: { caption: boolean }) => Promise<unknown[]>;
 
 function page(p: { limit: number; offset?: number | undefined; cursor?: number | undefined }) {
   if (p.offset !== undefined && p.cursor !== undefined) throw new HttpError(400, 'validation_error', 'give either offset or cursor, not both');
@@ -17,7 +16,7 @@ function page(p: { limit: number; offset?: number | undefined; cursor?: number |
 
 export function searchRoutes(search: SearchService, limits: Limits & UploadLimits, modelKey: string, decorate: HitDecorator): Router {
   const r = Router();
-  const respond = async (result: SearchResult, start: number, opts: { caption: boolean; owner: string | undefined }) => ({
+  const respond = async (result: SearchResult, start: number, opts: { caption: boolean }) => ({
     model: modelKey,
     hits: await decorate(result, opts),
     nextCursor: result.nextOffset === null ? null : encodeCursor(result.nextOffset),
@@ -29,7 +28,7 @@ export function searchRoutes(search: SearchService, limits: Limits & UploadLimit
     const body = textSearchSchema(limits).parse(req.body);
     body.filters.owner = ownerFor(res, body.filters.owner);
     const result = await search.byText(body.query, body.filters, page(body));
-    res.json({ query: body.query, ...(await respond(result, start, { caption: body.caption, owner: body.filters.owner })) });
+    res.json({ query: body.query, ...(await respond(result, start, { caption: body.caption })) });
   });
 
   r.post('/search/image', requireContentType('application/json', 'multipart/form-data'), multipart('image', limits), async (req, res) => {
@@ -38,7 +37,7 @@ export function searchRoutes(search: SearchService, limits: Limits & UploadLimit
     body.filters.owner = ownerFor(res, body.filters.owner);
     const vector = await queryImageVector(req, search, body.imageId, body.filters.owner);
     const result = await search.byVector(vector, body.filters, page(body), body.imageId ? [body.imageId] : undefined);
-    res.json(await respond(result, start, { caption: body.caption, owner: body.filters.owner }));
+    res.json(await respond(result, start, { caption: body.caption }));
   });
   return r;
 }
