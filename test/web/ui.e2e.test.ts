@@ -77,11 +77,20 @@ describe('web page in a real browser', () => {
     await page.close();
   });
 
-  test('searching by image: an uploaded picture finds its colour', async () => {
+  test('searching by image: a chosen or a dropped picture finds its colour', async () => {
     const page = await openPage();
     await page.getByTestId('image-query').setInputFiles({ name: 'q.png', mimeType: 'image/png', buffer: await colourImage('green', { seed: 42 }) });
     await page.getByTestId('status').filter({ hasText: '以图搜图' }).waitFor();
     expect(await firstHitName(page)).toBe('green.jpg');
+
+    // A real drop event carrying a file, as a drag from the desktop produces.
+    const b64 = (await colourImage('orange', { seed: 43 })).toString('base64');
+    const dataTransfer = await page.evaluateHandle(
+      `(() => { const dt = new DataTransfer(); const bytes = Uint8Array.from(atob('${b64}'), (c) => c.charCodeAt(0)); dt.items.add(new File([bytes], 'drop.png', { type: 'image/png' })); return dt; })()`,
+    );
+    await page.getByTestId('status').filter({ hasText: '以图搜图' }).waitFor();
+    await page.dispatchEvent('section.search', 'drop', { dataTransfer });
+    await page.waitForFunction('document.querySelector(".grid img")?.alt === "orange.png"');
     await page.close();
   });
 
