@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { HierarchicalNSW } from 'hnswlib-node';
 import { gaussian, mulberry32 } from '../scripts/lib/random';
 import { round } from './stats';
@@ -43,6 +44,7 @@ function exactTopK(data: Float32Array, n: number, dim: number, q: Float32Array, 
 }
 
 export interface AnnResult {
+  library: 'hnswlib-node' | 'usearch';
   n: number;
   dim: number;
   m: number;
@@ -55,23 +57,20 @@ export interface AnnResult {
   efFor098: number | null;
 }
 
-export function benchAnn(n: number, opts: { dim?: number; m?: number; efConstruction?: number; queries?: number; efs?: number[]; seed?: number } = {}): AnnResult {
+export interface AnnDataset {
+  n: number;
+  dim: number;
+  data: Float32Array;
+  queries: Float32Array[];
+  truth: Set<number>[];
+}
+
+/** Clustered vectors, queries near data points (like a photo near others in the library), exact top-10. */
+export function annDataset(n: number, opts: { dim?: number; queries?: number; seed?: number } = {}): AnnDataset {
   const dim = opts.dim ?? 512;
-  const m = opts.m ?? 16;
-  const efConstruction = opts.efConstruction ?? 200;
-  const queries = opts.queries ?? 100;
-  const efs = opts.efs ?? [16, 32, 64, 128, 256, 512];
-  const rssBefore = process.memoryUsage().rss;
   const data = clusteredVectors(n, dim, Math.max(10, Math.round(n / 100)), opts.seed ?? 7);
-  const index = new HierarchicalNSW('cosine', dim);
-  index.initIndex({ maxElements: n, m, efConstruction, randomSeed: 100 });
-  const start = performance.now();
-  for (let i = 0; i < n; i++) index.addPoint(Array.from(data.subarray(i * dim, (i + 1) * dim)), i);
-  const buildSeconds = (performance.now() - start) / 1000;
-  const rssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-  // Queries: perturbed data points, like a photo near others in the library.
   const rand = mulberry32(99);
-  const qs = Array.from({ length: queries }, () => {
+  const queries = Array.from({ length: opts.queries ?? 100 }, () => {
     const base = Math.floor(rand() * n);
     const q = new Float32Array(dim);
     let sq = 0;
@@ -81,27 +80,73 @@ export function benchAnn(n: number, opts: { dim?: number; m?: number; efConstruc
     }
     return q.map((x) => x / Math.sqrt(sq));
   });
-  const truth = qs.map((q) => new Set(exactTopK(data, n, dim, q, 10)));
+  return { n, dim, data, queries, truth: queries.map((q) => new Set(exactTopK(data, n, dim, q, 10))) };
+}
+
+interface AnnOptions {
+  m?: number;
+  efConstruction?: number;
+  efs?: number[];
+}
+
+function sweepWith(ds: AnnDataset, efs: number[], search: (ef: number, q: Float32Array) => number[]) {
   const sweep = efs.map((ef) => {
-    index.setEf(ef);
+    search(ef, ds.queries[0]!); // let the library settle on this ef before timing
     const t0 = performance.now();
     let found = 0;
-    qs.forEach((q, i) => {
-      const res = index.searchKnn(Array.from(q), 10);
-      found += res.neighbors.filter((x) => truth[i]!.has(x)).length;
-    });
+    ds.queries.forEach((q, i) => (found += search(ef, q).filter((x) => ds.truth[i]!.has(x)).length));
     const secs = (performance.now() - t0) / 1000;
-    return { ef, recallAt10: round(found / (queries * 10), 4), qps: round(queries / secs, 1) };
+    return { ef, recallAt10: round(found / (ds.queries.length * 10), 4), qps: round(ds.queries.length / secs, 1) };
   });
-  return {
-    n,
-    dim,
-    m,
-    efConstruction,
-    buildSeconds: round(buildSeconds, 1),
-    insertsPerSecond: round(n / buildSeconds, 0),
-    rssMiB: round(rssMiB, 0),
-    sweep,
-    efFor098: sweep.find((s) => s.recallAt10 >= 0.98)?.ef ?? null,
-  };
+  return { sweep, efFor098: sweep.find((x) => x.recallAt10 >= 0.98)?.ef ?? null };
+}
+
+/** The embedded store's library, inserting one point at a time as the store does. */
+export function benchHnswlib(ds: AnnDataset, opts: AnnOptions = {}): AnnResult {
+  const { n, dim, data } = ds;
+  const m = opts.m ?? 16;
+  const efConstruction = opts.efConstruction ?? 200;
+  const rssBefore = process.memoryUsage().rss;
+  const index = new HierarchicalNSW('cosine', dim);
+  index.initIndex({ maxElements: n, m, efConstruction, randomSeed: 100 });
+  const start = performance.now();
+  for (let i = 0; i < n; i++) index.addPoint(Array.from(data.subarray(i * dim, (i + 1) * dim)), i);
+  const buildSeconds = (performance.now() - start) / 1000;
+  const rssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+  const result = sweepWith(ds, opts.efs ?? [16, 32, 64, 128, 256, 512], (ef, q) => {
+    index.setEf(ef);
+    return index.searchKnn(Array.from(q), 10).neighbors;
+  });
+  return { library: 'hnswlib-node', n, dim, m, efConstruction, buildSeconds: round(buildSeconds, 1), insertsPerSecond: round(n / buildSeconds, 0), rssMiB: round(rssMiB, 0), ...result };
+}
+
+/** usearch for comparison: batch insert on all cores; its search ef is fixed per Index, so each ef reloads a saved index. */
+export function benchUsearch(ds: AnnDataset, dir: string, opts: AnnOptions = {}): AnnResult {
+  // Loaded lazily: a dev dependency used only here.
+  const { Index } = require('usearch') as typeof import('usearch');
+  const { n, dim, data } = ds;
+  const m = opts.m ?? 16;
+  const efConstruction = opts.efConstruction ?? 200;
+  const config = (ef: number) => ({ dimensions: dim, metric: 'cos' as never, quantization: 'f32' as never, connectivity: m, expansion_add: efConstruction, expansion_search: ef, multi: false });
+  const rssBefore = process.memoryUsage().rss;
+  const index = new Index(config(64));
+  const keys = BigUint64Array.from({ length: n }, (_, i) => BigInt(i));
+  const start = performance.now();
+  index.add(keys, data, 0);
+  const buildSeconds = (performance.now() - start) / 1000;
+  const rssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+  const file = path.join(dir, `usearch-${n}.bin`);
+  index.save(file);
+  const byEf = new Map<number, InstanceType<typeof Index>>();
+  const result = sweepWith(ds, opts.efs ?? [16, 32, 64, 128, 256, 512], (ef, q) => {
+    let idx = byEf.get(ef);
+    if (!idx) {
+      byEf.clear();
+      idx = new Index(config(ef));
+      idx.load(file);
+      byEf.set(ef, idx);
+    }
+    return Array.from(idx.search(q, 10, 1).keys, Number);
+  });
+  return { library: 'usearch', n, dim, m, efConstruction, buildSeconds: round(buildSeconds, 1), insertsPerSecond: round(n / buildSeconds, 0), rssMiB: round(rssMiB, 0), ...result };
 }
