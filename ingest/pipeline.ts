@@ -47,7 +47,7 @@ interface JobContext {
 }
 
 type Prepared =
-  | { type: 'encode'; item: WorkItem; imageId: string; sha256: string; bytes: number; decoded: DecodedImage; albums: string[]; takenAt: Date | undefined; isNew: boolean }
+  | { type: 'encode'; item: WorkItem; imageId: string; sha256: string; bytes: number; decoded: DecodedImage; albums: string[]; takenAt: Date | undefined }
   | { type: 'skipped'; item: WorkItem; imageId: string }
   | { type: 'rejected'; item: WorkItem; error: string };
 
@@ -109,19 +109,19 @@ export class IngestPipeline {
   private async prepareNew(ctx: JobContext, item: WorkItem, data: Buffer): Promise<Prepared> {
     const sha256 = sha256Hex(data);
     const id = imageId(ctx.owner, sha256);
-    const existing = await this.deps.db.image.findUnique({ where: { id }, select: { state: true, modelPack: true, albums: true, takenAt: true } });
+    const existing = await this.deps.db.image.findUnique({ where: { id }, select: { state: true, modelPack: true, albums: true } });
     const albums = [...new Set([...(existing?.albums ?? []), ...ctx.albums])];
     const upToDate = existing?.state === 'indexed' && existing.modelPack === this.deps.pack.key;
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
     const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
-    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, albums, takenAt: decoded.takenAt, isNew: !existing };
+    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, albums, takenAt: decoded.takenAt };
   }
 
   private async prepareReindex(item: WorkItem, data: Buffer): Promise<Prepared> {
     const image = item.imageId ? await this.deps.db.image.findUnique({ where: { id: item.imageId } }) : null;
     if (!image) return { type: 'rejected', item, error: 'image no longer exists' };
     const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
-    return { type: 'encode', item, imageId: image.id, sha256: image.sha256, bytes: image.bytes, decoded, albums: image.albums, takenAt: image.takenAt ?? undefined, isNew: false };
+    return { type: 'encode', item, imageId: image.id, sha256: image.sha256, bytes: image.bytes, decoded, albums: image.albums, takenAt: image.takenAt ?? undefined };
   }
 
   private async commit(ctx: JobContext, batch: Extract<Prepared, { type: 'encode' }>[]): Promise<void> {
