@@ -72,8 +72,10 @@ describe('faults: the ingest process is killed', () => {
       await writeFile(path.join(dir, `${i}.png`), await colourImage(COLOURS[i % COLOURS.length]!.key, { seed: i + 1 }));
     }
     const env = { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, MODEL_DIR: testEnv('TEST_MODEL_DIR'), LOG_LEVEL: 'silent', ENCODE_BATCH_SIZE: '2', DECODE_CONCURRENCY: '1' };
-    const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
-    const child = spawn(tsx, ['ingest/cli.ts', folder, '--owner', 'kim', '--no-progress'], { cwd: ROOT, env, stdio: 'ignore' });
+    // Node itself with the tsx loader, not the tsx CLI: that CLI runs the script in a child it
+    // cannot pass SIGKILL on to, so the "killed" ingest would go on in the background.
+    const cli = (...args: string[]) => spawn(process.execPath, ['--import', 'tsx', 'ingest/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = cli(folder, '--owner', 'kim', '--no-progress');
     const exited = new Promise((resolve) => child.on('exit', resolve));
     // Kill it for real once some work has been committed.
     const { db } = database;
@@ -89,8 +91,11 @@ describe('faults: the ingest process is killed', () => {
     const doneBefore = await db.ingestItem.count({ where: { state: 'done' } });
     expect(doneBefore).toBeLessThan(total);
 
-    const resume = spawn(tsx, ['ingest/cli.ts', '--resume', job.id, '--no-progress'], { cwd: ROOT, env, stdio: 'ignore' });
-    expect(await new Promise((resolve) => resume.on('exit', resolve))).toBe(0);
+    const resume = cli('--resume', job.id, '--no-progress');
+    let stderr = '';
+    resume.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => resume.on('exit', resolve));
+    expect({ code, stderr }).toMatchObject({ code: 0 }); // stderr shows up in the diff when it fails
 
     const svc = await startTestService({}, { database, dataDir });
     try {
