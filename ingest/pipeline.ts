@@ -50,6 +50,7 @@ type Prepared =
   | { type: 'encode'; item: WorkItem; imageId: string; sha256: string; bytes: number; decoded: DecodedImage; albums: string[]; takenAt: Date | undefined }
   | { type: 'skipped'; item: WorkItem; imageId: string }
   | { type: 'rejected'; item: WorkItem; error: string };
+type Encodable = Extract<Prepared, { type: 'encode' }>;
 
 /** Thrown when the vector store stays unavailable: the job stops, its items stay pending. */
 export class StoreUnavailable extends Error {}
@@ -69,10 +70,27 @@ function isPermanent(e: unknown): boolean {
 export class IngestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  /** `shouldStop` is asked after each committed batch, so a shutdown loses no finished work. */
+  /**
+   * `shouldStop` is asked after each committed batch, so a shutdown loses no finished work.
+   * Batch k is written (derivatives, rows, vectors) while batch k+1 is encoded: the encoder
+   * would otherwise wait on Postgres and the store after every batch. At most one batch is
+   * being written at a time, so batches commit in order and a failure stops the next one.
+   */
   async run(ctx: JobContext, items: WorkItem[], onProgress?: (delta: Partial<JobProgress>) => void, shouldStop: () => boolean = () => false): Promise<void> {
     const { batchSize, lookahead } = this.deps;
-    let batch: Extract<Prepared, { type: 'encode' }>[] = [];
+    let writing: Promise<void> = Promise.resolve();
+    let batch: Encodable[] = [];
+    const flush = async (): Promise<boolean> => {
+      const full = batch;
+      batch = [];
+      const vectors = await this.deps.pack.image.encode(full.map((p) => p.decoded.tensor));
+      await writing;
+      if (shouldStop()) return false;
+      writing = this.write(ctx, full, vectors).then(() => onProgress?.({ done: full.length }));
+      // Observed by the next flush or the final await; this keeps it from going unhandled meanwhile.
+      writing.catch(() => undefined);
+      return true;
+    };
     for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
       if (p.type === 'rejected') {
         await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'failed', error: p.error, attempts: { increment: 1 } } });
@@ -82,18 +100,11 @@ export class IngestPipeline {
         onProgress?.({ skipped: 1 });
       } else {
         batch.push(p);
-        if (batch.length >= batchSize) {
-          await this.commit(ctx, batch);
-          onProgress?.({ done: batch.length });
-          batch = [];
-          if (shouldStop()) return;
-        }
+        if (batch.length >= batchSize && !(await flush())) return;
       }
     }
-    if (batch.length) {
-      await this.commit(ctx, batch);
-      onProgress?.({ done: batch.length });
-    }
+    if (batch.length) await flush();
+    await writing;
   }
 
   private async prepare(ctx: JobContext, item: WorkItem): Promise<Prepared> {
@@ -124,13 +135,10 @@ export class IngestPipeline {
     return { type: 'encode', item, imageId: image.id, sha256: image.sha256, bytes: image.bytes, decoded, albums: image.albums, takenAt: image.takenAt ?? undefined };
   }
 
-  private async commit(ctx: JobContext, batch: Extract<Prepared, { type: 'encode' }>[]): Promise<void> {
+  private async write(ctx: JobContext, batch: Encodable[], vectors: Float32Array[]): Promise<void> {
     const { db, derivatives, pack, collection, log } = this.deps;
-    const vectors = await pack.image.encode(batch.map((p) => p.decoded.tensor));
-    for (const p of batch) {
-      await derivatives.put('preview', p.sha256, p.decoded.preview);
-      await derivatives.put('thumbnail', p.sha256, p.decoded.thumbnail);
-    }
+    // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
+    await Promise.all(batch.flatMap((p) => [derivatives.put('preview', p.sha256, p.decoded.preview), derivatives.put('thumbnail', p.sha256, p.decoded.thumbnail)]));
     if (ctx.kind !== 'reindex') {
       await db.$transaction(
         batch.map((p) => {

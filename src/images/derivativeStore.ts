@@ -10,6 +10,9 @@ export type DerivativeKind = 'thumbnail' | 'preview';
  * re-indexing under a new model pack reads, so uploads and URLs need not be kept whole.
  */
 export class DerivativeStore {
+  /** Shard folders known to exist: saves a mkdir per file. */
+  private readonly folders = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   pathFor(kind: DerivativeKind, sha256: string): string {
@@ -24,7 +27,11 @@ export class DerivativeStore {
   async put(kind: DerivativeKind, sha256: string, data: Buffer): Promise<void> {
     const file = this.pathFor(kind, sha256);
     if (existsSync(file)) return;
-    await mkdir(path.dirname(file), { recursive: true });
+    const folder = path.dirname(file);
+    if (!this.folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      this.folders.add(folder);
+    }
     // Write-then-rename: readers never see a half-written file, even after a crash.
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, data);
