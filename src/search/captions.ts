@@ -1,7 +1,7 @@
 import type { Db } from '../db/prisma';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
-import type { ImageRecord } from './searchService';
+import type { ImageRecord } from './imageRecord';
 import type { TextCorpus } from './textCorpus';
 
 export interface Caption {

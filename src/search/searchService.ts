@@ -4,6 +4,7 @@ import { decodeImage, type DecodeLimits } from '../images/decode';
 import type { ModelPack } from '../models/modelPack';
 import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vectorStore';
 import { LruCache } from '../util/lru';
+import type { ImageHit, ImageRecord } from './imageRecord';
 import { normalizeQuery } from './textQuery';
 
 export interface SearchFilters {
@@ -16,27 +17,6 @@ export interface SearchFilters {
 export interface Page {
   limit: number;
   offset: number;
-}
-
-export interface ImageRecord {
-  id: string;
-  owner: string;
-  sha256: string;
-  source: string;
-  sourceKind: string;
-  mime: string;
-  width: number;
-  height: number;
-  bytes: number;
-  albums: string[];
-  takenAt: string | null;
-  ingestedAt: string;
-  modelPack: string | null;
-  state: string;
-}
-
-export interface ImageHit extends ImageRecord {
-  score: number;
 }
 
 export interface SearchResult {

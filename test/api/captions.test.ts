@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { COLOURS } from '../../scripts/test-pack/concepts';
 import { CaptionService, type Captioner } from '../../src/search/captions';
-import type { ImageRecord } from '../../src/search/searchService';
+import type { ImageRecord } from '../../src/search/imageRecord';
 import { createLogger } from '../../src/util/logger';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';

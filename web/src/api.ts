@@ -1,16 +1,8 @@
 /** Thin client for the service's HTTP API; the API key lives in localStorage. */
-export interface Hit {
-  id: string;
-  owner: string;
-  source: string;
-  mime: string;
-  width: number;
-  height: number;
-  bytes: number;
-  albums: string[];
-  takenAt: string | null;
-  ingestedAt: string;
-  score: number;
+import type { ImageHit } from '../../src/search/imageRecord';
+
+/** A search hit as the API sends it: the server's record plus signed image URLs. */
+export interface Hit extends ImageHit {
   thumbnailUrl: string;
   previewUrl: string;
 }
