@@ -91,19 +91,25 @@ export class IngestPipeline {
       writing.catch(() => undefined);
       return true;
     };
-    for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
-      if (p.type === 'rejected') {
-        await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'failed', error: p.error, attempts: { increment: 1 } } });
-        onProgress?.({ failed: 1 });
-      } else if (p.type === 'skipped') {
-        await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'skipped', imageId: p.imageId } });
-        onProgress?.({ skipped: 1 });
-      } else {
-        batch.push(p);
-        if (batch.length >= batchSize && !(await flush())) return;
+    try {
+      for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
+        if (p.type === 'rejected') {
+          await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'failed', error: p.error, attempts: { increment: 1 } } });
+          onProgress?.({ failed: 1 });
+        } else if (p.type === 'skipped') {
+          await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'skipped', imageId: p.imageId } });
+          onProgress?.({ skipped: 1 });
+        } else {
+          batch.push(p);
+          if (batch.length >= batchSize && !(await flush())) return;
+        }
       }
+      if (batch.length) await flush();
+    } catch (e) {
+      // A failed encode or read must not return while the previous batch is still being written.
+      await writing.catch(() => undefined);
+      throw e;
     }
-    if (batch.length) await flush();
     await writing;
   }
 
