@@ -2,8 +2,9 @@
  * npm run bench — every figure in one run on this machine, written to bench/results.json and
  * bench/results.md. Sizes via env: BENCH_IMAGES (200), BENCH_ANN_SIZES (100000,1000000),
  * BENCH_REQUESTS (200). MODEL_DIR selects a real model pack; otherwise the generated test pack.
+ * `--markdown` only rewrites results.md from results.json.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { annDataset, benchHnswlib, benchUsearch, type AnnResult } from './ann';
@@ -15,6 +16,12 @@ import { benchQuery } from './query';
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--markdown')) {
+    // Rewrites results.md from results.json, for a change of wording without a 40-minute re-run.
+    const json = await readFile(path.resolve(__dirname, 'results.json'), 'utf8');
+    await writeFile(path.resolve(__dirname, 'results.md'), markdown(JSON.parse(json) as Results));
+    return;
+  }
   const h = await createHarness();
   const started = new Date().toISOString();
   const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -91,7 +98,10 @@ function markdown(r: Results): string {
       `|---|---|---|`,
       ...i.sweep.map((s) => `| ${s.batchSize} | ${s.intraOpThreads} | ${s.encoderImagesPerSec} |`),
       ``,
-      `Best: batch ${i.best.batchSize}, ${i.best.intraOpThreads} threads. End-to-end ingest **${i.endToEndImagesPerSec} img/s** vs raw encoder ${i.encoderImagesPerSec} img/s: ratio **${i.ratio}**. Decoding alone runs at ${i.decodeImagesPerSec} img/s, so with both saturating the cores the ceiling is ${i.cpuBoundCeiling}.`,
+      `Best: batch ${i.best.batchSize}, ${i.best.intraOpThreads} threads. End-to-end ingest **${i.endToEndImagesPerSec} img/s** vs raw encoder ${i.encoderImagesPerSec} img/s: ` +
+        (i.encoderImagesPerSec > 50 * i.decodeImagesPerSec
+          ? `the encoder costs next to nothing here, so the ratio says nothing; ${i.endToEndImagesPerSec} img/s is the pipeline's own rate (read, hash, decode, Postgres, index) against ${i.decodeImagesPerSec} img/s for decoding alone.`
+          : `ratio **${i.ratio}**. Decoding alone runs at ${i.decodeImagesPerSec} img/s, so with both saturating the cores the ceiling is ${i.cpuBoundCeiling}.`),
       ``,
       `12 MP JPEG → 512 px preview: ${i.decode12MP.withShrinkOnLoadMs.p50} ms with shrink-on-load, ${i.decode12MP.withoutShrinkOnLoadMs.p50} ms with a full decode (p50 of 5).`,
       ``,
