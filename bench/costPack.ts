@@ -11,7 +11,7 @@ import { onnx } from 'onnx-proto';
 import { buildVocab, gaussianRows } from '../scripts/test-pack/make';
 import { mulberry32 } from '../scripts/lib/random';
 import { GraphBuilder, intAttr, intsAttr } from '../scripts/lib/onnxGraph';
-import { sha256File, type ModelManifest } from '../src/models/manifest';
+import { writeManifest } from '../src/models/manifest';
 
 const F = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
@@ -57,17 +57,13 @@ export async function makeCostPack(outDir: string): Promise<string> {
   await writeFile(path.join(outDir, 'image.onnx'), imageTower(rand));
   await writeFile(path.join(outDir, 'text.onnx'), textTower(vocab.length, rand));
   await writeFile(path.join(outDir, 'vocab.txt'), `${vocab.join('\n')}\n`);
-  const files: Record<string, string> = {};
-  for (const f of ['image.onnx', 'text.onnx', 'vocab.txt']) files[f] = await sha256File(path.join(outDir, f));
-  const manifest: ModelManifest = {
+  await writeManifest(outDir, {
     name: 'bench-vit-b16-cost',
     version: '1',
     description: 'ViT-B/16-sized random-weight encoders for timing only',
     embeddingDim: DIM,
     image: { file: 'image.onnx', input: 'pixel_values', output: 'image_embeds', size: 224, resize: 'squash', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
     text: { file: 'text.onnx', inputs: { ids: 'input_ids' }, output: 'text_embeds', maxLength: TEXT_LEN, tokenizer: { file: 'vocab.txt', lowercase: true } },
-    files,
-  };
-  await writeFile(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  });
   return outDir;
 }

@@ -17,13 +17,13 @@ import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { packKey, sha256File, type ModelManifest } from '../src/models/manifest';
+import { packKey, writeManifest, type ModelManifest } from '../src/models/manifest';
 
 const IMAGE_FILE = 'vit-b-16.img.fp32.onnx';
 const TEXT_FILE = 'vit-b-16.txt.fp32.onnx';
 const VOCAB_FILE = 'vocab.txt';
 
-export function chineseClipManifest(files: Record<string, string>): ModelManifest {
+export function chineseClipManifest(): Omit<ModelManifest, 'files'> {
   return {
     name: 'chinese-clip-vit-b-16',
     version: '1',
@@ -33,7 +33,6 @@ export function chineseClipManifest(files: Record<string, string>): ModelManifes
     image: { file: IMAGE_FILE, input: 'image', output: 'unnorm_image_features', size: 224, resize: 'squash', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
     // The exported text tower derives its attention mask from [PAD] = 0 itself.
     text: { file: TEXT_FILE, inputs: { ids: 'text' }, output: 'unnorm_text_features', maxLength: 52, tokenizer: { file: VOCAB_FILE, lowercase: true } },
-    files,
   };
 }
 
@@ -101,11 +100,7 @@ export async function fetchChineseClip(opts: FetchOptions): Promise<ModelManifes
   } else {
     throw new Error('set MODELS_SOURCE (a local folder with the files) or MODELS_ONNX_REPO (a Hugging Face repo with the ONNX export)');
   }
-  const files: Record<string, string> = {};
-  for (const f of [IMAGE_FILE, TEXT_FILE, VOCAB_FILE]) files[f] = await sha256File(path.join(opts.outDir, f));
-  const manifest = chineseClipManifest(files);
-  await writeFile(path.join(opts.outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+  return writeManifest(opts.outDir, chineseClipManifest());
 }
 
 if (require.main === module) {

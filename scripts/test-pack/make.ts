@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { packKey, sha256File, type ModelManifest } from '../../src/models/manifest';
+import { packKey, writeManifest, type ModelManifest } from '../../src/models/manifest';
 import { GraphBuilder, intAttr, intsAttr } from '../lib/onnxGraph';
 import { gaussian, mulberry32 } from '../lib/random';
 import { COLOURS, FILLER_CHARS } from './concepts';
@@ -103,9 +103,7 @@ export async function makeTestPack(outDir: string): Promise<ModelManifest> {
   await writeFile(path.join(outDir, 'image_encoder.onnx'), imageEncoder(concepts, rand));
   await writeFile(path.join(outDir, 'text_encoder.onnx'), textEncoder(vocab, concepts, rand));
   await writeFile(path.join(outDir, 'vocab.txt'), `${vocab.join('\n')}\n`);
-  const files: Record<string, string> = {};
-  for (const f of ['image_encoder.onnx', 'text_encoder.onnx', 'vocab.txt']) files[f] = await sha256File(path.join(outDir, f));
-  const manifest: ModelManifest = {
+  return writeManifest(outDir, {
     name: 'test-pack',
     version: '1',
     description: 'Generated colour-concept dual encoder for tests (not a real model).',
@@ -118,10 +116,7 @@ export async function makeTestPack(outDir: string): Promise<ModelManifest> {
       maxLength: MAX_TEXT,
       tokenizer: { file: 'vocab.txt', lowercase: true },
     },
-    files,
-  };
-  await writeFile(path.join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+  });
 }
 
 if (require.main === module) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -58,6 +58,20 @@ export async function sha256File(file: string): Promise<string> {
 
 export class ModelPackError extends Error {}
 
+/** The files a manifest names: each needs a sha256 in `files`. */
+function namedFiles(m: Omit<ModelManifest, 'files'>): string[] {
+  return [m.image.file, m.text.file, m.text.tokenizer.file, ...(m.text.tokenizer.config ? [m.text.tokenizer.config] : [])];
+}
+
+/** Writes `dir/manifest.json` with the sha256 of every file it names; the files must be in `dir` already. */
+export async function writeManifest(dir: string, m: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
+  const files: Record<string, string> = {};
+  for (const f of namedFiles(m)) files[f] = await sha256File(path.join(dir, f));
+  const manifest = { ...m, files };
+  await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
 export async function loadManifest(dir: string): Promise<ModelManifest> {
   let raw: unknown;
   try {
@@ -68,8 +82,7 @@ export async function loadManifest(dir: string): Promise<ModelManifest> {
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) throw new ModelPackError(`invalid manifest in ${dir}: ${z.prettifyError(parsed.error)}`);
   const m = parsed.data;
-  const needed = [m.image.file, m.text.file, m.text.tokenizer.file, ...(m.text.tokenizer.config ? [m.text.tokenizer.config] : [])];
-  for (const f of needed) {
+  for (const f of namedFiles(m)) {
     if (!(f in m.files)) throw new ModelPackError(`manifest.files has no sha256 for ${f}`);
   }
   return m;
