@@ -61,8 +61,9 @@ export async function makeCostPack(outDir: string): Promise<string> {
     name: 'bench-vit-b16-cost',
     version: '1',
     description: 'ViT-B/16-sized random-weight encoders for timing only',
+    testOnly: true,
     embeddingDim: DIM,
-    image: { file: 'image.onnx', input: 'pixel_values', output: 'image_embeds', size: 224, resize: 'squash', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
+    image: { file: 'image.onnx', input: 'pixel_values', output: 'image_embeds', size: 224, resize: 'squash', interpolation: 'bicubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
     text: { file: 'text.onnx', inputs: { ids: 'input_ids' }, output: 'text_embeds', maxLength: TEXT_LEN, tokenizer: { file: 'vocab.txt', lowercase: true } },
   });
   return outDir;

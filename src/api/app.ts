@@ -11,6 +11,7 @@ import { rateLimit, recordLatency, requestTimeout } from './middleware';
 import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
+import { notMeaningfulWarning } from '../models/modelPack';
 import { imageRoutes, signedImageRoutes } from './routes/images';
 import { UrlSigner } from './signedUrls';
 import { retrieveRoutes } from './routes/retrieve';
@@ -73,7 +74,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', s.metrics.registry.contentType).send(await s.metrics.registry.metrics());
   });
-  app.use(healthRoutes({ db: s.db, store: s.store, modelKey: s.pack.key, accepting: opts.accepting ?? (() => true) }));
+  app.use(healthRoutes({ db: s.db, store: s.store, modelKey: s.pack.key, modelWarning: notMeaningfulWarning(s.pack.manifest), accepting: opts.accepting ?? (() => true) }));
   const signer = new UrlSigner(urlSigningSecret(config.ADMIN_API_KEY));
   app.use('/v1', signedImageRoutes(s.search, s.derivatives, signer));
   app.use('/v1', authenticate(s.keys, config.ADMIN_API_KEY), rateLimit(config.RATE_LIMIT_PER_MINUTE, s.metrics));

@@ -9,7 +9,7 @@ import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../images/decode';
 import { DerivativeStore } from '../images/derivativeStore';
 import type { EncoderRun } from '../models/encoders';
 import { Metrics } from '../observability/metrics';
-import { loadModelPack, type ModelPack } from '../models/modelPack';
+import { loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
 import { TextCorpus } from '../search/textCorpus';
@@ -108,6 +108,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     });
     cleanup.push(() => pack.close());
     log.info({ pack: pack.key, dim: pack.image.dim, dir: config.modelDir }, 'loaded model pack');
+    const warning = notMeaningfulWarning(pack.manifest);
+    if (warning) log.warn(warning);
 
     const store = createVectorStore(config);
     cleanup.push(() => store.close());
@@ -115,7 +117,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     log.info({ store: store.kind, collection: images.name }, 'opened vector collection');
 
     const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
-    const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS };
+    const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     const search = new SearchService(db, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE);
     const textCollection = await store.collection(collectionName(config.TEXT_COLLECTION_PREFIX, pack.key), pack.text.dim);
     const texts = new TextCorpus(db, textCollection, pack);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -24,7 +25,8 @@ export const envSchema = z.object({
   QDRANT_API_KEY: optionalString,
   QDRANT_COLLECTION_PREFIX: z.string().default('images_'),
   TEXT_COLLECTION_PREFIX: z.string().default('texts_'),
-  MODEL_DIR: z.string().default('models/test-pack'),
+  /** Unset: models/active (the pack models:fetch installed) when present, else the generated test pack. */
+  MODEL_DIR: optionalString,
   /** An encoder-decoder captioning model for transformers.js; unset: captions come from the text corpus. */
   CAPTION_MODEL_DIR: optionalString,
   CAPTION_TIMEOUT_MS: int(5000, 10),
@@ -42,6 +44,8 @@ export const envSchema = z.object({
   MAX_IMAGE_BYTES: int(50 * 1024 * 1024, 1024),
   MAX_UPLOAD_FILES: int(64, 1, 10_000),
   MAX_IMAGE_PIXELS: int(100_000_000, 1),
+  /** Decode at least this many times the encoder's input size before the final resize (see DecodeLimits). */
+  PREPROCESS_OVERSAMPLE: int(4, 1, 16),
   URL_FETCH_TIMEOUT_MS: int(15_000, 100),
   /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
   URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),
@@ -66,6 +70,11 @@ export interface Config extends Env {
 
 export class ConfigError extends Error {}
 
+/** The installed real pack when there is one: a new user's first `npm start` after models:fetch uses it. */
+export function defaultModelDir(exists: (p: string) => boolean = existsSync): string {
+  return exists(path.resolve('models/active/manifest.json')) ? 'models/active' : 'models/test-pack';
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
@@ -74,7 +83,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...env,
     dataDir,
-    modelDir: path.resolve(env.MODEL_DIR),
+    modelDir: path.resolve(env.MODEL_DIR ?? defaultModelDir()),
     ingestRoots: env.INGEST_ROOTS.map((r) => path.resolve(r)),
   };
 }

@@ -1,6 +1,6 @@
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { toPixelTensor, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
+import { decodeRgb, pixelTensorFromRgb, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
 
 /** Formats accepted for ingest and query images (HEIC needs a libheif build that sharp's prebuilt binary lacks). */
 export const ACCEPTED_FORMATS: Record<string, string> = {
@@ -31,9 +31,15 @@ export interface DecodeLimits {
   /** Longest side of the stored preview, from which thumbnails and re-indexing work. */
   previewSize: number;
   thumbnailSize: number;
+  /**
+   * Shrink-on-load stops while the decoded image's shorter side is still this many times the
+   * encoder's input size: the final resize then matches the reference transform, which resizes
+   * from the full image, within 0.01 (normalised units) even on text; 1 decodes smallest and fastest.
+   */
+  tensorOversample: number;
 }
 
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 100_000_000, previewSize: 512, thumbnailSize: 256 };
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 100_000_000, previewSize: 512, thumbnailSize: 256, tensorOversample: 4 };
 
 export interface ImageInfo {
   mime: string;
@@ -83,30 +89,38 @@ export async function probeImage(data: Buffer, limits: Pick<DecodeLimits, 'maxPi
 }
 
 /**
- * Decodes once into a bounded preview (shrink-on-load keeps large JPEGs cheap), then derives
- * the model tensor and the thumbnail from that preview rather than from the original again.
+ * The largest power-of-two reduction (JPEG and WebP decode at 1/2..1/8 scale for it) that keeps the
+ * shorter side at `minSide` or more; 1 when the image is not that large.
+ */
+export function shrinkOnLoadFactor(width: number, height: number, minSide: number): number {
+  for (const f of [8, 4, 2]) if (Math.min(width, height) / f >= minSide) return f;
+  return 1;
+}
+
+/**
+ * Decodes once, shrinking on load only as far as tensor fidelity allows, then derives the model
+ * tensor (Pillow-exact resize), the preview and the thumbnail from those pixels.
  */
 export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<DecodedImage> {
   const info = await probeImage(data, limits);
-  let preview: { data: Buffer; info: OutputInfo };
+  const minSide = Math.max(prep.size * limits.tensorOversample, limits.previewSize);
+  const factor = shrinkOnLoadFactor(info.width, info.height, minSide);
+  let pipeline = sharp(data, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false }).rotate();
+  // Asking for exactly 1/factor of the size lets libjpeg/libwebp decode at that scale with no further resize.
+  if (factor > 1) pipeline = pipeline.resize(Math.ceil(info.width / factor), Math.ceil(info.height / factor), { fit: 'fill' });
+  let pixels: Awaited<ReturnType<typeof decodeRgb>>;
   try {
-    preview = await sharp(data, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false })
-      .rotate()
-      // Resizing in the decoding pipeline lets libjpeg decode large JPEGs at 1/2..1/8 scale (shrink-on-load).
-      .resize(limits.previewSize, limits.previewSize, { fit: 'inside', withoutEnlargement: true })
-      .toColourspace('srgb')
-      .flatten({ background: '#ffffff' })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    pixels = await decodeRgb(pipeline);
   } catch (e) {
     throw new ImageRejected('corrupt', `the image could not be decoded: ${(e as Error).message}`);
   }
-  const raw = { raw: { width: preview.info.width, height: preview.info.height, channels: preview.info.channels as 3 } };
-  const [tensor, previewWebp, thumbnail] = await Promise.all([
-    toPixelTensor(sharp(preview.data, raw), prep),
+  const raw = { raw: { width: pixels.width, height: pixels.height, channels: 3 as const } };
+  const derivative = (size: number, quality: number) =>
+    sharp(pixels.data, raw).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality }).toBuffer();
+  const [preview, thumbnail] = await Promise.all([
     // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench).
-    sharp(preview.data, raw).jpeg({ quality: 85 }).toBuffer(),
-    sharp(preview.data, raw).resize(limits.thumbnailSize, limits.thumbnailSize, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer(),
+    derivative(limits.previewSize, 85),
+    derivative(limits.thumbnailSize, 80),
   ]);
-  return { ...info, tensor, preview: previewWebp, thumbnail };
+  return { ...info, tensor: pixelTensorFromRgb(pixels, prep), preview, thumbnail };
 }

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { Semaphore } from '../util/semaphore';
 import type { ModelManifest } from './manifest';
+import { toFloat16Bits } from './float16';
 import { readEmbeddings, requireInput } from './onnxSession';
 import type { ImagePreprocessing, PixelTensor } from './preprocess';
 import type { TextTokenizer } from './tokenizer';
@@ -53,7 +54,7 @@ async function timed(opts: EncoderOptions, kind: EncoderRun['kind'], items: numb
 
 export class OnnxImageEncoder implements ImageEncoder {
   readonly dim: number;
-  readonly preprocessing: ImagePreprocessing;
+  readonly preprocessing: ModelManifest['image'];
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -77,7 +78,9 @@ export class OnnxImageEncoder implements ImageEncoder {
       if (img.size !== size) throw new Error(`image tensor is ${img.size}px, encoder expects ${size}px`);
       data.set(img.data, i * plane);
     });
-    const feeds = { [this.preprocessing.input]: new ort.Tensor('float32', data, [batch.length, 3, size, size]) };
+    const dims = [batch.length, 3, size, size];
+    const pixels = this.preprocessing.inputType === 'float16' ? new ort.Tensor('float16', toFloat16Bits(data), dims) : new ort.Tensor('float32', data, dims);
+    const feeds = { [this.preprocessing.input]: pixels };
     const out = await timed(this.opts, 'image', batch.length, () => this.session.run(feeds));
     const name = this.preprocessing.output;
     return l2NormalizeRows(readEmbeddings(out[name], name, batch.length, this.dim), batch.length, this.dim);
@@ -108,12 +111,14 @@ export class OnnxTextEncoder implements TextEncoder {
   }
 
   private async encodeBatch(batch: readonly string[]): Promise<Float32Array[]> {
-    const enc = this.tokenizer.encode(batch);
+    const enc = this.tokenizer.encode(this.text.prefix ? batch.map((t) => this.text.prefix + t) : batch);
     const dims = [enc.batch, enc.maxLength];
     const { ids, mask, tokenTypes } = this.text.inputs;
-    const feeds: Record<string, ort.Tensor> = { [ids]: new ort.Tensor('int64', enc.inputIds, dims) };
-    if (mask) feeds[mask] = new ort.Tensor('int64', enc.attentionMask, dims);
-    if (tokenTypes) feeds[tokenTypes] = new ort.Tensor('int64', enc.tokenTypeIds, dims);
+    // Immich's open_clip exports take int32 ids; Hugging Face and cn_clip exports take int64.
+    const tensor = (v: BigInt64Array) => (this.text.idsType === 'int32' ? new ort.Tensor('int32', Int32Array.from(v, Number), dims) : new ort.Tensor('int64', v, dims));
+    const feeds: Record<string, ort.Tensor> = { [ids]: tensor(enc.inputIds) };
+    if (mask) feeds[mask] = tensor(enc.attentionMask);
+    if (tokenTypes) feeds[tokenTypes] = tensor(enc.tokenTypeIds);
     const out = await timed(this.opts, 'text', batch.length, () => this.session.run(feeds));
     const name = this.text.output;
     return l2NormalizeRows(readEmbeddings(out[name], name, batch.length, this.dim), batch.length, this.dim);

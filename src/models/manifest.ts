@@ -14,14 +14,21 @@ export const manifestSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
   version: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i),
   description: z.string().optional(),
+  /** A generated pack (tests, benchmarks): its results mean nothing for real photos. */
+  testOnly: z.boolean().default(false),
+  /** Where an installed pack came from (models:fetch). */
+  source: z.object({ repo: z.string(), revision: z.string(), layout: z.string(), variant: z.string() }).optional(),
   embeddingDim: z.number().int().positive(),
   image: z.object({
     file: fileName,
     input: z.string().default('pixel_values'),
+    inputType: z.enum(['float32', 'float16']).default('float32'),
     output: z.string().default('image_embeds'),
     size: z.number().int().positive(),
     /** squash: stretch to size×size (Chinese-CLIP); cover: shortest edge then centre crop (OpenAI CLIP). */
     resize: z.enum(['squash', 'cover']).default('squash'),
+    /** Pillow's resampling filter of the reference transform. */
+    interpolation: z.enum(['bicubic', 'bilinear']).default('bicubic'),
     mean: rgb,
     std: rgb,
   }),
@@ -32,6 +39,9 @@ export const manifestSchema = z.object({
       mask: z.string().optional(),
       tokenTypes: z.string().optional(),
     }),
+    idsType: z.enum(['int64', 'int32']).default('int64'),
+    /** Prepended to every text (NLLB-based encoders read the language code first, e.g. zho_Hans). */
+    prefix: z.string().default(''),
     output: z.string().default('text_embeds'),
     maxLength: z.number().int().min(2).max(512),
     tokenizer: z.object({
@@ -63,10 +73,16 @@ function namedFiles(m: Omit<ModelManifest, 'files'>): string[] {
   return [m.image.file, m.text.file, m.text.tokenizer.file, ...(m.text.tokenizer.config ? [m.text.tokenizer.config] : [])];
 }
 
-/** Writes `dir/manifest.json` with the sha256 of every file it names; the files must be in `dir` already. */
-export async function writeManifest(dir: string, m: Omit<ModelManifest, 'files'>): Promise<ModelManifest> {
+export type ManifestDraft = Omit<z.input<typeof manifestSchema>, 'files'>;
+
+/**
+ * Writes `dir/manifest.json` with the sha256 of every file it names plus `extraFiles` (external weight
+ * data beside a graph); the files must be in `dir` already.
+ */
+export async function writeManifest(dir: string, draft: ManifestDraft, extraFiles: readonly string[] = []): Promise<ModelManifest> {
+  const m = manifestSchema.omit({ files: true }).parse(draft);
   const files: Record<string, string> = {};
-  for (const f of namedFiles(m)) files[f] = await sha256File(path.join(dir, f));
+  for (const f of [...namedFiles(m), ...extraFiles]) files[f] = await sha256File(path.join(dir, f));
   const manifest = { ...m, files };
   await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;

@@ -17,6 +17,16 @@ export interface ModelPack {
   close(): Promise<void>;
 }
 
+/** The one command that installs the real model, quoted wherever the test pack is in use. */
+export const INSTALL_REAL_MODEL = 'npm run models:fetch';
+
+/** Set for generated packs (tests, benchmarks): their results mean nothing for real photos. */
+export function notMeaningfulWarning(manifest: ModelManifest): string | undefined {
+  return manifest.testOnly
+    ? `model pack ${packKey(manifest)} is a generated test pack: search results are not meaningful for real photos. Install the real Chinese-CLIP model with: ${INSTALL_REAL_MODEL}`
+    : undefined;
+}
+
 export interface ModelPackOptions {
   batchSize: number;
   intraOpThreads: number;

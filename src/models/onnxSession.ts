@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { fromFloat16Bits } from './float16';
 
 export interface SessionOptions {
   intraOpThreads: number;
@@ -25,7 +26,8 @@ export function readEmbeddings(output: ort.Tensor | undefined, name: string, row
   if (dims.length !== 2 || dims[0] !== rows || dims[1] !== dim) {
     throw new Error(`encoder output ${name} has shape [${dims.join(',')}], expected [${rows},${dim}]`);
   }
-  if (output.type !== 'float32') throw new Error(`encoder output ${name} is ${output.type}, expected float32`);
+  if (output.type === 'float16') return fromFloat16Bits(output.data as Uint16Array);
+  if (output.type !== 'float32') throw new Error(`encoder output ${name} is ${output.type}, expected float32 or float16`);
   return output.data as Float32Array;
 }
 

@@ -1,7 +1,9 @@
 import type { Sharp } from 'sharp';
 import type { ModelManifest } from './manifest';
+import { cropRgb, pilResizeRgb, type RgbImage } from './pilResize';
 
-export type ImagePreprocessing = ModelManifest['image'];
+/** What turning pixels into the encoder's tensor needs to know. */
+export type ImagePreprocessing = Pick<ModelManifest['image'], 'size' | 'resize' | 'interpolation' | 'mean' | 'std'>;
 
 /** One image ready for the encoder: CHW float32, normalised with the pack's mean/std. */
 export interface PixelTensor {
@@ -24,17 +26,33 @@ export function rgbToChw(rgb: Uint8Array | Buffer, size: number, mean: readonly 
 }
 
 /**
- * Resizes a decoded image the way the pack was trained. The input is any sharp pipeline;
- * colour space, EXIF orientation and alpha are handled here so every source is treated alike.
+ * Resizes decoded RGB the way the pack's reference transform does, with Pillow's arithmetic:
+ * squash = straight to size×size (Chinese-CLIP); cover = shortest edge to size, then the centre
+ * size×size (OpenAI CLIP, Hugging Face's CLIPImageProcessor).
  */
+export function pixelTensorFromRgb(image: RgbImage, prep: ImagePreprocessing): PixelTensor {
+  const { size } = prep;
+  let out: RgbImage;
+  if (prep.resize === 'squash') {
+    out = pilResizeRgb(image, size, size, prep.interpolation);
+  } else {
+    const short = Math.min(image.width, image.height);
+    const long = Math.max(image.width, image.height);
+    const scaledLong = Math.trunc((size * long) / short);
+    const [w, h] = image.width <= image.height ? [size, scaledLong] : [scaledLong, size];
+    const resized = pilResizeRgb(image, w, h, prep.interpolation);
+    out = cropRgb(resized, Math.floor((w - size) / 2), Math.floor((h - size) / 2), size, size);
+  }
+  return { data: rgbToChw(out.data, size, prep.mean, prep.std), size };
+}
+
+/** Raw sRGB pixels of any sharp pipeline: alpha flattened onto white, so every source is treated alike. */
+export async function decodeRgb(image: Sharp): Promise<RgbImage> {
+  const { data, info } = await image.toColourspace('srgb').flatten({ background: '#ffffff' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`expected 3 channels after decoding, got ${info.channels}`);
+  return { data, width: info.width, height: info.height };
+}
+
 export async function toPixelTensor(image: Sharp, prep: ImagePreprocessing): Promise<PixelTensor> {
-  const { data, info } = await image
-    .resize(prep.size, prep.size, { fit: prep.resize === 'cover' ? 'cover' : 'fill', position: 'centre' })
-    .toColourspace('srgb')
-    .flatten({ background: '#ffffff' })
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`expected 3 channels after preprocessing, got ${info.channels}`);
-  return { data: rgbToChw(data, prep.size, prep.mean, prep.std), size: prep.size };
+  return pixelTensorFromRgb(await decodeRgb(image), prep);
 }

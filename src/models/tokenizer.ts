@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import * as transformers from '@huggingface/transformers';
 import { BertTokenizer, PreTrainedTokenizer } from '@huggingface/transformers';
 
 export interface EncodedText {
@@ -39,14 +40,21 @@ export class TextTokenizer {
     return { inputIds, attentionMask, tokenTypeIds, batch: texts.length, maxLength: L };
   }
 
-  /** Keeps the closing [SEP] when a text is cut, as the reference tokenizer does with truncation. */
+  /**
+   * Keeps the closing token ([SEP], </s>, <|endoftext|>) when a text is cut, as the reference
+   * tokenizers do: Chinese-CLIP's keeps [CLS] + the first L-2 pieces + [SEP].
+   */
   private truncate(ids: number[]): number[] {
     if (ids.length <= this.maxLength) return ids;
-    const sep = this.tokenizer.sep_token_id;
-    const last = ids[ids.length - 1];
+    const last = ids[ids.length - 1]!;
     const cut = ids.slice(0, this.maxLength);
-    if (sep !== undefined && last === sep) cut[this.maxLength - 1] = sep;
+    if (this.closing.has(last)) cut[this.maxLength - 1] = last;
     return cut;
+  }
+
+  private get closing(): Set<number> {
+    const t = this.tokenizer as PreTrainedTokenizer & { eos_token_id?: number };
+    return new Set([t.sep_token_id, t.eos_token_id].filter((id): id is number => typeof id === 'number'));
   }
 }
 
@@ -121,21 +129,22 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
 }
 
+type TokenizerClass = new (json: unknown, config: unknown) => PreTrainedTokenizer;
+
+/** The transformers.js class tokenizer_config.json names (BertTokenizer, CLIPTokenizer, NllbTokenizer…). */
+function tokenizerClass(name: unknown): TokenizerClass {
+  const exported = (transformers as unknown as Record<string, unknown>)[typeof name === 'string' ? name.replace(/Fast$/, '') : ''];
+  return typeof exported === 'function' && /Tokenizer$/.test(String(name).replace(/Fast$/, '')) ? (exported as TokenizerClass) : PreTrainedTokenizer;
+}
+
 export async function loadTokenizer(packDir: string, files: TokenizerFiles): Promise<TextTokenizer> {
   const config = files.config ? await readJson(path.join(packDir, files.config)) : {};
-  const tokenizerConfig = {
-    do_lower_case: files.lowercase,
-    pad_token: '[PAD]',
-    unk_token: '[UNK]',
-    cls_token: '[CLS]',
-    sep_token: '[SEP]',
-    mask_token: '[MASK]',
-    ...config,
-    model_max_length: files.maxLength,
-  };
   const source = path.join(packDir, files.file);
-  const tokenizerJson = source.endsWith('.txt')
-    ? bertTokenizerJsonFromVocab((await readFile(source, 'utf8')).split(/\r?\n/), files.lowercase)
-    : await readJson(source);
-  return new TextTokenizer(new BertTokenizer(tokenizerJson, tokenizerConfig), files.maxLength);
+  if (source.endsWith('.txt')) {
+    const bertConfig = { do_lower_case: files.lowercase, pad_token: '[PAD]', unk_token: '[UNK]', cls_token: '[CLS]', sep_token: '[SEP]', mask_token: '[MASK]', ...config, model_max_length: files.maxLength };
+    const json = bertTokenizerJsonFromVocab((await readFile(source, 'utf8')).split(/\r?\n/), files.lowercase);
+    return new TextTokenizer(new BertTokenizer(json, bertConfig), files.maxLength);
+  }
+  const Class = tokenizerClass(config.tokenizer_class ?? 'BertTokenizer');
+  return new TextTokenizer(new Class(await readJson(source), { ...config, model_max_length: files.maxLength }), files.maxLength);
 }

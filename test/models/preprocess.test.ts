@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { toPixelTensor, rgbToChw } from '../../src/models/preprocess';
 import { l2NormalizeRows } from '../../src/models/vectorMath';
 
-const prep = { file: 'x.onnx', input: 'pixel_values', output: 'image_embeds', size: 4, resize: 'squash' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.25, 0.5] as [number, number, number] };
+const prep = { file: 'x.onnx', input: 'pixel_values', output: 'image_embeds', size: 4, resize: 'squash' as const, interpolation: 'bicubic' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.25, 0.5] as [number, number, number] };
 
 describe('preprocessing', () => {
   test('rgbToChw makes planar, normalised floats', () => {

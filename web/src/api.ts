@@ -51,6 +51,13 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
+/** The readiness check's model part: a warning when the pack is the generated test pack. */
+export async function modelStatus(): Promise<{ pack: string; meaningful: boolean; warning?: string }> {
+  const res = await fetch('/readyz');
+  const body = (await res.json()) as { checks: { model: { pack: string; meaningful: boolean; warning?: string } } };
+  return body.checks.model;
+}
+
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** Drops empty filter fields and turns dates (yyyy-mm-dd) into the API's date-times. */

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, getCaption, getKey, jobStatus, searchByUpload, searchSimilar, searchText, setKey, startIngest, type Filters, type Hit, type JobStatus } from './api';
+import { ApiError, getCaption, modelStatus, getKey, jobStatus, searchByUpload, searchSimilar, searchText, setKey, startIngest, type Filters, type Hit, type JobStatus } from './api';
 
 const fileName = (source: string) => source.split(/[\\/]/).pop() ?? source;
 const message = (e: unknown) => (e instanceof ApiError && e.status === 401 ? '需要有效的 API 密钥 (API key required)' : (e as Error).message);
@@ -219,6 +219,22 @@ function AdminView() {
   );
 }
 
+/** Loud when the service runs the generated test pack: its results mean nothing for real photos. */
+function ModelBanner() {
+  const [warning, setWarning] = useState<string | undefined>();
+  useEffect(() => {
+    modelStatus().then((m) => setWarning(m.meaningful ? undefined : m.warning), () => undefined);
+  }, []);
+  if (!warning) return null;
+  return (
+    <p class="model-banner" role="alert" data-testid="model-banner">
+      ⚠ 当前使用的是测试模型，搜索结果对真实照片没有意义。安装真实的中文 CLIP 模型：<code>npm run models:fetch</code>
+      <br />
+      <small>{warning}</small>
+    </p>
+  );
+}
+
 function App() {
   const [tab, setTab] = useState<'search' | 'admin'>('search');
   return (
@@ -231,6 +247,7 @@ function App() {
         </nav>
         <KeyField />
       </header>
+      <ModelBanner />
       <main>{tab === 'search' ? <SearchView /> : <AdminView />}</main>
     </>
   );

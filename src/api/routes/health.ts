@@ -6,6 +6,8 @@ export interface ReadinessDeps {
   db: Db;
   store: VectorStore;
   modelKey: string;
+  /** Set when the pack cannot give meaningful results (the generated test pack). */
+  modelWarning?: string | undefined;
   /** False while draining for shutdown: load balancers should stop sending traffic. */
   accepting: () => boolean;
 }
@@ -30,7 +32,7 @@ export function healthRoutes(deps: ReadinessDeps): Router {
     const ready = database.ok && vectorStore.ok && accepting;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not_ready',
-      checks: { database, vectorStore: { ...vectorStore, kind: deps.store.kind }, model: { ok: true, pack: deps.modelKey }, accepting },
+      checks: { database, vectorStore: { ...vectorStore, kind: deps.store.kind }, model: { ok: true, pack: deps.modelKey, meaningful: !deps.modelWarning, ...(deps.modelWarning ? { warning: deps.modelWarning } : {}) }, accepting },
     });
   });
   return r;

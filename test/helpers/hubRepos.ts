@@ -1,0 +1,146 @@
+/**
+ * Generates small model repositories in the four layouts the hubs publish, with real ONNX graphs
+ * (random weights, the real input and output names), for the loopback hub tests.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { onnx } from 'onnx-proto';
+import { GraphBuilder, intAttr, intsAttr } from '../../scripts/lib/onnxGraph';
+import { gaussianRows, MEAN, STD } from '../../scripts/test-pack/make';
+import { mulberry32 } from '../../scripts/lib/random';
+import { bertTokenizerJsonFromVocab } from '../../src/models/tokenizer';
+
+const F = onnx.TensorProto.DataType.FLOAT;
+const I64 = onnx.TensorProto.DataType.INT64;
+const I32 = onnx.TensorProto.DataType.INT32;
+export const DIM = 16;
+export const SIZE = 32;
+
+export type RepoFiles = Map<string, Buffer>;
+
+/** The real Chinese-CLIP vocabulary and configs, read from ../shared/reference. */
+export const REFERENCE_DIR = path.resolve(__dirname, '../../../shared/reference/chinese-clip-vit-base-patch16');
+export const referenceFile = (name: string) => readFile(path.join(REFERENCE_DIR, name));
+
+function normalise(g: GraphBuilder, x: string, out: string): void {
+  g.op('Div', [x, g.op('ReduceL2', [x], [intsAttr('axes', [1]), intAttr('keepdims', 1)])], [], out);
+}
+
+function imagePath(g: GraphBuilder, pixels: string, rand: () => number): string {
+  const mean = g.op('ReduceMean', [pixels], [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)]);
+  const sq = g.op('ReduceMean', [g.op('Mul', [pixels, pixels])], [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)]);
+  const feats = g.op('Concat', [mean, sq], [intAttr('axis', 1)]);
+  return g.op('MatMul', [feats, g.floatConst(gaussianRows(6, DIM, rand, 1), [6, DIM])]);
+}
+
+function textPath(g: GraphBuilder, ids: string, mask: string | undefined, tokenTypes: string | undefined, vocabSize: number, rand: () => number): string {
+  let tokens = g.op('Gather', [g.floatConst(gaussianRows(vocabSize, DIM, rand, 1), [vocabSize, DIM]), ids], [intAttr('axis', 0)]);
+  if (tokenTypes) tokens = g.op('Add', [tokens, g.op('Gather', [g.floatConst(gaussianRows(2, DIM, rand, 0.1), [2, DIM]), tokenTypes], [intAttr('axis', 0)])]);
+  // cn_clip's export derives its mask from [PAD] = 0 itself.
+  const maskSource = mask ?? g.op('Cast', [g.op('Greater', [ids, g.int64Const([0])])], [intAttr('to', I64)]);
+  const maskF = g.op('Cast', [maskSource], [intAttr('to', F)]);
+  const summed = g.op('ReduceSum', [g.op('Mul', [tokens, g.op('Unsqueeze', [maskF, g.int64Const([2])])]), g.int64Const([1])], [intAttr('keepdims', 0)]);
+  const mean = g.op('Div', [summed, g.op('ReduceSum', [maskF, g.int64Const([1])], [intAttr('keepdims', 1)])]);
+  return g.op('MatMul', [mean, g.floatConst(gaussianRows(DIM, DIM, rand, 1), [DIM, DIM])]);
+}
+
+/** transformers.js's ChineseCLIPModel export: one graph, text and pixels in, both embeddings and logits out. */
+export function combinedGraph(vocabSize: number, seed: number): Uint8Array {
+  const rand = mulberry32(seed);
+  const g = new GraphBuilder('chinese-clip-combined');
+  const ids = g.input('input_ids', I64, ['batch_size', 'sequence_length']);
+  const mask = g.input('attention_mask', I64, ['batch_size', 'sequence_length']);
+  const types = g.input('token_type_ids', I64, ['batch_size', 'sequence_length']);
+  const pixels = g.input('pixel_values', F, ['batch_size', 3, SIZE, SIZE]);
+  normalise(g, textPath(g, ids, mask, types, vocabSize, rand), 'text_embeds');
+  normalise(g, imagePath(g, pixels, rand), 'image_embeds');
+  const logits = g.op('Mul', [g.op('MatMul', ['image_embeds', g.op('Transpose', ['text_embeds'], [intsAttr('perm', [1, 0])])]), g.floatConst([100], [1])], [], 'logits_per_image');
+  g.op('Transpose', [logits], [intsAttr('perm', [1, 0])], 'logits_per_text');
+  g.output('logits_per_image', F, ['image_batch_size', 'text_batch_size']);
+  g.output('logits_per_text', F, ['text_batch_size', 'image_batch_size']);
+  g.output('text_embeds', F, ['text_batch_size', DIM]);
+  g.output('image_embeds', F, ['image_batch_size', DIM]);
+  return g.encode();
+}
+
+function imageGraph(input: string, output: string, seed: number): Uint8Array {
+  const g = new GraphBuilder('vision');
+  const pixels = g.input(input, F, ['batch', 3, SIZE, SIZE]);
+  g.op('Identity', [imagePath(g, pixels, mulberry32(seed))], [], output);
+  g.output(output, F, ['batch', DIM]);
+  return g.encode();
+}
+
+function textGraph(opts: { ids: string; mask?: string; idsType: number; length: number | string; vocabSize: number; output: string; seed: number }): Uint8Array {
+  const g = new GraphBuilder('text');
+  const ids = g.input(opts.ids, opts.idsType, ['batch', opts.length]);
+  const mask = opts.mask ? g.input(opts.mask, opts.idsType, ['batch', opts.length]) : undefined;
+  const idsForMask = opts.idsType === I32 && !mask ? g.op('Cast', [ids], [intAttr('to', I64)]) : ids;
+  g.op('Identity', [textPath(g, idsForMask, mask, undefined, opts.vocabSize, mulberry32(opts.seed))], [], opts.output);
+  g.output(opts.output, F, ['batch', DIM]);
+  return g.encode();
+}
+
+const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2));
+const chineseClipPreprocessor = async () => {
+  const real = JSON.parse((await referenceFile('preprocessor_config.json')).toString()) as Record<string, unknown>;
+  return json({ ...real, size: { height: SIZE, width: SIZE }, crop_size: { height: SIZE, width: SIZE } });
+};
+
+/** Xenova/chinese-clip-vit-base-patch16: real configs and vocabulary at the root, combined graphs in onnx/. */
+export async function xenovaRepo(): Promise<RepoFiles> {
+  const files: RepoFiles = new Map();
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt']) files.set(f, await referenceFile(f));
+  // The real config, with the generated graphs' embedding size.
+  files.set('config.json', json({ ...(JSON.parse((await referenceFile('config.json')).toString()) as object), projection_dim: DIM }));
+  files.set('preprocessor_config.json', await chineseClipPreprocessor());
+  const vocabSize = (await referenceFile('vocab.txt')).toString().split('\n').filter(Boolean).length;
+  files.set('onnx/model.onnx', Buffer.from(combinedGraph(vocabSize, 1)));
+  files.set('onnx/model_quantized.onnx', Buffer.from(combinedGraph(vocabSize, 2)));
+  files.set('onnx/model_fp16.onnx', Buffer.from(combinedGraph(vocabSize, 3)));
+  files.set('README.md', Buffer.from('generated for tests'));
+  return files;
+}
+
+/** cn_clip's deploy export: two graphs, no vocabulary (that comes from the companion repository). */
+export function cnClipRepo(): RepoFiles {
+  return new Map([
+    ['vit-b-16.img.fp32.onnx', Buffer.from(imageGraph('image', 'unnorm_image_features', 4))],
+    ['vit-b-16.txt.fp32.onnx', Buffer.from(textGraph({ ids: 'text', idsType: I64, length: 52, vocabSize: 21128, output: 'unnorm_text_features', seed: 5 }))],
+  ]);
+}
+
+/** OFA-Sys/chinese-clip-vit-base-patch16: where cn_clip's vocabulary and preprocessing come from. */
+export async function ofaSysRepo(): Promise<RepoFiles> {
+  return new Map([
+    ['vocab.txt', await referenceFile('vocab.txt')],
+    ['preprocessor_config.json', await chineseClipPreprocessor()],
+    ['config.json', await referenceFile('config.json')],
+  ]);
+}
+
+const SMALL_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '海', '边', '的', '日', '落', 'a', 'cat', '##s'];
+
+/** transformers.js split layout (Xenova/clip-*): OpenAI CLIP's shortest-edge resize and centre crop. */
+export function splitRepo(): RepoFiles {
+  return new Map([
+    ['config.json', json({ model_type: 'clip', projection_dim: DIM })],
+    ['preprocessor_config.json', json({ do_resize: true, size: { shortest_edge: SIZE }, do_center_crop: true, crop_size: { height: SIZE, width: SIZE }, resample: 3, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [...MEAN], image_std: [...STD] })],
+    ['tokenizer.json', json(bertTokenizerJsonFromVocab(SMALL_VOCAB, true))],
+    ['tokenizer_config.json', json({ tokenizer_class: 'BertTokenizer', model_max_length: 16, pad_token: '[PAD]' })],
+    ['onnx/vision_model.onnx', Buffer.from(imageGraph('pixel_values', 'image_embeds', 6))],
+    ['onnx/text_model.onnx', Buffer.from(textGraph({ ids: 'input_ids', mask: 'attention_mask', idsType: I64, length: 'sequence', vocabSize: SMALL_VOCAB.length, output: 'text_embeds', seed: 7 }))],
+  ]);
+}
+
+/** Immich's layout: open_clip config.json, visual/ and textual/ folders, int32 `text` input. */
+export function immichRepo(): RepoFiles {
+  return new Map([
+    ['config.json', json({ embed_dim: DIM, vision_cfg: { image_size: SIZE }, text_cfg: { context_length: 16 } })],
+    ['visual/model.onnx', Buffer.from(imageGraph('image', 'embedding', 8))],
+    ['visual/preprocess_cfg.json', json({ size: [SIZE, SIZE], mode: 'RGB', mean: [...MEAN], std: [...STD], interpolation: 'bicubic', resize_mode: 'shortest', fill_color: 0 })],
+    ['textual/model.onnx', Buffer.from(textGraph({ ids: 'text', idsType: I32, length: 16, vocabSize: SMALL_VOCAB.length, output: 'embedding', seed: 9 }))],
+    ['textual/tokenizer.json', json(bertTokenizerJsonFromVocab(SMALL_VOCAB, true))],
+    ['textual/tokenizer_config.json', json({ tokenizer_class: 'BertTokenizer', pad_token: '[PAD]' })],
+  ]);
+}

@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { mulberry32 } from '../../scripts/lib/random';
+import { DEFAULT_DECODE_LIMITS, decodeImage } from '../../src/images/decode';
+import type { ImagePreprocessing } from '../../src/models/preprocess';
+import { tempDir } from '../helpers/env';
+
+/** Debian's python3 with python3-pil and python3-numpy (.ci/run installs them). */
+const PYTHON = process.env.REFERENCE_PYTHON ?? '/usr/bin/python3';
+const CHINESE_CLIP: ImagePreprocessing = { size: 224, resize: 'squash', interpolation: 'bicubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] };
+
+/** Smooth colour fields with grain, like a photo. */
+function photo(width: number, height: number, seed: number): Promise<Buffer> {
+  const rand = mulberry32(seed);
+  const px = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        const v = 128 + 90 * Math.sin(x / (23 + 9 * c) + c) * Math.cos(y / (31 + 5 * c) - c) + (rand() - 0.5) * 40;
+        px[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+  }
+  return sharp(px, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+/** Black Chinese text and hard-edged shapes on white: the worst case for resampling differences. */
+function textImage(width: number, height: number): Promise<Buffer> {
+  const font = Math.max(10, Math.round(height / 9));
+  const lines = Array.from({ length: 8 }, (_, i) => `<text x="6" y="${(i + 1) * Math.round(height / 8.5)}" font-family="WenQuanYi Zen Hei" font-size="${font}" fill="#000">北京西站出口 发票金额：128元 验证码 ${i}</text>`).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/><rect x="${width / 3}" y="${height / 3}" width="${width / 5}" height="${height / 6}" fill="none" stroke="#d00" stroke-width="${Math.max(2, width / 200)}"/>${lines}</svg>`;
+  return sharp(Buffer.from(svg)).flatten({ background: '#fff' }).removeAlpha().png().toBuffer();
+}
+
+const CASES: { name: string; make: () => Promise<Buffer>; jpeg?: boolean }[] = [
+  { name: 'photo-50x50', make: () => photo(50, 50, 1) },
+  { name: 'photo-100x60', make: () => photo(100, 60, 2) },
+  { name: 'text-160x300', make: () => textImage(160, 300) },
+  { name: 'text-300x200', make: () => textImage(300, 200) },
+  { name: 'photo-224x224', make: () => photo(224, 224, 3) },
+  { name: 'photo-800x800', make: () => photo(800, 800, 4), jpeg: true },
+  { name: 'text-600x1000', make: () => textImage(600, 1000) },
+  { name: 'text-1600x1200', make: () => textImage(1600, 1200), jpeg: true },
+  { name: 'photo-1600x1200', make: () => photo(1600, 1200, 5), jpeg: true },
+  { name: 'text-4000x3000', make: () => textImage(4000, 3000), jpeg: true },
+];
+
+describe('image preprocessing parity with the reference transform', () => {
+  const results: { name: string; mean: number; max: number }[] = [];
+  let files: { name: string; file: string }[];
+
+  beforeAll(async () => {
+    const dir = await tempDir('parity');
+    files = [];
+    for (const c of CASES) {
+      const png = await c.make();
+      const data = c.jpeg ? await sharp(png).jpeg({ quality: 92 }).toBuffer() : png;
+      const file = path.join(dir, `${c.name}.${c.jpeg ? 'jpg' : 'png'}`);
+      await writeFile(file, data);
+      files.push({ name: c.name, file });
+    }
+    await promisify(execFile)(PYTHON, [path.join(__dirname, '../helpers/pilReference.py'), '224', ...files.map((f) => f.file)]);
+  }, 120_000);
+
+  afterAll(() => {
+    console.log(results.map((r) => `${r.name}: mean ${r.mean.toFixed(4)} max ${r.max.toFixed(3)}`).join('\n'));
+  });
+
+  test.each(CASES.map((c) => c.name))('%s is within 0.01 mean absolute difference', async (name) => {
+    const { file } = files.find((f) => f.name === name)!;
+    const ref = new Float32Array((await readFile(`${file}.ref.f32`)).buffer.slice(0));
+    const { tensor } = await decodeImage(await readFile(file), CHINESE_CLIP, DEFAULT_DECODE_LIMITS);
+    expect(tensor.data.length).toBe(ref.length);
+    let sum = 0;
+    let max = 0;
+    for (let i = 0; i < ref.length; i++) {
+      const d = Math.abs(tensor.data[i]! - ref[i]!);
+      sum += d;
+      max = Math.max(max, d);
+    }
+    results.push({ name, mean: sum / ref.length, max });
+    expect(sum / ref.length).toBeLessThanOrEqual(0.01);
+  });
+});
