@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +72,29 @@ async function pgCommand(bin: string, args: string[], runAs: RunAs | null): Prom
   }
 }
 
+/**
+ * As root the cluster runs as the postgres user, who must be able to enter every folder above it:
+ * a DATA_DIR inside a root-only (0700) folder made initdb fail with a bare "Permission denied".
+ */
+async function ensureReachable(dir: string, runAs: RunAs): Promise<void> {
+  const reachable = await run('runuser', ['-u', runAs.user, '--', 'test', '-w', dir]).then(
+    () => true,
+    () => false,
+  );
+  if (reachable) return;
+  let blocking = dir;
+  for (let d = path.dirname(path.resolve(dir)); ; d = path.dirname(d)) {
+    const s = await stat(d);
+    if (s.uid !== runAs.uid && (s.mode & 0o001) === 0 && !(s.gid === runAs.gid && (s.mode & 0o010) !== 0)) blocking = d;
+    if (d === path.dirname(d)) break;
+  }
+  throw new Error(
+    `the local PostgreSQL cluster runs as the '${runAs.user}' user (the service runs as root), who cannot reach ${dir}: ` +
+      `${blocking} is closed to other users (mode ${((await stat(blocking)).mode & 0o777).toString(8)}). ` +
+      `Set DATA_DIR to a folder outside it, allow entry with chmod o+x ${blocking}, or set DATABASE_URL.`,
+  );
+}
+
 /** The port of a live server on this data dir, from postmaster.pid (pid on line 1, port on line 4). */
 async function runningPort(dataDir: string): Promise<number | null> {
   let lines: string[];
@@ -107,6 +130,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   if (runAs) {
     await chown(opts.dir, runAs.uid, runAs.gid);
     await chown(socketDir, runAs.uid, runAs.gid);
+    await ensureReachable(opts.dir, runAs);
   }
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await pgCommand(bin, ['initdb', '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8'], runAs);

@@ -114,13 +114,16 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
   } catch (e) {
     throw new ImageRejected('corrupt', `the image could not be decoded: ${(e as Error).message}`);
   }
-  const raw = { raw: { width: pixels.width, height: pixels.height, channels: 3 as const } };
-  const derivative = (size: number, quality: number) =>
-    sharp(pixels.data, raw).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality }).toBuffer();
+  // The thumbnail comes from the preview's pixels: resizing the full decode twice cost more.
+  const previewRaw = await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
+    .resize(limits.previewSize, limits.previewSize, { fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const raw = { raw: { width: previewRaw.info.width, height: previewRaw.info.height, channels: 3 as const } };
   const [preview, thumbnail] = await Promise.all([
     // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench).
-    derivative(limits.previewSize, 85),
-    derivative(limits.thumbnailSize, 80),
+    sharp(previewRaw.data, raw).jpeg({ quality: 85 }).toBuffer(),
+    sharp(previewRaw.data, raw).resize(limits.thumbnailSize, limits.thumbnailSize, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer(),
   ]);
   return { ...info, tensor: pixelTensorFromRgb(pixels, prep), preview, thumbnail };
 }

@@ -90,66 +90,70 @@ export interface RgbImage {
   height: number;
 }
 
-/** Resizes interleaved RGB (3 bytes a pixel) to `outWidth`×`outHeight`. */
-export function pilResizeRgb(src: RgbImage, outWidth: number, outHeight: number, filter: ResampleFilter): RgbImage {
-  const { width, height } = src;
-  if (src.data.length !== width * height * 3) throw new Error(`expected ${width * height * 3} bytes of RGB, got ${src.data.length}`);
-  let image = src.data;
-  let w = width;
-  if (outWidth !== width) {
-    const { bounds, weights, ksize } = cachedCoefficients(width, outWidth, filter);
-    const out = new Uint8Array(outWidth * height * 3);
-    for (let y = 0; y < height; y++) {
-      const row = y * width * 3;
-      for (let xx = 0; xx < outWidth; xx++) {
-        const xmin = bounds[xx * 2]!;
-        const taps = bounds[xx * 2 + 1]!;
-        const k = xx * ksize;
-        let r = HALF;
-        let g = HALF;
-        let b = HALF;
-        for (let x = 0; x < taps; x++) {
-          const wt = weights[k + x]!;
-          const p = row + (xmin + x) * 3;
-          r = (r + Math.imul(image[p]!, wt)) | 0;
-          g = (g + Math.imul(image[p + 1]!, wt)) | 0;
-          b = (b + Math.imul(image[p + 2]!, wt)) | 0;
-        }
-        const o = (y * outWidth + xx) * 3;
-        out[o] = clip8(r);
-        out[o + 1] = clip8(g);
-        out[o + 2] = clip8(b);
-      }
-    }
-    image = out;
-    w = outWidth;
-  }
-  if (outHeight === height) return { data: image, width: w, height };
-  const { bounds, weights, ksize } = cachedCoefficients(height, outHeight, filter);
-  const out = new Uint8Array(w * outHeight * 3);
-  const stride = w * 3;
-  for (let yy = 0; yy < outHeight; yy++) {
-    const ymin = bounds[yy * 2]!;
-    const taps = bounds[yy * 2 + 1]!;
-    const k = yy * ksize;
-    for (let x = 0; x < w; x++) {
+/** Pillow's ImagingResampleHorizontal_8bpc for RGB: every row, each output pixel a weighted sum along it. */
+function horizontalPass(src: Uint8Array, width: number, height: number, outWidth: number, c: Coefficients): Uint8Array {
+  const { bounds, weights, ksize } = c;
+  const out = new Uint8Array(outWidth * height * 3);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 3;
+    let o = y * outWidth * 3;
+    for (let xx = 0; xx < outWidth; xx++) {
+      const taps = bounds[xx * 2 + 1]!;
+      let p = row + bounds[xx * 2]! * 3;
+      let k = xx * ksize;
       let r = HALF;
       let g = HALF;
       let b = HALF;
-      for (let y = 0; y < taps; y++) {
-        const wt = weights[k + y]!;
-        const p = (ymin + y) * stride + x * 3;
-        r = (r + Math.imul(image[p]!, wt)) | 0;
-        g = (g + Math.imul(image[p + 1]!, wt)) | 0;
-        b = (b + Math.imul(image[p + 2]!, wt)) | 0;
+      for (let x = 0; x < taps; x++, p += 3, k++) {
+        const wt = weights[k]!;
+        r = (r + Math.imul(src[p]!, wt)) | 0;
+        g = (g + Math.imul(src[p + 1]!, wt)) | 0;
+        b = (b + Math.imul(src[p + 2]!, wt)) | 0;
       }
-      const o = (yy * w + x) * 3;
-      out[o] = clip8(r);
-      out[o + 1] = clip8(g);
-      out[o + 2] = clip8(b);
+      out[o++] = clip8(r);
+      out[o++] = clip8(g);
+      out[o++] = clip8(b);
     }
   }
-  return { data: out, width: w, height: outHeight };
+  return out;
+}
+
+/** Pillow's ImagingResampleVertical_8bpc for RGB: every column, each output row a weighted sum down it. */
+function verticalPass(src: Uint8Array, width: number, outHeight: number, c: Coefficients): Uint8Array {
+  const { bounds, weights, ksize } = c;
+  const stride = width * 3;
+  const out = new Uint8Array(width * outHeight * 3);
+  for (let yy = 0; yy < outHeight; yy++) {
+    const first = bounds[yy * 2]! * stride;
+    const taps = bounds[yy * 2 + 1]!;
+    const k0 = yy * ksize;
+    let o = yy * stride;
+    for (let x = 0; x < stride; x += 3) {
+      let r = HALF;
+      let g = HALF;
+      let b = HALF;
+      let p = first + x;
+      for (let y = 0; y < taps; y++, p += stride) {
+        const wt = weights[k0 + y]!;
+        r = (r + Math.imul(src[p]!, wt)) | 0;
+        g = (g + Math.imul(src[p + 1]!, wt)) | 0;
+        b = (b + Math.imul(src[p + 2]!, wt)) | 0;
+      }
+      out[o++] = clip8(r);
+      out[o++] = clip8(g);
+      out[o++] = clip8(b);
+    }
+  }
+  return out;
+}
+
+/** Resizes interleaved RGB (3 bytes a pixel) to `outWidth`×`outHeight`: horizontal pass first, as Pillow does. */
+export function pilResizeRgb(src: RgbImage, outWidth: number, outHeight: number, filter: ResampleFilter): RgbImage {
+  const { width, height } = src;
+  if (src.data.length !== width * height * 3) throw new Error(`expected ${width * height * 3} bytes of RGB, got ${src.data.length}`);
+  const wide = outWidth === width ? src.data : horizontalPass(src.data, width, height, outWidth, cachedCoefficients(width, outWidth, filter));
+  const data = outHeight === height ? wide : verticalPass(wide, outWidth, outHeight, cachedCoefficients(height, outHeight, filter));
+  return { data, width: outWidth, height: outHeight };
 }
 
 /** Pillow's `Image.crop` for a box inside the image. */

@@ -116,4 +116,9 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toMatchObject({ database: { ok: true }, vectorStore: { ok: true, kind: 'embedded' }, model: { ok: true, pack: 'test-pack@1' } });
   });
+
+  test('readiness says loudly that the test pack gives no meaningful results, and how to get the real model', async () => {
+    const ready = await svc.api().get('/readyz');
+    expect(ready.body.checks.model).toMatchObject({ meaningful: false, warning: expect.stringMatching(/not meaningful for real photos.*npm run models:fetch/) });
+  });
 });

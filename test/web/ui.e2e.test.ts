@@ -77,6 +77,14 @@ describe('web page in a real browser', () => {
     await page.close();
   });
 
+  test('a banner says the test pack is in use and gives the command that installs the real model', async () => {
+    const page = await openPage();
+    const banner = page.getByTestId('model-banner');
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('npm run models:fetch');
+    await page.close();
+  });
+
   test('searching by image: a chosen or a dropped picture finds its colour', async () => {
     const page = await openPage();
     await page.getByTestId('image-query').setInputFiles({ name: 'q.png', mimeType: 'image/png', buffer: await colourImage('green', { seed: 42 }) });

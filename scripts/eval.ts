@@ -1,0 +1,56 @@
+/**
+ * npm run eval -- <dataset> [--split valid] [--pack DIR]... [--out DIR]
+ *
+ * Text-to-image and image-to-text Recall@1/5/10 through the real service (ingest, vector store,
+ * search), next to exact search over the same pack. Several --pack options compare packs (e.g. fp32
+ * and quantized) on the same dataset in one run. Writes eval-results.json and eval-results.md.
+ */
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startServices } from '../src/app/services';
+import { loadConfig } from '../src/config/env';
+import { loadDataset } from '../src/eval/datasets';
+import { evaluatePack, evaluationMarkdown, type PackEvaluation } from '../src/eval/runEval';
+import { createLogger } from '../src/util/logger';
+
+export async function runEvaluation(datasetDir: string, opts: { split?: string | undefined; packs: string[]; out: string; log?: (m: string) => void }): Promise<PackEvaluation[]> {
+  const log = opts.log ?? ((m: string) => console.error(`eval: ${m}`));
+  const dataset = await loadDataset(path.resolve(datasetDir), opts.split);
+  log(`${dataset.name}: ${dataset.images.length} images, ${dataset.texts.length} texts`);
+  const results: PackEvaluation[] = [];
+  for (const pack of opts.packs) {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-eval-'));
+    // mkdtemp makes it 0700; a local cluster runs as the postgres user, which must reach it.
+    await chmod(dataDir, 0o755);
+    const config = loadConfig({ ...process.env, DATA_DIR: dataDir, MODEL_DIR: pack, INGEST_ROOTS: path.join(dataDir, 'inbox'), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    const services = await startServices(config, createLogger(config.LOG_LEVEL));
+    try {
+      log(`pack ${services.pack.key}`);
+      results.push(await evaluatePack(services, dataset, log));
+    } finally {
+      await services.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+  await mkdir(opts.out, { recursive: true });
+  await writeFile(path.join(opts.out, 'eval-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(path.join(opts.out, 'eval-results.md'), evaluationMarkdown(results));
+  return results;
+}
+
+if (require.main === module) {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { split: { type: 'string' }, pack: { type: 'string', multiple: true }, out: { type: 'string', default: 'eval-out' } } });
+  if (positionals.length !== 1) {
+    console.error('usage: npm run eval -- <dataset folder> [--split valid] [--pack DIR]... [--out DIR]');
+    process.exit(2);
+  }
+  const packs = values.pack?.length ? values.pack.map((p) => path.resolve(p)) : [loadConfig().modelDir];
+  runEvaluation(positionals[0]!, { split: values.split, packs, out: path.resolve(values.out!) })
+    .then((results) => console.log(evaluationMarkdown(results)))
+    .catch((e: unknown) => {
+      console.error(`eval: ${(e as Error).message}`);
+      process.exit(1);
+    });
+}
