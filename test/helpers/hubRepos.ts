@@ -13,6 +13,7 @@ import { bertTokenizerJsonFromVocab } from '../../src/models/tokenizer';
 const F = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
 const I32 = onnx.TensorProto.DataType.INT32;
+const F16 = onnx.TensorProto.DataType.FLOAT16;
 export const DIM = 16;
 export const SIZE = 32;
 
@@ -102,11 +103,42 @@ export async function xenovaRepo(): Promise<RepoFiles> {
   return files;
 }
 
-/** cn_clip's deploy export: two graphs, no vocabulary (that comes from the companion repository). */
+/** An fp16 image tower as cn_clip exports it: float16 in and out, weights in an ONNX external-data file. */
+function fp16ImageGraphWithExternalData(file: string, seed: number): { graph: Buffer; data: Buffer } {
+  const g = new GraphBuilder('vision-fp16');
+  const pixels = g.input('image', F16, ['batch', 3, SIZE, SIZE]);
+  const features = imagePath(g, g.op('Cast', [pixels], [intAttr('to', F)]), mulberry32(seed));
+  g.op('Cast', [features], [intAttr('to', F16)], 'unnorm_image_features');
+  g.output('unnorm_image_features', F16, ['batch', DIM]);
+  const model = onnx.ModelProto.decode(g.encode());
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer!) {
+    if (!t.rawData || t.rawData.length === 0) continue;
+    const bytes = Buffer.from(t.rawData);
+    t.rawData = new Uint8Array();
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.externalData = [
+      { key: 'location', value: `${file}.extra_file` },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(bytes.length) },
+    ];
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  return { graph: Buffer.from(onnx.ModelProto.encode(model).finish()), data: Buffer.concat(chunks) };
+}
+
+/** cn_clip's deploy export: two graphs per precision, no vocabulary (that comes from the companion repository). */
 export function cnClipRepo(): RepoFiles {
+  const fp16 = fp16ImageGraphWithExternalData('vit-b-16.img.fp16.onnx', 10);
+  const text = Buffer.from(textGraph({ ids: 'text', idsType: I64, length: 52, vocabSize: 21128, output: 'unnorm_text_features', seed: 5 }));
   return new Map([
     ['vit-b-16.img.fp32.onnx', Buffer.from(imageGraph('image', 'unnorm_image_features', 4))],
-    ['vit-b-16.txt.fp32.onnx', Buffer.from(textGraph({ ids: 'text', idsType: I64, length: 52, vocabSize: 21128, output: 'unnorm_text_features', seed: 5 }))],
+    ['vit-b-16.txt.fp32.onnx', text],
+    ['vit-b-16.img.fp16.onnx', fp16.graph],
+    ['vit-b-16.img.fp16.onnx.extra_file', fp16.data],
+    ['vit-b-16.txt.fp16.onnx', text],
   ]);
 }
 

@@ -108,6 +108,29 @@ describe('models:fetch from a hub on loopback', () => {
     await expect(install('eisneim/cn-clip_vit-b-16', { variant: 'quantized' })).rejects.toThrow(/fp32 and fp16 graphs only/);
   });
 
+  test("cn_clip's fp16 graph keeps its weights in the .extra_file beside it and takes float16 pixels", async () => {
+    const { manifest, dir } = await install('eisneim/cn-clip_vit-b-16', { variant: 'fp16' });
+    expect(manifest.image).toMatchObject({ file: 'vit-b-16.img.fp16.onnx', inputType: 'float16' });
+    expect(Object.keys(manifest.files)).toContain('vit-b-16.img.fp16.onnx.extra_file');
+    const pack = await loadModelPack(dir, PACK_OPTS);
+    const pixels = (v: number) => ({ data: new Float32Array(3 * SIZE * SIZE).fill(v), size: SIZE });
+    const [a, b] = await pack.image.encode([pixels(0.5), pixels(-0.5)]);
+    expect(Math.sqrt(dot(a!, a!))).toBeCloseTo(1, 3);
+    expect(dot(a!, b!)).toBeLessThan(0.999);
+    await pack.close();
+  });
+
+  test('a download a previous run left half-done resumes from where it stopped', async () => {
+    const modelsDir = await tempDir('models');
+    const graph = splitRepo().get('onnx/text_model.onnx')!;
+    const part = path.join(modelsDir, '.downloads', 'Xenova--clip-test-split', 'main', 'onnx/text_model.onnx.part');
+    await mkdir(path.dirname(part), { recursive: true });
+    await writeFile(part, graph.subarray(0, 100));
+    hub.requests.length = 0;
+    await install('Xenova/clip-test-split', { modelsDir });
+    expect(hub.requests.filter((r) => r.url.startsWith('/store/')).map((r) => r.range)).toContain('bytes=100-');
+  });
+
   test('the transformers.js split layout with a shortest-edge resize and centre crop', async () => {
     const { manifest, dir } = await install('Xenova/clip-test-split');
     expect(manifest).toMatchObject({ source: { layout: 'transformers-split' }, image: { file: 'onnx/vision_model.onnx', resize: 'cover', size: SIZE }, text: { maxLength: 16, tokenizer: { file: 'tokenizer.json' } } });

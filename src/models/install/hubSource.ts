@@ -95,6 +95,8 @@ export class HubSource implements PackSource {
   async fetch(file: SourceFile, dest: string, onProgress?: (p: FetchProgress) => void): Promise<void> {
     const part = this.partFile(file);
     await mkdir(path.dirname(part), { recursive: true });
+    // A part file longer than the listing belongs to other content (the repository changed): start over.
+    if ((await sizeOf(part)) > file.size) await rm(part);
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < this.attempts && (await sizeOf(part)) < file.size; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, this.retryDelayMs * attempt));
@@ -108,8 +110,7 @@ export class HubSource implements PackSource {
     }
     const have = await sizeOf(part);
     if (have !== file.size) {
-      // A part file longer than the listing can never become right; a shorter one may resume next run.
-      if (have > file.size) await rm(part, { force: true });
+      // A shorter part file stays for the next run to resume.
       throw new ModelInstallError(`${file.path} from ${this.opts.repo}: got ${have} of ${file.size} bytes${lastError ? ` (${lastError.message})` : ''}`);
     }
     await this.verify(file, part);
