@@ -1,11 +1,21 @@
+import { AppError } from '../src/errors/appError';
 import type { Dirent } from 'node:fs';
 import { opendir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS } from '../src/images/decode';
 
 /** The folder is outside every allowed ingest root (or reaches out of one through `..` or a symlink). */
-export class PathNotAllowed extends Error {}
-export class PathNotFound extends Error {}
+export class PathNotAllowed extends AppError {
+  constructor(message: string) {
+    super(403, 'path_not_allowed', message);
+  }
+}
+
+export class PathNotFound extends AppError {
+  constructor(message: string) {
+    super(404, 'not_found', message);
+  }
+}
 
 function within(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);

@@ -1,10 +1,20 @@
+import { AppError } from '../src/errors/appError';
 import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 
-export class UrlNotAllowed extends Error {}
-export class UrlFetchFailed extends Error {}
+export class UrlNotAllowed extends AppError {
+  constructor(message: string) {
+    super(400, 'url_not_allowed', message);
+  }
+}
+
+export class UrlFetchFailed extends AppError {
+  constructor(message: string) {
+    super(422, 'url_fetch_failed', message);
+  }
+}
 
 const blocked = new net.BlockList();
 for (const [net4, prefix] of [

@@ -6,7 +6,7 @@ import { pinoHttp } from 'pino-http';
 import type { Services } from '../app/services';
 import type { SearchResult } from '../search/searchService';
 import { authenticate, requireScope } from './auth';
-import { errorHandler, notFoundHandler } from './errors';
+import { errorHandler, notFoundHandler } from './errorHandler';
 import { rateLimit, recordLatency, requestTimeout } from './middleware';
 import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';

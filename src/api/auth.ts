@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ApiKeyService } from '../auth/apiKeys';
 import { effectiveOwner, SCOPES, type Principal, type Scope } from '../auth/principal';
-import { HttpError } from './errors';
+import { AppError } from '../errors/appError';
 
 /** The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
 export function presentedKey(req: Request): string | undefined {
@@ -22,9 +22,9 @@ const OPERATOR: Principal = { keyId: 'admin-api-key', owner: null, scopes: new S
 export function authenticate(keys: ApiKeyService, adminKey: string | undefined): RequestHandler {
   return async (req, res, next) => {
     const key = presentedKey(req);
-    if (!key) return next(new HttpError(401, 'unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
+    if (!key) return next(new AppError(401, 'unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
     const principal = adminKey && sameSecret(key, adminKey) ? OPERATOR : await keys.verify(key);
-    if (!principal) return next(new HttpError(401, 'unauthorized', 'the API key is not valid'));
+    if (!principal) return next(new AppError(401, 'unauthorized', 'the API key is not valid'));
     res.locals.principal = principal;
     req.log?.setBindings?.({ key: principal.keyId });
     next();
@@ -33,13 +33,13 @@ export function authenticate(keys: ApiKeyService, adminKey: string | undefined):
 
 export function principalOf(res: Response): Principal {
   const p = res.locals.principal as Principal | undefined;
-  if (!p) throw new HttpError(401, 'unauthorized', 'not authenticated');
+  if (!p) throw new AppError(401, 'unauthorized', 'not authenticated');
   return p;
 }
 
 export function requireScope(scope: Scope): RequestHandler {
   return (_req, res, next) => {
-    if (!principalOf(res).scopes.has(scope)) return next(new HttpError(403, 'forbidden', `this API key lacks the "${scope}" scope`));
+    if (!principalOf(res).scopes.has(scope)) return next(new AppError(403, 'forbidden', `this API key lacks the "${scope}" scope`));
     next();
   };
 }

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Metrics } from '../observability/metrics';
 import { principalOf } from './auth';
-import { HttpError } from './errors';
+import { AppError } from '../errors/appError';
 
 /** Latency histogram by route pattern (not raw path: ids would explode the label set). */
 export function recordLatency(metrics: Metrics): RequestHandler {
@@ -47,7 +47,7 @@ export function rateLimit(perMinute: number, metrics: Metrics): RequestHandler {
       metrics.rateLimited.inc();
       const retry = Math.ceil((1 - b.tokens) / refillPerMs / 1000);
       res.setHeader('retry-after', String(retry));
-      return next(new HttpError(429, 'rate_limited', `too many requests for this API key; retry in ${retry} s`));
+      return next(new AppError(429, 'rate_limited', `too many requests for this API key; retry in ${retry} s`));
     }
     b.tokens -= 1;
     res.setHeader('ratelimit-remaining', String(Math.floor(b.tokens)));

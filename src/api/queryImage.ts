@@ -1,13 +1,13 @@
 import type { Request } from 'express';
 import type { SearchService } from '../search/searchService';
-import { HttpError } from './errors';
+import { AppError } from '../errors/appError';
 import { uploadedFiles } from './uploads';
 
 /** The query image of a request: an upload (field "image") or an indexed image id, never both. */
 export async function queryImageVector(req: Request, search: SearchService, imageId: string | undefined, owner: string | undefined): Promise<Float32Array> {
   const files = uploadedFiles(req);
   if ((files.length > 0) === (imageId !== undefined)) {
-    throw new HttpError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
+    throw new AppError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
   }
   return imageId ? search.vectorOf(imageId, owner) : search.embedImage(files[0]!.buffer);
 }

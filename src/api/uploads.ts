@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import multer from 'multer';
-import { HttpError } from './errors';
+import { AppError } from '../errors/appError';
 
 export interface UploadLimits {
   maxBytes: number;
@@ -22,7 +22,7 @@ export function multipart(field: string, limits: UploadLimits, maxCount = 1): Re
 export function requireContentType(...types: string[]): RequestHandler {
   return (req, _res, next) => {
     if (req.is(types)) return next();
-    next(new HttpError(415, 'unsupported_media_type', `Content-Type must be one of: ${types.join(', ')}`));
+    next(new AppError(415, 'unsupported_media_type', `Content-Type must be one of: ${types.join(', ')}`));
   };
 }
 

@@ -1,3 +1,5 @@
+import { AppError } from '../errors/appError';
+
 export const SCOPES = ['search', 'ingest', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -8,7 +10,11 @@ export interface Principal {
   scopes: ReadonlySet<Scope>;
 }
 
-export class Forbidden extends Error {}
+export class Forbidden extends AppError {
+  constructor(message: string) {
+    super(403, 'forbidden', message);
+  }
+}
 
 /**
  * The owner a request may act for. A tenant key is pinned to its owner (asking for another is

@@ -1,3 +1,4 @@
+import { AppError } from '../errors/appError';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { decodeRgb, pixelTensorFromRgb, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
@@ -16,13 +17,15 @@ export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif
 
 export type RejectReason = 'empty' | 'unsupported' | 'corrupt' | 'too_large';
 
+const REJECTION_STATUS: Record<RejectReason, number> = { empty: 422, corrupt: 422, unsupported: 415, too_large: 413 };
+
 /** The input is not an image we accept; nothing about it is stored. */
-export class ImageRejected extends Error {
+export class ImageRejected extends AppError {
   constructor(
     readonly reason: RejectReason,
     message: string,
   ) {
-    super(message);
+    super(REJECTION_STATUS[reason], `image_${reason}`, message);
   }
 }
 

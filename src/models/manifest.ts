@@ -1,3 +1,4 @@
+import { AppError } from '../errors/appError';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -66,7 +67,12 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export class ModelPackError extends Error {}
+/** The model pack cannot be used: the service cannot answer until it is fixed. */
+export class ModelPackError extends AppError {
+  constructor(message: string) {
+    super(503, 'model_unavailable', message);
+  }
+}
 
 /** The files a manifest names: each needs a sha256 in `files`. */
 function namedFiles(m: Omit<ModelManifest, 'files'>): string[] {

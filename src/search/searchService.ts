@@ -1,3 +1,4 @@
+import { AppError } from '../errors/appError';
 import type { Db } from '../db/prisma';
 import type { Image } from '../db/generated/client';
 import { decodeImage, type DecodeLimits } from '../images/decode';
@@ -25,7 +26,11 @@ export interface SearchResult {
   nextOffset: number | null;
 }
 
-export class NotFound extends Error {}
+export class NotFound extends AppError {
+  constructor(message: string) {
+    super(404, 'not_found', message);
+  }
+}
 
 export function toImageRecord(i: Image): ImageRecord {
   return {

@@ -1,3 +1,5 @@
+import { AppError } from '../errors/appError';
+
 /**
  * The vector store port. Adapters: Qdrant (`qdrantStore.ts`) and the embedded HNSW index
  * (`hnswStore.ts`); both pass `test/store/contract.ts`.
@@ -63,7 +65,11 @@ export interface VectorStore {
   close(): Promise<void>;
 }
 
-export class VectorStoreError extends Error {}
+export class VectorStoreError extends AppError {
+  constructor(message: string) {
+    super(503, 'vector_store_unavailable', message);
+  }
+}
 
 export function ownerList(owner: string | readonly string[]): readonly string[] {
   return typeof owner === 'string' ? [owner] : owner;

@@ -4,7 +4,7 @@ import type { IngestService } from '../../../ingest/ingestService';
 import { reconcile, type ReconcileDeps } from '../../../ingest/reconcile';
 import type { TextCorpus } from '../../search/textCorpus';
 import { ownerFor, principalOf, requireScope } from '../auth';
-import { HttpError } from '../errors';
+import { AppError } from '../../errors/appError';
 import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
@@ -14,13 +14,13 @@ export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcileD
     const body = ingestRequestSchema.parse(req.body ?? {});
     const files = uploadedFiles(req);
     const sources = [body.folder !== undefined, body.urls !== undefined, files.length > 0].filter(Boolean).length;
-    if (sources !== 1) throw new HttpError(400, 'validation_error', 'send exactly one of: folder, urls, or uploaded files (field "files")');
+    if (sources !== 1) throw new AppError(400, 'validation_error', 'send exactly one of: folder, urls, or uploaded files (field "files")');
     const owner = ownerFor(res, body.owner);
-    if (owner === undefined) throw new HttpError(400, 'validation_error', 'owner is required');
+    if (owner === undefined) throw new AppError(400, 'validation_error', 'owner is required');
     let jobId: string;
     if (body.folder !== undefined) {
       // Reading the server's own disk is for operators, not tenants.
-      if (!principalOf(res).scopes.has('admin')) throw new HttpError(403, 'forbidden', 'folder ingest needs the "admin" scope');
+      if (!principalOf(res).scopes.has('admin')) throw new AppError(403, 'forbidden', 'folder ingest needs the "admin" scope');
       jobId = await ingest.createFolderJob(owner, body.folder, body.albums);
     } else if (body.urls) jobId = await ingest.createUrlJob(owner, body.urls, body.albums);
     else jobId = await ingest.createUploadJob(owner, files.map((f) => ({ name: f.originalname, data: f.buffer })), body.albums);
@@ -44,7 +44,7 @@ export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcileD
 
   r.get('/jobs/:id', requireScope('ingest'), async (req, res) => {
     const status = await ingest.status(imageIdSchema.parse(req.params.id), principalOf(res).owner ?? undefined);
-    if (!status) throw new HttpError(404, 'not_found', `job ${req.params.id} not found`);
+    if (!status) throw new AppError(404, 'not_found', `job ${req.params.id} not found`);
     res.json(status);
   });
   return r;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { SearchResult, SearchService } from '../../search/searchService';
 import { ownerFor } from '../auth';
-import { HttpError } from '../errors';
+import { AppError } from '../../errors/appError';
 import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas';
 import { multipart, requireContentType, type UploadLimits } from '../uploads';
 import { queryImageVector } from '../queryImage';
@@ -10,7 +10,7 @@ import { queryImageVector } from '../queryImage';
 export type HitDecorator = (result: SearchResult, opts: { caption: boolean }) => Promise<unknown[]>;
 
 function page(p: { limit: number; offset?: number | undefined; cursor?: number | undefined }) {
-  if (p.offset !== undefined && p.cursor !== undefined) throw new HttpError(400, 'validation_error', 'give either offset or cursor, not both');
+  if (p.offset !== undefined && p.cursor !== undefined) throw new AppError(400, 'validation_error', 'give either offset or cursor, not both');
   return { limit: p.limit, offset: p.cursor ?? p.offset ?? 0 };
 }
 
