@@ -1,4 +1,4 @@
-import type { Db } from '../src/db/prisma';
+import type { ImageRepository, IngestRepository, SourceKind } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { decodeImage, ImageRejected, type DecodedImage, type DecodeLimits } from '../src/images/decode';
 import type { ModelPack } from '../src/models/modelPack';
@@ -6,11 +6,13 @@ import type { VectorCollection, VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { imageId, sha256Hex } from '../src/util/ids';
 import type { Logger } from '../src/util/logger';
-import { readItem, type ItemKind, type ReaderOptions } from './itemReader';
-import { UrlFetchFailed, UrlNotAllowed } from './urlFetch';
+import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
+import { uploadName } from './sources/uploadStaging';
+import { UrlFetchFailed, UrlNotAllowed } from './sources/urlFetch';
 
 export interface PipelineDeps {
-  db: Db;
+  imageRows: ImageRepository;
+  jobs: IngestRepository;
   collection: VectorCollection;
   pack: ModelPack;
   derivatives: DerivativeStore;
@@ -94,10 +96,10 @@ export class IngestPipeline {
     try {
       for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
         if (p.type === 'rejected') {
-          await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'failed', error: p.error, attempts: { increment: 1 } } });
+          await this.deps.jobs.markItemFailed(p.item.itemId, p.error);
           onProgress?.({ failed: 1 });
         } else if (p.type === 'skipped') {
-          await this.deps.db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'skipped', imageId: p.imageId } });
+          await this.deps.jobs.markItemSkipped(p.item.itemId, p.imageId);
           onProgress?.({ skipped: 1 });
         } else {
           batch.push(p);
@@ -126,7 +128,7 @@ export class IngestPipeline {
   private async prepareNew(ctx: JobContext, item: WorkItem, data: Buffer): Promise<Prepared> {
     const sha256 = sha256Hex(data);
     const id = imageId(ctx.owner, sha256);
-    const existing = await this.deps.db.image.findUnique({ where: { id }, select: { state: true, modelPack: true, albums: true } });
+    const existing = await this.deps.imageRows.ingestState(id);
     const albums = [...new Set([...(existing?.albums ?? []), ...ctx.albums])];
     const upToDate = existing?.state === 'indexed' && existing.modelPack === this.deps.pack.key;
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
@@ -135,33 +137,31 @@ export class IngestPipeline {
   }
 
   private async prepareReindex(item: WorkItem, data: Buffer): Promise<Prepared> {
-    const image = item.imageId ? await this.deps.db.image.findUnique({ where: { id: item.imageId } }) : null;
+    const image = item.imageId ? await this.deps.imageRows.findById(item.imageId) : null;
     if (!image) return { type: 'rejected', item, error: 'image no longer exists' };
     const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
     return { type: 'encode', item, imageId: image.id, sha256: image.sha256, bytes: image.bytes, decoded, albums: image.albums, takenAt: image.takenAt ?? undefined };
   }
 
   private async write(ctx: JobContext, batch: Encodable[], vectors: Float32Array[]): Promise<void> {
-    const { db, derivatives, pack, collection, log } = this.deps;
+    const { jobs, derivatives, pack, collection, log } = this.deps;
     // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
     await Promise.all(batch.flatMap((p) => [derivatives.put('preview', p.sha256, p.decoded.preview), derivatives.put('thumbnail', p.sha256, p.decoded.thumbnail)]));
     if (ctx.kind !== 'reindex') {
-      await db.$transaction(
-        batch.map((p) => {
-          const row = {
-            sourceKind: ctx.kind as 'folder' | 'upload' | 'url',
-            source: ctx.kind === 'upload' ? uploadName(p.item.source) : p.item.source,
-            mime: p.decoded.mime,
-            width: p.decoded.width,
-            height: p.decoded.height,
-            bytes: p.bytes,
-            albums: p.albums,
-            takenAt: p.takenAt ?? null,
-            state: 'pending' as const,
-            error: null,
-          };
-          return db.image.upsert({ where: { id: p.imageId }, create: { id: p.imageId, owner: ctx.owner, sha256: p.sha256, ...row }, update: { albums: row.albums, state: 'pending' } });
-        }),
+      await jobs.upsertPendingImages(
+        batch.map((p) => ({
+          id: p.imageId,
+          owner: ctx.owner,
+          sha256: p.sha256,
+          sourceKind: ctx.kind as SourceKind,
+          source: ctx.kind === 'upload' ? uploadName(p.item.source) : p.item.source,
+          mime: p.decoded.mime,
+          width: p.decoded.width,
+          height: p.decoded.height,
+          bytes: p.bytes,
+          albums: p.albums,
+          takenAt: p.takenAt ?? null,
+        })),
       );
     }
     const points: VectorPoint[] = batch.map((p, i) => ({
@@ -175,22 +175,16 @@ export class IngestPipeline {
       );
     } catch (e) {
       const error = `vector store unavailable: ${(e as Error).message}`;
-      const ids = batch.map((p) => p.item.itemId);
-      await db.$transaction([
-        db.image.updateMany({ where: { id: { in: batch.map((p) => p.imageId) } }, data: { error } }),
-        db.ingestItem.updateMany({ where: { id: { in: ids } }, data: { error, attempts: { increment: 1 } } }),
-      ]);
+      await jobs.recordStoreFailure(
+        batch.map((p) => p.imageId),
+        batch.map((p) => p.item.itemId),
+        error,
+      );
       throw new StoreUnavailable(error);
     }
-    await db.$transaction([
-      db.image.updateMany({ where: { id: { in: batch.map((p) => p.imageId) } }, data: { state: 'indexed', modelPack: pack.key, error: null } }),
-      ...batch.map((p) => db.ingestItem.update({ where: { id: p.item.itemId }, data: { state: 'done', imageId: p.imageId, error: null } })),
-    ]);
+    await jobs.markIndexed(
+      pack.key,
+      batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
+    );
   }
-}
-
-/** Staged uploads are stored as `<n>-<original name>`; the original name is what users know. */
-function uploadName(stagedPath: string): string {
-  const base = stagedPath.split(/[\\/]/).pop() ?? stagedPath;
-  return base.replace(/^\d+-/, '');
 }

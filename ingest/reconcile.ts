@@ -1,4 +1,4 @@
-import type { Db } from '../src/db/prisma';
+import type { ImageRepository, IngestRepository } from '../src/db/repositories';
 import type { VectorCollection } from '../src/store/vectorStore';
 
 /** Differences between Postgres (the source of truth) and the vector store. */
@@ -16,7 +16,8 @@ export interface ReconcileReport {
 }
 
 export interface ReconcileDeps {
-  db: Db;
+  imageRows: ImageRepository;
+  jobs: IngestRepository;
   images: VectorCollection;
   packKey: string;
   createReindexJob(): Promise<string | null>;
@@ -35,13 +36,11 @@ async function allPointIds(col: VectorCollection): Promise<Set<string>> {
  * delete orphan points and re-queue the affected images for embedding from their stored previews.
  */
 export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<ReconcileReport> {
-  const { db, images, packKey } = deps;
+  const { imageRows, images, packKey } = deps;
   const points = await allPointIds(images);
-  const rows = await db.image.findMany({ select: { id: true, state: true, modelPack: true } });
+  const rows = await imageRows.allStates();
   const known = new Set(rows.filter((r) => r.state !== 'failed').map((r) => r.id));
-  const busy = new Set(
-    (await db.ingestItem.findMany({ where: { state: 'pending', job: { state: { in: ['queued', 'running'] } } }, select: { imageId: true } })).map((i) => i.imageId),
-  );
+  const busy = await deps.jobs.imagesAwaitingJobs();
   const report: ReconcileReport = {
     missingVectors: rows.filter((r) => r.state === 'indexed' && r.modelPack === packKey && !points.has(r.id)).map((r) => r.id),
     orphanPoints: [...points].filter((id) => !known.has(id)),
@@ -53,7 +52,7 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
   for (let i = 0; i < report.orphanPoints.length; i += PAGE) await images.delete(report.orphanPoints.slice(i, i + PAGE));
   const requeue = [...report.missingVectors, ...report.stuckPending];
   // modelPack null marks "not known to be stored", which the re-index job picks up; stale packs it picks up already.
-  if (requeue.length) await db.image.updateMany({ where: { id: { in: requeue } }, data: { state: 'pending', modelPack: null } });
+  await imageRows.requeue(requeue);
   if (requeue.length || report.staleModel.length) report.reindexJobId = await deps.createReindexJob();
   return report;
 }

@@ -4,7 +4,8 @@ import { ApiKeyService } from '../auth/apiKeys';
 import type { Config } from '../config/env';
 import { startLocalPostgres, type LocalPostgres } from '../db/localPostgres';
 import { migrate } from '../db/migrate';
-import { createDb, type Db } from '../db/prisma';
+import { openRepositories, type Repositories } from '../db/repositories';
+import { reconcile, type ReconcileReport } from '../../ingest/reconcile';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../images/decode';
 import { DerivativeStore } from '../images/derivativeStore';
 import type { EncoderRun } from '../models/encoders';
@@ -22,7 +23,7 @@ import type { Logger } from '../util/logger';
 export interface Services {
   config: Config;
   log: Logger;
-  db: Db;
+  repos: Repositories;
   store: VectorStore;
   pack: ModelPack;
   images: VectorCollection;
@@ -34,6 +35,8 @@ export interface Services {
   ingest: IngestService;
   keys: ApiKeyService;
   metrics: Metrics;
+  /** Compares Postgres with the vector store and, with `fix`, repairs them. */
+  reconcile(fix: boolean): Promise<ReconcileReport>;
   close(): Promise<void>;
 }
 
@@ -58,7 +61,7 @@ export function createVectorStore(config: Config): VectorStore {
 }
 
 /** Connects to DATABASE_URL, or starts (or joins) the local cluster under DATA_DIR; applies migrations. */
-export async function openDatabase(config: Config, log?: Logger): Promise<{ db: Db; url: string; close(): Promise<void> }> {
+export async function openDatabase(config: Config, log?: Logger): Promise<{ repos: Repositories; url: string; close(): Promise<void> }> {
   let pg: LocalPostgres | null = null;
   let url = config.DATABASE_URL;
   if (!url) {
@@ -73,12 +76,12 @@ export async function openDatabase(config: Config, log?: Logger): Promise<{ db: 
     await pg?.stop();
     throw e;
   }
-  const db = createDb(url);
+  const repos = openRepositories(url);
   return {
-    db,
+    repos,
     url,
     close: async () => {
-      await db.$disconnect();
+      await repos.close();
       await pg?.stop();
     },
   };
@@ -93,7 +96,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const metrics = new Metrics();
     const database = await openDatabase(config, log);
     cleanup.push(() => database.close());
-    const { db } = database;
+    const { repos } = database;
 
     const pack = await loadModelPack(config.modelDir, {
       batchSize: config.ENCODE_BATCH_SIZE,
@@ -118,16 +121,17 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
 
     const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
-    const search = new SearchService(db, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE);
+    const search = new SearchService(repos.images, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE);
     const textCollection = await store.collection(collectionName(config.TEXT_COLLECTION_PREFIX, pack.key), pack.text.dim);
-    const texts = new TextCorpus(db, textCollection, pack);
+    const texts = new TextCorpus(repos.texts, textCollection, pack);
     const captioner: Captioner = config.CAPTION_MODEL_DIR
       ? new GenerativeCaptioner(config.CAPTION_MODEL_DIR, derivatives)
       : new RetrievalCaptioner(texts, (id) => search.vectorOf(id), pack.key);
-    const captions = new CaptionService(db, captioner, config.CAPTION_TIMEOUT_MS, log.child({ component: 'captions' }));
+    const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, log.child({ component: 'captions' }));
     texts.onChange = (owners) => captions.invalidate(owners);
     const ingest = new IngestService({
-      db,
+      imageRows: repos.images,
+      jobs: repos.ingest,
       collection: images,
       pack,
       derivatives,
@@ -149,7 +153,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     });
     cleanup.push(() => ingest.stop());
     metrics.probes = { encoderQueue: pack.queued, ingestQueue: () => ingest.queueDepth };
-    return { config, log, db, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, keys: new ApiKeyService(db), metrics, close };
+    const reconcileWith = (fix: boolean) => reconcile({ imageRows: repos.images, jobs: repos.ingest, images, packKey: pack.key, createReindexJob: () => ingest.createReindexJob() }, fix);
+    return { config, log, repos, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, keys: new ApiKeyService(repos.apiKeys), metrics, reconcile: reconcileWith, close };
   } catch (e) {
     await close();
     throw e;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../db/prisma';
+import type { ApiKeyRepository } from '../db/repositories';
 import { LruCache } from '../util/lru';
 import { SCOPES, type Principal, type Scope } from './principal';
 
@@ -32,28 +32,28 @@ export class ApiKeyService {
   private readonly cache = new LruCache<string, { principal: Principal | null; at: number }>(10_000);
   private readonly touched = new Map<string, number>();
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly keys: ApiKeyRepository) {}
 
   async create(name: string, owner: string | null, scopes: Scope[]): Promise<CreatedKey> {
     if (scopes.length === 0 || scopes.some((s) => !SCOPES.includes(s))) throw new Error(`scopes must be some of: ${SCOPES.join(', ')}`);
     const secret = randomBytes(32).toString('base64url');
     const key = `${KEY_PREFIX}${secret}`;
     const prefix = key.slice(0, KEY_PREFIX.length + 8);
-    const row = await this.db.apiKey.create({ data: { name, prefix, hash: hashKey(key), owner, scopes } });
+    const row = await this.keys.create({ name, prefix, hash: hashKey(key), owner, scopes });
     return { id: row.id, key, prefix };
   }
 
   async list(): Promise<KeyInfo[]> {
-    const rows = await this.db.apiKey.findMany({ orderBy: { createdAt: 'asc' } });
+    const rows = await this.keys.listOldestFirst();
     return rows.map(({ hash: _hash, ...info }) => info);
   }
 
   /** Revokes by id or prefix; returns how many keys were revoked. */
   async revoke(idOrPrefix: string): Promise<number> {
     const isUuid = /^[0-9a-f-]{36}$/i.test(idOrPrefix);
-    const res = await this.db.apiKey.updateMany({ where: { ...(isUuid ? { id: idOrPrefix } : { prefix: idOrPrefix }), revokedAt: null }, data: { revokedAt: new Date() } });
+    const revoked = await this.keys.revoke(isUuid ? { id: idOrPrefix } : { prefix: idOrPrefix });
     this.cache.clear();
-    return res.count;
+    return revoked;
   }
 
   async verify(key: string): Promise<Principal | null> {
@@ -61,7 +61,7 @@ export class ApiKeyService {
     const hash = hashKey(key);
     const hit = this.cache.get(hash);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.principal;
-    const row = await this.db.apiKey.findUnique({ where: { hash } });
+    const row = await this.keys.findByHash(hash);
     const principal = row && !row.revokedAt ? { keyId: row.id, owner: row.owner, scopes: new Set(row.scopes.filter((s): s is Scope => SCOPES.includes(s as Scope))) } : null;
     this.cache.set(hash, { principal, at: Date.now() });
     if (principal) this.touch(principal.keyId);
@@ -73,6 +73,6 @@ export class ApiKeyService {
     const last = this.touched.get(id) ?? 0;
     if (Date.now() - last < TOUCH_EVERY_MS) return;
     this.touched.set(id, Date.now());
-    void this.db.apiKey.update({ where: { id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+    void this.keys.touchLastUsed(id).catch(() => undefined);
   }
 }

@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   }
   const database = await openDatabase(loadConfig());
   try {
-    const keys = new ApiKeyService(database.db);
+    const keys = new ApiKeyService(database.repos.apiKeys);
     if (command === 'create') {
       const created = await keys.create(values.name!, values.operator ? null : values.owner!, scopes);
       console.log(JSON.stringify({ ...created, note: 'store the key now: it is not shown again' }));

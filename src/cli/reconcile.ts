@@ -5,7 +5,7 @@
  * Exit code: 0 when consistent (or repaired), 1 when differences were found and not fixed.
  */
 import { parseArgs } from 'node:util';
-import { isClean, reconcile } from '../../ingest/reconcile';
+import { isClean } from '../../ingest/reconcile';
 import { startServices } from '../app/services';
 import { loadConfig } from '../config/env';
 import { createLogger } from '../util/logger';
@@ -16,7 +16,7 @@ async function main(): Promise<number> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   const s = await startServices(config, createLogger(config.LOG_LEVEL));
   try {
-    const report = await reconcile({ db: s.db, images: s.images, packKey: s.pack.key, createReindexJob: () => s.ingest.createReindexJob() }, values.fix);
+    const report = await s.reconcile(values.fix);
     const summary = { missingVectors: report.missingVectors.length, orphanPoints: report.orphanPoints.length, staleModel: report.staleModel.length, stuckPending: report.stuckPending.length };
     if (report.reindexJobId) await s.ingest.runJob(report.reindexJobId);
     console.log(JSON.stringify({ ...summary, fixed: values.fix, reindexJobId: report.reindexJobId }));

@@ -50,7 +50,7 @@ export async function evaluatePack(s: Services, dataset: EvalDataset, onProgress
     t2i.push(page.hits.map((h) => datasetImageOf(h.source)));
   }
   const textQueryMs = (performance.now() - queryStart) / Math.max(dataset.texts.length, 1);
-  const ingested = await s.db.image.findMany({ where: { owner: OWNER }, select: { id: true, source: true } });
+  const ingested = await s.repos.images.ownedBy(OWNER);
   const ourIds = new Map(ingested.map((i) => [datasetImageOf(i.source), i.id]));
   const i2t: string[][] = [];
   for (const img of dataset.images) {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/prisma';
+import type { TextRepository } from '../db/repositories';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
 import type { ImageRecord } from './imageRecord';
@@ -85,7 +85,7 @@ export type CaptionResult = { caption: Caption } | { error: string };
  */
 export class CaptionService {
   constructor(
-    private readonly db: Db,
+    private readonly texts: TextRepository,
     private readonly captioner: Captioner | null,
     private readonly timeoutMs: number,
     private readonly log: Logger,
@@ -103,7 +103,7 @@ export class CaptionService {
       for (const i of images) out.set(i.id, { error: this.disabledReason });
       return out;
     }
-    const cached = await this.db.caption.findMany({ where: { imageId: { in: images.map((i) => i.id) }, model: captioner.model } });
+    const cached = await this.texts.cachedCaptions(images.map((i) => i.id), captioner.model);
     for (const c of cached) out.set(c.imageId, { caption: { text: c.text, model: c.model, score: c.score } });
     await Promise.all(
       images
@@ -111,11 +111,7 @@ export class CaptionService {
         .map(async (image) => {
           try {
             const made = await withTimeout(captioner.caption(image), this.timeoutMs);
-            await this.db.caption.upsert({
-              where: { imageId_model: { imageId: image.id, model: captioner.model } },
-              create: { imageId: image.id, model: captioner.model, text: made.text, score: made.score },
-              update: { text: made.text, score: made.score },
-            });
+            await this.texts.saveCaption(image.id, captioner.model, made.text, made.score);
             out.set(image.id, { caption: { ...made, model: captioner.model } });
           } catch (e) {
             if (!(e instanceof CaptionUnavailable)) this.log.warn({ image: image.id, err: (e as Error).message }, 'captioning failed');
@@ -129,8 +125,7 @@ export class CaptionService {
   /** Drops cached retrieval captions of these owners ("" = everyone's): the corpus changed under them. */
   async invalidate(owners: readonly string[]): Promise<void> {
     if (!this.captioner?.model.startsWith('retrieval:')) return;
-    const everyone = owners.includes('');
-    await this.db.caption.deleteMany({ where: { model: this.captioner.model, ...(everyone ? {} : { image: { owner: { in: [...owners] } } }) } });
+    await this.texts.dropCaptions(this.captioner.model, owners.includes('') ? null : owners);
   }
 }
 

@@ -1,6 +1,5 @@
 import { AppError } from '../errors/appError';
-import type { Db } from '../db/prisma';
-import type { Image } from '../db/generated/client';
+import type { ImageRepository, ImageRow } from '../db/repositories';
 import { decodeImage, type DecodeLimits } from '../images/decode';
 import type { ModelPack } from '../models/modelPack';
 import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vectorStore';
@@ -32,7 +31,7 @@ export class NotFound extends AppError {
   }
 }
 
-export function toImageRecord(i: Image): ImageRecord {
+export function toImageRecord(i: ImageRow): ImageRecord {
   return {
     id: i.id,
     owner: i.owner,
@@ -64,7 +63,7 @@ export class SearchService {
   private readonly textCache: LruCache<string, Float32Array>;
 
   constructor(
-    private readonly db: Db,
+    private readonly images: ImageRepository,
     private readonly collection: VectorCollection,
     private readonly pack: ModelPack,
     private readonly decodeLimits: DecodeLimits,
@@ -98,7 +97,7 @@ export class SearchService {
 
   /** Vector of an indexed image, visible to `owner` when one is given. */
   async vectorOf(imageId: string, owner?: string): Promise<Float32Array> {
-    const image = await this.db.image.findUnique({ where: { id: imageId }, select: { owner: true, state: true } });
+    const image = await this.images.findById(imageId);
     if (!image || (owner !== undefined && image.owner !== owner)) throw new NotFound(`image ${imageId} not found`);
     const [point] = await this.collection.retrieve([imageId]);
     if (!point || image.state !== 'indexed') throw new NotFound(`image ${imageId} is not indexed yet`);
@@ -114,10 +113,7 @@ export class SearchService {
   }
 
   private async hydrate(scored: ScoredPoint[], owner?: string): Promise<ImageHit[]> {
-    if (scored.length === 0) return [];
-    const rows = await this.db.image.findMany({
-      where: { id: { in: scored.map((s) => s.id) }, state: 'indexed', ...(owner !== undefined ? { owner } : {}) },
-    });
+    const rows = await this.images.indexedByIds(scored.map((s) => s.id), owner);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return scored.flatMap((s) => {
       const row = byId.get(s.id);
@@ -126,7 +122,7 @@ export class SearchService {
   }
 
   async getImage(id: string, owner?: string): Promise<ImageRecord> {
-    const row = await this.db.image.findUnique({ where: { id } });
+    const row = await this.images.findById(id);
     if (!row || (owner !== undefined && row.owner !== owner)) throw new NotFound(`image ${id} not found`);
     return toImageRecord(row);
   }

@@ -1,4 +1,5 @@
-import type { Db } from '../db/prisma';
+import type { TextRepository } from '../db/repositories';
+import type { NewText } from '../db/repositories/textRepository';
 import type { ModelPack } from '../models/modelPack';
 import type { VectorCollection } from '../store/vectorStore';
 import { sha256Hex, uuidV5 } from '../util/ids';
@@ -36,7 +37,7 @@ export class TextCorpus {
   onChange: ((owners: string[]) => Promise<void>) | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly rows: TextRepository,
     private readonly collection: VectorCollection,
     private readonly pack: ModelPack,
   ) {}
@@ -51,20 +52,18 @@ export class TextCorpus {
     return rows.map((r) => r.id);
   }
 
-  private async embed(rows: { id: string; owner: string; externalId: string | null; text: string }[]): Promise<void> {
-    await this.db.$transaction(
-      rows.map((r) => this.db.textEntry.upsert({ where: { id: r.id }, create: { ...r, state: 'pending' }, update: { text: r.text, state: 'pending' } })),
-    );
+  private async embed(rows: NewText[]): Promise<void> {
+    await this.rows.upsertPending(rows);
     const vectors = await this.pack.text.encode(rows.map((r) => r.text));
     await this.collection.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, payload: { owner: r.owner, albums: [] } })));
-    await this.db.textEntry.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { state: 'indexed', modelPack: this.pack.key } });
+    await this.rows.markIndexed(rows.map((r) => r.id), this.pack.key);
   }
 
   /** Texts embedded by another pack are re-embedded from their text: nothing else is needed. */
   async reindexStale(): Promise<number> {
     let total = 0;
     for (;;) {
-      const stale = await this.db.textEntry.findMany({ where: { OR: [{ modelPack: { not: this.pack.key } }, { modelPack: null }] }, take: BATCH });
+      const stale = await this.rows.staleForPack(this.pack.key, BATCH);
       if (stale.length === 0) return total;
       await this.embed(stale);
       total += stale.length;
@@ -74,7 +73,7 @@ export class TextCorpus {
   async retrieve(vector: Float32Array, owner: string | undefined, limit: number): Promise<TextHit[]> {
     const hits = await this.collection.search({ vector, limit, filter: owner === undefined ? undefined : { owner: [owner, SHARED_OWNER] } });
     if (hits.length === 0) return [];
-    const rows = await this.db.textEntry.findMany({ where: { id: { in: hits.map((h) => h.id) }, state: 'indexed' } });
+    const rows = await this.rows.indexedByIds(hits.map((h) => h.id));
     const byId = new Map(rows.map((r) => [r.id, r]));
     return hits.flatMap((h) => {
       const r = byId.get(h.id);

@@ -158,10 +158,10 @@ describe('a failing or missing captioner never fails a search', () => {
     try {
       const slow: Captioner = { model: 'slow', caption: () => new Promise(() => undefined) };
       const image = { id: '00000000-0000-4000-8000-000000000000' } as ImageRecord;
-      const service = new CaptionService(svc.services.db, slow, 50, createLogger('silent'));
+      const service = new CaptionService(svc.services.repos.texts, slow, 50, createLogger('silent'));
       const out = await service.forImages([image]);
       expect(out.get(image.id)).toEqual({ error: expect.stringMatching(/longer than 50 ms/) });
-      const disabled = new CaptionService(svc.services.db, null, 50, createLogger('silent'));
+      const disabled = new CaptionService(svc.services.repos.texts, null, 50, createLogger('silent'));
       expect((await disabled.forImages([image])).get(image.id)).toEqual({ error: 'captioning is not configured' });
     } finally {
       await svc.close();

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
 import { startServices, type Services } from '../../src/app/services';
+import type { Db } from '../../src/db/prisma';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/util/logger';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -11,8 +12,11 @@ import { tempDir, testEnv } from './env';
 
 export const ADMIN_KEY = 'test-admin-key';
 
+/** The services under test, with a Prisma client on the same database for tests to look inside. */
+export type TestServices = Services & { db: Db };
+
 export interface TestService {
-  services: Services;
+  services: TestServices;
   app: Express;
   dataDir: string;
   inbox: string;
@@ -37,7 +41,7 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const services = await startServices(config, createLogger(config.LOG_LEVEL));
+  const services = Object.assign(await startServices(config, createLogger(config.LOG_LEVEL)), { db: database.db });
   const app = createApp(services, { version: 'test' });
   return {
     services,

@@ -3,16 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COLOURS } from '../../scripts/test-pack/concepts';
-import { isClean, reconcile } from '../../ingest/reconcile';
-import type { Services } from '../../src/app/services';
+import { isClean } from '../../ingest/reconcile';
 import { createTestDatabase } from '../helpers/database';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
 import { tempDir, testEnv } from '../helpers/env';
-import { startTestService, waitForJob } from '../helpers/service';
+import { startTestService, waitForJob, type TestServices as Services } from '../helpers/service';
 
 const ROOT = path.resolve(__dirname, '../..');
-const reconcileWith = (s: Services, fix = false) => reconcile({ db: s.db, images: s.images, packKey: s.pack.key, createReindexJob: () => s.ingest.createReindexJob() }, fix);
+const reconcileWith = (s: Services, fix = false) => s.reconcile(fix);
 
 async function expectConsistent(s: Services, images: number) {
   expect(await s.db.image.count({ where: { state: 'indexed' } })).toBe(images);

@@ -1,4 +1,4 @@
-import { fetchImageUrl, isPrivateAddress, UrlFetchFailed, UrlNotAllowed } from '../../ingest/urlFetch';
+import { fetchImageUrl, isPrivateAddress, UrlFetchFailed, UrlNotAllowed } from '../../ingest/sources/urlFetch';
 import { serveRoutes } from '../helpers/httpServer';
 import { colourImage } from '../helpers/images';
 

@@ -1,14 +1,14 @@
+import type { ReconcileReport } from '../../../ingest/reconcile';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { IngestService } from '../../../ingest/ingestService';
-import { reconcile, type ReconcileDeps } from '../../../ingest/reconcile';
 import type { TextCorpus } from '../../search/textCorpus';
 import { ownerFor, principalOf, requireScope } from '../auth';
 import { AppError } from '../../errors/appError';
 import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
-export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcileDeps: ReconcileDeps, limits: UploadLimits): Router {
+export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcile: (fix: boolean) => Promise<ReconcileReport>, limits: UploadLimits): Router {
   const r = Router();
   r.post('/ingest', requireScope('ingest'), requireContentType('application/json', 'multipart/form-data'), multipart('files', limits, limits.maxFiles), async (req, res) => {
     const body = ingestRequestSchema.parse(req.body ?? {});
@@ -37,7 +37,7 @@ export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcileD
 
   r.post('/reconcile', requireScope('admin'), requireContentType('application/json'), async (req, res) => {
     const { fix } = z.object({ fix: z.boolean().default(false) }).strict().parse(req.body ?? {});
-    const report = await reconcile(reconcileDeps, fix);
+    const report = await reconcile(fix);
     if (report.reindexJobId) ingest.enqueue(report.reindexJobId);
     res.json(report);
   });

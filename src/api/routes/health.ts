@@ -1,9 +1,8 @@
 import { Router } from 'express';
-import type { Db } from '../../db/prisma';
 import type { VectorStore } from '../../store/vectorStore';
 
 export interface ReadinessDeps {
-  db: Db;
+  pingDatabase: () => Promise<void>;
   store: VectorStore;
   modelKey: string;
   /** Set when the pack cannot give meaningful results (the generated test pack). */
@@ -27,7 +26,7 @@ export function healthRoutes(deps: ReadinessDeps): Router {
     res.json({ status: 'ok' });
   });
   r.get('/readyz', async (_req, res) => {
-    const [database, vectorStore] = await Promise.all([check(() => deps.db.$queryRaw`SELECT 1`), check(() => deps.store.ping())]);
+    const [database, vectorStore] = await Promise.all([check(deps.pingDatabase), check(() => deps.store.ping())]);
     const accepting = deps.accepting();
     const ready = database.ok && vectorStore.ok && accepting;
     res.status(ready ? 200 : 503).json({

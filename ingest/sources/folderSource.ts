@@ -1,8 +1,8 @@
-import { AppError } from '../src/errors/appError';
+import { AppError } from '../../src/errors/appError';
 import type { Dirent } from 'node:fs';
 import { opendir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { IMAGE_EXTENSIONS } from '../src/images/decode';
+import { IMAGE_EXTENSIONS } from '../../src/images/decode';
 
 /** The folder is outside every allowed ingest root (or reaches out of one through `..` or a symlink). */
 export class PathNotAllowed extends AppError {

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { DerivativeStore } from '../src/images/derivativeStore';
-import { ImageRejected } from '../src/images/decode';
+import type { DerivativeStore } from '../../src/images/derivativeStore';
+import { ImageRejected } from '../../src/images/decode';
 import { fetchImageUrl, type UrlFetchOptions } from './urlFetch';
 
 export type ItemKind = 'folder' | 'upload' | 'url' | 'reindex';

@@ -1,4 +1,4 @@
-import { AppError } from '../src/errors/appError';
+import { AppError } from '../../src/errors/appError';
 import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';

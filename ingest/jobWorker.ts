@@ -1,0 +1,122 @@
+import type { IngestRepository } from '../src/db/repositories';
+import type { Logger } from '../src/util/logger';
+import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps } from './pipeline';
+import { dropStagedUploads } from './sources/uploadStaging';
+
+export interface WorkerDeps extends PipelineDeps {
+  jobs: IngestRepository;
+  stagingDir: string;
+  /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
+  jobRetryBaseMs: number;
+  /** Every job's progress, e.g. for metrics. */
+  onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
+  log: Logger;
+}
+
+const MAX_RETRY_MS = 300_000;
+
+/**
+ * Runs ingest jobs one at a time (the encoder is the bottleneck; one job saturates it): claims a
+ * job's pending items page by page, hands them to the pipeline, records how the job ended, and
+ * retries with backoff while the vector store is down. Unfinished jobs are picked up again on
+ * start, which is what makes ingest resumable.
+ */
+export class JobWorker {
+  private readonly pipeline: IngestPipeline;
+  private readonly queue: string[] = [];
+  private current: Promise<void> | null = null;
+  private stopping = false;
+  private readonly retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.pipeline = new IngestPipeline(deps);
+  }
+
+  /** Runs a job to its end in the caller's context (the CLI), reporting progress per item. */
+  async runJob(jobId: string, onProgress?: (delta: Partial<JobProgress>) => void): Promise<void> {
+    const { jobs } = this.deps;
+    const job = await jobs.findJob(jobId);
+    if (!job) throw new Error(`ingest job ${jobId} not found`);
+    await jobs.markRunning(job);
+    const ctx = { jobId, owner: job.owner, albums: job.albums, kind: job.kind };
+    const report = (d: Partial<JobProgress>) => {
+      onProgress?.(d);
+      this.deps.onProgress?.(d);
+    };
+    try {
+      let cursor: string | undefined;
+      for (;;) {
+        if (this.stopping) return; // stays 'running': resumed on the next start
+        const items = await jobs.claimPendingItems(jobId, cursor);
+        if (items.length === 0) break;
+        cursor = items[items.length - 1]!.id;
+        await this.pipeline.run(ctx, items.map((i) => ({ itemId: i.id, source: i.source, imageId: i.imageId })), report, () => this.stopping);
+      }
+      await jobs.markCompleted(jobId);
+      if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
+    } catch (e) {
+      // An outage is not the job's fault: it stays queued (resumed on retry or restart), with the reason recorded.
+      const outage = e instanceof StoreUnavailable;
+      await jobs.markStopped(jobId, (e as Error).message, outage);
+      if (!outage) this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
+      throw e;
+    }
+  }
+
+  /** Queues a job; it runs after those before it. */
+  enqueue(jobId: string): void {
+    this.queue.push(jobId);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.current || this.stopping) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.current = this.runJob(next)
+      .then(() => {
+        this.retries.delete(next);
+      })
+      .catch((e: Error) => {
+        if (e instanceof StoreUnavailable) this.retryLater(next);
+        else this.deps.log.warn({ job: next, err: e.message }, 'ingest job stopped');
+      })
+      .finally(() => {
+        this.current = null;
+        this.kick();
+      });
+  }
+
+  /** Exponential backoff per job (1 s, 2 s, 4 s ... 5 min) while the vector store is down. */
+  private retryLater(jobId: string): void {
+    const attempt = (this.retries.get(jobId)?.attempt ?? 0) + 1;
+    const delay = Math.min(this.deps.jobRetryBaseMs * 2 ** (attempt - 1), MAX_RETRY_MS);
+    this.deps.log.warn({ job: jobId, attempt, delayMs: delay }, 'vector store unavailable; ingest job will retry');
+    const timer = setTimeout(() => this.enqueue(jobId), delay);
+    timer.unref();
+    this.retries.set(jobId, { attempt, timer });
+  }
+
+  /** Re-queues jobs left unfinished by a crash or restart. */
+  async resumeUnfinished(): Promise<string[]> {
+    const ids = await this.deps.jobs.unfinishedJobIds();
+    for (const id of ids) this.enqueue(id);
+    return ids;
+  }
+
+  get queueDepth(): number {
+    return this.queue.length + (this.current ? 1 : 0);
+  }
+
+  /** Resolves when the queue is empty (tests and graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.current) await this.current;
+  }
+
+  /** Stops after the batch in progress; unfinished jobs keep their state and resume on next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    await this.current;
+  }
+}

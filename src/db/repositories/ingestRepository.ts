@@ -1,0 +1,140 @@
+import type { IngestItem, IngestJob } from '../generated/client';
+import type { Db } from '../prisma';
+
+export type JobRow = IngestJob;
+export type JobKind = IngestJob['kind'];
+export type SourceKind = 'folder' | 'upload' | 'url';
+
+const ITEM_PAGE = 500;
+
+export interface PendingItem {
+  id: string;
+  source: string;
+  imageId: string | null;
+}
+
+export interface ItemCounts {
+  done: number;
+  skipped: number;
+  failed: number;
+  pending: number;
+}
+
+/** The image row a batch writes before its vectors (state pending until the store has them). */
+export interface PendingImage {
+  id: string;
+  owner: string;
+  sha256: string;
+  sourceKind: SourceKind;
+  source: string;
+  mime: string;
+  width: number;
+  height: number;
+  bytes: number;
+  albums: string[];
+  takenAt: Date | null;
+}
+
+/**
+ * Ingest jobs and their items, plus the writes that commit a batch: an item's outcome and its
+ * image's state change together, in one transaction, which is what keeps a crash from leaving
+ * an item done whose image is not indexed.
+ */
+export class IngestRepository {
+  constructor(private readonly db: Db) {}
+
+  async createJob(owner: string, kind: JobKind, albums: string[] = []): Promise<string> {
+    return (await this.db.ingestJob.create({ data: { owner, kind, albums } })).id;
+  }
+
+  /** Adds items (duplicates of a source are ignored) and records the job's total. */
+  async addItems(jobId: string, items: readonly { source: string; imageId?: string }[]): Promise<void> {
+    for (let i = 0; i < items.length; i += ITEM_PAGE) {
+      await this.db.ingestItem.createMany({ data: items.slice(i, i + ITEM_PAGE).map((it) => ({ jobId, source: it.source, imageId: it.imageId ?? null })), skipDuplicates: true });
+    }
+    await this.db.ingestJob.update({ where: { id: jobId }, data: { total: items.length } });
+  }
+
+  findJob(id: string): Promise<JobRow | null> {
+    return this.db.ingestJob.findUnique({ where: { id } });
+  }
+
+  async itemCounts(jobId: string): Promise<ItemCounts> {
+    const counts = await this.db.ingestItem.groupBy({ by: ['state'], where: { jobId }, _count: { _all: true } });
+    const n = (s: string) => counts.find((c) => c.state === s)?._count._all ?? 0;
+    return { done: n('done'), skipped: n('skipped'), failed: n('failed'), pending: n('pending') };
+  }
+
+  /** The latest item errors, newest first. */
+  async recentErrors(jobId: string, take: number): Promise<{ source: string; error: string }[]> {
+    const rows = await this.db.ingestItem.findMany({ where: { jobId, error: { not: null } }, select: { source: true, error: true }, orderBy: { updatedAt: 'desc' }, take });
+    return rows.map((r) => ({ source: r.source, error: r.error ?? '' }));
+  }
+
+  /** Images that pending items of unfinished jobs will (re)write: not stuck, just waiting. */
+  async imagesAwaitingJobs(): Promise<Set<string | null>> {
+    const rows = await this.db.ingestItem.findMany({ where: { state: 'pending', job: { state: { in: ['queued', 'running'] } } }, select: { imageId: true } });
+    return new Set(rows.map((r) => r.imageId));
+  }
+
+  unfinishedJobIds(): Promise<string[]> {
+    return this.db.ingestJob.findMany({ where: { state: { in: ['queued', 'running'] } }, orderBy: { createdAt: 'asc' }, select: { id: true } }).then((r) => r.map((j) => j.id));
+  }
+
+  async markRunning(job: JobRow): Promise<void> {
+    await this.db.ingestJob.update({ where: { id: job.id }, data: { state: 'running', startedAt: job.startedAt ?? new Date(), error: null } });
+  }
+
+  async markCompleted(jobId: string): Promise<void> {
+    await this.db.ingestJob.update({ where: { id: jobId }, data: { state: 'completed', finishedAt: new Date() } });
+  }
+
+  /** An outage is not the job's fault: it goes back to queued with the reason, to be retried. */
+  async markStopped(jobId: string, error: string, outage: boolean): Promise<void> {
+    await this.db.ingestJob.update({ where: { id: jobId }, data: { state: outage ? 'queued' : 'failed', error, finishedAt: outage ? null : new Date() } });
+  }
+
+  /** The next page of a job's pending items after `cursor`, in a stable order. */
+  claimPendingItems(jobId: string, cursor: string | undefined, take = ITEM_PAGE): Promise<Pick<IngestItem, 'id' | 'source' | 'imageId'>[]> {
+    return this.db.ingestItem.findMany({
+      where: { jobId, state: 'pending' },
+      orderBy: { id: 'asc' },
+      take,
+      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+      select: { id: true, source: true, imageId: true },
+    });
+  }
+
+  async markItemFailed(itemId: string, error: string): Promise<void> {
+    await this.db.ingestItem.update({ where: { id: itemId }, data: { state: 'failed', error, attempts: { increment: 1 } } });
+  }
+
+  async markItemSkipped(itemId: string, imageId: string): Promise<void> {
+    await this.db.ingestItem.update({ where: { id: itemId }, data: { state: 'skipped', imageId } });
+  }
+
+  /** Writes (or refreshes) the batch's image rows as pending, before their vectors are stored. */
+  async upsertPendingImages(images: readonly PendingImage[]): Promise<void> {
+    await this.db.$transaction(
+      images.map(({ id, owner, sha256, ...row }) =>
+        this.db.image.upsert({ where: { id }, create: { id, owner, sha256, ...row, state: 'pending', error: null }, update: { albums: row.albums, state: 'pending' } }),
+      ),
+    );
+  }
+
+  /** The store refused the batch: images stay pending, items stay pending, both say why. */
+  async recordStoreFailure(imageIds: readonly string[], itemIds: readonly string[], error: string): Promise<void> {
+    await this.db.$transaction([
+      this.db.image.updateMany({ where: { id: { in: [...imageIds] } }, data: { error } }),
+      this.db.ingestItem.updateMany({ where: { id: { in: [...itemIds] } }, data: { error, attempts: { increment: 1 } } }),
+    ]);
+  }
+
+  /** The store has the batch's vectors: images become searchable and items done, together. */
+  async markIndexed(packKey: string, done: readonly { itemId: string; imageId: string }[]): Promise<void> {
+    await this.db.$transaction([
+      this.db.image.updateMany({ where: { id: { in: done.map((d) => d.imageId) } }, data: { state: 'indexed', modelPack: packKey, error: null } }),
+      ...done.map((d) => this.db.ingestItem.update({ where: { id: d.itemId }, data: { state: 'done', imageId: d.imageId, error: null } })),
+    ]);
+  }
+}

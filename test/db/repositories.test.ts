@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { repositoriesOver, type Repositories } from '../../src/db/repositories';
+import type { PendingImage } from '../../src/db/repositories';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+
+const image = (owner: string, n: number, extra: Partial<PendingImage> = {}): PendingImage => ({
+  id: randomUUID(),
+  owner,
+  sha256: n.toString(16).padStart(64, '0'),
+  sourceKind: 'folder',
+  source: `/photos/${n}.jpg`,
+  mime: 'image/jpeg',
+  width: 10,
+  height: 10,
+  bytes: 100,
+  albums: [],
+  takenAt: null,
+  ...extra,
+});
+
+describe('repositories on a real PostgreSQL', () => {
+  let t: TestDatabase;
+  let repos: Repositories;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    repos = repositoriesOver(t.db);
+  });
+  afterAll(() => t.drop());
+
+  test('ping answers', async () => {
+    await expect(repos.ping()).resolves.toBeUndefined();
+  });
+
+  test('a batch is written pending, then indexed together with its items; a store failure records the error on both', async () => {
+    const jobId = await repos.ingest.createJob('alice', 'folder', ['trip']);
+    await repos.ingest.addItems(jobId, [{ source: '/photos/1.jpg' }, { source: '/photos/2.jpg' }, { source: '/photos/1.jpg' }]);
+    const items = await repos.ingest.claimPendingItems(jobId, undefined);
+    expect(items.map((i) => i.source).sort()).toEqual(['/photos/1.jpg', '/photos/2.jpg']);
+    expect((await repos.ingest.findJob(jobId))?.total).toBe(3);
+
+    const [a, b] = [image('alice', 1, { albums: ['trip'] }), image('alice', 2)];
+    await repos.ingest.upsertPendingImages([a, b]);
+    expect(await repos.images.indexedByIds([a.id, b.id])).toEqual([]);
+    await repos.ingest.recordStoreFailure([a.id], [items[0]!.id], 'vector store unavailable: down');
+    expect((await repos.images.findById(a.id))?.error).toBe('vector store unavailable: down');
+    expect(await repos.ingest.recentErrors(jobId, 5)).toEqual([{ source: items[0]!.source, error: 'vector store unavailable: down' }]);
+
+    await repos.ingest.markIndexed('pack@1', [
+      { itemId: items[0]!.id, imageId: a.id },
+      { itemId: items[1]!.id, imageId: b.id },
+    ]);
+    expect((await repos.images.indexedByIds([a.id, b.id], 'alice')).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    expect(await repos.images.indexedByIds([a.id], 'bob')).toEqual([]);
+    expect(await repos.ingest.itemCounts(jobId)).toEqual({ done: 2, skipped: 0, failed: 0, pending: 0 });
+    expect(await repos.images.ingestState(a.id)).toEqual({ state: 'indexed', modelPack: 'pack@1', albums: ['trip'] });
+  });
+
+  test('claiming pages through pending items in a stable order; jobs end completed, queued by an outage, or failed', async () => {
+    const jobId = await repos.ingest.createJob('bob', 'url');
+    await repos.ingest.addItems(jobId, Array.from({ length: 7 }, (_, i) => ({ source: `https://example.test/${i}.jpg` })));
+    const first = await repos.ingest.claimPendingItems(jobId, undefined, 3);
+    const second = await repos.ingest.claimPendingItems(jobId, first[2]!.id, 3);
+    const third = await repos.ingest.claimPendingItems(jobId, second[2]!.id, 3);
+    expect([...first, ...second, ...third].map((i) => i.id)).toEqual([...new Set([...first, ...second, ...third].map((i) => i.id))]);
+    expect(third).toHaveLength(1);
+    await repos.ingest.markItemFailed(first[0]!.id, 'not an image');
+    expect((await repos.ingest.itemCounts(jobId)).failed).toBe(1);
+
+    const job = (await repos.ingest.findJob(jobId))!;
+    await repos.ingest.markRunning(job);
+    expect(await repos.ingest.unfinishedJobIds()).toContain(jobId);
+    await repos.ingest.markStopped(jobId, 'store down', true);
+    expect((await repos.ingest.findJob(jobId))).toMatchObject({ state: 'queued', error: 'store down', finishedAt: null });
+    await repos.ingest.markStopped(jobId, 'broken', false);
+    expect((await repos.ingest.findJob(jobId))?.state).toBe('failed');
+    await repos.ingest.markCompleted(jobId);
+    expect(await repos.ingest.unfinishedJobIds()).not.toContain(jobId);
+  });
+
+  test('stale images, requeueing, and the images unfinished jobs will write', async () => {
+    const old = image('carol', 10);
+    const fresh = image('carol', 11);
+    await repos.ingest.upsertPendingImages([old, fresh]);
+    const jobId = await repos.ingest.createJob('carol', 'folder');
+    await repos.ingest.addItems(jobId, [{ source: 'x' }, { source: 'y' }]);
+    const [i1, i2] = await repos.ingest.claimPendingItems(jobId, undefined);
+    await repos.ingest.markIndexed('pack@1', [{ itemId: i1!.id, imageId: old.id }]);
+    await repos.ingest.markIndexed('pack@2', [{ itemId: i2!.id, imageId: fresh.id }]);
+    expect((await repos.images.staleForPack('pack@2')).map((s) => s.id)).toContain(old.id);
+    expect((await repos.images.staleForPack('pack@2')).map((s) => s.id)).not.toContain(fresh.id);
+    await repos.images.requeue([fresh.id]);
+    expect(await repos.images.ingestState(fresh.id)).toMatchObject({ state: 'pending', modelPack: null });
+
+    const reindex = await repos.ingest.createJob('*', 'reindex');
+    await repos.ingest.addItems(reindex, [{ source: fresh.sha256, imageId: fresh.id }]);
+    expect((await repos.ingest.imagesAwaitingJobs()).has(fresh.id)).toBe(true);
+    expect((await repos.images.ownedBy('carol')).map((r) => r.id).sort()).toEqual([old.id, fresh.id].sort());
+  });
+
+  test('texts and the captions cached for images', async () => {
+    const img = image('dave', 20);
+    await repos.ingest.upsertPendingImages([img]);
+    const id = randomUUID();
+    await repos.texts.upsertPending([{ id, owner: 'dave', externalId: 'p1', text: '红色的花' }]);
+    expect(await repos.texts.indexedByIds([id])).toEqual([]);
+    expect((await repos.texts.staleForPack('pack@1', 10)).map((r) => r.id)).toContain(id);
+    await repos.texts.markIndexed([id], 'pack@1');
+    expect((await repos.texts.indexedByIds([id]))[0]).toMatchObject({ text: '红色的花', externalId: 'p1', modelPack: 'pack@1' });
+    expect((await repos.texts.staleForPack('pack@1', 10)).map((r) => r.id)).not.toContain(id);
+
+    await repos.texts.saveCaption(img.id, 'retrieval:x', '一朵花', 0.9);
+    await repos.texts.saveCaption(img.id, 'retrieval:x', '一朵红花', 0.95);
+    expect(await repos.texts.cachedCaptions([img.id], 'retrieval:x')).toEqual([expect.objectContaining({ text: '一朵红花', score: 0.95 })]);
+    await repos.texts.dropCaptions('retrieval:x', ['someone-else']);
+    expect(await repos.texts.cachedCaptions([img.id], 'retrieval:x')).toHaveLength(1);
+    await repos.texts.dropCaptions('retrieval:x', ['dave']);
+    expect(await repos.texts.cachedCaptions([img.id], 'retrieval:x')).toHaveLength(0);
+  });
+
+  test('API keys: found by hash, revoked by id or prefix once', async () => {
+    const row = await repos.apiKeys.create({ name: 'k', prefix: 'isk_abcdefgh', hash: 'h'.repeat(64), owner: 'erin', scopes: ['search'] });
+    expect((await repos.apiKeys.findByHash('h'.repeat(64)))?.id).toBe(row.id);
+    await repos.apiKeys.touchLastUsed(row.id);
+    expect((await repos.apiKeys.findByHash('h'.repeat(64)))?.lastUsedAt).toBeInstanceOf(Date);
+    expect(await repos.apiKeys.revoke({ prefix: 'isk_abcdefgh' })).toBe(1);
+    expect(await repos.apiKeys.revoke({ id: row.id })).toBe(0);
+    expect((await repos.apiKeys.listOldestFirst()).map((k) => k.id)).toContain(row.id);
+  });
+});
