@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { textEntrySchema } from '../src/api/schemas';
+import { textInputSchema } from '../src/search/textCorpus';
 import { startServices } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
 import { createLogger } from '../src/util/logger';
@@ -16,7 +16,7 @@ import { runMain } from '../src/cli/runMain';
 export function parseTextFile(name: string, content: string, owner: string | undefined) {
   const lines = content.split(/\r?\n/).filter((l) => l.trim());
   const raw = name.endsWith('.jsonl') ? lines.map((l) => JSON.parse(l) as Record<string, unknown>) : lines.map((text) => ({ text }));
-  return z.array(textEntrySchema).parse(raw.map((r) => ({ owner, ...r })));
+  return z.array(textInputSchema).parse(raw.map((r) => ({ owner, ...r })));
 }
 
 async function main(): Promise<number> {

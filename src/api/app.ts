@@ -1,48 +1,25 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Services } from '../app/services';
-import type { SearchResult } from '../search/searchService';
 import { authenticate, requireScope } from './auth';
 import { errorHandler, notFoundHandler } from './errorHandler';
-import { rateLimit, recordLatency, requestTimeout } from './middleware';
+import { rateLimit, recordLatency, requestId, requestTimeout } from './middleware';
 import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
 import { notMeaningfulWarning } from '../models/modelPack';
 import { imageRoutes, signedImageRoutes } from './routes/images';
-import { UrlSigner } from './signedUrls';
+import { UrlSigner, urlSigningSecret } from './signedUrls';
 import { retrieveRoutes } from './routes/retrieve';
-import { searchRoutes, type HitDecorator } from './routes/search';
-import type { CaptionService } from '../search/captions';
+import { searchRoutes } from './routes/search';
+import { hitDecorator } from './hitShaping';
 import { projectRoot } from '../util/projectRoot';
-
-/** Derived from the operator key, so signed URLs survive restarts; random when there is none. */
-function urlSigningSecret(adminKey: string | undefined): Buffer {
-  return adminKey ? createHash('sha256').update(`url-signing\0${adminKey}`).digest() : randomBytes(32);
-}
 
 export interface AppOptions {
   version: string;
   accepting?: () => boolean;
-}
-
-/** Adds signed image URLs and, when asked, captions (after ranking; a missing caption says why). */
-function hitDecorator(captions: CaptionService, signer: UrlSigner): HitDecorator {
-  return async (result: SearchResult, opts) => {
-    const made = opts.caption ? await captions.forImages(result.hits) : null;
-    return result.hits.map((h) => {
-      const c = made?.get(h.id);
-      return {
-        ...h,
-        thumbnailUrl: signer.sign(`/v1/images/${h.id}/thumbnail`),
-        previewUrl: signer.sign(`/v1/images/${h.id}/preview`),
-        ...(c ? ('caption' in c ? { caption: c.caption } : { caption: null, captionError: c.error }) : {}),
-      };
-    });
-  };
 }
 
 export function createApp(s: Services, opts: AppOptions): Express {
@@ -54,12 +31,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
   app.use(
     pinoHttp({
       logger: s.log,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
+      genReqId: requestId,
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
   );

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Metrics } from '../observability/metrics';
 import { principalOf } from './auth';
@@ -53,4 +55,12 @@ export function rateLimit(perMinute: number, metrics: Metrics): RequestHandler {
     res.setHeader('ratelimit-remaining', String(Math.floor(b.tokens)));
     next();
   };
+}
+
+/** A caller's X-Request-Id when it looks like one, else a new one; echoed back for tracing. */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+  res.setHeader('x-request-id', id);
+  return id;
 }

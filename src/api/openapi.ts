@@ -1,82 +1,95 @@
 import { z } from 'zod';
-import { classifySchema, imageSearchSchema, ingestRequestSchema, retrieveTextSchema, textIngestSchema, textSearchSchema, type Limits } from './schemas';
+import { imageRecordSchema } from '../search/imageRecord';
+import { classifySchema, imageSearchSchema, ingestRequestSchema, retrieveTextSchema, textIngestSchema, textSearchSchema, type Limits } from './schemas/requests';
+import {
+  classifyResponseSchema,
+  errorResponseSchema,
+  healthSchema,
+  imageCaptionResponseSchema,
+  ingestAcceptedSchema,
+  jobStatusSchema,
+  readinessSchema,
+  reconcileReportSchema,
+  retrieveResponseSchema,
+  searchResponseSchema,
+  textsAddedSchema,
+} from './schemas/responses';
 
-const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+/** A response: a JSON body described by a schema, or a binary one described by its media type. */
+type ResponseContract = z.ZodType | { binary: string };
 
-const errorResponse = {
-  description: 'Error',
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        required: ['error'],
-        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
-      },
-    },
-  },
-};
+/** One route as the API promises it: the OpenAPI document is made from these, and the contract test checks them. */
+export interface RouteContract {
+  method: 'get' | 'post';
+  /** OpenAPI path, e.g. /v1/images/{id}. */
+  path: string;
+  summary: string;
+  /** Needs an API key (every /v1 route but signed image URLs). */
+  keyed: boolean;
+  request?: { schema: z.ZodType; upload?: { field: string; many: boolean }; required: boolean };
+  responses: Record<number, ResponseContract>;
+}
 
-const imageRecord = {
-  type: 'object',
-  properties: {
-    id: { type: 'string', format: 'uuid' },
-    owner: { type: 'string' },
-    sha256: { type: 'string' },
-    source: { type: 'string' },
-    sourceKind: { type: 'string', enum: ['folder', 'upload', 'url'] },
-    mime: { type: 'string' },
-    width: { type: 'integer' },
-    height: { type: 'integer' },
-    bytes: { type: 'integer' },
-    albums: { type: 'array', items: { type: 'string' } },
-    takenAt: { type: ['string', 'null'], format: 'date-time' },
-    ingestedAt: { type: 'string', format: 'date-time' },
-    modelPack: { type: ['string', 'null'] },
-    state: { type: 'string', enum: ['pending', 'indexed', 'failed'] },
-  },
-};
+const ERRORS = [400, 401, 403, 404, 413, 415, 422, 429, 503] as const;
+const jpeg = { binary: 'image/jpeg' };
 
-const hit = {
-  allOf: [
-    imageRecord,
-    {
-      type: 'object',
-      properties: {
-        score: { type: 'number', description: 'cosine similarity' },
-        thumbnailUrl: { type: 'string' },
-        previewUrl: { type: 'string' },
-        caption: { type: ['object', 'null'], properties: { text: { type: 'string' }, model: { type: 'string' }, score: { type: ['number', 'null'] } } },
-        captionError: { type: 'string', description: 'why a requested caption is missing' },
-      },
-    },
-  ],
-};
+export function routeContracts(limits: Limits): RouteContract[] {
+  const json = (schema: z.ZodType) => ({ schema, required: true });
+  const upload = (schema: z.ZodType, field: string, many = false) => ({ schema, upload: { field, many }, required: true });
+  return [
+    { method: 'post', path: '/v1/search/text', summary: 'Search images with a (Chinese or English) text query', keyed: true, request: json(textSearchSchema(limits)), responses: { 200: searchResponseSchema } },
+    { method: 'post', path: '/v1/search/image', summary: 'Find images similar to an uploaded image or an indexed image id', keyed: true, request: upload(imageSearchSchema(limits), 'image'), responses: { 200: searchResponseSchema } },
+    { method: 'post', path: '/v1/retrieve/text', summary: 'Image-to-text retrieval: the best-matching texts of the corpus for an image', keyed: true, request: upload(retrieveTextSchema(limits), 'image'), responses: { 200: retrieveResponseSchema } },
+    { method: 'post', path: '/v1/classify', summary: 'Zero-shot labels for an image from a supplied label list', keyed: true, request: upload(classifySchema(limits), 'image'), responses: { 200: classifyResponseSchema } },
+    { method: 'get', path: '/v1/images/{id}', summary: 'Image metadata', keyed: true, responses: { 200: imageRecordSchema } },
+    { method: 'get', path: '/v1/images/{id}/caption', summary: 'Caption of one image (cached)', keyed: true, responses: { 200: imageCaptionResponseSchema } },
+    { method: 'get', path: '/v1/images/{id}/thumbnail', summary: 'Thumbnail (JPEG, 256 px); also by signed URL (exp, sig) without a key', keyed: true, responses: { 200: jpeg } },
+    { method: 'get', path: '/v1/images/{id}/preview', summary: 'Preview (JPEG, 512 px); also by signed URL (exp, sig) without a key', keyed: true, responses: { 200: jpeg } },
+    { method: 'post', path: '/v1/admin/ingest', summary: 'Start an ingest job from a folder under an allowed root, URLs, or uploaded files', keyed: true, request: upload(ingestRequestSchema, 'files', true), responses: { 202: ingestAcceptedSchema } },
+    { method: 'post', path: '/v1/admin/texts', summary: 'Add texts (captions, tags, names) to the image-to-text corpus', keyed: true, request: json(textIngestSchema), responses: { 200: textsAddedSchema } },
+    { method: 'post', path: '/v1/admin/reconcile', summary: 'Compare Postgres with the vector store and optionally repair', keyed: true, request: { schema: z.object({ fix: z.boolean().default(false) }).strict(), required: false }, responses: { 200: reconcileReportSchema } },
+    { method: 'get', path: '/v1/admin/jobs/{id}', summary: 'Ingest job progress', keyed: true, responses: { 200: jobStatusSchema } },
+    { method: 'get', path: '/healthz', summary: 'Liveness', keyed: false, responses: { 200: healthSchema } },
+    { method: 'get', path: '/readyz', summary: 'Readiness of database, vector store and model; says when the model is only the test pack', keyed: false, responses: { 200: readinessSchema, 503: readinessSchema } },
+  ];
+}
 
-const searchResponse = {
-  description: 'Ranked images',
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        properties: { model: { type: 'string' }, query: { type: 'string' }, hits: { type: 'array', items: hit }, nextCursor: { type: ['string', 'null'] }, tookMs: { type: 'number' } },
-      },
-    },
-  },
-};
+const requestJsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+const responseJsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output', unrepresentable: 'any' });
 
-const errors = { '400': errorResponse, '404': errorResponse, '413': errorResponse, '415': errorResponse, '422': errorResponse, '503': errorResponse };
-const json = (s: z.ZodType) => ({ 'application/json': { schema: jsonSchema(s) } });
-const withUpload = (s: z.ZodType, field: string, many = false) => {
-  const base = jsonSchema(s) as { properties?: Record<string, unknown> };
-  const file = { type: 'string', format: 'binary' };
-  return {
-    ...json(s),
-    'multipart/form-data': { schema: { ...base, properties: { ...base.properties, [field]: many ? { type: 'array', items: file } : file } } },
-  };
-};
-const keyed = [{ apiKey: [] }];
+function requestBody(req: NonNullable<RouteContract['request']>) {
+  const base = requestJsonSchema(req.schema) as { properties?: Record<string, unknown> };
+  const content: Record<string, unknown> = { 'application/json': { schema: base } };
+  if (req.upload) {
+    const file = { type: 'string', format: 'binary' };
+    content['multipart/form-data'] = { schema: { ...base, properties: { ...base.properties, [req.upload.field]: req.upload.many ? { type: 'array', items: file } : file } } };
+  }
+  return { required: req.required, content };
+}
+
+function response(status: number, r: ResponseContract) {
+  if ('binary' in r) return { description: r.binary, content: { [r.binary]: { schema: { type: 'string', format: 'binary' } } } };
+  return { description: status < 300 ? 'OK' : 'Not ready', content: { 'application/json': { schema: responseJsonSchema(r) } } };
+}
 
 export function openApiDocument(limits: Limits, version: string) {
+  const errorResponse = { description: 'Error', content: { 'application/json': { schema: responseJsonSchema(errorResponseSchema) } } };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const c of routeContracts(limits)) {
+    const params = [...c.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }));
+    const responses: Record<string, unknown> = Object.fromEntries(Object.entries(c.responses).map(([status, r]) => [status, response(Number(status), r)]));
+    if (c.keyed) for (const status of ERRORS) responses[String(status)] ??= errorResponse;
+    paths[c.path] = {
+      ...paths[c.path],
+      [c.method]: {
+        summary: c.summary,
+        ...(c.keyed ? {} : { security: [] }),
+        ...(params.length ? { parameters: params } : {}),
+        ...(c.request ? { requestBody: requestBody(c.request) } : {}),
+        responses,
+      },
+    };
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -86,55 +99,7 @@ export function openApiDocument(limits: Limits, version: string) {
     },
     components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API key as a bearer token (or the X-API-Key header)' } } },
     // Every /v1 operation needs a key; scopes and owner pinning are described in the README.
-    security: keyed,
-    paths: {
-      '/v1/search/text': {
-        post: { summary: 'Search images with a (Chinese or English) text query', requestBody: { required: true, content: json(textSearchSchema(limits)) }, responses: { '200': searchResponse, ...errors } },
-      },
-      '/v1/search/image': {
-        post: { summary: 'Find images similar to an uploaded image or an indexed image id', requestBody: { required: true, content: withUpload(imageSearchSchema(limits), 'image') }, responses: { '200': searchResponse, ...errors } },
-      },
-      '/v1/retrieve/text': {
-        post: {
-          summary: 'Image-to-text retrieval: the best-matching texts of the corpus for an image',
-          requestBody: { required: true, content: withUpload(retrieveTextSchema(limits), 'image') },
-          responses: { '200': { description: 'Ranked texts' }, ...errors },
-        },
-      },
-      '/v1/classify': {
-        post: { summary: 'Zero-shot labels for an image from a supplied label list', requestBody: { required: true, content: withUpload(classifySchema(limits), 'image') }, responses: { '200': { description: 'Labels with probabilities' }, ...errors } },
-      },
-      '/v1/images/{id}': {
-        get: { summary: 'Image metadata', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'Image', content: { 'application/json': { schema: imageRecord } } }, ...errors } },
-      },
-      '/v1/images/{id}/caption': {
-        get: { summary: 'Caption of one image (cached)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: '{ caption } or { caption: null, captionError }' }, ...errors } },
-      },
-      '/v1/images/{id}/thumbnail': {
-        get: { summary: 'Thumbnail (JPEG, 256 px); also by signed URL (exp, sig) without a key', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/jpeg' }, ...errors } },
-      },
-      '/v1/images/{id}/preview': {
-        get: { summary: 'Preview (JPEG, 512 px)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'image/jpeg' }, ...errors } },
-      },
-      '/v1/admin/ingest': {
-        post: {
-          summary: 'Start an ingest job from a folder under an allowed root, URLs, or uploaded files',
-          security: keyed,
-          requestBody: { required: true, content: withUpload(ingestRequestSchema, 'files', true) },
-          responses: { '202': { description: 'Job accepted: { jobId, statusUrl }' }, '401': errorResponse, '403': errorResponse, ...errors },
-        },
-      },
-      '/v1/admin/reconcile': {
-        post: { summary: 'Compare Postgres with the vector store and optionally repair', security: keyed, requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { fix: { type: 'boolean' } } } } } }, responses: { '200': { description: 'Report' }, ...errors } },
-      },
-      '/v1/admin/jobs/{id}': {
-        get: { summary: 'Ingest job progress', security: keyed, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }], responses: { '200': { description: 'Job status' }, ...errors } },
-      },
-      '/v1/admin/texts': {
-        post: { summary: 'Add texts (captions, tags, names) to the image-to-text corpus', security: keyed, requestBody: { required: true, content: json(textIngestSchema) }, responses: { '200': { description: 'Stored text ids' }, ...errors } },
-      },
-      '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } } },
-      '/readyz': { get: { summary: 'Readiness of database, vector store and model', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
-    },
+    security: [{ apiKey: [] }],
+    paths,
   };
 }

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Signed, expiring URLs for thumbnails and previews, so `<img>` tags and the photo product's
@@ -29,4 +29,9 @@ export class UrlSigner {
     const given = Buffer.from(sig);
     return expected.length === given.length && timingSafeEqual(expected, given);
   }
+}
+
+/** Derived from the operator key, so signed URLs survive restarts; random when there is none. */
+export function urlSigningSecret(adminKey: string | undefined): Buffer {
+  return adminKey ? createHash('sha256').update(`url-signing\0${adminKey}`).digest() : randomBytes(32);
 }

@@ -1,21 +1,25 @@
-/** The image shapes the API returns. Types only, no imports: the web page's bundle uses them too. */
-export interface ImageRecord {
-  id: string;
-  owner: string;
-  sha256: string;
-  source: string;
-  sourceKind: string;
-  mime: string;
-  width: number;
-  height: number;
-  bytes: number;
-  albums: string[];
-  takenAt: string | null;
-  ingestedAt: string;
-  modelPack: string | null;
-  state: string;
-}
+import { z } from 'zod';
 
-export interface ImageHit extends ImageRecord {
-  score: number;
-}
+/** The image record the API returns; its TypeScript type is derived here, and the web page imports the type. */
+export const imageRecordSchema = z.object({
+  id: z.uuid(),
+  owner: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  source: z.string(),
+  sourceKind: z.enum(['folder', 'upload', 'url']),
+  mime: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  bytes: z.number().int(),
+  albums: z.array(z.string()),
+  takenAt: z.iso.datetime().nullable(),
+  ingestedAt: z.iso.datetime(),
+  modelPack: z.string().nullable(),
+  state: z.enum(['pending', 'indexed', 'failed']),
+});
+
+export type ImageRecord = z.infer<typeof imageRecordSchema>;
+
+export const imageHitSchema = imageRecordSchema.extend({ score: z.number().describe('cosine similarity') });
+
+export type ImageHit = z.infer<typeof imageHitSchema>;

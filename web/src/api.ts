@@ -1,34 +1,16 @@
 /** Thin client for the service's HTTP API; the API key lives in localStorage. */
-import type { ImageHit } from '../../src/search/imageRecord';
+import type { ImageCaptionResponse, IngestAccepted, JobStatusResponse, Readiness, SearchHit, SearchResponse } from '../../src/api/schemas/responses';
 
-/** A search hit as the API sends it: the server's record plus signed image URLs. */
-export interface Hit extends ImageHit {
-  thumbnailUrl: string;
-  previewUrl: string;
-}
-
-export interface SearchPage {
-  hits: Hit[];
-  nextCursor: string | null;
-  tookMs: number;
-}
+/** Types only: the shapes come from the server's response schemas, so the page cannot drift from the API. */
+export type Hit = SearchHit;
+export type SearchPage = SearchResponse;
+export type JobStatus = JobStatusResponse;
 
 export interface Filters {
   owner?: string;
   album?: string;
   takenFrom?: string;
   takenTo?: string;
-}
-
-export interface JobStatus {
-  id: string;
-  state: string;
-  total: number;
-  done: number;
-  skipped: number;
-  failed: number;
-  pending: number;
-  errors: { source: string; error: string }[];
 }
 
 const KEY_STORAGE = 'imagesearch.apiKey';
@@ -52,10 +34,9 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
 }
 
 /** The readiness check's model part: a warning when the pack is the generated test pack. */
-export async function modelStatus(): Promise<{ pack: string; meaningful: boolean; warning?: string }> {
+export async function modelStatus(): Promise<Readiness['checks']['model']> {
   const res = await fetch('/readyz');
-  const body = (await res.json()) as { checks: { model: { pack: string; meaningful: boolean; warning?: string } } };
-  return body.checks.model;
+  return ((await res.json()) as Readiness).checks.model;
 }
 
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -83,9 +64,9 @@ export function searchByUpload(file: File, filters: Filters, limit = 24): Promis
   return call<SearchPage>('/v1/search/image', { method: 'POST', body: form });
 }
 
-export const getCaption = (id: string) => call<{ caption: { text: string } | null; captionError?: string }>(`/v1/images/${id}/caption`);
+export const getCaption = (id: string) => call<ImageCaptionResponse>(`/v1/images/${id}/caption`);
 
-export function startIngest(input: { owner: string; albums: string[]; folder?: string; urls?: string[]; files?: File[] }): Promise<{ jobId: string }> {
+export function startIngest(input: { owner: string; albums: string[]; folder?: string; urls?: string[]; files?: File[] }): Promise<IngestAccepted> {
   if (input.files?.length) {
     const form = new FormData();
     if (input.owner) form.append('owner', input.owner);

@@ -58,7 +58,7 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
     setCaption('');
     // Similar images from the same library as the one opened.
     searchSimilar(hit.id, { ...filters, owner: hit.owner }).then((p) => setSimilar(p.hits), () => setSimilar([]));
-    getCaption(hit.id).then((c) => setCaption(c.caption?.text ?? `（${c.captionError ?? '无说明'}）`), () => setCaption(''));
+    getCaption(hit.id).then((c) => setCaption(c.caption ? c.caption.text : `（${'captionError' in c ? c.captionError : '无说明'}）`), () => setCaption(''));
   }, [hit.id]);
   return (
     <dialog ref={ref} onClose={onClose} aria-labelledby="dialog-title" data-testid="image-dialog">

@@ -5,7 +5,7 @@ import type { IngestService } from '../../../ingest/ingestService';
 import type { TextCorpus } from '../../search/textCorpus';
 import { ownerFor, principalOf, requireScope } from '../auth';
 import { AppError } from '../../errors/appError';
-import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas';
+import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas/requests';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
 export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcile: (fix: boolean) => Promise<ReconcileReport>, limits: UploadLimits): Router {

@@ -5,7 +5,7 @@ import type { UrlSigner } from '../signedUrls';
 import type { DerivativeKind, DerivativeStore } from '../../images/derivativeStore';
 import type { SearchService } from '../../search/searchService';
 import { ownerFor } from '../auth';
-import { imageIdSchema } from '../schemas';
+import { imageIdSchema } from '../schemas/requests';
 import { z } from 'zod';
 
 const ownerQuery = z.object({ owner: z.string().min(1).max(128).optional() });

@@ -4,7 +4,7 @@ import type { TextCorpus } from '../../search/textCorpus';
 import type { TextEncoder } from '../../models/encoders';
 import { classify } from '../../search/zeroShot';
 import { ownerFor } from '../auth';
-import { classifySchema, retrieveTextSchema, type Limits } from '../schemas';
+import { classifySchema, retrieveTextSchema, type Limits } from '../schemas/requests';
 import { queryImageVector } from '../queryImage';
 import { multipart, requireContentType, type UploadLimits } from '../uploads';
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { SearchResult, SearchService } from '../../search/searchService';
 import { ownerFor } from '../auth';
 import { AppError } from '../../errors/appError';
-import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas';
+import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas/requests';
 import { multipart, requireContentType, type UploadLimits } from '../uploads';
 import { queryImageVector } from '../queryImage';
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { normalizeQuery } from '../search/textQuery';
-import { UUID_RE } from '../util/ids';
+import { normalizeQuery } from '../../search/textQuery';
+import { ownerName, textInputSchema } from '../../search/textCorpus';
+import { UUID_RE } from '../../util/ids';
 
-/** Request and response shapes: validated here, and the source of the OpenAPI document. */
+/** Request shapes: validated here, and the source of the OpenAPI document's request bodies. */
 export interface Limits {
   queryMaxChars: number;
   searchMaxLimit: number;
@@ -10,7 +11,7 @@ export interface Limits {
 
 export const MAX_OFFSET = 10_000;
 
-const ownerName = z.string().trim().min(1).max(128).regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
+
 const albumName = z.string().trim().min(1).max(128);
 export const imageIdSchema = z.string().regex(UUID_RE, 'must be a UUID').transform((s) => s.toLowerCase());
 
@@ -106,15 +107,7 @@ export const ingestRequestSchema = z
   })
   .strict();
 
-export const textEntrySchema = z
-  .object({
-    id: z.string().trim().min(1).max(256).optional(),
-    text: z.string().transform(normalizeQuery).pipe(z.string().min(1).max(1000)),
-    owner: ownerName.optional(),
-  })
-  .strict();
-
-export const textIngestSchema = z.object({ texts: z.array(textEntrySchema).min(1).max(5000) }).strict();
+export const textIngestSchema = z.object({ texts: z.array(textInputSchema).min(1).max(5000) }).strict();
 
 export function classifySchema(limits: Limits) {
   return z

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { imageHitSchema, imageRecordSchema } from '../../search/imageRecord';
+
+/**
+ * Response bodies as they go over the wire (dates as ISO strings). The OpenAPI document is generated
+ * from these, the contract test validates real responses against them, and the web page imports
+ * their types.
+ */
+export const errorResponseSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+export const captionSchema = z.object({ text: z.string(), model: z.string(), score: z.number().nullable() });
+
+export const searchHitSchema = imageHitSchema.extend({
+  thumbnailUrl: z.string().describe('signed URL, usable in <img> without a key until it expires'),
+  previewUrl: z.string(),
+  caption: captionSchema.nullable().optional().describe('present when captions were asked for; null when none could be made'),
+  captionError: z.string().optional().describe('why a requested caption is missing'),
+});
+
+export const searchResponseSchema = z.object({
+  model: z.string().describe('name@version of the model pack that ranked the hits'),
+  query: z.string().optional().describe('the normalised text query'),
+  hits: z.array(searchHitSchema),
+  nextCursor: z.string().nullable(),
+  tookMs: z.number(),
+});
+
+export const textHitSchema = z.object({ id: z.string(), externalId: z.string().nullable(), text: z.string(), owner: z.string().nullable(), score: z.number() });
+export const retrieveResponseSchema = z.object({ hits: z.array(textHitSchema), tookMs: z.number() });
+
+export const classifyResponseSchema = z.object({
+  labels: z.array(z.object({ label: z.string(), score: z.number(), probability: z.number() })),
+});
+
+export const imageCaptionResponseSchema = z.union([z.object({ caption: captionSchema }), z.object({ caption: z.null(), captionError: z.string() })]);
+
+export const ingestAcceptedSchema = z.object({ jobId: z.uuid(), statusUrl: z.string() });
+export const textsAddedSchema = z.object({ ids: z.array(z.string()), count: z.number().int() });
+
+export const reconcileReportSchema = z.object({
+  missingVectors: z.array(z.string()),
+  orphanPoints: z.array(z.string()),
+  staleModel: z.array(z.string()),
+  stuckPending: z.array(z.string()),
+  reindexJobId: z.string().nullable(),
+});
+
+export const jobStatusSchema = z.object({
+  id: z.uuid(),
+  owner: z.string(),
+  kind: z.enum(['folder', 'upload', 'url', 'reindex']),
+  state: z.enum(['queued', 'running', 'completed', 'failed']),
+  albums: z.array(z.string()),
+  error: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+  total: z.number().int(),
+  done: z.number().int(),
+  skipped: z.number().int(),
+  failed: z.number().int(),
+  pending: z.number().int(),
+  errors: z.array(z.object({ source: z.string(), error: z.string() })).describe('the latest item errors'),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+const check = z.object({ ok: z.boolean(), error: z.string().optional() });
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.object({
+    database: check,
+    vectorStore: check.extend({ kind: z.string() }),
+    model: z.object({ ok: z.boolean(), pack: z.string(), meaningful: z.boolean(), warning: z.string().optional() }),
+    accepting: z.boolean(),
+  }),
+});
+
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;
+export type SearchHit = z.infer<typeof searchHitSchema>;
+export type SearchResponse = z.infer<typeof searchResponseSchema>;
+export type RetrieveResponse = z.infer<typeof retrieveResponseSchema>;
+export type ImageCaptionResponse = z.infer<typeof imageCaptionResponseSchema>;
+export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
+export type JobStatusResponse = z.infer<typeof jobStatusSchema>;
+export type Readiness = z.infer<typeof readinessSchema>;
+export type { ImageRecord } from '../../search/imageRecord';

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import type request from 'supertest';
+import { routeContracts, type RouteContract } from '../../src/api/openapi';
+import { errorResponseSchema } from '../../src/api/schemas/responses';
+import { writeColourLibrary } from '../helpers/files';
+import { colourImage } from '../helpers/images';
+import { startTestService, waitForJob, type TestService } from '../helpers/service';
+
+const LIMITS = { queryMaxChars: 256, searchMaxLimit: 100 };
+
+/** Every route's real responses, checked against the schema the OpenAPI document is made from. */
+describe('API contract: responses match the documented schemas', () => {
+  let svc: TestService;
+  let imageId: string;
+  let jobId: string;
+  const contracts = routeContracts(LIMITS);
+  const checked = new Set<string>();
+
+  const contractFor = (method: string, url: string): RouteContract => {
+    const p = url.split('?')[0]!;
+    const c = contracts.find((x) => x.method === method && new RegExp(`^${x.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(p));
+    if (!c) throw new Error(`no contract documents ${method.toUpperCase()} ${p}`);
+    return c;
+  };
+
+  /** Sends a request and validates whatever comes back: a documented success body, or the error shape. */
+  async function check(method: 'get' | 'post', url: string, send?: (t: request.Test) => request.Test): Promise<request.Response> {
+    const api = svc.api();
+    const base = method === 'get' ? api.get(url) : api.post(url);
+    const res = await (send ? send(base) : base);
+    const contract = contractFor(method, url);
+    const documented = contract.responses[res.status];
+    if (documented && 'binary' in documented) {
+      expect(res.headers['content-type']).toBe(documented.binary);
+    } else if (documented) {
+      const parsed = documented.safeParse(res.body);
+      if (!parsed.success) throw new Error(`${method.toUpperCase()} ${url} → ${res.status} does not match its schema: ${parsed.error.message}\n${JSON.stringify(res.body).slice(0, 500)}`);
+    } else {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(errorResponseSchema.safeParse(res.body).success).toBe(true);
+    }
+    if (documented) checked.add(`${contract.method} ${contract.path} ${res.status}`);
+    return res;
+  }
+
+  beforeAll(async () => {
+    svc = await startTestService();
+    await writeColourLibrary(path.join(svc.inbox, 'colours'));
+    const res = await check('post', '/v1/admin/ingest', (t) => t.send({ owner: 'alice', folder: 'colours', albums: ['调色板'] }));
+    jobId = res.body.jobId;
+    await waitForJob(svc, jobId);
+    await check('post', '/v1/admin/texts', (t) => t.send({ texts: [{ text: '一件红色的东西' }, { text: '一件蓝色的东西', id: 'blue-1' }] }));
+  });
+  afterAll(async () => {
+    await svc.close();
+    await svc.database.drop();
+  });
+
+  test('search, retrieval, classification and captions', async () => {
+    const text = await check('post', '/v1/search/text', (t) => t.send({ query: '红色的花', limit: 3, caption: true }));
+    imageId = text.body.hits[0].id;
+    await check('post', '/v1/search/image', (t) => t.send({ imageId, limit: 3 }));
+    const red = await colourImage('red');
+    await check('post', '/v1/search/image', (t) => t.attach('image', red, 'red.png'));
+    await check('post', '/v1/retrieve/text', (t) => t.send({ imageId }));
+    await check('post', '/v1/retrieve/text', (t) => t.attach('image', red, 'red.png').field('limit', '2'));
+    await check('post', '/v1/classify', (t) => t.send({ imageId, labels: ['红色', '蓝色'] }));
+    await check('get', `/v1/images/${imageId}`);
+    await check('get', `/v1/images/${imageId}/caption`);
+    await check('get', `/v1/images/${imageId}/thumbnail`);
+    await check('get', `/v1/images/${imageId}/preview`);
+  });
+
+  test('admin routes and health', async () => {
+    await check('get', `/v1/admin/jobs/${jobId}`);
+    await check('post', '/v1/admin/reconcile', (t) => t.send({ fix: false }));
+    const green = await colourImage('green');
+    await check('post', '/v1/admin/ingest', (t) => t.attach('files', green, 'g.png').field('owner', 'bob'));
+    await check('get', '/healthz');
+    await check('get', '/readyz');
+  });
+
+  test('errors have the documented shape', async () => {
+    await check('post', '/v1/search/text', (t) => t.send({ query: '' }));
+    await check('get', '/v1/images/00000000-0000-4000-8000-000000000000');
+    await check('get', '/v1/admin/jobs/not-a-uuid');
+  });
+
+  afterAll(() => {
+    // Every documented route answered with a documented success status at least once.
+    const missing = contracts.filter((c) => !Object.keys(c.responses).some((s) => Number(s) < 300 && checked.has(`${c.method} ${c.path} ${s}`)));
+    expect(missing.map((c) => `${c.method} ${c.path}`)).toEqual([]);
+  });
+});
