@@ -117,17 +117,36 @@ export function benchHnswlib(ds: AnnDataset, opts: AnnOptions = {}): AnnResult {
     index.setEf(ef);
     return index.searchKnn(Array.from(q), 10).neighbors;
   });
-  return { library: 'hnswlib-node', n, dim, m, efConstruction, buildSeconds: round(buildSeconds, 1), insertsPerSecond: round(n / buildSeconds, 0), rssMiB: round(rssMiB, 0), ...result };
+  return {
+    library: 'hnswlib-node',
+    n,
+    dim,
+    m,
+    efConstruction,
+    buildSeconds: round(buildSeconds, 1),
+    insertsPerSecond: round(n / buildSeconds, 0),
+    rssMiB: round(rssMiB, 0),
+    ...result,
+  };
 }
 
 /** usearch for comparison: batch insert on all cores; its search ef is fixed per Index, so each ef reloads a saved index. */
 export function benchUsearch(ds: AnnDataset, dir: string, opts: AnnOptions = {}): AnnResult {
   // Loaded lazily: a dev dependency used only here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports
   const { Index } = require('usearch') as typeof import('usearch');
   const { n, dim, data } = ds;
   const m = opts.m ?? 16;
   const efConstruction = opts.efConstruction ?? 200;
-  const config = (ef: number) => ({ dimensions: dim, metric: 'cos' as never, quantization: 'f32' as never, connectivity: m, expansion_add: efConstruction, expansion_search: ef, multi: false });
+  const config = (ef: number) => ({
+    dimensions: dim,
+    metric: 'cos' as never,
+    quantization: 'f32' as never,
+    connectivity: m,
+    expansion_add: efConstruction,
+    expansion_search: ef,
+    multi: false,
+  });
   const rssBefore = process.memoryUsage().rss;
   const index = new Index(config(64));
   const keys = BigUint64Array.from({ length: n }, (_, i) => BigInt(i));
@@ -148,5 +167,15 @@ export function benchUsearch(ds: AnnDataset, dir: string, opts: AnnOptions = {})
     }
     return Array.from(idx.search(q, 10, 1).keys, Number);
   });
-  return { library: 'usearch', n, dim, m, efConstruction, buildSeconds: round(buildSeconds, 1), insertsPerSecond: round(n / buildSeconds, 0), rssMiB: round(rssMiB, 0), ...result };
+  return {
+    library: 'usearch',
+    n,
+    dim,
+    m,
+    efConstruction,
+    buildSeconds: round(buildSeconds, 1),
+    insertsPerSecond: round(n / buildSeconds, 0),
+    rssMiB: round(rssMiB, 0),
+    ...result,
+  };
 }

@@ -32,7 +32,11 @@ function mlpBlocks(g: GraphBuilder, x: string, rand: () => number): string {
 function imageTower(rand: () => number): Uint8Array {
   const g = new GraphBuilder('cost-image');
   const pixels = g.input('pixel_values', F, ['batch', 3, 224, 224]);
-  const patches = g.op('Conv', [pixels, g.floatConst(gaussianRows(HIDDEN, 3 * 16 * 16, rand, 1), [HIDDEN, 3, 16, 16])], [intsAttr('kernel_shape', [16, 16]), intsAttr('strides', [16, 16])]);
+  const patches = g.op(
+    'Conv',
+    [pixels, g.floatConst(gaussianRows(HIDDEN, 3 * 16 * 16, rand, 1), [HIDDEN, 3, 16, 16])],
+    [intsAttr('kernel_shape', [16, 16]), intsAttr('strides', [16, 16])],
+  );
   const tokens = g.op('Transpose', [g.op('Reshape', [patches, g.int64Const([0, HIDDEN, 196])])], [intsAttr('perm', [0, 2, 1])]);
   const pooled = g.op('ReduceMean', [mlpBlocks(g, tokens, rand)], [intsAttr('axes', [1]), intAttr('keepdims', 0)]);
   g.op('MatMul', [pooled, g.floatConst(gaussianRows(HIDDEN, DIM, rand, 1), [HIDDEN, DIM])], [], 'image_embeds');
@@ -63,7 +67,16 @@ export async function makeCostPack(outDir: string): Promise<string> {
     description: 'ViT-B/16-sized random-weight encoders for timing only',
     testOnly: true,
     embeddingDim: DIM,
-    image: { file: 'image.onnx', input: 'pixel_values', output: 'image_embeds', size: 224, resize: 'squash', interpolation: 'bicubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
+    image: {
+      file: 'image.onnx',
+      input: 'pixel_values',
+      output: 'image_embeds',
+      size: 224,
+      resize: 'squash',
+      interpolation: 'bicubic',
+      mean: [0.48145466, 0.4578275, 0.40821073],
+      std: [0.26862954, 0.26130258, 0.27577711],
+    },
     text: { file: 'text.onnx', inputs: { ids: 'input_ids' }, output: 'text_embeds', maxLength: TEXT_LEN, tokenizer: { file: 'vocab.txt', lowercase: true } },
   });
   return outDir;

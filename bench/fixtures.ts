@@ -8,7 +8,9 @@ export async function writePhotoLikeJpegs(dir: string, count: number, width: num
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
     const hue = (seed * 97 + i * 37) % 255;
-    const noise = await sharp({ create: { width, height, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 90 + (hue % 80), sigma: 30 } } }).png().toBuffer();
+    const noise = await sharp({ create: { width, height, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 90 + (hue % 80), sigma: 30 } } })
+      .png()
+      .toBuffer();
     const file = path.join(dir, `photo-${seed}-${i}.jpg`);
     await writeFile(file, await sharp(noise).blur(2).jpeg({ quality: 85 }).toBuffer());
     files.push(file);

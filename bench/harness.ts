@@ -50,7 +50,16 @@ export async function createHarness(): Promise<Harness> {
     databaseUrl,
     start: async (pack, env = {}, hooks = {}) => {
       const dataDir = path.join(root, `data-${runs++}`);
-      const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, MODEL_DIR: pack.dir, MODEL_VERIFY_CHECKSUMS: 'false', INGEST_ROOTS: root, LOG_LEVEL: 'silent', ...env });
+      const config = loadConfig({
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        DATA_DIR: dataDir,
+        MODEL_DIR: pack.dir,
+        MODEL_VERIFY_CHECKSUMS: 'false',
+        INGEST_ROOTS: root,
+        LOG_LEVEL: 'silent',
+        ...env,
+      });
       return startServices(config, createLogger('silent'), hooks);
     },
     close: async () => {

@@ -37,16 +37,26 @@ export interface IngestBench {
   decode12MP: { withShrinkOnLoadMs: ReturnType<typeof summarize>; withoutShrinkOnLoadMs: ReturnType<typeof summarize> };
 }
 
-export async function benchIngest(h: Harness, pack: BenchPack, opts: { images: number; width: number; height: number; batchSizes: number[]; threads: number[] }): Promise<IngestBench> {
+export async function benchIngest(
+  h: Harness,
+  pack: BenchPack,
+  opts: { images: number; width: number; height: number; batchSizes: number[]; threads: number[] },
+): Promise<IngestBench> {
   const dir = path.join(h.root, 'ingest-photos');
-  const files = existsSync(dir) ? (await readdir(dir)).map((f) => path.join(dir, f)).sort() : await writePhotoLikeJpegs(dir, opts.images, opts.width, opts.height);
+  const files = existsSync(dir)
+    ? (await readdir(dir)).map((f) => path.join(dir, f)).sort()
+    : await writePhotoLikeJpegs(dir, opts.images, opts.width, opts.height);
 
   const sweep: IngestBench['sweep'] = [];
   for (const batchSize of opts.batchSizes) {
     for (const threads of opts.threads) {
       const s = await h.start(pack, { ENCODE_BATCH_SIZE: String(batchSize), ORT_INTRA_OP_THREADS: String(threads) });
       try {
-        sweep.push({ batchSize, intraOpThreads: threads, encoderImagesPerSec: round(await encoderThroughput(s, files.slice(0, Math.min(files.length, 32))), 1) });
+        sweep.push({
+          batchSize,
+          intraOpThreads: threads,
+          encoderImagesPerSec: round(await encoderThroughput(s, files.slice(0, Math.min(files.length, 32))), 1),
+        });
       } finally {
         await s.close();
       }
@@ -61,9 +71,14 @@ export async function benchIngest(h: Harness, pack: BenchPack, opts: { images: n
   try {
     encoder = await encoderThroughput(s, files);
     const lookahead = s.config.DECODE_CONCURRENCY + s.config.ENCODE_BATCH_SIZE;
-    decode = files.length / ((await timed(async () => {
-      for await (const _ of mapConcurrent(files, lookahead, async (f) => decodeImage(await readFile(f), s.pack.image.preprocessing))) void _;
-    })).ms / 1000);
+    decode =
+      files.length /
+      ((
+        await timed(async () => {
+          for await (const _ of mapConcurrent(files, lookahead, async (f) => decodeImage(await readFile(f), s.pack.image.preprocessing))) void _;
+        })
+      ).ms /
+        1000);
     const job = await s.ingest.createFolderJob('bench', dir);
     const { ms } = await timed(() => s.ingest.runJob(job));
     endToEnd = files.length / (ms / 1000);
@@ -78,7 +93,10 @@ export async function benchIngest(h: Harness, pack: BenchPack, opts: { images: n
   const viaShrinkOnLoad = () => sharp(data).rotate().resize(512, 512, { fit: 'inside' }).raw().toBuffer();
   const viaFullDecode = async () => {
     const { data: raw, info } = await sharp(data).rotate().raw().toBuffer({ resolveWithObject: true });
-    return sharp(raw, { raw: { width: info.width, height: info.height, channels: info.channels } }).resize(512, 512, { fit: 'inside' }).raw().toBuffer();
+    return sharp(raw, { raw: { width: info.width, height: info.height, channels: info.channels } })
+      .resize(512, 512, { fit: 'inside' })
+      .raw()
+      .toBuffer();
   };
   const decodeTimes = async (fn: () => Promise<Buffer>) => {
     const times: number[] = [];

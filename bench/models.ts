@@ -17,11 +17,16 @@ import sharp from 'sharp';
 import { GraphBuilder, intAttr, intsAttr } from '../scripts/lib/onnxGraph';
 import { mulberry32 } from '../scripts/lib/random';
 import { DEFAULT_DECODE_LIMITS, decodeImage } from '../src/images/decode';
-import { splitCombinedGraph } from '../src/models/install/onnxSplit';
 import { rgbToChw, type ImagePreprocessing } from '../src/models/preprocess';
 
 const run = promisify(execFile);
-const PREP: ImagePreprocessing = { size: 224, resize: 'squash', interpolation: 'bicubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] };
+const PREP: ImagePreprocessing = {
+  size: 224,
+  resize: 'squash',
+  interpolation: 'bicubic',
+  mean: [0.48145466, 0.4578275, 0.40821073],
+  std: [0.26862954, 0.26130258, 0.27577711],
+};
 
 function photo(width: number, height: number, seed: number): Promise<Buffer> {
   const rand = mulberry32(seed);
@@ -29,14 +34,23 @@ function photo(width: number, height: number, seed: number): Promise<Buffer> {
   for (let i = 0; i < width * height; i++) {
     const x = i % width;
     const y = Math.floor(i / width);
-    for (let c = 0; c < 3; c++) px[i * 3 + c] = Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x / (40 + 9 * c) + c) * Math.cos(y / (57 + 5 * c) - c) + (rand() - 0.5) * 30)));
+    for (let c = 0; c < 3; c++)
+      px[i * 3 + c] = Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x / (40 + 9 * c) + c) * Math.cos(y / (57 + 5 * c) - c) + (rand() - 0.5) * 30)));
   }
-  return sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(px, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** The path before Pillow parity (as decodeImage was): one decode to the 512 px preview, then the tensor with libvips's lanczos3 and both derivatives from it. */
 async function previousPath(data: Buffer): Promise<Float32Array> {
-  const pv = await sharp(data).rotate().resize(512, 512, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb').flatten({ background: '#fff' }).raw().toBuffer({ resolveWithObject: true });
+  const pv = await sharp(data)
+    .rotate()
+    .resize(512, 512, { fit: 'inside', withoutEnlargement: true })
+    .toColourspace('srgb')
+    .flatten({ background: '#fff' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: pv.info.width, height: pv.info.height, channels: 3 as const } };
   const [t] = await Promise.all([
     sharp(pv.data, raw).resize(224, 224, { fit: 'fill' }).raw().toBuffer(),
@@ -61,12 +75,21 @@ async function measure(label: string, data: Buffer, ref: Float32Array, fn: () =>
   const wall = (performance.now() - t0) / reps;
   let sum = 0;
   for (let i = 0; i < ref.length; i++) sum += Math.abs(out[i]! - ref[i]!);
-  return { path: label, cpuMsPerImage: +cpu.toFixed(1), wallMsPerImage: +wall.toFixed(1), meanAbsDiffFromReference: +(sum / ref.length).toFixed(4), bytes: data.length };
+  return {
+    path: label,
+    cpuMsPerImage: +cpu.toFixed(1),
+    wallMsPerImage: +wall.toFixed(1),
+    meanAbsDiffFromReference: +(sum / ref.length).toFixed(4),
+    bytes: data.length,
+  };
 }
 
 async function benchPreprocess(dir: string) {
   const results = [];
-  for (const [w, h] of [[1600, 1200], [4032, 3024]] as const) {
+  for (const [w, h] of [
+    [1600, 1200],
+    [4032, 3024],
+  ] as const) {
     const file = path.join(dir, `photo-${w}x${h}.jpg`);
     const data = await photo(w, h, w);
     await writeFile(file, data);
@@ -76,7 +99,16 @@ async function benchPreprocess(dir: string) {
     // Derivatives (preview, thumbnail) are made in every path; the comparison is the whole decode.
     results.push({ image: `${w}x${h} JPEG`, ...(await measure('previous (512 px preview, lanczos3)', data, ref, () => previousPath(data), reps)) });
     for (const oversample of [4, 1]) {
-      results.push({ image: `${w}x${h} JPEG`, ...(await measure(`Pillow-exact, oversample ${oversample}`, data, ref, async () => (await decodeImage(data, PREP, { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample })).tensor.data, reps)) });
+      results.push({
+        image: `${w}x${h} JPEG`,
+        ...(await measure(
+          `Pillow-exact, oversample ${oversample}`,
+          data,
+          ref,
+          async () => (await decodeImage(data, PREP, { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample })).tensor.data,
+          reps,
+        )),
+      });
     }
   }
   return results;
@@ -122,7 +154,12 @@ async function benchSplit(dir: string) {
     ]).then((s) => console.log(JSON.stringify({ seconds: (Date.now() - t0) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024, towers: s.map((t) => t.bytes) })));`;
   const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', child], { maxBuffer: 1 << 20 });
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as { seconds: number; maxRssBytes: number; towers: number[] };
-  return { graphMB: +(graphBytes / 1e6).toFixed(0), towerMB: r.towers.map((b) => +(b / 1e6).toFixed(0)), peakRssMB: +(r.maxRssBytes / 1e6).toFixed(0), seconds: r.seconds };
+  return {
+    graphMB: +(graphBytes / 1e6).toFixed(0),
+    towerMB: r.towers.map((b) => +(b / 1e6).toFixed(0)),
+    peakRssMB: +(r.maxRssBytes / 1e6).toFixed(0),
+    seconds: r.seconds,
+  };
 }
 
 async function main(): Promise<void> {
@@ -139,7 +176,7 @@ async function main(): Promise<void> {
       '',
       '## Image preprocessing: what parity with the reference costs',
       '',
-      'Decode of a photo-like JPEG to the 224×224 tensor (previews and thumbnails come from the same decode in every path), and the mean absolute difference of the tensor from Chinese-CLIP\'s transform computed by Pillow (normalised units).',
+      "Decode of a photo-like JPEG to the 224×224 tensor (previews and thumbnails come from the same decode in every path), and the mean absolute difference of the tensor from Chinese-CLIP's transform computed by Pillow (normalised units).",
       '',
       '| image | path | CPU ms/image | wall ms/image | mean abs diff |',
       '|---|---|---|---|---|',

@@ -6,7 +6,18 @@ import { writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
 import { round, summarize, timed } from './stats';
 
-const QUERIES = ['海边的日落', '穿红裙子的小女孩', '一只在草地上奔跑的狗', '雪山和湖泊', '城市夜景', '桌上的咖啡和书', '下雨的街道', '生日蛋糕', '樱花树下的长椅', '一辆蓝色的汽车'];
+const QUERIES = [
+  '海边的日落',
+  '穿红裙子的小女孩',
+  '一只在草地上奔跑的狗',
+  '雪山和湖泊',
+  '城市夜景',
+  '桌上的咖啡和书',
+  '下雨的街道',
+  '生日蛋糕',
+  '樱花树下的长椅',
+  '一辆蓝色的汽车',
+];
 
 export interface Listening {
   url: string;
@@ -21,7 +32,11 @@ export async function listen(s: Services): Promise<Listening> {
 }
 
 export async function searchOnce(url: string, key: string, query: string): Promise<number> {
-  const res = await fetch(`${url}/v1/search/text`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, limit: 20 }) });
+  const res = await fetch(`${url}/v1/search/text`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, limit: 20 }),
+  });
   await res.arrayBuffer();
   return res.status;
 }

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
 
 type Results = {
   started: string;
-  machine: Record<string, unknown>;
+  machine: { cpus: number; cpu: string | undefined; memGiB: number; node: string };
   ingest: Awaited<ReturnType<typeof benchIngest>>[];
   query: Awaited<ReturnType<typeof benchQuery>>[];
   load: Awaited<ReturnType<typeof runLoad>> & { model: string };
@@ -132,7 +132,10 @@ function markdown(r: Results): string {
     ``,
     `| library | vectors | M | efC | build s | inserts/s | RSS MiB | ef: recall@10 / QPS | ef for recall ≥ 0.98 |`,
     `|---|---|---|---|---|---|---|---|---|`,
-    ...r.ann.map((a) => `| ${a.library} | ${a.n} | ${a.m} | ${a.efConstruction} | ${a.buildSeconds} | ${a.insertsPerSecond} | ${a.rssMiB} | ${a.sweep.map((s) => `${s.ef}: ${s.recallAt10} / ${s.qps}`).join('; ')} | ${a.efFor098 ?? '—'} |`),
+    ...r.ann.map(
+      (a) =>
+        `| ${a.library} | ${a.n} | ${a.m} | ${a.efConstruction} | ${a.buildSeconds} | ${a.insertsPerSecond} | ${a.rssMiB} | ${a.sweep.map((s) => `${s.ef}: ${s.recallAt10} / ${s.qps}`).join('; ')} | ${a.efFor098 ?? '—'} |`,
+    ),
     ``,
   );
   return lines.join('\n');

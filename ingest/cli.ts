@@ -37,7 +37,15 @@ async function main(): Promise<number> {
     const jobId = values.resume ?? (await services.ingest.createFolderJob(values.owner, positionals[0]!, values.album));
     const before = await services.ingest.status(jobId);
     if (!before) throw new Error(`job ${jobId} not found`);
-    const bar = new SingleBar({ format: 'ingest |{bar}| {value}/{total} | {rate} img/s | ETA {eta_formatted} | done {done} skipped {skipped} failed {failed}', hideCursor: true, noTTYOutput: !values['no-progress'], notTTYSchedule: 2000 }, Presets.shades_classic);
+    const bar = new SingleBar(
+      {
+        format: 'ingest |{bar}| {value}/{total} | {rate} img/s | ETA {eta_formatted} | done {done} skipped {skipped} failed {failed}',
+        hideCursor: true,
+        noTTYOutput: !values['no-progress'],
+        notTTYSchedule: 2000,
+      },
+      Presets.shades_classic,
+    );
     const counts = { done: before.done, skipped: before.skipped, failed: before.failed };
     const start = Date.now();
     let processed = 0;
@@ -47,11 +55,22 @@ async function main(): Promise<number> {
       counts.skipped += d.skipped ?? 0;
       counts.failed += d.failed ?? 0;
       processed += (d.done ?? 0) + (d.skipped ?? 0) + (d.failed ?? 0);
-      if (!values['no-progress']) bar.update(before.total - before.pending + processed, { ...counts, rate: (processed / ((Date.now() - start) / 1000 || 1)).toFixed(1) });
+      if (!values['no-progress'])
+        bar.update(before.total - before.pending + processed, { ...counts, rate: (processed / ((Date.now() - start) / 1000 || 1)).toFixed(1) });
     });
     bar.stop();
     const after = await services.ingest.status(jobId);
-    console.log(JSON.stringify({ jobId, state: after?.state, total: after?.total, done: after?.done, skipped: after?.skipped, failed: after?.failed, errors: after?.errors.slice(0, 5) }));
+    console.log(
+      JSON.stringify({
+        jobId,
+        state: after?.state,
+        total: after?.total,
+        done: after?.done,
+        skipped: after?.skipped,
+        failed: after?.failed,
+        errors: after?.errors.slice(0, 5),
+      }),
+    );
     return after?.failed ? 1 : 0;
   } finally {
     await services.close();

@@ -53,14 +53,20 @@ export class IngestService {
     // Scheme and syntax are checked now so a bad request fails as a whole; addresses are checked at fetch time.
     const checked = urls.map((u) => parseFetchableUrl(u).toString());
     const jobId = await this.deps.jobs.createJob(owner, 'url', albums);
-    await this.deps.jobs.addItems(jobId, [...new Set(checked)].map((source) => ({ source })));
+    await this.deps.jobs.addItems(
+      jobId,
+      [...new Set(checked)].map((source) => ({ source })),
+    );
     return jobId;
   }
 
   async createUploadJob(owner: string, files: UploadedFile[], albums: string[] = []): Promise<string> {
     const jobId = await this.deps.jobs.createJob(owner, 'upload', albums);
     const sources = await stageUploads(this.deps.stagingDir, jobId, files);
-    await this.deps.jobs.addItems(jobId, sources.map((source) => ({ source })));
+    await this.deps.jobs.addItems(
+      jobId,
+      sources.map((source) => ({ source })),
+    );
     return jobId;
   }
 
@@ -74,7 +80,10 @@ export class IngestService {
     const todo = stale.filter((s) => !active.has(s.id));
     if (todo.length === 0) return null;
     const jobId = await this.deps.jobs.createJob('*', 'reindex');
-    await this.deps.jobs.addItems(jobId, todo.map((s) => ({ source: s.sha256, imageId: s.id })));
+    await this.deps.jobs.addItems(
+      jobId,
+      todo.map((s) => ({ source: s.sha256, imageId: s.id })),
+    );
     return jobId;
   }
 

@@ -50,7 +50,12 @@ export class JobWorker {
         const items = await jobs.claimPendingItems(jobId, cursor);
         if (items.length === 0) break;
         cursor = items[items.length - 1]!.id;
-        await this.pipeline.run(ctx, items.map((i) => ({ itemId: i.id, source: i.source, imageId: i.imageId })), report, () => this.stopping);
+        await this.pipeline.run(
+          ctx,
+          items.map((i) => ({ itemId: i.id, source: i.source, imageId: i.imageId })),
+          report,
+          () => this.stopping,
+        );
       }
       await jobs.markCompleted(jobId);
       if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);

@@ -2,7 +2,7 @@ import type { ImageRepository, IngestRepository, SourceKind } from '../src/db/re
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { decodeImage, ImageRejected, type DecodedImage, type DecodeLimits } from '../src/images/decode';
 import type { ModelPack } from '../src/models/modelPack';
-import type { VectorCollection, VectorPoint } from '../src/store/vectorStore';
+import { VectorStoreError, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { imageId, sha256Hex } from '../src/util/ids';
 import type { Logger } from '../src/util/logger';
@@ -55,7 +55,7 @@ type Prepared =
 type Encodable = Extract<Prepared, { type: 'encode' }>;
 
 /** Thrown when the vector store stays unavailable: the job stops, its items stay pending. */
-export class StoreUnavailable extends Error {}
+export class StoreUnavailable extends VectorStoreError {}
 
 function isPermanent(e: unknown): boolean {
   if (e instanceof ImageRejected || e instanceof UrlNotAllowed || e instanceof UrlFetchFailed) return true;
@@ -140,13 +140,24 @@ export class IngestPipeline {
     const image = item.imageId ? await this.deps.imageRows.findById(item.imageId) : null;
     if (!image) return { type: 'rejected', item, error: 'image no longer exists' };
     const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
-    return { type: 'encode', item, imageId: image.id, sha256: image.sha256, bytes: image.bytes, decoded, albums: image.albums, takenAt: image.takenAt ?? undefined };
+    return {
+      type: 'encode',
+      item,
+      imageId: image.id,
+      sha256: image.sha256,
+      bytes: image.bytes,
+      decoded,
+      albums: image.albums,
+      takenAt: image.takenAt ?? undefined,
+    };
   }
 
   private async write(ctx: JobContext, batch: Encodable[], vectors: Float32Array[]): Promise<void> {
     const { jobs, derivatives, pack, collection, log } = this.deps;
     // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
-    await Promise.all(batch.flatMap((p) => [derivatives.put('preview', p.sha256, p.decoded.preview), derivatives.put('thumbnail', p.sha256, p.decoded.thumbnail)]));
+    await Promise.all(
+      batch.flatMap((p) => [derivatives.put('preview', p.sha256, p.decoded.preview), derivatives.put('thumbnail', p.sha256, p.decoded.thumbnail)]),
+    );
     if (ctx.kind !== 'reindex') {
       await jobs.upsertPendingImages(
         batch.map((p) => ({
@@ -170,8 +181,11 @@ export class IngestPipeline {
       payload: { owner: ctx.owner, albums: p.albums, takenAt: p.takenAt?.getTime() },
     }));
     try {
-      await withRetry(() => collection.upsert(points), this.deps.storeRetries, this.deps.storeRetryDelayMs, (e, attempt) =>
-        log.warn({ err: e.message, attempt, job: ctx.jobId }, 'vector upsert failed; retrying'),
+      await withRetry(
+        () => collection.upsert(points),
+        this.deps.storeRetries,
+        this.deps.storeRetryDelayMs,
+        (e, attempt) => log.warn({ err: e.message, attempt, job: ctx.jobId }, 'vector upsert failed; retrying'),
       );
     } catch (e) {
       const error = `vector store unavailable: ${(e as Error).message}`;

@@ -15,7 +15,10 @@ import { loadDataset } from '../src/eval/datasets';
 import { evaluatePack, evaluationMarkdown, type PackEvaluation } from '../src/eval/runEval';
 import { createLogger } from '../src/util/logger';
 
-export async function runEvaluation(datasetDir: string, opts: { split?: string | undefined; packs: string[]; out: string; log?: (m: string) => void }): Promise<PackEvaluation[]> {
+export async function runEvaluation(
+  datasetDir: string,
+  opts: { split?: string | undefined; packs: string[]; out: string; log?: (m: string) => void },
+): Promise<PackEvaluation[]> {
   const log = opts.log ?? ((m: string) => console.error(`eval: ${m}`));
   const dataset = await loadDataset(path.resolve(datasetDir), opts.split);
   log(`${dataset.name}: ${dataset.images.length} images, ${dataset.texts.length} texts`);
@@ -24,7 +27,13 @@ export async function runEvaluation(datasetDir: string, opts: { split?: string |
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-eval-'));
     // mkdtemp makes it 0700; a local cluster runs as the postgres user, which must reach it.
     await chmod(dataDir, 0o755);
-    const config = loadConfig({ ...process.env, DATA_DIR: dataDir, MODEL_DIR: pack, INGEST_ROOTS: path.join(dataDir, 'inbox'), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+    const config = loadConfig({
+      ...process.env,
+      DATA_DIR: dataDir,
+      MODEL_DIR: pack,
+      INGEST_ROOTS: path.join(dataDir, 'inbox'),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    });
     const services = await startServices(config, createLogger(config.LOG_LEVEL));
     try {
       log(`pack ${services.pack.key}`);
@@ -41,13 +50,16 @@ export async function runEvaluation(datasetDir: string, opts: { split?: string |
 }
 
 if (require.main === module) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { split: { type: 'string' }, pack: { type: 'string', multiple: true }, out: { type: 'string', default: 'eval-out' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { split: { type: 'string' }, pack: { type: 'string', multiple: true }, out: { type: 'string', default: 'eval-out' } },
+  });
   if (positionals.length !== 1) {
     console.error('usage: npm run eval -- <dataset folder> [--split valid] [--pack DIR]... [--out DIR]');
     process.exit(2);
   }
   const packs = values.pack?.length ? values.pack.map((p) => path.resolve(p)) : [loadConfig().modelDir];
-  runEvaluation(positionals[0]!, { split: values.split, packs, out: path.resolve(values.out!) })
+  runEvaluation(positionals[0]!, { split: values.split, packs, out: path.resolve(values.out) })
     .then((results) => console.log(evaluationMarkdown(results)))
     .catch((e: unknown) => {
       console.error(`eval: ${(e as Error).message}`);

@@ -7,7 +7,10 @@ export interface UploadedFile {
 }
 
 function sanitizeName(name: string): string {
-  const base = path.basename(name).replace(/[^\p{L}\p{N}._-]+/gu, '_').slice(-120);
+  const base = path
+    .basename(name)
+    .replace(/[^\p{L}\p{N}._-]+/gu, '_')
+    .slice(-120);
   return base || 'upload';
 }
 

@@ -18,13 +18,35 @@ export class UrlFetchFailed extends AppError {
 
 const blocked = new net.BlockList();
 for (const [net4, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net4, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  blocked.addSubnet(net4, prefix, 'ipv4');
 for (const [net6, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) blocked.addSubnet(net6, prefix, 'ipv6');
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b::', 96],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const)
+  blocked.addSubnet(net6, prefix, 'ipv6');
 
 /** True for loopback, private, link-local, CGNAT, multicast, documentation and reserved addresses. */
 export function isPrivateAddress(address: string): boolean {
@@ -66,7 +88,7 @@ function guardedLookup(allowPrivate: boolean): net.LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { all: true }, (err, addresses) => {
       if (err) return callback(err, '', 4);
-      const list = addresses as dns.LookupAddress[];
+      const list = addresses;
       const bad = list.find((a) => isPrivateAddress(a.address));
       if (bad && !allowPrivate) return callback(new UrlNotAllowed(`${hostname} resolves to a private address (${bad.address})`), '', 4);
       const chosen = list[0];
@@ -83,34 +105,40 @@ function requestOnce(url: URL, opts: UrlFetchOptions, signal: AbortSignal): Prom
   }
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.get(url, { lookup: guardedLookup(opts.allowPrivate ?? false), signal, headers: { 'user-agent': 'imagesearch-ingest/0.1', accept: 'image/*' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        return resolve({ status, location: res.headers.location });
-      }
-      if (status !== 200) {
-        res.resume();
-        return reject(new UrlFetchFailed(`${url.host} answered HTTP ${status}`));
-      }
-      const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > opts.maxBytes) {
-        res.destroy();
-        return reject(new UrlFetchFailed(`image is ${declared} bytes; the limit is ${opts.maxBytes}`));
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > opts.maxBytes) {
+    const req = lib.get(
+      url,
+      { lookup: guardedLookup(opts.allowPrivate ?? false), signal, headers: { 'user-agent': 'imagesearch-ingest/0.1', accept: 'image/*' } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          return resolve({ status, location: res.headers.location });
+        }
+        if (status !== 200) {
+          res.resume();
+          return reject(new UrlFetchFailed(`${url.host} answered HTTP ${status}`));
+        }
+        const declared = Number(res.headers['content-length'] ?? 0);
+        if (declared > opts.maxBytes) {
           res.destroy();
-          reject(new UrlFetchFailed(`image exceeds the limit of ${opts.maxBytes} bytes`));
-        } else chunks.push(c);
-      });
-      res.on('end', () => resolve({ status, body: Buffer.concat(chunks), type: String(res.headers['content-type'] ?? '') }));
-      res.on('error', reject);
-    });
-    req.on('error', (e) => reject(e instanceof UrlNotAllowed || e instanceof UrlFetchFailed ? e : new UrlFetchFailed(`fetching ${url.host} failed: ${e.message}`)));
+          return reject(new UrlFetchFailed(`image is ${declared} bytes; the limit is ${opts.maxBytes}`));
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > opts.maxBytes) {
+            res.destroy();
+            reject(new UrlFetchFailed(`image exceeds the limit of ${opts.maxBytes} bytes`));
+          } else chunks.push(c);
+        });
+        res.on('end', () => resolve({ status, body: Buffer.concat(chunks), type: String(res.headers['content-type'] ?? '') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (e) =>
+      reject(e instanceof UrlNotAllowed || e instanceof UrlFetchFailed ? e : new UrlFetchFailed(`fetching ${url.host} failed: ${e.message}`)),
+    );
   });
 }
 

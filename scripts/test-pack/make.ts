@@ -109,7 +109,16 @@ export async function makeTestPack(outDir: string): Promise<ModelManifest> {
     description: 'Generated colour-concept dual encoder for tests (not a real model).',
     testOnly: true,
     embeddingDim: DIM,
-    image: { file: 'image_encoder.onnx', input: 'pixel_values', output: 'image_embeds', size: IMAGE_SIZE, resize: 'squash', interpolation: 'bicubic', mean: [...MEAN], std: [...STD] },
+    image: {
+      file: 'image_encoder.onnx',
+      input: 'pixel_values',
+      output: 'image_embeds',
+      size: IMAGE_SIZE,
+      resize: 'squash',
+      interpolation: 'bicubic',
+      mean: [...MEAN],
+      std: [...STD],
+    },
     text: {
       file: 'text_encoder.onnx',
       inputs: { ids: 'input_ids', mask: 'attention_mask' },

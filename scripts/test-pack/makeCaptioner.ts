@@ -23,7 +23,7 @@ const K = COLOURS.length;
 export const captionFor = (colourKey: string) => `${COLOURS.find((c) => c.key === colourKey)!.words[0]}色的图片`;
 
 function vocabulary(): string[] {
-  return [PAD!, UNK!, CLS!, SEP!, MASK!, ...COLOURS.map((c) => captionFor(c.key))];
+  return [PAD, UNK, CLS, SEP, MASK, ...COLOURS.map((c) => captionFor(c.key))];
 }
 
 function encoder(): Uint8Array {
@@ -83,7 +83,15 @@ export async function makeTestCaptioner(outDir: string): Promise<void> {
     image_std: [...STD],
   });
   await json('tokenizer.json', bertTokenizerJsonFromVocab(vocab, false));
-  await json('tokenizer_config.json', { tokenizer_class: 'BertTokenizer', pad_token: PAD, unk_token: UNK, cls_token: CLS, sep_token: SEP, mask_token: MASK, model_max_length: 8 });
+  await json('tokenizer_config.json', {
+    tokenizer_class: 'BertTokenizer',
+    pad_token: PAD,
+    unk_token: UNK,
+    cls_token: CLS,
+    sep_token: SEP,
+    mask_token: MASK,
+    model_max_length: 8,
+  });
 }
 
 if (require.main === module) {

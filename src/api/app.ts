@@ -24,7 +24,12 @@ export interface AppOptions {
 
 export function createApp(s: Services, opts: AppOptions): Express {
   const { config } = s;
-  const limits = { queryMaxChars: config.QUERY_MAX_CHARS, searchMaxLimit: config.SEARCH_MAX_LIMIT, maxBytes: config.MAX_IMAGE_BYTES, maxFiles: config.MAX_UPLOAD_FILES };
+  const limits = {
+    queryMaxChars: config.QUERY_MAX_CHARS,
+    searchMaxLimit: config.SEARCH_MAX_LIMIT,
+    maxBytes: config.MAX_IMAGE_BYTES,
+    maxFiles: config.MAX_UPLOAD_FILES,
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -46,11 +51,22 @@ export function createApp(s: Services, opts: AppOptions): Express {
   app.get('/metrics', async (_req, res) => {
     res.set('content-type', s.metrics.registry.contentType).send(await s.metrics.registry.metrics());
   });
-  app.use(healthRoutes({ pingDatabase: s.repos.ping, store: s.store, modelKey: s.pack.key, modelWarning: notMeaningfulWarning(s.pack.manifest), accepting: opts.accepting ?? (() => true) }));
+  app.use(
+    healthRoutes({
+      pingDatabase: () => s.repos.ping(),
+      store: s.store,
+      modelKey: s.pack.key,
+      modelWarning: notMeaningfulWarning(s.pack.manifest),
+      accepting: opts.accepting ?? (() => true),
+    }),
+  );
   const signer = new UrlSigner(urlSigningSecret(config.ADMIN_API_KEY));
   app.use('/v1', signedImageRoutes(s.search, s.derivatives, signer));
   app.use('/v1', authenticate(s.keys, config.ADMIN_API_KEY), rateLimit(config.RATE_LIMIT_PER_MINUTE, s.metrics));
-  app.use('/v1/admin', adminRoutes(s.ingest, s.texts, s.reconcile, limits));
+  app.use(
+    '/v1/admin',
+    adminRoutes(s.ingest, s.texts, (fix) => s.reconcile(fix), limits),
+  );
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer)));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));

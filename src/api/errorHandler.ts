@@ -10,7 +10,12 @@ import { AppError } from '../errors/appError';
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof z.ZodError) {
-    return new AppError(400, 'validation_error', z.prettifyError(err), err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    return new AppError(
+      400,
+      'validation_error',
+      z.prettifyError(err),
+      err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   if (err instanceof multer.MulterError) {
     const status = err.code === 'LIMIT_FILE_SIZE' || err.code === 'LIMIT_FILE_COUNT' || err.code === 'LIMIT_FIELD_VALUE' ? 413 : 400;

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { imageRecordSchema } from '../search/imageRecord';
-import { classifySchema, imageSearchSchema, ingestRequestSchema, retrieveTextSchema, textIngestSchema, textSearchSchema, type Limits } from './schemas/requests';
+import {
+  classifySchema,
+  imageSearchSchema,
+  ingestRequestSchema,
+  retrieveTextSchema,
+  textIngestSchema,
+  textSearchSchema,
+  type Limits,
+} from './schemas/requests';
 import {
   classifyResponseSchema,
   errorResponseSchema,
@@ -37,20 +45,87 @@ export function routeContracts(limits: Limits): RouteContract[] {
   const json = (schema: z.ZodType) => ({ schema, required: true });
   const upload = (schema: z.ZodType, field: string, many = false) => ({ schema, upload: { field, many }, required: true });
   return [
-    { method: 'post', path: '/v1/search/text', summary: 'Search images with a (Chinese or English) text query', keyed: true, request: json(textSearchSchema(limits)), responses: { 200: searchResponseSchema } },
-    { method: 'post', path: '/v1/search/image', summary: 'Find images similar to an uploaded image or an indexed image id', keyed: true, request: upload(imageSearchSchema(limits), 'image'), responses: { 200: searchResponseSchema } },
-    { method: 'post', path: '/v1/retrieve/text', summary: 'Image-to-text retrieval: the best-matching texts of the corpus for an image', keyed: true, request: upload(retrieveTextSchema(limits), 'image'), responses: { 200: retrieveResponseSchema } },
-    { method: 'post', path: '/v1/classify', summary: 'Zero-shot labels for an image from a supplied label list', keyed: true, request: upload(classifySchema(limits), 'image'), responses: { 200: classifyResponseSchema } },
+    {
+      method: 'post',
+      path: '/v1/search/text',
+      summary: 'Search images with a (Chinese or English) text query',
+      keyed: true,
+      request: json(textSearchSchema(limits)),
+      responses: { 200: searchResponseSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/search/image',
+      summary: 'Find images similar to an uploaded image or an indexed image id',
+      keyed: true,
+      request: upload(imageSearchSchema(limits), 'image'),
+      responses: { 200: searchResponseSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/retrieve/text',
+      summary: 'Image-to-text retrieval: the best-matching texts of the corpus for an image',
+      keyed: true,
+      request: upload(retrieveTextSchema(limits), 'image'),
+      responses: { 200: retrieveResponseSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/classify',
+      summary: 'Zero-shot labels for an image from a supplied label list',
+      keyed: true,
+      request: upload(classifySchema(limits), 'image'),
+      responses: { 200: classifyResponseSchema },
+    },
     { method: 'get', path: '/v1/images/{id}', summary: 'Image metadata', keyed: true, responses: { 200: imageRecordSchema } },
     { method: 'get', path: '/v1/images/{id}/caption', summary: 'Caption of one image (cached)', keyed: true, responses: { 200: imageCaptionResponseSchema } },
-    { method: 'get', path: '/v1/images/{id}/thumbnail', summary: 'Thumbnail (JPEG, 256 px); also by signed URL (exp, sig) without a key', keyed: true, responses: { 200: jpeg } },
-    { method: 'get', path: '/v1/images/{id}/preview', summary: 'Preview (JPEG, 512 px); also by signed URL (exp, sig) without a key', keyed: true, responses: { 200: jpeg } },
-    { method: 'post', path: '/v1/admin/ingest', summary: 'Start an ingest job from a folder under an allowed root, URLs, or uploaded files', keyed: true, request: upload(ingestRequestSchema, 'files', true), responses: { 202: ingestAcceptedSchema } },
-    { method: 'post', path: '/v1/admin/texts', summary: 'Add texts (captions, tags, names) to the image-to-text corpus', keyed: true, request: json(textIngestSchema), responses: { 200: textsAddedSchema } },
-    { method: 'post', path: '/v1/admin/reconcile', summary: 'Compare Postgres with the vector store and optionally repair', keyed: true, request: { schema: z.object({ fix: z.boolean().default(false) }).strict(), required: false }, responses: { 200: reconcileReportSchema } },
+    {
+      method: 'get',
+      path: '/v1/images/{id}/thumbnail',
+      summary: 'Thumbnail (JPEG, 256 px); also by signed URL (exp, sig) without a key',
+      keyed: true,
+      responses: { 200: jpeg },
+    },
+    {
+      method: 'get',
+      path: '/v1/images/{id}/preview',
+      summary: 'Preview (JPEG, 512 px); also by signed URL (exp, sig) without a key',
+      keyed: true,
+      responses: { 200: jpeg },
+    },
+    {
+      method: 'post',
+      path: '/v1/admin/ingest',
+      summary: 'Start an ingest job from a folder under an allowed root, URLs, or uploaded files',
+      keyed: true,
+      request: upload(ingestRequestSchema, 'files', true),
+      responses: { 202: ingestAcceptedSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/admin/texts',
+      summary: 'Add texts (captions, tags, names) to the image-to-text corpus',
+      keyed: true,
+      request: json(textIngestSchema),
+      responses: { 200: textsAddedSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/admin/reconcile',
+      summary: 'Compare Postgres with the vector store and optionally repair',
+      keyed: true,
+      request: { schema: z.object({ fix: z.boolean().default(false) }).strict(), required: false },
+      responses: { 200: reconcileReportSchema },
+    },
     { method: 'get', path: '/v1/admin/jobs/{id}', summary: 'Ingest job progress', keyed: true, responses: { 200: jobStatusSchema } },
     { method: 'get', path: '/healthz', summary: 'Liveness', keyed: false, responses: { 200: healthSchema } },
-    { method: 'get', path: '/readyz', summary: 'Readiness of database, vector store and model; says when the model is only the test pack', keyed: false, responses: { 200: readinessSchema, 503: readinessSchema } },
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness of database, vector store and model; says when the model is only the test pack',
+      keyed: false,
+      responses: { 200: readinessSchema, 503: readinessSchema },
+    },
   ];
 }
 
@@ -62,7 +137,9 @@ function requestBody(req: NonNullable<RouteContract['request']>) {
   const content: Record<string, unknown> = { 'application/json': { schema: base } };
   if (req.upload) {
     const file = { type: 'string', format: 'binary' };
-    content['multipart/form-data'] = { schema: { ...base, properties: { ...base.properties, [req.upload.field]: req.upload.many ? { type: 'array', items: file } : file } } };
+    content['multipart/form-data'] = {
+      schema: { ...base, properties: { ...base.properties, [req.upload.field]: req.upload.many ? { type: 'array', items: file } : file } },
+    };
   }
   return { required: req.required, content };
 }

@@ -6,7 +6,7 @@ import { uploadedFiles } from './uploads';
 /** The query image of a request: an upload (field "image") or an indexed image id, never both. */
 export async function queryImageVector(req: Request, search: SearchService, imageId: string | undefined, owner: string | undefined): Promise<Float32Array> {
   const files = uploadedFiles(req);
-  if ((files.length > 0) === (imageId !== undefined)) {
+  if (files.length > 0 === (imageId !== undefined)) {
     throw new AppError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
   }
   return imageId ? search.vectorOf(imageId, owner) : search.embedImage(files[0]!.buffer);

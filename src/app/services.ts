@@ -57,7 +57,12 @@ export function createVectorStore(config: Config): VectorStore {
       timeoutMs: 30_000,
     });
   }
-  return new HnswStore(path.join(config.dataDir, 'index'), { ...DEFAULT_HNSW, m: config.HNSW_M, efConstruction: config.HNSW_EF_CONSTRUCTION, efSearch: config.HNSW_EF_SEARCH });
+  return new HnswStore(path.join(config.dataDir, 'index'), {
+    ...DEFAULT_HNSW,
+    m: config.HNSW_M,
+    efConstruction: config.HNSW_EF_CONSTRUCTION,
+    efSearch: config.HNSW_EF_SEARCH,
+  });
 }
 
 /** Connects to DATABASE_URL, or starts (or joins) the local cluster under DATA_DIR; applies migrations. */
@@ -153,8 +158,26 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     });
     cleanup.push(() => ingest.stop());
     metrics.probes = { encoderQueue: pack.queued, ingestQueue: () => ingest.queueDepth };
-    const reconcileWith = (fix: boolean) => reconcile({ imageRows: repos.images, jobs: repos.ingest, images, packKey: pack.key, createReindexJob: () => ingest.createReindexJob() }, fix);
-    return { config, log, repos, store, pack, images, derivatives, decodeLimits, search, texts, captions, ingest, keys: new ApiKeyService(repos.apiKeys), metrics, reconcile: reconcileWith, close };
+    const reconcileWith = (fix: boolean) =>
+      reconcile({ imageRows: repos.images, jobs: repos.ingest, images, packKey: pack.key, createReindexJob: () => ingest.createReindexJob() }, fix);
+    return {
+      config,
+      log,
+      repos,
+      store,
+      pack,
+      images,
+      derivatives,
+      decodeLimits,
+      search,
+      texts,
+      captions,
+      ingest,
+      keys: new ApiKeyService(repos.apiKeys),
+      metrics,
+      reconcile: reconcileWith,
+      close,
+    };
   } catch (e) {
     await close();
     throw e;

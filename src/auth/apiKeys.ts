@@ -62,7 +62,8 @@ export class ApiKeyService {
     const hit = this.cache.get(hash);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.principal;
     const row = await this.keys.findByHash(hash);
-    const principal = row && !row.revokedAt ? { keyId: row.id, owner: row.owner, scopes: new Set(row.scopes.filter((s): s is Scope => SCOPES.includes(s as Scope))) } : null;
+    const principal =
+      row && !row.revokedAt ? { keyId: row.id, owner: row.owner, scopes: new Set(row.scopes.filter((s): s is Scope => SCOPES.includes(s as Scope))) } : null;
     this.cache.set(hash, { principal, at: Date.now() });
     if (principal) this.touch(principal.keyId);
     return principal;

@@ -17,7 +17,12 @@ const USAGE = 'usage: npm run keys -- create --name NAME (--owner OWNER | --oper
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { name: { type: 'string' }, owner: { type: 'string' }, operator: { type: 'boolean', default: false }, scopes: { type: 'string', default: 'search' } },
+    options: {
+      name: { type: 'string' },
+      owner: { type: 'string' },
+      operator: { type: 'boolean', default: false },
+      scopes: { type: 'string', default: 'search' },
+    },
   });
   const [command, arg] = positionals;
   const scopes = values.scopes.split(',').map((s) => s.trim()) as Scope[];

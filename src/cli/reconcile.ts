@@ -17,7 +17,12 @@ async function main(): Promise<number> {
   const s = await startServices(config, createLogger(config.LOG_LEVEL));
   try {
     const report = await s.reconcile(values.fix);
-    const summary = { missingVectors: report.missingVectors.length, orphanPoints: report.orphanPoints.length, staleModel: report.staleModel.length, stuckPending: report.stuckPending.length };
+    const summary = {
+      missingVectors: report.missingVectors.length,
+      orphanPoints: report.orphanPoints.length,
+      staleModel: report.staleModel.length,
+      stuckPending: report.stuckPending.length,
+    };
     if (report.reindexJobId) await s.ingest.runJob(report.reindexJobId);
     console.log(JSON.stringify({ ...summary, fixed: values.fix, reindexJobId: report.reindexJobId }));
     return isClean(report) || values.fix ? 0 : 1;

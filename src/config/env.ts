@@ -11,7 +11,12 @@ const list = (def: string) =>
   z
     .string()
     .default(def)
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
 
 /** Every setting, with its default; README "Configuration" mirrors this. */
 export const envSchema = z.object({

@@ -68,7 +68,7 @@ async function pgCommand(bin: string, args: string[], runAs: RunAs | null): Prom
     else await run(file, rest, { timeout: 120_000 });
   } catch (e) {
     const err = e as Error & { stderr?: string };
-    throw new Error(`${args[0]} failed: ${err.stderr?.trim() || err.message}`);
+    throw new Error(`${args[0]} failed: ${err.stderr?.trim() || err.message}`, { cause: e });
   }
 }
 

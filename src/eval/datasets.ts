@@ -11,7 +11,11 @@ export interface EvalDataset {
 
 export class DatasetError extends Error {}
 
-const cnClipText = z.object({ text_id: z.union([z.number(), z.string()]), text: z.string().min(1), image_ids: z.array(z.union([z.number(), z.string()])).min(1) });
+const cnClipText = z.object({
+  text_id: z.union([z.number(), z.string()]),
+  text: z.string().min(1),
+  image_ids: z.array(z.union([z.number(), z.string()])).min(1),
+});
 const captionLine = z.object({ image: z.string().min(1), text: z.string().min(1) });
 
 function jsonLines<T>(content: string, schema: z.ZodType<T>, file: string): T[] {
@@ -47,7 +51,11 @@ async function loadChineseClip(dir: string, split: string): Promise<EvalDataset>
       if (tab < 1) throw new DatasetError(`${imgsFile}:${i + 1}: expected image_id<TAB>base64`);
       return { id: line.slice(0, tab).trim(), data: Buffer.from(line.slice(tab + 1).trim(), 'base64') };
     });
-  const texts = jsonLines(await readFile(textsFile, 'utf8'), cnClipText, textsFile).map((t) => ({ id: String(t.text_id), text: t.text, imageIds: t.image_ids.map(String) }));
+  const texts = jsonLines(await readFile(textsFile, 'utf8'), cnClipText, textsFile).map((t) => ({
+    id: String(t.text_id),
+    text: t.text,
+    imageIds: t.image_ids.map(String),
+  }));
   return { name: `${path.basename(dir)}/${split}`, images, texts };
 }
 
@@ -77,7 +85,8 @@ export async function loadDataset(dir: string, split?: string): Promise<EvalData
   const splits = entries.filter((f) => f.endsWith('_imgs.tsv')).map((f) => f.slice(0, -'_imgs.tsv'.length));
   if (splits.length) {
     const chosen = split ?? (splits.includes('test') ? 'test' : splits.includes('valid') ? 'valid' : splits[0]!);
-    if (!splits.includes(chosen) || !entries.includes(`${chosen}_texts.jsonl`)) throw new DatasetError(`${dir} has no ${chosen}_imgs.tsv with ${chosen}_texts.jsonl (splits: ${splits.join(', ')})`);
+    if (!splits.includes(chosen) || !entries.includes(`${chosen}_texts.jsonl`))
+      throw new DatasetError(`${dir} has no ${chosen}_imgs.tsv with ${chosen}_texts.jsonl (splits: ${splits.join(', ')})`);
     return loadChineseClip(dir, chosen);
   }
   if (entries.includes('captions.jsonl')) return loadCaptionFolder(dir);

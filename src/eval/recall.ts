@@ -17,7 +17,8 @@ export interface RetrievalScores {
 
 /** Recall@K over queries whose ranked answers (best first) should contain any of `relevant`. */
 export function recallAtK(rankings: readonly (readonly string[])[], relevant: readonly ReadonlySet<string>[]): Recall {
-  const at = (k: number) => (rankings.length === 0 ? 0 : rankings.filter((ranked, i) => ranked.slice(0, k).some((id) => relevant[i]!.has(id))).length / rankings.length);
+  const at = (k: number) =>
+    rankings.length === 0 ? 0 : rankings.filter((ranked, i) => ranked.slice(0, k).some((id) => relevant[i]!.has(id))).length / rankings.length;
   return { r1: at(1), r5: at(5), r10: at(10) };
 }
 

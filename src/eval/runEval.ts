@@ -28,7 +28,10 @@ const K = 10;
 export async function evaluatePack(s: Services, dataset: EvalDataset, onProgress?: (m: string) => void): Promise<PackEvaluation> {
   const started = performance.now();
   // Uploads are staged as `${index}-${name}`; the index maps a hit back to the dataset's image.
-  const job = await s.ingest.createUploadJob(OWNER, dataset.images.map((img, i) => ({ name: `${i}`, data: img.data })));
+  const job = await s.ingest.createUploadJob(
+    OWNER,
+    dataset.images.map((img, i) => ({ name: `${i}`, data: img.data })),
+  );
   await s.ingest.runJob(job, () => undefined);
   const status = await s.ingest.status(job);
   if (!status || status.failed > 0) throw new Error(`ingest of the dataset failed: ${JSON.stringify(status?.errors.slice(0, 3))}`);
@@ -100,7 +103,10 @@ export function evaluationMarkdown(results: readonly PackEvaluation[]): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    ...results.map((r) => `- ${r.pack}: ingest ${r.ingestSeconds.toFixed(1)} s (${(r.images / r.ingestSeconds).toFixed(1)} images/s), ${r.textQueryMs.toFixed(1)} ms per text query`),
+    ...results.map(
+      (r) =>
+        `- ${r.pack}: ingest ${r.ingestSeconds.toFixed(1)} s (${(r.images / r.ingestSeconds).toFixed(1)} images/s), ${r.textQueryMs.toFixed(1)} ms per text query`,
+    ),
     '',
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { AppError } from '../errors/appError';
 import exifReader from 'exif-reader';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { decodeRgb, pixelTensorFromRgb, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
 
 /** Formats accepted for ingest and query images (HEIC needs a libheif build that sharp's prebuilt binary lacks). */
@@ -126,7 +126,10 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
   const [preview, thumbnail] = await Promise.all([
     // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench).
     sharp(previewRaw.data, raw).jpeg({ quality: 85 }).toBuffer(),
-    sharp(previewRaw.data, raw).resize(limits.thumbnailSize, limits.thumbnailSize, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer(),
+    sharp(previewRaw.data, raw)
+      .resize(limits.thumbnailSize, limits.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 80 })
+      .toBuffer(),
   ]);
   return { ...info, tensor: pixelTensorFromRgb(pixels, prep), preview, thumbnail };
 }

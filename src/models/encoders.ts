@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { Semaphore } from '../util/semaphore';
+import { type Semaphore } from '../util/semaphore';
 import type { ModelManifest } from './manifest';
 import { toFloat16Bits } from './float16';
 import { readEmbeddings, requireInput } from './onnxSession';

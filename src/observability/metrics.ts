@@ -18,16 +18,26 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly encodedItems = new Counter({ name: 'encoder_items_total', help: 'Images and texts encoded', labelNames: ['kind'] as const, registers: [this.registry] });
-  readonly ingestItems = new Counter({ name: 'ingest_items_total', help: 'Ingest items finished, by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly encodedItems = new Counter({
+    name: 'encoder_items_total',
+    help: 'Images and texts encoded',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestItems = new Counter({
+    name: 'ingest_items_total',
+    help: 'Ingest items finished, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly rateLimited = new Counter({ name: 'http_rate_limited_total', help: 'Requests refused by the per-key rate limit', registers: [this.registry] });
   /** Read at scrape time; set once the encoder and the ingest queue exist. */
   probes = { encoderQueue: () => 0, ingestQueue: () => 0 };
 
   private probe(name: keyof Metrics['probes']) {
-    const metrics = this;
+    const probes = () => this.probes;
     return function (this: Gauge) {
-      this.set(metrics.probes[name]());
+      this.set(probes()[name]());
     };
   }
 

@@ -1,4 +1,5 @@
 import type { TextRepository } from '../db/repositories';
+import { AppError } from '../errors/appError';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
 import type { ImageRecord } from './imageRecord';
@@ -16,7 +17,11 @@ export interface Captioner {
   caption(image: ImageRecord): Promise<{ text: string; score: number | null }>;
 }
 
-export class CaptionUnavailable extends Error {}
+export class CaptionUnavailable extends AppError {
+  constructor(message: string) {
+    super(503, 'caption_unavailable', message);
+  }
+}
 
 /** Default captioner: the corpus text closest to the image (image-to-text retrieval, top 1). */
 export class RetrievalCaptioner implements Captioner {
@@ -103,7 +108,10 @@ export class CaptionService {
       for (const i of images) out.set(i.id, { error: this.disabledReason });
       return out;
     }
-    const cached = await this.texts.cachedCaptions(images.map((i) => i.id), captioner.model);
+    const cached = await this.texts.cachedCaptions(
+      images.map((i) => i.id),
+      captioner.model,
+    );
     for (const c of cached) out.set(c.imageId, { caption: { text: c.text, model: c.model, score: c.score } });
     await Promise.all(
       images

@@ -113,7 +113,10 @@ export class SearchService {
   }
 
   private async hydrate(scored: ScoredPoint[], owner?: string): Promise<ImageHit[]> {
-    const rows = await this.images.indexedByIds(scored.map((s) => s.id), owner);
+    const rows = await this.images.indexedByIds(
+      scored.map((s) => s.id),
+      owner,
+    );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return scored.flatMap((s) => {
       const row = byId.get(s.id);

@@ -9,7 +9,12 @@ import { normalizeQuery } from './textQuery';
 /** The shared corpus has owner ""; an owner sees its own texts plus the shared ones. */
 export const SHARED_OWNER = '';
 
-export const ownerName = z.string().trim().min(1).max(128).regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
+export const ownerName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
 
 /** One text for the corpus, as the API and the texts CLI accept it. */
 export const textInputSchema = z
@@ -69,7 +74,10 @@ export class TextCorpus {
     await this.rows.upsertPending(rows);
     const vectors = await this.pack.text.encode(rows.map((r) => r.text));
     await this.collection.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, payload: { owner: r.owner, albums: [] } })));
-    await this.rows.markIndexed(rows.map((r) => r.id), this.pack.key);
+    await this.rows.markIndexed(
+      rows.map((r) => r.id),
+      this.pack.key,
+    );
   }
 
   /** Texts embedded by another pack are re-embedded from their text: nothing else is needed. */

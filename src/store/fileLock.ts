@@ -22,7 +22,7 @@ export function acquireLock(file: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number(readFileSync(file, 'utf8').trim());
       if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
-        throw new Error(`${file} is held by process ${holder}; stop it, or ingest through its admin API`);
+        throw new Error(`${file} is held by process ${holder}; stop it, or ingest through its admin API`, { cause: e });
       }
       rmSync(file, { force: true });
     }

@@ -38,7 +38,7 @@ export function toQdrantFilter(f: PointFilter | undefined): { must: Condition[];
 function toPayload(raw: Record<string, unknown> | null | undefined): PointPayload {
   const takenAt = raw?.takenAt;
   return {
-    owner: String(raw?.owner ?? ''),
+    owner: typeof raw?.owner === 'string' ? raw.owner : '',
     albums: Array.isArray(raw?.albums) ? raw.albums.map(String) : [],
     takenAt: typeof takenAt === 'number' ? takenAt : undefined,
   };

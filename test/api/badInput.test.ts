@@ -23,7 +23,11 @@ describe('bad input gets a clear JSON error and writes nothing', () => {
     expect(typeof res.body.error?.message).toBe('string');
   };
 
-  const textSearch = (body: unknown) => svc.api().post('/v1/search/text').send(body as object);
+  const textSearch = (body: unknown) =>
+    svc
+      .api()
+      .post('/v1/search/text')
+      .send(body as object);
 
   test.each([
     ['an empty query', { query: '' }],
@@ -68,7 +72,9 @@ describe('bad input gets a clear JSON error and writes nothing', () => {
     expectError(await imageSearch(jpeg.subarray(0, Math.floor(jpeg.length / 2)), 'cut.jpg'), 422, 'image_corrupt');
     expectError(await imageSearch(Buffer.alloc(0), 'empty.png'), 422, 'image_empty');
     expectError(await imageSearch(pngBombHeader(100_000, 100_000), 'bomb.png'), 413, 'image_too_large');
-    const big = await sharp({ create: { width: 2500, height: 2000, channels: 3, background: '#f00' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 2500, height: 2000, channels: 3, background: '#f00' } })
+      .png()
+      .toBuffer();
     expectError(await imageSearch(big, 'big.png'), 413, 'image_too_large');
     expectError(await imageSearch(Buffer.alloc(300_000, 1), 'huge.png'), 413, 'upload_limit_file_size');
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="red"/></svg>');
@@ -77,7 +83,15 @@ describe('bad input gets a clear JSON error and writes nothing', () => {
 
   test('image search needs exactly one of an upload or an id', async () => {
     expectError(await svc.api().post('/v1/search/image').send({}), 400, 'validation_error');
-    expectError(await svc.api().post('/v1/search/image').field('imageId', randomUUID()).attach('image', await colourImage('red'), 'r.png'), 400, 'validation_error');
+    expectError(
+      await svc
+        .api()
+        .post('/v1/search/image')
+        .field('imageId', randomUUID())
+        .attach('image', await colourImage('red'), 'r.png'),
+      400,
+      'validation_error',
+    );
   });
 
   describe('admin ingest', () => {

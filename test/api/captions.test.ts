@@ -44,7 +44,11 @@ describe('image-to-text retrieval and captions', () => {
   });
 
   test('an uploaded image retrieves the texts that describe it', async () => {
-    const res = await svc.api().post('/v1/retrieve/text').attach('image', await colourImage('blue', { seed: 9 }), 'q.png').field('limit', '3');
+    const res = await svc
+      .api()
+      .post('/v1/retrieve/text')
+      .attach('image', await colourImage('blue', { seed: 9 }), 'q.png')
+      .field('limit', '3');
     expect(res.status).toBe(200);
     expect(res.body.hits[0]).toMatchObject({ externalId: 'cap-blue', text: '一件蓝色的东西', owner: null });
     expect(res.body.hits).toHaveLength(3);
@@ -67,14 +71,20 @@ describe('image-to-text retrieval and captions', () => {
 
   test('search hits get captions on request, computed once and then served from the cache', async () => {
     await svc.services.db.caption.deleteMany();
-    const first = await svc.api().post('/v1/search/text').send({ query: '绿色', limit: 2, caption: true, filters: { owner: 'alice' } });
+    const first = await svc
+      .api()
+      .post('/v1/search/text')
+      .send({ query: '绿色', limit: 2, caption: true, filters: { owner: 'alice' } });
     const hits = first.body.hits as Hit[];
     expect(hits[0]).toMatchObject({ source: library.get('green'), caption: { text: '一件绿色的东西', model: 'retrieval:test-pack@1' } });
     expect(await svc.services.db.caption.count()).toBe(2);
 
     // Prove the second answer comes from Postgres: change the stored caption behind the service's back.
     await svc.services.db.caption.updateMany({ where: { imageId: hits[0]!.id }, data: { text: '缓存里的说明' } });
-    const second = await svc.api().post('/v1/search/text').send({ query: '绿色', limit: 2, caption: true, filters: { owner: 'alice' } });
+    const second = await svc
+      .api()
+      .post('/v1/search/text')
+      .send({ query: '绿色', limit: 2, caption: true, filters: { owner: 'alice' } });
     expect((second.body.hits as Hit[])[0]!.caption!.text).toBe('缓存里的说明');
 
     const without = await svc.api().post('/v1/search/text').send({ query: '绿色', limit: 2 });
@@ -82,7 +92,12 @@ describe('image-to-text retrieval and captions', () => {
   });
 
   test('image search can caption its hits as well', async () => {
-    const res = await svc.api().post('/v1/search/image').attach('image', await colourImage('yellow', { seed: 4 }), 'y.png').field('caption', 'true').field('limit', '1');
+    const res = await svc
+      .api()
+      .post('/v1/search/image')
+      .attach('image', await colourImage('yellow', { seed: 4 }), 'y.png')
+      .field('caption', 'true')
+      .field('limit', '1');
     expect((res.body.hits as Hit[])[0]!.caption!.text).toBe('一件黄色的东西');
   });
 
@@ -96,7 +111,10 @@ describe('image-to-text retrieval and captions', () => {
   test('with no texts for an owner, hits say why they have no caption', async () => {
     await ingestLibrary(svc, 'nobody-texts');
     await svc.services.db.textEntry.deleteMany({ where: { owner: '' } });
-    const res = await svc.api().post('/v1/search/text').send({ query: '白', limit: 1, caption: true, filters: { owner: 'nobody-texts' } });
+    const res = await svc
+      .api()
+      .post('/v1/search/text')
+      .send({ query: '白', limit: 1, caption: true, filters: { owner: 'nobody-texts' } });
     expect(res.status).toBe(200);
     // Shared texts were removed from Postgres; retrieval only trusts rows that still exist.
     expect((res.body.hits as Hit[])[0]).toMatchObject({ caption: null, captionError: expect.stringMatching(/no texts for this owner/) });
@@ -104,12 +122,19 @@ describe('image-to-text retrieval and captions', () => {
   });
 
   test('zero-shot classification ranks the right label first', async () => {
-    const res = await svc.api().post('/v1/classify').attach('image', await colourImage('orange', { seed: 2 }), 'o.png').field('labels', JSON.stringify(['红色', '橙色', '蓝色', '黑色']));
+    const res = await svc
+      .api()
+      .post('/v1/classify')
+      .attach('image', await colourImage('orange', { seed: 2 }), 'o.png')
+      .field('labels', JSON.stringify(['红色', '橙色', '蓝色', '黑色']));
     expect(res.status).toBe(200);
     expect(res.body.labels[0].label).toBe('橙色');
     const total = (res.body.labels as { probability: number }[]).reduce((a, l) => a + l.probability, 0);
     expect(total).toBeCloseTo(1, 5);
-    const bad = await svc.api().post('/v1/classify').send({ imageId: (await svc.services.db.image.findFirstOrThrow()).id, labels: [] });
+    const bad = await svc
+      .api()
+      .post('/v1/classify')
+      .send({ imageId: (await svc.services.db.image.findFirstOrThrow()).id, labels: [] });
     expect(bad.status).toBe(400);
   });
 });

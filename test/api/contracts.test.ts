@@ -34,7 +34,10 @@ describe('API contract: responses match the documented schemas', () => {
       expect(res.headers['content-type']).toBe(documented.binary);
     } else if (documented) {
       const parsed = documented.safeParse(res.body);
-      if (!parsed.success) throw new Error(`${method.toUpperCase()} ${url} → ${res.status} does not match its schema: ${parsed.error.message}\n${JSON.stringify(res.body).slice(0, 500)}`);
+      if (!parsed.success)
+        throw new Error(
+          `${method.toUpperCase()} ${url} → ${res.status} does not match its schema: ${parsed.error.message}\n${JSON.stringify(res.body).slice(0, 500)}`,
+        );
     } else {
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(errorResponseSchema.safeParse(res.body).success).toBe(true);

@@ -60,7 +60,9 @@ describe('limits', () => {
 
   test('a request past its deadline gets a 503', async () => {
     svc = await startTestService({ REQUEST_TIMEOUT_MS: '5' });
-    const big = await sharp({ create: { width: 3000, height: 3000, channels: 3, background: '#0a0' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 3000, height: 3000, channels: 3, background: '#0a0' } })
+      .png()
+      .toBuffer();
     const res = await svc.api().post('/v1/search/image').attach('image', big, 'big.png');
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('timeout');
@@ -74,12 +76,20 @@ describe('graceful shutdown', () => {
     const root = path.resolve(__dirname, '../..');
     const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/main.ts'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, MODEL_DIR: testEnv('TEST_MODEL_DIR'), PORT: '0', ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        DATA_DIR: dataDir,
+        MODEL_DIR: testEnv('TEST_MODEL_DIR'),
+        PORT: '0',
+        ADMIN_API_KEY: ADMIN_KEY,
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const logs: { msg?: string; url?: string }[] = [];
     const listening = new Promise<string>((resolve) => {
-      readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      readline.createInterface({ input: child.stdout }).on('line', (line) => {
         const entry = JSON.parse(line) as { msg?: string; url?: string };
         logs.push(entry);
         if (entry.msg === 'imagesearch is listening') resolve(entry.url!);
@@ -91,15 +101,27 @@ describe('graceful shutdown', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const call = (method: string, p: string, body?: Buffer, type?: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: base.hostname, port: base.port, path: p, method, agent, headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(type ? { 'content-type': type } : {}) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = http.request(
+          {
+            host: base.hostname,
+            port: base.port,
+            path: p,
+            method,
+            agent,
+            headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(type ? { 'content-type': type } : {}) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
     expect(await call('GET', '/readyz')).toBe(200);
-    const image = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#d22' } }).png().toBuffer();
+    const image = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#d22' } })
+      .png()
+      .toBuffer();
     const boundary = 'x-boundary';
     const body = Buffer.concat([
       Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="r.png"\r\nContent-Type: image/png\r\n\r\n`),

@@ -21,7 +21,10 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
   beforeAll(async () => {
     svc = await startTestService();
     library = await writeColourLibrary(path.join(svc.inbox, 'colours'));
-    const res = await svc.api().post('/v1/admin/ingest').send({ owner: 'alice', folder: 'colours', albums: ['调色板'] });
+    const res = await svc
+      .api()
+      .post('/v1/admin/ingest')
+      .send({ owner: 'alice', folder: 'colours', albums: ['调色板'] });
     expect(res.status).toBe(202);
     const status = await waitForJob(svc, res.body.jobId);
     expect(status).toMatchObject({ state: 'completed', total: COLOURS.length, done: COLOURS.length, failed: 0 });
@@ -83,7 +86,11 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
   });
 
   test('image-to-image: an uploaded image finds its colour; an indexed image finds others, not itself', async () => {
-    const upload = await svc.api().post('/v1/search/image').attach('image', await colourImage('green', { seed: 99, format: 'jpeg' }), 'q.jpg').field('limit', '2');
+    const upload = await svc
+      .api()
+      .post('/v1/search/image')
+      .attach('image', await colourImage('green', { seed: 99, format: 'jpeg' }), 'q.jpg')
+      .field('limit', '2');
     expect(upload.status).toBe(200);
     expect((upload.body.hits as Hit[])[0]!.source).toBe(library.get('green'));
 
@@ -95,7 +102,11 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
   });
 
   test('re-ingesting the same folder is idempotent: everything is skipped, nothing duplicated', async () => {
-    const res = await svc.api(null).post('/v1/admin/ingest').set('x-api-key', ADMIN_KEY).send({ owner: 'alice', folder: 'colours', albums: ['调色板'] });
+    const res = await svc
+      .api(null)
+      .post('/v1/admin/ingest')
+      .set('x-api-key', ADMIN_KEY)
+      .send({ owner: 'alice', folder: 'colours', albums: ['调色板'] });
     const status = await waitForJob(svc, res.body.jobId);
     expect(status).toMatchObject({ state: 'completed', skipped: COLOURS.length, done: 0 });
     expect(await svc.services.db.image.count()).toBe(COLOURS.length);
@@ -106,7 +117,9 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
     const res = await svc.api().get('/v1/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
-    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/search/text', '/v1/search/image', '/v1/retrieve/text', '/v1/admin/ingest', '/v1/admin/jobs/{id}']));
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/search/text', '/v1/search/image', '/v1/retrieve/text', '/v1/admin/ingest', '/v1/admin/jobs/{id}']),
+    );
     expect(res.body.paths['/v1/search/text'].post.requestBody.content['application/json'].schema.properties.query).toBeDefined();
   });
 
@@ -119,6 +132,9 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
 
   test('readiness says loudly that the test pack gives no meaningful results, and how to get the real model', async () => {
     const ready = await svc.api().get('/readyz');
-    expect(ready.body.checks.model).toMatchObject({ meaningful: false, warning: expect.stringMatching(/not meaningful for real photos.*npm run models:fetch/) });
+    expect(ready.body.checks.model).toMatchObject({
+      meaningful: false,
+      warning: expect.stringMatching(/not meaningful for real photos.*npm run models:fetch/),
+    });
   });
 });

@@ -25,7 +25,11 @@ describe('signed image URLs', () => {
     try {
       await writeColourLibrary(svc.inbox);
       await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('alice', '.'));
-      const [hit] = (await svc.api().post('/v1/search/text').send({ query: '红', limit: 1 })).body.hits as { id: string; thumbnailUrl: string; previewUrl: string }[];
+      const [hit] = (await svc.api().post('/v1/search/text').send({ query: '红', limit: 1 })).body.hits as {
+        id: string;
+        thumbnailUrl: string;
+        previewUrl: string;
+      }[];
       for (const url of [hit!.thumbnailUrl, hit!.previewUrl]) {
         const res = await svc.api(null).get(url);
         expect(res.status).toBe(200);

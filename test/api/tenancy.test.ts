@@ -33,8 +33,14 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
       await waitForJob(svc, res.body.jobId);
       ids[owner] = (await svc.services.db.image.findMany({ where: { owner } })).map((i) => i.id);
     }
-    await svc.api(keys.alice).post('/v1/admin/texts').send({ texts: [{ text: '爱丽丝的红色秘密' }] });
-    await svc.api(keys.bob).post('/v1/admin/texts').send({ texts: [{ text: '鲍勃的红色东西' }] });
+    await svc
+      .api(keys.alice)
+      .post('/v1/admin/texts')
+      .send({ texts: [{ text: '爱丽丝的红色秘密' }] });
+    await svc
+      .api(keys.bob)
+      .post('/v1/admin/texts')
+      .send({ texts: [{ text: '鲍勃的红色东西' }] });
   });
   afterAll(async () => {
     await svc.close();
@@ -57,12 +63,16 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
     const alice = await as('alice').post('/v1/search/text').send({ query: '红色', limit: 10 });
     expect(new Set((alice.body.hits as Hit[]).map((h) => h.owner))).toEqual(new Set(['alice']));
     expect(alice.body.hits).toHaveLength(2);
-    const cross = await as('bob').post('/v1/search/text').send({ query: '红色', filters: { owner: 'alice' } });
+    const cross = await as('bob')
+      .post('/v1/search/text')
+      .send({ query: '红色', filters: { owner: 'alice' } });
     expect(cross.status).toBe(403);
   });
 
   test('image search, by upload or by another owner’s id', async () => {
-    const upload = await as('bob').post('/v1/search/image').attach('image', await colourImage('blue', { seed: 1 }), 'b.png');
+    const upload = await as('bob')
+      .post('/v1/search/image')
+      .attach('image', await colourImage('blue', { seed: 1 }), 'b.png');
     expect((upload.body.hits as Hit[]).every((h) => h.owner === 'bob')).toBe(true);
     const byId = await as('bob').post('/v1/search/image').send({ imageId: ids.alice![0] });
     expect(byId.status).toBe(404);
@@ -78,12 +88,21 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
   });
 
   test('image-to-text retrieval and captions use only the caller’s and shared texts', async () => {
-    const res = await as('bob').post('/v1/retrieve/text').attach('image', await colourImage('red', { seed: 3 }), 'r.png').field('limit', '10');
+    const res = await as('bob')
+      .post('/v1/retrieve/text')
+      .attach('image', await colourImage('red', { seed: 3 }), 'r.png')
+      .field('limit', '10');
     expect(res.body.hits.map((h: { text: string }) => h.text)).toEqual(['鲍勃的红色东西']);
     expect((await as('bob').post('/v1/retrieve/text').send({ imageId: ids.alice![0] })).status).toBe(404);
     const captioned = await as('bob').post('/v1/search/text').send({ query: '红', caption: true });
     expect((captioned.body.hits as Hit[])[0]!.caption!.text).toBe('鲍勃的红色东西');
-    expect((await as('bob').post('/v1/classify').send({ imageId: ids.alice![0], labels: ['红色'] })).status).toBe(404);
+    expect(
+      (
+        await as('bob')
+          .post('/v1/classify')
+          .send({ imageId: ids.alice![0], labels: ['红色'] })
+      ).status,
+    ).toBe(404);
   });
 
   test('jobs of another owner are invisible; folder ingest needs the admin scope', async () => {
@@ -91,13 +110,21 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
     expect((await as('alice').get(`/v1/admin/jobs/${aliceJob}`)).status).toBe(200);
     const folder = await as('alice').post('/v1/admin/ingest').send({ folder: '.' });
     expect(folder.status).toBe(403);
-    const forOther = await as('alice').post('/v1/admin/ingest').send({ owner: 'bob', urls: ['https://example.com/x.png'] });
+    const forOther = await as('alice')
+      .post('/v1/admin/ingest')
+      .send({ owner: 'bob', urls: ['https://example.com/x.png'] });
     expect(forOther.status).toBe(403);
   });
 
   test('scopes and revocation', async () => {
     expect((await as('searchOnly').post('/v1/search/text').send({ query: '蓝' })).status).toBe(200);
-    expect((await as('searchOnly').post('/v1/admin/texts').send({ texts: [{ text: 'x' }] })).status).toBe(403);
+    expect(
+      (
+        await as('searchOnly')
+          .post('/v1/admin/texts')
+          .send({ texts: [{ text: 'x' }] })
+      ).status,
+    ).toBe(403);
     const temp = await svc.services.keys.create('temp', 'alice', ['search']);
     expect((await svc.api(temp.key).post('/v1/search/text').send({ query: '蓝' })).status).toBe(200);
     expect(await svc.services.keys.revoke(temp.prefix)).toBe(1);
@@ -114,7 +141,10 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
     const root = path.resolve(__dirname, '../..');
     const env = { ...process.env, DATABASE_URL: svc.database.url, DATA_DIR: svc.dataDir, MODEL_DIR: testEnv('TEST_MODEL_DIR') };
     const cli = (...args: string[]) => run(path.join(root, 'node_modules/.bin/tsx'), ['src/cli/keys.ts', ...args], { cwd: root, env });
-    const created = JSON.parse((await cli('create', '--name', 'cli', '--owner', 'carol', '--scopes', 'search,ingest')).stdout) as { key: string; prefix: string };
+    const created = JSON.parse((await cli('create', '--name', 'cli', '--owner', 'carol', '--scopes', 'search,ingest')).stdout) as {
+      key: string;
+      prefix: string;
+    };
     expect(created.key).toMatch(/^isk_/);
     expect((await svc.api(created.key).post('/v1/search/text').send({ query: '红' })).body.hits).toEqual([]);
     expect((await cli('list')).stdout).toContain(created.prefix);

@@ -11,6 +11,8 @@ describe('local PostgreSQL cluster', () => {
     await chmod(closed, 0o700);
     const dir = path.join(closed, 'data', 'postgres');
     await mkdir(dir, { recursive: true });
-    await expect(startLocalPostgres({ dir })).rejects.toThrow(new RegExp(`cannot reach .*${closed} is closed to other users \\(mode 700\\).*chmod o\\+x ${closed}`));
+    await expect(startLocalPostgres({ dir })).rejects.toThrow(
+      new RegExp(`cannot reach .*${closed} is closed to other users \\(mode 700\\).*chmod o\\+x ${closed}`),
+    );
   });
 });

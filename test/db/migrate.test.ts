@@ -20,7 +20,9 @@ describe('migration runner', () => {
     expect(second.alreadyApplied).toEqual(first.applied);
     const c = new Client({ connectionString: t.url });
     await c.connect();
-    const { rows } = await c.query<{ migration_name: string; checksum: string }>('SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name');
+    const { rows } = await c.query<{ migration_name: string; checksum: string }>(
+      'SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name',
+    );
     await c.end();
     expect(rows.map((r) => r.migration_name)).toEqual(first.applied);
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum))).toBe(true);
@@ -52,7 +54,18 @@ describe('migration runner', () => {
   test('the Prisma client works against the migrated schema', async () => {
     await migrate(t.url);
     const image = await t.db.image.create({
-      data: { id: '00000000-0000-4000-8000-000000000001', owner: 'alice', sha256: 'a'.repeat(64), sourceKind: 'upload', source: 'x.png', mime: 'image/png', width: 1, height: 1, bytes: 10, albums: ['trip'] },
+      data: {
+        id: '00000000-0000-4000-8000-000000000001',
+        owner: 'alice',
+        sha256: 'a'.repeat(64),
+        sourceKind: 'upload',
+        source: 'x.png',
+        mime: 'image/png',
+        width: 1,
+        height: 1,
+        bytes: 10,
+        albums: ['trip'],
+      },
     });
     expect(image.state).toBe('pending');
     await t.db.caption.create({ data: { imageId: image.id, model: 'm', text: '红色的花' } });

@@ -57,7 +57,10 @@ describe('repositories on a real PostgreSQL', () => {
 
   test('claiming pages through pending items in a stable order; jobs end completed, queued by an outage, or failed', async () => {
     const jobId = await repos.ingest.createJob('bob', 'url');
-    await repos.ingest.addItems(jobId, Array.from({ length: 7 }, (_, i) => ({ source: `https://example.test/${i}.jpg` })));
+    await repos.ingest.addItems(
+      jobId,
+      Array.from({ length: 7 }, (_, i) => ({ source: `https://example.test/${i}.jpg` })),
+    );
     const first = await repos.ingest.claimPendingItems(jobId, undefined, 3);
     const second = await repos.ingest.claimPendingItems(jobId, first[2]!.id, 3);
     const third = await repos.ingest.claimPendingItems(jobId, second[2]!.id, 3);
@@ -70,7 +73,7 @@ describe('repositories on a real PostgreSQL', () => {
     await repos.ingest.markRunning(job);
     expect(await repos.ingest.unfinishedJobIds()).toContain(jobId);
     await repos.ingest.markStopped(jobId, 'store down', true);
-    expect((await repos.ingest.findJob(jobId))).toMatchObject({ state: 'queued', error: 'store down', finishedAt: null });
+    expect(await repos.ingest.findJob(jobId)).toMatchObject({ state: 'queued', error: 'store down', finishedAt: null });
     await repos.ingest.markStopped(jobId, 'broken', false);
     expect((await repos.ingest.findJob(jobId))?.state).toBe('failed');
     await repos.ingest.markCompleted(jobId);

@@ -49,7 +49,10 @@ describe('npm run eval', () => {
     const dir = await tempDir('eval-folder');
     await mkdir(path.join(dir, 'img'));
     await writeFile(path.join(dir, 'img', 'red.png'), await colourImage('red'));
-    await writeFile(path.join(dir, 'captions.jsonl'), `${JSON.stringify({ image: 'img/red.png', text: '红色' })}\n${JSON.stringify({ image: 'img/red.png', text: '一朵红花' })}\n`);
+    await writeFile(
+      path.join(dir, 'captions.jsonl'),
+      `${JSON.stringify({ image: 'img/red.png', text: '红色' })}\n${JSON.stringify({ image: 'img/red.png', text: '一朵红花' })}\n`,
+    );
     const ds = await loadDataset(dir);
     expect(ds.images.map((i) => i.id)).toEqual(['img/red.png']);
     expect(ds.texts.map((t) => t.imageIds)).toEqual([['img/red.png'], ['img/red.png']]);

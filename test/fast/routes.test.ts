@@ -32,7 +32,11 @@ describe('routes (fast tier)', () => {
     ['limit 0', { query: '花', limit: 0 }, /limit/],
     ['offset and cursor', { query: '花', offset: 3, cursor: encodeCursor(3) }, /either offset or cursor/],
     ['a forged cursor', { query: '花', cursor: 'not-a-cursor' }, /invalid cursor/],
-    ['dates in the wrong order', { query: '花', filters: { takenFrom: '2024-02-01T00:00:00Z', takenTo: '2024-01-01T00:00:00Z' } }, /takenFrom must not be after takenTo/],
+    [
+      'dates in the wrong order',
+      { query: '花', filters: { takenFrom: '2024-02-01T00:00:00Z', takenTo: '2024-01-01T00:00:00Z' } },
+      /takenFrom must not be after takenTo/,
+    ],
   ])('a search body with %s is a 400 validation_error', async (_label, body, message) => {
     const { admin, search } = setup();
     const res = await admin.post('/v1/search/text').send(body);

@@ -55,7 +55,12 @@ export function combinedGraph(vocabSize: number, seed: number): Uint8Array {
   const pixels = g.input('pixel_values', F, ['batch_size', 3, SIZE, SIZE]);
   normalise(g, textPath(g, ids, mask, types, vocabSize, rand), 'text_embeds');
   normalise(g, imagePath(g, pixels, rand), 'image_embeds');
-  const logits = g.op('Mul', [g.op('MatMul', ['image_embeds', g.op('Transpose', ['text_embeds'], [intsAttr('perm', [1, 0])])]), g.floatConst([100], [1])], [], 'logits_per_image');
+  const logits = g.op(
+    'Mul',
+    [g.op('MatMul', ['image_embeds', g.op('Transpose', ['text_embeds'], [intsAttr('perm', [1, 0])])]), g.floatConst([100], [1])],
+    [],
+    'logits_per_image',
+  );
   g.op('Transpose', [logits], [intsAttr('perm', [1, 0])], 'logits_per_text');
   g.output('logits_per_image', F, ['image_batch_size', 'text_batch_size']);
   g.output('logits_per_text', F, ['text_batch_size', 'image_batch_size']);
@@ -72,7 +77,15 @@ function imageGraph(input: string, output: string, seed: number): Uint8Array {
   return g.encode();
 }
 
-function textGraph(opts: { ids: string; mask?: string; idsType: number; length: number | string; vocabSize: number; output: string; seed: number }): Uint8Array {
+function textGraph(opts: {
+  ids: string;
+  mask?: string;
+  idsType: onnx.TensorProto.DataType;
+  length: number | string;
+  vocabSize: number;
+  output: string;
+  seed: number;
+}): Uint8Array {
   const g = new GraphBuilder('text');
   const ids = g.input(opts.ids, opts.idsType, ['batch', opts.length]);
   const mask = opts.mask ? g.input(opts.mask, opts.idsType, ['batch', opts.length]) : undefined;
@@ -157,11 +170,38 @@ const SMALL_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '海', '边',
 export function splitRepo(): RepoFiles {
   return new Map([
     ['config.json', json({ model_type: 'clip', projection_dim: DIM })],
-    ['preprocessor_config.json', json({ do_resize: true, size: { shortest_edge: SIZE }, do_center_crop: true, crop_size: { height: SIZE, width: SIZE }, resample: 3, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [...MEAN], image_std: [...STD] })],
+    [
+      'preprocessor_config.json',
+      json({
+        do_resize: true,
+        size: { shortest_edge: SIZE },
+        do_center_crop: true,
+        crop_size: { height: SIZE, width: SIZE },
+        resample: 3,
+        do_rescale: true,
+        rescale_factor: 1 / 255,
+        do_normalize: true,
+        image_mean: [...MEAN],
+        image_std: [...STD],
+      }),
+    ],
     ['tokenizer.json', json(bertTokenizerJsonFromVocab(SMALL_VOCAB, true))],
     ['tokenizer_config.json', json({ tokenizer_class: 'BertTokenizer', model_max_length: 16, pad_token: '[PAD]' })],
     ['onnx/vision_model.onnx', Buffer.from(imageGraph('pixel_values', 'image_embeds', 6))],
-    ['onnx/text_model.onnx', Buffer.from(textGraph({ ids: 'input_ids', mask: 'attention_mask', idsType: I64, length: 'sequence', vocabSize: SMALL_VOCAB.length, output: 'text_embeds', seed: 7 }))],
+    [
+      'onnx/text_model.onnx',
+      Buffer.from(
+        textGraph({
+          ids: 'input_ids',
+          mask: 'attention_mask',
+          idsType: I64,
+          length: 'sequence',
+          vocabSize: SMALL_VOCAB.length,
+          output: 'text_embeds',
+          seed: 7,
+        }),
+      ),
+    ],
   ]);
 }
 
@@ -170,7 +210,10 @@ export function immichRepo(): RepoFiles {
   return new Map([
     ['config.json', json({ embed_dim: DIM, vision_cfg: { image_size: SIZE }, text_cfg: { context_length: 16 } })],
     ['visual/model.onnx', Buffer.from(imageGraph('image', 'embedding', 8))],
-    ['visual/preprocess_cfg.json', json({ size: [SIZE, SIZE], mode: 'RGB', mean: [...MEAN], std: [...STD], interpolation: 'bicubic', resize_mode: 'shortest', fill_color: 0 })],
+    [
+      'visual/preprocess_cfg.json',
+      json({ size: [SIZE, SIZE], mode: 'RGB', mean: [...MEAN], std: [...STD], interpolation: 'bicubic', resize_mode: 'shortest', fill_color: 0 }),
+    ],
     ['textual/model.onnx', Buffer.from(textGraph({ ids: 'text', idsType: I32, length: 16, vocabSize: SMALL_VOCAB.length, output: 'embedding', seed: 9 }))],
     ['textual/tokenizer.json', json(bertTokenizerJsonFromVocab(SMALL_VOCAB, true))],
     ['textual/tokenizer_config.json', json({ tokenizer_class: 'BertTokenizer', pad_token: '[PAD]' })],

@@ -8,7 +8,10 @@ export function colour(key: string): ColourConcept {
 }
 
 /** A solid image in one of the test pack's colours, with a little noise so every file differs. */
-export async function colourImage(key: string, opts: { width?: number; height?: number; format?: 'png' | 'jpeg' | 'webp'; seed?: number } = {}): Promise<Buffer> {
+export async function colourImage(
+  key: string,
+  opts: { width?: number; height?: number; format?: 'png' | 'jpeg' | 'webp'; seed?: number } = {},
+): Promise<Buffer> {
   const { width = 96, height = 64, format = 'png', seed = 0 } = opts;
   const [r, g, b] = colour(key).rgb;
   const raw = Buffer.alloc(width * height * 3);
@@ -20,5 +23,7 @@ export async function colourImage(key: string, opts: { width?: number; height?: 
     raw[i * 3 + 1] = Math.max(0, Math.min(255, g + jitter));
     raw[i * 3 + 2] = Math.max(0, Math.min(255, b + jitter));
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).toFormat(format).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .toFormat(format)
+    .toBuffer();
 }

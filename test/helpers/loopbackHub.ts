@@ -69,9 +69,22 @@ export async function startLoopbackHub(): Promise<LoopbackHub> {
       if (!repo) return send(res, 404, { error: 'Repository not found' });
       const entries = [...repo.files].map(([p, data]) => {
         const listed = repo.faults.wrongChecksum?.has(p) ? Buffer.concat([data, Buffer.from('x')]) : data;
-        return isLfs(p) ? { type: 'file', path: p, size: data.length, oid: gitOid(Buffer.from(`pointer ${p}`)), lfs: { oid: sha256(listed), size: data.length, pointerSize: 134 } } : { type: 'file', path: p, size: data.length, oid: gitOid(listed) };
+        return isLfs(p)
+          ? {
+              type: 'file',
+              path: p,
+              size: data.length,
+              oid: gitOid(Buffer.from(`pointer ${p}`)),
+              lfs: { oid: sha256(listed), size: data.length, pointerSize: 134 },
+            }
+          : { type: 'file', path: p, size: data.length, oid: gitOid(listed) };
       });
-      const dirs = [...new Set([...repo.files.keys()].filter((p) => p.includes('/')).map((p) => p.split('/')[0]!))].map((d) => ({ type: 'directory', path: d, size: 0, oid: gitOid(Buffer.from(d)) }));
+      const dirs = [...new Set([...repo.files.keys()].filter((p) => p.includes('/')).map((p) => p.split('/')[0]!))].map((d) => ({
+        type: 'directory',
+        path: d,
+        size: 0,
+        oid: gitOid(Buffer.from(d)),
+      }));
       const all = [...dirs, ...entries];
       const cursor = Number(url.searchParams.get('cursor') ?? 0);
       const page = all.slice(cursor, cursor + PAGE);
@@ -108,7 +121,12 @@ export async function startLoopbackHub(): Promise<LoopbackHub> {
     add(repo, files, faults = {}) {
       repos.set(repo, { files, faults });
       for (const [p, data] of files) {
-        if (isLfs(p)) store.set(`${repo.replace('/', '--')}/${sha256(data)}`, { data, dropOnce: faults.dropOnce?.has(p) ?? false, truncate: faults.truncate?.has(p) ?? false });
+        if (isLfs(p))
+          store.set(`${repo.replace('/', '--')}/${sha256(data)}`, {
+            data,
+            dropOnce: faults.dropOnce?.has(p) ?? false,
+            truncate: faults.truncate?.has(p) ?? false,
+          });
       }
     },
     close: () =>

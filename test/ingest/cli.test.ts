@@ -16,7 +16,8 @@ describe('ingest CLI', () => {
     const folder = await tempDir('photos');
     await writeColourLibrary(folder);
     const env = { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, MODEL_DIR: testEnv('TEST_MODEL_DIR'), LOG_LEVEL: 'silent' };
-    const cli = () => run(path.join(ROOT, 'node_modules/.bin/tsx'), ['ingest/cli.ts', folder, '--owner', 'cli-user', '--album', '相册', '--no-progress'], { cwd: ROOT, env });
+    const cli = () =>
+      run(path.join(ROOT, 'node_modules/.bin/tsx'), ['ingest/cli.ts', folder, '--owner', 'cli-user', '--album', '相册', '--no-progress'], { cwd: ROOT, env });
 
     const first = JSON.parse((await cli()).stdout.trim().split('\n').pop()!) as Record<string, unknown>;
     expect(first).toMatchObject({ state: 'completed', total: 8, done: 8, skipped: 0, failed: 0 });
@@ -25,7 +26,12 @@ describe('ingest CLI', () => {
 
     const svc = await startTestService({}, { database, dataDir });
     try {
-      const hits = (await svc.api().post('/v1/search/text').send({ query: '绿', filters: { owner: 'cli-user', album: '相册' }, limit: 1 })).body.hits;
+      const hits = (
+        await svc
+          .api()
+          .post('/v1/search/text')
+          .send({ query: '绿', filters: { owner: 'cli-user', album: '相册' }, limit: 1 })
+      ).body.hits;
       expect(hits[0].source).toBe(path.join(folder, 'nested', 'deeper', 'green.jpg'));
     } finally {
       await svc.close();
@@ -34,6 +40,9 @@ describe('ingest CLI', () => {
   });
 
   test('bad usage exits with 2 and says how to use it', async () => {
-    await expect(run(path.join(ROOT, 'node_modules/.bin/tsx'), ['ingest/cli.ts'], { cwd: ROOT })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/usage/) });
+    await expect(run(path.join(ROOT, 'node_modules/.bin/tsx'), ['ingest/cli.ts'], { cwd: ROOT })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/usage/),
+    });
   });
 });

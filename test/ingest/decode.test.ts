@@ -1,7 +1,16 @@
 import sharp from 'sharp';
 import { decodeImage, ImageRejected, probeImage } from '../../src/images/decode';
 
-const prep = { file: 'x', input: 'pixel_values', output: 'image_embeds', size: 8, resize: 'squash' as const, interpolation: 'bicubic' as const, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+const prep = {
+  file: 'x',
+  input: 'pixel_values',
+  output: 'image_embeds',
+  size: 8,
+  resize: 'squash' as const,
+  interpolation: 'bicubic' as const,
+  mean: [0, 0, 0] as [number, number, number],
+  std: [1, 1, 1] as [number, number, number],
+};
 
 describe('image decoding', () => {
   test('applies EXIF orientation and reads the capture time', async () => {
@@ -21,17 +30,26 @@ describe('image decoding', () => {
   });
 
   test('bounds previews and thumbnails, and keeps small images small', async () => {
-    const big = await sharp({ create: { width: 1600, height: 800, channels: 3, background: '#00f' } }).jpeg().toBuffer();
+    const big = await sharp({ create: { width: 1600, height: 800, channels: 3, background: '#00f' } })
+      .jpeg()
+      .toBuffer();
     const d = await decodeImage(big, prep);
     expect(await sharp(d.preview).metadata()).toMatchObject({ width: 512, height: 256, format: 'jpeg' });
     expect(await sharp(d.thumbnail).metadata()).toMatchObject({ width: 256, height: 128 });
-    const small = await decodeImage(await sharp({ create: { width: 30, height: 10, channels: 3, background: '#00f' } }).png().toBuffer(), prep);
+    const small = await decodeImage(
+      await sharp({ create: { width: 30, height: 10, channels: 3, background: '#00f' } })
+        .png()
+        .toBuffer(),
+      prep,
+    );
     expect(await sharp(small.thumbnail).metadata()).toMatchObject({ width: 30, height: 10 });
   });
 
   test('animated GIFs use their first frame; TIFF and AVIF are accepted', async () => {
     for (const format of ['gif', 'tiff', 'avif'] as const) {
-      const data = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#f00' } }).toFormat(format).toBuffer();
+      const data = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#f00' } })
+        .toFormat(format)
+        .toBuffer();
       const d = await decodeImage(data, prep);
       expect(d.width).toBe(16);
     }
@@ -40,7 +58,9 @@ describe('image decoding', () => {
   test('rejections carry a reason', async () => {
     await expect(probeImage(Buffer.alloc(0), { maxPixels: 10 })).rejects.toMatchObject({ reason: 'empty' });
     await expect(probeImage(Buffer.from('GIF89a broken'), { maxPixels: 10 })).rejects.toBeInstanceOf(ImageRejected);
-    const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#f00' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#f00' } })
+      .png()
+      .toBuffer();
     await expect(probeImage(png, { maxPixels: 99 })).rejects.toMatchObject({ reason: 'too_large' });
   });
 });

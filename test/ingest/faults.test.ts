@@ -70,10 +70,19 @@ describe('faults: the ingest process is killed', () => {
       await mkdir(dir, { recursive: true });
       await writeFile(path.join(dir, `${i}.png`), await colourImage(COLOURS[i % COLOURS.length]!.key, { seed: i + 1 }));
     }
-    const env = { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, MODEL_DIR: testEnv('TEST_MODEL_DIR'), LOG_LEVEL: 'silent', ENCODE_BATCH_SIZE: '2', DECODE_CONCURRENCY: '1' };
+    const env = {
+      ...process.env,
+      DATABASE_URL: database.url,
+      DATA_DIR: dataDir,
+      MODEL_DIR: testEnv('TEST_MODEL_DIR'),
+      LOG_LEVEL: 'silent',
+      ENCODE_BATCH_SIZE: '2',
+      DECODE_CONCURRENCY: '1',
+    };
     // Node itself with the tsx loader, not the tsx CLI: that CLI runs the script in a child it
     // cannot pass SIGKILL on to, so the "killed" ingest would go on in the background.
-    const cli = (...args: string[]) => spawn(process.execPath, ['--import', 'tsx', 'ingest/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const cli = (...args: string[]) =>
+      spawn(process.execPath, ['--import', 'tsx', 'ingest/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     const child = cli(folder, '--owner', 'kim', '--no-progress');
     const exited = new Promise((resolve) => child.on('exit', resolve));
     // Kill it for real once some work has been committed.

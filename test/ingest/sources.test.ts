@@ -37,7 +37,12 @@ describe('ingest from uploads and URLs', () => {
     const status = (await jobStatus(res.body.jobId)).body;
     expect(status).toMatchObject({ state: 'completed', total: 3, done: 2, failed: 1, pending: 0 });
     expect(status.errors).toEqual([{ source: '2-broken.jpg', error: expect.stringMatching(/not a supported image/) }]);
-    const hits = (await svc.api().post('/v1/search/text').send({ query: '黄色', filters: { owner: 'carol' }, limit: 1 })).body.hits;
+    const hits = (
+      await svc
+        .api()
+        .post('/v1/search/text')
+        .send({ query: '黄色', filters: { owner: 'carol' }, limit: 1 })
+    ).body.hits;
     expect(hits[0]).toMatchObject({ source: '黄色.png', sourceKind: 'upload', albums: ['上传'] });
   });
 
@@ -47,7 +52,12 @@ describe('ingest from uploads and URLs', () => {
     const status = await waitForJob(svc, res.body.jobId);
     expect(status).toMatchObject({ state: 'completed', total: 3, done: 1, failed: 2 });
     expect(status.errors.map((e) => e.error).sort()).toEqual([expect.stringMatching(/HTTP 404/), expect.stringMatching(/not an image/)]);
-    const hits = (await svc.api().post('/v1/search/text').send({ query: 'red', filters: { owner: 'dave' } })).body.hits;
+    const hits = (
+      await svc
+        .api()
+        .post('/v1/search/text')
+        .send({ query: 'red', filters: { owner: 'dave' } })
+    ).body.hits;
     expect(hits).toHaveLength(1);
     expect(hits[0]).toMatchObject({ source: server.url('/red.png'), sourceKind: 'url' });
   });
@@ -58,7 +68,9 @@ describe('ingest from uploads and URLs', () => {
       const res = await admin().field('owner', owner).attach('files', png, 'g.png');
       await waitForJob(svc, res.body.jobId);
     }
-    const rows = await svc.services.db.image.findMany({ where: { sha256: (await svc.services.db.image.findFirstOrThrow({ where: { owner: 'erin' } })).sha256 } });
+    const rows = await svc.services.db.image.findMany({
+      where: { sha256: (await svc.services.db.image.findFirstOrThrow({ where: { owner: 'erin' } })).sha256 },
+    });
     expect(rows.map((r) => r.owner).sort()).toEqual(['erin', 'frank']);
     expect(new Set(rows.map((r) => r.id)).size).toBe(2);
   });
@@ -71,7 +83,12 @@ describe('ingest from uploads and URLs', () => {
     }
     const [image] = await svc.services.db.image.findMany({ where: { owner: 'gina' } });
     expect(image!.albums.sort()).toEqual(['一', '二']);
-    const byAlbum = (await svc.api().post('/v1/search/text').send({ query: '黑', filters: { owner: 'gina', album: '一' } })).body.hits;
+    const byAlbum = (
+      await svc
+        .api()
+        .post('/v1/search/text')
+        .send({ query: '黑', filters: { owner: 'gina', album: '一' } })
+    ).body.hits;
     expect(byAlbum).toHaveLength(1);
     expect(await svc.services.images.count({ owner: 'gina' })).toBe(1);
   });

@@ -4,9 +4,23 @@ import { colourImage } from '../helpers/images';
 
 describe('URL fetching for ingest', () => {
   test.each([
-    ['127.0.0.1', true], ['10.1.2.3', true], ['172.20.0.1', true], ['192.168.1.1', true], ['169.254.169.254', true], ['100.64.0.1', true],
-    ['0.0.0.0', true], ['224.0.0.1', true], ['::1', true], ['fe80::1', true], ['fd00::1', true], ['::ffff:127.0.0.1', true], ['::ffff:10.0.0.1', true],
-    ['8.8.8.8', false], ['93.184.216.34', false], ['2606:4700:4700::1111', false], ['not-an-ip', true],
+    ['127.0.0.1', true],
+    ['10.1.2.3', true],
+    ['172.20.0.1', true],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['::1', true],
+    ['fe80::1', true],
+    ['fd00::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:10.0.0.1', true],
+    ['8.8.8.8', false],
+    ['93.184.216.34', false],
+    ['2606:4700:4700::1111', false],
+    ['not-an-ip', true],
   ])('%s private: %s', (ip, expected) => {
     expect(isPrivateAddress(ip)).toBe(expected);
   });

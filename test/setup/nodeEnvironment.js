@@ -8,7 +8,19 @@ const { TestEnvironment } = require('jest-environment-node');
 class SharedTypedArrayEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
-    for (const name of ['ArrayBuffer', 'Float32Array', 'Float64Array', 'Int8Array', 'Uint8Array', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array']) {
+    for (const name of [
+      'ArrayBuffer',
+      'Float32Array',
+      'Float64Array',
+      'Int8Array',
+      'Uint8Array',
+      'Int16Array',
+      'Uint16Array',
+      'Int32Array',
+      'Uint32Array',
+      'BigInt64Array',
+      'BigUint64Array',
+    ]) {
       this.global[name] = globalThis[name];
     }
   }

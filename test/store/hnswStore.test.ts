@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -62,7 +63,7 @@ describe('embedded HNSW persistence', () => {
     // Same pid holds it, and a live holder is never taken over.
     expect(() => new HnswStore(dir)).toThrow(/held by process/);
     await store.close();
-    new HnswStore(dir).close();
+    await new HnswStore(dir).close();
   });
 
   test('a collection keeps its dimension', async () => {
@@ -79,7 +80,7 @@ describe('embedded HNSW persistence', () => {
 /** Opens a store whose previous owner "died": its lock file is left behind by a pid that no longer exists. */
 class HnswStoreAfterCrash extends HnswStore {
   constructor(dir: string) {
-    require('node:fs').writeFileSync(path.join(dir, 'LOCK'), '999999');
+    writeFileSync(path.join(dir, 'LOCK'), '999999');
     super(dir);
   }
 }

@@ -5,7 +5,8 @@ const url = process.env.QDRANT_URL;
 
 if (url) {
   vectorStoreContract(`Qdrant at ${url}`, {
-    open: async () => new QdrantStore({ url, apiKey: process.env.QDRANT_API_KEY, m: 16, efConstruction: 100, efSearch: 128, upsertBatch: 64, timeoutMs: 10_000 }),
+    open: async () =>
+      new QdrantStore({ url, apiKey: process.env.QDRANT_API_KEY, m: 16, efConstruction: 100, efSearch: 128, upsertBatch: 64, timeoutMs: 10_000 }),
   });
 } else {
   test.skip('VectorStore contract against Qdrant (set QDRANT_URL to run it)', () => undefined);

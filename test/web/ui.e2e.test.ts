@@ -27,14 +27,25 @@ describe('web page in a real browser', () => {
     await mkdir(path.join(svc.inbox, 'carol'));
     for (let i = 0; i < 30; i++) await writeFile(path.join(svc.inbox, 'carol', `w${i}.png`), await colourImage('white', { seed: 100 + i }));
     await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('carol', 'carol'));
-    await svc.api().post('/v1/admin/texts').send({ texts: [{ text: '一件红色的东西' }, { text: '一件蓝色的东西' }] });
+    await svc
+      .api()
+      .post('/v1/admin/texts')
+      .send({ texts: [{ text: '一件红色的东西' }, { text: '一件蓝色的东西' }] });
     server = svc.app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     await mkdir(ARTIFACTS, { recursive: true });
   });
@@ -134,7 +145,9 @@ describe('web page in a real browser', () => {
     await page.getByRole('searchbox').press('Enter');
     await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
     expect(await firstHitName(page)).toBe('blue.webp');
-    const { scrollWidth, clientWidth } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })')) as { scrollWidth: number; clientWidth: number };
+    const { scrollWidth, clientWidth } = await page.evaluate<{ scrollWidth: number; clientWidth: number }>(
+      '({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })',
+    );
     expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
     await page.screenshot({ path: path.join(ARTIFACTS, 'phone.png'), fullPage: true });
     await page.close();

@@ -54,7 +54,8 @@ export function cleanFilters(f: Filters): Filters {
 export const searchText = (query: string, filters: Filters, cursor: string | null, limit = 24) =>
   call<SearchPage>('/v1/search/text', json({ query, limit, filters: cleanFilters(filters), ...(cursor ? { cursor } : {}) }));
 
-export const searchSimilar = (imageId: string, filters: Filters, limit = 8) => call<SearchPage>('/v1/search/image', json({ imageId, limit, filters: cleanFilters(filters) }));
+export const searchSimilar = (imageId: string, filters: Filters, limit = 8) =>
+  call<SearchPage>('/v1/search/image', json({ imageId, limit, filters: cleanFilters(filters) }));
 
 export function searchByUpload(file: File, filters: Filters, limit = 24): Promise<SearchPage> {
   const form = new FormData();

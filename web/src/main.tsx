@@ -1,6 +1,20 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, getCaption, modelStatus, getKey, jobStatus, searchByUpload, searchSimilar, searchText, setKey, startIngest, type Filters, type Hit, type JobStatus } from './api';
+import {
+  ApiError,
+  getCaption,
+  modelStatus,
+  getKey,
+  jobStatus,
+  searchByUpload,
+  searchSimilar,
+  searchText,
+  setKey,
+  startIngest,
+  type Filters,
+  type Hit,
+  type JobStatus,
+} from './api';
 
 const fileName = (source: string) => source.split(/[\\/]/).pop() ?? source;
 const message = (e: unknown) => (e instanceof ApiError && e.status === 401 ? '需要有效的 API 密钥 (API key required)' : (e as Error).message);
@@ -10,7 +24,17 @@ function KeyField() {
   return (
     <label class="key">
       API 密钥
-      <input type="password" autocomplete="off" value={key} onInput={(e) => { const v = (e.target as HTMLInputElement).value; setValue(v); setKey(v); }} placeholder="isk_… / admin key" />
+      <input
+        type="password"
+        autocomplete="off"
+        value={key}
+        onInput={(e) => {
+          const v = (e.target as HTMLInputElement).value;
+          setValue(v);
+          setKey(v);
+        }}
+        placeholder="isk_… / admin key"
+      />
     </label>
   );
 }
@@ -57,8 +81,14 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
     setSimilar([]);
     setCaption('');
     // Similar images from the same library as the one opened.
-    searchSimilar(hit.id, { ...filters, owner: hit.owner }).then((p) => setSimilar(p.hits), () => setSimilar([]));
-    getCaption(hit.id).then((c) => setCaption(c.caption ? c.caption.text : `（${'captionError' in c ? c.captionError : '无说明'}）`), () => setCaption(''));
+    searchSimilar(hit.id, { ...filters, owner: hit.owner }).then(
+      (p) => setSimilar(p.hits),
+      () => setSimilar([]),
+    );
+    getCaption(hit.id).then(
+      (c) => setCaption(c.caption ? c.caption.text : `（${'captionError' in c ? c.captionError : '无说明'}）`),
+      () => setCaption(''),
+    );
   }, [hit.id]);
   return (
     <dialog ref={ref} onClose={onClose} aria-labelledby="dialog-title" data-testid="image-dialog">
@@ -67,14 +97,24 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
       </form>
       <h2 id="dialog-title">{fileName(hit.source)}</h2>
       <img class="preview" src={hit.previewUrl} alt={fileName(hit.source)} />
-      <p class="caption" data-testid="caption">{caption}</p>
+      <p class="caption" data-testid="caption">
+        {caption}
+      </p>
       <dl class="meta">
-        <dt>来源 Source</dt><dd data-testid="meta-source">{hit.source}</dd>
-        <dt>尺寸 Size</dt><dd>{hit.width}×{hit.height}, {(hit.bytes / 1024).toFixed(0)} KB, {hit.mime}</dd>
-        <dt>相册 Albums</dt><dd>{hit.albums.join('、') || '—'}</dd>
-        <dt>拍摄 Taken</dt><dd>{hit.takenAt ?? '—'}</dd>
-        <dt>用户 Owner</dt><dd>{hit.owner}</dd>
-        <dt>相似度 Score</dt><dd>{hit.score.toFixed(4)}</dd>
+        <dt>来源 Source</dt>
+        <dd data-testid="meta-source">{hit.source}</dd>
+        <dt>尺寸 Size</dt>
+        <dd>
+          {hit.width}×{hit.height}, {(hit.bytes / 1024).toFixed(0)} KB, {hit.mime}
+        </dd>
+        <dt>相册 Albums</dt>
+        <dd>{hit.albums.join('、') || '—'}</dd>
+        <dt>拍摄 Taken</dt>
+        <dd>{hit.takenAt ?? '—'}</dd>
+        <dt>用户 Owner</dt>
+        <dd>{hit.owner}</dd>
+        <dt>相似度 Score</dt>
+        <dd>{hit.score.toFixed(4)}</dd>
       </dl>
       <h3>相似图片 Similar images</h3>
       <Grid hits={similar} onOpen={onOpen} label="相似图片" />
@@ -136,26 +176,62 @@ function SearchView() {
   return (
     <section
       class={dragging ? 'search dragging' : 'search'}
-      onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
       onDragLeave={() => setDragging(false)}
-      onDrop={(e) => { e.preventDefault(); setDragging(false); const f = e.dataTransfer?.files[0]; if (f) void byImage(f); }}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        const f = e.dataTransfer?.files[0];
+        if (f) void byImage(f);
+      }}
     >
-      <form role="search" onSubmit={(e) => { e.preventDefault(); void run(false); }}>
-        <label for="q" class="visually-hidden">搜索图片</label>
-        <input id="q" type="search" value={query} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} placeholder="用中文描述图片，例如：海边的日落" />
-        <button type="submit" disabled={busy}>搜索</button>
+      <form
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(false);
+        }}
+      >
+        <label for="q" class="visually-hidden">
+          搜索图片
+        </label>
+        <input
+          id="q"
+          type="search"
+          value={query}
+          onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+          placeholder="用中文描述图片，例如：海边的日落"
+        />
+        <button type="submit" disabled={busy}>
+          搜索
+        </button>
         <label class="upload">
           以图搜图
-          <input type="file" accept="image/*" data-testid="image-query" onChange={(e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) void byImage(f); }} />
+          <input
+            type="file"
+            accept="image/*"
+            data-testid="image-query"
+            onChange={(e) => {
+              const f = (e.target as HTMLInputElement).files?.[0];
+              if (f) void byImage(f);
+            }}
+          />
         </label>
       </form>
       <FiltersForm filters={filters} onChange={setFilters} />
       <p class="hint">也可以把图片拖到这里搜索相似图片 (drop an image here)</p>
-      <p role="status" aria-live="polite" data-testid="status">{status}</p>
+      <p role="status" aria-live="polite" data-testid="status">
+        {status}
+      </p>
       <Grid hits={hits} onOpen={setOpen} label="搜索结果" />
       {cursor && (
         <div ref={sentinel} class="more">
-          <button type="button" onClick={() => void run(true)} disabled={busy}>加载更多 Load more</button>
+          <button type="button" onClick={() => void run(true)} disabled={busy}>
+            加载更多 Load more
+          </button>
         </div>
       )}
       {open && <ImageDialog hit={open} filters={filters} onClose={() => setOpen(null)} onOpen={setOpen} />}
@@ -176,7 +252,10 @@ function AdminView() {
     e.preventDefault();
     setError('');
     try {
-      const albumList = albums.split(/[,，]/).map((a) => a.trim()).filter(Boolean);
+      const albumList = albums
+        .split(/[,，]/)
+        .map((a) => a.trim())
+        .filter(Boolean);
       const urlList = urls.split(/\s+/).filter(Boolean);
       const { jobId } = await startIngest({ owner, albums: albumList, ...(files.length ? { files } : urlList.length ? { urls: urlList } : { folder }) });
       const poll = async () => {
@@ -194,11 +273,32 @@ function AdminView() {
     <section class="admin">
       <h2>导入图片 Ingest</h2>
       <form onSubmit={submit}>
-        <label>用户 Owner<input value={owner} onInput={(e) => setOwner((e.target as HTMLInputElement).value)} /></label>
-        <label>相册 Albums（逗号分隔）<input value={albums} onInput={(e) => setAlbums((e.target as HTMLInputElement).value)} /></label>
-        <label>服务器文件夹 Folder<input value={folder} onInput={(e) => setFolder((e.target as HTMLInputElement).value)} placeholder="相对于 INGEST_ROOTS" /></label>
-        <label>网址 URLs（每行一个）<textarea value={urls} onInput={(e) => setUrls((e.target as HTMLTextAreaElement).value)} /></label>
-        <label>上传文件 Files<input type="file" multiple accept="image/*" data-testid="ingest-files" onChange={(e) => setFiles([...((e.target as HTMLInputElement).files ?? [])])} /></label>
+        <label>
+          用户 Owner
+          <input value={owner} onInput={(e) => setOwner((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          相册 Albums（逗号分隔）
+          <input value={albums} onInput={(e) => setAlbums((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          服务器文件夹 Folder
+          <input value={folder} onInput={(e) => setFolder((e.target as HTMLInputElement).value)} placeholder="相对于 INGEST_ROOTS" />
+        </label>
+        <label>
+          网址 URLs（每行一个）
+          <textarea value={urls} onInput={(e) => setUrls((e.target as HTMLTextAreaElement).value)} />
+        </label>
+        <label>
+          上传文件 Files
+          <input
+            type="file"
+            multiple
+            accept="image/*"
+            data-testid="ingest-files"
+            onChange={(e) => setFiles([...((e.target as HTMLInputElement).files ?? [])])}
+          />
+        </label>
         <button type="submit">开始导入 Start</button>
       </form>
       {error && <p role="alert">{error}</p>}
@@ -210,7 +310,11 @@ function AdminView() {
           </p>
           {job.errors.length > 0 && (
             <ul class="errors">
-              {job.errors.map((e) => <li key={e.source}>{e.source}: {e.error}</li>)}
+              {job.errors.map((e) => (
+                <li key={e.source}>
+                  {e.source}: {e.error}
+                </li>
+              ))}
             </ul>
           )}
         </div>
@@ -223,7 +327,10 @@ function AdminView() {
 function ModelBanner() {
   const [warning, setWarning] = useState<string | undefined>();
   useEffect(() => {
-    modelStatus().then((m) => setWarning(m.meaningful ? undefined : m.warning), () => undefined);
+    modelStatus().then(
+      (m) => setWarning(m.meaningful ? undefined : m.warning),
+      () => undefined,
+    );
   }, []);
   if (!warning) return null;
   return (
@@ -242,8 +349,12 @@ function App() {
       <header>
         <h1>图片语义搜索</h1>
         <nav aria-label="视图">
-          <button type="button" aria-pressed={tab === 'search'} onClick={() => setTab('search')}>搜索 Search</button>
-          <button type="button" aria-pressed={tab === 'admin'} onClick={() => setTab('admin')}>管理 Admin</button>
+          <button type="button" aria-pressed={tab === 'search'} onClick={() => setTab('search')}>
+            搜索 Search
+          </button>
+          <button type="button" aria-pressed={tab === 'admin'} onClick={() => setTab('admin')}>
+            管理 Admin
+          </button>
         </nav>
         <KeyField />
       </header>

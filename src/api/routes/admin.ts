@@ -10,23 +10,37 @@ import { multipart, requireContentType, uploadedFiles, type UploadLimits } from 
 
 export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcile: (fix: boolean) => Promise<ReconcileReport>, limits: UploadLimits): Router {
   const r = Router();
-  r.post('/ingest', requireScope('ingest'), requireContentType('application/json', 'multipart/form-data'), multipart('files', limits, limits.maxFiles), async (req, res) => {
-    const body = ingestRequestSchema.parse(req.body ?? {});
-    const files = uploadedFiles(req);
-    const sources = [body.folder !== undefined, body.urls !== undefined, files.length > 0].filter(Boolean).length;
-    if (sources !== 1) throw new AppError(400, 'validation_error', 'send exactly one of: folder, urls, or uploaded files (field "files")');
-    const owner = ownerFor(res, body.owner);
-    if (owner === undefined) throw new AppError(400, 'validation_error', 'owner is required');
-    let jobId: string;
-    if (body.folder !== undefined) {
-      // Reading the server's own disk is for operators, not tenants.
-      if (!principalOf(res).scopes.has('admin')) throw new AppError(403, 'forbidden', 'folder ingest needs the "admin" scope');
-      jobId = await ingest.createFolderJob(owner, body.folder, body.albums);
-    } else if (body.urls) jobId = await ingest.createUrlJob(owner, body.urls, body.albums);
-    else jobId = await ingest.createUploadJob(owner, files.map((f) => ({ name: f.originalname, data: f.buffer })), body.albums);
-    ingest.enqueue(jobId);
-    res.status(202).location(`/v1/admin/jobs/${jobId}`).json({ jobId, statusUrl: `/v1/admin/jobs/${jobId}` });
-  });
+  r.post(
+    '/ingest',
+    requireScope('ingest'),
+    requireContentType('application/json', 'multipart/form-data'),
+    multipart('files', limits, limits.maxFiles),
+    async (req, res) => {
+      const body = ingestRequestSchema.parse(req.body ?? {});
+      const files = uploadedFiles(req);
+      const sources = [body.folder !== undefined, body.urls !== undefined, files.length > 0].filter(Boolean).length;
+      if (sources !== 1) throw new AppError(400, 'validation_error', 'send exactly one of: folder, urls, or uploaded files (field "files")');
+      const owner = ownerFor(res, body.owner);
+      if (owner === undefined) throw new AppError(400, 'validation_error', 'owner is required');
+      let jobId: string;
+      if (body.folder !== undefined) {
+        // Reading the server's own disk is for operators, not tenants.
+        if (!principalOf(res).scopes.has('admin')) throw new AppError(403, 'forbidden', 'folder ingest needs the "admin" scope');
+        jobId = await ingest.createFolderJob(owner, body.folder, body.albums);
+      } else if (body.urls) jobId = await ingest.createUrlJob(owner, body.urls, body.albums);
+      else
+        jobId = await ingest.createUploadJob(
+          owner,
+          files.map((f) => ({ name: f.originalname, data: f.buffer })),
+          body.albums,
+        );
+      ingest.enqueue(jobId);
+      res
+        .status(202)
+        .location(`/v1/admin/jobs/${jobId}`)
+        .json({ jobId, statusUrl: `/v1/admin/jobs/${jobId}` });
+    },
+  );
 
   r.post('/texts', requireScope('ingest'), requireContentType('application/json'), async (req, res) => {
     const body = textIngestSchema.parse(req.body);
@@ -36,7 +50,10 @@ export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcile:
   });
 
   r.post('/reconcile', requireScope('admin'), requireContentType('application/json'), async (req, res) => {
-    const { fix } = z.object({ fix: z.boolean().default(false) }).strict().parse(req.body ?? {});
+    const { fix } = z
+      .object({ fix: z.boolean().default(false) })
+      .strict()
+      .parse(req.body ?? {});
     const report = await reconcile(fix);
     if (report.reindexJobId) ingest.enqueue(report.reindexJobId);
     res.json(report);
@@ -44,7 +61,7 @@ export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcile:
 
   r.get('/jobs/:id', requireScope('ingest'), async (req, res) => {
     const status = await ingest.status(imageIdSchema.parse(req.params.id), principalOf(res).owner ?? undefined);
-    if (!status) throw new AppError(404, 'not_found', `job ${req.params.id} not found`);
+    if (!status) throw new AppError(404, 'not_found', `job ${String(req.params.id)} not found`);
     res.json(status);
   });
   return r;

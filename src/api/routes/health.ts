@@ -31,7 +31,12 @@ export function healthRoutes(deps: ReadinessDeps): Router {
     const ready = database.ok && vectorStore.ok && accepting;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not_ready',
-      checks: { database, vectorStore: { ...vectorStore, kind: deps.store.kind }, model: { ok: true, pack: deps.modelKey, meaningful: !deps.modelWarning, ...(deps.modelWarning ? { warning: deps.modelWarning } : {}) }, accepting },
+      checks: {
+        database,
+        vectorStore: { ...vectorStore, kind: deps.store.kind },
+        model: { ok: true, pack: deps.modelKey, meaningful: !deps.modelWarning, ...(deps.modelWarning ? { warning: deps.modelWarning } : {}) },
+        accepting,
+      },
     });
   });
   return r;

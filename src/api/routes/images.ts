@@ -25,7 +25,8 @@ export function signedImageRoutes(search: SearchService, derivatives: Derivative
   for (const kind of KINDS) {
     r.get(`/images/:id/${kind}`, async (req, res, next) => {
       if (req.query.sig === undefined) return next('route');
-      if (!signer.verify(`${req.baseUrl}${req.path}`, req.query.exp, req.query.sig)) throw new AppError(403, 'forbidden', 'the signed URL is invalid or has expired');
+      if (!signer.verify(`${req.baseUrl}${req.path}`, req.query.exp, req.query.sig))
+        throw new AppError(403, 'forbidden', 'the signed URL is invalid or has expired');
       const image = await search.getImage(imageIdSchema.parse(req.params.id));
       await sendDerivative(res, derivatives, kind, image.sha256);
     });

@@ -11,16 +11,24 @@ export interface Limits {
 
 export const MAX_OFFSET = 10_000;
 
-
 const albumName = z.string().trim().min(1).max(128);
-export const imageIdSchema = z.string().regex(UUID_RE, 'must be a UUID').transform((s) => s.toLowerCase());
+export const imageIdSchema = z
+  .string()
+  .regex(UUID_RE, 'must be a UUID')
+  .transform((s) => s.toLowerCase());
 
 export const filtersSchema = z
   .object({
     owner: ownerName.optional(),
     album: albumName.optional(),
-    takenFrom: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
-    takenTo: z.iso.datetime({ offset: true }).transform((s) => new Date(s)).optional(),
+    takenFrom: z.iso
+      .datetime({ offset: true })
+      .transform((s) => new Date(s))
+      .optional(),
+    takenTo: z.iso
+      .datetime({ offset: true })
+      .transform((s) => new Date(s))
+      .optional(),
   })
   .strict()
   .refine((f) => !f.takenFrom || !f.takenTo || f.takenFrom <= f.takenTo, 'takenFrom must not be after takenTo');
@@ -113,7 +121,12 @@ export function classifySchema(limits: Limits) {
   return z
     .object({
       imageId: imageIdSchema.optional(),
-      labels: jsonField(z.array(z.string().transform(normalizeQuery).pipe(z.string().min(1).max(limits.queryMaxChars))).min(1).max(200)),
+      labels: jsonField(
+        z
+          .array(z.string().transform(normalizeQuery).pipe(z.string().min(1).max(limits.queryMaxChars)))
+          .min(1)
+          .max(200),
+      ),
       template: z.string().max(100).optional(),
       limit: z.coerce.number().int().min(1).max(200).optional(),
       owner: ownerName.optional(),

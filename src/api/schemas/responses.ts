@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { imageHitSchema, imageRecordSchema } from '../../search/imageRecord';
+import { imageHitSchema } from '../../search/imageRecord';
 
 /**
  * Response bodies as they go over the wire (dates as ISO strings). The OpenAPI document is generated

@@ -24,7 +24,10 @@ export class ImageRepository {
 
   /** Images whose vector another pack made or that are not known to be stored (modelPack null). */
   staleForPack(packKey: string): Promise<Pick<ImageRow, 'id' | 'sha256'>[]> {
-    return this.db.image.findMany({ where: { OR: [{ modelPack: { not: packKey } }, { modelPack: null }], state: { not: 'failed' } }, select: { id: true, sha256: true } });
+    return this.db.image.findMany({
+      where: { OR: [{ modelPack: { not: packKey } }, { modelPack: null }], state: { not: 'failed' } },
+      select: { id: true, sha256: true },
+    });
   }
 
   /** Every row's id, state and pack, for reconciling with the vector store. */

@@ -50,7 +50,10 @@ export class IngestRepository {
   /** Adds items (duplicates of a source are ignored) and records the job's total. */
   async addItems(jobId: string, items: readonly { source: string; imageId?: string }[]): Promise<void> {
     for (let i = 0; i < items.length; i += ITEM_PAGE) {
-      await this.db.ingestItem.createMany({ data: items.slice(i, i + ITEM_PAGE).map((it) => ({ jobId, source: it.source, imageId: it.imageId ?? null })), skipDuplicates: true });
+      await this.db.ingestItem.createMany({
+        data: items.slice(i, i + ITEM_PAGE).map((it) => ({ jobId, source: it.source, imageId: it.imageId ?? null })),
+        skipDuplicates: true,
+      });
     }
     await this.db.ingestJob.update({ where: { id: jobId }, data: { total: items.length } });
   }
@@ -67,7 +70,12 @@ export class IngestRepository {
 
   /** The latest item errors, newest first. */
   async recentErrors(jobId: string, take: number): Promise<{ source: string; error: string }[]> {
-    const rows = await this.db.ingestItem.findMany({ where: { jobId, error: { not: null } }, select: { source: true, error: true }, orderBy: { updatedAt: 'desc' }, take });
+    const rows = await this.db.ingestItem.findMany({
+      where: { jobId, error: { not: null } },
+      select: { source: true, error: true },
+      orderBy: { updatedAt: 'desc' },
+      take,
+    });
     return rows.map((r) => ({ source: r.source, error: r.error ?? '' }));
   }
 
@@ -78,7 +86,9 @@ export class IngestRepository {
   }
 
   unfinishedJobIds(): Promise<string[]> {
-    return this.db.ingestJob.findMany({ where: { state: { in: ['queued', 'running'] } }, orderBy: { createdAt: 'asc' }, select: { id: true } }).then((r) => r.map((j) => j.id));
+    return this.db.ingestJob
+      .findMany({ where: { state: { in: ['queued', 'running'] } }, orderBy: { createdAt: 'asc' }, select: { id: true } })
+      .then((r) => r.map((j) => j.id));
   }
 
   async markRunning(job: JobRow): Promise<void> {
@@ -117,7 +127,11 @@ export class IngestRepository {
   async upsertPendingImages(images: readonly PendingImage[]): Promise<void> {
     await this.db.$transaction(
       images.map(({ id, owner, sha256, ...row }) =>
-        this.db.image.upsert({ where: { id }, create: { id, owner, sha256, ...row, state: 'pending', error: null }, update: { albums: row.albums, state: 'pending' } }),
+        this.db.image.upsert({
+          where: { id },
+          create: { id, owner, sha256, ...row, state: 'pending', error: null },
+          update: { albums: row.albums, state: 'pending' },
+        }),
       ),
     );
   }

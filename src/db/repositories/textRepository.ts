@@ -16,7 +16,9 @@ export class TextRepository {
   constructor(private readonly db: Db) {}
 
   async upsertPending(rows: readonly NewText[]): Promise<void> {
-    await this.db.$transaction(rows.map((r) => this.db.textEntry.upsert({ where: { id: r.id }, create: { ...r, state: 'pending' }, update: { text: r.text, state: 'pending' } })));
+    await this.db.$transaction(
+      rows.map((r) => this.db.textEntry.upsert({ where: { id: r.id }, create: { ...r, state: 'pending' }, update: { text: r.text, state: 'pending' } })),
+    );
   }
 
   async markIndexed(ids: readonly string[], packKey: string): Promise<void> {

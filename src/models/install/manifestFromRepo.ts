@@ -95,7 +95,7 @@ function textInputs(io: GraphIo, file: string) {
   const len = ids.shape[1];
   return {
     inputs: { ids: ids.name, ...(mask ? { mask: mask.name } : {}), ...(tokenTypes ? { tokenTypes: tokenTypes.name } : {}) },
-    idsType: ids.type as 'int64' | 'int32',
+    idsType: ids.type === 'int32' ? ('int32' as const) : ('int64' as const),
     fixedLength: typeof len === 'number' ? len : undefined,
   };
 }
@@ -139,7 +139,7 @@ function immichImagePreprocessing(cfg: Json, file: string) {
   return {
     size,
     resize: mode === 'squash' ? ('squash' as const) : ('cover' as const),
-    interpolation: interpolation as 'bicubic' | 'bilinear',
+    interpolation: interpolation === 'bilinear' ? ('bilinear' as const) : ('bicubic' as const),
     mean: field(file, cfg, 'mean', isRgb, 'three numbers'),
     std: field(file, cfg, 'std', isRgb, 'three numbers'),
   };
