@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { makeTestPack } from '../scripts/test-pack/make';
-import { makeCostPack } from './costPack';
+import { makeArchPack } from './archPack';
 import { startServices, type ServiceHooks, type Services } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
 import { startLocalPostgres, type LocalPostgres } from '../src/db/localPostgres';
@@ -16,7 +16,7 @@ export interface BenchPack {
 
 export interface Harness {
   root: string;
-  /** MODEL_DIR when given; else the ViT-B/16-cost pack (timings) and the test pack (semantics). */
+  /** MODEL_DIR when given; else the ViT-B/16 architecture packs, fp32 and int8 (timings), and the test pack. */
   packs: BenchPack[];
   databaseUrl: string;
   start(pack: BenchPack, env?: Record<string, string>, hooks?: ServiceHooks): Promise<Services>;
@@ -40,7 +40,8 @@ export async function createHarness(): Promise<Harness> {
   const packs: BenchPack[] = process.env.MODEL_DIR
     ? [{ dir: path.resolve(process.env.MODEL_DIR), label: `model pack at ${process.env.MODEL_DIR}` }]
     : [
-        { dir: await makeCostPack(path.join(root, 'cost-pack')), label: 'ViT-B/16-cost pack (random weights, real compute)' },
+        { dir: await makeArchPack(path.join(root, 'arch-fp32'), 'fp32'), label: 'ViT-B/16 architecture pack, fp32 (random weights)' },
+        { dir: await makeArchPack(path.join(root, 'arch-int8'), 'int8'), label: 'ViT-B/16 architecture pack, int8 (random weights)' },
         { dir: (await makeTestPack(path.join(root, 'test-pack')), path.join(root, 'test-pack')), label: 'generated test pack (tiny)' },
       ];
   let runs = 0;

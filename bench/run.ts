@@ -12,6 +12,7 @@ import { createHarness } from './harness';
 import { benchIngest } from './ingest';
 import { runLoad } from './load';
 import { benchQuery } from './query';
+import { benchPacks } from './packs';
 
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
 
@@ -34,6 +35,10 @@ async function main(): Promise<void> {
       log(`query: ${pack.label}`);
       query.push(await benchQuery(h, pack, { libraryImages: 100, requests: num('BENCH_REQUESTS', 200) }));
     }
+    // fp32 against int8: encode cost, memory and embedding drift (the two architecture packs, or MODEL_DIR alone).
+    const archPacks = h.packs.filter((p) => p.label.includes('architecture'));
+    log(`packs: ${archPacks.map((p) => p.label).join(' vs ')}`);
+    const packs = await benchPacks(h, archPacks.length ? archPacks : [h.packs[0]!], ingest[0]!.best.batchSize);
     const primary = h.packs[0]!;
     log(`load: ${primary.label}`);
     const s = await h.start(primary, { ADMIN_API_KEY: 'bench', RATE_LIMIT_PER_MINUTE: '1000000' });
@@ -43,9 +48,15 @@ async function main(): Promise<void> {
     } finally {
       await s.close();
     }
-    const ann: AnnResult[] = [];
+    const ann: (AnnResult & { measured?: string })[] = [];
     const compareUpTo = num('BENCH_ANN_COMPARE_MAX', 100_000);
-    for (const n of (process.env.BENCH_ANN_SIZES ?? '100000,1000000').split(',').map(Number).filter(Boolean)) {
+    const sizes = (process.env.BENCH_ANN_SIZES ?? '100000,1000000').split(',').map(Number).filter(Boolean);
+    // ANN figures do not depend on the model pack: sizes left out of this run keep the last run's rows, dated.
+    const previous = await readFile(path.resolve(__dirname, 'results.json'), 'utf8')
+      .then((j) => JSON.parse(j) as Results)
+      .catch(() => null);
+    for (const row of previous?.ann ?? []) if (!sizes.includes(row.n)) ann.push({ ...row, measured: row.measured ?? previous!.started });
+    for (const n of sizes) {
       log(`ann ${n}: dataset and exact answers`);
       const ds = annDataset(n, { queries: n > 200_000 ? 50 : 100 });
       log(`ann ${n}: hnswlib-node`);
@@ -61,6 +72,7 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       ingest,
       query,
+      packs,
       load: { model: primary.label, ...load },
       ann,
     };
@@ -78,8 +90,9 @@ type Results = {
   machine: { cpus: number; cpu: string | undefined; memGiB: number; node: string };
   ingest: Awaited<ReturnType<typeof benchIngest>>[];
   query: Awaited<ReturnType<typeof benchQuery>>[];
+  packs: Awaited<ReturnType<typeof benchPacks>>;
   load: Awaited<ReturnType<typeof runLoad>> & { model: string };
-  ann: AnnResult[];
+  ann: (AnnResult & { measured?: string })[];
 };
 
 function markdown(r: Results): string {
@@ -121,6 +134,22 @@ function markdown(r: Results): string {
       ``,
     );
   }
+  const d = r.packs.drift;
+  lines.push(
+    `## Packs — encode cost and quantisation drift`,
+    ``,
+    `| pack | files MiB | RSS added MiB | image ms (batch 1, p50) | image ms (batch ${r.packs.packs[0]?.imageMs.batchSize ?? '?'}) | images/s | text ms p50 / p95 |`,
+    `|---|---|---|---|---|---|---|`,
+    ...r.packs.packs.map(
+      (p) =>
+        `| ${p.model} | ${p.fileMiB} | ${p.memoryMiB} | ${p.imageMs.batch1.p50} | ${p.imageMs.batched} | ${p.imagesPerSec} | ${p.textMs.p50} / ${p.textMs.p95} |`,
+    ),
+    ``,
+    d
+      ? `Cosine between fp32 and int8 embeddings of the same inputs: images mean ${d.images.mean} (min ${d.images.min}), texts mean ${d.texts.mean} (min ${d.texts.min}). Random weights: a trained model's drift must be measured with \`npm run eval\` on real data.`
+      : `One pack only: no drift to report.`,
+    ``,
+  );
   lines.push(
     `## Load — ${l.model} (${l.concurrency} concurrent searches while ingesting ${l.ingestDuringLoad.images} images)`,
     ``,
@@ -134,7 +163,7 @@ function markdown(r: Results): string {
     `|---|---|---|---|---|---|---|---|---|`,
     ...r.ann.map(
       (a) =>
-        `| ${a.library} | ${a.n} | ${a.m} | ${a.efConstruction} | ${a.buildSeconds} | ${a.insertsPerSecond} | ${a.rssMiB} | ${a.sweep.map((s) => `${s.ef}: ${s.recallAt10} / ${s.qps}`).join('; ')} | ${a.efFor098 ?? '—'} |`,
+        `| ${a.library} | ${a.n}${a.measured ? ` (run of ${a.measured.slice(0, 10)})` : ''} | ${a.m} | ${a.efConstruction} | ${a.buildSeconds} | ${a.insertsPerSecond} | ${a.rssMiB} | ${a.sweep.map((s) => `${s.ef}: ${s.recallAt10} / ${s.qps}`).join('; ')} | ${a.efFor098 ?? '—'} |`,
     ),
     ``,
   );

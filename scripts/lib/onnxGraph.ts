@@ -6,9 +6,18 @@ export class GraphBuilder {
   private readonly initializers: onnx.ITensorProto[] = [];
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly valueInfos: onnx.IValueInfoProto[] = [];
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  constructor(
+    private readonly name: string,
+    private readonly opset = 13,
+  ) {}
+
+  /** Declares an intermediate tensor's type and shape (onnxruntime checks it against its own inference). */
+  valueInfo(name: string, elemType: onnx.TensorProto.DataType, dims: (number | string)[]): void {
+    this.valueInfos.push(valueInfo(name, elemType, dims));
+  }
 
   input(name: string, elemType: onnx.TensorProto.DataType, dims: (number | string)[]): string {
     this.inputs.push(valueInfo(name, elemType, dims));
@@ -43,13 +52,14 @@ export class GraphBuilder {
     const model: onnx.IModelProto = {
       irVersion: 8,
       producerName: 'image-search test pack',
-      opsetImport: [{ domain: '', version: 13 }],
+      opsetImport: [{ domain: '', version: this.opset }],
       graph: {
         name: this.name,
         node: this.nodes,
         initializer: this.initializers,
         input: this.inputs,
         output: this.outputs,
+        valueInfo: this.valueInfos,
       },
     };
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
