@@ -39,7 +39,7 @@ export const envSchema = z.object({
   ADMIN_API_KEY: optionalString,
   /** Folder ingest is confined to these roots (comma separated). */
   INGEST_ROOTS: list('data/inbox'),
-  // Batch 8 with all cores was fastest for a ViT-B/16-sized encoder on this machine (npm run bench).
+  // npm run bench, ViT-B/16 architecture packs: batch 8 is best for int8; fp32 is flat across batch sizes.
   ENCODE_BATCH_SIZE: int(8, 1, 1024),
   ORT_INTRA_OP_THREADS: int(0, 0, 256),
   ORT_INTER_OP_THREADS: int(1, 1, 64),
