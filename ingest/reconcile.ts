@@ -11,6 +11,8 @@ export interface ReconcileReport {
   staleModel: string[];
   /** Left pending by a crash or an outage, with no unfinished job to finish them. */
   stuckPending: string[];
+  /** Deleted (hidden everywhere) but not yet removed from the store and disk: an outage or a crash came in between. */
+  pendingDeletes: string[];
   /** Set when fixing queued a re-index job. */
   reindexJobId: string | null;
 }
@@ -21,6 +23,8 @@ export interface ReconcileDeps {
   images: VectorCollection;
   packKey: string;
   createReindexJob(): Promise<string | null>;
+  /** Finishes interrupted deletes (vector, files, row). */
+  purgeDeleted(): Promise<string[]>;
 }
 
 const PAGE = 1000;
@@ -46,9 +50,11 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
     orphanPoints: [...points].filter((id) => !known.has(id)),
     staleModel: rows.filter((r) => r.state !== 'failed' && r.modelPack !== null && r.modelPack !== packKey).map((r) => r.id),
     stuckPending: rows.filter((r) => r.state === 'pending' && r.modelPack === packKey && !busy.has(r.id)).map((r) => r.id),
+    pendingDeletes: (await imageRows.deletedAwaitingPurge()).map((r) => r.id),
     reindexJobId: null,
   };
   if (!fix) return report;
+  await deps.purgeDeleted();
   for (let i = 0; i < report.orphanPoints.length; i += PAGE) await images.delete(report.orphanPoints.slice(i, i + PAGE));
   const requeue = [...report.missingVectors, ...report.stuckPending];
   // modelPack null marks "not known to be stored", which the re-index job picks up; stale packs it picks up already.
@@ -58,5 +64,5 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
 }
 
 export function isClean(r: ReconcileReport): boolean {
-  return !r.missingVectors.length && !r.orphanPoints.length && !r.staleModel.length && !r.stuckPending.length;
+  return !r.missingVectors.length && !r.orphanPoints.length && !r.staleModel.length && !r.stuckPending.length && !r.pendingDeletes.length;
 }

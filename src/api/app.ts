@@ -14,6 +14,7 @@ import { imageRoutes, signedImageRoutes } from './routes/images';
 import { UrlSigner, urlSigningSecret } from './signedUrls';
 import { retrieveRoutes } from './routes/retrieve';
 import { searchRoutes } from './routes/search';
+import { libraryRoutes } from './routes/library';
 import { hitDecorator } from './hitShaping';
 import { projectRoot } from '../util/projectRoot';
 
@@ -67,6 +68,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
     '/v1/admin',
     adminRoutes(s.ingest, s.texts, (fix) => s.reconcile(fix), limits),
   );
+  app.use('/v1', libraryRoutes(s.deletion));
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer)));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));

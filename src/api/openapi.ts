@@ -11,6 +11,7 @@ import {
 } from './schemas/requests';
 import {
   classifyResponseSchema,
+  deleteResultSchema,
   errorResponseSchema,
   healthSchema,
   imageCaptionResponseSchema,
@@ -28,7 +29,7 @@ type ResponseContract = z.ZodType | { binary: string };
 
 /** One route as the API promises it: the OpenAPI document is made from these, and the contract test checks them. */
 export interface RouteContract {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   /** OpenAPI path, e.g. /v1/images/{id}. */
   path: string;
   summary: string;
@@ -92,6 +93,13 @@ export function routeContracts(limits: Limits): RouteContract[] {
       summary: 'Preview (JPEG, 512 px); also by signed URL (exp, sig) without a key',
       keyed: true,
       responses: { 200: jpeg },
+    },
+    {
+      method: 'delete',
+      path: '/v1/images/{id}',
+      summary: 'Delete an image: hidden from every endpoint at once, then its vector, files and row are removed (idempotent)',
+      keyed: true,
+      responses: { 200: deleteResultSchema },
     },
     {
       method: 'post',

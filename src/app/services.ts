@@ -10,6 +10,7 @@ import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../images/decode';
 import { DerivativeStore } from '../images/derivativeStore';
 import type { EncoderRun } from '../models/encoders';
 import { Metrics } from '../observability/metrics';
+import { ImageDeletion } from '../library/imageDeletion';
 import { loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
@@ -33,6 +34,7 @@ export interface Services {
   texts: TextCorpus;
   captions: CaptionService;
   ingest: IngestService;
+  deletion: ImageDeletion;
   keys: ApiKeyService;
   metrics: Metrics;
   /** Compares Postgres with the vector store and, with `fix`, repairs them. */
@@ -158,8 +160,19 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     });
     cleanup.push(() => ingest.stop());
     metrics.probes = { encoderQueue: pack.queued, ingestQueue: () => ingest.queueDepth };
+    const deletion = new ImageDeletion({ images: repos.images, collection: images, derivatives, log: log.child({ component: 'deletion' }) });
     const reconcileWith = (fix: boolean) =>
-      reconcile({ imageRows: repos.images, jobs: repos.ingest, images, packKey: pack.key, createReindexJob: () => ingest.createReindexJob() }, fix);
+      reconcile(
+        {
+          imageRows: repos.images,
+          jobs: repos.ingest,
+          images,
+          packKey: pack.key,
+          createReindexJob: () => ingest.createReindexJob(),
+          purgeDeleted: () => deletion.purgeInterrupted(),
+        },
+        fix,
+      );
     return {
       config,
       log,
@@ -173,6 +186,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       texts,
       captions,
       ingest,
+      deletion,
       keys: new ApiKeyService(repos.apiKeys),
       metrics,
       reconcile: reconcileWith,

@@ -27,7 +27,7 @@ const K = 10;
  */
 export async function evaluatePack(s: Services, dataset: EvalDataset, onProgress?: (m: string) => void): Promise<PackEvaluation> {
   const started = performance.now();
-  // Uploads are staged as `${index}-${name}`; the index maps a hit back to the dataset's image.
+  // Each upload is named by its index in the dataset; the image's source is that name.
   const job = await s.ingest.createUploadJob(
     OWNER,
     dataset.images.map((img, i) => ({ name: `${i}`, data: img.data })),
@@ -39,7 +39,7 @@ export async function evaluatePack(s: Services, dataset: EvalDataset, onProgress
   onProgress?.(`ingested ${dataset.images.length} images in ${ingestSeconds.toFixed(1)} s`);
   await s.texts.add(dataset.texts.map((t) => ({ id: t.id, text: t.text, owner: OWNER })));
 
-  const datasetImageOf = (source: string) => dataset.images[Number(path.basename(source).split('-')[0])]!.id;
+  const datasetImageOf = (source: string) => dataset.images[Number(path.basename(source))]!.id;
   const relevantImages = dataset.texts.map((t) => new Set(t.imageIds));
   const textsOfImage = new Map<string, Set<string>>(dataset.images.map((img) => [img.id, new Set()]));
   for (const t of dataset.texts) for (const id of t.imageIds) textsOfImage.get(id)?.add(t.id);

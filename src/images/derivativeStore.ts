@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export type DerivativeKind = 'thumbnail' | 'preview';
@@ -40,5 +40,9 @@ export class DerivativeStore {
 
   read(kind: DerivativeKind, sha256: string): Promise<Buffer> {
     return readFile(this.pathFor(kind, sha256));
+  }
+
+  async remove(kind: DerivativeKind, sha256: string): Promise<void> {
+    await rm(this.pathFor(kind, sha256), { force: true });
   }
 }

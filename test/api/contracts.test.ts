@@ -24,9 +24,9 @@ describe('API contract: responses match the documented schemas', () => {
   };
 
   /** Sends a request and validates whatever comes back: a documented success body, or the error shape. */
-  async function check(method: 'get' | 'post', url: string, send?: (t: request.Test) => request.Test): Promise<request.Response> {
+  async function check(method: 'get' | 'post' | 'delete', url: string, send?: (t: request.Test) => request.Test): Promise<request.Response> {
     const api = svc.api();
-    const base = method === 'get' ? api.get(url) : api.post(url);
+    const base = method === 'get' ? api.get(url) : method === 'delete' ? api.delete(url) : api.post(url);
     const res = await (send ? send(base) : base);
     const contract = contractFor(method, url);
     const documented = contract.responses[res.status];
@@ -72,6 +72,7 @@ describe('API contract: responses match the documented schemas', () => {
     await check('get', `/v1/images/${imageId}/caption`);
     await check('get', `/v1/images/${imageId}/thumbnail`);
     await check('get', `/v1/images/${imageId}/preview`);
+    await check('delete', `/v1/images/${imageId}`);
   });
 
   test('admin routes and health', async () => {

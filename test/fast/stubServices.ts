@@ -44,6 +44,7 @@ export function stubServices() {
     keys: { verify: async (key: string) => (key === TENANT_KEY ? tenant : null) },
     search,
     ingest,
+    deletion: { delete: jest.fn(async () => true) },
     texts: { add: jest.fn(async () => []), retrieve: jest.fn(async () => []) },
     captions: { forImages: jest.fn(async () => new Map()) },
     derivatives: {},

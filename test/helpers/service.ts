@@ -22,7 +22,7 @@ export interface TestService {
   inbox: string;
   database: TestDatabase;
   /** Requests with an API key (the operator's admin key unless another, or null for none, is given). */
-  api: (key?: string | null) => { get(path: string): request.Test; post(path: string): request.Test };
+  api: (key?: string | null) => { get(path: string): request.Test; post(path: string): request.Test; delete(path: string): request.Test };
   close(): Promise<void>;
 }
 
@@ -51,7 +51,11 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
     database,
     api: (key: string | null = ADMIN_KEY) => {
       const withKey = (t: request.Test) => (key ? t.set('authorization', `Bearer ${key}`) : t);
-      return { get: (p: string) => withKey(request(app).get(p)), post: (p: string) => withKey(request(app).post(p)) };
+      return {
+        get: (p: string) => withKey(request(app).get(p)),
+        post: (p: string) => withKey(request(app).post(p)),
+        delete: (p: string) => withKey(request(app).delete(p)),
+      };
     },
     close: async () => {
       await services.close();

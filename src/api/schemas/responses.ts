@@ -44,6 +44,7 @@ export const reconcileReportSchema = z.object({
   orphanPoints: z.array(z.string()),
   staleModel: z.array(z.string()),
   stuckPending: z.array(z.string()),
+  pendingDeletes: z.array(z.string()),
   reindexJobId: z.string().nullable(),
 });
 
@@ -63,6 +64,11 @@ export const jobStatusSchema = z.object({
   failed: z.number().int(),
   pending: z.number().int(),
   errors: z.array(z.object({ source: z.string(), error: z.string() })).describe('the latest item errors'),
+});
+
+export const deleteResultSchema = z.object({
+  id: z.string(),
+  deleted: z.boolean().describe('false when there was nothing (left) to delete: deleting is idempotent'),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });

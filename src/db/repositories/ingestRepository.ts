@@ -130,7 +130,8 @@ export class IngestRepository {
         this.db.image.upsert({
           where: { id },
           create: { id, owner, sha256, ...row, state: 'pending', error: null },
-          update: { albums: row.albums, state: 'pending' },
+          // Ingesting deleted content again brings it back as a new image: its old albums stay gone.
+          update: { ...row, state: 'pending', deletedAt: null },
         }),
       ),
     );

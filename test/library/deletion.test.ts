@@ -1,0 +1,141 @@
+import path from 'node:path';
+import request from 'supertest';
+import { createTestDatabase } from '../helpers/database';
+import { tempDir } from '../helpers/env';
+import { writeColourLibrary } from '../helpers/files';
+import { colourImage } from '../helpers/images';
+import { startTestService, waitForJob, type TestService } from '../helpers/service';
+
+interface Hit {
+  id: string;
+  source: string;
+  sha256: string;
+  thumbnailUrl: string;
+  previewUrl: string;
+}
+
+async function ingestColours(svc: TestService, owner: string, folder: string): Promise<void> {
+  await writeColourLibrary(path.join(svc.inbox, folder));
+  const res = await svc.api().post('/v1/admin/ingest').send({ owner, folder });
+  await waitForJob(svc, res.body.jobId);
+}
+
+/** The hit for the test library's image of one colour (its file is `<colour>.<format>`). */
+async function hitFor(svc: TestService, query: string, owner: string, colour: string): Promise<Hit> {
+  const hits = (await svc.api().post('/v1/search/text').send({ query, limit: 20, filters: { owner } })).body.hits as Hit[];
+  const hit = hits.find((h) => path.basename(h.source).startsWith(`${colour}.`));
+  if (!hit) throw new Error(`no hit for the ${colour} image`);
+  return hit;
+}
+
+describe('deleting an image', () => {
+  test('no endpoint returns it again, and deleting is idempotent and owner-bound', async () => {
+    const svc = await startTestService();
+    try {
+      await ingestColours(svc, 'alice', 'a');
+      const red = await hitFor(svc, '红色', 'alice', 'red');
+      const blue = await hitFor(svc, '蓝色', 'alice', 'blue');
+      expect((await request(svc.app).get(red.thumbnailUrl)).status).toBe(200);
+
+      const key = (
+        await svc
+          .api()
+          .post('/v1/admin/texts')
+          .send({ texts: [{ text: '一件红色的东西' }] })
+      ).status;
+      expect(key).toBe(200);
+      expect((await svc.api().delete(`/v1/images/${red.id}?owner=bob`)).body).toEqual({ id: red.id, deleted: false });
+      expect((await svc.api().delete(`/v1/images/${red.id}`)).body).toEqual({ id: red.id, deleted: true });
+
+      const api = svc.api();
+      const searched = (await api.post('/v1/search/text').send({ query: '红色', limit: 20 })).body.hits as Hit[];
+      expect(searched.map((h) => h.id)).not.toContain(red.id);
+      const similar = (await api.post('/v1/search/image').send({ imageId: blue.id, limit: 20 })).body.hits as Hit[];
+      expect(similar.map((h) => h.id)).not.toContain(red.id);
+      const byUpload = (
+        await api
+          .post('/v1/search/image')
+          .attach('image', await colourImage('red'), 'red')
+          .field('limit', '20')
+      ).body.hits as Hit[];
+      expect(byUpload.map((h) => h.id)).not.toContain(red.id);
+      for (const [method, url, body] of [
+        ['get', `/v1/images/${red.id}`, undefined],
+        ['get', `/v1/images/${red.id}/caption`, undefined],
+        ['get', `/v1/images/${red.id}/thumbnail`, undefined],
+        ['get', `/v1/images/${red.id}/preview`, undefined],
+        ['post', '/v1/search/image', { imageId: red.id }],
+        ['post', '/v1/retrieve/text', { imageId: red.id }],
+        ['post', '/v1/classify', { imageId: red.id, labels: ['红色', '蓝色'] }],
+      ] as const) {
+        const res = method === 'get' ? await api.get(url) : await api.post(url).send(body);
+        expect([url, res.status]).toEqual([url, 404]);
+      }
+      // URLs handed out before the delete stop working too.
+      expect((await request(svc.app).get(red.thumbnailUrl)).status).toBe(404);
+      expect((await request(svc.app).get(red.previewUrl)).status).toBe(404);
+
+      expect(await svc.services.images.count()).toBe(7);
+      expect(svc.services.derivatives.has('thumbnail', red.sha256)).toBe(false);
+      expect(await svc.services.db.image.count({ where: { id: red.id } })).toBe(0);
+      expect((await svc.api().delete(`/v1/images/${red.id}`)).body).toEqual({ id: red.id, deleted: false });
+      expect((await svc.api().post('/v1/admin/reconcile').send({})).body).toMatchObject({ orphanPoints: [], pendingDeletes: [], missingVectors: [] });
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
+  test("another owner's copy of the same bytes keeps its files; ingesting the bytes again brings the image back", async () => {
+    const svc = await startTestService();
+    try {
+      await ingestColours(svc, 'alice', 'a');
+      await ingestColours(svc, 'bob', 'b');
+      const alices = await hitFor(svc, '绿色', 'alice', 'green');
+      const bobs = await hitFor(svc, '绿色', 'bob', 'green');
+      expect(alices.sha256).toBe(bobs.sha256);
+      expect((await svc.api().delete(`/v1/images/${alices.id}`)).body.deleted).toBe(true);
+      expect((await request(svc.app).get(bobs.thumbnailUrl)).status).toBe(200);
+      expect(svc.services.derivatives.has('preview', bobs.sha256)).toBe(true);
+
+      const again = await svc
+        .api()
+        .post('/v1/admin/ingest')
+        .send({ owner: 'alice', folder: 'a', albums: ['新相册'] });
+      expect(await waitForJob(svc, again.body.jobId)).toMatchObject({ state: 'completed', failed: 0 });
+      const back = await hitFor(svc, '绿色', 'alice', 'green');
+      expect(back.id).toBe(alices.id);
+      expect((await svc.api().get(`/v1/images/${back.id}`)).body.albums).toEqual(['新相册']);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
+  test('with the vector store down, the image is hidden at once and reconcile finishes the delete', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await tempDir('delete-outage');
+    const first = await startTestService({}, { database, dataDir });
+    await ingestColours(first, 'alice', 'a');
+    const red = await hitFor(first, '红色', 'alice', 'red');
+    await first.services.store.close();
+    expect((await first.api().delete(`/v1/images/${red.id}`)).body).toEqual({ id: red.id, deleted: true });
+    expect((await first.api().get(`/v1/images/${red.id}`)).status).toBe(404);
+    await first.close();
+
+    const second = await startTestService({}, { database, dataDir });
+    try {
+      expect(await second.services.images.count()).toBe(8);
+      const hits = (await second.api().post('/v1/search/text').send({ query: '红色', limit: 20 })).body.hits as Hit[];
+      expect(hits.map((h) => h.id)).not.toContain(red.id);
+      const report = (await second.api().post('/v1/admin/reconcile').send({ fix: true })).body;
+      expect(report).toMatchObject({ pendingDeletes: [red.id], orphanPoints: [red.id] });
+      expect(await second.services.images.count()).toBe(7);
+      expect(await second.services.db.image.count({ where: { id: red.id } })).toBe(0);
+      expect((await second.api().post('/v1/admin/reconcile').send({})).body).toMatchObject({ pendingDeletes: [], orphanPoints: [] });
+    } finally {
+      await second.close();
+      await database.drop();
+    }
+  });
+});
