@@ -7,6 +7,7 @@ import { mapConcurrent, withRetry } from '../src/util/async';
 import { imageId, sha256Hex } from '../src/util/ids';
 import type { Logger } from '../src/util/logger';
 import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
+import { imagePayload } from '../src/library/imagePayload';
 import { uploadName } from './sources/uploadStaging';
 import { UrlFetchFailed, UrlNotAllowed } from './sources/urlFetch';
 
@@ -49,10 +50,20 @@ interface JobContext {
 }
 
 type Prepared =
-  | { type: 'encode'; item: WorkItem; imageId: string; sha256: string; bytes: number; decoded: DecodedImage; albums: string[]; takenAt: Date | undefined }
+  | { type: 'encode'; item: WorkItem; imageId: string; sha256: string; bytes: number; decoded: DecodedImage; meta: ImageMeta }
   | { type: 'skipped'; item: WorkItem; imageId: string }
   | { type: 'rejected'; item: WorkItem; error: string };
 type Encodable = Extract<Prepared, { type: 'encode' }>;
+
+/** What the library knows of an image beyond its pixels; it goes to Postgres and to the vector payload alike. */
+interface ImageMeta {
+  albums: string[];
+  takenAt: Date | undefined;
+  favorite: boolean;
+  hidden: boolean;
+  archived: boolean;
+  tags: string[];
+}
 
 /** Thrown when the vector store stays unavailable: the job stops, its items stay pending. */
 export class StoreUnavailable extends VectorStoreError {}
@@ -133,7 +144,18 @@ export class IngestPipeline {
     const upToDate = existing?.state === 'indexed' && existing.modelPack === this.deps.pack.key;
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
     const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
-    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, albums, takenAt: decoded.takenAt };
+    // A known image keeps what its owner set (flags, tags, a corrected capture time); new content starts plain.
+    const meta: ImageMeta = existing
+      ? {
+          albums,
+          takenAt: existing.takenAt ?? decoded.takenAt,
+          favorite: existing.favorite,
+          hidden: existing.hidden,
+          archived: existing.archived,
+          tags: existing.tags,
+        }
+      : { albums, takenAt: decoded.takenAt, favorite: false, hidden: false, archived: false, tags: [] };
+    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta };
   }
 
   private async prepareReindex(item: WorkItem, data: Buffer): Promise<Prepared> {
@@ -147,8 +169,14 @@ export class IngestPipeline {
       sha256: image.sha256,
       bytes: image.bytes,
       decoded,
-      albums: image.albums,
-      takenAt: image.takenAt ?? undefined,
+      meta: {
+        albums: image.albums,
+        takenAt: image.takenAt ?? undefined,
+        favorite: image.favorite,
+        hidden: image.hidden,
+        archived: image.archived,
+        tags: image.tags,
+      },
     };
   }
 
@@ -170,15 +198,15 @@ export class IngestPipeline {
           width: p.decoded.width,
           height: p.decoded.height,
           bytes: p.bytes,
-          albums: p.albums,
-          takenAt: p.takenAt ?? null,
+          ...p.meta,
+          takenAt: p.meta.takenAt ?? null,
         })),
       );
     }
     const points: VectorPoint[] = batch.map((p, i) => ({
       id: p.imageId,
       vector: vectors[i]!,
-      payload: { owner: ctx.owner, albums: p.albums, takenAt: p.takenAt?.getTime() },
+      payload: imagePayload({ owner: ctx.owner, ...p.meta }),
     }));
     try {
       await withRetry(

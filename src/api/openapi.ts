@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { imageRecordSchema } from '../search/imageRecord';
 import {
   classifySchema,
+  imagePatchSchema,
   imageSearchSchema,
   ingestRequestSchema,
+  listImagesQuerySchema,
   retrieveTextSchema,
   textIngestSchema,
   textSearchSchema,
@@ -12,6 +14,7 @@ import {
 import {
   classifyResponseSchema,
   deleteResultSchema,
+  imagePageSchema,
   errorResponseSchema,
   healthSchema,
   imageCaptionResponseSchema,
@@ -29,13 +32,15 @@ type ResponseContract = z.ZodType | { binary: string };
 
 /** One route as the API promises it: the OpenAPI document is made from these, and the contract test checks them. */
 export interface RouteContract {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   /** OpenAPI path, e.g. /v1/images/{id}. */
   path: string;
   summary: string;
   /** Needs an API key (every /v1 route but signed image URLs). */
   keyed: boolean;
   request?: { schema: z.ZodType; upload?: { field: string; many: boolean }; required: boolean };
+  /** Query parameters, as one object schema. */
+  query?: z.ZodType;
   responses: Record<number, ResponseContract>;
 }
 
@@ -93,6 +98,22 @@ export function routeContracts(limits: Limits): RouteContract[] {
       summary: 'Preview (JPEG, 512 px); also by signed URL (exp, sig) without a key',
       keyed: true,
       responses: { 200: jpeg },
+    },
+    {
+      method: 'get',
+      path: '/v1/images',
+      summary: "One owner's library, page by page: the search filters, newest first by capture time or by ingest time",
+      keyed: true,
+      query: listImagesQuerySchema(limits),
+      responses: { 200: imagePageSchema },
+    },
+    {
+      method: 'patch',
+      path: '/v1/images/{id}',
+      summary: 'Change albums, favourite, hidden, archived, tags or the capture time; the search filters follow at once',
+      keyed: true,
+      request: json(imagePatchSchema),
+      responses: { 200: imageRecordSchema },
     },
     {
       method: 'delete',
@@ -161,7 +182,11 @@ export function openApiDocument(limits: Limits, version: string) {
   const errorResponse = { description: 'Error', content: { 'application/json': { schema: responseJsonSchema(errorResponseSchema) } } };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const c of routeContracts(limits)) {
-    const params = [...c.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }));
+    const queryProps = c.query ? ((requestJsonSchema(c.query) as { properties?: Record<string, unknown> }).properties ?? {}) : {};
+    const params = [
+      ...[...c.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })),
+      ...Object.entries(queryProps).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+    ];
     const responses: Record<string, unknown> = Object.fromEntries(Object.entries(c.responses).map(([status, r]) => [status, response(Number(status), r)]));
     if (c.keyed) for (const status of ERRORS) responses[String(status)] ??= errorResponse;
     paths[c.path] = {

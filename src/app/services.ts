@@ -11,6 +11,7 @@ import { DerivativeStore } from '../images/derivativeStore';
 import type { EncoderRun } from '../models/encoders';
 import { Metrics } from '../observability/metrics';
 import { ImageDeletion } from '../library/imageDeletion';
+import { LibraryService } from '../library/libraryService';
 import { loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
@@ -35,6 +36,7 @@ export interface Services {
   captions: CaptionService;
   ingest: IngestService;
   deletion: ImageDeletion;
+  library: LibraryService;
   keys: ApiKeyService;
   metrics: Metrics;
   /** Compares Postgres with the vector store and, with `fix`, repairs them. */
@@ -187,6 +189,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       captions,
       ingest,
       deletion,
+      library: new LibraryService(repos.images, images),
       keys: new ApiKeyService(repos.apiKeys),
       metrics,
       reconcile: reconcileWith,

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/appError';
-import type { ImageRepository, ImageRow } from '../db/repositories';
+import type { ImageRepository, ImageRow, ImageVisibility } from '../db/repositories';
 import { decodeImage, type DecodeLimits } from '../images/decode';
 import type { ModelPack } from '../models/modelPack';
 import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vectorStore';
@@ -7,12 +7,8 @@ import { LruCache } from '../util/lru';
 import type { ImageHit, ImageRecord } from './imageRecord';
 import { normalizeQuery } from './textQuery';
 
-export interface SearchFilters {
-  owner?: string | undefined;
-  album?: string | undefined;
-  takenFrom?: Date | undefined;
-  takenTo?: Date | undefined;
-}
+/** The same filters for search and for listings; hidden and archived images only when asked for. */
+export type SearchFilters = ImageVisibility;
 
 export interface Page {
   limit: number;
@@ -43,6 +39,10 @@ export function toImageRecord(i: ImageRow): ImageRecord {
     height: i.height,
     bytes: i.bytes,
     albums: i.albums,
+    favorite: i.favorite,
+    hidden: i.hidden,
+    archived: i.archived,
+    tags: i.tags,
     takenAt: i.takenAt?.toISOString() ?? null,
     ingestedAt: i.ingestedAt.toISOString(),
     modelPack: i.modelPack,
@@ -51,7 +51,17 @@ export function toImageRecord(i: ImageRow): ImageRecord {
 }
 
 function toPointFilter(f: SearchFilters, excludeIds?: string[]): PointFilter {
-  return { owner: f.owner, album: f.album, takenFrom: f.takenFrom?.getTime(), takenTo: f.takenTo?.getTime(), excludeIds };
+  return {
+    owner: f.owner,
+    album: f.album,
+    takenFrom: f.takenFrom?.getTime(),
+    takenTo: f.takenTo?.getTime(),
+    favorite: f.favorite,
+    tags: f.tags,
+    excludeHidden: !f.includeHidden,
+    excludeArchived: !f.includeArchived,
+    excludeIds,
+  };
 }
 
 /**
@@ -108,14 +118,16 @@ export class SearchService {
     // One extra hit tells whether a next page exists.
     const scored = await this.collection.search({ vector, limit: page.limit + 1, offset: page.offset, filter: toPointFilter(filters, excludeIds) });
     const hasMore = scored.length > page.limit;
-    const hits = await this.hydrate(scored.slice(0, page.limit), filters.owner);
+    const hits = await this.hydrate(scored.slice(0, page.limit), filters);
     return { hits, nextOffset: hasMore ? page.offset + page.limit : null };
   }
 
-  private async hydrate(scored: ScoredPoint[], owner?: string): Promise<ImageHit[]> {
+  private async hydrate(scored: ScoredPoint[], filters: SearchFilters): Promise<ImageHit[]> {
+    // The store filtered on its payload; Postgres applies the same rules again, so a payload that
+    // lags behind a change (an outage during PATCH) can cost a hit but never show a wrong one.
     const rows = await this.images.indexedByIds(
       scored.map((s) => s.id),
-      owner,
+      filters,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return scored.flatMap((s) => {

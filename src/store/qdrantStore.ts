@@ -31,7 +31,11 @@ export function toQdrantFilter(f: PointFilter | undefined): { must: Condition[];
   if (f.takenFrom !== undefined || f.takenTo !== undefined) {
     must.push({ key: 'takenAt', range: { gte: f.takenFrom, lte: f.takenTo } });
   }
+  if (f.favorite !== undefined) must.push({ key: 'favorite', match: { value: f.favorite } });
+  for (const tag of f.tags ?? []) must.push({ key: 'tags', match: { value: tag } });
   const must_not: Condition[] = f.excludeIds?.length ? [{ has_id: f.excludeIds }] : [];
+  if (f.excludeHidden) must_not.push({ key: 'hidden', match: { value: true } });
+  if (f.excludeArchived) must_not.push({ key: 'archived', match: { value: true } });
   return must.length || must_not.length ? { must, must_not } : undefined;
 }
 
@@ -41,11 +45,16 @@ function toPayload(raw: Record<string, unknown> | null | undefined): PointPayloa
     owner: typeof raw?.owner === 'string' ? raw.owner : '',
     albums: Array.isArray(raw?.albums) ? raw.albums.map(String) : [],
     takenAt: typeof takenAt === 'number' ? takenAt : undefined,
+    favorite: raw?.favorite === true,
+    hidden: raw?.hidden === true,
+    archived: raw?.archived === true,
+    tags: Array.isArray(raw?.tags) ? raw.tags.map(String) : [],
   };
 }
 
 function fromPayload(p: PointPayload): Record<string, unknown> {
-  return p.takenAt === undefined ? { owner: p.owner, albums: p.albums } : { owner: p.owner, albums: p.albums, takenAt: p.takenAt };
+  const flags = { favorite: p.favorite ?? false, hidden: p.hidden ?? false, archived: p.archived ?? false, tags: p.tags ?? [] };
+  return p.takenAt === undefined ? { owner: p.owner, albums: p.albums, ...flags } : { owner: p.owner, albums: p.albums, takenAt: p.takenAt, ...flags };
 }
 
 async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {

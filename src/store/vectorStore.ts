@@ -9,6 +9,10 @@ export interface PointPayload {
   albums: string[];
   /** Epoch milliseconds, when known. */
   takenAt?: number | undefined;
+  favorite?: boolean | undefined;
+  hidden?: boolean | undefined;
+  archived?: boolean | undefined;
+  tags?: string[] | undefined;
 }
 
 export interface VectorPoint {
@@ -24,6 +28,12 @@ export interface PointFilter {
   album?: string | undefined;
   takenFrom?: number | undefined;
   takenTo?: number | undefined;
+  favorite?: boolean | undefined;
+  /** Points carrying every one of these tags. */
+  tags?: readonly string[] | undefined;
+  /** Leave out points marked hidden / archived (searches do unless asked otherwise). */
+  excludeHidden?: boolean | undefined;
+  excludeArchived?: boolean | undefined;
   /** Leave these ids out (e.g. the query image itself). */
   excludeIds?: string[] | undefined;
 }
@@ -81,6 +91,10 @@ export function matchesFilter(p: PointPayload, f: PointFilter | undefined): bool
   if (f.album !== undefined && !p.albums.includes(f.album)) return false;
   if (f.takenFrom !== undefined && (p.takenAt === undefined || p.takenAt < f.takenFrom)) return false;
   if (f.takenTo !== undefined && (p.takenAt === undefined || p.takenAt > f.takenTo)) return false;
+  if (f.favorite !== undefined && (p.favorite ?? false) !== f.favorite) return false;
+  if (f.tags?.some((t) => !(p.tags ?? []).includes(t))) return false;
+  if (f.excludeHidden && p.hidden) return false;
+  if (f.excludeArchived && p.archived) return false;
   return true;
 }
 

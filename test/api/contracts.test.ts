@@ -24,9 +24,9 @@ describe('API contract: responses match the documented schemas', () => {
   };
 
   /** Sends a request and validates whatever comes back: a documented success body, or the error shape. */
-  async function check(method: 'get' | 'post' | 'delete', url: string, send?: (t: request.Test) => request.Test): Promise<request.Response> {
+  async function check(method: 'get' | 'post' | 'patch' | 'delete', url: string, send?: (t: request.Test) => request.Test): Promise<request.Response> {
     const api = svc.api();
-    const base = method === 'get' ? api.get(url) : method === 'delete' ? api.delete(url) : api.post(url);
+    const base = method === 'get' ? api.get(url) : method === 'delete' ? api.delete(url) : method === 'patch' ? api.patch(url) : api.post(url);
     const res = await (send ? send(base) : base);
     const contract = contractFor(method, url);
     const documented = contract.responses[res.status];
@@ -72,6 +72,8 @@ describe('API contract: responses match the documented schemas', () => {
     await check('get', `/v1/images/${imageId}/caption`);
     await check('get', `/v1/images/${imageId}/thumbnail`);
     await check('get', `/v1/images/${imageId}/preview`);
+    await check('get', '/v1/images?owner=alice&limit=3&sort=ingestedAt');
+    await check('patch', `/v1/images/${imageId}`, (t) => t.send({ favorite: true, tags: ['花'], albums: ['精选'], takenAt: '2024-05-01T08:00:00Z' }));
     await check('delete', `/v1/images/${imageId}`);
   });
 

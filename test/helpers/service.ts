@@ -22,7 +22,12 @@ export interface TestService {
   inbox: string;
   database: TestDatabase;
   /** Requests with an API key (the operator's admin key unless another, or null for none, is given). */
-  api: (key?: string | null) => { get(path: string): request.Test; post(path: string): request.Test; delete(path: string): request.Test };
+  api: (key?: string | null) => {
+    get(path: string): request.Test;
+    post(path: string): request.Test;
+    patch(path: string): request.Test;
+    delete(path: string): request.Test;
+  };
   close(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
       return {
         get: (p: string) => withKey(request(app).get(p)),
         post: (p: string) => withKey(request(app).post(p)),
+        patch: (p: string) => withKey(request(app).patch(p)),
         delete: (p: string) => withKey(request(app).delete(p)),
       };
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dot } from '../../src/models/vectorMath';
-import { VectorStoreError, type VectorCollection, type VectorPoint, type VectorStore } from '../../src/store/vectorStore';
+import { VectorStoreError, type PointFilter, type PointPayload, type VectorCollection, type VectorPoint, type VectorStore } from '../../src/store/vectorStore';
 import { ids, randomUnitVector, seededRandom } from '../helpers/vectors';
 
 export interface StoreHarness {
@@ -55,6 +55,31 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       const [got] = await col.retrieve([a!]);
       expect(Array.from(got!.vector).map((x) => Number(x.toFixed(5)))).toEqual(Array.from(unit(0, 1)).map((x) => Number(x.toFixed(5))));
       expect(got!.payload.albums).toEqual(['trip']);
+    });
+
+    test('filters by favourite, tags, hidden and archived', async () => {
+      const [a, b, c, d] = ids(4);
+      const flagged = (id: string, v: Float32Array, flags: Partial<PointPayload>): VectorPoint => ({
+        id,
+        vector: v,
+        payload: { owner: 'erin', albums: [], ...flags },
+      });
+      await col.upsert([
+        flagged(a!, unit(1, 0), { favorite: true, tags: ['猫', '家'] }),
+        flagged(b!, unit(1, 0.05), { hidden: true, tags: ['猫'] }),
+        flagged(c!, unit(1, 0.1), { archived: true, favorite: true }),
+        flagged(d!, unit(1, 0.2), {}),
+      ]);
+      const q = unit(1, 0);
+      const ids_ = async (filter: PointFilter) => (await col.search({ vector: q, limit: 10, filter: { owner: 'erin', ...filter } })).map((h) => h.id);
+      expect(await ids_({ favorite: true })).toEqual([a, c]);
+      expect(await ids_({ favorite: false })).toEqual([b, d]);
+      expect(await ids_({ tags: ['猫'] })).toEqual([a, b]);
+      expect(await ids_({ tags: ['猫', '家'] })).toEqual([a]);
+      expect(await ids_({ excludeHidden: true, excludeArchived: true })).toEqual([a, d]);
+      expect(await ids_({ excludeHidden: true, tags: ['猫'] })).toEqual([a]);
+      const [back] = await col.retrieve([a!]);
+      expect(back!.payload).toMatchObject({ favorite: true, tags: ['猫', '家'] });
     });
 
     test('filters by owner, album, date range and excluded ids', async () => {

@@ -23,6 +23,17 @@ describe('Qdrant filter translation', () => {
       must_not: [{ has_id: ['x'] }],
     });
     expect(toQdrantFilter({ owner: ['a', ''] })).toEqual({ must: [{ key: 'owner', match: { any: ['a', ''] } }], must_not: [] });
+    expect(toQdrantFilter({ favorite: true, tags: ['猫', '家'], excludeHidden: true, excludeArchived: true })).toEqual({
+      must: [
+        { key: 'favorite', match: { value: true } },
+        { key: 'tags', match: { value: '猫' } },
+        { key: 'tags', match: { value: '家' } },
+      ],
+      must_not: [
+        { key: 'hidden', match: { value: true } },
+        { key: 'archived', match: { value: true } },
+      ],
+    });
     expect(toQdrantFilter({})).toBeUndefined();
     expect(toQdrantFilter(undefined)).toBeUndefined();
   });

@@ -1,16 +1,32 @@
 import { Router } from 'express';
 import type { ImageDeletion } from '../../library/imageDeletion';
+import type { LibraryService } from '../../library/libraryService';
 import { ownerFor, requireScope } from '../auth';
-import { imageIdSchema } from '../schemas/requests';
+import { requireContentType } from '../uploads';
+import { encodeCursor, imageIdSchema, imagePatchSchema, listImagesQuerySchema, type Limits } from '../schemas/requests';
 
-/** Changes to an owner's library (the photo product's side of the API); keys need the "ingest" scope. */
-export function libraryRoutes(deletion: ImageDeletion): Router {
+/** An owner's library as a photo product manages it: list, change and delete images. */
+export function libraryRoutes(library: LibraryService, deletion: ImageDeletion, limits: Limits): Router {
   const r = Router();
+  const ownerQuery = (q: unknown) => (typeof q === 'string' ? q : undefined);
+
+  r.get('/images', requireScope('search'), async (req, res) => {
+    const { sort, limit, cursor, ...filters } = listImagesQuerySchema(limits).parse(req.query);
+    filters.owner = ownerFor(res, filters.owner);
+    const page = await library.list(filters, sort, { offset: cursor ?? 0, limit });
+    res.json({ images: page.images, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset) });
+  });
+
+  r.patch('/images/:id', requireScope('ingest'), requireContentType('application/json'), async (req, res) => {
+    const id = imageIdSchema.parse(req.params.id);
+    const patch = imagePatchSchema.parse(req.body ?? {});
+    res.json(await library.update(id, ownerFor(res, ownerQuery(req.query.owner)), patch));
+  });
+
   r.delete('/images/:id', requireScope('ingest'), async (req, res) => {
     const id = imageIdSchema.parse(req.params.id);
     // Tenant keys delete only their own images; another owner's id is answered like a missing one.
-    const owner = ownerFor(res, typeof req.query.owner === 'string' ? req.query.owner : undefined);
-    res.json({ id, deleted: await deletion.delete(id, owner) });
+    res.json({ id, deleted: await deletion.delete(id, ownerFor(res, ownerQuery(req.query.owner))) });
   });
   return r;
 }

@@ -12,6 +12,8 @@ export interface Limits {
 export const MAX_OFFSET = 10_000;
 
 const albumName = z.string().trim().min(1).max(128);
+const tagName = z.string().trim().min(1).max(64);
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 export const imageIdSchema = z
   .string()
   .regex(UUID_RE, 'must be a UUID')
@@ -29,6 +31,10 @@ export const filtersSchema = z
       .datetime({ offset: true })
       .transform((s) => new Date(s))
       .optional(),
+    favorite: z.boolean().optional(),
+    tags: z.array(tagName).max(16).optional(),
+    includeHidden: z.boolean().optional(),
+    includeArchived: z.boolean().optional(),
   })
   .strict()
   .refine((f) => !f.takenFrom || !f.takenTo || f.takenFrom <= f.takenTo, 'takenFrom must not be after takenTo');
@@ -130,6 +136,51 @@ export function classifySchema(limits: Limits) {
       template: z.string().max(100).optional(),
       limit: z.coerce.number().int().min(1).max(200).optional(),
       owner: ownerName.optional(),
+    })
+    .strict();
+}
+
+/** PATCH /v1/images/:id: what a photo product changes after ingest. Albums and tags are replaced as given. */
+export const imagePatchSchema = z
+  .object({
+    albums: z.array(albumName).max(32).optional(),
+    favorite: z.boolean().optional(),
+    hidden: z.boolean().optional(),
+    archived: z.boolean().optional(),
+    tags: z.array(tagName).max(64).optional(),
+    takenAt: isoDate.nullable().optional().describe('overrides the capture time read from EXIF; null clears it'),
+  })
+  .strict()
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'nothing to change');
+
+const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** GET /v1/images: one owner's library, page by page, with the search filters. */
+export function listImagesQuerySchema(limits: Limits) {
+  return z
+    .object({
+      owner: ownerName.optional(),
+      album: albumName.optional(),
+      takenFrom: isoDate.optional(),
+      takenTo: isoDate.optional(),
+      favorite: queryBoolean.optional(),
+      tags: z
+        .string()
+        .max(1024)
+        .transform((t) =>
+          t
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        )
+        .pipe(z.array(tagName).max(16))
+        .optional()
+        .describe('comma-separated; images carrying every one'),
+      includeHidden: queryBoolean.optional(),
+      includeArchived: queryBoolean.optional(),
+      sort: z.enum(['takenAt', 'ingestedAt']).default('takenAt'),
+      limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(50),
+      cursor: cursorSchema.optional(),
     })
     .strict();
 }

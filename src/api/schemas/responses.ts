@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { imageHitSchema } from '../../search/imageRecord';
+import { imageHitSchema, imageRecordSchema } from '../../search/imageRecord';
 
 /**
  * Response bodies as they go over the wire (dates as ISO strings). The OpenAPI document is generated
@@ -70,6 +70,8 @@ export const deleteResultSchema = z.object({
   id: z.string(),
   deleted: z.boolean().describe('false when there was nothing (left) to delete: deleting is idempotent'),
 });
+
+export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 

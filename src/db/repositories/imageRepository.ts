@@ -1,7 +1,46 @@
-import type { Image } from '../generated/client';
+import type { Image, Prisma } from '../generated/client';
 import type { Db } from '../prisma';
 
 export type ImageRow = Image;
+
+/** Which images a caller may see: the same rules for search hits and for listings. */
+export interface ImageVisibility {
+  owner?: string | undefined;
+  album?: string | undefined;
+  takenFrom?: Date | undefined;
+  takenTo?: Date | undefined;
+  favorite?: boolean | undefined;
+  /** Images carrying every one of these tags. */
+  tags?: readonly string[] | undefined;
+  /** Hidden and archived images are left out unless asked for. */
+  includeHidden?: boolean | undefined;
+  includeArchived?: boolean | undefined;
+}
+
+export interface ImagePatch {
+  albums?: string[] | undefined;
+  favorite?: boolean | undefined;
+  hidden?: boolean | undefined;
+  archived?: boolean | undefined;
+  tags?: string[] | undefined;
+  takenAt?: Date | null | undefined;
+}
+
+export type ImageSort = 'takenAt' | 'ingestedAt';
+
+function visible(v: ImageVisibility): Prisma.ImageWhereInput {
+  return {
+    state: 'indexed',
+    deletedAt: null,
+    ...(v.owner !== undefined ? { owner: v.owner } : {}),
+    ...(v.album !== undefined ? { albums: { has: v.album } } : {}),
+    ...(v.takenFrom || v.takenTo ? { takenAt: { ...(v.takenFrom ? { gte: v.takenFrom } : {}), ...(v.takenTo ? { lte: v.takenTo } : {}) } } : {}),
+    ...(v.favorite !== undefined ? { favorite: v.favorite } : {}),
+    ...(v.tags?.length ? { tags: { hasEvery: [...v.tags] } } : {}),
+    ...(v.includeHidden ? {} : { hidden: false }),
+    ...(v.includeArchived ? {} : { archived: false }),
+  };
+}
 
 /**
  * Image rows: what is known about every photo, and whether its vector is stored (state). A row marked
@@ -14,15 +53,37 @@ export class ImageRepository {
     return this.db.image.findFirst({ where: { id, deletedAt: null } });
   }
 
-  /** Rows the search may show: indexed, not deleted, and the caller's when an owner is given. */
-  indexedByIds(ids: readonly string[], owner?: string): Promise<ImageRow[]> {
+  /** Rows the search may show: indexed, not deleted, and visible under the caller's filters (Postgres has the last word). */
+  indexedByIds(ids: readonly string[], visibility: ImageVisibility = { includeHidden: true, includeArchived: true }): Promise<ImageRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.db.image.findMany({ where: { id: { in: [...ids] }, state: 'indexed', deletedAt: null, ...(owner !== undefined ? { owner } : {}) } });
+    return this.db.image.findMany({ where: { id: { in: [...ids] }, ...visible(visibility) } });
+  }
+
+  /** One page of a library, newest first by capture time (undated last) or by ingest time; stable order. */
+  listPage(visibility: ImageVisibility, sort: ImageSort, offset: number, limit: number): Promise<ImageRow[]> {
+    return this.db.image.findMany({
+      where: visible(visibility),
+      orderBy: sort === 'takenAt' ? [{ takenAt: { sort: 'desc', nulls: 'last' } }, { id: 'asc' }] : [{ ingestedAt: 'desc' }, { id: 'asc' }],
+      skip: offset,
+      take: limit,
+    });
+  }
+
+  /** Applies a change of albums, flags, tags or capture time; null when the image is not the owner's (or gone). */
+  async update(id: string, owner: string | undefined, patch: ImagePatch): Promise<ImageRow | null> {
+    const changed = await this.db.image.updateManyAndReturn({
+      where: { id, deletedAt: null, ...(owner !== undefined ? { owner } : {}) },
+      data: Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+    });
+    return changed[0] ?? null;
   }
 
   /** What ingest needs to decide whether known content must be embedded again (deleted content is new again). */
-  ingestState(id: string): Promise<Pick<ImageRow, 'state' | 'modelPack' | 'albums'> | null> {
-    return this.db.image.findFirst({ where: { id, deletedAt: null }, select: { state: true, modelPack: true, albums: true } });
+  ingestState(id: string): Promise<Pick<ImageRow, 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags'> | null> {
+    return this.db.image.findFirst({
+      where: { id, deletedAt: null },
+      select: { state: true, modelPack: true, albums: true, takenAt: true, favorite: true, hidden: true, archived: true, tags: true },
+    });
   }
 
   /** Hides the image from every read at once; the caller removes the rest. Null when there was nothing to delete. */

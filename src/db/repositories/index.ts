@@ -33,5 +33,5 @@ export function openRepositories(databaseUrl: string): Repositories {
 }
 
 export type { ApiKeyRepository, ImageRepository, IngestRepository, TextRepository };
-export type { ImageRow } from './imageRepository';
+export type { ImagePatch, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
 export type { JobRow, PendingImage, SourceKind } from './ingestRepository';

@@ -33,6 +33,10 @@ export interface PendingImage {
   bytes: number;
   albums: string[];
   takenAt: Date | null;
+  favorite: boolean;
+  hidden: boolean;
+  archived: boolean;
+  tags: string[];
 }
 
 /**

@@ -1,0 +1,14 @@
+import type { PointPayload } from '../store/vectorStore';
+
+/** The vector store's copy of what filters need: written at ingest, rewritten by every change to an image. */
+export function imagePayload(i: {
+  owner: string;
+  albums: string[];
+  takenAt: Date | null | undefined;
+  favorite: boolean;
+  hidden: boolean;
+  archived: boolean;
+  tags: string[];
+}): PointPayload {
+  return { owner: i.owner, albums: i.albums, takenAt: i.takenAt?.getTime(), favorite: i.favorite, hidden: i.hidden, archived: i.archived, tags: i.tags };
+}

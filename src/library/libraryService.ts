@@ -1,0 +1,37 @@
+import type { ImagePatch, ImageRepository, ImageSort, ImageVisibility } from '../db/repositories';
+import { NotFound, toImageRecord } from '../search/searchService';
+import type { ImageRecord } from '../search/imageRecord';
+import type { VectorCollection } from '../store/vectorStore';
+import { imagePayload } from './imagePayload';
+
+export interface LibraryPage {
+  images: ImageRecord[];
+  nextOffset: number | null;
+}
+
+/** A photo product's view of one owner's library: browse it page by page, and change an image after ingest. */
+export class LibraryService {
+  constructor(
+    private readonly images: ImageRepository,
+    private readonly collection: VectorCollection,
+  ) {}
+
+  async list(visibility: ImageVisibility, sort: ImageSort, page: { offset: number; limit: number }): Promise<LibraryPage> {
+    // One extra row tells whether a next page exists.
+    const rows = await this.images.listPage(visibility, sort, page.offset, page.limit + 1);
+    return { images: rows.slice(0, page.limit).map(toImageRecord), nextOffset: rows.length > page.limit ? page.offset + page.limit : null };
+  }
+
+  /**
+   * Postgres first (it decides what every endpoint shows), then the vector payload the search filters
+   * on. If the store fails in between, the request fails (retrying is safe: the patch is idempotent)
+   * and searches stay right, because hits are checked against Postgres.
+   */
+  async update(id: string, owner: string | undefined, patch: ImagePatch): Promise<ImageRecord> {
+    const row = await this.images.update(id, owner, patch);
+    if (!row) throw new NotFound(`image ${id} not found`);
+    const [point] = await this.collection.retrieve([id]);
+    if (point) await this.collection.upsert([{ id, vector: point.vector, payload: imagePayload(row) }]);
+    return toImageRecord(row);
+  }
+}

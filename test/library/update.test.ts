@@ -1,0 +1,103 @@
+import path from 'node:path';
+import { writeColourLibrary } from '../helpers/files';
+import { startTestService, waitForJob, type TestService } from '../helpers/service';
+
+interface Image {
+  id: string;
+  source: string;
+  albums: string[];
+  favorite: boolean;
+  hidden: boolean;
+  tags: string[];
+  takenAt: string | null;
+}
+
+const idOf = (images: Image[], colour: string) => images.find((i) => path.basename(i.source).startsWith(`${colour}.`))!.id;
+
+describe('changing images after ingest, and listing a library', () => {
+  let svc: TestService;
+  let all: Image[];
+  beforeAll(async () => {
+    svc = await startTestService();
+    await writeColourLibrary(path.join(svc.inbox, 'a'));
+    const res = await svc
+      .api()
+      .post('/v1/admin/ingest')
+      .send({ owner: 'alice', folder: 'a', albums: ['原始'] });
+    await waitForJob(svc, res.body.jobId);
+    all = (await svc.api().get('/v1/images?owner=alice&limit=100').expect(200)).body.images as Image[];
+  });
+  afterAll(async () => {
+    await svc.close();
+    await svc.database.drop();
+  });
+
+  const search = async (filters: object, query = '一张照片') =>
+    (
+      (
+        await svc
+          .api()
+          .post('/v1/search/text')
+          .send({ query, limit: 20, filters: { owner: 'alice', ...filters } })
+      ).body.hits as Image[]
+    ).map((h) => h.id);
+
+  test('PATCH changes albums, favourite, tags and capture time, and search filters follow at once', async () => {
+    const red = idOf(all, 'red');
+    const res = await svc
+      .api()
+      .patch(`/v1/images/${red}`)
+      .send({ albums: ['精选'], favorite: true, tags: ['花', '春天'], takenAt: '2024-05-01T08:00:00Z' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: red, albums: ['精选'], favorite: true, tags: ['花', '春天'], takenAt: '2024-05-01T08:00:00.000Z' });
+    expect(await search({ favorite: true })).toEqual([red]);
+    expect(await search({ album: '精选' })).toEqual([red]);
+    expect(await search({ album: '原始' })).not.toContain(red);
+    expect(await search({ tags: ['花'] })).toEqual([red]);
+    expect(await search({ tags: ['花', '夏天'] })).toEqual([]);
+    expect(await search({ takenFrom: '2024-04-01T00:00:00Z', takenTo: '2024-06-01T00:00:00Z' })).toEqual([red]);
+    // The vector payload changed with Postgres: the store's own filter agrees.
+    expect((await svc.services.images.retrieve([red]))[0]!.payload).toMatchObject({ favorite: true, tags: ['花', '春天'], albums: ['精选'] });
+  });
+
+  test('hidden and archived images leave search and listings unless asked for', async () => {
+    const blue = idOf(all, 'blue');
+    const green = idOf(all, 'green');
+    await svc.api().patch(`/v1/images/${blue}`).send({ hidden: true }).expect(200);
+    await svc.api().patch(`/v1/images/${green}`).send({ archived: true }).expect(200);
+    const found = await search({}, '蓝色');
+    expect(found).not.toContain(blue);
+    expect(found).not.toContain(green);
+    expect(await search({ includeHidden: true }, '蓝色')).toContain(blue);
+    const listed = (await svc.api().get('/v1/images?owner=alice&limit=100').expect(200)).body.images as Image[];
+    expect(listed.map((i) => i.id)).not.toContain(blue);
+    const withHidden = (await svc.api().get('/v1/images?owner=alice&limit=100&includeHidden=true&includeArchived=true').expect(200)).body.images as Image[];
+    expect(withHidden).toHaveLength(all.length);
+  });
+
+  test('listing pages with a cursor in a stable order, newest capture first', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `/v1/images?owner=alice&limit=3&includeHidden=true&includeArchived=true${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await svc.api().get(query).expect(200)).body as { images: Image[]; nextCursor: string | null };
+      seen.push(...page.images.map((i) => i.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(all.length);
+    expect(new Set(seen).size).toBe(all.length);
+    // The only dated image (the red one, patched above) comes first.
+    expect(seen[0]).toBe(idOf(all, 'red'));
+  });
+
+  test('bad changes are 400, unknown or foreign images 404', async () => {
+    const red = idOf(all, 'red');
+    expect((await svc.api().patch(`/v1/images/${red}`).send({})).body.error.message).toMatch(/nothing to change/);
+    expect((await svc.api().patch(`/v1/images/${red}`).send({ favorite: 'yes' })).status).toBe(400);
+    expect((await svc.api().patch(`/v1/images/${red}`).send({ owner: 'x' })).status).toBe(400);
+    expect((await svc.api().patch(`/v1/images/${red}?owner=bob`).send({ favorite: false })).status).toBe(404);
+    expect((await svc.api().patch('/v1/images/00000000-0000-4000-8000-000000000000').send({ favorite: true })).status).toBe(404);
+    expect((await svc.api().get('/v1/images?owner=alice&sort=size')).status).toBe(400);
+    expect((await svc.api().get('/v1/images?owner=alice&favorite=maybe')).status).toBe(400);
+  });
+});
