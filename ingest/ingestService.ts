@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { ImageRepository, IngestRepository } from '../src/db/repositories';
+import type { ImageRepository, IngestRepository, JobRow } from '../src/db/repositories';
+import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
 import { resolveIngestFolder, walkImages } from './sources/folderSource';
@@ -105,6 +106,32 @@ export class IngestService {
       ...counts,
       errors: errors.map((e) => ({ source: job.kind === 'upload' ? path.basename(e.source) : e.source, error: e.error })),
     };
+  }
+
+  /** Newest first; an owner's jobs or everyone's (the operator), optionally in one state. */
+  async list(
+    filter: { owner?: string | undefined; state?: JobRow['state'] | undefined },
+    page: { offset: number; limit: number },
+  ): Promise<{ jobs: JobStatus[]; nextOffset: number | null }> {
+    const rows = await this.deps.jobs.listJobs(filter, page.offset, page.limit + 1);
+    const jobs = (await Promise.all(rows.slice(0, page.limit).map((r) => this.status(r.id)))).filter((s): s is JobStatus => s !== null);
+    return { jobs, nextOffset: rows.length > page.limit ? page.offset + page.limit : null };
+  }
+
+  /**
+   * Cancels a queued or running job: it is not resumed, and a running one stops after the batch it is
+   * writing (what was indexed stays indexed). A finished job is a 409.
+   */
+  async cancel(jobId: string, owner: string | undefined): Promise<JobStatus> {
+    const cancelled = await this.deps.jobs.cancel(jobId, owner);
+    if (!cancelled) {
+      const job = await this.status(jobId, owner);
+      if (!job) throw new AppError(404, 'not_found', `job ${jobId} not found`);
+      if (job.state !== 'cancelled') throw new AppError(409, 'job_finished', `job ${jobId} has already ${job.state}`);
+      return job;
+    }
+    this.worker.cancel(jobId);
+    return (await this.status(jobId))!;
   }
 
   runJob(jobId: string, onProgress?: (delta: Partial<JobProgress>) => void): Promise<void> {

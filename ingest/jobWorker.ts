@@ -27,6 +27,8 @@ export class JobWorker {
   private current: Promise<void> | null = null;
   private stopping = false;
   private readonly retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
+  /** Jobs cancelled while this process runs them: they stop after the batch in progress. */
+  private readonly cancelled = new Set<string>();
 
   constructor(private readonly deps: WorkerDeps) {
     this.pipeline = new IngestPipeline(deps);
@@ -37,7 +39,7 @@ export class JobWorker {
     const { jobs } = this.deps;
     const job = await jobs.findJob(jobId);
     if (!job) throw new Error(`ingest job ${jobId} not found`);
-    await jobs.markRunning(job);
+    if (!(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
     const ctx = { jobId, owner: job.owner, albums: job.albums, kind: job.kind };
     const report = (d: Partial<JobProgress>) => {
       onProgress?.(d);
@@ -46,7 +48,8 @@ export class JobWorker {
     try {
       let cursor: string | undefined;
       for (;;) {
-        if (this.stopping) return; // stays 'running': resumed on the next start
+        // Stopping leaves the job 'running', resumed on the next start; a cancel has already recorded its state.
+        if (this.stopping || this.cancelled.has(jobId)) return;
         const items = await jobs.claimPendingItems(jobId, cursor);
         if (items.length === 0) break;
         cursor = items[items.length - 1]!.id;
@@ -54,7 +57,7 @@ export class JobWorker {
           ctx,
           items.map((i) => ({ itemId: i.id, source: i.source, imageId: i.imageId })),
           report,
-          () => this.stopping,
+          () => this.stopping || this.cancelled.has(jobId),
         );
       }
       await jobs.markCompleted(jobId);
@@ -66,6 +69,15 @@ export class JobWorker {
       if (!outage) this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
       throw e;
     }
+  }
+
+  /** A cancelled job leaves the queue, or stops after the batch it is writing. */
+  cancel(jobId: string): void {
+    this.cancelled.add(jobId);
+    const queued = this.queue.indexOf(jobId);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    clearTimeout(this.retries.get(jobId)?.timer);
+    this.retries.delete(jobId);
   }
 
   /** Queues a job; it runs after those before it. */

@@ -6,6 +6,7 @@ import {
   imageSearchSchema,
   ingestRequestSchema,
   listImagesQuerySchema,
+  listJobsQuerySchema,
   retrieveTextSchema,
   textIngestSchema,
   textSearchSchema,
@@ -19,6 +20,7 @@ import {
   healthSchema,
   imageCaptionResponseSchema,
   ingestAcceptedSchema,
+  jobPageSchema,
   jobStatusSchema,
   readinessSchema,
   reconcileReportSchema,
@@ -44,7 +46,7 @@ export interface RouteContract {
   responses: Record<number, ResponseContract>;
 }
 
-const ERRORS = [400, 401, 403, 404, 413, 415, 422, 429, 503] as const;
+const ERRORS = [400, 401, 403, 404, 409, 413, 415, 422, 429, 503] as const;
 const jpeg = { binary: 'image/jpeg' };
 
 export function routeContracts(limits: Limits): RouteContract[] {
@@ -147,6 +149,21 @@ export function routeContracts(limits: Limits): RouteContract[] {
       responses: { 200: reconcileReportSchema },
     },
     { method: 'get', path: '/v1/admin/jobs/{id}', summary: 'Ingest job progress', keyed: true, responses: { 200: jobStatusSchema } },
+    {
+      method: 'get',
+      path: '/v1/admin/jobs',
+      summary: 'Ingest jobs, newest first: a tenant sees its own, the operator everyone’s (owner to narrow), optionally in one state',
+      keyed: true,
+      query: listJobsQuerySchema(limits),
+      responses: { 200: jobPageSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/admin/jobs/{id}/cancel',
+      summary: 'Cancel a queued or running job: not resumed; a running one stops after the batch it is writing (409 when already finished)',
+      keyed: true,
+      responses: { 200: jobStatusSchema },
+    },
     { method: 'get', path: '/healthz', summary: 'Liveness', keyed: false, responses: { 200: healthSchema } },
     {
       method: 'get',

@@ -79,6 +79,10 @@ describe('API contract: responses match the documented schemas', () => {
 
   test('admin routes and health', async () => {
     await check('get', `/v1/admin/jobs/${jobId}`);
+    await check('get', '/v1/admin/jobs?limit=5');
+    const queued = await svc.services.ingest.createUploadJob('alice', [{ name: 'x.png', data: await colourImage('blue') }]);
+    await check('post', `/v1/admin/jobs/${queued}/cancel`);
+    await check('post', `/v1/admin/jobs/${jobId}/cancel`);
     await check('post', '/v1/admin/reconcile', (t) => t.send({ fix: false }));
     const green = await colourImage('green');
     await check('post', '/v1/admin/ingest', (t) => t.attach('files', green, 'g.png').field('owner', 'bob'));

@@ -73,7 +73,7 @@ export async function waitForJob(svc: TestService, jobId: string, timeoutMs = 30
   const until = Date.now() + timeoutMs;
   for (;;) {
     const status = await svc.services.ingest.status(jobId);
-    if (status && (status.state === 'completed' || status.state === 'failed')) return status;
+    if (status && (status.state === 'completed' || status.state === 'failed' || status.state === 'cancelled')) return status;
     if (Date.now() > until) throw new Error(`job ${jobId} did not finish: ${JSON.stringify(status)}`);
     await new Promise((r) => setTimeout(r, 50));
   }

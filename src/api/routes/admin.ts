@@ -5,10 +5,15 @@ import type { IngestService } from '../../../ingest/ingestService';
 import type { TextCorpus } from '../../search/textCorpus';
 import { ownerFor, principalOf, requireScope } from '../auth';
 import { AppError } from '../../errors/appError';
-import { imageIdSchema, ingestRequestSchema, textIngestSchema } from '../schemas/requests';
+import { encodeCursor, imageIdSchema, ingestRequestSchema, listJobsQuerySchema, textIngestSchema, type Limits } from '../schemas/requests';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
-export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcile: (fix: boolean) => Promise<ReconcileReport>, limits: UploadLimits): Router {
+export function adminRoutes(
+  ingest: IngestService,
+  texts: TextCorpus,
+  reconcile: (fix: boolean) => Promise<ReconcileReport>,
+  limits: UploadLimits & Limits,
+): Router {
   const r = Router();
   r.post(
     '/ingest',
@@ -63,6 +68,16 @@ export function adminRoutes(ingest: IngestService, texts: TextCorpus, reconcile:
     const status = await ingest.status(imageIdSchema.parse(req.params.id), principalOf(res).owner ?? undefined);
     if (!status) throw new AppError(404, 'not_found', `job ${String(req.params.id)} not found`);
     res.json(status);
+  });
+
+  r.get('/jobs', requireScope('ingest'), async (req, res) => {
+    const { owner, state, limit, cursor } = listJobsQuerySchema(limits).parse(req.query);
+    const page = await ingest.list({ owner: ownerFor(res, owner), state }, { offset: cursor ?? 0, limit });
+    res.json({ jobs: page.jobs, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset) });
+  });
+
+  r.post('/jobs/:id/cancel', requireScope('ingest'), async (req, res) => {
+    res.json(await ingest.cancel(imageIdSchema.parse(req.params.id), principalOf(res).owner ?? undefined));
   });
   return r;
 }

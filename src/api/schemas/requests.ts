@@ -184,3 +184,15 @@ export function listImagesQuerySchema(limits: Limits) {
     })
     .strict();
 }
+
+/** GET /v1/admin/jobs */
+export function listJobsQuerySchema(limits: Limits) {
+  return z
+    .object({
+      owner: ownerName.optional(),
+      state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).optional(),
+      limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(20),
+      cursor: cursorSchema.optional(),
+    })
+    .strict();
+}

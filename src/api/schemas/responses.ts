@@ -52,7 +52,7 @@ export const jobStatusSchema = z.object({
   id: z.uuid(),
   owner: z.string(),
   kind: z.enum(['folder', 'upload', 'url', 'reindex']),
-  state: z.enum(['queued', 'running', 'completed', 'failed']),
+  state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
   albums: z.array(z.string()),
   error: z.string().nullable(),
   createdAt: z.iso.datetime(),
@@ -72,6 +72,8 @@ export const deleteResultSchema = z.object({
 });
 
 export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });
+
+export const jobPageSchema = z.object({ jobs: z.array(jobStatusSchema), nextCursor: z.string().nullable() });
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 

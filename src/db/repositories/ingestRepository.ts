@@ -95,17 +95,45 @@ export class IngestRepository {
       .then((r) => r.map((j) => j.id));
   }
 
-  async markRunning(job: JobRow): Promise<void> {
-    await this.db.ingestJob.update({ where: { id: job.id }, data: { state: 'running', startedAt: job.startedAt ?? new Date(), error: null } });
+  /** False when the job was cancelled (or finished) meanwhile: it must not run. */
+  async markRunning(job: JobRow): Promise<boolean> {
+    const res = await this.db.ingestJob.updateMany({
+      where: { id: job.id, state: { in: ['queued', 'running'] } },
+      data: { state: 'running', startedAt: job.startedAt ?? new Date(), error: null },
+    });
+    return res.count > 0;
   }
 
   async markCompleted(jobId: string): Promise<void> {
-    await this.db.ingestJob.update({ where: { id: jobId }, data: { state: 'completed', finishedAt: new Date() } });
+    // A cancel that came in while the last batch was written stays a cancel.
+    await this.db.ingestJob.updateMany({ where: { id: jobId, state: 'running' }, data: { state: 'completed', finishedAt: new Date() } });
+  }
+
+  /** Cancels a queued or running job of `owner` (any owner's when undefined); null when there was none to cancel. */
+  async cancel(jobId: string, owner: string | undefined): Promise<JobRow | null> {
+    const rows = await this.db.ingestJob.updateManyAndReturn({
+      where: { id: jobId, state: { in: ['queued', 'running'] }, ...(owner !== undefined ? { owner } : {}) },
+      data: { state: 'cancelled', finishedAt: new Date() },
+    });
+    return rows[0] ?? null;
+  }
+
+  /** Jobs newest first, an owner's or everyone's, optionally in one state. */
+  listJobs(filter: { owner?: string | undefined; state?: JobRow['state'] | undefined }, offset: number, limit: number): Promise<JobRow[]> {
+    return this.db.ingestJob.findMany({
+      where: { ...(filter.owner !== undefined ? { owner: filter.owner } : {}), ...(filter.state ? { state: filter.state } : {}) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      skip: offset,
+      take: limit,
+    });
   }
 
   /** An outage is not the job's fault: it goes back to queued with the reason, to be retried. */
   async markStopped(jobId: string, error: string, outage: boolean): Promise<void> {
-    await this.db.ingestJob.update({ where: { id: jobId }, data: { state: outage ? 'queued' : 'failed', error, finishedAt: outage ? null : new Date() } });
+    await this.db.ingestJob.updateMany({
+      where: { id: jobId, state: { in: ['queued', 'running'] } },
+      data: { state: outage ? 'queued' : 'failed', error, finishedAt: outage ? null : new Date() },
+    });
   }
 
   /** The next page of a job's pending items after `cursor`, in a stable order. */
