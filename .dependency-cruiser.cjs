@@ -25,7 +25,7 @@ module.exports = {
       name: 'inner-layers-do-not-import-outer',
       severity: 'error',
       comment: 'Services, models, stores, the database and ingest never depend on the HTTP layer or on the wiring.',
-      from: { path: '^(src/(search|models|store|db|images|auth|observability|util|errors|config)/|ingest/)', pathNot: '^ingest/(cli|textsCli)\\.ts$' },
+      from: { path: '^(src/(search|library|models|store|db|images|auth|observability|util|errors|config)/|ingest/)', pathNot: '^ingest/(cli|textsCli)\\.ts$' },
       to: { path: '^src/(api|app)/' },
     },
     {
@@ -46,7 +46,7 @@ module.exports = {
       name: 'store-adapters-only-in-wiring',
       severity: 'error',
       comment: 'Services and routes use the VectorStore port; src/app/services.ts picks the adapter.',
-      from: { path: '^(src/(api|search|eval)/|ingest/)' },
+      from: { path: '^(src/(api|search|library|eval)/|ingest/)' },
       to: { path: '^src/store/(hnswStore|qdrantStore)\\.ts$' },
     },
   ],
