@@ -4,7 +4,7 @@ import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
 import { resolveIngestFolder, walkImages } from './sources/folderSource';
-import { stageUploads, type UploadedFile } from './sources/uploadStaging';
+import { dropStagedUploads, stageUploads, type UploadedFile } from './sources/uploadStaging';
 import { parseFetchableUrl } from './sources/urlFetch';
 
 export type { UploadedFile } from './sources/uploadStaging';
@@ -132,6 +132,19 @@ export class IngestService {
     }
     this.worker.cancel(jobId);
     return (await this.status(jobId))!;
+  }
+
+  /** Cancels an owner's unfinished jobs, waits for the worker to let go of them, then deletes all of its jobs. */
+  async purgeOwner(owner: string): Promise<number> {
+    const jobs = await this.deps.jobs.jobsOfOwner(owner);
+    for (const job of jobs) {
+      if (job.state === 'queued' || job.state === 'running') await this.deps.jobs.cancel(job.id, owner);
+      this.worker.cancel(job.id);
+      await this.worker.settled(job.id);
+    }
+    await this.deps.jobs.deleteJobs(jobs.map((j) => j.id));
+    await Promise.all(jobs.filter((j) => j.kind === 'upload').map((j) => dropStagedUploads(this.deps.stagingDir, j.id)));
+    return jobs.length;
   }
 
   runJob(jobId: string, onProgress?: (delta: Partial<JobProgress>) => void): Promise<void> {

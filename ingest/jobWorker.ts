@@ -25,6 +25,7 @@ export class JobWorker {
   private readonly pipeline: IngestPipeline;
   private readonly queue: string[] = [];
   private current: Promise<void> | null = null;
+  private currentJob: string | null = null;
   private stopping = false;
   private readonly retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
   /** Jobs cancelled while this process runs them: they stop after the batch in progress. */
@@ -80,6 +81,11 @@ export class JobWorker {
     this.retries.delete(jobId);
   }
 
+  /** Resolves once the worker no longer runs this job (a cancelled job finishes the batch it is writing). */
+  async settled(jobId: string): Promise<void> {
+    while (this.currentJob === jobId && this.current) await this.current;
+  }
+
   /** Queues a job; it runs after those before it. */
   enqueue(jobId: string): void {
     this.queue.push(jobId);
@@ -90,6 +96,7 @@ export class JobWorker {
     if (this.current || this.stopping) return;
     const next = this.queue.shift();
     if (!next) return;
+    this.currentJob = next;
     this.current = this.runJob(next)
       .then(() => {
         this.retries.delete(next);
@@ -100,6 +107,7 @@ export class JobWorker {
       })
       .finally(() => {
         this.current = null;
+        this.currentJob = null;
         this.kick();
       });
   }

@@ -68,7 +68,10 @@ export function createApp(s: Services, opts: AppOptions): Express {
     '/v1/admin',
     adminRoutes(s.ingest, s.texts, (fix) => s.reconcile(fix), limits),
   );
-  app.use('/v1', libraryRoutes(s.library, s.deletion, limits));
+  app.use(
+    '/v1',
+    libraryRoutes(s.library, s.deletion, (owner) => s.purgeOwner(owner), limits),
+  );
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer)));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));

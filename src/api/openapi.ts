@@ -22,6 +22,7 @@ import {
   ingestAcceptedSchema,
   jobPageSchema,
   jobStatusSchema,
+  ownerPurgeSchema,
   readinessSchema,
   reconcileReportSchema,
   retrieveResponseSchema,
@@ -150,6 +151,13 @@ export function routeContracts(limits: Limits): RouteContract[] {
     },
     { method: 'get', path: '/v1/admin/jobs/{id}', summary: 'Ingest job progress', keyed: true, responses: { 200: jobStatusSchema } },
     {
+      method: 'delete',
+      path: '/v1/owners/{owner}',
+      summary: 'Admin: delete everything of one owner — images (rows, vectors, derivatives, captions), texts and jobs (idempotent)',
+      keyed: true,
+      responses: { 200: ownerPurgeSchema },
+    },
+    {
       method: 'get',
       path: '/v1/admin/jobs',
       summary: 'Ingest jobs, newest first: a tenant sees its own, the operator everyone’s (owner to narrow), optionally in one state',
@@ -201,7 +209,12 @@ export function openApiDocument(limits: Limits, version: string) {
   for (const c of routeContracts(limits)) {
     const queryProps = c.query ? ((requestJsonSchema(c.query) as { properties?: Record<string, unknown> }).properties ?? {}) : {};
     const params = [
-      ...[...c.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', format: 'uuid' } })),
+      ...[...c.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: m[1] === 'id' ? { type: 'string', format: 'uuid' } : { type: 'string' },
+      })),
       ...Object.entries(queryProps).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
     ];
     const responses: Record<string, unknown> = Object.fromEntries(Object.entries(c.responses).map(([status, r]) => [status, response(Number(status), r)]));

@@ -12,6 +12,7 @@ import type { EncoderRun } from '../models/encoders';
 import { Metrics } from '../observability/metrics';
 import { ImageDeletion } from '../library/imageDeletion';
 import { LibraryService } from '../library/libraryService';
+import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
 import { loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
@@ -37,6 +38,8 @@ export interface Services {
   ingest: IngestService;
   deletion: ImageDeletion;
   library: LibraryService;
+  /** Deletes everything of one owner (admin). */
+  purgeOwner(owner: string): Promise<OwnerPurgeReport>;
   keys: ApiKeyService;
   metrics: Metrics;
   /** Compares Postgres with the vector store and, with `fix`, repairs them. */
@@ -190,6 +193,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       ingest,
       deletion,
       library: new LibraryService(repos.images, images),
+      purgeOwner: (owner: string) => purgeOwner({ purgeJobs: (o) => ingest.purgeOwner(o), deletion, removeTexts: (o) => texts.removeOwner(o) }, owner),
       keys: new ApiKeyService(repos.apiKeys),
       metrics,
       reconcile: reconcileWith,

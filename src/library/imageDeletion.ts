@@ -32,6 +32,19 @@ export class ImageDeletion {
     return true;
   }
 
+  /** Deletes every image of one owner: all hidden at once, then removed one by one; returns how many. */
+  async deleteOwner(owner: string): Promise<number> {
+    const marked = await this.deps.images.markOwnerDeleted(owner);
+    for (const row of marked) {
+      try {
+        await this.purge(row);
+      } catch (e) {
+        this.deps.log.warn({ image: row.id, err: (e as Error).message }, 'image hidden; its vector and files will be removed by reconcile');
+      }
+    }
+    return marked.length;
+  }
+
   private async purge(row: { id: string; sha256: string }): Promise<void> {
     await this.deps.collection.delete([row.id]);
     if (!(await this.deps.images.contentInUse(row.sha256))) {

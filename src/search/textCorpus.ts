@@ -103,6 +103,16 @@ export class TextCorpus {
     });
   }
 
+  /** Removes every text of one owner (vectors first: a failure leaves rows to retry, never a text that is half gone). */
+  async removeOwner(owner: string): Promise<number> {
+    const ids = await this.rows.idsOfOwner(owner);
+    if (ids.length === 0) return 0;
+    await this.collection.delete(ids);
+    await this.rows.deleteByIds(ids);
+    await this.onChange?.([owner]);
+    return ids.length;
+  }
+
   count(): Promise<number> {
     return this.collection.count();
   }

@@ -86,6 +86,7 @@ describe('API contract: responses match the documented schemas', () => {
     await check('post', '/v1/admin/reconcile', (t) => t.send({ fix: false }));
     const green = await colourImage('green');
     await check('post', '/v1/admin/ingest', (t) => t.attach('files', green, 'g.png').field('owner', 'bob'));
+    await check('delete', '/v1/owners/nobody');
     await check('get', '/healthz');
     await check('get', '/readyz');
   });

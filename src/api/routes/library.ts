@@ -1,12 +1,19 @@
 import { Router } from 'express';
 import type { ImageDeletion } from '../../library/imageDeletion';
 import type { LibraryService } from '../../library/libraryService';
+import type { OwnerPurgeReport } from '../../library/ownerPurge';
+import { ownerName } from '../../search/textCorpus';
 import { ownerFor, requireScope } from '../auth';
 import { requireContentType } from '../uploads';
 import { encodeCursor, imageIdSchema, imagePatchSchema, listImagesQuerySchema, type Limits } from '../schemas/requests';
 
 /** An owner's library as a photo product manages it: list, change and delete images. */
-export function libraryRoutes(library: LibraryService, deletion: ImageDeletion, limits: Limits): Router {
+export function libraryRoutes(
+  library: LibraryService,
+  deletion: ImageDeletion,
+  purgeOwner: (owner: string) => Promise<OwnerPurgeReport>,
+  limits: Limits,
+): Router {
   const r = Router();
   const ownerQuery = (q: unknown) => (typeof q === 'string' ? q : undefined);
 
@@ -27,6 +34,11 @@ export function libraryRoutes(library: LibraryService, deletion: ImageDeletion, 
     const id = imageIdSchema.parse(req.params.id);
     // Tenant keys delete only their own images; another owner's id is answered like a missing one.
     res.json({ id, deleted: await deletion.delete(id, ownerFor(res, ownerQuery(req.query.owner))) });
+  });
+
+  // Operators only: a tenant key cannot purge even its own library in one call.
+  r.delete('/owners/:owner', requireScope('admin'), async (req, res) => {
+    res.json(await purgeOwner(ownerName.parse(req.params.owner)));
   });
   return r;
 }

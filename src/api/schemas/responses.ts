@@ -75,6 +75,13 @@ export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), ne
 
 export const jobPageSchema = z.object({ jobs: z.array(jobStatusSchema), nextCursor: z.string().nullable() });
 
+export const ownerPurgeSchema = z.object({
+  owner: z.string(),
+  images: z.number().int().describe('images deleted (hidden at once; vectors and files removed after)'),
+  texts: z.number().int(),
+  jobs: z.number().int(),
+});
+
 export const healthSchema = z.object({ status: z.literal('ok') });
 
 const check = z.object({ ok: z.boolean(), error: z.string().optional() });

@@ -96,6 +96,11 @@ export class ImageRepository {
     return marked[0] ?? null;
   }
 
+  /** Hides every image of one owner at once (the first step of purging the owner). */
+  markOwnerDeleted(owner: string): Promise<Pick<ImageRow, 'id' | 'sha256'>[]> {
+    return this.db.image.updateManyAndReturn({ where: { owner, deletedAt: null }, data: { deletedAt: new Date() }, select: { id: true, sha256: true } });
+  }
+
   /** Rows marked deleted whose purge has not finished (an outage or a crash came in between). */
   deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id' | 'sha256'>[]> {
     return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true, sha256: true }, take });

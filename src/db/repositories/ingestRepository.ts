@@ -118,6 +118,15 @@ export class IngestRepository {
     return rows[0] ?? null;
   }
 
+  jobsOfOwner(owner: string): Promise<Pick<JobRow, 'id' | 'kind' | 'state'>[]> {
+    return this.db.ingestJob.findMany({ where: { owner }, select: { id: true, kind: true, state: true } });
+  }
+
+  /** Jobs and their items (by cascade) go for good. */
+  async deleteJobs(ids: readonly string[]): Promise<void> {
+    await this.db.ingestJob.deleteMany({ where: { id: { in: [...ids] } } });
+  }
+
   /** Jobs newest first, an owner's or everyone's, optionally in one state. */
   listJobs(filter: { owner?: string | undefined; state?: JobRow['state'] | undefined }, offset: number, limit: number): Promise<JobRow[]> {
     return this.db.ingestJob.findMany({

@@ -33,6 +33,14 @@ export class TextRepository {
     return this.db.textEntry.findMany({ where: { id: { in: [...ids] }, state: 'indexed' } });
   }
 
+  async idsOfOwner(owner: string): Promise<string[]> {
+    return (await this.db.textEntry.findMany({ where: { owner }, select: { id: true } })).map((r) => r.id);
+  }
+
+  async deleteByIds(ids: readonly string[]): Promise<void> {
+    await this.db.textEntry.deleteMany({ where: { id: { in: [...ids] } } });
+  }
+
   cachedCaptions(imageIds: readonly string[], model: string): Promise<CaptionRow[]> {
     return this.db.caption.findMany({ where: { imageId: { in: [...imageIds] }, model } });
   }

@@ -1,0 +1,28 @@
+import type { ImageDeletion } from './imageDeletion';
+
+export interface OwnerPurgeDeps {
+  /** Cancels the owner's unfinished jobs, waits until none runs, and deletes all its jobs. */
+  purgeJobs(owner: string): Promise<number>;
+  deletion: ImageDeletion;
+  /** Removes the owner's texts from the image-to-text corpus. */
+  removeTexts(owner: string): Promise<number>;
+}
+
+export interface OwnerPurgeReport {
+  owner: string;
+  images: number;
+  texts: number;
+  jobs: number;
+}
+
+/**
+ * Everything of one owner goes: jobs first (so no batch in flight writes images back), then every
+ * image (hidden at once; vectors, unshared files, rows and cached captions after), then its texts.
+ * Idempotent: a second run finds nothing. API keys are left to `npm run keys -- revoke`.
+ */
+export async function purgeOwner(deps: OwnerPurgeDeps, owner: string): Promise<OwnerPurgeReport> {
+  const jobs = await deps.purgeJobs(owner);
+  const images = await deps.deletion.deleteOwner(owner);
+  const texts = await deps.removeTexts(owner);
+  return { owner, images, texts, jobs };
+}
