@@ -131,6 +131,9 @@ export class IngestService {
       return job;
     }
     this.worker.cancel(jobId);
+    // A job the worker runs stops after the batch it is writing; the answer then shows where it stopped.
+    await this.worker.settled(jobId);
+    if (cancelled.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
     return (await this.status(jobId))!;
   }
 

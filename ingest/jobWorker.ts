@@ -50,7 +50,12 @@ export class JobWorker {
       let cursor: string | undefined;
       for (;;) {
         // Stopping leaves the job 'running', resumed on the next start; a cancel has already recorded its state.
-        if (this.stopping || this.cancelled.has(jobId)) return;
+        if (this.stopping) return;
+        if (this.cancelled.has(jobId)) {
+          this.cancelled.delete(jobId);
+          if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
+          return;
+        }
         const items = await jobs.claimPendingItems(jobId, cursor);
         if (items.length === 0) break;
         cursor = items[items.length - 1]!.id;
@@ -74,9 +79,10 @@ export class JobWorker {
 
   /** A cancelled job leaves the queue, or stops after the batch it is writing. */
   cancel(jobId: string): void {
-    this.cancelled.add(jobId);
     const queued = this.queue.indexOf(jobId);
+    // A queued job simply never runs; one that runs (here or in a CLI) sees the flag after its batch.
     if (queued >= 0) this.queue.splice(queued, 1);
+    else this.cancelled.add(jobId);
     clearTimeout(this.retries.get(jobId)?.timer);
     this.retries.delete(jobId);
   }
