@@ -5,10 +5,7 @@ import type { UrlSigner } from '../signedUrls';
 import type { DerivativeKind, DerivativeStore } from '../../images/derivativeStore';
 import type { SearchService } from '../../search/searchService';
 import { ownerFor } from '../auth';
-import { imageIdSchema } from '../schemas/requests';
-import { z } from 'zod';
-
-const ownerQuery = z.object({ owner: z.string().min(1).max(128).optional() });
+import { imageIdSchema, ownerQuerySchema } from '../schemas/requests';
 
 const KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
 
@@ -37,19 +34,19 @@ export function signedImageRoutes(search: SearchService, derivatives: Derivative
 export function imageRoutes(search: SearchService, derivatives: DerivativeStore, captions: CaptionService): Router {
   const r = Router();
   r.get('/images/:id', async (req, res) => {
-    const owner = ownerFor(res, ownerQuery.parse(req.query).owner);
+    const owner = ownerFor(res, ownerQuerySchema.parse(req.query).owner);
     res.json(await search.getImage(imageIdSchema.parse(req.params.id), owner));
   });
 
   r.get('/images/:id/caption', async (req, res) => {
-    const owner = ownerFor(res, ownerQuery.parse(req.query).owner);
+    const owner = ownerFor(res, ownerQuerySchema.parse(req.query).owner);
     const image = await search.getImage(imageIdSchema.parse(req.params.id), owner);
     const result = (await captions.forImages([image])).get(image.id);
     res.json(result && 'caption' in result ? { caption: result.caption } : { caption: null, captionError: result?.error ?? 'no caption' });
   });
   for (const kind of KINDS) {
     r.get(`/images/:id/${kind}`, async (req, res) => {
-      const owner = ownerFor(res, ownerQuery.parse(req.query).owner);
+      const owner = ownerFor(res, ownerQuerySchema.parse(req.query).owner);
       const image = await search.getImage(imageIdSchema.parse(req.params.id), owner);
       await sendDerivative(res, derivatives, kind, image.sha256);
     });

@@ -5,7 +5,7 @@ import type { OwnerPurgeReport } from '../../library/ownerPurge';
 import { ownerName } from '../../search/textCorpus';
 import { ownerFor, requireScope } from '../auth';
 import { requireContentType } from '../uploads';
-import { encodeCursor, imageIdSchema, imagePatchSchema, listImagesQuerySchema, type Limits } from '../schemas/requests';
+import { encodeCursor, imageIdSchema, imagePatchSchema, listImagesQuerySchema, ownerQuerySchema, type Limits } from '../schemas/requests';
 
 /** An owner's library as a photo product manages it: list, change and delete images. */
 export function libraryRoutes(
@@ -15,7 +15,6 @@ export function libraryRoutes(
   limits: Limits,
 ): Router {
   const r = Router();
-  const ownerQuery = (q: unknown) => (typeof q === 'string' ? q : undefined);
 
   r.get('/images', requireScope('search'), async (req, res) => {
     const { sort, limit, cursor, ...filters } = listImagesQuerySchema(limits).parse(req.query);
@@ -27,13 +26,13 @@ export function libraryRoutes(
   r.patch('/images/:id', requireScope('ingest'), requireContentType('application/json'), async (req, res) => {
     const id = imageIdSchema.parse(req.params.id);
     const patch = imagePatchSchema.parse(req.body ?? {});
-    res.json(await library.update(id, ownerFor(res, ownerQuery(req.query.owner)), patch));
+    res.json(await library.update(id, ownerFor(res, ownerQuerySchema.parse(req.query).owner), patch));
   });
 
   r.delete('/images/:id', requireScope('ingest'), async (req, res) => {
     const id = imageIdSchema.parse(req.params.id);
     // Tenant keys delete only their own images; another owner's id is answered like a missing one.
-    res.json({ id, deleted: await deletion.delete(id, ownerFor(res, ownerQuery(req.query.owner))) });
+    res.json({ id, deleted: await deletion.delete(id, ownerFor(res, ownerQuerySchema.parse(req.query).owner)) });
   });
 
   // Operators only: a tenant key cannot purge even its own library in one call.

@@ -14,6 +14,9 @@ export const MAX_OFFSET = 10_000;
 const albumName = z.string().trim().min(1).max(128);
 const tagName = z.string().trim().min(1).max(64);
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+/** `?owner=` on routes that read or change one image (operators name the owner; tenants are pinned anyway). */
+export const ownerQuerySchema = z.object({ owner: z.string().min(1).max(128).optional() });
+
 export const imageIdSchema = z
   .string()
   .regex(UUID_RE, 'must be a UUID')
