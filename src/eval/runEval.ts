@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { Services } from '../app/services';
-import { decodeImage } from '../images/decode';
 import type { EvalDataset } from './datasets';
 import { exactTopK, recallAtK, scores, type RetrievalScores } from './recall';
 
@@ -65,10 +64,7 @@ export async function evaluatePack(s: Services, dataset: EvalDataset, onProgress
 
   // Exact: the same pack on the original files, no pipeline, no ANN.
   const imageVectors: { id: string; vector: Float32Array }[] = [];
-  for (const img of dataset.images) {
-    const { tensor } = await decodeImage(img.data, s.pack.image.preprocessing, s.decodeLimits);
-    imageVectors.push({ id: img.id, vector: (await s.pack.image.encode([tensor]))[0]! });
-  }
+  for (const img of dataset.images) imageVectors.push({ id: img.id, vector: await s.search.embedImage(img.data) });
   const textVectors = (await s.pack.text.encode(dataset.texts.map((t) => t.text))).map((vector, i) => ({ id: dataset.texts[i]!.id, vector }));
   const exactT2i = textVectors.map((t) => exactTopK(t.vector, imageVectors, K));
   const exactI2t = imageVectors.map((v) => exactTopK(v.vector, textVectors, K));
