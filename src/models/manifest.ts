@@ -61,10 +61,16 @@ export function packKey(m: Pick<ModelManifest, 'name' | 'version'>): string {
   return `${m.name}@${m.version}`;
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
+/** Hex digest of a file, streamed; `prefix` is hashed first (git's blob ids hash "blob <size>\0" before the bytes). */
+export async function fileDigest(file: string, algorithm: 'sha256' | 'sha1', prefix?: Buffer): Promise<string> {
+  const hash = createHash(algorithm);
+  if (prefix) hash.update(prefix);
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+export function sha256File(file: string): Promise<string> {
+  return fileDigest(file, 'sha256');
 }
 
 /** The model pack cannot be used: the service cannot answer until it is fixed. */

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { fileDigest, sha256File } from '../manifest';
 import { ModelInstallError } from './errors';
 import type { FetchProgress, PackSource, SourceFile } from './packSource';
 
@@ -30,13 +30,6 @@ interface TreeEntry {
 }
 
 const nextLink = (link: string | null): string | undefined => link?.match(/<([^>]+)>;\s*rel="next"/)?.[1];
-
-async function digest(file: string, algorithm: 'sha256' | 'sha1', prefix?: Buffer): Promise<string> {
-  const hash = createHash(algorithm);
-  if (prefix) hash.update(prefix);
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 const sizeOf = (file: string) => stat(file).then((s) => s.size, () => 0);
 
@@ -157,10 +150,10 @@ export class HubSource implements PackSource {
     let actual: string | undefined;
     if (file.sha256) {
       expected = file.sha256;
-      actual = await digest(part, 'sha256');
+      actual = await sha256File(part);
     } else if (file.gitOid) {
       expected = file.gitOid;
-      actual = await digest(part, 'sha1', Buffer.from(`blob ${file.size}\0`));
+      actual = await fileDigest(part, 'sha1', Buffer.from(`blob ${file.size}\0`));
     }
     if (expected !== undefined && actual !== expected) {
       await rm(part, { force: true });
