@@ -24,25 +24,24 @@ export class ImageDeletion {
   async delete(id: string, owner: string | undefined): Promise<boolean> {
     const marked = await this.deps.images.markDeleted(id, owner);
     if (!marked) return false;
-    try {
-      await this.purge(marked);
-    } catch (e) {
-      this.deps.log.warn({ image: id, err: (e as Error).message }, 'image hidden; its vector and files will be removed by reconcile');
-    }
+    await this.purgeOrLeaveToReconcile(marked);
     return true;
   }
 
   /** Deletes every image of one owner: all hidden at once, then removed one by one; returns how many. */
   async deleteOwner(owner: string): Promise<number> {
     const marked = await this.deps.images.markOwnerDeleted(owner);
-    for (const row of marked) {
-      try {
-        await this.purge(row);
-      } catch (e) {
-        this.deps.log.warn({ image: row.id, err: (e as Error).message }, 'image hidden; its vector and files will be removed by reconcile');
-      }
-    }
+    for (const row of marked) await this.purgeOrLeaveToReconcile(row);
     return marked.length;
+  }
+
+  /** The image is hidden already; if the store is down, reconcile removes the rest later. */
+  private async purgeOrLeaveToReconcile(row: { id: string; sha256: string }): Promise<void> {
+    try {
+      await this.purge(row);
+    } catch (e) {
+      this.deps.log.warn({ image: row.id, err: (e as Error).message }, 'image hidden; its vector and files will be removed by reconcile');
+    }
   }
 
   private async purge(row: { id: string; sha256: string }): Promise<void> {
