@@ -1,11 +1,10 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTestPack } from '../scripts/test-pack/make';
 import { makeArchPack } from './archPack';
 import { startServices, type ServiceHooks, type Services } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
-import { startLocalPostgres, type LocalPostgres } from '../src/db/localPostgres';
+import { startLocalPostgres, tempDirForCluster, type LocalPostgres } from '../src/db/localPostgres';
 import { createLogger } from '../src/util/logger';
 
 export interface BenchPack {
@@ -28,9 +27,7 @@ export interface Harness {
  * dirs, and the real pack from MODEL_DIR when given, else the generated test pack.
  */
 export async function createHarness(): Promise<Harness> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-bench-'));
-  // The local cluster may run as the postgres user, which must reach its folder.
-  await chmod(root, 0o755);
+  const root = await tempDirForCluster('imagesearch-bench-');
   let pg: LocalPostgres | null = null;
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {

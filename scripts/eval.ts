@@ -5,12 +5,12 @@
  * search), next to exact search over the same pack. Several --pack options compare packs (e.g. fp32
  * and quantized) on the same dataset in one run. Writes eval-results.json and eval-results.md.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServices } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
+import { tempDirForCluster } from '../src/db/localPostgres';
 import { loadDataset } from '../src/eval/datasets';
 import { evaluatePack, evaluationMarkdown, type PackEvaluation } from '../src/eval/runEval';
 import { createLogger } from '../src/util/logger';
@@ -24,9 +24,7 @@ export async function runEvaluation(
   log(`${dataset.name}: ${dataset.images.length} images, ${dataset.texts.length} texts`);
   const results: PackEvaluation[] = [];
   for (const pack of opts.packs) {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-eval-'));
-    // mkdtemp makes it 0700; a local cluster runs as the postgres user, which must reach it.
-    await chmod(dataDir, 0o755);
+    const dataDir = await tempDirForCluster('imagesearch-eval-');
     const config = loadConfig({
       ...process.env,
       DATA_DIR: dataDir,

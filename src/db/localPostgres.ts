@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -107,6 +108,16 @@ async function ensureReachable(dir: string, runAs: RunAs): Promise<void> {
       `${blocking} is closed to other users (mode ${((await stat(blocking)).mode & 0o777).toString(8)}). ` +
       `Set DATA_DIR to a folder outside it, allow entry with chmod o+x ${blocking}, or set DATABASE_URL.`,
   );
+}
+
+/**
+ * A fresh folder under the system's temp dir that a local cluster can live in: mkdtemp makes it
+ * 0700, and the cluster runs as the postgres user when the process is root.
+ */
+export async function tempDirForCluster(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await chmod(dir, 0o755);
+  return dir;
 }
 
 /** Over SQL rather than the createdb program, which the npm-shipped binaries do not include. */

@@ -1,15 +1,11 @@
-import { chmod, mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { startLocalPostgres } from '../../src/db/localPostgres';
+import { startLocalPostgres, tempDirForCluster } from '../../src/db/localPostgres';
 import { makeTestPack } from '../../scripts/test-pack/make';
 import { makeTestCaptioner } from '../../scripts/test-pack/makeCaptioner';
 
 /** One Postgres cluster and one generated test pack for the whole run; suites make their own databases. */
 export default async function globalSetup(): Promise<void> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-test-'));
-  // mkdtemp makes it 0700; the cluster may run as the postgres user, which must reach its folder.
-  await chmod(root, 0o755);
+  const root = await tempDirForCluster('imagesearch-test-');
   const pg = await startLocalPostgres({ dir: path.join(root, 'postgres'), database: 'postgres' });
   const modelDir = path.join(root, 'test-pack');
   await makeTestPack(modelDir);
