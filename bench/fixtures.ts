@@ -1,6 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { decodeImage } from '../src/images/decode';
+import type { ImagePreprocessing, PixelTensor } from '../src/models/preprocess';
 
 /** Photo-like JPEGs: blurred noise compresses like a photo (~200 KB at 2 MP), unlike flat colour or raw noise. */
 export async function writePhotoLikeJpegs(dir: string, count: number, width: number, height: number, seed = 1): Promise<string[]> {
@@ -16,4 +18,9 @@ export async function writePhotoLikeJpegs(dir: string, count: number, width: num
     files.push(file);
   }
   return files;
+}
+
+/** The encoder's input for each file, decoded as ingest decodes it. */
+export function decodeTensors(files: readonly string[], prep: ImagePreprocessing): Promise<PixelTensor[]> {
+  return Promise.all(files.map(async (f) => (await decodeImage(await readFile(f), prep)).tensor));
 }

@@ -5,13 +5,13 @@ import sharp from 'sharp';
 import { decodeImage } from '../src/images/decode';
 import { mapConcurrent } from '../src/util/async';
 import type { Services } from '../src/app/services';
-import { writePhotoLikeJpegs } from './fixtures';
+import { decodeTensors, writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
 import { round, summarize, timed } from './stats';
 
 /** Raw encoder images/s on pre-decoded tensors: the ceiling ingest is measured against. */
 async function encoderThroughput(s: Services, files: string[]): Promise<number> {
-  const tensors = await Promise.all(files.map(async (f) => (await decodeImage(await readFile(f), s.pack.image.preprocessing)).tensor));
+  const tensors = await decodeTensors(files, s.pack.image.preprocessing);
   await s.pack.image.encode(tensors.slice(0, s.config.ENCODE_BATCH_SIZE)); // warm-up
   const { ms } = await timed(() => s.pack.image.encode(tensors));
   return files.length / (ms / 1000);

@@ -1,9 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeImage } from '../src/images/decode';
+import { loadManifest, type ModelManifest } from '../src/models/manifest';
 import { loadModelPack, type ModelPack } from '../src/models/modelPack';
 import { dot } from '../src/models/vectorMath';
-import { writePhotoLikeJpegs } from './fixtures';
+import type { PixelTensor } from '../src/models/preprocess';
+import { decodeTensors, writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
 import { round, summarize, timed } from './stats';
 
@@ -23,10 +24,9 @@ export interface PackCost {
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
 
 /** Encode cost of one pack on this machine, all cores, as the service runs it. */
-async function packCost(bench: BenchPack, files: string[], batchSize: number): Promise<{ cost: PackCost; pack: ModelPack }> {
+async function packCost(bench: BenchPack, tensors: PixelTensor[], batchSize: number): Promise<{ cost: PackCost; pack: ModelPack }> {
   const before = rssMiB();
   const pack = await loadModelPack(bench.dir, { batchSize, intraOpThreads: 0, interOpThreads: 1, maxConcurrentRuns: 1, verifyChecksums: false });
-  const tensors = await Promise.all(files.map(async (f) => (await decodeImage(await readFile(f), pack.image.preprocessing)).tensor));
   await pack.image.encode(tensors.slice(0, batchSize));
   await pack.text.encode(TEXTS.slice(0, 2));
   const memoryMiB = rssMiB() - before;
@@ -67,12 +67,19 @@ export interface PackComparison {
 /** fp32 against int8 (or whatever packs the harness has): cost of each, and how far their embeddings drift apart. */
 export async function benchPacks(h: Harness, packs: BenchPack[], batchSize: number): Promise<PackComparison> {
   const files = await writePhotoLikeJpegs(path.join(h.root, 'pack-photos'), 16, 1600, 1200, 5);
+  // Decoded once per preprocessing: the packs compared here share it, and so share their inputs.
+  const decoded = new Map<string, PixelTensor[]>();
+  const tensorsFor = async (prep: ModelManifest['image']) => {
+    const key = JSON.stringify([prep.size, prep.resize, prep.interpolation, prep.mean, prep.std]);
+    if (!decoded.has(key)) decoded.set(key, await decodeTensors(files, prep));
+    return decoded.get(key)!;
+  };
   const measured: { cost: PackCost; pack: ModelPack }[] = [];
-  for (const p of packs) measured.push(await packCost(p, files, batchSize));
+  for (const p of packs) measured.push(await packCost(p, await tensorsFor((await loadManifest(p.dir)).image), batchSize));
   let drift: PackComparison['drift'] = null;
   if (measured.length === 2) {
     const [a, b] = measured.map((m) => m.pack) as [ModelPack, ModelPack];
-    const tensors = await Promise.all(files.map(async (f) => (await decodeImage(await readFile(f), a.image.preprocessing)).tensor));
+    const tensors = await tensorsFor(a.manifest.image);
     const [ia, ib] = [await a.image.encode(tensors), await b.image.encode(tensors)];
     const [ta, tb] = [await a.text.encode(TEXTS), await b.text.encode(TEXTS)];
     // Embeddings are unit vectors: the dot product is the cosine.
