@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
+import { mulberry32 } from '../scripts/lib/random';
 import { decodeImage } from '../src/images/decode';
 import type { ImagePreprocessing, PixelTensor } from '../src/models/preprocess';
 
@@ -23,4 +24,19 @@ export async function writePhotoLikeJpegs(dir: string, count: number, width: num
 /** The encoder's input for each file, decoded as ingest decodes it. */
 export function decodeTensors(files: readonly string[], prep: ImagePreprocessing): Promise<PixelTensor[]> {
   return Promise.all(files.map(async (f) => (await decodeImage(await readFile(f), prep)).tensor));
+}
+
+/** Smooth colour fields with grain, like a photo, as raw RGB (the parity test and bench:models encode it as they need). */
+export function smoothPhoto(width: number, height: number, seed: number): Sharp {
+  const rand = mulberry32(seed);
+  const px = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        const v = 128 + 90 * Math.sin(x / (23 + 9 * c) + c) * Math.cos(y / (31 + 5 * c) - c) + (rand() - 0.5) * 40;
+        px[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+  }
+  return sharp(px, { raw: { width, height, channels: 3 } });
 }

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { onnx } from 'onnx-proto';
 import sharp from 'sharp';
 import { GraphBuilder, intAttr, intsAttr } from '../scripts/lib/onnxGraph';
-import { mulberry32 } from '../scripts/lib/random';
+import { smoothPhoto } from './fixtures';
 import { DEFAULT_DECODE_LIMITS, decodeImage } from '../src/images/decode';
 import { rgbToChw, type ImagePreprocessing } from '../src/models/preprocess';
 
@@ -27,20 +27,6 @@ const PREP: ImagePreprocessing = {
   mean: [0.48145466, 0.4578275, 0.40821073],
   std: [0.26862954, 0.26130258, 0.27577711],
 };
-
-function photo(width: number, height: number, seed: number): Promise<Buffer> {
-  const rand = mulberry32(seed);
-  const px = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < width * height; i++) {
-    const x = i % width;
-    const y = Math.floor(i / width);
-    for (let c = 0; c < 3; c++)
-      px[i * 3 + c] = Math.max(0, Math.min(255, Math.round(128 + 90 * Math.sin(x / (40 + 9 * c) + c) * Math.cos(y / (57 + 5 * c) - c) + (rand() - 0.5) * 30)));
-  }
-  return sharp(px, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
-}
 
 /** The path before Pillow parity (as decodeImage was): one decode to the 512 px preview, then the tensor with libvips's lanczos3 and both derivatives from it. */
 async function previousPath(data: Buffer): Promise<Float32Array> {
@@ -91,7 +77,7 @@ async function benchPreprocess(dir: string) {
     [4032, 3024],
   ] as const) {
     const file = path.join(dir, `photo-${w}x${h}.jpg`);
-    const data = await photo(w, h, w);
+    const data = await smoothPhoto(w, h, w).jpeg({ quality: 90 }).toBuffer();
     await writeFile(file, data);
     await run('/usr/bin/python3', [path.resolve(__dirname, '../test/helpers/pilReference.py'), '224', file]);
     const ref = new Float32Array((await readFile(`${file}.ref.f32`)).buffer.slice(0));

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { mulberry32 } from '../../scripts/lib/random';
+import { smoothPhoto } from '../../bench/fixtures';
 import { DEFAULT_DECODE_LIMITS, decodeImage } from '../../src/images/decode';
 import type { ImagePreprocessing } from '../../src/models/preprocess';
 import { tempDir } from '../helpers/env';
@@ -12,20 +12,7 @@ import { tempDir } from '../helpers/env';
 const PYTHON = process.env.REFERENCE_PYTHON ?? '/usr/bin/python3';
 const CHINESE_CLIP: ImagePreprocessing = { size: 224, resize: 'squash', interpolation: 'bicubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] };
 
-/** Smooth colour fields with grain, like a photo. */
-function photo(width: number, height: number, seed: number): Promise<Buffer> {
-  const rand = mulberry32(seed);
-  const px = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < 3; c++) {
-        const v = 128 + 90 * Math.sin(x / (23 + 9 * c) + c) * Math.cos(y / (31 + 5 * c) - c) + (rand() - 0.5) * 40;
-        px[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-  }
-  return sharp(px, { raw: { width, height, channels: 3 } }).png().toBuffer();
-}
+const photo = (width: number, height: number, seed: number) => smoothPhoto(width, height, seed).png().toBuffer();
 
 /** Black Chinese text and hard-edged shapes on white: the worst case for resampling differences. */
 function textImage(width: number, height: number): Promise<Buffer> {
