@@ -5,7 +5,7 @@ import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
 import { resolveIngestFolder, walkImages } from './sources/folderSource';
 import { dropStagedUploads, stageUploads, type UploadedFile } from './sources/uploadStaging';
-import { parseFetchableUrl } from './sources/urlFetch';
+import { parseFetchableUrl } from '../src/net/addressGuard';
 
 export type { UploadedFile } from './sources/uploadStaging';
 
@@ -21,6 +21,25 @@ export interface JobStatus extends JobProgress {
   finishedAt: Date | null;
   /** The latest item errors, for a person to read. */
   errors: { source: string; error: string }[];
+}
+
+export interface UrlItem {
+  url: string;
+  externalId?: string | undefined;
+}
+
+/** Two items of one request naming the same photo cannot both be it. */
+function refuseRepeatedExternalIds(items: readonly { externalId?: string | undefined }[]): void {
+  const seen = new Set<string>();
+  for (const { externalId } of items) {
+    if (externalId === undefined) continue;
+    if (seen.has(externalId)) throw new AppError(400, 'validation_error', `externalId "${externalId}" is given twice`);
+    seen.add(externalId);
+  }
+}
+
+function relativeId(dir: string, file: string): string {
+  return path.relative(dir, file).split(path.sep).join('/');
 }
 
 export interface IngestServiceDeps extends WorkerDeps {
@@ -41,32 +60,37 @@ export class IngestService {
     this.worker = new JobWorker(deps);
   }
 
-  async createFolderJob(owner: string, folder: string, albums: string[] = []): Promise<string> {
+  /** With `externalIdsFromPaths`, each file's path inside the folder (with "/") is its external id. */
+  async createFolderJob(owner: string, folder: string, albums: string[] = [], externalIdsFromPaths = false): Promise<string> {
     const dir = await resolveIngestFolder(folder, this.deps.ingestRoots);
     const jobId = await this.deps.jobs.createJob(owner, 'folder', albums);
-    const sources: { source: string }[] = [];
-    for await (const file of walkImages(dir)) sources.push({ source: file });
+    const sources: { source: string; externalId?: string }[] = [];
+    for await (const file of walkImages(dir)) sources.push({ source: file, ...(externalIdsFromPaths ? { externalId: relativeId(dir, file) } : {}) });
     await this.deps.jobs.addItems(jobId, sources);
     return jobId;
   }
 
-  async createUrlJob(owner: string, urls: string[], albums: string[] = []): Promise<string> {
+  async createUrlJob(owner: string, urls: readonly (string | UrlItem)[], albums: string[] = []): Promise<string> {
     // Scheme and syntax are checked now so a bad request fails as a whole; addresses are checked at fetch time.
-    const checked = urls.map((u) => parseFetchableUrl(u).toString());
+    const checked = urls
+      .map((u) => (typeof u === 'string' ? { url: u } : u))
+      .map((u) => ({ source: parseFetchableUrl(u.url).toString(), externalId: u.externalId }));
+    refuseRepeatedExternalIds(checked);
+    // A URL listed twice is fetched once (the first listing's external id wins).
+    const seen = new Set<string>();
+    const items = checked.filter((i) => !seen.has(i.source) && seen.add(i.source));
     const jobId = await this.deps.jobs.createJob(owner, 'url', albums);
-    await this.deps.jobs.addItems(
-      jobId,
-      [...new Set(checked)].map((source) => ({ source })),
-    );
+    await this.deps.jobs.addItems(jobId, items);
     return jobId;
   }
 
   async createUploadJob(owner: string, files: UploadedFile[], albums: string[] = []): Promise<string> {
+    refuseRepeatedExternalIds(files);
     const jobId = await this.deps.jobs.createJob(owner, 'upload', albums);
     const sources = await stageUploads(this.deps.stagingDir, jobId, files);
     await this.deps.jobs.addItems(
       jobId,
-      sources.map((source) => ({ source })),
+      sources.map((source, i) => ({ source, externalId: files[i]!.externalId })),
     );
     return jobId;
   }
@@ -83,7 +107,7 @@ export class IngestService {
     const jobId = await this.deps.jobs.createJob('*', 'reindex');
     await this.deps.jobs.addItems(
       jobId,
-      todo.map((s) => ({ source: s.sha256, imageId: s.id })),
+      todo.map((s) => ({ source: s.id, imageId: s.id })),
     );
     return jobId;
   }

@@ -61,20 +61,32 @@ export class JobWorker {
         cursor = items[items.length - 1]!.id;
         await this.pipeline.run(
           ctx,
-          items.map((i) => ({ itemId: i.id, source: i.source, imageId: i.imageId })),
+          items.map((i) => ({ itemId: i.id, source: i.source, externalId: i.externalId, imageId: i.imageId })),
           report,
           () => this.stopping || this.cancelled.has(jobId),
         );
       }
       await jobs.markCompleted(jobId);
       if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
+      await this.announce('job.completed', job);
     } catch (e) {
       // An outage is not the job's fault: it stays queued (resumed on retry or restart), with the reason recorded.
       const outage = e instanceof StoreUnavailable;
       await jobs.markStopped(jobId, (e as Error).message, outage);
-      if (!outage) this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
+      if (!outage) {
+        this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
+        await this.announce('job.failed', job, (e as Error).message);
+      }
       throw e;
     }
+  }
+
+  private async announce(type: 'job.completed' | 'job.failed', job: { id: string; owner: string; kind: string }, error?: string): Promise<void> {
+    if (job.kind === 'reindex') return;
+    const counts = await this.deps.jobs.itemCounts(job.id);
+    await this.deps.events
+      .emit([{ type, owner: job.owner, data: { jobId: job.id, kind: job.kind, ...counts, ...(error ? { error } : {}) } }])
+      .catch((e: Error) => this.deps.log.warn({ err: e.message, job: job.id }, `could not record ${type} event`));
   }
 
   /** A cancelled job leaves the queue, or stops after the batch it is writing. */

@@ -1,15 +1,17 @@
-import type { ImageRepository, IngestRepository, SourceKind } from '../src/db/repositories';
+import type { ImageRef, ImageRepository, IngestRepository, SourceKind } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { decodeImage, ImageRejected, type DecodedImage, type DecodeLimits } from '../src/images/decode';
 import type { ModelPack } from '../src/models/modelPack';
 import { VectorStoreError, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
-import { imageId, sha256Hex } from '../src/util/ids';
+import { externalImageId, imageId, sha256Hex } from '../src/util/ids';
+import type { EventSink } from '../src/events/events';
 import type { Logger } from '../src/util/logger';
 import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
 import { imagePayload } from '../src/library/imagePayload';
 import { uploadName } from './sources/uploadStaging';
-import { UrlFetchFailed, UrlNotAllowed } from './sources/urlFetch';
+import { UrlFetchFailed } from './sources/urlFetch';
+import { UrlNotAllowed } from '../src/net/addressGuard';
 
 export interface PipelineDeps {
   imageRows: ImageRepository;
@@ -24,6 +26,7 @@ export interface PipelineDeps {
   lookahead: number;
   storeRetries: number;
   storeRetryDelayMs: number;
+  events: EventSink;
   log: Logger;
 }
 
@@ -38,6 +41,8 @@ export interface JobProgress {
 interface WorkItem {
   itemId: string;
   source: string;
+  /** The product's id for the image; it then identifies the image instead of its bytes. */
+  externalId: string | null;
   /** Known for reindex items. */
   imageId: string | null;
 }
@@ -63,6 +68,13 @@ interface ImageMeta {
   hidden: boolean;
   archived: boolean;
   tags: string[];
+  camera: string | null;
+  latitude: number | null;
+  longitude: number | null;
+}
+
+function exifMeta(d: { camera: string | undefined; location: { lat: number; lon: number } | undefined }): Pick<ImageMeta, 'camera' | 'latitude' | 'longitude'> {
+  return { camera: d.camera ?? null, latitude: d.location?.lat ?? null, longitude: d.location?.lon ?? null };
 }
 
 /** Thrown when the vector store stays unavailable: the job stops, its items stay pending. */
@@ -128,7 +140,8 @@ export class IngestPipeline {
 
   private async prepare(ctx: JobContext, item: WorkItem): Promise<Prepared> {
     try {
-      const data = await readItem(ctx.kind, item.source, this.deps.reader);
+      // Reindex items name their image (items queued by older versions named its sha256 as the source).
+      const data = await readItem(ctx.kind, ctx.kind === 'reindex' ? (item.imageId ?? item.source) : item.source, this.deps.reader);
       return ctx.kind === 'reindex' ? await this.prepareReindex(item, data) : await this.prepareNew(ctx, item, data);
     } catch (e) {
       if (isPermanent(e)) return { type: 'rejected', item, error: (e as Error).message };
@@ -136,26 +149,33 @@ export class IngestPipeline {
     }
   }
 
+  /**
+   * An image is known by the product's external id when it gave one (new bytes under it replace the
+   * image), otherwise by its bytes; either way a known, up-to-date image is skipped.
+   */
   private async prepareNew(ctx: JobContext, item: WorkItem, data: Buffer): Promise<Prepared> {
     const sha256 = sha256Hex(data);
-    const id = imageId(ctx.owner, sha256);
-    const existing = await this.deps.imageRows.ingestState(id);
+    const ref: ImageRef = item.externalId !== null ? { externalId: item.externalId } : { id: imageId(ctx.owner, sha256) };
+    const existing = await this.deps.imageRows.ingestState(ref, ctx.owner);
+    const id = existing?.id ?? ('id' in ref ? ref.id : await this.freshExternalImageId(ctx.owner, ref.externalId, sha256));
+    const sameBytes = existing !== null && existing.sha256 === sha256;
     const albums = [...new Set([...(existing?.albums ?? []), ...ctx.albums])];
-    const upToDate = existing?.state === 'indexed' && existing.modelPack === this.deps.pack.key;
+    const upToDate = sameBytes && existing.state === 'indexed' && existing.modelPack === this.deps.pack.key;
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
     const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
     // A known image keeps what its owner set (flags, tags, a corrected capture time); new content starts plain.
-    const meta: ImageMeta = existing
-      ? {
-          albums,
-          takenAt: existing.takenAt ?? decoded.takenAt,
-          favorite: existing.favorite,
-          hidden: existing.hidden,
-          archived: existing.archived,
-          tags: existing.tags,
-        }
-      : { albums, takenAt: decoded.takenAt, favorite: false, hidden: false, archived: false, tags: [] };
+    const kept = existing
+      ? { favorite: existing.favorite, hidden: existing.hidden, archived: existing.archived, tags: existing.tags }
+      : { favorite: false, hidden: false, archived: false, tags: [] };
+    const takenAt = (sameBytes ? (existing.takenAt ?? decoded.takenAt) : (decoded.takenAt ?? existing?.takenAt)) ?? undefined;
+    const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(decoded) };
     return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta };
+  }
+
+  /** Normally uuidv5(owner, externalId); salted with the bytes when a renamed image still holds that id. */
+  private async freshExternalImageId(owner: string, externalId: string, sha256: string): Promise<string> {
+    const id = externalImageId(owner, externalId);
+    return (await this.deps.imageRows.idTaken(id)) ? externalImageId(owner, externalId, sha256) : id;
   }
 
   private async prepareReindex(item: WorkItem, data: Buffer): Promise<Prepared> {
@@ -176,6 +196,9 @@ export class IngestPipeline {
         hidden: image.hidden,
         archived: image.archived,
         tags: image.tags,
+        camera: image.camera,
+        latitude: image.latitude,
+        longitude: image.longitude,
       },
     };
   }
@@ -184,13 +207,14 @@ export class IngestPipeline {
     const { jobs, derivatives, pack, collection, log } = this.deps;
     // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
     await Promise.all(
-      batch.flatMap((p) => [derivatives.put('preview', p.sha256, p.decoded.preview), derivatives.put('thumbnail', p.sha256, p.decoded.thumbnail)]),
+      batch.flatMap((p) => [derivatives.put('preview', p.imageId, p.decoded.preview), derivatives.put('thumbnail', p.imageId, p.decoded.thumbnail)]),
     );
     if (ctx.kind !== 'reindex') {
       await jobs.upsertPendingImages(
         batch.map((p) => ({
           id: p.imageId,
           owner: ctx.owner,
+          externalId: p.item.externalId,
           sha256: p.sha256,
           sourceKind: ctx.kind as SourceKind,
           source: ctx.kind === 'upload' ? uploadName(p.item.source) : p.item.source,
@@ -206,7 +230,7 @@ export class IngestPipeline {
     const points: VectorPoint[] = batch.map((p, i) => ({
       id: p.imageId,
       vector: vectors[i]!,
-      payload: imagePayload({ owner: ctx.owner, ...p.meta }),
+      payload: imagePayload({ owner: ctx.owner, mediaType: 'image', ...p.meta }),
     }));
     try {
       await withRetry(
@@ -228,5 +252,10 @@ export class IngestPipeline {
       pack.key,
       batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
     );
+    if (ctx.kind === 'reindex') return;
+    // The batch is committed; a failure to record its events must not undo or repeat it.
+    await this.deps.events
+      .emit(batch.map((p) => ({ type: 'image.indexed', owner: ctx.owner, data: { imageId: p.imageId, externalId: p.item.externalId, jobId: ctx.jobId } })))
+      .catch((e: Error) => log.warn({ err: e.message, job: ctx.jobId }, 'could not record image.indexed events'));
   }
 }

@@ -11,7 +11,7 @@ export interface ReaderOptions {
   derivatives: DerivativeStore;
 }
 
-/** Bytes of one ingest item: a file (folder or staged upload), a URL, or a stored preview (reindex, by sha256). */
+/** Bytes of one ingest item: a file (folder or staged upload), a URL, or a stored preview (reindex, by image id). */
 export async function readItem(kind: ItemKind, source: string, opts: ReaderOptions): Promise<Buffer> {
   switch (kind) {
     case 'url':

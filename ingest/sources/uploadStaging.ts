@@ -4,6 +4,8 @@ import path from 'node:path';
 export interface UploadedFile {
   name: string;
   data: Buffer;
+  /** The product's id for this photo. */
+  externalId?: string | undefined;
 }
 
 function sanitizeName(name: string): string {

@@ -15,6 +15,7 @@ import { UrlSigner, urlSigningSecret } from './signedUrls';
 import { retrieveRoutes } from './routes/retrieve';
 import { searchRoutes } from './routes/search';
 import { libraryRoutes } from './routes/library';
+import { webhookRoutes } from './routes/webhooks';
 import { hitDecorator } from './hitShaping';
 import { projectRoot } from '../util/projectRoot';
 
@@ -72,6 +73,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
     '/v1',
     libraryRoutes(s.library, s.deletion, (owner) => s.purgeOwner(owner), limits),
   );
+  app.use('/v1', webhookRoutes(s.webhooks, limits));
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer)));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));

@@ -21,6 +21,8 @@ import { DEFAULT_HNSW, HnswStore } from '../store/hnswStore';
 import { QdrantStore } from '../store/qdrantStore';
 import { collectionName, type VectorCollection, type VectorStore } from '../store/vectorStore';
 import type { Logger } from '../util/logger';
+import { WebhookDispatcher } from '../webhooks/webhookDispatcher';
+import { WebhookService } from '../webhooks/webhookService';
 
 /** Everything the API and the CLI work with, built from configuration in one place. */
 export interface Services {
@@ -38,6 +40,9 @@ export interface Services {
   ingest: IngestService;
   deletion: ImageDeletion;
   library: LibraryService;
+  webhooks: WebhookService;
+  /** Sends recorded events to their subscribers; started by the server, not by CLIs. */
+  dispatcher: WebhookDispatcher;
   /** Deletes everything of one owner (admin). */
   purgeOwner(owner: string): Promise<OwnerPurgeReport>;
   keys: ApiKeyService;
@@ -131,7 +136,22 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const images = await store.collection(collectionName(config.QDRANT_COLLECTION_PREFIX, pack.key), pack.image.dim);
     log.info({ store: store.kind, collection: images.name }, 'opened vector collection');
 
+    const dispatcher = new WebhookDispatcher(
+      repos.webhooks,
+      {
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+        retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+        pollMs: config.WEBHOOK_POLL_MS,
+        allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+      },
+      log.child({ component: 'webhooks' }),
+    );
+    cleanup.push(() => dispatcher.stop());
+
     const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
+    const moved = await derivatives.migrateFromContentKeys(repos.images.contentKeys());
+    if (moved) log.info({ files: moved }, 'moved derivative files to per-image names');
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     const search = new SearchService(repos.images, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE);
     const textCollection = await store.collection(collectionName(config.TEXT_COLLECTION_PREFIX, pack.key), pack.text.dim);
@@ -161,11 +181,18 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       stagingDir: path.join(config.dataDir, 'staging'),
       jobRetryBaseMs: 1000,
       onProgress: metrics.onIngestProgress,
+      events: dispatcher,
       log: log.child({ component: 'ingest' }),
     });
     cleanup.push(() => ingest.stop());
     metrics.probes = { encoderQueue: pack.queued, ingestQueue: () => ingest.queueDepth };
-    const deletion = new ImageDeletion({ images: repos.images, collection: images, derivatives, log: log.child({ component: 'deletion' }) });
+    const deletion = new ImageDeletion({
+      images: repos.images,
+      collection: images,
+      derivatives,
+      events: dispatcher,
+      log: log.child({ component: 'deletion' }),
+    });
     const reconcileWith = (fix: boolean) =>
       reconcile(
         {
@@ -193,7 +220,13 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       ingest,
       deletion,
       library: new LibraryService(repos.images, images),
-      purgeOwner: (owner: string) => purgeOwner({ purgeJobs: (o) => ingest.purgeOwner(o), deletion, removeTexts: (o) => texts.removeOwner(o) }, owner),
+      webhooks: new WebhookService(repos.webhooks, dispatcher, config.WEBHOOK_ALLOW_PRIVATE),
+      dispatcher,
+      purgeOwner: (owner: string) =>
+        purgeOwner(
+          { purgeJobs: (o) => ingest.purgeOwner(o), deletion, removeTexts: (o) => texts.removeOwner(o), removeWebhooks: (o) => repos.webhooks.removeOwner(o) },
+          owner,
+        ),
       keys: new ApiKeyService(repos.apiKeys),
       metrics,
       reconcile: reconcileWith,

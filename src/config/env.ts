@@ -54,6 +54,14 @@ export const envSchema = z.object({
   URL_FETCH_TIMEOUT_MS: int(15_000, 100),
   /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
   URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  /** Attempts per delivery before it is marked failed; retries back off from WEBHOOK_RETRY_BASE_MS, doubling, up to an hour. */
+  WEBHOOK_MAX_ATTEMPTS: int(10, 1, 100),
+  WEBHOOK_RETRY_BASE_MS: int(5_000, 10),
+  /** How often deliveries recorded by other processes (the ingest CLI) are picked up. */
+  WEBHOOK_POLL_MS: int(5_000, 50),
+  /** Lets webhooks reach loopback and private addresses (a photo product on the same host or network). */
+  WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
   QUERY_MAX_CHARS: int(256, 1, 10_000),
   REQUEST_TIMEOUT_MS: int(30_000, 1),
   RATE_LIMIT_PER_MINUTE: int(600, 1),

@@ -1,6 +1,7 @@
 import { AppError } from '../errors/appError';
-import exifReader from 'exif-reader';
 import sharp, { type Metadata } from 'sharp';
+import type { GeoPoint } from '../util/geo';
+import { readExif } from './exif';
 import { decodeRgb, pixelTensorFromRgb, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
 
 /** Formats accepted for ingest and query images (HEIC needs a libheif build that sharp's prebuilt binary lacks). */
@@ -49,6 +50,8 @@ export interface ImageInfo {
   width: number;
   height: number;
   takenAt: Date | undefined;
+  camera: string | undefined;
+  location: GeoPoint | undefined;
 }
 
 export interface DecodedImage extends ImageInfo {
@@ -58,19 +61,7 @@ export interface DecodedImage extends ImageInfo {
   thumbnail: Buffer;
 }
 
-function takenAtFromExif(exif: Buffer | undefined): Date | undefined {
-  if (!exif) return undefined;
-  try {
-    const tags = exifReader(exif);
-    const t = tags.Photo?.DateTimeOriginal ?? tags.Image?.DateTime;
-    return t instanceof Date && !Number.isNaN(t.getTime()) ? t : undefined;
-  } catch {
-    // Broken EXIF must not reject an otherwise good photo.
-    return undefined;
-  }
-}
-
-/** Reads the header only: format, size (after EXIF rotation) and capture time. */
+/** Reads the header only: format, size (after EXIF rotation), capture time, camera and position. */
 export async function probeImage(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels'>): Promise<ImageInfo> {
   if (data.length === 0) throw new ImageRejected('empty', 'the file is empty');
   let meta: Metadata;
@@ -88,7 +79,7 @@ export async function probeImage(data: Buffer, limits: Pick<DecodeLimits, 'maxPi
     throw new ImageRejected('too_large', `image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxPixels}`);
   }
   const rotated = (meta.orientation ?? 1) >= 5;
-  return { mime, width: rotated ? height : width, height: rotated ? width : height, takenAt: takenAtFromExif(meta.exif) };
+  return { mime, width: rotated ? height : width, height: rotated ? width : height, ...readExif(meta.exif) };
 }
 
 /**

@@ -1,13 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { UUID_RE } from '../util/ids';
 
 export type DerivativeKind = 'thumbnail' | 'preview';
 
+const KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
+
 /**
- * Content-addressed JPEG derivatives on disk (by sha256 of the original). Previews are what
- * re-indexing under a new model pack reads, so uploads and URLs need not be kept whole.
+ * JPEG derivatives on disk, one set per image id. Previews are what re-indexing under a new model
+ * pack reads, so uploads and URLs need not be kept whole. Keyed by image, not by content: two images
+ * with the same bytes (two owners, or two external ids) share no file, so deleting or replacing one
+ * can never touch the other's.
  */
 export class DerivativeStore {
   /** Shard folders known to exist: saves a mkdir per file. */
@@ -15,18 +20,18 @@ export class DerivativeStore {
 
   constructor(private readonly root: string) {}
 
-  pathFor(kind: DerivativeKind, sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error('invalid sha256');
-    return path.join(this.root, kind, sha256.slice(0, 2), `${sha256}.jpg`);
+  pathFor(kind: DerivativeKind, imageId: string): string {
+    if (!UUID_RE.test(imageId)) throw new Error('invalid image id');
+    return path.join(this.root, kind, imageId.slice(0, 2), `${imageId}.jpg`);
   }
 
-  has(kind: DerivativeKind, sha256: string): boolean {
-    return existsSync(this.pathFor(kind, sha256));
+  has(kind: DerivativeKind, imageId: string): boolean {
+    return existsSync(this.pathFor(kind, imageId));
   }
 
-  async put(kind: DerivativeKind, sha256: string, data: Buffer): Promise<void> {
-    const file = this.pathFor(kind, sha256);
-    if (existsSync(file)) return;
+  /** Writes (or replaces, when the image got new bytes) one derivative. */
+  async put(kind: DerivativeKind, imageId: string, data: Buffer): Promise<void> {
+    const file = this.pathFor(kind, imageId);
     const folder = path.dirname(file);
     if (!this.folders.has(folder)) {
       await mkdir(folder, { recursive: true });
@@ -38,11 +43,47 @@ export class DerivativeStore {
     await rename(tmp, file);
   }
 
-  read(kind: DerivativeKind, sha256: string): Promise<Buffer> {
-    return readFile(this.pathFor(kind, sha256));
+  read(kind: DerivativeKind, imageId: string): Promise<Buffer> {
+    return readFile(this.pathFor(kind, imageId));
   }
 
-  async remove(kind: DerivativeKind, sha256: string): Promise<void> {
-    await rm(this.pathFor(kind, sha256), { force: true });
+  /** Removes every derivative of an image. */
+  async removeAll(imageId: string): Promise<void> {
+    await Promise.all(KINDS.map((kind) => rm(this.pathFor(kind, imageId), { force: true })));
+  }
+
+  /**
+   * Moves a data folder written by versions that stored derivatives by sha256 to per-image files:
+   * each image gets its own hard link, then the content-named files go. Idempotent; done once.
+   */
+  async migrateFromContentKeys(images: AsyncIterable<{ id: string; sha256: string }[]>): Promise<number> {
+    const marker = path.join(this.root, '.per-image');
+    if (existsSync(marker) || !KINDS.some((k) => existsSync(path.join(this.root, k)))) {
+      await mkdir(this.root, { recursive: true });
+      await writeFile(marker, '');
+      return 0;
+    }
+    let moved = 0;
+    for await (const page of images) {
+      for (const { id, sha256 } of page) {
+        for (const kind of KINDS) {
+          const legacy = path.join(this.root, kind, sha256.slice(0, 2), `${sha256}.jpg`);
+          const target = this.pathFor(kind, id);
+          if (!existsSync(legacy) || existsSync(target)) continue;
+          await mkdir(path.dirname(target), { recursive: true });
+          await link(legacy, target);
+          moved++;
+        }
+      }
+    }
+    for (const kind of KINDS) {
+      const dir = path.join(this.root, kind);
+      if (!existsSync(dir)) continue;
+      for (const shard of await readdir(dir)) {
+        for (const f of await readdir(path.join(dir, shard))) if (/^[0-9a-f]{64}\.jpg$/.test(f)) await rm(path.join(dir, shard, f), { force: true });
+      }
+    }
+    await writeFile(marker, '');
+    return moved;
   }
 }

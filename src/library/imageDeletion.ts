@@ -1,4 +1,5 @@
-import type { ImageRepository } from '../db/repositories';
+import type { ImageRef, ImageRepository } from '../db/repositories';
+import type { EventSink } from '../events/events';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { VectorCollection } from '../store/vectorStore';
 import type { Logger } from '../util/logger';
@@ -7,58 +8,71 @@ export interface ImageDeletionDeps {
   images: ImageRepository;
   collection: VectorCollection;
   derivatives: DerivativeStore;
+  events: EventSink;
   log: Logger;
 }
 
+export interface DeletedImage {
+  id: string;
+  externalId: string | null;
+  owner: string;
+}
+
 /**
- * Deleting a photo: the row is marked deleted first, in one statement, which hides it from every
- * endpoint at once (search, similar, retrieval, captions, metadata, signed image URLs). The vector,
- * the derivative files (when no other image shows the same bytes) and the row follow; if the vector
- * store is down in between, the delete stays marked and `reconcile` finishes it. Never searchable
- * again, never an orphan.
+ * Deleting photos: the rows are marked deleted first, in one statement, which hides them from every
+ * endpoint at once (search, similar, retrieval, captions, metadata, signed image URLs). The vectors,
+ * the image's own derivative files and the rows follow; if the vector store is down in between, the
+ * delete stays marked and `reconcile` finishes it. Never searchable again, never an orphan.
  */
 export class ImageDeletion {
   constructor(private readonly deps: ImageDeletionDeps) {}
 
-  /** Deletes `owner`'s image (any owner's when owner is undefined). False when there was nothing to delete. */
-  async delete(id: string, owner: string | undefined): Promise<boolean> {
-    const marked = await this.deps.images.markDeleted(id, owner);
-    if (!marked) return false;
+  /** Deletes `owner`'s images (any owner's when undefined); returns those that were there to delete. */
+  async delete(refs: readonly ImageRef[], owner: string | undefined): Promise<DeletedImage[]> {
+    const marked = await this.deps.images.markDeleted(refs, owner);
     await this.purgeOrLeaveToReconcile(marked);
-    return true;
+    await this.announce(marked);
+    return marked;
   }
 
-  /** Deletes every image of one owner: all hidden at once, then removed one by one; returns how many. */
+  /** Deletes every image of one owner: all hidden at once, then removed; returns how many. */
   async deleteOwner(owner: string): Promise<number> {
     const marked = await this.deps.images.markOwnerDeleted(owner);
-    for (const row of marked) await this.purgeOrLeaveToReconcile(row);
+    await this.purgeOrLeaveToReconcile(marked);
+    await this.announce(marked);
     return marked.length;
   }
 
-  /** The image is hidden already; if the store is down, reconcile removes the rest later. */
-  private async purgeOrLeaveToReconcile(row: { id: string; sha256: string }): Promise<void> {
+  /** The images are gone for every reader already; a failure to record the events must not fail the delete. */
+  private async announce(rows: readonly DeletedImage[]): Promise<void> {
+    await this.deps.events
+      .emit(rows.map((r) => ({ type: 'image.deleted', owner: r.owner, data: { imageId: r.id, externalId: r.externalId } })))
+      .catch((e: Error) => this.deps.log.warn({ err: e.message }, 'could not record image.deleted events'));
+  }
+
+  /** The images are hidden already; if the store is down, reconcile removes the rest later. */
+  private async purgeOrLeaveToReconcile(rows: readonly { id: string }[]): Promise<void> {
     try {
-      await this.purge(row);
+      await this.purge(rows.map((r) => r.id));
     } catch (e) {
-      this.deps.log.warn({ image: row.id, err: (e as Error).message }, 'image hidden; its vector and files will be removed by reconcile');
+      this.deps.log.warn({ images: rows.length, err: (e as Error).message }, 'images hidden; their vectors and files will be removed by reconcile');
     }
   }
 
-  private async purge(row: { id: string; sha256: string }): Promise<void> {
-    await this.deps.collection.delete([row.id]);
-    if (!(await this.deps.images.contentInUse(row.sha256))) {
-      await Promise.all([this.deps.derivatives.remove('thumbnail', row.sha256), this.deps.derivatives.remove('preview', row.sha256)]);
+  private async purge(ids: readonly string[]): Promise<void> {
+    const PAGE = 500;
+    for (let i = 0; i < ids.length; i += PAGE) {
+      const page = ids.slice(i, i + PAGE);
+      await this.deps.collection.delete(page);
+      await Promise.all(page.map((id) => this.deps.derivatives.removeAll(id)));
+      await this.deps.images.removeDeleted(page);
     }
-    await this.deps.images.removeDeleted(row.id);
   }
 
   /** Finishes deletes an outage or a crash interrupted; returns the ids it finished. */
   async purgeInterrupted(): Promise<string[]> {
-    const done: string[] = [];
-    for (const row of await this.deps.images.deletedAwaitingPurge()) {
-      await this.purge(row);
-      done.push(row.id);
-    }
-    return done;
+    const ids = (await this.deps.images.deletedAwaitingPurge()).map((r) => r.id);
+    await this.purge(ids);
+    return ids;
   }
 }

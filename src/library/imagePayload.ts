@@ -9,6 +9,21 @@ export function imagePayload(i: {
   hidden: boolean;
   archived: boolean;
   tags: string[];
+  mediaType: 'image' | 'video';
+  camera: string | null;
+  latitude: number | null;
+  longitude: number | null;
 }): PointPayload {
-  return { owner: i.owner, albums: i.albums, takenAt: i.takenAt?.getTime(), favorite: i.favorite, hidden: i.hidden, archived: i.archived, tags: i.tags };
+  return {
+    owner: i.owner,
+    albums: i.albums,
+    takenAt: i.takenAt?.getTime(),
+    favorite: i.favorite,
+    hidden: i.hidden,
+    archived: i.archived,
+    tags: i.tags,
+    mediaType: i.mediaType,
+    camera: i.camera ?? undefined,
+    location: i.latitude !== null && i.longitude !== null ? { lat: i.latitude, lon: i.longitude } : undefined,
+  };
 }

@@ -1,4 +1,4 @@
-import type { ImagePatch, ImageRepository, ImageSort, ImageVisibility } from '../db/repositories';
+import type { ImagePatch, ImageRef, ImageRepository, ImageSort, ImageVisibility } from '../db/repositories';
 import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
 import type { VectorCollection } from '../store/vectorStore';
@@ -7,6 +7,10 @@ import { imagePayload } from './imagePayload';
 export interface LibraryPage {
   images: ImageRecord[];
   nextOffset: number | null;
+}
+
+function notFound(ref: ImageRef): NotFound {
+  return new NotFound('id' in ref ? `image ${ref.id} not found` : `no image with externalId "${ref.externalId}"`);
 }
 
 /** A photo product's view of one owner's library: browse it page by page, and change an image after ingest. */
@@ -27,11 +31,17 @@ export class LibraryService {
    * on. If the store fails in between, the request fails (retrying is safe: the patch is idempotent)
    * and searches stay right, because hits are checked against Postgres.
    */
-  async update(id: string, owner: string | undefined, patch: ImagePatch): Promise<ImageRecord> {
-    const row = await this.images.update(id, owner, patch);
-    if (!row) throw new NotFound(`image ${id} not found`);
-    const [point] = await this.collection.retrieve([id]);
-    if (point) await this.collection.upsert([{ id, vector: point.vector, payload: imagePayload(row) }]);
+  async update(ref: ImageRef, owner: string | undefined, patch: ImagePatch): Promise<ImageRecord> {
+    const row = await this.images.update(ref, owner, patch);
+    if (!row) throw notFound(ref);
+    const [point] = await this.collection.retrieve([row.id]);
+    if (point) await this.collection.upsert([{ id: row.id, vector: point.vector, payload: imagePayload(row) }]);
+    return toImageRecord(row);
+  }
+
+  async get(ref: ImageRef, owner: string | undefined): Promise<ImageRecord> {
+    const row = await this.images.find(ref, owner);
+    if (!row) throw notFound(ref);
     return toImageRecord(row);
   }
 }

@@ -6,6 +6,8 @@ export interface OwnerPurgeDeps {
   deletion: ImageDeletion;
   /** Removes the owner's texts from the image-to-text corpus. */
   removeTexts(owner: string): Promise<number>;
+  /** Removes the owner's webhook subscriptions and their delivery logs. */
+  removeWebhooks(owner: string): Promise<number>;
 }
 
 export interface OwnerPurgeReport {
@@ -13,16 +15,19 @@ export interface OwnerPurgeReport {
   images: number;
   texts: number;
   jobs: number;
+  webhooks: number;
 }
 
 /**
  * Everything of one owner goes: jobs first (so no batch in flight writes images back), then every
  * image (hidden at once; vectors, unshared files, rows and cached captions after), then its texts.
- * Idempotent: a second run finds nothing. API keys are left to `npm run keys -- revoke`.
+ * Then its webhook subscriptions, undelivered events included (global subscriptions still hear of the
+ * deletes). Idempotent: a second run finds nothing. API keys are left to `npm run keys -- revoke`.
  */
 export async function purgeOwner(deps: OwnerPurgeDeps, owner: string): Promise<OwnerPurgeReport> {
   const jobs = await deps.purgeJobs(owner);
   const images = await deps.deletion.deleteOwner(owner);
   const texts = await deps.removeTexts(owner);
-  return { owner, images, texts, jobs };
+  const webhooks = await deps.removeWebhooks(owner);
+  return { owner, images, texts, jobs, webhooks };
 }

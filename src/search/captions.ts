@@ -75,7 +75,7 @@ export class GenerativeCaptioner implements Captioner {
 
   async caption(image: ImageRecord): Promise<{ text: string; score: number | null }> {
     const pipe = await this.load();
-    const out = (await pipe(this.derivatives.pathFor('preview', image.sha256))) as { generated_text?: string }[];
+    const out = (await pipe(this.derivatives.pathFor('preview', image.id))) as { generated_text?: string }[];
     const text = out[0]?.generated_text?.trim();
     if (!text) throw new CaptionUnavailable('the captioning model produced no text');
     return { text, score: null };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 export const imageRecordSchema = z.object({
   id: z.uuid(),
   owner: z.string(),
+  externalId: z.string().nullable().describe("the photo product's own id, when it gave one"),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   source: z.string(),
   sourceKind: z.enum(['folder', 'upload', 'url']),
@@ -17,6 +18,9 @@ export const imageRecordSchema = z.object({
   archived: z.boolean(),
   tags: z.array(z.string()),
   takenAt: z.iso.datetime().nullable(),
+  mediaType: z.enum(['image', 'video']),
+  camera: z.string().nullable().describe('EXIF make and model'),
+  location: z.object({ lat: z.number(), lon: z.number() }).nullable().describe('EXIF GPS position, degrees'),
   ingestedAt: z.iso.datetime(),
   modelPack: z.string().nullable(),
   state: z.enum(['pending', 'indexed', 'failed']),

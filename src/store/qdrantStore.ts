@@ -9,6 +9,7 @@ import {
   type VectorPoint,
   type VectorStore,
 } from './vectorStore';
+import type { GeoBox, GeoPoint } from '../util/geo';
 
 export interface QdrantSettings {
   url: string;
@@ -33,10 +34,27 @@ export function toQdrantFilter(f: PointFilter | undefined): { must: Condition[];
   }
   if (f.favorite !== undefined) must.push({ key: 'favorite', match: { value: f.favorite } });
   for (const tag of f.tags ?? []) must.push({ key: 'tags', match: { value: tag } });
+  if (f.mediaType !== undefined) must.push({ key: 'mediaType', match: { value: f.mediaType } });
+  if (f.camera !== undefined) must.push({ key: 'camera', match: { value: f.camera } });
+  if (f.near) must.push({ key: 'location', geo_radius: { center: { lat: f.near.lat, lon: f.near.lon }, radius: f.near.radiusKm * 1000 } });
+  if (f.within) must.push(...qdrantBoxes(f.within));
   const must_not: Condition[] = f.excludeIds?.length ? [{ has_id: f.excludeIds }] : [];
   if (f.excludeHidden) must_not.push({ key: 'hidden', match: { value: true } });
   if (f.excludeArchived) must_not.push({ key: 'archived', match: { value: true } });
   return must.length || must_not.length ? { must, must_not } : undefined;
+}
+
+/** Qdrant boxes do not cross the antimeridian: such a box is asked as the union of its two halves. */
+function qdrantBoxes(b: GeoBox): Condition[] {
+  const box = (west: number, east: number) => ({
+    key: 'location',
+    geo_bounding_box: { top_left: { lat: b.north, lon: west }, bottom_right: { lat: b.south, lon: east } },
+  });
+  return b.west <= b.east ? [box(b.west, b.east)] : [{ should: [box(b.west, 180), box(-180, b.east)] }];
+}
+
+function isGeoPoint(v: unknown): v is GeoPoint {
+  return typeof v === 'object' && v !== null && typeof (v as GeoPoint).lat === 'number' && typeof (v as GeoPoint).lon === 'number';
 }
 
 function toPayload(raw: Record<string, unknown> | null | undefined): PointPayload {
@@ -49,12 +67,23 @@ function toPayload(raw: Record<string, unknown> | null | undefined): PointPayloa
     hidden: raw?.hidden === true,
     archived: raw?.archived === true,
     tags: Array.isArray(raw?.tags) ? raw.tags.map(String) : [],
+    mediaType: raw?.mediaType === 'video' ? 'video' : 'image',
+    camera: typeof raw?.camera === 'string' ? raw.camera : undefined,
+    location: isGeoPoint(raw?.location) ? { lat: raw.location.lat, lon: raw.location.lon } : undefined,
   };
 }
 
+/** Absent values are left out rather than stored as null: Qdrant's range and geo conditions skip missing keys. */
 function fromPayload(p: PointPayload): Record<string, unknown> {
-  const flags = { favorite: p.favorite ?? false, hidden: p.hidden ?? false, archived: p.archived ?? false, tags: p.tags ?? [] };
-  return p.takenAt === undefined ? { owner: p.owner, albums: p.albums, ...flags } : { owner: p.owner, albums: p.albums, takenAt: p.takenAt, ...flags };
+  const flags = {
+    favorite: p.favorite ?? false,
+    hidden: p.hidden ?? false,
+    archived: p.archived ?? false,
+    tags: p.tags ?? [],
+    mediaType: p.mediaType ?? 'image',
+  };
+  const optional = { takenAt: p.takenAt, camera: p.camera, location: p.location };
+  return { owner: p.owner, albums: p.albums, ...flags, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
 }
 
 async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -128,6 +157,15 @@ class QdrantCollection implements VectorCollection {
   }
 }
 
+/** is_tenant lets Qdrant lay out each owner's points together, as owner filters every query. */
+const PAYLOAD_INDEXES: [string, 'keyword' | 'integer' | 'geo' | { type: 'keyword'; is_tenant: true }][] = [
+  ['owner', { type: 'keyword', is_tenant: true }],
+  ['albums', 'keyword'],
+  ['takenAt', 'integer'],
+  ['camera', 'keyword'],
+  ['location', 'geo'],
+];
+
 export class QdrantStore implements VectorStore {
   readonly kind = 'qdrant' as const;
   private readonly client: QdrantClient;
@@ -148,12 +186,10 @@ export class QdrantStore implements VectorStore {
         // Another instance may have created it between our check and create.
         if (!(await this.client.collectionExists(name)).exists) throw e;
       });
-      // is_tenant lets Qdrant lay out each owner's points together, as owner filters every query.
-      await wrap('createPayloadIndex', () =>
-        this.client.createPayloadIndex(name, { wait: true, field_name: 'owner', field_schema: { type: 'keyword', is_tenant: true } }),
-      );
-      await wrap('createPayloadIndex', () => this.client.createPayloadIndex(name, { wait: true, field_name: 'albums', field_schema: 'keyword' }));
-      await wrap('createPayloadIndex', () => this.client.createPayloadIndex(name, { wait: true, field_name: 'takenAt', field_schema: 'integer' }));
+    }
+    // Every open, not only at creation: indexes added by a later version reach existing collections (creating one is idempotent).
+    for (const [field, schema] of PAYLOAD_INDEXES) {
+      await wrap('createPayloadIndex', () => this.client.createPayloadIndex(name, { wait: true, field_name: field, field_schema: schema }));
     }
     const info = await wrap('getCollection', () => this.client.getCollection(name));
     const vectors = info.config.params.vectors as { size?: number } | undefined;

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/appError';
+import { distanceKm, inBox, type GeoBox, type GeoCircle, type GeoPoint } from '../util/geo';
 
 /**
  * The vector store port. Adapters: Qdrant (`qdrantStore.ts`) and the embedded HNSW index
@@ -13,6 +14,9 @@ export interface PointPayload {
   hidden?: boolean | undefined;
   archived?: boolean | undefined;
   tags?: string[] | undefined;
+  mediaType?: 'image' | 'video' | undefined;
+  camera?: string | undefined;
+  location?: GeoPoint | undefined;
 }
 
 export interface VectorPoint {
@@ -31,6 +35,11 @@ export interface PointFilter {
   favorite?: boolean | undefined;
   /** Points carrying every one of these tags. */
   tags?: readonly string[] | undefined;
+  mediaType?: 'image' | 'video' | undefined;
+  camera?: string | undefined;
+  /** Points located within this distance / inside this box (points without a location never match). */
+  near?: GeoCircle | undefined;
+  within?: GeoBox | undefined;
   /** Leave out points marked hidden / archived (searches do unless asked otherwise). */
   excludeHidden?: boolean | undefined;
   excludeArchived?: boolean | undefined;
@@ -93,6 +102,10 @@ export function matchesFilter(p: PointPayload, f: PointFilter | undefined): bool
   if (f.takenTo !== undefined && (p.takenAt === undefined || p.takenAt > f.takenTo)) return false;
   if (f.favorite !== undefined && (p.favorite ?? false) !== f.favorite) return false;
   if (f.tags?.some((t) => !(p.tags ?? []).includes(t))) return false;
+  if (f.mediaType !== undefined && (p.mediaType ?? 'image') !== f.mediaType) return false;
+  if (f.camera !== undefined && p.camera !== f.camera) return false;
+  if (f.near && (!p.location || distanceKm(p.location, f.near) > f.near.radiusKm)) return false;
+  if (f.within && (!p.location || !inBox(p.location, f.within))) return false;
   if (f.excludeHidden && p.hidden) return false;
   if (f.excludeArchived && p.archived) return false;
   return true;

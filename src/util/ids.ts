@@ -19,6 +19,11 @@ export function imageId(owner: string, sha256: string): string {
   return uuidV5(`image\u0000${owner}\u0000${sha256}`);
 }
 
+/** The id of an image the product named: stable across new bytes under the same external id. */
+export function externalImageId(owner: string, externalId: string, salt = ''): string {
+  return uuidV5(`external\u0000${owner}\u0000${externalId}${salt ? `\u0000${salt}` : ''}`);
+}
+
 export function sha256Hex(data: Buffer | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

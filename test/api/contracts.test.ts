@@ -47,7 +47,7 @@ describe('API contract: responses match the documented schemas', () => {
   }
 
   beforeAll(async () => {
-    svc = await startTestService();
+    svc = await startTestService({ WEBHOOK_ALLOW_PRIVATE: 'true' });
     await writeColourLibrary(path.join(svc.inbox, 'colours'));
     const res = await check('post', '/v1/admin/ingest', (t) => t.send({ owner: 'alice', folder: 'colours', albums: ['调色板'] }));
     jobId = res.body.jobId;
@@ -75,6 +75,31 @@ describe('API contract: responses match the documented schemas', () => {
     await check('get', '/v1/images?owner=alice&limit=3&sort=ingestedAt');
     await check('patch', `/v1/images/${imageId}`, (t) => t.send({ favorite: true, tags: ['花'], albums: ['精选'], takenAt: '2024-05-01T08:00:00Z' }));
     await check('delete', `/v1/images/${imageId}`);
+  });
+
+  test('external ids, bulk delete and webhooks', async () => {
+    const jobId2 = (
+      await check('post', '/v1/admin/ingest', (t) => t.send({ owner: 'carol', urls: [{ url: 'http://127.0.0.1:9/none.png', externalId: 'x-0' }] }))
+    ).body.jobId as string;
+    await waitForJob(svc, jobId2);
+    const yellow = await colourImage('yellow');
+    const upload = await check('post', '/v1/admin/ingest', (t) =>
+      t
+        .attach('files', yellow, 'y.png')
+        .field('owner', 'carol')
+        .field('externalIds', JSON.stringify(['asset/1'])),
+    );
+    await waitForJob(svc, upload.body.jobId);
+    const ext = encodeURIComponent('asset/1');
+    await check('get', `/v1/images/by-external-id/${ext}?owner=carol`);
+    await check('patch', `/v1/images/by-external-id/${ext}?owner=carol`, (t) => t.send({ hidden: true }));
+    await check('delete', `/v1/images/by-external-id/${ext}?owner=carol`);
+    await check('post', '/v1/images/delete', (t) => t.send({ owner: 'carol', externalIds: ['asset/1', 'x-0'] }));
+    const hook = await check('post', '/v1/webhooks', (t) => t.send({ url: 'http://127.0.0.1:9/hook', owner: 'carol', events: ['image.deleted'] }));
+    await check('get', '/v1/webhooks');
+    await check('post', `/v1/webhooks/${hook.body.id}/test`);
+    await check('get', `/v1/webhooks/${hook.body.id}/deliveries?limit=5`);
+    await check('delete', `/v1/webhooks/${hook.body.id}`);
   });
 
   test('admin routes and health', async () => {

@@ -71,6 +71,9 @@ describe('migration runner', () => {
     await t.db.caption.create({ data: { imageId: image.id, model: 'm', text: '红色的花' } });
     const job = await t.db.ingestJob.create({ data: { owner: 'alice', kind: 'folder', items: { create: [{ source: '/a.png' }] } }, include: { items: true } });
     expect(job.items[0]!.state).toBe('pending');
-    await expect(t.db.image.create({ data: { ...image, id: '00000000-0000-4000-8000-000000000002' } })).rejects.toThrow();
+    // One owner's external id names one image; the same bytes may be several (under different external ids).
+    await t.db.image.update({ where: { id: image.id }, data: { externalId: 'asset-1' } });
+    await expect(t.db.image.create({ data: { ...image, id: '00000000-0000-4000-8000-000000000002', externalId: 'asset-1' } })).rejects.toThrow();
+    await t.db.image.create({ data: { ...image, id: '00000000-0000-4000-8000-000000000003', externalId: 'asset-2' } });
   });
 });

@@ -6,6 +6,10 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 const image = (owner: string, n: number, extra: Partial<PendingImage> = {}): PendingImage => ({
   id: randomUUID(),
   owner,
+  externalId: null,
+  camera: null,
+  latitude: null,
+  longitude: null,
   sha256: n.toString(16).padStart(64, '0'),
   sourceKind: 'folder',
   source: `/photos/${n}.jpg`,
@@ -56,7 +60,7 @@ describe('repositories on a real PostgreSQL', () => {
     expect((await repos.images.indexedByIds([a.id, b.id], { owner: 'alice' })).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
     expect(await repos.images.indexedByIds([a.id], { owner: 'bob' })).toEqual([]);
     expect(await repos.ingest.itemCounts(jobId)).toEqual({ done: 2, skipped: 0, failed: 0, pending: 0 });
-    expect(await repos.images.ingestState(a.id)).toMatchObject({ state: 'indexed', modelPack: 'pack@1', albums: ['trip'] });
+    expect(await repos.images.ingestState({ id: a.id }, 'alice')).toMatchObject({ state: 'indexed', modelPack: 'pack@1', albums: ['trip'] });
   });
 
   test('claiming pages through pending items in a stable order; jobs end completed, queued by an outage, or failed', async () => {
@@ -96,10 +100,10 @@ describe('repositories on a real PostgreSQL', () => {
     expect((await repos.images.staleForPack('pack@2')).map((s) => s.id)).toContain(old.id);
     expect((await repos.images.staleForPack('pack@2')).map((s) => s.id)).not.toContain(fresh.id);
     await repos.images.requeue([fresh.id]);
-    expect(await repos.images.ingestState(fresh.id)).toMatchObject({ state: 'pending', modelPack: null });
+    expect(await repos.images.ingestState({ id: fresh.id }, 'carol')).toMatchObject({ state: 'pending', modelPack: null });
 
     const reindex = await repos.ingest.createJob('*', 'reindex');
-    await repos.ingest.addItems(reindex, [{ source: fresh.sha256, imageId: fresh.id }]);
+    await repos.ingest.addItems(reindex, [{ source: fresh.id, imageId: fresh.id }]);
     expect((await repos.ingest.imagesAwaitingJobs()).has(fresh.id)).toBe(true);
     expect((await repos.images.ownedBy('carol')).map((r) => r.id).sort()).toEqual([old.id, fresh.id].sort());
   });

@@ -47,6 +47,7 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
     ...env,
   });
   const services = Object.assign(await startServices(config, createLogger(config.LOG_LEVEL)), { db: database.db });
+  services.dispatcher.start();
   const app = createApp(services, { version: 'test' });
   return {
     services,

@@ -1,4 +1,5 @@
-import { fetchImageUrl, isPrivateAddress, UrlFetchFailed, UrlNotAllowed } from '../../ingest/sources/urlFetch';
+import { fetchImageUrl, UrlFetchFailed } from '../../ingest/sources/urlFetch';
+import { isPrivateAddress, UrlNotAllowed } from '../../src/net/addressGuard';
 import { serveRoutes } from '../helpers/httpServer';
 import { colourImage } from '../helpers/images';
 

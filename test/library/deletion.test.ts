@@ -76,7 +76,7 @@ describe('deleting an image', () => {
       expect((await request(svc.app).get(red.previewUrl)).status).toBe(404);
 
       expect(await svc.services.images.count()).toBe(7);
-      expect(svc.services.derivatives.has('thumbnail', red.sha256)).toBe(false);
+      expect(svc.services.derivatives.has('thumbnail', red.id)).toBe(false);
       expect(await svc.services.db.image.count({ where: { id: red.id } })).toBe(0);
       expect((await svc.api().delete(`/v1/images/${red.id}`)).body).toEqual({ id: red.id, deleted: false });
       expect((await svc.api().post('/v1/admin/reconcile').send({})).body).toMatchObject({ orphanPoints: [], pendingDeletes: [], missingVectors: [] });
@@ -96,7 +96,7 @@ describe('deleting an image', () => {
       expect(alices.sha256).toBe(bobs.sha256);
       expect((await svc.api().delete(`/v1/images/${alices.id}`)).body.deleted).toBe(true);
       expect((await request(svc.app).get(bobs.thumbnailUrl)).status).toBe(200);
-      expect(svc.services.derivatives.has('preview', bobs.sha256)).toBe(true);
+      expect(svc.services.derivatives.has('preview', bobs.id)).toBe(true);
 
       const again = await svc
         .api()

@@ -34,7 +34,7 @@ describe('purging an owner', () => {
       const { key } = await svc.services.keys.create('alice-app', 'alice', ['search', 'ingest']);
       expect((await svc.api(key).delete('/v1/owners/alice')).status).toBe(403);
       const purged = await svc.api().delete('/v1/owners/alice').expect(200);
-      expect(purged.body).toEqual({ owner: 'alice', images: 8, texts: 1, jobs: 2 });
+      expect(purged.body).toEqual({ owner: 'alice', images: 8, texts: 1, jobs: 2, webhooks: 0 });
 
       expect(
         (

@@ -82,6 +82,34 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       expect(back!.payload).toMatchObject({ favorite: true, tags: ['猫', '家'] });
     });
 
+    test('filters by camera, media type, distance and box (across the antimeridian too)', async () => {
+      const [beijing, tianjin, shanghai, fiji, nowhere] = ids(5);
+      const at = (id: string, v: Float32Array, extra: Partial<PointPayload>): VectorPoint => ({
+        id,
+        vector: v,
+        payload: { owner: 'gus', albums: [], ...extra },
+      });
+      await col.upsert([
+        at(beijing!, unit(1, 0), { camera: 'Apple iPhone 15 Pro', location: { lat: 39.9042, lon: 116.4074 } }),
+        at(tianjin!, unit(1, 0.05), { camera: 'Canon EOS R5', location: { lat: 39.3434, lon: 117.3616 } }),
+        at(shanghai!, unit(1, 0.1), { camera: 'Apple iPhone 15 Pro', location: { lat: 31.2304, lon: 121.4737 }, mediaType: 'video' }),
+        at(fiji!, unit(1, 0.15), { location: { lat: -17.7134, lon: 178.065 } }),
+        at(nowhere!, unit(1, 0.2), {}),
+      ]);
+      const q = unit(1, 0);
+      const ids_ = async (filter: PointFilter) => (await col.search({ vector: q, limit: 10, filter: { owner: 'gus', ...filter } })).map((h) => h.id);
+      expect(await ids_({ camera: 'Apple iPhone 15 Pro' })).toEqual([beijing, shanghai]);
+      expect(await ids_({ mediaType: 'video' })).toEqual([shanghai]);
+      expect(await ids_({ mediaType: 'image' })).toEqual([beijing, tianjin, fiji, nowhere]);
+      // Beijing to Tianjin is about 110 km.
+      expect(await ids_({ near: { lat: 39.9042, lon: 116.4074, radiusKm: 50 } })).toEqual([beijing]);
+      expect(await ids_({ near: { lat: 39.9042, lon: 116.4074, radiusKm: 150 } })).toEqual([beijing, tianjin]);
+      expect(await ids_({ within: { south: 30, west: 115, north: 40, east: 122 } })).toEqual([beijing, tianjin, shanghai]);
+      expect(await ids_({ within: { south: -20, west: 170, north: -10, east: -170 } })).toEqual([fiji]);
+      const [back] = await col.retrieve([beijing!]);
+      expect(back!.payload).toMatchObject({ camera: 'Apple iPhone 15 Pro', location: { lat: 39.9042, lon: 116.4074 } });
+    });
+
     test('filters by owner, album, date range and excluded ids', async () => {
       const [a, b, c, d] = ids(4);
       await col.upsert([

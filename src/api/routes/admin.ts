@@ -25,18 +25,24 @@ export function adminRoutes(
       const files = uploadedFiles(req);
       const sources = [body.folder !== undefined, body.urls !== undefined, files.length > 0].filter(Boolean).length;
       if (sources !== 1) throw new AppError(400, 'validation_error', 'send exactly one of: folder, urls, or uploaded files (field "files")');
+      if (body.externalIds && body.externalIds.length !== files.length) {
+        throw new AppError(400, 'validation_error', `externalIds has ${body.externalIds.length} entries for ${files.length} uploaded files`);
+      }
+      if (body.externalIdsFromPaths !== undefined && body.folder === undefined) {
+        throw new AppError(400, 'validation_error', 'externalIdsFromPaths applies to folder ingest only');
+      }
       const owner = ownerFor(res, body.owner);
       if (owner === undefined) throw new AppError(400, 'validation_error', 'owner is required');
       let jobId: string;
       if (body.folder !== undefined) {
         // Reading the server's own disk is for operators, not tenants.
         if (!principalOf(res).scopes.has('admin')) throw new AppError(403, 'forbidden', 'folder ingest needs the "admin" scope');
-        jobId = await ingest.createFolderJob(owner, body.folder, body.albums);
+        jobId = await ingest.createFolderJob(owner, body.folder, body.albums, body.externalIdsFromPaths ?? false);
       } else if (body.urls) jobId = await ingest.createUrlJob(owner, body.urls, body.albums);
       else
         jobId = await ingest.createUploadJob(
           owner,
-          files.map((f) => ({ name: f.originalname, data: f.buffer })),
+          files.map((f, i) => ({ name: f.originalname, data: f.buffer, externalId: body.externalIds?.[i] })),
           body.albums,
         );
       ingest.enqueue(jobId);

@@ -9,10 +9,10 @@ import { imageIdSchema, ownerQuerySchema } from '../schemas/requests';
 
 const KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
 
-async function sendDerivative(res: Response, derivatives: DerivativeStore, kind: DerivativeKind, sha256: string) {
-  const data = await derivatives.read(kind, sha256);
-  // Content-addressed: a given URL's bytes never change.
-  res.set({ 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=3600, immutable', etag: `"${sha256}-${kind}"` });
+async function sendDerivative(res: Response, derivatives: DerivativeStore, kind: DerivativeKind, image: { id: string; sha256: string }) {
+  const data = await derivatives.read(kind, image.id);
+  // An image's bytes change only when its external id gets new content, and the etag follows the content.
+  res.set({ 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=3600', etag: `"${image.sha256}-${kind}"` });
   res.send(data);
 }
 
@@ -25,7 +25,7 @@ export function signedImageRoutes(search: SearchService, derivatives: Derivative
       if (!signer.verify(`${req.baseUrl}${req.path}`, req.query.exp, req.query.sig))
         throw new AppError(403, 'forbidden', 'the signed URL is invalid or has expired');
       const image = await search.getImage(imageIdSchema.parse(req.params.id));
-      await sendDerivative(res, derivatives, kind, image.sha256);
+      await sendDerivative(res, derivatives, kind, image);
     });
   }
   return r;
@@ -48,7 +48,7 @@ export function imageRoutes(search: SearchService, derivatives: DerivativeStore,
     r.get(`/images/:id/${kind}`, async (req, res) => {
       const owner = ownerFor(res, ownerQuerySchema.parse(req.query).owner);
       const image = await search.getImage(imageIdSchema.parse(req.params.id), owner);
-      await sendDerivative(res, derivatives, kind, image.sha256);
+      await sendDerivative(res, derivatives, kind, image);
     });
   }
   return r;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { normalizeQuery } from '../../search/textQuery';
 import { ownerName, textInputSchema } from '../../search/textCorpus';
 import { UUID_RE } from '../../util/ids';
+import { SUBSCRIBABLE_EVENTS } from '../../events/events';
 
 /** Request shapes: validated here, and the source of the OpenAPI document's request bodies. */
 export interface Limits {
@@ -16,6 +17,24 @@ const tagName = z.string().trim().min(1).max(64);
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 /** `?owner=` on routes that read or change one image (operators name the owner; tenants are pinned anyway). */
 export const ownerQuerySchema = z.object({ owner: z.string().min(1).max(128).optional() });
+
+/** The photo product's id for an asset: any text it likes, short enough to index. */
+export const externalIdSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((s) => ![...s].some((c) => c.charCodeAt(0) < 0x20), 'must not contain control characters');
+
+const latitude = z.number().min(-90).max(90);
+const longitude = z.number().min(-180).max(180);
+export const geoCircleSchema = z.object({ lat: latitude, lon: longitude, radiusKm: z.number().positive().max(20_000) }).strict();
+export const geoBoxSchema = z
+  .object({ south: latitude, west: longitude, north: latitude, east: longitude })
+  .strict()
+  .refine((b) => b.south <= b.north, 'south must not be north of north')
+  .describe('west > east crosses the antimeridian');
+const mediaType = z.enum(['image', 'video']);
+const cameraName = z.string().trim().min(1).max(128).describe('EXIF make and model as image records show it');
 
 export const imageIdSchema = z
   .string()
@@ -38,6 +57,10 @@ export const filtersSchema = z
     tags: z.array(tagName).max(16).optional(),
     includeHidden: z.boolean().optional(),
     includeArchived: z.boolean().optional(),
+    mediaType: mediaType.optional(),
+    camera: cameraName.optional(),
+    near: geoCircleSchema.optional().describe('EXIF GPS position within radiusKm of lat/lon'),
+    within: geoBoxSchema.optional().describe('EXIF GPS position inside the box'),
   })
   .strict()
   .refine((f) => !f.takenFrom || !f.takenTo || f.takenFrom <= f.takenTo, 'takenFrom must not be after takenTo');
@@ -114,13 +137,22 @@ export function retrieveTextSchema(limits: Limits) {
     .strict();
 }
 
+const urlString = z.string().min(1).max(2048);
+
 export const ingestRequestSchema = z
   .object({
     /** Required for operator keys; tenant keys ingest into their own library. */
     owner: ownerName.optional(),
     albums: jsonField(z.array(albumName).max(32)).default([]),
     folder: z.string().min(1).max(4096).optional(),
-    urls: jsonField(z.array(z.string().min(1).max(2048)).min(1).max(1000)).optional(),
+    externalIdsFromPaths: jsonField(z.boolean()).optional().describe("folder ingest: each file's path inside the folder is its externalId"),
+    urls: jsonField(
+      z
+        .array(z.union([urlString, z.object({ url: urlString, externalId: externalIdSchema.optional() }).strict()]))
+        .min(1)
+        .max(1000),
+    ).optional(),
+    externalIds: jsonField(z.array(externalIdSchema).max(1000)).optional().describe('uploads: one externalId per file, in the order of the "files" fields'),
   })
   .strict();
 
@@ -156,6 +188,22 @@ export const imagePatchSchema = z
   .strict()
   .refine((p) => Object.values(p).some((v) => v !== undefined), 'nothing to change');
 
+/** "a,b,c" in a query string, as the object schema with those keys. */
+function numberList<T extends z.ZodType<unknown, Record<string, number | undefined>>>(keys: readonly string[], schema: T) {
+  return z
+    .string()
+    .max(200)
+    .transform((v, ctx) => {
+      const parts = v.split(',').map((x) => Number(x.trim()));
+      if (parts.length !== keys.length || parts.some((x) => !Number.isFinite(x))) {
+        ctx.addIssue({ code: 'custom', message: `expected ${keys.length} comma-separated numbers: ${keys.join(',')}` });
+        return z.NEVER;
+      }
+      return Object.fromEntries(keys.map((k, i) => [k, parts[i]]));
+    })
+    .pipe(schema);
+}
+
 const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** GET /v1/images: one owner's library, page by page, with the search filters. */
@@ -181,6 +229,10 @@ export function listImagesQuerySchema(limits: Limits) {
         .describe('comma-separated; images carrying every one'),
       includeHidden: queryBoolean.optional(),
       includeArchived: queryBoolean.optional(),
+      mediaType: mediaType.optional(),
+      camera: cameraName.optional(),
+      near: numberList(['lat', 'lon', 'radiusKm'], geoCircleSchema).optional().describe('lat,lon,radiusKm'),
+      within: numberList(['south', 'west', 'north', 'east'], geoBoxSchema).optional().describe('south,west,north,east'),
       sort: z.enum(['takenAt', 'ingestedAt']).default('takenAt'),
       limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(50),
       cursor: cursorSchema.optional(),
@@ -188,12 +240,41 @@ export function listImagesQuerySchema(limits: Limits) {
     .strict();
 }
 
+/** POST /v1/images/delete: many images at once, by our ids and/or the product's. */
+export const bulkDeleteSchema = z
+  .object({
+    owner: ownerName.optional(),
+    ids: z.array(imageIdSchema).max(1000).optional(),
+    externalIds: z.array(externalIdSchema).max(1000).optional(),
+  })
+  .strict()
+  .refine((b) => (b.ids?.length ?? 0) + (b.externalIds?.length ?? 0) > 0, 'give ids or externalIds');
+
 /** GET /v1/admin/jobs */
 export function listJobsQuerySchema(limits: Limits) {
   return z
     .object({
       owner: ownerName.optional(),
       state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']).optional(),
+      limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(20),
+      cursor: cursorSchema.optional(),
+    })
+    .strict();
+}
+
+/** POST /v1/webhooks */
+export const webhookCreateSchema = z
+  .object({
+    url: z.string().min(1).max(2048).describe('http(s) endpoint that receives signed POSTs'),
+    events: z.array(z.enum(SUBSCRIBABLE_EVENTS)).max(SUBSCRIBABLE_EVENTS.length).default([]).describe('event types to receive; empty: all'),
+    owner: ownerName.optional().describe('operators: whose events; omitted: every owner (a global subscription)'),
+  })
+  .strict();
+
+/** GET /v1/webhooks/:id/deliveries */
+export function listDeliveriesQuerySchema(limits: Limits) {
+  return z
+    .object({
       limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(20),
       cursor: cursorSchema.optional(),
     })

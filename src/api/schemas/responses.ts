@@ -71,6 +71,17 @@ export const deleteResultSchema = z.object({
   deleted: z.boolean().describe('false when there was nothing (left) to delete: deleting is idempotent'),
 });
 
+export const externalDeleteResultSchema = z.object({
+  externalId: z.string(),
+  id: z.string().nullable().describe('the deleted image, null when there was none'),
+  deleted: z.boolean(),
+});
+
+export const bulkDeleteResultSchema = z.object({
+  deleted: z.array(z.object({ id: z.string(), externalId: z.string().nullable(), owner: z.string() })).describe('images that were there to delete'),
+  count: z.number().int(),
+});
+
 export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });
 
 export const jobPageSchema = z.object({ jobs: z.array(jobStatusSchema), nextCursor: z.string().nullable() });
@@ -80,6 +91,39 @@ export const ownerPurgeSchema = z.object({
   images: z.number().int().describe('images deleted (hidden at once; vectors and files removed after)'),
   texts: z.number().int(),
   jobs: z.number().int(),
+  webhooks: z.number().int(),
+});
+
+export const webhookSchema = z.object({
+  id: z.uuid(),
+  owner: z.string().nullable().describe('null: a global subscription (every owner)'),
+  url: z.string(),
+  events: z.array(z.string()).describe('empty: all event types'),
+  createdAt: z.iso.datetime(),
+});
+export const webhookCreatedSchema = webhookSchema.extend({
+  secret: z.string().describe('shown only now: verify the webhook-signature header with it (Standard Webhooks, HMAC-SHA256)'),
+});
+export const webhookListSchema = z.object({ webhooks: z.array(webhookSchema) });
+
+export const deliverySchema = z.object({
+  id: z.uuid(),
+  eventId: z.uuid().describe('the webhook-id header: the same for every retry of one event'),
+  type: z.string(),
+  state: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  deliveredAt: z.iso.datetime().nullable(),
+  nextAttemptAt: z.iso.datetime().nullable(),
+});
+export const deliveryPageSchema = z.object({ deliveries: z.array(deliverySchema), nextCursor: z.string().nullable() });
+export const webhookTestResultSchema = z.object({
+  eventId: z.uuid(),
+  state: z.enum(['pending', 'delivered', 'failed']),
+  status: z.number().int().nullable().describe("the receiver's HTTP status"),
+  error: z.string().nullable(),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });

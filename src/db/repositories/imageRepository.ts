@@ -1,5 +1,6 @@
 import type { Image, Prisma } from '../generated/client';
 import type { Db } from '../prisma';
+import { EARTH_RADIUS_KM, type GeoBox, type GeoCircle } from '../../util/geo';
 
 export type ImageRow = Image;
 
@@ -15,7 +16,15 @@ export interface ImageVisibility {
   /** Hidden and archived images are left out unless asked for. */
   includeHidden?: boolean | undefined;
   includeArchived?: boolean | undefined;
+  mediaType?: 'image' | 'video' | undefined;
+  camera?: string | undefined;
+  /** EXIF position within this distance / inside this box; images without one never match. */
+  near?: GeoCircle | undefined;
+  within?: GeoBox | undefined;
 }
+
+/** One image of an owner named by our id or by the product's external id. */
+export type ImageRef = { id: string } | { externalId: string };
 
 export interface ImagePatch {
   albums?: string[] | undefined;
@@ -28,6 +37,11 @@ export interface ImagePatch {
 
 export type ImageSort = 'takenAt' | 'ingestedAt';
 
+function boxWhere(b: GeoBox): Prisma.ImageWhereInput {
+  const longitude = b.west <= b.east ? { longitude: { gte: b.west, lte: b.east } } : { OR: [{ longitude: { gte: b.west } }, { longitude: { lte: b.east } }] };
+  return { latitude: { gte: b.south, lte: b.north }, ...longitude };
+}
+
 function visible(v: ImageVisibility): Prisma.ImageWhereInput {
   return {
     state: 'indexed',
@@ -39,7 +53,14 @@ function visible(v: ImageVisibility): Prisma.ImageWhereInput {
     ...(v.tags?.length ? { tags: { hasEvery: [...v.tags] } } : {}),
     ...(v.includeHidden ? {} : { hidden: false }),
     ...(v.includeArchived ? {} : { archived: false }),
+    ...(v.mediaType !== undefined ? { mediaType: v.mediaType } : {}),
+    ...(v.camera !== undefined ? { camera: v.camera } : {}),
+    ...(v.within ? { AND: [boxWhere(v.within)] } : {}),
   };
+}
+
+function refWhere(ref: ImageRef, owner: string | undefined): Prisma.ImageWhereInput {
+  return { deletedAt: null, ...ref, ...(owner !== undefined ? { owner } : {}) };
 }
 
 /**
@@ -53,16 +74,43 @@ export class ImageRepository {
     return this.db.image.findFirst({ where: { id, deletedAt: null } });
   }
 
+  /** `owner`'s image (any owner's when undefined) by our id or the product's external id. */
+  find(ref: ImageRef, owner: string | undefined): Promise<ImageRow | null> {
+    return this.db.image.findFirst({ where: refWhere(ref, owner) });
+  }
+
+  /** Whether any row, deleted or not, holds this id (a renamed external id keeps the id it was made with). */
+  async idTaken(id: string): Promise<boolean> {
+    return (await this.db.image.count({ where: { id } })) > 0;
+  }
+
+  /**
+   * The visibility rules as a Prisma filter. A radius is a great-circle distance, which Prisma cannot
+   * express: those ids are asked of Postgres first (within the circle's bounding latitudes, on the owner's rows).
+   */
+  private async where(v: ImageVisibility): Promise<Prisma.ImageWhereInput> {
+    if (!v.near) return visible(v);
+    const { lat, lon, radiusKm } = v.near;
+    const dLat = (radiusKm / EARTH_RADIUS_KM) * (180 / Math.PI);
+    const rows = await this.db.$queryRaw<{ id: string }[]>`
+      SELECT id::text FROM images
+      WHERE deleted_at IS NULL AND (${v.owner ?? null}::text IS NULL OR owner = ${v.owner ?? null})
+        AND latitude BETWEEN ${lat - dLat} AND ${lat + dLat}
+        AND 2 * ${EARTH_RADIUS_KM} * asin(least(1, sqrt(power(sin(radians(latitude - ${lat}) / 2), 2)
+              + cos(radians(${lat})) * cos(radians(latitude)) * power(sin(radians(longitude - ${lon}) / 2), 2)))) <= ${radiusKm}`;
+    return { AND: [visible(v), { id: { in: rows.map((r) => r.id) } }] };
+  }
+
   /** Rows the search may show: indexed, not deleted, and visible under the caller's filters (Postgres has the last word). */
-  indexedByIds(ids: readonly string[], visibility: ImageVisibility = { includeHidden: true, includeArchived: true }): Promise<ImageRow[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.db.image.findMany({ where: { id: { in: [...ids] }, ...visible(visibility) } });
+  async indexedByIds(ids: readonly string[], visibility: ImageVisibility = { includeHidden: true, includeArchived: true }): Promise<ImageRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.image.findMany({ where: { AND: [{ id: { in: [...ids] } }, await this.where(visibility)] } });
   }
 
   /** One page of a library, newest first by capture time (undated last) or by ingest time; stable order. */
-  listPage(visibility: ImageVisibility, sort: ImageSort, offset: number, limit: number): Promise<ImageRow[]> {
+  async listPage(visibility: ImageVisibility, sort: ImageSort, offset: number, limit: number): Promise<ImageRow[]> {
     return this.db.image.findMany({
-      where: visible(visibility),
+      where: await this.where(visibility),
       orderBy: sort === 'takenAt' ? [{ takenAt: { sort: 'desc', nulls: 'last' } }, { id: 'asc' }] : [{ ingestedAt: 'desc' }, { id: 'asc' }],
       skip: offset,
       take: limit,
@@ -70,57 +118,80 @@ export class ImageRepository {
   }
 
   /** Applies a change of albums, flags, tags or capture time; null when the image is not the owner's (or gone). */
-  async update(id: string, owner: string | undefined, patch: ImagePatch): Promise<ImageRow | null> {
+  async update(ref: ImageRef, owner: string | undefined, patch: ImagePatch): Promise<ImageRow | null> {
     const changed = await this.db.image.updateManyAndReturn({
-      where: { id, deletedAt: null, ...(owner !== undefined ? { owner } : {}) },
+      where: refWhere(ref, owner),
       data: Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
     });
     return changed[0] ?? null;
   }
 
-  /** What ingest needs to decide whether known content must be embedded again (deleted content is new again). */
-  ingestState(id: string): Promise<Pick<ImageRow, 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags'> | null> {
+  /** What ingest needs to decide whether a known image must be embedded again (deleted images are new again). */
+  ingestState(
+    ref: ImageRef,
+    owner: string,
+  ): Promise<Pick<ImageRow, 'id' | 'sha256' | 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags'> | null> {
     return this.db.image.findFirst({
-      where: { id, deletedAt: null },
-      select: { state: true, modelPack: true, albums: true, takenAt: true, favorite: true, hidden: true, archived: true, tags: true },
+      where: refWhere(ref, owner),
+      select: { id: true, sha256: true, state: true, modelPack: true, albums: true, takenAt: true, favorite: true, hidden: true, archived: true, tags: true },
     });
   }
 
-  /** Hides the image from every read at once; the caller removes the rest. Null when there was nothing to delete. */
-  async markDeleted(id: string, owner: string | undefined): Promise<Pick<ImageRow, 'id' | 'sha256'> | null> {
-    const marked = await this.db.image.updateManyAndReturn({
-      where: { id, deletedAt: null, ...(owner !== undefined ? { owner } : {}) },
+  /**
+   * Hides images from every read at once; the caller removes the rest. Returns what was hidden
+   * (images already deleted, another owner's or unknown ones are left out).
+   */
+  markDeleted(refs: readonly ImageRef[], owner: string | undefined): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner'>[]> {
+    if (refs.length === 0) return Promise.resolve([]);
+    const ids = refs.flatMap((r) => ('id' in r ? [r.id] : []));
+    const externalIds = refs.flatMap((r) => ('externalId' in r ? [r.externalId] : []));
+    return this.db.image.updateManyAndReturn({
+      where: { deletedAt: null, ...(owner !== undefined ? { owner } : {}), OR: [{ id: { in: ids } }, { externalId: { in: externalIds } }] },
       data: { deletedAt: new Date() },
-      select: { id: true, sha256: true },
+      select: { id: true, externalId: true, owner: true },
     });
-    return marked[0] ?? null;
   }
 
   /** Hides every image of one owner at once (the first step of purging the owner). */
-  markOwnerDeleted(owner: string): Promise<Pick<ImageRow, 'id' | 'sha256'>[]> {
-    return this.db.image.updateManyAndReturn({ where: { owner, deletedAt: null }, data: { deletedAt: new Date() }, select: { id: true, sha256: true } });
+  markOwnerDeleted(owner: string): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner'>[]> {
+    return this.db.image.updateManyAndReturn({
+      where: { owner, deletedAt: null },
+      data: { deletedAt: new Date() },
+      select: { id: true, externalId: true, owner: true },
+    });
   }
 
   /** Rows marked deleted whose purge has not finished (an outage or a crash came in between). */
-  deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id' | 'sha256'>[]> {
-    return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true, sha256: true }, take });
+  deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id'>[]> {
+    return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true }, take });
   }
 
-  /** Whether any live image shows these bytes: derivatives are stored by content, shared across owners. */
-  async contentInUse(sha256: string): Promise<boolean> {
-    return (await this.db.image.count({ where: { sha256, deletedAt: null } })) > 0;
+  /** The last step of a delete: the rows go, and their cached captions with them (cascade). */
+  async removeDeleted(ids: readonly string[]): Promise<void> {
+    if (ids.length) await this.db.image.deleteMany({ where: { id: { in: [...ids] }, deletedAt: { not: null } } });
   }
 
-  /** The last step of a delete: the row goes, and its cached captions with it (cascade). */
-  async removeDeleted(id: string): Promise<void> {
-    await this.db.image.deleteMany({ where: { id, deletedAt: { not: null } } });
+  /** Every row's id and content hash, page by page (the one-time move of derivative files to per-image names). */
+  async *contentKeys(pageSize = 1000): AsyncIterable<Pick<ImageRow, 'id' | 'sha256'>[]> {
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.db.image.findMany({
+        select: { id: true, sha256: true },
+        orderBy: { id: 'asc' },
+        take: pageSize,
+        ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+      });
+      if (page.length === 0) return;
+      yield page;
+      cursor = page[page.length - 1]!.id;
+    }
   }
 
   /** Images whose vector another pack made or that are not known to be stored (modelPack null). */
-  staleForPack(packKey: string): Promise<Pick<ImageRow, 'id' | 'sha256'>[]> {
+  staleForPack(packKey: string): Promise<Pick<ImageRow, 'id'>[]> {
     return this.db.image.findMany({
       where: { OR: [{ modelPack: { not: packKey } }, { modelPack: null }], state: { not: 'failed' }, deletedAt: null },
-      select: { id: true, sha256: true },
+      select: { id: true },
     });
   }
 

@@ -3,6 +3,7 @@ import { ApiKeyRepository } from './apiKeyRepository';
 import { ImageRepository } from './imageRepository';
 import { IngestRepository } from './ingestRepository';
 import { TextRepository } from './textRepository';
+import { WebhookRepository } from './webhookRepository';
 
 /** Every repository over one connection pool: the only code that talks to PostgreSQL. */
 export interface Repositories {
@@ -10,6 +11,7 @@ export interface Repositories {
   ingest: IngestRepository;
   texts: TextRepository;
   apiKeys: ApiKeyRepository;
+  webhooks: WebhookRepository;
   /** Round trip to the database, for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -21,6 +23,7 @@ export function repositoriesOver(db: Db): Repositories {
     ingest: new IngestRepository(db),
     texts: new TextRepository(db),
     apiKeys: new ApiKeyRepository(db),
+    webhooks: new WebhookRepository(db),
     ping: async () => {
       await db.$queryRaw`SELECT 1`;
     },
@@ -32,6 +35,7 @@ export function openRepositories(databaseUrl: string): Repositories {
   return repositoriesOver(createDb(databaseUrl));
 }
 
-export type { ApiKeyRepository, ImageRepository, IngestRepository, TextRepository };
-export type { ImagePatch, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
+export type { ApiKeyRepository, ImageRepository, IngestRepository, TextRepository, WebhookRepository };
+export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
+export type { DeliveryRow, WebhookRow } from './webhookRepository';
 export type { JobRow, PendingImage, SourceKind } from './ingestRepository';

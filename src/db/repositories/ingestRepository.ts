@@ -1,4 +1,4 @@
-import type { IngestItem, IngestJob } from '../generated/client';
+import type { IngestJob } from '../generated/client';
 import type { Db } from '../prisma';
 
 export type JobRow = IngestJob;
@@ -10,6 +10,7 @@ const ITEM_PAGE = 500;
 export interface PendingItem {
   id: string;
   source: string;
+  externalId: string | null;
   imageId: string | null;
 }
 
@@ -24,6 +25,7 @@ export interface ItemCounts {
 export interface PendingImage {
   id: string;
   owner: string;
+  externalId: string | null;
   sha256: string;
   sourceKind: SourceKind;
   source: string;
@@ -37,6 +39,9 @@ export interface PendingImage {
   hidden: boolean;
   archived: boolean;
   tags: string[];
+  camera: string | null;
+  latitude: number | null;
+  longitude: number | null;
 }
 
 /**
@@ -52,10 +57,10 @@ export class IngestRepository {
   }
 
   /** Adds items (duplicates of a source are ignored) and records the job's total. */
-  async addItems(jobId: string, items: readonly { source: string; imageId?: string }[]): Promise<void> {
+  async addItems(jobId: string, items: readonly { source: string; imageId?: string; externalId?: string | undefined }[]): Promise<void> {
     for (let i = 0; i < items.length; i += ITEM_PAGE) {
       await this.db.ingestItem.createMany({
-        data: items.slice(i, i + ITEM_PAGE).map((it) => ({ jobId, source: it.source, imageId: it.imageId ?? null })),
+        data: items.slice(i, i + ITEM_PAGE).map((it) => ({ jobId, source: it.source, imageId: it.imageId ?? null, externalId: it.externalId ?? null })),
         skipDuplicates: true,
       });
     }
@@ -146,13 +151,13 @@ export class IngestRepository {
   }
 
   /** The next page of a job's pending items after `cursor`, in a stable order. */
-  claimPendingItems(jobId: string, cursor: string | undefined, take = ITEM_PAGE): Promise<Pick<IngestItem, 'id' | 'source' | 'imageId'>[]> {
+  claimPendingItems(jobId: string, cursor: string | undefined, take = ITEM_PAGE): Promise<PendingItem[]> {
     return this.db.ingestItem.findMany({
       where: { jobId, state: 'pending' },
       orderBy: { id: 'asc' },
       take,
       ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-      select: { id: true, source: true, imageId: true },
+      select: { id: true, source: true, externalId: true, imageId: true },
     });
   }
 

@@ -1,0 +1,86 @@
+import type { Webhook, WebhookDelivery } from '../generated/client';
+import type { Db } from '../prisma';
+
+export type WebhookRow = Webhook;
+export type DeliveryRow = WebhookDelivery;
+
+export interface NewDelivery {
+  webhookId: string;
+  eventId: string;
+  type: string;
+  body: string;
+}
+
+/** Webhook subscriptions and their deliveries (the outbox the dispatcher works from, and the log subscribers read). */
+export class WebhookRepository {
+  constructor(private readonly db: Db) {}
+
+  create(w: { owner: string | null; url: string; secret: string; events: string[] }): Promise<WebhookRow> {
+    return this.db.webhook.create({ data: w });
+  }
+
+  /** `owner`'s subscriptions; every one (global ones included) when owner is undefined. */
+  list(owner: string | undefined): Promise<WebhookRow[]> {
+    return this.db.webhook.findMany({ where: owner !== undefined ? { owner } : {}, orderBy: { createdAt: 'asc' } });
+  }
+
+  find(id: string, owner: string | undefined): Promise<WebhookRow | null> {
+    return this.db.webhook.findFirst({ where: { id, ...(owner !== undefined ? { owner } : {}) } });
+  }
+
+  /** Deletes a subscription and its delivery log; false when it was not there (or not the owner's). */
+  async remove(id: string, owner: string | undefined): Promise<boolean> {
+    return (await this.db.webhook.deleteMany({ where: { id, ...(owner !== undefined ? { owner } : {}) } })).count > 0;
+  }
+
+  async removeOwner(owner: string): Promise<number> {
+    return (await this.db.webhook.deleteMany({ where: { owner } })).count;
+  }
+
+  /** Subscriptions that want events of `owner`: that owner's and the global ones. */
+  subscribersOf(owners: readonly string[]): Promise<WebhookRow[]> {
+    return this.db.webhook.findMany({ where: { OR: [{ owner: null }, { owner: { in: [...owners] } }] } });
+  }
+
+  async addDeliveries(deliveries: readonly NewDelivery[]): Promise<void> {
+    if (deliveries.length) await this.db.webhookDelivery.createMany({ data: [...deliveries] });
+  }
+
+  /** Pending deliveries whose time has come, oldest first, with where to send them. */
+  due(now: Date, take: number): Promise<(DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> })[]> {
+    return this.db.webhookDelivery.findMany({
+      where: { state: 'pending', nextAttemptAt: { lte: now } },
+      orderBy: { nextAttemptAt: 'asc' },
+      take,
+      include: { webhook: { select: { url: true, secret: true } } },
+    });
+  }
+
+  /** When the next pending delivery is due, if any. */
+  async nextDue(): Promise<Date | null> {
+    const next = await this.db.webhookDelivery.findFirst({ where: { state: 'pending' }, orderBy: { nextAttemptAt: 'asc' }, select: { nextAttemptAt: true } });
+    return next?.nextAttemptAt ?? null;
+  }
+
+  async recordAttempt(
+    id: string,
+    outcome: { state: 'pending' | 'delivered' | 'failed'; status: number | null; error: string | null; nextAttemptAt?: Date | undefined },
+  ): Promise<void> {
+    await this.db.webhookDelivery.update({
+      where: { id },
+      data: {
+        state: outcome.state,
+        attempts: { increment: 1 },
+        lastStatus: outcome.status,
+        lastError: outcome.error,
+        ...(outcome.nextAttemptAt ? { nextAttemptAt: outcome.nextAttemptAt } : {}),
+        ...(outcome.state === 'delivered' ? { deliveredAt: new Date() } : {}),
+      },
+    });
+  }
+
+  /** A subscription's delivery log, newest first. */
+  deliveries(webhookId: string, offset: number, limit: number): Promise<DeliveryRow[]> {
+    return this.db.webhookDelivery.findMany({ where: { webhookId }, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], skip: offset, take: limit });
+  }
+}
