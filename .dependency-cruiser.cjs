@@ -43,6 +43,13 @@ module.exports = {
       to: { path: '^(src|ingest)/', dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'client-imports-only-types',
+      severity: 'error',
+      comment: "The API client ships to photo products: it takes the server's schemas as types, and code only from the signature helper.",
+      from: { path: '^src/client/' },
+      to: { path: '^(src|ingest)/', pathNot: '^src/(client|webhooks/signature\\.ts$)', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'store-adapters-only-in-wiring',
       severity: 'error',
       comment: 'Services and routes use the VectorStore port; src/app/services.ts picks the adapter.',

@@ -3,7 +3,7 @@ import type { ImageRepository, IngestRepository, JobRow } from '../src/db/reposi
 import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
-import { resolveIngestFolder, walkImages } from './sources/folderSource';
+import { relativeName, resolveIngestFolder, walkImages } from './sources/folderSource';
 import { dropStagedUploads, stageUploads, type UploadedFile } from './sources/uploadStaging';
 import { parseFetchableUrl } from '../src/net/addressGuard';
 
@@ -38,10 +38,6 @@ function refuseRepeatedExternalIds(items: readonly { externalId?: string | undef
   }
 }
 
-function relativeId(dir: string, file: string): string {
-  return path.relative(dir, file).split(path.sep).join('/');
-}
-
 export interface IngestServiceDeps extends WorkerDeps {
   imageRows: ImageRepository;
   jobs: IngestRepository;
@@ -65,8 +61,18 @@ export class IngestService {
     const dir = await resolveIngestFolder(folder, this.deps.ingestRoots);
     const jobId = await this.deps.jobs.createJob(owner, 'folder', albums);
     const sources: { source: string; externalId?: string }[] = [];
-    for await (const file of walkImages(dir)) sources.push({ source: file, ...(externalIdsFromPaths ? { externalId: relativeId(dir, file) } : {}) });
+    for await (const file of walkImages(dir)) sources.push({ source: file, ...(externalIdsFromPaths ? { externalId: relativeName(dir, file) } : {}) });
     await this.deps.jobs.addItems(jobId, sources);
+    return jobId;
+  }
+
+  /** A folder job over given files (a watched folder's new and changed files). */
+  async createFileJob(owner: string, files: readonly { path: string; externalId: string }[], albums: string[] = []): Promise<string> {
+    const jobId = await this.deps.jobs.createJob(owner, 'folder', albums);
+    await this.deps.jobs.addItems(
+      jobId,
+      files.map((f) => ({ source: f.path, externalId: f.externalId })),
+    );
     return jobId;
   }
 

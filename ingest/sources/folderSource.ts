@@ -59,3 +59,8 @@ export async function* walkImages(dir: string): AsyncIterable<string> {
     else if (e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) yield full;
   }
 }
+
+/** A file's path inside a folder, "/"-separated on every platform: how external ids name folder files. */
+export function relativeName(dir: string, file: string): string {
+  return path.relative(dir, file).split(path.sep).join('/');
+}

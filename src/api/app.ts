@@ -16,6 +16,7 @@ import { retrieveRoutes } from './routes/retrieve';
 import { searchRoutes } from './routes/search';
 import { libraryRoutes } from './routes/library';
 import { webhookRoutes } from './routes/webhooks';
+import { watchRoutes } from './routes/watches';
 import { hitDecorator } from './hitShaping';
 import { projectRoot } from '../util/projectRoot';
 
@@ -68,6 +69,10 @@ export function createApp(s: Services, opts: AppOptions): Express {
   app.use(
     '/v1/admin',
     adminRoutes(s.ingest, s.texts, (fix) => s.reconcile(fix), limits),
+  );
+  app.use(
+    '/v1/admin',
+    watchRoutes(s.watcher, (owner) => s.repos.watches.list(owner)),
   );
   app.use(
     '/v1',

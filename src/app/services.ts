@@ -22,6 +22,8 @@ import { QdrantStore } from '../store/qdrantStore';
 import { collectionName, type VectorCollection, type VectorStore } from '../store/vectorStore';
 import type { Logger } from '../util/logger';
 import { WebhookDispatcher } from '../webhooks/webhookDispatcher';
+import { LibraryWatcher } from '../../ingest/watch/libraryWatcher';
+import { scanFolder } from '../../ingest/watch/folderScan';
 import { WebhookService } from '../webhooks/webhookService';
 
 /** Everything the API and the CLI work with, built from configuration in one place. */
@@ -43,6 +45,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Sends recorded events to their subscribers; started by the server, not by CLIs. */
   dispatcher: WebhookDispatcher;
+  /** Keeps watched library folders in sync; started by the server, not by CLIs. */
+  watcher: LibraryWatcher;
   /** Deletes everything of one owner (admin). */
   purgeOwner(owner: string): Promise<OwnerPurgeReport>;
   keys: ApiKeyService;
@@ -193,6 +197,32 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       events: dispatcher,
       log: log.child({ component: 'deletion' }),
     });
+    const watcher = new LibraryWatcher({
+      watches: repos.watches,
+      scan: (folder) =>
+        scanFolder(
+          {
+            watches: repos.watches,
+            imageRows: repos.images,
+            deleteImages: (externalIds, owner) =>
+              deletion.delete(
+                externalIds.map((externalId) => ({ externalId })),
+                owner,
+              ),
+            ingestFiles: async (owner, files, albums) => {
+              const jobId = await ingest.createFileJob(owner, files, albums);
+              ingest.enqueue(jobId);
+              return jobId;
+            },
+          },
+          folder,
+        ),
+      ingestRoots: config.ingestRoots,
+      settings: { debounceMs: config.WATCH_DEBOUNCE_MS, rescanMs: config.WATCH_RESCAN_MS, usePolling: config.WATCH_POLLING },
+      log: log.child({ component: 'watch' }),
+    });
+    // Before the ingest worker stops: a scan in progress may still queue a job.
+    cleanup.push(() => watcher.stop());
     const reconcileWith = (fix: boolean) =>
       reconcile(
         {
@@ -222,9 +252,16 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       library: new LibraryService(repos.images, images),
       webhooks: new WebhookService(repos.webhooks, dispatcher, config.WEBHOOK_ALLOW_PRIVATE),
       dispatcher,
+      watcher,
       purgeOwner: (owner: string) =>
         purgeOwner(
-          { purgeJobs: (o) => ingest.purgeOwner(o), deletion, removeTexts: (o) => texts.removeOwner(o), removeWebhooks: (o) => repos.webhooks.removeOwner(o) },
+          {
+            removeWatches: (o) => watcher.unregisterOwner(o),
+            purgeJobs: (o) => ingest.purgeOwner(o),
+            deletion,
+            removeTexts: (o) => texts.removeOwner(o),
+            removeWebhooks: (o) => repos.webhooks.removeOwner(o),
+          },
           owner,
         ),
       keys: new ApiKeyService(repos.apiKeys),

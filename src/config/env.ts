@@ -54,6 +54,11 @@ export const envSchema = z.object({
   URL_FETCH_TIMEOUT_MS: int(15_000, 100),
   /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
   URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),
+  /** Watched folders: quiet time after the last file event before a scan, and the periodic full rescan. */
+  WATCH_DEBOUNCE_MS: int(1_000, 10),
+  WATCH_RESCAN_MS: int(300_000, 1_000),
+  /** Poll for changes instead of inotify (NFS, SMB and other file systems without events). */
+  WATCH_POLLING: z.stringbool().default(false),
   WEBHOOK_TIMEOUT_MS: int(10_000, 100),
   /** Attempts per delivery before it is marked failed; retries back off from WEBHOOK_RETRY_BASE_MS, doubling, up to an hour. */
   WEBHOOK_MAX_ATTEMPTS: int(10, 1, 100),

@@ -1,6 +1,8 @@
 import type { ImageDeletion } from './imageDeletion';
 
 export interface OwnerPurgeDeps {
+  /** Stops watching the owner's library folders, so no scan brings images back. */
+  removeWatches(owner: string): Promise<number>;
   /** Cancels the owner's unfinished jobs, waits until none runs, and deletes all its jobs. */
   purgeJobs(owner: string): Promise<number>;
   deletion: ImageDeletion;
@@ -16,18 +18,20 @@ export interface OwnerPurgeReport {
   texts: number;
   jobs: number;
   webhooks: number;
+  watches: number;
 }
 
 /**
- * Everything of one owner goes: jobs first (so no batch in flight writes images back), then every
+ * Everything of one owner goes: watched folders and jobs first (so no batch in flight writes images back), then every
  * image (hidden at once; vectors, unshared files, rows and cached captions after), then its texts.
  * Then its webhook subscriptions, undelivered events included (global subscriptions still hear of the
  * deletes). Idempotent: a second run finds nothing. API keys are left to `npm run keys -- revoke`.
  */
 export async function purgeOwner(deps: OwnerPurgeDeps, owner: string): Promise<OwnerPurgeReport> {
+  const watches = await deps.removeWatches(owner);
   const jobs = await deps.purgeJobs(owner);
   const images = await deps.deletion.deleteOwner(owner);
   const texts = await deps.removeTexts(owner);
   const webhooks = await deps.removeWebhooks(owner);
-  return { owner, images, texts, jobs, webhooks };
+  return { owner, images, texts, jobs, webhooks, watches };
 }

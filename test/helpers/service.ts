@@ -48,6 +48,7 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
   });
   const services = Object.assign(await startServices(config, createLogger(config.LOG_LEVEL)), { db: database.db });
   services.dispatcher.start();
+  await services.watcher.start();
   const app = createApp(services, { version: 'test' });
   return {
     services,

@@ -280,3 +280,17 @@ export function listDeliveriesQuerySchema(limits: Limits) {
     })
     .strict();
 }
+
+/** POST /v1/admin/watches */
+export const watchCreateSchema = z
+  .object({
+    owner: ownerName,
+    folder: z.string().min(1).max(4096).describe('a folder under INGEST_ROOTS (relative paths start at the first root)'),
+    albums: z.array(albumName).max(32).default([]),
+    externalIdPrefix: z
+      .string()
+      .max(256)
+      .optional()
+      .describe('a file\'s externalId is this prefix plus its path in the folder; default "watch:<folder id>/"; "" makes paths the ids'),
+  })
+  .strict();

@@ -92,7 +92,28 @@ export const ownerPurgeSchema = z.object({
   texts: z.number().int(),
   jobs: z.number().int(),
   webhooks: z.number().int(),
+  watches: z.number().int().describe('watched folders no longer watched (their files stay on disk)'),
 });
+
+export const scanReportSchema = z.object({
+  folderId: z.uuid(),
+  added: z.number().int(),
+  changed: z.number().int(),
+  removed: z.number().int().describe('files gone from disk: their images were deleted'),
+  renamed: z.number().int().describe('files moved within the folder: their images kept id and vector'),
+  jobId: z.uuid().nullable().describe('the job ingesting added and changed files'),
+});
+export const watchedFolderSchema = z.object({
+  id: z.uuid(),
+  owner: z.string(),
+  path: z.string(),
+  albums: z.array(z.string()),
+  externalIdPrefix: z.string(),
+  createdAt: z.iso.datetime(),
+  lastScanAt: z.iso.datetime().nullable(),
+});
+export const watchCreatedSchema = z.object({ folder: watchedFolderSchema, scan: scanReportSchema });
+export const watchListSchema = z.object({ watches: z.array(watchedFolderSchema) });
 
 export const webhookSchema = z.object({
   id: z.uuid(),

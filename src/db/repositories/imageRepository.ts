@@ -92,12 +92,13 @@ export class ImageRepository {
     if (!v.near) return visible(v);
     const { lat, lon, radiusKm } = v.near;
     const dLat = (radiusKm / EARTH_RADIUS_KM) * (180 / Math.PI);
+    // Casts: Postgres would otherwise type a parameter next to an integer literal as integer.
     const rows = await this.db.$queryRaw<{ id: string }[]>`
       SELECT id::text FROM images
-      WHERE deleted_at IS NULL AND (${v.owner ?? null}::text IS NULL OR owner = ${v.owner ?? null})
-        AND latitude BETWEEN ${lat - dLat} AND ${lat + dLat}
-        AND 2 * ${EARTH_RADIUS_KM} * asin(least(1, sqrt(power(sin(radians(latitude - ${lat}) / 2), 2)
-              + cos(radians(${lat})) * cos(radians(latitude)) * power(sin(radians(longitude - ${lon}) / 2), 2)))) <= ${radiusKm}`;
+      WHERE deleted_at IS NULL AND (${v.owner ?? null}::text IS NULL OR owner = ${v.owner ?? null}::text)
+        AND latitude BETWEEN ${lat - dLat}::float8 AND ${lat + dLat}::float8
+        AND 2 * ${EARTH_RADIUS_KM}::float8 * asin(least(1, sqrt(power(sin(radians(latitude - ${lat}::float8) / 2), 2)
+              + cos(radians(${lat}::float8)) * cos(radians(latitude)) * power(sin(radians(longitude - ${lon}::float8) / 2), 2)))) <= ${radiusKm}::float8`;
     return { AND: [visible(v), { id: { in: rows.map((r) => r.id) } }] };
   }
 
@@ -124,6 +125,11 @@ export class ImageRepository {
       data: Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
     });
     return changed[0] ?? null;
+  }
+
+  /** A watched file moved: its image keeps its id and vector and takes the new name. False when there was none. */
+  async renameExternalId(owner: string, from: string, to: string, source: string): Promise<boolean> {
+    return (await this.db.image.updateMany({ where: { owner, externalId: from, deletedAt: null }, data: { externalId: to, source } })).count > 0;
   }
 
   /** What ingest needs to decide whether a known image must be embedded again (deleted images are new again). */

@@ -3,6 +3,7 @@ import { ApiKeyRepository } from './apiKeyRepository';
 import { ImageRepository } from './imageRepository';
 import { IngestRepository } from './ingestRepository';
 import { TextRepository } from './textRepository';
+import { WatchRepository } from './watchRepository';
 import { WebhookRepository } from './webhookRepository';
 
 /** Every repository over one connection pool: the only code that talks to PostgreSQL. */
@@ -12,6 +13,7 @@ export interface Repositories {
   texts: TextRepository;
   apiKeys: ApiKeyRepository;
   webhooks: WebhookRepository;
+  watches: WatchRepository;
   /** Round trip to the database, for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -24,6 +26,7 @@ export function repositoriesOver(db: Db): Repositories {
     texts: new TextRepository(db),
     apiKeys: new ApiKeyRepository(db),
     webhooks: new WebhookRepository(db),
+    watches: new WatchRepository(db),
     ping: async () => {
       await db.$queryRaw`SELECT 1`;
     },
@@ -35,7 +38,8 @@ export function openRepositories(databaseUrl: string): Repositories {
   return repositoriesOver(createDb(databaseUrl));
 }
 
-export type { ApiKeyRepository, ImageRepository, IngestRepository, TextRepository, WebhookRepository };
+export type { ApiKeyRepository, ImageRepository, IngestRepository, TextRepository, WatchRepository, WebhookRepository };
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
 export type { DeliveryRow, WebhookRow } from './webhookRepository';
+export type { FileState, WatchedFolderRow } from './watchRepository';
 export type { JobRow, PendingImage, SourceKind } from './ingestRepository';

@@ -172,11 +172,12 @@ export class IngestRepository {
   /** Writes (or refreshes) the batch's image rows as pending, before their vectors are stored. */
   async upsertPendingImages(images: readonly PendingImage[]): Promise<void> {
     await this.db.$transaction(
-      images.map(({ id, owner, sha256, ...row }) =>
+      images.map(({ id, owner, ...row }) =>
         this.db.image.upsert({
           where: { id },
-          create: { id, owner, sha256, ...row, state: 'pending', error: null },
+          create: { id, owner, ...row, state: 'pending', error: null },
           // Ingesting deleted content again brings it back as a new image: its old albums stay gone.
+          // New bytes under an external id replace the image's content (hash, size, EXIF) in place.
           update: { ...row, state: 'pending', deletedAt: null },
         }),
       ),

@@ -1,0 +1,284 @@
+import type { z } from 'zod';
+import type * as Req from '../api/schemas/requests';
+import type * as Res from '../api/schemas/responses';
+import type { ImageRecord } from '../search/imageRecord';
+
+/** Receivers check the webhook-signature header with this (the secret from createWebhook). */
+export { verifyWebhook } from '../webhooks/signature';
+
+/**
+ * A typed client for the whole HTTP API, for photo products written in TypeScript. Request and
+ * response types are the server's own zod schemas (the ones the OpenAPI document is generated
+ * from), and test/client checks that CLIENT_ROUTES and the documented routes are the same set, so
+ * the client and the document cannot drift apart. Uses the global fetch (Node 18+ and browsers).
+ */
+type Out<T extends z.ZodType> = z.output<T>;
+type In<T extends z.ZodType> = z.input<T>;
+type Limited<F extends (limits: Req.Limits) => z.ZodType> = ReturnType<F>;
+
+export type SearchResponse = Out<typeof Res.searchResponseSchema>;
+export type JobStatus = Out<typeof Res.jobStatusSchema>;
+export type Filters = In<typeof Req.filtersSchema>;
+export type ImagePatch = In<typeof Req.imagePatchSchema>;
+export type { ImageRecord };
+
+/** A file to upload: bytes and a name (the name's extension does not matter; the content decides). */
+export interface UploadFile {
+  name: string;
+  data: Uint8Array;
+}
+
+/** The library listing's filters as values; the client writes them into the query string. */
+export type ListImagesQuery = Omit<Out<Limited<typeof Req.listImagesQuerySchema>>, 'cursor' | 'sort' | 'limit'> & {
+  sort?: 'takenAt' | 'ingestedAt';
+  limit?: number;
+  cursor?: string;
+};
+
+/** Every route this client calls, as [method, OpenAPI path]. */
+export const CLIENT_ROUTES = {
+  searchText: ['post', '/v1/search/text'],
+  searchImage: ['post', '/v1/search/image'],
+  retrieveText: ['post', '/v1/retrieve/text'],
+  classify: ['post', '/v1/classify'],
+  getImage: ['get', '/v1/images/{id}'],
+  getCaption: ['get', '/v1/images/{id}/caption'],
+  thumbnail: ['get', '/v1/images/{id}/thumbnail'],
+  preview: ['get', '/v1/images/{id}/preview'],
+  listImages: ['get', '/v1/images'],
+  updateImage: ['patch', '/v1/images/{id}'],
+  deleteImage: ['delete', '/v1/images/{id}'],
+  getByExternalId: ['get', '/v1/images/by-external-id/{externalId}'],
+  updateByExternalId: ['patch', '/v1/images/by-external-id/{externalId}'],
+  deleteByExternalId: ['delete', '/v1/images/by-external-id/{externalId}'],
+  deleteImages: ['post', '/v1/images/delete'],
+  createWebhook: ['post', '/v1/webhooks'],
+  listWebhooks: ['get', '/v1/webhooks'],
+  deleteWebhook: ['delete', '/v1/webhooks/{id}'],
+  webhookDeliveries: ['get', '/v1/webhooks/{id}/deliveries'],
+  testWebhook: ['post', '/v1/webhooks/{id}/test'],
+  ingest: ['post', '/v1/admin/ingest'],
+  watchFolder: ['post', '/v1/admin/watches'],
+  listWatches: ['get', '/v1/admin/watches'],
+  unwatchFolder: ['delete', '/v1/admin/watches/{id}'],
+  rescanWatch: ['post', '/v1/admin/watches/{id}/rescan'],
+  addTexts: ['post', '/v1/admin/texts'],
+  reconcile: ['post', '/v1/admin/reconcile'],
+  getJob: ['get', '/v1/admin/jobs/{id}'],
+  listJobs: ['get', '/v1/admin/jobs'],
+  cancelJob: ['post', '/v1/admin/jobs/{id}/cancel'],
+  purgeOwner: ['delete', '/v1/owners/{owner}'],
+  health: ['get', '/healthz'],
+  ready: ['get', '/readyz'],
+} as const satisfies Record<string, readonly ['get' | 'post' | 'patch' | 'delete', string]>;
+
+type RouteName = keyof typeof CLIENT_ROUTES;
+
+/** An error answer of the API: its HTTP status and the JSON error body's code, message and details. */
+export class ImageSearchError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ImageSearchError';
+  }
+}
+
+type QueryValue = string | number | boolean | Date | readonly string[] | Record<string, number> | undefined;
+
+function queryString(q: Record<string, QueryValue> | undefined): string {
+  if (!q) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined) continue;
+    if (v instanceof Date) params.set(k, v.toISOString());
+    else if (Array.isArray(v)) params.set(k, v.join(','));
+    else if (typeof v === 'object') params.set(k, Object.values(v as Record<string, number>).join(','));
+    else params.set(k, String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+interface CallOptions {
+  params?: Record<string, string>;
+  query?: Record<string, QueryValue> | undefined;
+  json?: unknown;
+  form?: { fields: Record<string, unknown>; files: { field: string; file: UploadFile }[] };
+  binary?: boolean;
+}
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  apiKey?: string | undefined;
+  fetch?: typeof fetch;
+}
+
+export class ImageSearchClient {
+  private readonly baseUrl: string;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/$/, '');
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  private async call<T>(route: RouteName, o: CallOptions = {}): Promise<T> {
+    const [method, template] = CLIENT_ROUTES[route];
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(o.params?.[name] ?? ''));
+    const headers: Record<string, string> = this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {};
+    let body: string | FormData | undefined;
+    if (o.form) {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(o.form.fields)) if (v !== undefined) form.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+      for (const { field, file } of o.form.files) form.append(field, new Blob([file.data]), file.name);
+      body = form;
+    } else if (o.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.json);
+    }
+    const res = await this.fetchFn(`${this.baseUrl}${path}${queryString(o.query)}`, { method: method.toUpperCase(), headers, body });
+    if (!res.ok && !(route === 'ready' && res.status === 503)) {
+      const err = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: unknown } } | null;
+      throw new ImageSearchError(res.status, err?.error?.code ?? 'http_error', err?.error?.message ?? `HTTP ${res.status}`, err?.error?.details);
+    }
+    return (o.binary ? Buffer.from(await res.arrayBuffer()) : await res.json()) as T;
+  }
+
+  // Search and retrieval
+  searchText(body: In<Limited<typeof Req.textSearchSchema>>): Promise<SearchResponse> {
+    return this.call('searchText', { json: body });
+  }
+  /** By an indexed image's id, or by an uploaded image. */
+  searchImage(body: In<Limited<typeof Req.imageSearchSchema>> & { image?: UploadFile }): Promise<SearchResponse> {
+    const { image, ...fields } = body;
+    return image ? this.call('searchImage', { form: { fields, files: [{ field: 'image', file: image }] } }) : this.call('searchImage', { json: fields });
+  }
+  retrieveText(body: In<Limited<typeof Req.retrieveTextSchema>> & { image?: UploadFile }): Promise<Out<typeof Res.retrieveResponseSchema>> {
+    const { image, ...fields } = body;
+    return image ? this.call('retrieveText', { form: { fields, files: [{ field: 'image', file: image }] } }) : this.call('retrieveText', { json: fields });
+  }
+  classify(body: In<Limited<typeof Req.classifySchema>> & { image?: UploadFile }): Promise<Out<typeof Res.classifyResponseSchema>> {
+    const { image, ...fields } = body;
+    return image ? this.call('classify', { form: { fields, files: [{ field: 'image', file: image }] } }) : this.call('classify', { json: fields });
+  }
+
+  // One image
+  getImage(id: string, owner?: string): Promise<ImageRecord> {
+    return this.call('getImage', { params: { id }, query: { owner } });
+  }
+  getCaption(id: string, owner?: string): Promise<Out<typeof Res.imageCaptionResponseSchema>> {
+    return this.call('getCaption', { params: { id }, query: { owner } });
+  }
+  thumbnail(id: string, owner?: string): Promise<Buffer> {
+    return this.call('thumbnail', { params: { id }, query: { owner }, binary: true });
+  }
+  preview(id: string, owner?: string): Promise<Buffer> {
+    return this.call('preview', { params: { id }, query: { owner }, binary: true });
+  }
+
+  // The library
+  listImages(query: ListImagesQuery = {}): Promise<Out<typeof Res.imagePageSchema>> {
+    return this.call('listImages', { query });
+  }
+  updateImage(id: string, patch: ImagePatch, owner?: string): Promise<ImageRecord> {
+    return this.call('updateImage', { params: { id }, query: { owner }, json: patch });
+  }
+  deleteImage(id: string, owner?: string): Promise<Out<typeof Res.deleteResultSchema>> {
+    return this.call('deleteImage', { params: { id }, query: { owner } });
+  }
+  getByExternalId(externalId: string, owner?: string): Promise<ImageRecord> {
+    return this.call('getByExternalId', { params: { externalId }, query: { owner } });
+  }
+  updateByExternalId(externalId: string, patch: ImagePatch, owner?: string): Promise<ImageRecord> {
+    return this.call('updateByExternalId', { params: { externalId }, query: { owner }, json: patch });
+  }
+  deleteByExternalId(externalId: string, owner?: string): Promise<Out<typeof Res.externalDeleteResultSchema>> {
+    return this.call('deleteByExternalId', { params: { externalId }, query: { owner } });
+  }
+  deleteImages(body: In<typeof Req.bulkDeleteSchema>): Promise<Out<typeof Res.bulkDeleteResultSchema>> {
+    return this.call('deleteImages', { json: body });
+  }
+
+  // Ingest
+  /** From a folder or URLs (JSON), or from files (multipart), each with an optional externalId. */
+  ingest(
+    body: Omit<In<typeof Req.ingestRequestSchema>, 'externalIds'> & { files?: (UploadFile & { externalId?: string })[] },
+  ): Promise<Out<typeof Res.ingestAcceptedSchema>> {
+    const { files, ...fields } = body;
+    if (!files) return this.call('ingest', { json: fields });
+    const named = files.filter((f) => f.externalId !== undefined).length;
+    if (named !== 0 && named !== files.length) throw new Error('give every file an externalId, or none');
+    const externalIds = named ? files.map((f) => f.externalId!) : undefined;
+    return this.call('ingest', { form: { fields: { ...fields, externalIds }, files: files.map((file) => ({ field: 'files', file })) } });
+  }
+  getJob(id: string): Promise<JobStatus> {
+    return this.call('getJob', { params: { id } });
+  }
+  /** Polls a job until it has completed, failed or been cancelled. */
+  async waitForJob(id: string, { intervalMs = 250, timeoutMs = 600_000 } = {}): Promise<JobStatus> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await this.getJob(id);
+      if (job.state !== 'queued' && job.state !== 'running') return job;
+      if (Date.now() > until) throw new Error(`job ${id} still ${job.state} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+  listJobs(query: { owner?: string; state?: JobStatus['state']; limit?: number; cursor?: string } = {}): Promise<Out<typeof Res.jobPageSchema>> {
+    return this.call('listJobs', { query });
+  }
+  cancelJob(id: string): Promise<JobStatus> {
+    return this.call('cancelJob', { params: { id } });
+  }
+  addTexts(body: In<typeof Req.textIngestSchema>): Promise<Out<typeof Res.textsAddedSchema>> {
+    return this.call('addTexts', { json: body });
+  }
+  watchFolder(body: In<typeof Req.watchCreateSchema>): Promise<Out<typeof Res.watchCreatedSchema>> {
+    return this.call('watchFolder', { json: body });
+  }
+  listWatches(owner?: string): Promise<Out<typeof Res.watchListSchema>> {
+    return this.call('listWatches', { query: { owner } });
+  }
+  unwatchFolder(id: string): Promise<Out<typeof Res.deleteResultSchema>> {
+    return this.call('unwatchFolder', { params: { id } });
+  }
+  rescanWatch(id: string): Promise<Out<typeof Res.scanReportSchema>> {
+    return this.call('rescanWatch', { params: { id } });
+  }
+
+  // Events
+  createWebhook(body: In<typeof Req.webhookCreateSchema>): Promise<Out<typeof Res.webhookCreatedSchema>> {
+    return this.call('createWebhook', { json: body });
+  }
+  listWebhooks(): Promise<Out<typeof Res.webhookListSchema>> {
+    return this.call('listWebhooks');
+  }
+  deleteWebhook(id: string): Promise<Out<typeof Res.deleteResultSchema>> {
+    return this.call('deleteWebhook', { params: { id } });
+  }
+  webhookDeliveries(id: string, query: { limit?: number; cursor?: string } = {}): Promise<Out<typeof Res.deliveryPageSchema>> {
+    return this.call('webhookDeliveries', { params: { id }, query });
+  }
+  testWebhook(id: string): Promise<Out<typeof Res.webhookTestResultSchema>> {
+    return this.call('testWebhook', { params: { id } });
+  }
+
+  // Operations
+  reconcile(fix = false): Promise<Out<typeof Res.reconcileReportSchema>> {
+    return this.call('reconcile', { json: { fix } });
+  }
+  purgeOwner(owner: string): Promise<Out<typeof Res.ownerPurgeSchema>> {
+    return this.call('purgeOwner', { params: { owner } });
+  }
+  health(): Promise<Out<typeof Res.healthSchema>> {
+    return this.call('health');
+  }
+  ready(): Promise<Out<typeof Res.readinessSchema>> {
+    return this.call('ready');
+  }
+}
