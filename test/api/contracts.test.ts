@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type request from 'supertest';
 import { routeContracts, type RouteContract } from '../../src/api/openapi';
@@ -111,6 +112,11 @@ describe('API contract: responses match the documented schemas', () => {
     await check('post', '/v1/admin/reconcile', (t) => t.send({ fix: false }));
     const green = await colourImage('green');
     await check('post', '/v1/admin/ingest', (t) => t.attach('files', green, 'g.png').field('owner', 'bob'));
+    await mkdir(path.join(svc.inbox, 'watched'));
+    const watch = await check('post', '/v1/admin/watches', (t) => t.send({ owner: 'dan', folder: 'watched' }));
+    await check('get', '/v1/admin/watches?owner=dan');
+    await check('post', `/v1/admin/watches/${watch.body.folder.id}/rescan`);
+    await check('delete', `/v1/admin/watches/${watch.body.folder.id}`);
     await check('delete', '/v1/owners/nobody');
     await check('get', '/healthz');
     await check('get', '/readyz');

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { writeColourLibrary } from '../helpers/files';
@@ -24,6 +25,9 @@ describe('purging an owner', () => {
         })
         .expect(200);
       await svc.services.ingest.createUploadJob('alice', [{ name: 'late.png', data: await colourImage('purple', { seed: 9 }) }]);
+      await mkdir(path.join(svc.inbox, 'alice-camera'));
+      await svc.api().post('/v1/admin/watches').send({ owner: 'alice', folder: 'alice-camera' }).expect(201);
+      await svc.api().post('/v1/webhooks').send({ owner: 'alice', url: 'https://photos.example/hook' }).expect(201);
       const bobHit = (
         await svc
           .api()
@@ -34,7 +38,9 @@ describe('purging an owner', () => {
       const { key } = await svc.services.keys.create('alice-app', 'alice', ['search', 'ingest']);
       expect((await svc.api(key).delete('/v1/owners/alice')).status).toBe(403);
       const purged = await svc.api().delete('/v1/owners/alice').expect(200);
-      expect(purged.body).toEqual({ owner: 'alice', images: 8, texts: 1, jobs: 2, webhooks: 0 });
+      expect(purged.body).toEqual({ owner: 'alice', images: 8, texts: 1, jobs: 2, webhooks: 1, watches: 1 });
+      expect((await svc.api().get('/v1/admin/watches?owner=alice')).body.watches).toEqual([]);
+      expect((await svc.api().get('/v1/webhooks')).body.webhooks).toEqual([]);
 
       expect(
         (
@@ -58,7 +64,7 @@ describe('purging an owner', () => {
       expect(bobsTexts.map((t) => t.text)).toContain('鲍勃的狗');
       expect(bobsTexts.map((t) => t.text)).not.toContain('爱丽丝的猫');
 
-      expect((await svc.api().delete('/v1/owners/alice').expect(200)).body).toEqual({ owner: 'alice', images: 0, texts: 0, jobs: 0 });
+      expect((await svc.api().delete('/v1/owners/alice').expect(200)).body).toEqual({ owner: 'alice', images: 0, texts: 0, jobs: 0, webhooks: 0, watches: 0 });
       expect((await svc.api().delete('/v1/owners/bad%20name')).status).toBe(400);
     } finally {
       await svc.close();
