@@ -69,6 +69,11 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
     try {
       const hook = await client.createWebhook({ url: receiver.url, owner: 'mia' });
       expect(hook.secret).toMatch(/^whsec_/);
+      // A global subscription (operator, no owner) hears every owner; another owner's only its own.
+      const global = await startReceiver();
+      const globalHook = await client.createWebhook({ url: global.url, events: ['image.deleted'] });
+      const other = await startReceiver();
+      await client.createWebhook({ url: other.url, owner: 'someone-else' });
 
       const files = await Promise.all(
         (['red', 'blue', 'green'] as const).map(async (c) => ({ name: `${c}.png`, data: await colourImage(c), externalId: `asset-${c}` })),
@@ -149,6 +154,12 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
       expect(log.deliveries.every((d) => d.state === 'delivered')).toBe(true);
       expect(log.deliveries.some((d) => d.attempts === 2 && d.lastStatus === 204)).toBe(true);
       expect(await client.testWebhook(hook.id)).toMatchObject({ state: 'delivered', status: 204 });
+
+      await eventually('the global subscription', async () => (global.received.filter((r) => r.answered === 204).length === 2 ? true : undefined));
+      expect(global.received.every((r) => verifyWebhook(globalHook.secret, r.headers, r.body))).toBe(true);
+      expect(global.received.map((r) => (JSON.parse(r.body) as { type: string; owner: string }).owner)).toEqual(['mia', 'mia', 'mia']);
+      expect(other.received).toEqual([]);
+      await Promise.all([global.close(), other.close()]);
     } finally {
       await receiver.close();
     }
@@ -176,6 +187,14 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
     });
     const moved = await client.getByExternalId('trip/renamed.png', 'noa');
     expect(moved.id).toBe(before.id);
+    // New bytes in place: the same image, re-embedded.
+    await writeFile(path.join(dir, 'c.png'), await colourImage('yellow', { seed: 1 }));
+    const c = await client.getByExternalId('c.png', 'noa');
+    const changed = await eventually('the changed file', async () => {
+      const now = await client.getByExternalId('c.png', 'noa');
+      return now.sha256 !== c.sha256 && now.state === 'indexed' ? now : undefined;
+    });
+    expect(changed.id).toBe(c.id);
 
     // While nobody watches: the rescan after a restart compares the disk with Postgres.
     await svc.services.watcher.stop();
@@ -186,6 +205,21 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
     expect(await library()).toEqual(['d.png', 'trip/renamed.png']);
     expect((await client.listWatches('noa')).watches.map((w) => w.id)).toEqual([folder.id]);
     expect(await client.unwatchFolder(folder.id)).toEqual({ id: folder.id, deleted: true });
+  });
+
+  test('folder ingest can name files by their paths, and a repeat ingest changes nothing', async () => {
+    await mkdir(path.join(svc.inbox, 'export', '2024'), { recursive: true });
+    await writeFile(path.join(svc.inbox, 'export', '2024', 'x.png'), await colourImage('blue', { seed: 5 }));
+    await writeFile(path.join(svc.inbox, 'export', 'y.png'), await colourImage('blue', { seed: 5 }));
+    const first = await client.ingest({ owner: 'lea', folder: 'export', externalIdsFromPaths: true });
+    expect(await client.waitForJob(first.jobId)).toMatchObject({ done: 2 });
+    const [x, y] = await Promise.all([client.getByExternalId('2024/x.png', 'lea'), client.getByExternalId('y.png', 'lea')]);
+    // Same bytes, two names: two images.
+    expect(x.sha256).toBe(y.sha256);
+    expect(x.id).not.toBe(y.id);
+    const second = await client.ingest({ owner: 'lea', folder: 'export', externalIdsFromPaths: true });
+    expect(await client.waitForJob(second.jobId)).toMatchObject({ done: 0, skipped: 2 });
+    await expect(client.ingest({ owner: 'lea', urls: ['https://example.com/a.jpg'], externalIdsFromPaths: true })).rejects.toMatchObject({ status: 400 });
   });
 
   test('EXIF camera and GPS are read at ingest and filter listings and searches', async () => {
