@@ -1,6 +1,7 @@
 /**
  * npm run ingest -- <folder> [--owner NAME] [--album NAME]...   ingest a folder
  * npm run ingest -- --resume <jobId>                            finish an interrupted job
+ * npm run ingest -- --ocr-backfill [--owner NAME]               OCR images ingested while it was off
  *
  * Runs in-process with the same configuration as the service (DATABASE_URL, QDRANT_URL,
  * MODEL_DIR, DATA_DIR...). With the embedded index, stop the service first or use its admin API:
@@ -21,11 +22,13 @@ async function main(): Promise<number> {
       owner: { type: 'string', default: 'default' },
       album: { type: 'string', multiple: true, default: [] },
       resume: { type: 'string' },
+      'ocr-backfill': { type: 'boolean', default: false },
       'no-progress': { type: 'boolean', default: false },
     },
   });
-  if (!values.resume && positionals.length !== 1) {
-    console.error('usage: npm run ingest -- <folder> [--owner NAME] [--album NAME]...  |  --resume <jobId>');
+  const backfill = values['ocr-backfill'];
+  if (!values.resume && !backfill && positionals.length !== 1) {
+    console.error('usage: npm run ingest -- <folder> [--owner NAME] [--album NAME]...  |  --resume <jobId>  |  --ocr-backfill [--owner NAME]');
     return 2;
   }
   const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
@@ -34,7 +37,16 @@ async function main(): Promise<number> {
   const log = createLogger(config.LOG_LEVEL);
   const services = await startServices(config, log);
   try {
-    const jobId = values.resume ?? (await services.ingest.createFolderJob(values.owner, positionals[0]!, values.album));
+    const ownerGiven = process.argv.includes('--owner');
+    const jobId =
+      values.resume ??
+      (backfill
+        ? await services.ingest.createOcrBackfillJob(ownerGiven ? values.owner : undefined)
+        : await services.ingest.createFolderJob(values.owner, positionals[0]!, values.album));
+    if (!jobId) {
+      console.log(JSON.stringify({ jobId: null, message: 'every image has been read already' }));
+      return 0;
+    }
     const before = await services.ingest.status(jobId);
     if (!before) throw new Error(`job ${jobId} not found`);
     const bar = new SingleBar(

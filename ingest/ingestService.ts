@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ImageRepository, IngestRepository, JobRow } from '../src/db/repositories';
+import type { ImageRepository, IngestRepository, JobRow, OcrRepository } from '../src/db/repositories';
 import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
@@ -21,6 +21,8 @@ export interface JobStatus extends JobProgress {
   finishedAt: Date | null;
   /** The latest item errors, for a person to read. */
   errors: { source: string; error: string }[];
+  /** Text reading of the images this job wrote (OCR runs beside the vector path). */
+  ocr: { pending: number; done: number; failed: number };
 }
 
 export interface UrlItem {
@@ -40,6 +42,7 @@ function refuseRepeatedExternalIds(items: readonly { externalId?: string | undef
 
 export interface IngestServiceDeps extends WorkerDeps {
   imageRows: ImageRepository;
+  ocrRows: OcrRepository;
   jobs: IngestRepository;
   ingestRoots: string[];
 }
@@ -118,10 +121,26 @@ export class IngestService {
     return jobId;
   }
 
+  /** Queues OCR over an owner's (or every) image it has not read; null when there is none. */
+  async createOcrBackfillJob(owner: string | undefined): Promise<string | null> {
+    const todo = await this.deps.ocrRows.awaitingOcr(owner);
+    if (todo.length === 0) return null;
+    const jobId = await this.deps.jobs.createJob(owner ?? '*', 'ocr');
+    await this.deps.jobs.addItems(
+      jobId,
+      todo.map((i) => ({ source: i.id, imageId: i.id })),
+    );
+    return jobId;
+  }
+
   async status(jobId: string, owner?: string): Promise<JobStatus | null> {
     const job = await this.deps.jobs.findJob(jobId);
     if (!job || (owner !== undefined && job.owner !== owner)) return null;
-    const [counts, errors] = await Promise.all([this.deps.jobs.itemCounts(jobId), this.deps.jobs.recentErrors(jobId, 20)]);
+    const [counts, errors, ocr] = await Promise.all([
+      this.deps.jobs.itemCounts(jobId),
+      this.deps.jobs.recentErrors(jobId, 20),
+      this.deps.ocrRows.jobCounts(jobId),
+    ]);
     return {
       id: job.id,
       owner: job.owner,
@@ -135,6 +154,7 @@ export class IngestService {
       total: job.total,
       ...counts,
       errors: errors.map((e) => ({ source: job.kind === 'upload' ? path.basename(e.source) : e.source, error: e.error })),
+      ocr,
     };
   }
 

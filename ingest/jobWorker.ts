@@ -1,5 +1,6 @@
 import type { IngestRepository } from '../src/db/repositories';
 import type { Logger } from '../src/util/logger';
+import { OcrBackfill } from './ocrBackfill';
 import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps } from './pipeline';
 import { dropStagedUploads } from './sources/uploadStaging';
 
@@ -8,6 +9,8 @@ export interface WorkerDeps extends PipelineDeps {
   stagingDir: string;
   /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
   jobRetryBaseMs: number;
+  /** OCR backfill jobs read this many images at once. */
+  ocrConcurrency: number;
   /** Every job's progress, e.g. for metrics. */
   onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
   log: Logger;
@@ -23,6 +26,7 @@ const MAX_RETRY_MS = 300_000;
  */
 export class JobWorker {
   private readonly pipeline: IngestPipeline;
+  private readonly backfill: OcrBackfill;
   private readonly queue: string[] = [];
   private current: Promise<void> | null = null;
   private currentJob: string | null = null;
@@ -33,6 +37,7 @@ export class JobWorker {
 
   constructor(private readonly deps: WorkerDeps) {
     this.pipeline = new IngestPipeline(deps);
+    this.backfill = new OcrBackfill({ ...deps, concurrency: deps.ocrConcurrency });
   }
 
   /** Runs a job to its end in the caller's context (the CLI), reporting progress per item. */
@@ -41,7 +46,7 @@ export class JobWorker {
     const job = await jobs.findJob(jobId);
     if (!job) throw new Error(`ingest job ${jobId} not found`);
     if (!(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
-    const ctx = { jobId, owner: job.owner, albums: job.albums, kind: job.kind };
+    const { kind } = job;
     const report = (d: Partial<JobProgress>) => {
       onProgress?.(d);
       this.deps.onProgress?.(d);
@@ -59,13 +64,18 @@ export class JobWorker {
         const items = await jobs.claimPendingItems(jobId, cursor);
         if (items.length === 0) break;
         cursor = items[items.length - 1]!.id;
-        await this.pipeline.run(
-          ctx,
-          items.map((i) => ({ itemId: i.id, source: i.source, externalId: i.externalId, imageId: i.imageId })),
-          report,
-          () => this.stopping || this.cancelled.has(jobId),
-        );
+        const shouldStop = () => this.stopping || this.cancelled.has(jobId);
+        if (kind === 'ocr') await this.backfill.run(items, report, shouldStop);
+        else
+          await this.pipeline.run(
+            { jobId, owner: job.owner, albums: job.albums, kind },
+            items.map((i) => ({ itemId: i.id, source: i.source, externalId: i.externalId, imageId: i.imageId })),
+            report,
+            shouldStop,
+          );
       }
+      // Staged uploads stay until OCR has read them.
+      await this.deps.ocr?.drain(jobId);
       await jobs.markCompleted(jobId);
       if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
       await this.announce('job.completed', job);
@@ -82,7 +92,7 @@ export class JobWorker {
   }
 
   private async announce(type: 'job.completed' | 'job.failed', job: { id: string; owner: string; kind: string }, error?: string): Promise<void> {
-    if (job.kind === 'reindex') return;
+    if (job.kind === 'reindex' || job.kind === 'ocr') return;
     const counts = await this.deps.jobs.itemCounts(job.id);
     await this.deps.events
       .emit([{ type, owner: job.owner, data: { jobId: job.id, kind: job.kind, ...counts, ...(error ? { error } : {}) } }])

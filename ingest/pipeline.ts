@@ -6,6 +6,7 @@ import { VectorStoreError, type VectorCollection, type VectorPoint } from '../sr
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { externalImageId, imageId, sha256Hex } from '../src/util/ids';
 import type { EventSink } from '../src/events/events';
+import type { OcrStage } from '../src/ocr/ocrStage';
 import type { Logger } from '../src/util/logger';
 import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
 import { imagePayload } from '../src/library/imagePayload';
@@ -27,6 +28,8 @@ export interface PipelineDeps {
   storeRetries: number;
   storeRetryDelayMs: number;
   events: EventSink;
+  /** Null when OCR is off. */
+  ocr: OcrStage | null;
   log: Logger;
 }
 
@@ -55,7 +58,17 @@ interface JobContext {
 }
 
 type Prepared =
-  | { type: 'encode'; item: WorkItem; imageId: string; sha256: string; bytes: number; decoded: DecodedImage; meta: ImageMeta }
+  | {
+      type: 'encode';
+      item: WorkItem;
+      imageId: string;
+      sha256: string;
+      bytes: number;
+      decoded: DecodedImage;
+      meta: ImageMeta;
+      /** The original bytes, kept for OCR when it must read this image. */
+      ocrInput: Buffer | null;
+    }
   | { type: 'skipped'; item: WorkItem; imageId: string }
   | { type: 'rejected'; item: WorkItem; error: string };
 type Encodable = Extract<Prepared, { type: 'encode' }>;
@@ -169,7 +182,9 @@ export class IngestPipeline {
       : { favorite: false, hidden: false, archived: false, tags: [] };
     const takenAt = (sameBytes ? (existing.takenAt ?? decoded.takenAt) : (decoded.takenAt ?? existing?.takenAt)) ?? undefined;
     const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(decoded) };
-    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta };
+    // Text already read from these very bytes need not be read again.
+    const ocrInput = this.deps.ocr && !(sameBytes && existing.ocrState === 'done') ? data : null;
+    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta, ocrInput };
   }
 
   /** Normally uuidv5(owner, externalId); salted with the bytes when a renamed image still holds that id. */
@@ -189,6 +204,7 @@ export class IngestPipeline {
       sha256: image.sha256,
       bytes: image.bytes,
       decoded,
+      ocrInput: null,
       meta: {
         albums: image.albums,
         takenAt: image.takenAt ?? undefined,
@@ -224,6 +240,7 @@ export class IngestPipeline {
           bytes: p.bytes,
           ...p.meta,
           takenAt: p.meta.takenAt ?? null,
+          ocrState: p.ocrInput ? 'pending' : undefined,
         })),
       );
     }
@@ -253,6 +270,7 @@ export class IngestPipeline {
       batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
     );
     if (ctx.kind === 'reindex') return;
+    for (const p of batch) if (p.ocrInput) await this.deps.ocr?.submit(ctx.jobId, p.imageId, p.ocrInput);
     // The batch is committed; a failure to record its events must not undo or repeat it.
     await this.deps.events
       .emit(batch.map((p) => ({ type: 'image.indexed', owner: ctx.owner, data: { imageId: p.imageId, externalId: p.item.externalId, jobId: ctx.jobId } })))

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { imageRecordSchema } from '../search/imageRecord';
 import {
   bulkDeleteSchema,
+  ocrBackfillSchema,
   classifySchema,
   listDeliveriesQuerySchema,
   ownerQuerySchema,
@@ -19,6 +20,8 @@ import {
 } from './schemas/requests';
 import {
   bulkDeleteResultSchema,
+  backfillAcceptedSchema,
+  imageDetailSchema,
   deliveryPageSchema,
   externalDeleteResultSchema,
   webhookCreatedSchema,
@@ -100,7 +103,7 @@ export function routeContracts(limits: Limits): RouteContract[] {
       request: upload(classifySchema(limits), 'image'),
       responses: { 200: classifyResponseSchema },
     },
-    { method: 'get', path: '/v1/images/{id}', summary: 'Image metadata', keyed: true, responses: { 200: imageRecordSchema } },
+    { method: 'get', path: '/v1/images/{id}', summary: 'Image metadata, with the text OCR read in it', keyed: true, responses: { 200: imageDetailSchema } },
     { method: 'get', path: '/v1/images/{id}/caption', summary: 'Caption of one image (cached)', keyed: true, responses: { 200: imageCaptionResponseSchema } },
     {
       method: 'get',
@@ -240,6 +243,14 @@ export function routeContracts(limits: Limits): RouteContract[] {
       summary: 'Compare the folder with the library now and catch up',
       keyed: true,
       responses: { 200: scanReportSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/admin/ocr/backfill',
+      summary: 'Run OCR over images ingested while it was off (a resumable job; the originals when still on disk, else the previews)',
+      keyed: true,
+      request: { schema: ocrBackfillSchema, required: false },
+      responses: { 202: backfillAcceptedSchema, 200: backfillAcceptedSchema },
     },
     {
       method: 'post',

@@ -16,6 +16,7 @@ import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
 import { loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
+import { TextInImages } from '../search/textInImages';
 import { TextCorpus } from '../search/textCorpus';
 import { DEFAULT_HNSW, HnswStore } from '../store/hnswStore';
 import { QdrantStore } from '../store/qdrantStore';
@@ -24,6 +25,9 @@ import type { Logger } from '../util/logger';
 import { WebhookDispatcher } from '../webhooks/webhookDispatcher';
 import { LibraryWatcher } from '../../ingest/watch/libraryWatcher';
 import { scanFolder } from '../../ingest/watch/folderScan';
+import { OcrStage } from '../ocr/ocrStage';
+import { bundledOcrModelDir, PpOcr } from '../ocr/ppOcr';
+import type { TextReader } from '../ocr/textReader';
 import { WebhookService } from '../webhooks/webhookService';
 
 /** Everything the API and the CLI work with, built from configuration in one place. */
@@ -45,6 +49,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Sends recorded events to their subscribers; started by the server, not by CLIs. */
   dispatcher: WebhookDispatcher;
+  /** Null when OCR is off (or its models could not be loaded). */
+  ocr: OcrStage | null;
   /** Keeps watched library folders in sync; started by the server, not by CLIs. */
   watcher: LibraryWatcher;
   /** Deletes everything of one owner (admin). */
@@ -108,6 +114,24 @@ export async function openDatabase(config: Config, log?: Logger): Promise<{ repo
   };
 }
 
+/** The OCR engine, unless OCR is off; a model that fails to load turns OCR off rather than stopping the service. */
+async function openTextReader(config: Config, log: Logger): Promise<TextReader | null> {
+  if (config.OCR === 'off') return null;
+  try {
+    const reader = await PpOcr.open({
+      modelDir: config.OCR_MODEL_DIR ?? bundledOcrModelDir(),
+      maxSide: config.OCR_MAX_SIDE,
+      minConfidence: config.OCR_MIN_CONFIDENCE,
+      intraOpThreads: config.OCR_THREADS,
+    });
+    log.info({ engine: reader.key }, 'OCR is on');
+    return reader;
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'OCR models could not be loaded; OCR is off');
+    return null;
+  }
+}
+
 export async function startServices(config: Config, log: Logger, hooks: ServiceHooks = {}): Promise<Services> {
   const cleanup: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -153,11 +177,23 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     );
     cleanup.push(() => dispatcher.stop());
 
+    const reader = await openTextReader(config, log);
+    if (reader) cleanup.push(() => reader.close());
+    const ocr = reader
+      ? new OcrStage(
+          reader,
+          repos.ocr,
+          { maxSide: config.OCR_MAX_SIDE, concurrency: config.OCR_CONCURRENCY, queueLimit: config.OCR_QUEUE },
+          metrics.onOcr,
+          log.child({ component: 'ocr' }),
+        )
+      : null;
+
     const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
     const moved = await derivatives.migrateFromContentKeys(repos.images.contentKeys());
     if (moved) log.info({ files: moved }, 'moved derivative files to per-image names');
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
-    const search = new SearchService(repos.images, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE);
+    const search = new SearchService(repos.images, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE, new TextInImages(repos.ocr, repos.images));
     const textCollection = await store.collection(collectionName(config.TEXT_COLLECTION_PREFIX, pack.key), pack.text.dim);
     const texts = new TextCorpus(repos.texts, textCollection, pack);
     const captioner: Captioner = config.CAPTION_MODEL_DIR
@@ -167,6 +203,9 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     texts.onChange = (owners) => captions.invalidate(owners);
     const ingest = new IngestService({
       imageRows: repos.images,
+      ocrRows: repos.ocr,
+      ocr,
+      ocrConcurrency: config.OCR_CONCURRENCY,
       jobs: repos.ingest,
       collection: images,
       pack,
@@ -252,6 +291,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       library: new LibraryService(repos.images, images),
       webhooks: new WebhookService(repos.webhooks, dispatcher, config.WEBHOOK_ALLOW_PRIVATE),
       dispatcher,
+      ocr,
       watcher,
       purgeOwner: (owner: string) =>
         purgeOwner(

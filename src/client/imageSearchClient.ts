@@ -62,6 +62,7 @@ export const CLIENT_ROUTES = {
   listWatches: ['get', '/v1/admin/watches'],
   unwatchFolder: ['delete', '/v1/admin/watches/{id}'],
   rescanWatch: ['post', '/v1/admin/watches/{id}/rescan'],
+  ocrBackfill: ['post', '/v1/admin/ocr/backfill'],
   addTexts: ['post', '/v1/admin/texts'],
   reconcile: ['post', '/v1/admin/reconcile'],
   getJob: ['get', '/v1/admin/jobs/{id}'],
@@ -168,7 +169,8 @@ export class ImageSearchClient {
   }
 
   // One image
-  getImage(id: string, owner?: string): Promise<ImageRecord> {
+  /** The record with the text OCR read in the image. */
+  getImage(id: string, owner?: string): Promise<Out<typeof Res.imageDetailSchema>> {
     return this.call('getImage', { params: { id }, query: { owner } });
   }
   getCaption(id: string, owner?: string): Promise<Out<typeof Res.imageCaptionResponseSchema>> {
@@ -234,6 +236,10 @@ export class ImageSearchClient {
   }
   cancelJob(id: string): Promise<JobStatus> {
     return this.call('cancelJob', { params: { id } });
+  }
+  /** OCR over images ingested while it was off; jobId null when there is nothing to read. */
+  ocrBackfill(body: In<typeof Req.ocrBackfillSchema> = {}): Promise<Out<typeof Res.backfillAcceptedSchema>> {
+    return this.call('ocrBackfill', { json: body });
   }
   addTexts(body: In<typeof Req.textIngestSchema>): Promise<Out<typeof Res.textsAddedSchema>> {
     return this.call('addTexts', { json: body });

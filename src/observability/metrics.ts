@@ -30,6 +30,13 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly ocrDuration = new Histogram({
+    name: 'ocr_duration_seconds',
+    help: 'OCR of one image (decode, detection, recognition, storing), by result',
+    labelNames: ['result'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly rateLimited = new Counter({ name: 'http_rate_limited_total', help: 'Requests refused by the per-key rate limit', registers: [this.registry] });
   /** Read at scrape time; set once the encoder and the ingest queue exist. */
   probes = { encoderQueue: () => 0, ingestQueue: () => 0 };
@@ -50,6 +57,10 @@ export class Metrics {
   onEncoderRun = (run: EncoderRun): void => {
     this.encoderDuration.observe({ kind: run.kind }, run.ms / 1000);
     this.encodedItems.inc({ kind: run.kind }, run.items);
+  };
+
+  onOcr = (r: { result: string; ms: number }): void => {
+    this.ocrDuration.observe({ result: r.result }, r.ms / 1000);
   };
 
   onIngestProgress = (d: { done?: number; skipped?: number; failed?: number }): void => {

@@ -28,6 +28,18 @@ export const imageRecordSchema = z.object({
 
 export type ImageRecord = z.infer<typeof imageRecordSchema>;
 
-export const imageHitSchema = imageRecordSchema.extend({ score: z.number().describe('cosine similarity') });
+export const matchSchema = z
+  .object({
+    semanticScore: z.number().nullable().describe('cosine similarity of the image to the query; null when only its text matched'),
+    textScore: z.number().nullable().describe('rank score of the words read in the image; null when they did not match'),
+    matchedText: z.string().nullable().describe('the OCR line that matched'),
+    highlights: z.array(z.tuple([z.number().int(), z.number().int()])).describe('[start, end) offsets of the matched words in matchedText'),
+  })
+  .describe('why the image matched a text query');
+
+export const imageHitSchema = imageRecordSchema.extend({
+  score: z.number().describe('cosine similarity (image search, semantic mode), text score (ocr mode) or fused reciprocal-rank score (hybrid)'),
+  match: matchSchema.optional(),
+});
 
 export type ImageHit = z.infer<typeof imageHitSchema>;

@@ -6,9 +6,14 @@ import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vector
 import { LruCache } from '../util/lru';
 import type { ImageHit, ImageRecord } from './imageRecord';
 import { normalizeQuery } from './textQuery';
+import { reciprocalRankFusion } from './rankFusion';
+import type { ImageText, TextInImages } from './textInImages';
 
 /** The same filters for search and for listings; hidden and archived images only when asked for. */
 export type SearchFilters = ImageVisibility;
+
+/** semantic: the image encoder alone; ocr: the words read in images alone; hybrid: both, fused. */
+export type SearchMode = 'semantic' | 'ocr' | 'hybrid';
 
 export interface Page {
   limit: number;
@@ -86,6 +91,7 @@ export class SearchService {
     private readonly pack: ModelPack,
     private readonly decodeLimits: DecodeLimits,
     textCacheSize: number,
+    private readonly textInImages: TextInImages,
   ) {
     this.textCache = new LruCache(textCacheSize);
   }
@@ -109,8 +115,39 @@ export class SearchService {
     return v!;
   }
 
-  async byText(query: string, filters: SearchFilters, page: Page): Promise<SearchResult> {
-    return this.byVector(await this.embedText(query), filters, page);
+  /**
+   * Text to image. Every hit says why it matched: its semantic score, its text score and the OCR line
+   * with the matched words. Hybrid pages are cut from the fused ranking of both halves, each fetched
+   * to the page's end, so paging is stable.
+   */
+  async byText(query: string, filters: SearchFilters, page: Page, mode: SearchMode = 'semantic'): Promise<SearchResult> {
+    if (mode === 'semantic') {
+      const result = await this.byVector(await this.embedText(query), filters, page);
+      return { ...result, hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedText: null, highlights: [] } })) };
+    }
+    const depth = page.offset + page.limit + 1;
+    const [semantic, text] = await Promise.all([
+      mode === 'hybrid' ? this.byVector(await this.embedText(query), filters, { offset: 0, limit: depth }) : null,
+      this.textInImages.search(query, filters, depth),
+    ]);
+    const byId = new Map<string, ImageRecord>([...(semantic?.hits ?? []), ...text.map((t) => toImageRecord(t.row))].map((r) => [r.id, r]));
+    const texts = new Map(text.map((t) => [t.row.id, t]));
+    const fused =
+      mode === 'hybrid'
+        ? reciprocalRankFusion(
+            semantic!.hits.map((h) => ({ id: h.id, score: h.score })),
+            text.map((t) => ({ id: t.row.id, score: t.score })),
+          )
+        : text.map((t) => ({ id: t.row.id, score: t.score, semanticScore: null, textScore: t.score }));
+    const hits = fused.slice(page.offset, page.offset + page.limit).map((f) => {
+      const t = texts.get(f.id);
+      return {
+        ...byId.get(f.id)!,
+        score: f.score,
+        match: { semanticScore: f.semanticScore, textScore: f.textScore, matchedText: t?.matchedText ?? null, highlights: t?.highlights ?? [] },
+      };
+    });
+    return { hits, nextOffset: fused.length > page.offset + page.limit ? page.offset + page.limit : null };
   }
 
   /** Vector of an indexed image, visible to `owner` when one is given. */
@@ -142,6 +179,13 @@ export class SearchService {
       const row = byId.get(s.id);
       return row ? [{ ...toImageRecord(row), score: s.score }] : [];
     });
+  }
+
+  /** An image's record with the text OCR read in it. */
+  async getImageWithText(id: string, owner?: string): Promise<ImageRecord & { text: ImageText }> {
+    const row = await this.images.findById(id);
+    if (!row || (owner !== undefined && row.owner !== owner)) throw new NotFound(`image ${id} not found`);
+    return { ...toImageRecord(row), text: await this.textInImages.of(row) };
   }
 
   async getImage(id: string, owner?: string): Promise<ImageRecord> {

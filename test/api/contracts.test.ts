@@ -62,6 +62,8 @@ describe('API contract: responses match the documented schemas', () => {
 
   test('search, retrieval, classification and captions', async () => {
     const text = await check('post', '/v1/search/text', (t) => t.send({ query: '红色的花', limit: 3, caption: true }));
+    await check('post', '/v1/search/text', (t) => t.send({ query: '红色', mode: 'ocr' }));
+    await check('post', '/v1/search/text', (t) => t.send({ query: '红色', mode: 'semantic' }));
     imageId = text.body.hits[0].id;
     await check('post', '/v1/search/image', (t) => t.send({ imageId, limit: 3 }));
     const red = await colourImage('red');
@@ -110,6 +112,7 @@ describe('API contract: responses match the documented schemas', () => {
     await check('post', `/v1/admin/jobs/${queued}/cancel`);
     await check('post', `/v1/admin/jobs/${jobId}/cancel`);
     await check('post', '/v1/admin/reconcile', (t) => t.send({ fix: false }));
+    await check('post', '/v1/admin/ocr/backfill', (t) => t.send({ owner: 'alice' }));
     const green = await colourImage('green');
     await check('post', '/v1/admin/ingest', (t) => t.attach('files', green, 'g.png').field('owner', 'bob'));
     await mkdir(path.join(svc.inbox, 'watched'));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
+import { textImage } from '../helpers/textImages';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -27,6 +28,11 @@ describe('web page in a real browser', () => {
     await mkdir(path.join(svc.inbox, 'carol'));
     for (let i = 0; i < 30; i++) await writeFile(path.join(svc.inbox, 'carol', `w${i}.png`), await colourImage('white', { seed: 100 + i }));
     await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('carol', 'carol'));
+    // A phone library with a receipt among photos, for search by the words in a picture.
+    await mkdir(path.join(svc.inbox, 'dora'));
+    await writeFile(path.join(svc.inbox, 'dora', 'receipt.png'), await textImage(['老北京炸酱面馆', '发票金额：128元'], { width: 640, fontSize: 32 }));
+    for (const i of [1, 2]) await writeFile(path.join(svc.inbox, 'dora', `white${i}.png`), await colourImage('white', { seed: 70 + i }));
+    await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('dora', 'dora'));
     await svc
       .api()
       .post('/v1/admin/texts')
@@ -85,6 +91,28 @@ describe('web page in a real browser', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'image-dialog.png') });
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  test('a word printed on a receipt finds it first; the large view shows its text with the word highlighted', async () => {
+    const page = await openPage();
+    await page.getByLabel('用户 Owner').fill('dora');
+    await page.getByRole('searchbox').fill('发票');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
+    expect(await firstHitName(page)).toBe('receipt.png');
+    await page.getByTestId('hit').first().click();
+    const lines = page.getByTestId('ocr-lines');
+    await lines.locator('mark', { hasText: '发票' }).waitFor();
+    expect(await lines.locator('li').allTextContents()).toEqual(['老北京炸酱面馆', '发票金额：128元']);
+    expect(await page.getByTestId('match').textContent()).toMatch(/文字 \d/);
+    await page.keyboard.press('Escape');
+    // Text only: the photos without words are not hits.
+    await page.getByLabel('搜索方式 Mode').selectOption('ocr');
+    await page.getByRole('searchbox').fill('炸酱面');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '1 张图片' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ocr-search.png') });
     await page.close();
   });
 

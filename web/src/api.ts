@@ -1,10 +1,21 @@
 /** Thin client for the service's HTTP API; the API key lives in localStorage. */
-import type { ImageCaptionResponse, IngestAccepted, JobStatusResponse, Readiness, SearchHit, SearchResponse } from '../../src/api/schemas/responses';
+import type {
+  ImageCaptionResponse,
+  ImageDetail,
+  IngestAccepted,
+  JobStatusResponse,
+  Readiness,
+  SearchHit,
+  SearchResponse,
+} from '../../src/api/schemas/responses';
 
 /** Types only: the shapes come from the server's response schemas, so the page cannot drift from the API. */
 export type Hit = SearchHit;
 export type SearchPage = SearchResponse;
 export type JobStatus = JobStatusResponse;
+export type { ImageDetail };
+/** hybrid: by meaning and by the words in the photos; semantic: by meaning; ocr: by the words alone. */
+export type SearchMode = 'hybrid' | 'semantic' | 'ocr';
 
 export interface Filters {
   owner?: string;
@@ -51,8 +62,10 @@ export function cleanFilters(f: Filters): Filters {
   return out;
 }
 
-export const searchText = (query: string, filters: Filters, cursor: string | null, limit = 24) =>
-  call<SearchPage>('/v1/search/text', json({ query, limit, filters: cleanFilters(filters), ...(cursor ? { cursor } : {}) }));
+export const searchText = (query: string, filters: Filters, cursor: string | null, mode: SearchMode | '', limit = 24) =>
+  call<SearchPage>('/v1/search/text', json({ query, limit, filters: cleanFilters(filters), ...(mode ? { mode } : {}), ...(cursor ? { cursor } : {}) }));
+
+export const getImage = (id: string) => call<ImageDetail>(`/v1/images/${id}`);
 
 export const searchSimilar = (imageId: string, filters: Filters, limit = 8) =>
   call<SearchPage>('/v1/search/image', json({ imageId, limit, filters: cleanFilters(filters) }));

@@ -1,8 +1,9 @@
-import { render } from 'preact';
+import { render, type JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   ApiError,
   getCaption,
+  getImage,
   modelStatus,
   getKey,
   jobStatus,
@@ -13,7 +14,9 @@ import {
   startIngest,
   type Filters,
   type Hit,
+  type ImageDetail,
   type JobStatus,
+  type SearchMode,
 } from './api';
 
 const fileName = (source: string) => source.split(/[\\/]/).pop() ?? source;
@@ -72,10 +75,45 @@ function Grid({ hits, onOpen, label }: { hits: Hit[]; onOpen: (h: Hit) => void; 
   );
 }
 
+/** A line with the given [start, end) ranges wrapped in <mark>. */
+function Highlighted({ text, ranges }: { text: string; ranges: readonly (readonly [number, number])[] }) {
+  const parts: (string | JSX.Element)[] = [];
+  let at = 0;
+  for (const [start, end] of ranges) {
+    if (start > at) parts.push(text.slice(at, start));
+    parts.push(<mark key={start}>{text.slice(start, end)}</mark>);
+    at = end;
+  }
+  parts.push(text.slice(at));
+  return <>{parts}</>;
+}
+
+/** The text OCR read in the photo; the line the search matched has its words highlighted. */
+function OcrLines({ detail, hit }: { detail: ImageDetail | null; hit: Hit }) {
+  if (!detail) return null;
+  const { text } = detail;
+  const matched = hit.match?.matchedText;
+  return (
+    <section class="ocr" data-testid="ocr-lines">
+      <h3>图中文字 Text in the photo</h3>
+      {text.state === 'failed' && <p class="hint">文字识别失败：{text.error}</p>}
+      {text.state === 'pending' && <p class="hint">文字识别中…</p>}
+      {text.state === null && <p class="hint">导入时未识别文字 (OCR was off)</p>}
+      {text.state === 'done' && text.lines.length === 0 && <p class="hint">未发现文字 No text</p>}
+      <ol>
+        {text.lines.map((l, i) => (
+          <li key={i}>{l.text === matched ? <Highlighted text={l.text} ranges={hit.match?.highlights ?? []} /> : l.text}</li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
 function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Filters; onClose: () => void; onOpen: (h: Hit) => void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [similar, setSimilar] = useState<Hit[]>([]);
   const [caption, setCaption] = useState<string>('');
+  const [detail, setDetail] = useState<ImageDetail | null>(null);
   useEffect(() => {
     ref.current?.showModal();
     setSimilar([]);
@@ -89,6 +127,8 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
       (c) => setCaption(c.caption ? c.caption.text : `（${'captionError' in c ? c.captionError : '无说明'}）`),
       () => setCaption(''),
     );
+    setDetail(null);
+    getImage(hit.id).then(setDetail, () => setDetail(null));
   }, [hit.id]);
   return (
     <dialog ref={ref} onClose={onClose} aria-labelledby="dialog-title" data-testid="image-dialog">
@@ -115,7 +155,16 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
         <dd>{hit.owner}</dd>
         <dt>相似度 Score</dt>
         <dd>{hit.score.toFixed(4)}</dd>
+        {hit.match && (
+          <>
+            <dt>匹配 Match</dt>
+            <dd data-testid="match">
+              语义 {hit.match.semanticScore?.toFixed(3) ?? '—'} · 文字 {hit.match.textScore?.toFixed(3) ?? '—'}
+            </dd>
+          </>
+        )}
       </dl>
+      <OcrLines detail={detail} hit={hit} />
       <h3>相似图片 Similar images</h3>
       <Grid hits={similar} onOpen={onOpen} label="相似图片" />
     </dialog>
@@ -131,6 +180,7 @@ function SearchView() {
   const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState<Hit | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [mode, setMode] = useState<SearchMode | ''>('');
   const sentinel = useRef<HTMLDivElement>(null);
   const lastQuery = useRef('');
 
@@ -138,7 +188,7 @@ function SearchView() {
     if (busy || (!more && !query.trim())) return;
     setBusy(true);
     try {
-      const page = await searchText(query, filters, more ? cursor : null);
+      const page = await searchText(query, filters, more ? cursor : null, mode);
       lastQuery.current = query;
       setHits(more ? [...hits, ...page.hits] : page.hits);
       setCursor(page.nextCursor);
@@ -205,6 +255,15 @@ function SearchView() {
           onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
           placeholder="用中文描述图片，例如：海边的日落"
         />
+        <label class="mode">
+          方式
+          <select value={mode} onChange={(e) => setMode((e.target as HTMLSelectElement).value as SearchMode | '')} aria-label="搜索方式 Mode">
+            <option value="">默认 Default</option>
+            <option value="hybrid">语义+文字 Hybrid</option>
+            <option value="semantic">语义 Meaning</option>
+            <option value="ocr">图中文字 Text</option>
+          </select>
+        </label>
         <button type="submit" disabled={busy}>
           搜索
         </button>

@@ -5,7 +5,7 @@ import type { IngestService } from '../../../ingest/ingestService';
 import type { TextCorpus } from '../../search/textCorpus';
 import { ownerFor, principalOf, requireScope } from '../auth';
 import { AppError } from '../../errors/appError';
-import { encodeCursor, imageIdSchema, ingestRequestSchema, listJobsQuerySchema, textIngestSchema, type Limits } from '../schemas/requests';
+import { encodeCursor, imageIdSchema, ingestRequestSchema, listJobsQuerySchema, ocrBackfillSchema, textIngestSchema, type Limits } from '../schemas/requests';
 import { multipart, requireContentType, uploadedFiles, type UploadLimits } from '../uploads';
 
 export function adminRoutes(
@@ -68,6 +68,17 @@ export function adminRoutes(
     const report = await reconcile(fix);
     if (report.reindexJobId) ingest.enqueue(report.reindexJobId);
     res.json(report);
+  });
+
+  r.post('/ocr/backfill', requireScope('admin'), requireContentType('application/json'), async (req, res) => {
+    const { owner } = ocrBackfillSchema.parse(req.body ?? {});
+    const jobId = await ingest.createOcrBackfillJob(owner);
+    if (!jobId) return void res.json({ jobId: null, statusUrl: null });
+    ingest.enqueue(jobId);
+    res
+      .status(202)
+      .location(`/v1/admin/jobs/${jobId}`)
+      .json({ jobId, statusUrl: `/v1/admin/jobs/${jobId}` });
   });
 
   r.get('/jobs/:id', requireScope('ingest'), async (req, res) => {

@@ -35,7 +35,7 @@ export function imageRoutes(search: SearchService, derivatives: DerivativeStore,
   const r = Router();
   r.get('/images/:id', async (req, res) => {
     const owner = ownerFor(res, ownerQuerySchema.parse(req.query).owner);
-    res.json(await search.getImage(imageIdSchema.parse(req.params.id), owner));
+    res.json(await search.getImageWithText(imageIdSchema.parse(req.params.id), owner));
   });
 
   r.get('/images/:id/caption', async (req, res) => {

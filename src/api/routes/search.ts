@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { SearchResult, SearchService } from '../../search/searchService';
+import type { SearchMode, SearchResult, SearchService } from '../../search/searchService';
 import { ownerFor } from '../auth';
 import { AppError } from '../../errors/appError';
 import { encodeCursor, imageSearchSchema, textSearchSchema, type Limits } from '../schemas/requests';
@@ -14,7 +14,7 @@ function page(p: { limit: number; offset?: number | undefined; cursor?: number |
   return { limit: p.limit, offset: p.cursor ?? p.offset ?? 0 };
 }
 
-export function searchRoutes(search: SearchService, limits: Limits & UploadLimits, modelKey: string, decorate: HitDecorator): Router {
+export function searchRoutes(search: SearchService, limits: Limits & UploadLimits, modelKey: string, decorate: HitDecorator, defaultMode: SearchMode): Router {
   const r = Router();
   const respond = async (result: SearchResult, start: number, opts: { caption: boolean }) => ({
     model: modelKey,
@@ -27,8 +27,9 @@ export function searchRoutes(search: SearchService, limits: Limits & UploadLimit
     const start = performance.now();
     const body = textSearchSchema(limits).parse(req.body);
     body.filters.owner = ownerFor(res, body.filters.owner);
-    const result = await search.byText(body.query, body.filters, page(body));
-    res.json({ query: body.query, ...(await respond(result, start, { caption: body.caption })) });
+    const mode = body.mode ?? defaultMode;
+    const result = await search.byText(body.query, body.filters, page(body), mode);
+    res.json({ query: body.query, mode, ...(await respond(result, start, { caption: body.caption })) });
   });
 
   r.post('/search/image', requireContentType('application/json', 'multipart/form-data'), multipart('image', limits), async (req, res) => {

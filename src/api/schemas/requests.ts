@@ -113,6 +113,10 @@ export function textSearchSchema(limits: Limits) {
         .pipe(z.string().min(1, 'query is empty').max(limits.queryMaxChars, `query is longer than ${limits.queryMaxChars} characters`)),
       ...pagingShape(limits),
       caption: z.boolean().default(false),
+      mode: z
+        .enum(['semantic', 'ocr', 'hybrid'])
+        .optional()
+        .describe('semantic: the image encoder; ocr: words read in the images; hybrid: both, fused. Default: hybrid when OCR is on, else semantic'),
     })
     .strict();
 }
@@ -294,3 +298,6 @@ export const watchCreateSchema = z
       .describe('a file\'s externalId is this prefix plus its path in the folder; default "watch:<folder id>/"; "" makes paths the ids'),
   })
   .strict();
+
+/** POST /v1/admin/ocr/backfill */
+export const ocrBackfillSchema = z.object({ owner: ownerName.optional().describe("one owner's images; omitted: everyone's") }).strict();

@@ -22,6 +22,7 @@ export const searchHitSchema = imageHitSchema.extend({
 export const searchResponseSchema = z.object({
   model: z.string().describe('name@version of the model pack that ranked the hits'),
   query: z.string().optional().describe('the normalised text query'),
+  mode: z.enum(['semantic', 'ocr', 'hybrid']).optional().describe('how a text query was answered'),
   hits: z.array(searchHitSchema),
   nextCursor: z.string().nullable(),
   tookMs: z.number(),
@@ -37,6 +38,10 @@ export const classifyResponseSchema = z.object({
 export const imageCaptionResponseSchema = z.union([z.object({ caption: captionSchema }), z.object({ caption: z.null(), captionError: z.string() })]);
 
 export const ingestAcceptedSchema = z.object({ jobId: z.uuid(), statusUrl: z.string() });
+export const backfillAcceptedSchema = z.object({
+  jobId: z.uuid().nullable().describe('null when every image has been read already'),
+  statusUrl: z.string().nullable(),
+});
 export const textsAddedSchema = z.object({ ids: z.array(z.string()), count: z.number().int() });
 
 export const reconcileReportSchema = z.object({
@@ -51,7 +56,7 @@ export const reconcileReportSchema = z.object({
 export const jobStatusSchema = z.object({
   id: z.uuid(),
   owner: z.string(),
-  kind: z.enum(['folder', 'upload', 'url', 'reindex']),
+  kind: z.enum(['folder', 'upload', 'url', 'reindex', 'ocr']),
   state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
   albums: z.array(z.string()),
   error: z.string().nullable(),
@@ -64,6 +69,9 @@ export const jobStatusSchema = z.object({
   failed: z.number().int(),
   pending: z.number().int(),
   errors: z.array(z.object({ source: z.string(), error: z.string() })).describe('the latest item errors'),
+  ocr: z
+    .object({ pending: z.number().int(), done: z.number().int(), failed: z.number().int() })
+    .describe("OCR of the job's images (it runs beside the vector path; a failure leaves the image searchable by meaning)"),
 });
 
 export const deleteResultSchema = z.object({
@@ -80,6 +88,22 @@ export const externalDeleteResultSchema = z.object({
 export const bulkDeleteResultSchema = z.object({
   deleted: z.array(z.object({ id: z.string(), externalId: z.string().nullable(), owner: z.string() })).describe('images that were there to delete'),
   count: z.number().int(),
+});
+
+export const ocrLineSchema = z.object({
+  text: z.string(),
+  confidence: z.number(),
+  box: z.tuple([z.number(), z.number(), z.number(), z.number()]).describe('[left, top, right, bottom] in image pixels'),
+});
+export const imageDetailSchema = imageRecordSchema.extend({
+  text: z
+    .object({
+      state: z.enum(['pending', 'done', 'failed']).nullable().describe('null: ingested while OCR was off (POST /v1/admin/ocr/backfill reads it)'),
+      error: z.string().nullable(),
+      engine: z.string().nullable(),
+      lines: z.array(ocrLineSchema),
+    })
+    .describe('the text OCR read in the image'),
 });
 
 export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });
@@ -168,4 +192,5 @@ export type ImageCaptionResponse = z.infer<typeof imageCaptionResponseSchema>;
 export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
 export type JobStatusResponse = z.infer<typeof jobStatusSchema>;
 export type Readiness = z.infer<typeof readinessSchema>;
+export type ImageDetail = z.infer<typeof imageDetailSchema>;
 export type { ImageRecord } from '../../search/imageRecord';

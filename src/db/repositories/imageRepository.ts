@@ -136,10 +136,22 @@ export class ImageRepository {
   ingestState(
     ref: ImageRef,
     owner: string,
-  ): Promise<Pick<ImageRow, 'id' | 'sha256' | 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags'> | null> {
+  ): Promise<Pick<ImageRow, 'id' | 'sha256' | 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags' | 'ocrState'> | null> {
     return this.db.image.findFirst({
       where: refWhere(ref, owner),
-      select: { id: true, sha256: true, state: true, modelPack: true, albums: true, takenAt: true, favorite: true, hidden: true, archived: true, tags: true },
+      select: {
+        id: true,
+        sha256: true,
+        state: true,
+        modelPack: true,
+        albums: true,
+        takenAt: true,
+        favorite: true,
+        hidden: true,
+        archived: true,
+        tags: true,
+        ocrState: true,
+      },
     });
   }
 

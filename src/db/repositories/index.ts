@@ -2,6 +2,7 @@ import { createDb, type Db } from '../prisma';
 import { ApiKeyRepository } from './apiKeyRepository';
 import { ImageRepository } from './imageRepository';
 import { IngestRepository } from './ingestRepository';
+import { OcrRepository } from './ocrRepository';
 import { TextRepository } from './textRepository';
 import { WatchRepository } from './watchRepository';
 import { WebhookRepository } from './webhookRepository';
@@ -14,6 +15,7 @@ export interface Repositories {
   apiKeys: ApiKeyRepository;
   webhooks: WebhookRepository;
   watches: WatchRepository;
+  ocr: OcrRepository;
   /** Round trip to the database, for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -27,6 +29,7 @@ export function repositoriesOver(db: Db): Repositories {
     apiKeys: new ApiKeyRepository(db),
     webhooks: new WebhookRepository(db),
     watches: new WatchRepository(db),
+    ocr: new OcrRepository(db),
     ping: async () => {
       await db.$queryRaw`SELECT 1`;
     },
@@ -38,8 +41,9 @@ export function openRepositories(databaseUrl: string): Repositories {
   return repositoriesOver(createDb(databaseUrl));
 }
 
-export type { ApiKeyRepository, ImageRepository, IngestRepository, TextRepository, WatchRepository, WebhookRepository };
+export type { ApiKeyRepository, ImageRepository, IngestRepository, OcrRepository, TextRepository, WatchRepository, WebhookRepository };
+export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
 export type { DeliveryRow, WebhookRow } from './webhookRepository';
 export type { FileState, WatchedFolderRow } from './watchRepository';
-export type { JobRow, PendingImage, SourceKind } from './ingestRepository';
+export type { JobRow, PendingImage, PendingItem, SourceKind } from './ingestRepository';

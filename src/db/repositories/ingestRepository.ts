@@ -42,6 +42,8 @@ export interface PendingImage {
   camera: string | null;
   latitude: number | null;
   longitude: number | null;
+  /** 'pending' when OCR will read the image; undefined leaves what is recorded (OCR off, or the bytes unchanged). */
+  ocrState?: 'pending' | undefined;
 }
 
 /**
@@ -163,6 +165,10 @@ export class IngestRepository {
 
   async markItemFailed(itemId: string, error: string): Promise<void> {
     await this.db.ingestItem.update({ where: { id: itemId }, data: { state: 'failed', error, attempts: { increment: 1 } } });
+  }
+
+  async markItemDone(itemId: string, imageId: string): Promise<void> {
+    await this.db.ingestItem.update({ where: { id: itemId }, data: { state: 'done', imageId, error: null } });
   }
 
   async markItemSkipped(itemId: string, imageId: string): Promise<void> {

