@@ -61,9 +61,9 @@ describe('routes (fast tier)', () => {
     search.byText.mockResolvedValueOnce({ hits: [], nextOffset: 20 });
     const first = await tenant.post('/v1/search/text').send({ query: '  红色的花  ', limit: 20 });
     expect(first.status).toBe(200);
-    expect(search.byText).toHaveBeenLastCalledWith('红色的花', expect.objectContaining({ owner: 'alice' }), { limit: 20, offset: 0 });
+    expect(search.byText).toHaveBeenLastCalledWith('红色的花', expect.objectContaining({ owner: 'alice' }), { limit: 20, offset: 0 }, 'semantic');
     await tenant.post('/v1/search/text').send({ query: '红色的花', limit: 20, cursor: first.body.nextCursor });
-    expect(search.byText).toHaveBeenLastCalledWith('红色的花', expect.anything(), { limit: 20, offset: 20 });
+    expect(search.byText).toHaveBeenLastCalledWith('红色的花', expect.anything(), { limit: 20, offset: 20 }, 'semantic');
     const foreign = await tenant.post('/v1/search/text').send({ query: '花', filters: { owner: 'bob' } });
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'forbidden']);
   });
@@ -78,7 +78,7 @@ describe('routes (fast tier)', () => {
     expect(ingest.enqueue).toHaveBeenCalledWith(ok.body.jobId);
     expect((await admin.get('/v1/admin/jobs/not-a-uuid')).status).toBe(400);
     expect((await admin.get(`/v1/admin/jobs/${ok.body.jobId}`)).status).toBe(404);
-    search.getImage.mockRejectedValueOnce(new NotFound('image gone'));
+    search.getImageWithText.mockRejectedValueOnce(new NotFound('image gone'));
     const gone = await admin.get('/v1/images/44444444-4444-4444-8444-444444444444');
     expect(gone.body).toEqual({ error: { code: 'not_found', message: 'image gone' } });
   });

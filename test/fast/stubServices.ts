@@ -19,9 +19,12 @@ const empty: SearchResult = { hits: [], nextOffset: null };
  */
 export function stubServices() {
   const search = {
-    byText: jest.fn(async (_q: string, _f: unknown, _p: unknown) => empty),
+    byText: jest.fn(async (_q: string, _f: unknown, _p: unknown, _mode?: string) => empty),
     byVector: jest.fn(async () => empty),
     getImage: jest.fn(async (): Promise<never> => {
+      throw new Error('unused');
+    }),
+    getImageWithText: jest.fn(async (): Promise<never> => {
       throw new Error('unused');
     }),
     vectorOf: jest.fn(async () => new Float32Array(4)),
@@ -44,7 +47,7 @@ export function stubServices() {
     keys: { verify: async (key: string) => (key === TENANT_KEY ? tenant : null) },
     search,
     ingest,
-    deletion: { delete: jest.fn(async () => true) },
+    deletion: { delete: jest.fn(async () => []) },
     texts: { add: jest.fn(async () => []), retrieve: jest.fn(async () => []) },
     captions: { forImages: jest.fn(async () => new Map()) },
     derivatives: {},

@@ -4,7 +4,7 @@ import { onnx } from 'onnx-proto';
 import { GraphBuilder } from '../../scripts/lib/onnxGraph';
 import { tempDir } from '../helpers/env';
 import { colourImage } from '../helpers/images';
-import { textImage } from '../helpers/textImages';
+import { textImage } from '../../bench/fixtures';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
 interface Hit {

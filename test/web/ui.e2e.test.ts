@@ -6,7 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
-import { textImage } from '../helpers/textImages';
+import { textImage } from '../../bench/fixtures';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
