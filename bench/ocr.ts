@@ -10,7 +10,7 @@ import { Client } from 'pg';
 import sharp from 'sharp';
 import { bundledOcrModelDir, PpOcr } from '../src/ocr/ppOcr';
 import { foldText, indexTokens, queryTokens } from '../src/ocr/textTokens';
-import type { Ranked } from '../src/search/rankFusion';
+import { linearFusion, type Ranked } from '../src/search/rankFusion';
 import { COLOURS } from '../scripts/test-pack/concepts';
 import { textImage, writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
@@ -47,7 +47,11 @@ function editDistance(a: readonly string[], b: readonly string[]): number {
 }
 
 async function rgb(buf: Buffer, maxSide = 1280) {
-  const { data, info } = await sharp(buf).resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(buf)
+    .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
@@ -68,7 +72,15 @@ async function accuracy(reader: PpOcr) {
       for (const size of SIZES)
         for (const rotate of ROTATIONS)
           for (const d of DEGRADATIONS) {
-            const img = await textImage(t.lines, { width: Math.max(480, size * 16), fontSize: size, font, rotate, noise: d.noise, format: d.format, quality: d.quality });
+            const img = await textImage(t.lines, {
+              width: Math.max(480, size * 16),
+              fontSize: size,
+              font,
+              rotate,
+              noise: d.noise,
+              format: d.format,
+              quality: d.quality,
+            });
             const read = await reader.read(await rgb(img));
             const ref = [...squash(t.lines.join(''))];
             const hyp = [...squash(read.map((l) => l.text).join(''))];
@@ -104,11 +116,12 @@ async function cost(threads: number) {
   return summarize(ms.slice(2));
 }
 
-async function ingestRate(h: Harness, pack: BenchPack, files: string[], ocr: 'on' | 'off') {
+async function ingestRate(h: Harness, pack: BenchPack, files: string[], ocr: 'on' | 'off', run: string) {
   const s = await h.start(pack, { OCR: ocr });
   try {
     const { ms, value } = await timed(async () => {
-      const jobId = await s.ingest.createFolderJob('bench', path.dirname(files[0]!));
+      // An owner per run: the same bytes under another owner are new images, so neither run skips any.
+      const jobId = await s.ingest.createFolderJob(`bench-ocr-${run}-${ocr}`, path.dirname(files[0]!));
       await s.ingest.runJob(jobId);
       return s.ingest.status(jobId);
     });
@@ -160,7 +173,10 @@ async function queries(h: Harness, testPack: BenchPack, requests: number) {
       const f = path.basename(src);
       return q.kind === 'text' ? textOf(q.key).includes(owners.get(f) ?? '') : f.startsWith(`${q.key}-`);
     };
-    const qs = [...words.map((w) => ({ kind: 'text' as const, key: w, query: w })), ...colours.map((c) => ({ kind: 'colour' as const, key: c, query: colourWords[c]! }))];
+    const qs = [
+      ...words.map((w) => ({ kind: 'text' as const, key: w, query: w })),
+      ...colours.map((c) => ({ kind: 'colour' as const, key: c, query: colourWords[c]! })),
+    ];
     const quality: Record<string, Record<string, { mrr: number; recallAt10: number }>> = {};
     const score = (label: string, kind: string, ranked: string[], relevant: (src: string) => boolean, relevantCount: number) => {
       const q = ((quality[label] ??= {})[kind] ??= { mrr: 0, recallAt10: 0 });
@@ -178,16 +194,9 @@ async function queries(h: Harness, testPack: BenchPack, requests: number) {
       score('semantic', q.kind, srcs(sem!), relevant, count);
       score('ocr', q.kind, srcs(txt!), relevant, count);
       score('hybrid (RRF, k=60)', q.kind, srcs(hyb!), relevant, count);
-      // A linear mix of min-max normalised scores, for comparison with RRF.
-      const norm = (l: { id: string; score: number }[]): Ranked[] => {
-        const max = Math.max(...l.map((x) => x.score), 0);
-        const min = Math.min(...l.map((x) => x.score), 0);
-        return l.map((x) => ({ id: x.id, score: max > min ? (x.score - min) / (max - min) : 1 }));
-      };
-      const mix = new Map<string, number>();
-      for (const x of norm(sem!)) mix.set(x.id, (mix.get(x.id) ?? 0) + 0.5 * x.score);
-      for (const x of norm(txt!)) mix.set(x.id, (mix.get(x.id) ?? 0) + 0.5 * x.score);
-      score('linear 0.5/0.5 (min-max)', q.kind, [...mix].sort((a, b) => b[1] - a[1]).map(([id]) => src.get(id)!), relevant, count);
+      // The same halves fused the other way, for comparison (HYBRID_FUSION=linear).
+      const rank = (l: { id: string; score: number }[]): Ranked[] => l.map((x) => ({ id: x.id, score: x.score }));
+      score('linear 0.5/0.5 (min-max)', q.kind, srcs(linearFusion(rank(sem!), rank(txt!))), relevant, count);
     }
     const counts = { text: words.length, colour: colours.length };
     for (const byKind of Object.values(quality))
@@ -210,7 +219,48 @@ async function queries(h: Harness, testPack: BenchPack, requests: number) {
 
 /** The text index against pg_trgm and a LIKE scan, on synthetic OCR lines. */
 async function indexes(databaseUrl: string, rows: number) {
-  const pool = ['北京', '上海', '广州', '深圳', '西站', '南站', '出口', '入口', '发票', '金额', '验证码', '银行', '停车场', '营业时间', '地铁', '号线', '宫保鸡丁', '麻婆豆腐', '炸酱面', '二等座', '票价', '请勿', '泄露', '外卖', '快递', '取件码', '会员', '积分', '优惠券', '满减', '收银', '小票', '合计', '找零', '微信', '支付宝', '订单', '编号', '电话', '地址'];
+  const pool = [
+    '北京',
+    '上海',
+    '广州',
+    '深圳',
+    '西站',
+    '南站',
+    '出口',
+    '入口',
+    '发票',
+    '金额',
+    '验证码',
+    '银行',
+    '停车场',
+    '营业时间',
+    '地铁',
+    '号线',
+    '宫保鸡丁',
+    '麻婆豆腐',
+    '炸酱面',
+    '二等座',
+    '票价',
+    '请勿',
+    '泄露',
+    '外卖',
+    '快递',
+    '取件码',
+    '会员',
+    '积分',
+    '优惠券',
+    '满减',
+    '收银',
+    '小票',
+    '合计',
+    '找零',
+    '微信',
+    '支付宝',
+    '订单',
+    '编号',
+    '电话',
+    '地址',
+  ];
   let seed = 7;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -227,7 +277,12 @@ async function indexes(databaseUrl: string, rows: number) {
       const page = contents.slice(i, i + 2000).map((c) => foldText(c));
       await db.query('INSERT INTO bench_ocr (content, tokens) SELECT c, array_to_tsvector(t::text[]) FROM unnest($1::text[], $2::text[]) AS u(c, t)', [
         page,
-        page.map((c) => `{${indexTokens(c).map((t) => `"${t.replace(/["\\]/g, '\\$&')}"`).join(',')}}`),
+        page.map(
+          (c) =>
+            `{${indexTokens(c)
+              .map((t) => `"${t.replace(/["\\]/g, '\\$&')}"`)
+              .join(',')}}`,
+        ),
       ]);
     }
     // Substrings of real rows, 2 to 6 characters: whole words, parts of words, across word boundaries.
@@ -239,7 +294,9 @@ async function indexes(databaseUrl: string, rows: number) {
     });
     // The right answers, by a sequential LIKE scan before any index exists.
     const like = (q: string) => `%${q.replace(/[\\%_]/g, '\\$&')}%`;
-    const truth = await Promise.all(queriesList.map(async (q) => new Set((await db.query<{ id: number }>('SELECT id FROM bench_ocr WHERE content LIKE $1', [like(q)])).rows.map((r) => r.id))));
+    const truth: Set<number>[] = [];
+    for (const q of queriesList)
+      truth.push(new Set((await db.query<{ id: number }>('SELECT id FROM bench_ocr WHERE content LIKE $1', [like(q)])).rows.map((r) => r.id)));
     const build = async (sql: string) => (await timed(() => db.query(sql))).ms;
     const tsvBuildMs = await build('CREATE INDEX bench_ocr_tokens ON bench_ocr USING GIN (tokens)');
     let trgm: { buildMs: number } | { unavailable: string };
@@ -251,7 +308,10 @@ async function indexes(databaseUrl: string, rows: number) {
     }
     await db.query('ANALYZE bench_ocr');
     const collation = (await db.query<{ datcollate: string }>('SELECT datcollate FROM pg_database WHERE datname = current_database()')).rows[0]?.datcollate;
-    const tsq = (q: string) => queryTokens(q).required.map((t) => `'${t.replace(/'/g, "''")}'`).join(' & ');
+    const tsq = (q: string) =>
+      queryTokens(q)
+        .required.map((t) => `'${t.replace(/'/g, "''")}'`)
+        .join(' & ');
     const run = async (label: string, sql: string, params: (q: string) => string[]) => {
       const ms: number[] = [];
       let recall = 0;
@@ -268,7 +328,10 @@ async function indexes(databaseUrl: string, rows: number) {
     };
     const results = [
       await run('tsvector of character pairs (GIN), as the service queries it', 'SELECT id FROM bench_ocr WHERE tokens @@ $1::tsquery', (q) => [tsq(q)]),
-      await run('tsvector pairs + LIKE recheck (exact substrings)', 'SELECT id FROM bench_ocr WHERE tokens @@ $1::tsquery AND content LIKE $2', (q) => [tsq(q), like(q)]),
+      await run('tsvector pairs + LIKE recheck (exact substrings)', 'SELECT id FROM bench_ocr WHERE tokens @@ $1::tsquery AND content LIKE $2', (q) => [
+        tsq(q),
+        like(q),
+      ]),
       ...('buildMs' in trgm ? [await run('pg_trgm GIN, LIKE %q%', 'SELECT id FROM bench_ocr WHERE content LIKE $1', (q) => [like(q)])] : []),
     ];
     await db.query('DROP INDEX IF EXISTS bench_ocr_trgm');
@@ -277,7 +340,14 @@ async function indexes(databaseUrl: string, rows: number) {
     for (const q of queriesList) seqMs.push((await timed(() => db.query('SELECT id FROM bench_ocr WHERE content LIKE $1', [like(q)]))).ms);
     const size = (await db.query<{ s: string }>("SELECT pg_size_pretty(pg_total_relation_size('bench_ocr')) AS s")).rows[0]?.s;
     await db.query('DROP TABLE bench_ocr');
-    return { rows, collation, tableSize: size, tsvectorBuildMs: round(tsvBuildMs), trgm, results: [...results, { label: 'LIKE %q%, no index (sequential scan)', recall: 1, precision: 1, latencyMs: summarize(seqMs) }] };
+    return {
+      rows,
+      collation,
+      tableSize: size,
+      tsvectorBuildMs: round(tsvBuildMs),
+      trgm,
+      results: [...results, { label: 'LIKE %q%, no index (sequential scan)', recall: 1, precision: 1, latencyMs: summarize(seqMs) }],
+    };
   } finally {
     await db.end();
   }
@@ -294,10 +364,17 @@ export async function benchOcr(h: Harness, opts: { ingestImages: number; request
   log('ingest with OCR on and off');
   const files = await writePhotoLikeJpegs(path.join(h.root, 'ocr-ingest'), opts.ingestImages, 1600, 1200, 5);
   const ingest = [];
-  for (const pack of h.packs.filter((p) => !p.label.includes('test pack'))) {
-    const off = await ingestRate(h, pack, files, 'off');
-    const on = await ingestRate(h, pack, files, 'on');
-    ingest.push({ model: pack.label, images: files.length, offImagesPerSec: off.imagesPerSec, onImagesPerSec: on.imagesPerSec, ratio: round(on.imagesPerSec / off.imagesPerSec, 3), ocr: on.ocr });
+  for (const [i, pack] of h.packs.filter((p) => !p.label.includes('test pack')).entries()) {
+    const off = await ingestRate(h, pack, files, 'off', String(i));
+    const on = await ingestRate(h, pack, files, 'on', String(i));
+    ingest.push({
+      model: pack.label,
+      images: files.length,
+      offImagesPerSec: off.imagesPerSec,
+      onImagesPerSec: on.imagesPerSec,
+      ratio: round(on.imagesPerSec / off.imagesPerSec, 3),
+      ocr: on.ocr,
+    });
   }
   log('queries: quality and latency per mode');
   const testPack = h.packs.find((p) => p.label.includes('test pack')) ?? h.packs[0]!;

@@ -56,7 +56,11 @@ async function main(): Promise<void> {
   const h = await createHarness();
   try {
     const started = new Date().toISOString();
-    const ocr = await benchOcr(h, { ingestImages: num('BENCH_OCR_INGEST', 60), requests: num('BENCH_REQUESTS', 200), indexRows: num('BENCH_OCR_INDEX_ROWS', 100_000) });
+    const ocr = await benchOcr(h, {
+      ingestImages: num('BENCH_OCR_INGEST', 60),
+      requests: num('BENCH_REQUESTS', 200),
+      indexRows: num('BENCH_OCR_INDEX_ROWS', 100_000),
+    });
     const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
     const results = { started, finished: new Date().toISOString(), machine, ...ocr };
     await writeFile(path.resolve(__dirname, 'ocr-results.json'), `${JSON.stringify(results, null, 2)}\n`);

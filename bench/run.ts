@@ -13,6 +13,8 @@ import { benchIngest } from './ingest';
 import { runLoad } from './load';
 import { benchQuery } from './query';
 import { benchPacks } from './packs';
+import { benchOcr, type OcrBench } from './ocr';
+import { ocrMarkdown } from './ocrRun';
 
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
 
@@ -48,6 +50,12 @@ async function main(): Promise<void> {
     } finally {
       await s.close();
     }
+    log('ocr');
+    const ocr = await benchOcr(h, {
+      ingestImages: num('BENCH_OCR_INGEST', 60),
+      requests: num('BENCH_REQUESTS', 200),
+      indexRows: num('BENCH_OCR_INDEX_ROWS', 100_000),
+    });
     const ann: (AnnResult & { measured?: string })[] = [];
     const compareUpTo = num('BENCH_ANN_COMPARE_MAX', 100_000);
     const sizes = (process.env.BENCH_ANN_SIZES ?? '100000,1000000').split(',').map(Number).filter(Boolean);
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
       query,
       packs,
       load: { model: primary.label, ...load },
+      ocr,
       ann,
     };
     const out = path.resolve(__dirname, 'results.json');
@@ -93,6 +102,8 @@ type Results = {
   packs: Awaited<ReturnType<typeof benchPacks>>;
   load: Awaited<ReturnType<typeof runLoad>> & { model: string };
   ann: (AnnResult & { measured?: string })[];
+  /** Absent in results from before OCR. */
+  ocr?: OcrBench;
 };
 
 function markdown(r: Results): string {
@@ -155,6 +166,7 @@ function markdown(r: Results): string {
     ``,
     `${l.requests} requests, **${l.errors} errors**, ${l.requestsPerSec} req/s; latency p50 ${l.latencyMs.p50} ms, p95 ${l.latencyMs.p95} ms, p99 ${l.latencyMs.p99} ms. Ingest during load: ${l.ingestDuringLoad.done} done, ${l.ingestDuringLoad.failed} failed.`,
     ``,
+    ...(r.ocr ? [`## OCR`, ``, ocrMarkdown(r.ocr), ``] : []),
     `## ANN (cosine, synthetic clustered 512-d vectors, single-query search)`,
     ``,
     `hnswlib-node inserts one point at a time, as the embedded store does; usearch inserts the batch on all cores.`,

@@ -71,6 +71,8 @@ async function main(): Promise<number> {
         bar.update(before.total - before.pending + processed, { ...counts, rate: (processed / ((Date.now() - start) / 1000 || 1)).toFixed(1) });
     });
     bar.stop();
+    // OCR reads the new images after their vectors are stored; the CLI finishes that before it exits.
+    await services.ocr?.idle();
     const after = await services.ingest.status(jobId);
     console.log(
       JSON.stringify({

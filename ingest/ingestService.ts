@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ImageRepository, IngestRepository, JobRow, OcrRepository } from '../src/db/repositories';
+import type { ImageRepository, IngestRepository, JobRow } from '../src/db/repositories';
 import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
@@ -42,7 +42,6 @@ function refuseRepeatedExternalIds(items: readonly { externalId?: string | undef
 
 export interface IngestServiceDeps extends WorkerDeps {
   imageRows: ImageRepository;
-  ocrRows: OcrRepository;
   jobs: IngestRepository;
   ingestRoots: string[];
 }

@@ -1,4 +1,4 @@
-import type { IngestRepository } from '../src/db/repositories';
+import type { IngestRepository, OcrRepository } from '../src/db/repositories';
 import type { Logger } from '../src/util/logger';
 import { OcrBackfill } from './ocrBackfill';
 import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps } from './pipeline';
@@ -6,11 +6,10 @@ import { dropStagedUploads } from './sources/uploadStaging';
 
 export interface WorkerDeps extends PipelineDeps {
   jobs: IngestRepository;
+  ocrRows: OcrRepository;
   stagingDir: string;
   /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
   jobRetryBaseMs: number;
-  /** OCR backfill jobs read this many images at once. */
-  ocrConcurrency: number;
   /** Every job's progress, e.g. for metrics. */
   onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
   log: Logger;
@@ -37,7 +36,7 @@ export class JobWorker {
 
   constructor(private readonly deps: WorkerDeps) {
     this.pipeline = new IngestPipeline(deps);
-    this.backfill = new OcrBackfill({ ...deps, concurrency: deps.ocrConcurrency });
+    this.backfill = new OcrBackfill(deps);
   }
 
   /** Runs a job to its end in the caller's context (the CLI), reporting progress per item. */
@@ -74,8 +73,6 @@ export class JobWorker {
             shouldStop,
           );
       }
-      // Staged uploads stay until OCR has read them.
-      await this.deps.ocr?.drain(jobId);
       await jobs.markCompleted(jobId);
       if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
       await this.announce('job.completed', job);

@@ -66,7 +66,7 @@ type Prepared =
       bytes: number;
       decoded: DecodedImage;
       meta: ImageMeta;
-      /** The original bytes, kept for OCR when it must read this image. */
+      /** What OCR will read (stored with the derivatives), when it must read this image. */
       ocrInput: Buffer | null;
     }
   | { type: 'skipped'; item: WorkItem; imageId: string }
@@ -183,7 +183,7 @@ export class IngestPipeline {
     const takenAt = (sameBytes ? (existing.takenAt ?? decoded.takenAt) : (decoded.takenAt ?? existing?.takenAt)) ?? undefined;
     const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(decoded) };
     // Text already read from these very bytes need not be read again.
-    const ocrInput = this.deps.ocr && !(sameBytes && existing.ocrState === 'done') ? data : null;
+    const ocrInput = this.deps.ocr && !(sameBytes && existing.ocrState === 'done') ? await this.deps.ocr.prepareInput(data) : null;
     return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta, ocrInput };
   }
 
@@ -223,7 +223,11 @@ export class IngestPipeline {
     const { jobs, derivatives, pack, collection, log } = this.deps;
     // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
     await Promise.all(
-      batch.flatMap((p) => [derivatives.put('preview', p.imageId, p.decoded.preview), derivatives.put('thumbnail', p.imageId, p.decoded.thumbnail)]),
+      batch.flatMap((p) => [
+        derivatives.put('preview', p.imageId, p.decoded.preview),
+        derivatives.put('thumbnail', p.imageId, p.decoded.thumbnail),
+        ...(p.ocrInput ? [derivatives.put('ocr', p.imageId, p.ocrInput)] : []),
+      ]),
     );
     if (ctx.kind !== 'reindex') {
       await jobs.upsertPendingImages(
@@ -270,7 +274,7 @@ export class IngestPipeline {
       batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
     );
     if (ctx.kind === 'reindex') return;
-    for (const p of batch) if (p.ocrInput) await this.deps.ocr?.submit(ctx.jobId, p.imageId, p.ocrInput);
+    if (batch.some((p) => p.ocrInput)) this.deps.ocr?.wake();
     // The batch is committed; a failure to record its events must not undo or repeat it.
     await this.deps.events
       .emit(batch.map((p) => ({ type: 'image.indexed', owner: ctx.owner, data: { imageId: p.imageId, externalId: p.item.externalId, jobId: ctx.jobId } })))

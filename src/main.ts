@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   log.info({ url: `http://${config.HOST}:${port}`, store: services.store.kind, pack: services.pack.key }, 'imagesearch is listening');
   services.dispatcher.start();
+  services.ocr?.start();
   await services.watcher.start();
   const resumed = await services.ingest.resumeUnfinished();
   if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');

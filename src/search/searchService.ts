@@ -6,7 +6,7 @@ import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vector
 import { LruCache } from '../util/lru';
 import type { ImageHit, ImageRecord } from './imageRecord';
 import { normalizeQuery } from './textQuery';
-import { reciprocalRankFusion } from './rankFusion';
+import { fuse, type FusionMethod } from './rankFusion';
 import type { ImageText, TextInImages } from './textInImages';
 
 /** The same filters for search and for listings; hidden and archived images only when asked for. */
@@ -92,6 +92,7 @@ export class SearchService {
     private readonly decodeLimits: DecodeLimits,
     textCacheSize: number,
     private readonly textInImages: TextInImages,
+    private readonly fusion: FusionMethod = 'rrf',
   ) {
     this.textCache = new LruCache(textCacheSize);
   }
@@ -134,7 +135,8 @@ export class SearchService {
     const texts = new Map(text.map((t) => [t.row.id, t]));
     const fused =
       mode === 'hybrid'
-        ? reciprocalRankFusion(
+        ? fuse(
+            this.fusion,
             semantic!.hits.map((h) => ({ id: h.id, score: h.score })),
             text.map((t) => ({ id: t.row.id, score: t.score })),
           )

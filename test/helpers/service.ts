@@ -48,6 +48,7 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
   });
   const services = Object.assign(await startServices(config, createLogger(config.LOG_LEVEL)), { db: database.db });
   services.dispatcher.start();
+  services.ocr?.start();
   await services.watcher.start();
   const app = createApp(services, { version: 'test' });
   return {
@@ -75,7 +76,11 @@ export async function waitForJob(svc: TestService, jobId: string, timeoutMs = 30
   const until = Date.now() + timeoutMs;
   for (;;) {
     const status = await svc.services.ingest.status(jobId);
-    if (status && (status.state === 'completed' || status.state === 'failed' || status.state === 'cancelled')) return status;
+    if (status && (status.state === 'completed' || status.state === 'failed' || status.state === 'cancelled')) {
+      // OCR reads a job's images after their vectors are stored: tests see both done.
+      await svc.services.ocr?.idle();
+      return (await svc.services.ingest.status(jobId))!;
+    }
     if (Date.now() > until) throw new Error(`job ${jobId} did not finish: ${JSON.stringify(status)}`);
     await new Promise((r) => setTimeout(r, 50));
   }

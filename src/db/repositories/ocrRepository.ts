@@ -75,10 +75,20 @@ export class OcrRepository {
     return rows;
   }
 
-  /** Images OCR has not read (ingested while it was off) or left pending by a crash; for backfill jobs. */
+  /** Images queued for OCR whose vectors are stored, oldest first. */
+  pendingOcr(take: number): Promise<{ id: string; width: number }[]> {
+    return this.db.image.findMany({
+      where: { ocrState: 'pending', state: 'indexed', deletedAt: null },
+      select: { id: true, width: true },
+      orderBy: [{ ingestedAt: 'asc' }, { id: 'asc' }],
+      take,
+    });
+  }
+
+  /** Images OCR never queued (ingested while it was off, or before it existed); for backfill jobs. */
   async awaitingOcr(owner: string | undefined, take = 100_000): Promise<{ id: string }[]> {
     return this.db.image.findMany({
-      where: { deletedAt: null, state: 'indexed', OR: [{ ocrState: null }, { ocrState: 'pending' }], ...(owner !== undefined ? { owner } : {}) },
+      where: { deletedAt: null, state: 'indexed', ocrState: null, ...(owner !== undefined ? { owner } : {}) },
       select: { id: true },
       orderBy: { id: 'asc' },
       take,
