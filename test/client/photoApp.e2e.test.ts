@@ -1,47 +1,11 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ImageSearchClient, ImageSearchError, verifyWebhook } from '../../src/client/imageSearchClient';
 import { colourImage } from '../helpers/images';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
-
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  answered: number;
-}
-
-/** The photo product's webhook endpoint: answers 500 to the first request, to be retried, then 204. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const answered = received.length === 0 ? 500 : 204;
-      received.push({ headers: req.headers, body, answered });
-      res.statusCode = answered;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/imagesearch`,
-    received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually, startReceiver, type Received } from '../helpers/webhookReceiver';
 
 /** How a photo product integrates, over real HTTP with the typed client: README "Integrating a photo app". */
 describe('photo app integration (client, real HTTP, real Postgres)', () => {
@@ -65,14 +29,14 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
   });
 
   test('upload with externalIds, find, patch, replace, delete everywhere; signed webhooks with a retry', async () => {
-    const receiver = await startReceiver();
+    const receiver = await startReceiver({ failFirst: true });
     try {
       const hook = await client.createWebhook({ url: receiver.url, owner: 'mia' });
       expect(hook.secret).toMatch(/^whsec_/);
       // A global subscription (operator, no owner) hears every owner; another owner's only its own.
-      const global = await startReceiver();
+      const global = await startReceiver({ failFirst: true });
       const globalHook = await client.createWebhook({ url: global.url, events: ['image.deleted'] });
-      const other = await startReceiver();
+      const other = await startReceiver({ failFirst: true });
       await client.createWebhook({ url: other.url, owner: 'someone-else' });
 
       const files = await Promise.all(

@@ -9,6 +9,8 @@ import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
 import { tempDir, testEnv } from '../helpers/env';
 import { startTestService, waitForJob, type TestServices as Services } from '../helpers/service';
+import { eventually, startReceiver } from '../helpers/webhookReceiver';
+import { verifyWebhook } from '../../src/client/imageSearchClient';
 
 const ROOT = path.resolve(__dirname, '../..');
 const reconcileWith = (s: Services, fix = false) => s.reconcile(fix);
@@ -55,6 +57,50 @@ describe('faults: the vector store goes away mid-ingest', () => {
     } finally {
       await second.close();
       await database.drop();
+    }
+  });
+});
+
+describe('faults: the encoder fails mid-job', () => {
+  test('the job fails with the reason, keeps what it committed, and a signed job.failed webhook is delivered', async () => {
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '2', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '100' });
+    const receiver = await startReceiver();
+    try {
+      const hook = (
+        await svc
+          .api()
+          .post('/v1/webhooks')
+          .send({ url: receiver.url, owner: 'bea', events: ['job.failed', 'job.completed'] })
+      ).body as {
+        secret: string;
+      };
+      await writeColourLibrary(svc.inbox);
+      const s = svc.services;
+      const job = await s.ingest.createFolderJob('bea', '.');
+      let released = false;
+      const run = s.ingest.runJob(job, (d) => {
+        if (!released && d.done) {
+          released = true;
+          void s.pack.close(); // the ONNX sessions are released for real: the next encode throws
+        }
+      });
+      await expect(run).rejects.toThrow();
+      const status = (await s.ingest.status(job))!;
+      expect(status).toMatchObject({ state: 'failed', error: expect.any(String) });
+      expect(status.done).toBeGreaterThanOrEqual(2);
+      expect(await s.db.image.count({ where: { state: 'indexed' } })).toBe(status.done);
+      const delivered = await eventually('the job.failed webhook', async () => (receiver.received.length ? receiver.received : undefined));
+      expect(delivered).toHaveLength(1);
+      expect(verifyWebhook(hook.secret, delivered[0]!.headers, delivered[0]!.body)).toBe(true);
+      expect(JSON.parse(delivered[0]!.body)).toMatchObject({
+        type: 'job.failed',
+        owner: 'bea',
+        data: { jobId: job, kind: 'folder', error: status.error, done: status.done },
+      });
+    } finally {
+      await receiver.close();
+      await svc.close().catch(() => undefined);
+      await svc.database.drop();
     }
   });
 });
