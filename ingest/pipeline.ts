@@ -1,6 +1,7 @@
 import type { ImageRef, ImageRepository, IngestRepository, SourceKind } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
-import { decodeImage, ImageRejected, type DecodedImage, type DecodeLimits } from '../src/images/decode';
+import { ImageRejected, type DecodedImage, type DecodeLimits } from '../src/images/decode';
+import type { DecodePool } from '../src/images/decodePool';
 import type { ModelPack } from '../src/models/modelPack';
 import { VectorStoreError, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
@@ -22,6 +23,8 @@ export interface PipelineDeps {
   derivatives: DerivativeStore;
   reader: ReaderOptions;
   decode: DecodeLimits;
+  /** Decodes off the main thread. */
+  decoder: Pick<DecodePool, 'decode'>;
   batchSize: number;
   /** Items read and decoded ahead of the encoder. */
   lookahead: number;
@@ -121,7 +124,10 @@ export class IngestPipeline {
     const flush = async (): Promise<boolean> => {
       const full = batch;
       batch = [];
-      const vectors = await this.deps.pack.image.encode(full.map((p) => p.decoded.tensor));
+      const vectors = await this.deps.pack.image.encode(
+        full.map((p) => p.decoded.tensor),
+        'background',
+      );
       await writing;
       if (shouldStop()) return false;
       writing = this.write(ctx, full, vectors).then(() => onProgress?.({ done: full.length }));
@@ -175,7 +181,7 @@ export class IngestPipeline {
     const albums = [...new Set([...(existing?.albums ?? []), ...ctx.albums])];
     const upToDate = sameBytes && existing.state === 'indexed' && existing.modelPack === this.deps.pack.key;
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
-    const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
+    const decoded = await this.deps.decoder.decode(data, this.deps.pack.image.preprocessing, this.deps.decode);
     // A known image keeps what its owner set (flags, tags, a corrected capture time); new content starts plain.
     const kept = existing
       ? { favorite: existing.favorite, hidden: existing.hidden, archived: existing.archived, tags: existing.tags }
@@ -196,7 +202,7 @@ export class IngestPipeline {
   private async prepareReindex(item: WorkItem, data: Buffer): Promise<Prepared> {
     const image = item.imageId ? await this.deps.imageRows.findById(item.imageId) : null;
     if (!image) return { type: 'rejected', item, error: 'image no longer exists' };
-    const decoded = await decodeImage(data, this.deps.pack.image.preprocessing, this.deps.decode);
+    const decoded = await this.deps.decoder.decode(data, this.deps.pack.image.preprocessing, this.deps.decode);
     return {
       type: 'encode',
       item,

@@ -13,7 +13,8 @@ import { Metrics } from '../observability/metrics';
 import { ImageDeletion } from '../library/imageDeletion';
 import { LibraryService } from '../library/libraryService';
 import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
-import { loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
+import { encodeOnce, loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
+import { DecodePool } from '../images/decodePool';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
 import { TextInImages } from '../search/textInImages';
@@ -123,6 +124,7 @@ async function openTextReader(config: Config, log: Logger): Promise<TextReader |
       maxSide: config.OCR_MAX_SIDE,
       minConfidence: config.OCR_MIN_CONFIDENCE,
       intraOpThreads: config.OCR_THREADS,
+      nice: config.BACKGROUND_NICE,
     });
     log.info({ engine: reader.key }, 'OCR is on');
     return reader;
@@ -148,6 +150,9 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       intraOpThreads: config.ORT_INTRA_OP_THREADS,
       interOpThreads: config.ORT_INTER_OP_THREADS,
       maxConcurrentRuns: config.ENCODER_MAX_CONCURRENCY,
+      backgroundRunMs: config.INGEST_ENCODE_RUN_MS,
+      scheduling: config.ENCODER_SCHEDULING,
+      imageNice: config.BACKGROUND_NICE,
       verifyChecksums: config.MODEL_VERIFY_CHECKSUMS,
       onRun: (run) => {
         metrics.onEncoderRun(run);
@@ -158,6 +163,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     log.info({ pack: pack.key, dim: pack.image.dim, dir: config.modelDir }, 'loaded model pack');
     const warning = notMeaningfulWarning(pack.manifest);
     if (warning) log.warn(warning);
+    // onnxruntime plans memory and threads on a session's first run: spend that at start, not on the first search.
+    await encodeOnce(pack);
 
     const store = createVectorStore(config);
     cleanup.push(() => store.close());
@@ -188,6 +195,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
           { maxSide: config.OCR_MAX_SIDE, concurrency: config.OCR_CONCURRENCY, pollMs: 2000 },
           metrics.onOcr,
           log.child({ component: 'ocr' }),
+          (run) => pack.gate.run('background', run),
         )
       : null;
     if (ocr) cleanup.push(() => ocr.stop());
@@ -210,6 +218,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       : new RetrievalCaptioner(texts, (id) => search.vectorOf(id), pack.key);
     const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, log.child({ component: 'captions' }));
     texts.onChange = (owners) => captions.invalidate(owners);
+    const decoder = new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE);
+    cleanup.push(() => decoder.close());
     const ingest = new IngestService({
       imageRows: repos.images,
       ocrRows: repos.ocr,
@@ -219,6 +229,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       pack,
       derivatives,
       decode: decodeLimits,
+      decoder,
       reader: {
         maxBytes: config.MAX_IMAGE_BYTES,
         derivatives,

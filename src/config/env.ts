@@ -44,7 +44,18 @@ export const envSchema = z.object({
   ORT_INTRA_OP_THREADS: int(0, 0, 256),
   ORT_INTER_OP_THREADS: int(1, 1, 64),
   ENCODER_MAX_CONCURRENCY: int(2, 1, 64),
+  /** Queries first: ingest's encoder runs are split to last about this long, so a query waits at most that for one. */
+  INGEST_ENCODE_RUN_MS: int(150, 1, 60_000),
+  /** priority: queries before ingest; fifo: arrival order, whole batches (for comparison in the bench). */
+  ENCODER_SCHEDULING: z.enum(['priority', 'fifo']).default('priority'),
+  /**
+   * Nice value (0..19) of the threads that encode images for ingest and read text for OCR; searches
+   * encode on threads at the process's own priority, so the kernel gives them the cores first.
+   */
+  BACKGROUND_NICE: int(19, 0, 19),
   DECODE_CONCURRENCY: int(4, 1, 64),
+  /** Worker threads that decode ingest's images (tensor, preview, thumbnail) off the main thread. */
+  DECODE_THREADS: int(2, 1, 64),
   /** Per image, for uploads, URL downloads and files alike. */
   MAX_IMAGE_BYTES: int(50 * 1024 * 1024, 1024),
   MAX_UPLOAD_FILES: int(64, 1, 10_000),

@@ -1,8 +1,9 @@
 import * as ort from 'onnxruntime-node';
-import { type Semaphore } from '../util/semaphore';
+import { BackgroundChunker, type EncoderGate, type Priority } from './encoderGate';
 import type { ModelManifest } from './manifest';
 import { toFloat16Bits } from './float16';
 import { readEmbeddings, requireInput } from './onnxSession';
+import type { InferenceRunner } from './sessionHost';
 import type { ImagePreprocessing, PixelTensor } from './preprocess';
 import type { TextTokenizer } from './tokenizer';
 import { l2NormalizeRows } from './vectorMath';
@@ -13,64 +14,95 @@ export interface EncoderRun {
   ms: number;
 }
 
+type Outputs = Record<string, ort.Tensor>;
+
 export interface EncoderOptions {
   batchSize: number;
-  /** Shared across encoders: bounds how many ONNX runs (and their buffers) exist at once. */
-  gate: Semaphore;
+  /** Shared across encoders: bounds how many ONNX runs (and their buffers) exist at once, queries first. */
+  gate: EncoderGate;
+  /** Background runs are split to last about this long, so a query waits at most that for one. */
+  backgroundRunMs: number;
+  /** 'fifo': every run in arrival order, whole batches (the behaviour before queries went first; for comparison). */
+  scheduling: 'priority' | 'fifo';
   onRun?: (run: EncoderRun) => void;
 }
 
 export interface ImageEncoder {
   readonly dim: number;
   readonly preprocessing: ImagePreprocessing;
-  /** L2-normalised embeddings, one per input, in order. */
-  encode(images: readonly PixelTensor[]): Promise<Float32Array[]>;
+  /** L2-normalised embeddings, one per input, in order; ingest asks at background priority. */
+  encode(images: readonly PixelTensor[], priority?: Priority): Promise<Float32Array[]>;
 }
 
 export interface TextEncoder {
   readonly dim: number;
   readonly maxLength: number;
-  encode(texts: readonly string[]): Promise<Float32Array[]>;
+  encode(texts: readonly string[], priority?: Priority): Promise<Float32Array[]>;
 }
 
-async function inBatches<T>(
-  items: readonly T[],
-  size: number,
-  run: (batch: readonly T[]) => Promise<Float32Array[]>,
-): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await run(items.slice(i, i + size))));
-  return out;
-}
+/**
+ * Runs items through the encoder in batches: whole batches for queries, short chunks (sized to the
+ * measured time per item) for background work.
+ */
+class Batcher<T> {
+  private readonly chunker: BackgroundChunker;
 
-async function timed(opts: EncoderOptions, kind: EncoderRun['kind'], items: number, run: () => Promise<ort.InferenceSession.ReturnType>) {
-  return opts.gate.run(async () => {
-    const start = performance.now();
-    const result = await run();
-    opts.onRun?.({ kind, items, ms: performance.now() - start });
-    return result;
-  });
+  constructor(
+    private readonly opts: EncoderOptions,
+    private readonly kind: EncoderRun['kind'],
+    private readonly run: (batch: readonly T[]) => Promise<Outputs>,
+    private readonly read: (out: Outputs, rows: number) => Float32Array[],
+  ) {
+    this.chunker = new BackgroundChunker(opts.batchSize, opts.backgroundRunMs);
+  }
+
+  async encode(items: readonly T[], asked: Priority): Promise<Float32Array[]> {
+    const priority = this.opts.scheduling === 'fifo' ? 'interactive' : asked;
+    const out: Float32Array[] = [];
+    for (let i = 0; i < items.length; ) {
+      const size = priority === 'background' ? this.chunker.size : this.opts.batchSize;
+      const batch = items.slice(i, i + size);
+      const result = await this.opts.gate.run(priority, async () => {
+        const start = performance.now();
+        const value = await this.run(batch);
+        const ms = performance.now() - start;
+        this.chunker.observe(batch.length, ms);
+        this.opts.onRun?.({ kind: this.kind, items: batch.length, ms });
+        return value;
+      });
+      out.push(...this.read(result, batch.length));
+      i += batch.length;
+    }
+    return out;
+  }
 }
 
 export class OnnxImageEncoder implements ImageEncoder {
   readonly dim: number;
   readonly preprocessing: ModelManifest['image'];
+  private readonly batcher: Batcher<PixelTensor>;
 
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: InferenceRunner,
     manifest: ModelManifest,
-    private readonly opts: EncoderOptions,
+    opts: EncoderOptions,
   ) {
     this.dim = manifest.embeddingDim;
     this.preprocessing = manifest.image;
     requireInput(session, manifest.image.input);
+    this.batcher = new Batcher(opts, 'image', (batch) => this.runBatch(batch), (out, rows) => this.embeddings(out, rows));
   }
 
-  encode(images: readonly PixelTensor[]): Promise<Float32Array[]> {
-    return inBatches(images, this.opts.batchSize, (batch) => this.encodeBatch(batch));
+  encode(images: readonly PixelTensor[], priority: Priority = 'interactive'): Promise<Float32Array[]> {
+    return this.batcher.encode(images, priority);
   }
 
-  private async encodeBatch(batch: readonly PixelTensor[]): Promise<Float32Array[]> {
+  private embeddings(out: Outputs, rows: number): Float32Array[] {
+    const name = this.preprocessing.output;
+    return l2NormalizeRows(readEmbeddings(out[name], name, rows, this.dim), rows, this.dim);
+  }
+
+  private runBatch(batch: readonly PixelTensor[]): Promise<Outputs> {
     const size = this.preprocessing.size;
     const plane = 3 * size * size;
     const data = new Float32Array(batch.length * plane);
@@ -80,10 +112,7 @@ export class OnnxImageEncoder implements ImageEncoder {
     });
     const dims = [batch.length, 3, size, size];
     const pixels = this.preprocessing.inputType === 'float16' ? new ort.Tensor('float16', toFloat16Bits(data), dims) : new ort.Tensor('float32', data, dims);
-    const feeds = { [this.preprocessing.input]: pixels };
-    const out = await timed(this.opts, 'image', batch.length, () => this.session.run(feeds));
-    const name = this.preprocessing.output;
-    return l2NormalizeRows(readEmbeddings(out[name], name, batch.length, this.dim), batch.length, this.dim);
+    return this.session.run({ [this.preprocessing.input]: pixels });
   }
 }
 
@@ -91,12 +120,13 @@ export class OnnxTextEncoder implements TextEncoder {
   readonly dim: number;
   readonly maxLength: number;
   private readonly text: ModelManifest['text'];
+  private readonly batcher: Batcher<string>;
 
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: InferenceRunner,
     private readonly tokenizer: TextTokenizer,
     manifest: ModelManifest,
-    private readonly opts: EncoderOptions,
+    opts: EncoderOptions,
   ) {
     this.dim = manifest.embeddingDim;
     this.text = manifest.text;
@@ -104,13 +134,17 @@ export class OnnxTextEncoder implements TextEncoder {
     for (const name of [this.text.inputs.ids, this.text.inputs.mask, this.text.inputs.tokenTypes]) {
       if (name) requireInput(session, name);
     }
+    this.batcher = new Batcher(opts, 'text', (batch) => this.runBatch(batch), (out, rows) => {
+      const name = this.text.output;
+      return l2NormalizeRows(readEmbeddings(out[name], name, rows, this.dim), rows, this.dim);
+    });
   }
 
-  encode(texts: readonly string[]): Promise<Float32Array[]> {
-    return inBatches(texts, this.opts.batchSize, (batch) => this.encodeBatch(batch));
+  encode(texts: readonly string[], priority: Priority = 'interactive'): Promise<Float32Array[]> {
+    return this.batcher.encode(texts, priority);
   }
 
-  private async encodeBatch(batch: readonly string[]): Promise<Float32Array[]> {
+  private runBatch(batch: readonly string[]): Promise<Outputs> {
     const enc = this.tokenizer.encode(this.text.prefix ? batch.map((t) => this.text.prefix + t) : batch);
     const dims = [enc.batch, enc.maxLength];
     const { ids, mask, tokenTypes } = this.text.inputs;
@@ -119,8 +153,6 @@ export class OnnxTextEncoder implements TextEncoder {
     const feeds: Record<string, ort.Tensor> = { [ids]: tensor(enc.inputIds) };
     if (mask) feeds[mask] = tensor(enc.attentionMask);
     if (tokenTypes) feeds[tokenTypes] = tensor(enc.tokenTypeIds);
-    const out = await timed(this.opts, 'text', batch.length, () => this.session.run(feeds));
-    const name = this.text.output;
-    return l2NormalizeRows(readEmbeddings(out[name], name, batch.length, this.dim), batch.length, this.dim);
+    return this.session.run(feeds);
   }
 }

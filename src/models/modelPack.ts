@@ -1,9 +1,8 @@
 import path from 'node:path';
-import type * as ort from 'onnxruntime-node';
-import { Semaphore } from '../util/semaphore';
+import { EncoderGate } from './encoderGate';
 import { OnnxImageEncoder, OnnxTextEncoder, type EncoderRun, type ImageEncoder, type TextEncoder } from './encoders';
 import { loadManifest, packKey, verifyPackFiles, type ModelManifest } from './manifest';
-import { createSession } from './onnxSession';
+import { SessionHost } from './sessionHost';
 import { loadTokenizer } from './tokenizer';
 
 /** A loaded dual encoder; `key` (name@version) is stored with every vector it produced. */
@@ -14,6 +13,8 @@ export interface ModelPack {
   readonly text: TextEncoder;
   /** Encoder runs waiting for a slot (ENCODER_MAX_CONCURRENCY). */
   readonly queued: () => number;
+  /** Admits model runs queries first; other models of the service (OCR) run through it too. */
+  readonly gate: EncoderGate;
   close(): Promise<void>;
 }
 
@@ -33,35 +34,58 @@ export interface ModelPackOptions {
   interOpThreads: number;
   /** Concurrent encoder runs allowed across both encoders. */
   maxConcurrentRuns: number;
+  /** Ingest's encoder runs are split to last about this long (a query waits at most that for one); default 150. */
+  backgroundRunMs?: number;
+  /** 'fifo' turns queries-first off (benchmarks compare the two). */
+  scheduling?: 'priority' | 'fifo';
+  /**
+   * Nice value of the image tower's threads (ingest encodes there): the text tower, which answers
+   * searches, then gets the cores first. Unset: the same priority as the rest of the process.
+   */
+  imageNice?: number;
   verifyChecksums: boolean;
   onRun?: (run: EncoderRun) => void;
+}
+
+/** One text and one (blank) image through the towers: a smoke test at install, a warm-up at start. */
+export async function encodeOnce(pack: Pick<ModelPack, 'text' | 'image'>): Promise<void> {
+  const size = pack.image.preprocessing.size;
+  await pack.text.encode(['海边的日落']);
+  await pack.image.encode([{ data: new Float32Array(3 * size * size), size }]);
 }
 
 export async function loadModelPack(dir: string, opts: ModelPackOptions): Promise<ModelPack> {
   const manifest = await loadManifest(dir);
   if (opts.verifyChecksums) await verifyPackFiles(dir, manifest);
   const sessionOpts = { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads };
-  const sessions: ort.InferenceSession[] = [];
+  // Each tower on a thread of its own: a search's text encode never waits behind an ingest batch.
+  const hosts: SessionHost[] = [];
   try {
-    const imageSession = await createSession(path.join(dir, manifest.image.file), sessionOpts);
-    sessions.push(imageSession);
-    const textSession = await createSession(path.join(dir, manifest.text.file), sessionOpts);
-    sessions.push(textSession);
+    hosts.push(await SessionHost.open([path.join(dir, manifest.image.file)], { ...sessionOpts, nice: opts.imageNice }));
+    hosts.push(await SessionHost.open([path.join(dir, manifest.text.file)], sessionOpts));
+    const [imageHost, textHost] = hosts as [SessionHost, SessionHost];
     const tokenizer = await loadTokenizer(dir, { ...manifest.text.tokenizer, maxLength: manifest.text.maxLength });
-    const gate = new Semaphore(opts.maxConcurrentRuns);
-    const encoderOpts = { batchSize: opts.batchSize, gate, onRun: opts.onRun };
+    const gate = new EncoderGate(opts.maxConcurrentRuns);
+    const encoderOpts = {
+      batchSize: opts.batchSize,
+      gate,
+      backgroundRunMs: opts.backgroundRunMs ?? 150,
+      scheduling: opts.scheduling ?? 'priority',
+      onRun: opts.onRun,
+    };
     return {
       key: packKey(manifest),
       manifest,
-      image: new OnnxImageEncoder(imageSession, manifest, encoderOpts),
-      text: new OnnxTextEncoder(textSession, tokenizer, manifest, encoderOpts),
+      image: new OnnxImageEncoder(imageHost.sessions[0]!, manifest, encoderOpts),
+      text: new OnnxTextEncoder(textHost.sessions[0]!, tokenizer, manifest, encoderOpts),
       queued: () => gate.pending,
+      gate,
       close: async () => {
-        await Promise.all(sessions.map((s) => s.release()));
+        await Promise.all(hosts.map((h) => h.close()));
       },
     };
   } catch (e) {
-    await Promise.all(sessions.map((s) => s.release()));
+    await Promise.all(hosts.map((h) => h.close()));
     throw e;
   }
 }

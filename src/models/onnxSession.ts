@@ -31,7 +31,7 @@ export function readEmbeddings(output: ort.Tensor | undefined, name: string, row
   return output.data as Float32Array;
 }
 
-export function requireInput(session: ort.InferenceSession, name: string): void {
+export function requireInput(session: { readonly inputNames: readonly string[] }, name: string): void {
   if (!session.inputNames.includes(name)) {
     throw new Error(`encoder has no input ${name}; it has ${session.inputNames.join(', ')}`);
   }

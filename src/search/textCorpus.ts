@@ -72,7 +72,10 @@ export class TextCorpus {
 
   private async embed(rows: NewText[]): Promise<void> {
     await this.rows.upsertPending(rows);
-    const vectors = await this.pack.text.encode(rows.map((r) => r.text));
+    const vectors = await this.pack.text.encode(
+      rows.map((r) => r.text),
+      'background',
+    );
     await this.collection.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, payload: { owner: r.owner, albums: [] } })));
     await this.rows.markIndexed(
       rows.map((r) => r.id),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { loadModelPack } from '../modelPack';
+import { encodeOnce, loadModelPack } from '../modelPack';
 import { writeManifest, type ModelManifest } from '../manifest';
 import { ModelInstallError } from './errors';
 import { planInstall, type Variant } from './layouts';
@@ -97,9 +97,7 @@ export async function installPack(opts: InstallOptions): Promise<InstalledPack> 
     step('loading the pack and encoding one text and one image');
     const pack = await loadModelPack(staging, { batchSize: 1, intraOpThreads: 1, interOpThreads: 1, maxConcurrentRuns: 1, verifyChecksums: true });
     try {
-      await pack.text.encode(['海边的日落']);
-      const size = manifest.image.size;
-      await pack.image.encode([{ data: new Float32Array(3 * size * size), size }]);
+      await encodeOnce(pack);
     } finally {
       await pack.close();
     }

@@ -1,0 +1,60 @@
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/workerThread';
+import type { ImagePreprocessing } from '../models/preprocess';
+import { ImageRejected, type DecodedImage, type DecodeLimits } from './decode';
+import type { DecodeReply, DecodeRequest } from './decodeWorker';
+
+const WORKER_ENTRY = path.join(__dirname, `decodeWorker${path.extname(__filename)}`);
+
+/**
+ * Worker threads that decode ingest's images. On the main thread the Pillow-exact resize (JavaScript,
+ * 25-50 ms a photo) and the copies of full-size pixels held every request behind them, up to ~300 ms
+ * while a few decodes finished together; here only the file goes in and small results come back.
+ * Work goes to the worker with the fewest images in hand.
+ */
+export class DecodePool {
+  private readonly workers: { worker: Worker; inFlight: number }[];
+  private readonly pending = new Map<number, { resolve: (d: DecodedImage) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(threads: number, nice: number | null) {
+    this.workers = Array.from({ length: threads }, () => {
+      const slot = { worker: startWorker(WORKER_ENTRY, { nice }), inFlight: 0 };
+      slot.worker.on('message', (m: DecodeReply) => {
+        slot.inFlight--;
+        const call = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if ('image' in m) call?.resolve({ ...m.image, preview: Buffer.from(m.image.preview), thumbnail: Buffer.from(m.image.thumbnail) });
+        else call?.reject(m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error));
+      });
+      slot.worker.on('error', (e) => this.fail(e));
+      return slot;
+    });
+  }
+
+  decode(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits): Promise<DecodedImage> {
+    if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
+    const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    const id = this.nextId++;
+    slot.inFlight++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Plain fields only: the manifest's preprocessing object may carry more than a worker needs.
+      const { size, resize, interpolation, mean, std } = prep;
+      slot.worker.postMessage({ id, data, prep: { size, resize, interpolation, mean, std }, limits } satisfies DecodeRequest);
+    });
+  }
+
+  private fail(e: Error): void {
+    for (const call of this.pending.values()) call.reject(e);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.fail(new Error('the decode pool is closed'));
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}

@@ -1,0 +1,93 @@
+/** Who is waiting for the encoder: a person searching, or ingest working through a library. */
+export type Priority = 'interactive' | 'background';
+
+/**
+ * Admits encoder runs by priority. Interactive runs (queries) start as soon as a slot is free;
+ * background runs (ingest) start only while no interactive run is waiting or running, so a query
+ * waits at most for the background runs already started, which ingest keeps short (see
+ * BackgroundChunker). Background runs take their turn between queries, and one that has waited
+ * starvationMs takes the next free slot even under a stream of queries that never pauses.
+ */
+export class EncoderGate {
+  private readonly active = { interactive: 0, background: 0 };
+  private readonly waiting: Record<Priority, { since: number; resume: () => void }[]> = { interactive: [], background: [] };
+
+  /**
+   * @param starvationMs a background run waiting this long starts beside queries (one at a time), so a
+   *   stream of queries that never pauses slows ingest down but cannot stop it.
+   */
+  constructor(
+    private readonly capacity: number,
+    private readonly starvationMs = 2000,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`encoder capacity must be a positive integer, got ${capacity}`);
+  }
+
+  /** Runs waiting for a slot (queue depth, for metrics). */
+  get pending(): number {
+    return this.waiting.interactive.length + this.waiting.background.length;
+  }
+
+  private quiet(): boolean {
+    return this.active.interactive === 0 && this.waiting.interactive.length === 0;
+  }
+
+  private canStart(p: Priority, now = performance.now()): boolean {
+    if (this.active.interactive + this.active.background >= this.capacity) return false;
+    if (p === 'interactive') return true;
+    // One slot stays free for queries: they never wait for a background run to end.
+    if (this.capacity > 1 && this.active.background >= this.capacity - 1) return false;
+    return this.quiet() || this.starving(now);
+  }
+
+  private starving(now = performance.now()): boolean {
+    return this.active.background === 0 && (this.waiting.background[0]?.since ?? now) <= now - this.starvationMs;
+  }
+
+  async run<T>(priority: Priority, task: () => Promise<T>): Promise<T> {
+    // A waiter is handed its slot by admit(), already counted.
+    if (this.waiting[priority].length === 0 && this.canStart(priority)) this.active[priority]++;
+    else await new Promise<void>((resume) => this.waiting[priority].push({ since: performance.now(), resume }));
+    try {
+      return await task();
+    } finally {
+      this.active[priority]--;
+      this.admit();
+    }
+  }
+
+  private admit(): void {
+    // A starving ingest run takes the next free slot; otherwise queries go first.
+    const order = this.starving() ? (['background', 'interactive'] as const) : (['interactive', 'background'] as const);
+    for (const p of order) {
+      while (this.waiting[p].length && this.canStart(p)) {
+        this.active[p]++;
+        this.waiting[p].shift()!.resume();
+      }
+    }
+  }
+}
+
+/**
+ * Splits background encoding into runs short enough that a query never waits long behind one: the
+ * run size follows the measured time per item so that a run takes about `targetMs` (at least one
+ * item, at most the batch size).
+ */
+export class BackgroundChunker {
+  private msPerItem: number | null = null;
+
+  constructor(
+    private readonly batchSize: number,
+    private readonly targetMs: number,
+  ) {}
+
+  get size(): number {
+    if (this.msPerItem === null) return 1;
+    return Math.max(1, Math.min(this.batchSize, Math.floor(this.targetMs / this.msPerItem)));
+  }
+
+  observe(items: number, ms: number): void {
+    const per = ms / Math.max(1, items);
+    this.msPerItem = this.msPerItem === null ? per : 0.7 * this.msPerItem + 0.3 * per;
+  }
+}

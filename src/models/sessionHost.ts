@@ -1,0 +1,116 @@
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/workerThread';
+import type * as ort from 'onnxruntime-node';
+import type { SessionOptions } from './onnxSession';
+import { fromWire, toWire, type HostReply, type HostRequest, type SessionHostData, type WireTensor } from './sessionWire';
+
+/** What the encoders need of an ONNX session; the session itself lives on a worker thread. */
+export interface InferenceRunner {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+}
+
+export interface SessionHostOptions extends SessionOptions {
+  /**
+   * Nice value (0..19) for the host's threads, onnxruntime's included: background work (ingest, OCR)
+   * then takes the cores only while queries leave them idle. Linux only; elsewhere it is ignored.
+   */
+  nice?: number;
+}
+
+const WORKER_ENTRY = path.join(__dirname, `sessionWorker${path.extname(__filename)}`);
+
+/**
+ * One worker thread holding one or more ONNX sessions. onnxruntime-node runs a session synchronously
+ * on the thread that calls it; here that is the worker's, so the event loop keeps answering requests
+ * while a batch is encoded, and sessions of different hosts run in parallel.
+ */
+export class SessionHost {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (o: Record<string, ort.Tensor>) => void; reject: (e: Error) => void }>();
+  private dead: Error | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly sessions: InferenceRunner[],
+    /** Whether the threads run at the lower priority asked for. */
+    readonly niced: boolean,
+  ) {}
+
+  static async open(files: string[], opts: SessionHostOptions): Promise<SessionHost> {
+    const data: SessionHostData = {
+      files,
+      options: { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads },
+      nice: opts.nice ?? null,
+    };
+    const worker = startWorker(WORKER_ENTRY, data);
+    const ready = await new Promise<Extract<HostReply, { type: 'ready' }>>((resolve, reject) => {
+      const fail = (e: Error) => reject(e);
+      worker.once('error', fail);
+      worker.once('exit', (code) => reject(new Error(`session worker exited (${code}) while loading ${files.join(', ')}`)));
+      worker.once('message', (m: HostReply) => {
+        worker.off('error', fail);
+        worker.removeAllListeners('exit');
+        if (m.type === 'ready') resolve(m);
+        else reject(new Error(m.type === 'failed' ? m.error : `unexpected message ${m.type}`));
+      });
+    }).catch(async (e: Error) => {
+      await worker.terminate();
+      throw e;
+    });
+    let host: SessionHost | null = null;
+    const sessions = ready.sessions.map((s, index) => ({
+      inputNames: s.inputNames,
+      outputNames: s.outputNames,
+      run: (feeds: Record<string, ort.Tensor>) => host!.run(index, feeds),
+    }));
+    host = new SessionHost(worker, sessions, ready.niced);
+    host.listen();
+    return host;
+  }
+
+  private listen(): void {
+    this.worker.on('message', (m: HostReply) => {
+      if (m.type !== 'result') return;
+      const call = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (!call) return;
+      if (m.error !== undefined || !m.outputs) call.reject(new Error(m.error ?? 'no outputs'));
+      else call.resolve(Object.fromEntries(Object.entries(m.outputs).map(([k, w]) => [k, fromWire(w)])));
+    });
+    const die = (e: Error) => {
+      this.dead = e;
+      for (const call of this.pending.values()) call.reject(e);
+      this.pending.clear();
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`session worker stopped (exit ${code})`)));
+  }
+
+  private run(session: number, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    const wire: Record<string, WireTensor> = {};
+    const transfer = new Set<ArrayBuffer>();
+    for (const [name, t] of Object.entries(feeds)) {
+      const w = toWire(t, false);
+      const whole = w.data.byteOffset === 0 && w.data.byteLength === w.data.buffer.byteLength && w.data.buffer instanceof ArrayBuffer;
+      // The caller built these feeds for this run: hand their memory over instead of copying it.
+      wire[name] = whole ? w : { ...w, data: w.data.slice() };
+      transfer.add(wire[name].data.buffer as ArrayBuffer);
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'run', id, session, feeds: wire } satisfies HostRequest, [...transfer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.dead) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ type: 'close' } satisfies HostRequest);
+    await exited;
+  }
+}

@@ -1,0 +1,30 @@
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Starts a worker thread from `entry`, a sibling module of the caller (`__filename`'s extension). Run
+ * from TypeScript sources (tsx, jest), the worker registers tsx's require hook before loading it: an
+ * ESM loader passed with --import does not reach worker threads on every Node version.
+ */
+export function startWorker(entry: string, workerData: unknown): Worker {
+  if (!entry.endsWith('.ts')) return new Worker(entry, { workerData });
+  const boot = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(entry)});`;
+  return new Worker(boot, { eval: true, workerData, execArgv: [] });
+}
+
+/**
+ * Lowers the calling thread's priority (Linux schedules threads, and a thread's nice value is its own
+ * and passes to the threads it creates: called before onnxruntime creates its pool, it covers those
+ * too). False where that is not possible.
+ */
+export function lowerThreadPriority(nice: number): boolean {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid)) return false;
+    os.setPriority(tid, nice);
+    return true;
+  } catch {
+    return false;
+  }
+}

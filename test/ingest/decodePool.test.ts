@@ -1,0 +1,46 @@
+import sharp from 'sharp';
+import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected } from '../../src/images/decode';
+import { DecodePool } from '../../src/images/decodePool';
+import type { ImagePreprocessing } from '../../src/models/preprocess';
+
+const prep: ImagePreprocessing = { size: 16, resize: 'squash', interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+
+describe('decode pool: ingest decodes on worker threads', () => {
+  const pool = new DecodePool(2, 19);
+  afterAll(() => pool.close());
+
+  test('gives what decoding on the main thread gives, EXIF included', async () => {
+    const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a6' } })
+      .composite([{ input: { create: { width: 100, height: 50, channels: 3, background: '#f00' } }, left: 10, top: 20 }])
+      .withExif({ IFD0: { Make: 'Apple', Model: 'iPhone 15' }, IFD2: { DateTimeOriginal: '2023:05:04 10:20:30' } })
+      .jpeg()
+      .toBuffer();
+    const [here, there] = await Promise.all([decodeImage(jpeg, prep), pool.decode(jpeg, prep, DEFAULT_DECODE_LIMITS)]);
+    expect(there.tensor.size).toBe(16);
+    expect(Array.from(there.tensor.data)).toEqual(Array.from(here.tensor.data));
+    expect(there.preview.equals(here.preview)).toBe(true);
+    expect(there.thumbnail.equals(here.thumbnail)).toBe(true);
+    expect(there).toMatchObject({ mime: 'image/jpeg', width: 300, height: 200, camera: 'Apple iPhone 15' });
+    expect(there.takenAt).toEqual(here.takenAt);
+  });
+
+  test('a rejected image stays an ImageRejected with its reason; many decodes in flight all come back', async () => {
+    await expect(pool.decode(Buffer.from('not an image'), prep, DEFAULT_DECODE_LIMITS)).rejects.toMatchObject({
+      reason: 'unsupported',
+      constructor: ImageRejected,
+    });
+    const big = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
+    await expect(pool.decode(big, prep, { ...DEFAULT_DECODE_LIMITS, maxPixels: 1000 })).rejects.toBeInstanceOf(ImageRejected);
+    const images = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: i * 20, g: 0, b: 0 } } })
+          .png()
+          .toBuffer(),
+      ),
+    );
+    const decoded = await Promise.all(images.map((d) => pool.decode(d, prep, DEFAULT_DECODE_LIMITS)));
+    expect(decoded.map((d) => d.width)).toEqual(images.map((_, i) => 40 + i));
+  });
+});
