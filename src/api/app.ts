@@ -61,6 +61,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
       modelKey: s.pack.key,
       modelWarning: notMeaningfulWarning(s.pack.manifest),
       accepting: opts.accepting ?? (() => true),
+      encoders: s.encoders ? () => s.encoders!.status() : undefined,
     }),
   );
   const signer = new UrlSigner(urlSigningSecret(config.ADMIN_API_KEY));

@@ -15,6 +15,7 @@ import { LibraryService } from '../library/libraryService';
 import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
 import { encodeOnce, loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
 import { DecodePool } from '../images/decodePool';
+import { EncoderPool, type EncoderPoolSettings } from '../remoteEncoders/encoderPool';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
 import { TextInImages } from '../search/textInImages';
@@ -38,6 +39,8 @@ export interface Services {
   repos: Repositories;
   store: VectorStore;
   pack: ModelPack;
+  /** Remote encoders (ENCODER_URLS), null when the local pack encodes everything. */
+  encoders: EncoderPool | null;
   images: VectorCollection;
   derivatives: DerivativeStore;
   decodeLimits: DecodeLimits;
@@ -134,6 +137,16 @@ async function openTextReader(config: Config, log: Logger): Promise<TextReader |
   }
 }
 
+function encoderPoolSettings(config: Config): EncoderPoolSettings {
+  return {
+    urls: config.ENCODER_URLS,
+    token: config.ENCODER_TOKEN,
+    timeoutMs: config.ENCODER_TIMEOUT_MS,
+    batchTimeoutMs: config.ENCODER_BATCH_TIMEOUT_MS,
+    healthMs: config.ENCODER_HEALTH_MS,
+  };
+}
+
 export async function startServices(config: Config, log: Logger, hooks: ServiceHooks = {}): Promise<Services> {
   const cleanup: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -145,10 +158,11 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     cleanup.push(() => database.close());
     const { repos } = database;
 
-    const pack = await loadModelPack(config.modelDir, {
+    const localPack = await loadModelPack(config.modelDir, {
       batchSize: config.ENCODE_BATCH_SIZE,
       intraOpThreads: config.ORT_INTRA_OP_THREADS,
       interOpThreads: config.ORT_INTER_OP_THREADS,
+      executionProviders: config.ORT_EXECUTION_PROVIDERS,
       maxConcurrentRuns: config.ENCODER_MAX_CONCURRENCY,
       backgroundRunMs: config.INGEST_ENCODE_RUN_MS,
       scheduling: config.ENCODER_SCHEDULING,
@@ -159,12 +173,19 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
         hooks.onEncoderRun?.(run);
       },
     });
-    cleanup.push(() => pack.close());
-    log.info({ pack: pack.key, dim: pack.image.dim, dir: config.modelDir }, 'loaded model pack');
-    const warning = notMeaningfulWarning(pack.manifest);
+    cleanup.push(() => localPack.close());
+    log.info({ pack: localPack.key, dim: localPack.image.dim, dir: config.modelDir }, 'loaded model pack');
+    const warning = notMeaningfulWarning(localPack.manifest);
     if (warning) log.warn(warning);
     // onnxruntime plans memory and threads on a session's first run: spend that at start, not on the first search.
-    await encodeOnce(pack);
+    await encodeOnce(localPack);
+    const encoders = config.ENCODER_URLS.length ? new EncoderPool(encoderPoolSettings(config), localPack, log.child({ component: 'encoders' })) : null;
+    if (encoders) {
+      await encoders.start();
+      cleanup.push(async () => encoders.stop());
+    }
+    // Everything below encodes through the remote encoders when there are any, the local pack otherwise.
+    const pack: ModelPack = encoders ? { ...localPack, image: encoders.image, text: encoders.text } : localPack;
 
     const store = createVectorStore(config);
     cleanup.push(() => store.close());
@@ -299,6 +320,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       repos,
       store,
       pack,
+      encoders,
       images,
       derivatives,
       decodeLimits,

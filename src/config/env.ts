@@ -53,6 +53,19 @@ export const envSchema = z.object({
    * encode on threads at the process's own priority, so the kernel gives them the cores first.
    */
   BACKGROUND_NICE: int(19, 0, 19),
+  /** onnxruntime execution providers in order of preference, e.g. `cuda,cpu`: the first that loads is used. */
+  ORT_EXECUTION_PROVIDERS: list('cpu'),
+  /** Remote encoders (`npm run encoder`) to encode on, comma separated; the local pack takes over when none answers. */
+  ENCODER_URLS: list(''),
+  /** Bearer token of the remote encoders; an encoder process requires it on every encode request. */
+  ENCODER_TOKEN: optionalString,
+  /** A remote text encode (a search) slower than this goes to the next encoder, then to the local pack. */
+  ENCODER_TIMEOUT_MS: int(1500, 50),
+  /** The same for a remote image batch (ingest). */
+  ENCODER_BATCH_TIMEOUT_MS: int(30_000, 100),
+  ENCODER_HEALTH_MS: int(5_000, 100),
+  /** Port of the encoder process (`npm run encoder`); it listens on HOST. */
+  ENCODER_PORT: int(8090, 0, 65535),
   DECODE_CONCURRENCY: int(4, 1, 64),
   /** Worker threads that decode ingest's images (tensor, preview, thumbnail) off the main thread. */
   DECODE_THREADS: int(2, 1, 64),

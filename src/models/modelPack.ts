@@ -32,6 +32,8 @@ export interface ModelPackOptions {
   batchSize: number;
   intraOpThreads: number;
   interOpThreads: number;
+  /** onnxruntime execution providers in order of preference (e.g. cuda, cpu); default cpu. */
+  executionProviders?: string[];
   /** Concurrent encoder runs allowed across both encoders. */
   maxConcurrentRuns: number;
   /** Ingest's encoder runs are split to last about this long (a query waits at most that for one); default 150. */
@@ -57,7 +59,7 @@ export async function encodeOnce(pack: Pick<ModelPack, 'text' | 'image'>): Promi
 export async function loadModelPack(dir: string, opts: ModelPackOptions): Promise<ModelPack> {
   const manifest = await loadManifest(dir);
   if (opts.verifyChecksums) await verifyPackFiles(dir, manifest);
-  const sessionOpts = { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads };
+  const sessionOpts = { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads, executionProviders: opts.executionProviders };
   // Each tower on a thread of its own: a search's text encode never waits behind an ingest batch.
   const hosts: SessionHost[] = [];
   try {

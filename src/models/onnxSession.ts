@@ -4,19 +4,32 @@ import { fromFloat16Bits } from './float16';
 export interface SessionOptions {
   intraOpThreads: number;
   interOpThreads: number;
+  /** onnxruntime execution providers in order of preference (the first that loads is used); default cpu. */
+  executionProviders?: string[];
 }
 
+/**
+ * A session on the first of `executionProviders` that loads: onnxruntime refuses the whole list when
+ * one provider's library is missing (CUDA on a machine without it), so each is tried in turn.
+ */
 export async function createSession(file: string, opts: SessionOptions): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(file, {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: opts.intraOpThreads,
-    interOpNumThreads: opts.interOpThreads,
-    executionMode: opts.interOpThreads > 1 ? 'parallel' : 'sequential',
-    // Idle ORT threads would otherwise spin, taking the cores that image decoding needs while
-    // ingest overlaps the two (measured in the ingest benchmark).
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  });
+  const providers = opts.executionProviders?.length ? opts.executionProviders : ['cpu'];
+  for (let i = 0; ; i++) {
+    try {
+      return await ort.InferenceSession.create(file, {
+        executionProviders: providers.slice(i),
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: opts.intraOpThreads,
+        interOpNumThreads: opts.interOpThreads,
+        executionMode: opts.interOpThreads > 1 ? 'parallel' : 'sequential',
+        // Idle ORT threads would otherwise spin, taking the cores that image decoding needs while
+        // ingest overlaps the two (measured in the ingest benchmark).
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
+    } catch (e) {
+      if (i >= providers.length - 1) throw e;
+    }
+  }
 }
 
 /** Reads a [N, D] float output, refusing shapes that would silently mis-slice vectors. */

@@ -42,7 +42,7 @@ export class SessionHost {
   static async open(files: string[], opts: SessionHostOptions): Promise<SessionHost> {
     const data: SessionHostData = {
       files,
-      options: { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads },
+      options: { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads, executionProviders: opts.executionProviders },
       nice: opts.nice ?? null,
     };
     const worker = startWorker(WORKER_ENTRY, data);

@@ -38,6 +38,17 @@ describe('session host: ONNX sessions on a worker thread', () => {
     }
   });
 
+  test('execution providers are tried in order: cuda,cpu loads where no CUDA library is installed', async () => {
+    const host = await SessionHost.open([path.join(dir, manifest.image.file)], { intraOpThreads: 1, interOpThreads: 1, executionProviders: ['cuda', 'cpu'] });
+    try {
+      const { size, input } = manifest.image;
+      const out = await host.sessions[0]!.run({ [input]: new ort.Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) });
+      expect(Object.keys(out)).toEqual(host.sessions[0]!.outputNames);
+    } finally {
+      await host.close();
+    }
+  });
+
   test('background hosts run their threads, onnxruntime pool included, at the nice value asked for', async () => {
     const before = new Set(threadNices().keys());
     const host = await SessionHost.open([path.join(dir, manifest.image.file)], { intraOpThreads: 2, interOpThreads: 1, nice: 15 });

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { EndpointStatus } from '../../remoteEncoders/encoderPool';
 import type { VectorStore } from '../../store/vectorStore';
 
 export interface ReadinessDeps {
@@ -9,6 +10,8 @@ export interface ReadinessDeps {
   modelWarning?: string | undefined;
   /** False while draining for shutdown: load balancers should stop sending traffic. */
   accepting: () => boolean;
+  /** Remote encoders, when configured: informative only, the local pack answers while none is up. */
+  encoders?: (() => EndpointStatus[]) | undefined;
 }
 
 async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
@@ -36,6 +39,7 @@ export function healthRoutes(deps: ReadinessDeps): Router {
         vectorStore: { ...vectorStore, kind: deps.store.kind },
         model: { ok: true, pack: deps.modelKey, meaningful: !deps.modelWarning, ...(deps.modelWarning ? { warning: deps.modelWarning } : {}) },
         accepting,
+        ...(deps.encoders ? { encoders: deps.encoders() } : {}),
       },
     });
   });

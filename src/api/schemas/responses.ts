@@ -181,6 +181,18 @@ export const readinessSchema = z.object({
     vectorStore: check.extend({ kind: z.string() }),
     model: z.object({ ok: z.boolean(), pack: z.string(), meaningful: z.boolean(), warning: z.string().optional() }),
     accepting: z.boolean(),
+    encoders: z
+      .array(
+        z.object({
+          url: z.string(),
+          state: z.enum(['unknown', 'up', 'down', 'incompatible']),
+          inFlight: z.number().int(),
+          queued: z.number().int(),
+          error: z.string().optional(),
+        }),
+      )
+      .optional()
+      .describe('remote encoders (ENCODER_URLS); the local pack answers while none is up'),
   }),
 });
 

@@ -1,0 +1,55 @@
+/**
+ * The remote encoder protocol (`npm run encoder`): batched image and text encoding of one model pack
+ * over HTTP. Every answer names the pack and its embedding size, so a service refuses an encoder that
+ * serves another model instead of mixing its vectors into an index.
+ */
+import { z } from 'zod';
+
+export const HEADERS = {
+  pack: 'x-model-pack',
+  dim: 'x-embedding-dim',
+  imageSize: 'x-image-size',
+  priority: 'x-priority',
+} as const;
+
+export const PATHS = { health: '/healthz', text: '/v1/encode/text', image: '/v1/encode/image' } as const;
+
+/** Items one request may carry; the encoder splits them into its own batches. */
+export const MAX_ITEMS = 64;
+
+export const prioritySchema = z.enum(['interactive', 'background']).default('interactive');
+
+export const textRequestSchema = z.object({ texts: z.array(z.string().min(1).max(10_000)).min(1).max(MAX_ITEMS), priority: prioritySchema }).strict();
+export type TextRequest = z.input<typeof textRequestSchema>;
+
+export const textResponseSchema = z.object({ pack: z.string(), dim: z.number().int(), embeddings: z.array(z.array(z.number())) });
+
+export const healthSchema = z.object({
+  status: z.literal('ok'),
+  pack: z.string(),
+  dim: z.number().int(),
+  imageSize: z.number().int(),
+  /** Encoder runs waiting for a slot: the service sends work where this is lowest. */
+  queued: z.number().int(),
+  encoded: z.object({ images: z.number().int(), texts: z.number().int() }),
+});
+export type EncoderHealth = z.infer<typeof healthSchema>;
+
+/** Image batches travel as little-endian float32 CHW tensors back to back (what the towers take), embeddings likewise. */
+export function floatsToBuffer(arrays: readonly Float32Array[]): Buffer {
+  const out = Buffer.allocUnsafe(arrays.reduce((n, a) => n + a.byteLength, 0));
+  let at = 0;
+  for (const a of arrays) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    at += a.byteLength;
+  }
+  return out;
+}
+
+/** Splits a buffer into `count` float32 arrays (copied: a Buffer's offset need not be 4-aligned). */
+export function bufferToFloats(buf: Buffer, count: number): Float32Array[] {
+  const all = new Float32Array(buf.byteLength / 4);
+  new Uint8Array(all.buffer).set(buf);
+  const per = all.length / count;
+  return Array.from({ length: count }, (_, i) => all.subarray(i * per, (i + 1) * per));
+}
