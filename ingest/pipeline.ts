@@ -26,6 +26,8 @@ export interface PipelineDeps {
   /** Decodes off the main thread. */
   decoder: Pick<DecodePool, 'decode'>;
   batchSize: number;
+  /** Batches encoded at once (one per remote encoder helps; the local pack takes one at a time). */
+  encodeInFlight: number;
   /** Items read and decoded ahead of the encoder. */
   lookahead: number;
   storeRetries: number;
@@ -114,26 +116,41 @@ export class IngestPipeline {
   /**
    * `shouldStop` is asked after each committed batch, so a shutdown loses no finished work.
    * Batch k is written (derivatives, rows, vectors) while batch k+1 is encoded: the encoder
-   * would otherwise wait on Postgres and the store after every batch. At most one batch is
-   * being written at a time, so batches commit in order and a failure stops the next one.
+   * would otherwise wait on Postgres and the store after every batch. Up to `encodeInFlight`
+   * batches are encoded at once (remote encoders work in parallel), but they are written one at a
+   * time and in order, so batches commit in order and a failure stops the ones after it.
    */
   async run(ctx: JobContext, items: WorkItem[], onProgress?: (delta: Partial<JobProgress>) => void, shouldStop: () => boolean = () => false): Promise<void> {
     const { batchSize, lookahead } = this.deps;
+    const window = Math.max(1, this.deps.encodeInFlight);
     let writing: Promise<void> = Promise.resolve();
+    const encoding: Promise<unknown>[] = [];
+    let stopped = false;
     let batch: Encodable[] = [];
     const flush = async (): Promise<boolean> => {
       const full = batch;
       batch = [];
-      const vectors = await this.deps.pack.image.encode(
+      const encoded = this.deps.pack.image.encode(
         full.map((p) => p.decoded.tensor),
         'background',
       );
-      await writing;
-      if (shouldStop()) return false;
-      writing = this.write(ctx, full, vectors).then(() => onProgress?.({ done: full.length }));
-      // Observed by the next flush or the final await; this keeps it from going unhandled meanwhile.
+      const previous = writing;
+      // The earlier batch's write first, even when this encode failed: a failure must not overtake it.
+      writing = (async () => {
+        await previous;
+        const vectors = await encoded;
+        if (stopped) return;
+        await this.write(ctx, full, vectors);
+        onProgress?.({ done: full.length });
+      })();
+      // Observed by a later flush or the final await; this keeps them from going unhandled meanwhile.
+      encoded.catch(() => undefined);
       writing.catch(() => undefined);
-      return true;
+      encoding.push(encoded);
+      while (encoding.length >= window) await encoding.shift();
+      await previous;
+      if (shouldStop()) stopped = true;
+      return !stopped;
     };
     try {
       for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
@@ -145,12 +162,13 @@ export class IngestPipeline {
           onProgress?.({ skipped: 1 });
         } else {
           batch.push(p);
-          if (batch.length >= batchSize && !(await flush())) return;
+          if (batch.length >= batchSize && !(await flush())) break;
         }
       }
-      if (batch.length) await flush();
+      if (batch.length && !stopped) await flush();
     } catch (e) {
-      // A failed encode or read must not return while the previous batch is still being written.
+      // A failed encode or read must not return while an earlier batch is still being written.
+      stopped = true;
       await writing.catch(() => undefined);
       throw e;
     }

@@ -9,6 +9,7 @@ import { rateLimit, recordLatency, requestId, requestTimeout } from './middlewar
 import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
+import { workerRoutes } from './routes/workers';
 import { notMeaningfulWarning } from '../models/modelPack';
 import { imageRoutes, signedImageRoutes } from './routes/images';
 import { UrlSigner, urlSigningSecret } from './signedUrls';
@@ -80,6 +81,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
     libraryRoutes(s.library, s.deletion, (owner) => s.purgeOwner(owner), limits),
   );
   app.use('/v1', webhookRoutes(s.webhooks, limits));
+  app.use('/v1', workerRoutes(s.pull));
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer), s.ocr ? 'hybrid' : 'semantic'));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));

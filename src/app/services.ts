@@ -16,6 +16,8 @@ import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
 import { encodeOnce, loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
 import { DecodePool } from '../images/decodePool';
 import { EncoderPool, type EncoderPoolSettings } from '../remoteEncoders/encoderPool';
+import { PullEncoding } from '../remoteEncoders/pullEncoding';
+import { PullQueue } from '../remoteEncoders/pullQueue';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
 import { TextInImages } from '../search/textInImages';
@@ -41,6 +43,8 @@ export interface Services {
   pack: ModelPack;
   /** Remote encoders (ENCODER_URLS), null when the local pack encodes everything. */
   encoders: EncoderPool | null;
+  /** The pull queue's side in this service (PULL_ENCODERS=on): workers lease ingest's batches through it. */
+  pull: PullEncoding | null;
   images: VectorCollection;
   derivatives: DerivativeStore;
   decodeLimits: DecodeLimits;
@@ -147,6 +151,19 @@ function encoderPoolSettings(config: Config): EncoderPoolSettings {
   };
 }
 
+async function openPullEncoding(config: Config, databaseUrl: string, encoder: ModelPack, log: Logger): Promise<PullEncoding> {
+  const queue = await PullQueue.open(
+    {
+      databaseUrl,
+      leaseSeconds: config.PULL_LEASE_SECONDS,
+      maintenanceSeconds: config.PULL_MAINTENANCE_SECONDS,
+      retryLimit: config.PULL_RETRY_LIMIT,
+    },
+    log,
+  );
+  return new PullEncoding(queue, encoder, { pollMs: config.PULL_POLL_MS }, log);
+}
+
 export async function startServices(config: Config, log: Logger, hooks: ServiceHooks = {}): Promise<Services> {
   const cleanup: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -185,7 +202,14 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       cleanup.push(async () => encoders.stop());
     }
     // Everything below encodes through the remote encoders when there are any, the local pack otherwise.
-    const pack: ModelPack = encoders ? { ...localPack, image: encoders.image, text: encoders.text } : localPack;
+    const pushed: ModelPack = encoders ? { ...localPack, image: encoders.image, text: encoders.text } : localPack;
+    const pull = config.PULL_ENCODERS === 'on' ? await openPullEncoding(config, database.url, pushed, log.child({ component: 'pull' })) : null;
+    if (pull) {
+      if (config.PULL_LOCAL_ENCODER) pull.start();
+      cleanup.push(() => pull.stop());
+    }
+    // With pull workers, ingest's image batches go through their queue.
+    const pack: ModelPack = pull ? { ...pushed, image: pull.image } : pushed;
 
     const store = createVectorStore(config);
     cleanup.push(() => store.close());
@@ -257,6 +281,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
         url: { timeoutMs: config.URL_FETCH_TIMEOUT_MS, maxBytes: config.MAX_IMAGE_BYTES, allowPrivate: config.URL_FETCH_ALLOW_PRIVATE },
       },
       batchSize: config.ENCODE_BATCH_SIZE,
+      encodeInFlight: config.ENCODE_BATCHES_IN_FLIGHT || 1 + config.ENCODER_URLS.length + (pull ? 1 : 0),
       lookahead: config.DECODE_CONCURRENCY + config.ENCODE_BATCH_SIZE,
       storeRetries: 4,
       storeRetryDelayMs: 250,
@@ -321,6 +346,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       store,
       pack,
       encoders,
+      pull,
       images,
       derivatives,
       decodeLimits,

@@ -1,6 +1,7 @@
 import { AppError } from '../errors/appError';
 
-export const SCOPES = ['search', 'ingest', 'admin'] as const;
+/** worker: a pull encoder (npm run encoder with SERVICE_URL) that leases ingest batches. */
+export const SCOPES = ['search', 'ingest', 'admin', 'worker'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Who is calling: a tenant key acts for one owner; an operator (owner null) for any. */

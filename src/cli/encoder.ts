@@ -1,19 +1,25 @@
 /**
- * npm run encoder — a stateless encoder service for one model pack (MODEL_DIR, like the service):
- * point API servers and ingest at it with ENCODER_URLS. Listens on HOST:ENCODER_PORT; requires
- * ENCODER_TOKEN. ORT_EXECUTION_PROVIDERS=cuda,cpu puts it on a GPU where onnxruntime has one.
+ * npm run encoder — an encoder for one model pack (MODEL_DIR, like the service), in either or both ways:
+ * - push (ENCODER_TOKEN): serves encoding on HOST:ENCODER_PORT; services point ENCODER_URLS at it;
+ * - pull (SERVICE_URL and WORKER_KEY): leases ingest batches from a service with PULL_ENCODERS=on.
+ * ORT_EXECUTION_PROVIDERS=cuda,cpu puts it on a GPU where onnxruntime has one.
  */
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config/env';
 import { encodeOnce, loadModelPack } from '../models/modelPack';
+import { ImageSearchClient } from '../client/imageSearchClient';
 import { createEncoderApp } from '../remoteEncoders/encoderServer';
+import { PullWorker } from '../remoteEncoders/pullWorker';
 import { createLogger } from '../util/logger';
 import { runMain } from './runMain';
 
 runMain(async () => {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  if (!config.ENCODER_TOKEN) throw new Error('set ENCODER_TOKEN: the encoder answers only requests that carry it');
+  const pull = config.SERVICE_URL && config.WORKER_KEY ? { url: config.SERVICE_URL, key: config.WORKER_KEY } : null;
+  if (!config.ENCODER_TOKEN && !pull) {
+    throw new Error('set ENCODER_TOKEN to serve encoding (push), or SERVICE_URL and WORKER_KEY to lease batches from a service (pull)');
+  }
   const pack = await loadModelPack(config.modelDir, {
     batchSize: config.ENCODE_BATCH_SIZE,
     intraOpThreads: config.ORT_INTRA_OP_THREADS,
@@ -26,15 +32,22 @@ runMain(async () => {
     verifyChecksums: config.MODEL_VERIFY_CHECKSUMS,
   });
   await encodeOnce(pack);
-  const server = createEncoderApp(pack, { token: config.ENCODER_TOKEN }).listen(config.ENCODER_PORT, config.HOST);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  const { port } = server.address() as AddressInfo;
-  log.info({ url: `http://${config.HOST}:${port}`, pack: pack.key, dim: pack.image.dim }, 'encoder is listening');
-  await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
   });
+  const server = config.ENCODER_TOKEN ? createEncoderApp(pack, { token: config.ENCODER_TOKEN }).listen(config.ENCODER_PORT, config.HOST) : null;
+  if (server) {
+    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+    const { port } = server.address() as AddressInfo;
+    log.info({ url: `http://${config.HOST}:${port}`, pack: pack.key, dim: pack.image.dim }, 'encoder is listening');
+  }
+  const worker = pull ? new PullWorker(new ImageSearchClient({ baseUrl: pull.url, apiKey: pull.key }), pack, { idleMs: config.PULL_POLL_MS }, log) : null;
+  if (worker) log.info({ service: pull!.url, pack: pack.key }, 'pull worker is leasing batches');
+  // A refused pack ends the worker (and the process) with the service's reason.
+  await Promise.race([stopped, worker?.start() ?? stopped]);
+  await worker?.stop();
+  if (server) await new Promise((resolve) => server.close(resolve));
   await pack.close();
   return 0;
 });

@@ -57,6 +57,8 @@ export const CLIENT_ROUTES = {
   deleteWebhook: ['delete', '/v1/webhooks/{id}'],
   webhookDeliveries: ['get', '/v1/webhooks/{id}/deliveries'],
   testWebhook: ['post', '/v1/webhooks/{id}/test'],
+  leaseBatch: ['post', '/v1/workers/lease'],
+  answerBatch: ['post', '/v1/workers/leases/{id}'],
   ingest: ['post', '/v1/admin/ingest'],
   watchFolder: ['post', '/v1/admin/watches'],
   listWatches: ['get', '/v1/admin/watches'],
@@ -272,6 +274,15 @@ export class ImageSearchClient {
   }
   testWebhook(id: string): Promise<Out<typeof Res.webhookTestResultSchema>> {
     return this.call('testWebhook', { params: { id } });
+  }
+
+  // Pull workers (a key with scope worker)
+  /** The next ingest batch for a worker serving `pack`; `lease` is null when none waits. */
+  leaseBatch(pack: string): Promise<Out<typeof Res.workerLeaseResultSchema>> {
+    return this.call('leaseBatch', { json: { pack } });
+  }
+  answerBatch(id: string, body: In<typeof Req.workerAnswerSchema>): Promise<Out<typeof Res.workerAnswerResultSchema>> {
+    return this.call('answerBatch', { params: { id }, json: body });
   }
 
   // Operations

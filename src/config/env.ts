@@ -66,6 +66,25 @@ export const envSchema = z.object({
   ENCODER_HEALTH_MS: int(5_000, 100),
   /** Port of the encoder process (`npm run encoder`); it listens on HOST. */
   ENCODER_PORT: int(8090, 0, 65535),
+  /** Ingest batches encoded at once; 0: one, plus one per remote encoder and one for pull workers. */
+  ENCODE_BATCHES_IN_FLIGHT: int(0, 0, 64),
+  /**
+   * on: ingest's image batches go through a queue in PostgreSQL (pg-boss) that encoders started with
+   * SERVICE_URL and a worker key lease from; the service's own encoder works the queue too.
+   */
+  PULL_ENCODERS: z.enum(['on', 'off']).default('off'),
+  /** A leased batch not answered within this goes back to the queue. */
+  PULL_LEASE_SECONDS: int(60, 1, 3600),
+  /** How often expired leases are looked for. */
+  PULL_MAINTENANCE_SECONDS: int(10, 1, 3600),
+  PULL_RETRY_LIMIT: int(10, 0, 100),
+  /** The service's own encoder works the pull queue too (off: only workers encode ingest's batches). */
+  PULL_LOCAL_ENCODER: z.stringbool().default(true),
+  /** How often a waiting batch, and an idle queue, are looked at. */
+  PULL_POLL_MS: int(100, 10, 60_000),
+  /** Pull worker (`npm run encoder` with these set): the service to lease batches from, and its API key (scope "worker"). */
+  SERVICE_URL: optionalString,
+  WORKER_KEY: optionalString,
   DECODE_CONCURRENCY: int(4, 1, 64),
   /** Worker threads that decode ingest's images (tensor, preview, thumbnail) off the main thread. */
   DECODE_THREADS: int(2, 1, 64),

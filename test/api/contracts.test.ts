@@ -25,8 +25,13 @@ describe('API contract: responses match the documented schemas', () => {
   };
 
   /** Sends a request and validates whatever comes back: a documented success body, or the error shape. */
-  async function check(method: 'get' | 'post' | 'patch' | 'delete', url: string, send?: (t: request.Test) => request.Test): Promise<request.Response> {
-    const api = svc.api();
+  async function check(
+    method: 'get' | 'post' | 'patch' | 'delete',
+    url: string,
+    send?: (t: request.Test) => request.Test,
+    on: TestService = svc,
+  ): Promise<request.Response> {
+    const api = on.api();
     const base = method === 'get' ? api.get(url) : method === 'delete' ? api.delete(url) : method === 'patch' ? api.patch(url) : api.post(url);
     const res = await (send ? send(base) : base);
     const contract = contractFor(method, url);
@@ -123,6 +128,28 @@ describe('API contract: responses match the documented schemas', () => {
     await check('delete', '/v1/owners/nobody');
     await check('get', '/healthz');
     await check('get', '/readyz');
+  });
+
+  test('pull workers: lease and answer (a service with PULL_ENCODERS=on, no local encoder)', async () => {
+    const pulling = await startTestService({ PULL_ENCODERS: 'on', PULL_LOCAL_ENCODER: 'false', OCR: 'off' });
+    try {
+      const pack = pulling.services.pack;
+      await check('post', '/v1/workers/lease', (t) => t.send({ pack: pack.key }), pulling);
+      const size = pack.image.preprocessing.size;
+      const encoded = pack.image.encode([{ data: new Float32Array(3 * size * size), size }], 'background');
+      let lease: { id: string } | null = null;
+      while (!lease) lease = (await check('post', '/v1/workers/lease', (t) => t.send({ pack: pack.key }), pulling)).body.lease;
+      const [vector] = await pack.image.encode([{ data: new Float32Array(3 * size * size), size }], 'interactive');
+      const embeddings = Buffer.from(vector!.buffer, vector!.byteOffset, vector!.byteLength).toString('base64');
+      await check('post', `/v1/workers/leases/${lease.id}`, (t) => t.send({ pack: pack.key, embeddings }), pulling);
+      await check('post', `/v1/workers/leases/${lease.id}`, (t) => t.send({ pack: pack.key, embeddings }), pulling);
+      expect(Array.from((await encoded)[0]!)).toEqual(Array.from(vector!));
+      await check('post', '/v1/workers/lease', (t) => t.send({ pack: 'other@1' }), pulling);
+    } finally {
+      await pulling.close();
+      await pulling.database.drop();
+    }
+    await check('post', '/v1/workers/lease', (t) => t.send({ pack: 'test-pack@1' }));
   });
 
   test('errors have the documented shape', async () => {

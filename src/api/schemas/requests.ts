@@ -301,3 +301,19 @@ export const watchCreateSchema = z
 
 /** POST /v1/admin/ocr/backfill */
 export const ocrBackfillSchema = z.object({ owner: ownerName.optional().describe("one owner's images; omitted: everyone's") }).strict();
+
+/** POST /v1/workers/lease: a pull worker asks for the next ingest batch. */
+export const workerLeaseSchema = z
+  .object({ pack: z.string().min(1).max(200).describe("name@version of the worker's model pack; a batch of another pack is never handed out") })
+  .strict();
+
+/** POST /v1/workers/leases/:id: a pull worker's embeddings for a batch it leased. */
+export const workerAnswerSchema = z
+  .object({
+    pack: z.string().min(1).max(200),
+    embeddings: z
+      .base64()
+      .max(64 * 4096 * 4 * 2)
+      .describe('float32 little-endian rows, one per image of the batch, base64'),
+  })
+  .strict();
