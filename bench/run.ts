@@ -15,6 +15,8 @@ import { benchQuery } from './query';
 import { benchPacks } from './packs';
 import { benchOcr, type OcrBench } from './ocr';
 import { ocrMarkdown } from './ocrRun';
+import { benchQueriesFirst, queriesFirstMarkdown, type QueriesFirstBench } from './queriesFirst';
+import { benchRemoteEncoders, remoteEncodersMarkdown, type RemoteEncodersBench } from './remoteEncoders';
 
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
 
@@ -50,6 +52,10 @@ async function main(): Promise<void> {
     } finally {
       await s.close();
     }
+    log('searches during ingest');
+    const queriesFirst = await benchQueriesFirst(h, { images: num('BENCH_QF_IMAGES', 40) });
+    log('remote encoders');
+    const encoders = await benchRemoteEncoders(h, { batches: num('BENCH_ENCODER_BATCHES', 10), requests: num('BENCH_REQUESTS', 200) });
     log('ocr');
     const ocr = await benchOcr(h, {
       ingestImages: num('BENCH_OCR_INGEST', 60),
@@ -82,6 +88,8 @@ async function main(): Promise<void> {
       query,
       packs,
       load: { model: primary.label, ...load },
+      queriesFirst,
+      encoders,
       ocr,
       ann,
     };
@@ -104,6 +112,9 @@ type Results = {
   ann: (AnnResult & { measured?: string })[];
   /** Absent in results from before OCR. */
   ocr?: OcrBench;
+  /** Absent in results from before queries went first. */
+  queriesFirst?: QueriesFirstBench;
+  encoders?: RemoteEncodersBench;
 };
 
 function markdown(r: Results): string {
@@ -166,6 +177,8 @@ function markdown(r: Results): string {
     ``,
     `${l.requests} requests, **${l.errors} errors**, ${l.requestsPerSec} req/s; latency p50 ${l.latencyMs.p50} ms, p95 ${l.latencyMs.p95} ms, p99 ${l.latencyMs.p99} ms. Ingest during load: ${l.ingestDuringLoad.done} done, ${l.ingestDuringLoad.failed} failed.`,
     ``,
+    ...(r.queriesFirst ? [`## Searches during ingest`, ``, queriesFirstMarkdown(r.queriesFirst)] : []),
+    ...(r.encoders ? [`## Remote encoders`, ``, remoteEncodersMarkdown(r.encoders)] : []),
     ...(r.ocr ? [`## OCR`, ``, ocrMarkdown(r.ocr), ``] : []),
     `## ANN (cosine, synthetic clustered 512-d vectors, single-query search)`,
     ``,
