@@ -14,14 +14,20 @@ const WORKER_ENTRY = path.join(__dirname, `decodeWorker${path.extname(__filename
  * Work goes to the worker with the fewest images in hand.
  */
 export class DecodePool {
-  private readonly workers: { worker: Worker; inFlight: number }[];
+  private workers: { worker: Worker; inFlight: number }[] = [];
   private readonly pending = new Map<number, { resolve: (d: DecodedImage) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private closed = false;
 
-  constructor(threads: number, nice: number | null) {
-    this.workers = Array.from({ length: threads }, () => {
-      const slot = { worker: startWorker(WORKER_ENTRY, { nice }), inFlight: 0 };
+  constructor(
+    private readonly threads: number,
+    private readonly nice: number | null,
+  ) {}
+
+  /** Started on the first image: a process that never ingests (a CLI, a service that only searches) pays nothing. */
+  private start(): void {
+    this.workers = Array.from({ length: this.threads }, () => {
+      const slot = { worker: startWorker(WORKER_ENTRY, { nice: this.nice }), inFlight: 0 };
       slot.worker.on('message', (m: DecodeReply) => {
         slot.inFlight--;
         const call = this.pending.get(m.id);
@@ -36,6 +42,7 @@ export class DecodePool {
 
   decode(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits): Promise<DecodedImage> {
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
+    if (this.workers.length === 0) this.start();
     const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     const id = this.nextId++;
     slot.inFlight++;

@@ -40,6 +40,8 @@ export class PullEncoding {
     this.wakeUp?.();
     for (;;) {
       const outcome = await this.queue.outcome(id);
+      if (outcome.state !== 'pending')
+        await this.queue.forget(id).catch((e: Error) => this.log.warn({ batch: id, err: e.message }, 'could not drop a finished batch'));
       if (outcome.state === 'done') return bufferToFloats(outcome.embeddings, tensors.length);
       if (outcome.state === 'failed') throw new Error(`image batch ${id} failed in the pull queue: ${outcome.error}`);
       await new Promise((r) => setTimeout(r, this.settings.pollMs));

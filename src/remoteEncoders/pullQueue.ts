@@ -105,6 +105,11 @@ export class PullQueue {
     return res.affected === 1;
   }
 
+  /** Drops a finished batch: its tensors would otherwise stay in PostgreSQL until pg-boss archives them (hours). */
+  async forget(id: string): Promise<void> {
+    await this.boss.deleteJob(QUEUE, id);
+  }
+
   /** Gives a leased batch back (an encoder that cannot do it), counted as one failed try. */
   async release(id: string, error: string): Promise<void> {
     await this.boss.fail(QUEUE, id, { error });

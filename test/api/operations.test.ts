@@ -100,7 +100,8 @@ describe('graceful shutdown', () => {
     const base = new URL(await listening);
     // One kept-alive connection, so the slow request is already accepted when the signal lands.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const call = (method: string, p: string, body?: Buffer, type?: string) =>
+    /** `accepted` fires once the server has parsed the request's headers (it answers 100 Continue). */
+    const call = (method: string, p: string, body?: Buffer, type?: string, accepted?: () => void) =>
       new Promise<number>((resolve, reject) => {
         const req = http.request(
           {
@@ -109,7 +110,7 @@ describe('graceful shutdown', () => {
             path: p,
             method,
             agent,
-            headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(type ? { 'content-type': type } : {}) },
+            headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(type ? { 'content-type': type } : {}), ...(accepted ? { expect: '100-continue' } : {}) },
           },
           (res) => {
             res.resume();
@@ -117,7 +118,12 @@ describe('graceful shutdown', () => {
           },
         );
         req.on('error', reject);
-        req.end(body);
+        if (accepted)
+          req.on('continue', () => {
+            req.end(body);
+            accepted();
+          });
+        else req.end(body);
       });
     expect(await call('GET', '/readyz')).toBe(200);
     const image = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#d22' } })
@@ -129,7 +135,11 @@ describe('graceful shutdown', () => {
       image,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const slow = call('POST', '/v1/search/image', body, `multipart/form-data; boundary=${boundary}`);
+    // The signal lands once the server holds the request: a connection still idle at that moment is closed, as it should be.
+    let accepted!: () => void;
+    const inFlight = new Promise<void>((r) => (accepted = r));
+    const slow = call('POST', '/v1/search/image', body, `multipart/form-data; boundary=${boundary}`, accepted);
+    await inFlight;
     await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGTERM');
     expect(await slow).toBe(200);

@@ -119,6 +119,8 @@ describe('pull encoders: workers lease ingest batches from the service (pg-boss 
       await expect(client.answerBatch(first.id, { pack: pack.key, embeddings })).rejects.toMatchObject({ status: 409, code: 'lease_gone' });
       await run;
       expect(await svc.services.ingest.status(job)).toMatchObject({ state: 'completed', done: 2, failed: 0 });
+      // A finished batch's tensors do not stay behind in the database.
+      expect(await svc.services.db.$queryRawUnsafe(`select count(*)::int as n from pgboss.job where name = 'encode-images'`)).toEqual([{ n: 0 }]);
       // The vectors stored are the ones the worker answered.
       const ids = (await svc.services.db.image.findMany({ where: { owner: 'pam' }, select: { id: true } })).map((r) => r.id);
       const stored = await svc.services.images.retrieve(ids);
