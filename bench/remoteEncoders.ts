@@ -4,37 +4,22 @@
  * the encoder up, with it killed, and with one that accepts connections but never answers.
  * Writes bench/encoders-results.{json,md}.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { encodeOnce, loadModelPack } from '../src/models/modelPack';
 import { floatsToBuffer } from '../src/remoteEncoders/protocol';
+import { startEncoderProcess } from './encoderProcess';
 import { createHarness, type BenchPack, type Harness } from './harness';
 import { listen, searchOnce } from './query';
 import { round, summarize, timed } from './stats';
 
 const TOKEN = 'bench-encoder';
-const ROOT = path.resolve(__dirname, '..');
 const BATCH = 8;
 
-async function startEncoder(pack: BenchPack): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/encoder.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, MODEL_DIR: pack.dir, MODEL_VERIFY_CHECKSUMS: 'false', ENCODER_TOKEN: TOKEN, ENCODER_PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.includes('encoder is listening'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => reject(new Error(`encoder exited (${code})`)));
-  });
-  return { url, child };
+function startEncoder(pack: BenchPack) {
+  return startEncoderProcess({ MODEL_DIR: pack.dir, MODEL_VERIFY_CHECKSUMS: 'false', ENCODER_TOKEN: TOKEN });
 }
 
 /** Images/s of `batches` batches of 8 random tensors: in this process, then through the encoder process. */

@@ -13,7 +13,7 @@ import { Metrics } from '../observability/metrics';
 import { ImageDeletion } from '../library/imageDeletion';
 import { LibraryService } from '../library/libraryService';
 import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
-import { encodeOnce, loadModelPack, notMeaningfulWarning, type ModelPack } from '../models/modelPack';
+import { encodeOnce, loadModelPack, notMeaningfulWarning, packOptionsFrom, type ModelPack } from '../models/modelPack';
 import { DecodePool } from '../images/decodePool';
 import { EncoderPool, type EncoderPoolSettings } from '../remoteEncoders/encoderPool';
 import { PullEncoding } from '../remoteEncoders/pullEncoding';
@@ -176,15 +176,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const { repos } = database;
 
     const localPack = await loadModelPack(config.modelDir, {
-      batchSize: config.ENCODE_BATCH_SIZE,
-      intraOpThreads: config.ORT_INTRA_OP_THREADS,
-      interOpThreads: config.ORT_INTER_OP_THREADS,
-      executionProviders: config.ORT_EXECUTION_PROVIDERS,
-      maxConcurrentRuns: config.ENCODER_MAX_CONCURRENCY,
-      backgroundRunMs: config.INGEST_ENCODE_RUN_MS,
-      scheduling: config.ENCODER_SCHEDULING,
-      imageNice: config.BACKGROUND_NICE,
-      verifyChecksums: config.MODEL_VERIFY_CHECKSUMS,
+      ...packOptionsFrom(config),
       onRun: (run) => {
         metrics.onEncoderRun(run);
         hooks.onEncoderRun?.(run);

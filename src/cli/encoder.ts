@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config/env';
-import { encodeOnce, loadModelPack } from '../models/modelPack';
+import { encodeOnce, loadModelPack, packOptionsFrom } from '../models/modelPack';
 import { ImageSearchClient } from '../client/imageSearchClient';
 import { createEncoderApp } from '../remoteEncoders/encoderServer';
 import { PullWorker } from '../remoteEncoders/pullWorker';
@@ -20,17 +20,7 @@ runMain(async () => {
   if (!config.ENCODER_TOKEN && !pull) {
     throw new Error('set ENCODER_TOKEN to serve encoding (push), or SERVICE_URL and WORKER_KEY to lease batches from a service (pull)');
   }
-  const pack = await loadModelPack(config.modelDir, {
-    batchSize: config.ENCODE_BATCH_SIZE,
-    intraOpThreads: config.ORT_INTRA_OP_THREADS,
-    interOpThreads: config.ORT_INTER_OP_THREADS,
-    executionProviders: config.ORT_EXECUTION_PROVIDERS,
-    maxConcurrentRuns: config.ENCODER_MAX_CONCURRENCY,
-    backgroundRunMs: config.INGEST_ENCODE_RUN_MS,
-    scheduling: config.ENCODER_SCHEDULING,
-    imageNice: config.BACKGROUND_NICE,
-    verifyChecksums: config.MODEL_VERIFY_CHECKSUMS,
-  });
+  const pack = await loadModelPack(config.modelDir, packOptionsFrom(config));
   await encodeOnce(pack);
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

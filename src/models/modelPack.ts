@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Config } from '../config/env';
 import { EncoderGate } from './encoderGate';
 import { OnnxImageEncoder, OnnxTextEncoder, type EncoderRun, type ImageEncoder, type TextEncoder } from './encoders';
 import { loadManifest, packKey, verifyPackFiles, type ModelManifest } from './manifest';
@@ -47,6 +48,21 @@ export interface ModelPackOptions {
   imageNice?: number;
   verifyChecksums: boolean;
   onRun?: (run: EncoderRun) => void;
+}
+
+/** How the model pack is loaded, for the service and the encoder process alike. */
+export function packOptionsFrom(config: Config): ModelPackOptions {
+  return {
+    batchSize: config.ENCODE_BATCH_SIZE,
+    intraOpThreads: config.ORT_INTRA_OP_THREADS,
+    interOpThreads: config.ORT_INTER_OP_THREADS,
+    executionProviders: config.ORT_EXECUTION_PROVIDERS,
+    maxConcurrentRuns: config.ENCODER_MAX_CONCURRENCY,
+    backgroundRunMs: config.INGEST_ENCODE_RUN_MS,
+    scheduling: config.ENCODER_SCHEDULING,
+    imageNice: config.BACKGROUND_NICE,
+    verifyChecksums: config.MODEL_VERIFY_CHECKSUMS,
+  };
 }
 
 /** One text and one (blank) image through the towers: a smoke test at install, a warm-up at start. */

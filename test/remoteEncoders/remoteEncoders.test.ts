@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startEncoderProcess } from '../../bench/encoderProcess';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,6 @@ import { colourImage } from '../helpers/images';
 import { tempDir, testEnv } from '../helpers/env';
 import { startTestService } from '../helpers/service';
 
-const ROOT = path.resolve(__dirname, '../..');
 const TOKEN = 'encoder-test-token';
 
 interface Encoder {
@@ -20,22 +20,7 @@ interface Encoder {
 
 /** `npm run encoder` for real: its own process on a loopback port, serving the pack in `modelDir`. */
 async function startEncoder(modelDir = testEnv('TEST_MODEL_DIR'), extra: Record<string, string> = {}): Promise<Encoder> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/encoder.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, MODEL_DIR: modelDir, ENCODER_TOKEN: TOKEN, ENCODER_PORT: '0', LOG_LEVEL: 'info', ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.includes('encoder is listening'));
-      if (line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => reject(new Error(`encoder exited (${code}): ${stderr}`)));
-  });
+  const { url, child } = await startEncoderProcess({ MODEL_DIR: modelDir, ENCODER_TOKEN: TOKEN, ...extra });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     url,
