@@ -285,7 +285,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       log: log.child({ component: 'ingest' }),
     });
     cleanup.push(() => ingest.stop());
-    metrics.probes = { encoderQueue: pack.queued, ingestQueue: () => ingest.queueDepth };
+    metrics.probes = { encoderQueue: () => pack.gate.pending, ingestQueue: () => ingest.queueDepth };
     const deletion = new ImageDeletion({
       images: repos.images,
       collection: images,

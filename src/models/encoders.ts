@@ -16,6 +16,11 @@ export interface EncoderRun {
 
 type Outputs = Record<string, ort.Tensor>;
 
+/** The named [rows, dim] output, L2-normalised per row. */
+function unitRows(out: Outputs, name: string, rows: number, dim: number): Float32Array[] {
+  return l2NormalizeRows(readEmbeddings(out[name], name, rows, dim), rows, dim);
+}
+
 export interface EncoderOptions {
   batchSize: number;
   /** Shared across encoders: bounds how many ONNX runs (and their buffers) exist at once, queries first. */
@@ -90,16 +95,11 @@ export class OnnxImageEncoder implements ImageEncoder {
     this.dim = manifest.embeddingDim;
     this.preprocessing = manifest.image;
     requireInput(session, manifest.image.input);
-    this.batcher = new Batcher(opts, 'image', (batch) => this.runBatch(batch), (out, rows) => this.embeddings(out, rows));
+    this.batcher = new Batcher(opts, 'image', (batch) => this.runBatch(batch), (out, rows) => unitRows(out, manifest.image.output, rows, this.dim));
   }
 
   encode(images: readonly PixelTensor[], priority: Priority = 'interactive'): Promise<Float32Array[]> {
     return this.batcher.encode(images, priority);
-  }
-
-  private embeddings(out: Outputs, rows: number): Float32Array[] {
-    const name = this.preprocessing.output;
-    return l2NormalizeRows(readEmbeddings(out[name], name, rows, this.dim), rows, this.dim);
   }
 
   private runBatch(batch: readonly PixelTensor[]): Promise<Outputs> {
@@ -134,10 +134,7 @@ export class OnnxTextEncoder implements TextEncoder {
     for (const name of [this.text.inputs.ids, this.text.inputs.mask, this.text.inputs.tokenTypes]) {
       if (name) requireInput(session, name);
     }
-    this.batcher = new Batcher(opts, 'text', (batch) => this.runBatch(batch), (out, rows) => {
-      const name = this.text.output;
-      return l2NormalizeRows(readEmbeddings(out[name], name, rows, this.dim), rows, this.dim);
-    });
+    this.batcher = new Batcher(opts, 'text', (batch) => this.runBatch(batch), (out, rows) => unitRows(out, manifest.text.output, rows, this.dim));
   }
 
   encode(texts: readonly string[], priority: Priority = 'interactive'): Promise<Float32Array[]> {

@@ -12,9 +12,7 @@ export interface ModelPack {
   readonly manifest: ModelManifest;
   readonly image: ImageEncoder;
   readonly text: TextEncoder;
-  /** Encoder runs waiting for a slot (ENCODER_MAX_CONCURRENCY). */
-  readonly queued: () => number;
-  /** Admits model runs queries first; other models of the service (OCR) run through it too. */
+  /** Admits model runs queries first (ENCODER_MAX_CONCURRENCY); other models of the service (OCR) run through it too. */
   readonly gate: EncoderGate;
   close(): Promise<void>;
 }
@@ -96,7 +94,6 @@ export async function loadModelPack(dir: string, opts: ModelPackOptions): Promis
       manifest,
       image: new OnnxImageEncoder(imageHost.sessions[0]!, manifest, encoderOpts),
       text: new OnnxTextEncoder(textHost.sessions[0]!, tokenizer, manifest, encoderOpts),
-      queued: () => gate.pending,
       gate,
       close: async () => {
         await Promise.all(hosts.map((h) => h.close()));

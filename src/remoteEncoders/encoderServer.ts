@@ -25,7 +25,7 @@ export function createEncoderApp(pack: ModelPack, opts: EncoderServerOptions): E
     next();
   });
   app.get(PATHS.health, (_req, res) => {
-    res.json({ status: 'ok', pack: pack.key, dim: pack.image.dim, imageSize: size, queued: pack.queued(), encoded } satisfies EncoderHealth);
+    res.json({ status: 'ok', pack: pack.key, dim: pack.image.dim, imageSize: size, queued: pack.gate.pending, encoded } satisfies EncoderHealth);
   });
   const auth: RequestHandler = (req, _res, next) => {
     next(req.headers.authorization === `Bearer ${opts.token}` ? undefined : new AppError(401, 'unauthorized', 'a valid encoder token is required'));
