@@ -2,7 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { errorHandler, notFoundHandler } from '../api/errorHandler';
 import { AppError } from '../errors/appError';
 import type { ModelPack } from '../models/modelPack';
-import { bufferToFloats, floatsToBuffer, HEADERS, MAX_ITEMS, PATHS, prioritySchema, textRequestSchema, type EncoderHealth } from './protocol';
+import { floatsToBuffer, tensorsFromBuffer, HEADERS, MAX_ITEMS, PATHS, prioritySchema, textRequestSchema, type EncoderHealth } from './protocol';
 
 export interface EncoderServerOptions {
   /** Bearer token every encode request must carry. */
@@ -44,7 +44,7 @@ export function createEncoderApp(pack: ModelPack, opts: EncoderServerOptions): E
     }
     if (body.length % tensorBytes !== 0) throw new AppError(400, 'bad_tensor_length', `the body is not a whole number of 3×${size}×${size} float32 tensors`);
     const priority = prioritySchema.parse(req.headers[HEADERS.priority]);
-    const tensors = bufferToFloats(body, body.length / tensorBytes).map((data) => ({ data, size }));
+    const tensors = tensorsFromBuffer(body, body.length / tensorBytes, size);
     const vectors = await pack.image.encode(tensors, priority);
     encoded.images += vectors.length;
     res.type('application/octet-stream').send(floatsToBuffer(vectors));

@@ -4,6 +4,7 @@
  * serves another model instead of mixing its vectors into an index.
  */
 import { z } from 'zod';
+import type { PixelTensor } from '../models/preprocess';
 
 export const HEADERS = {
   pack: 'x-model-pack',
@@ -44,6 +45,11 @@ export function floatsToBuffer(arrays: readonly Float32Array[]): Buffer {
     at += a.byteLength;
   }
   return out;
+}
+
+/** A batch of image tensors as it travels (`count` of them, `size` px square) back into the encoder's input. */
+export function tensorsFromBuffer(buf: Buffer, count: number, size: number): PixelTensor[] {
+  return bufferToFloats(buf, count).map((data) => ({ data, size }));
 }
 
 /** Splits a buffer into `count` float32 arrays (copied: a Buffer's offset need not be 4-aligned). */

@@ -2,7 +2,7 @@ import { AppError } from '../errors/appError';
 import type { ImageEncoder } from '../models/encoders';
 import type { ModelPack } from '../models/modelPack';
 import type { Logger } from '../util/logger';
-import { bufferToFloats, floatsToBuffer } from './protocol';
+import { bufferToFloats, floatsToBuffer, tensorsFromBuffer } from './protocol';
 import type { Lease, PullQueue } from './pullQueue';
 
 export interface PullEncodingSettings {
@@ -91,7 +91,7 @@ export class PullEncoding {
 
   private tensorsOf(lease: Lease, pack: string) {
     if (lease.pack !== pack) throw new Error(`batch ${lease.id} was queued for ${lease.pack}, this encoder serves ${pack}`);
-    return bufferToFloats(lease.tensors, lease.count).map((data) => ({ data, size: lease.size }));
+    return tensorsFromBuffer(lease.tensors, lease.count, lease.size);
   }
 
   /** A worker's lease: refused when the worker serves another pack than the one the batch is for. */

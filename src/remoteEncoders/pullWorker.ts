@@ -1,7 +1,7 @@
 import { ImageSearchError, type ImageSearchClient } from '../client/imageSearchClient';
 import type { ModelPack } from '../models/modelPack';
 import type { Logger } from '../util/logger';
-import { bufferToFloats, floatsToBuffer } from './protocol';
+import { floatsToBuffer, tensorsFromBuffer } from './protocol';
 
 export interface PullWorkerSettings {
   /** Wait after an empty lease or a failed request before asking again. */
@@ -56,7 +56,7 @@ export class PullWorker {
     if (!lease) return false;
     const size = this.pack.image.preprocessing.size;
     if (lease.size !== size) throw new Error(`batch ${lease.id} holds ${lease.size} px tensors; this pack takes ${size} px`);
-    const tensors = bufferToFloats(Buffer.from(lease.tensors, 'base64'), lease.count).map((data) => ({ data, size }));
+    const tensors = tensorsFromBuffer(Buffer.from(lease.tensors, 'base64'), lease.count, size);
     const vectors = await this.pack.image.encode(tensors, 'background');
     try {
       await this.client.answerBatch(lease.id, { pack: this.pack.key, embeddings: floatsToBuffer(vectors).toString('base64') });

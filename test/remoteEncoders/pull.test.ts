@@ -1,16 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { startEncoderProcess } from '../../bench/encoderProcess';
 import { COLOURS } from '../../scripts/test-pack/concepts';
+import { floatsToBuffer, tensorsFromBuffer } from '../../src/remoteEncoders/protocol';
 import { ImageSearchClient } from '../../src/client/imageSearchClient';
 import { colourImage } from '../helpers/images';
 import { testEnv } from '../helpers/env';
 import { startTestService, type TestService } from '../helpers/service';
 import { eventually } from '../helpers/webhookReceiver';
 
-const ROOT = path.resolve(__dirname, '../..');
+/** Leases expire after a second and are looked for every second, so an abandoned batch comes back quickly. */
+const PULLING = { PULL_ENCODERS: 'on', PULL_LEASE_SECONDS: '1', PULL_MAINTENANCE_SECONDS: '1', PULL_POLL_MS: '50', ENCODE_BATCH_SIZE: '2', OCR: 'off' };
 
 async function writeLibrary(dir: string, count: number, seed: number): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -29,32 +31,23 @@ async function workerKey(svc: TestService): Promise<string> {
 
 describe('pull encoders: workers lease ingest batches from the service (pg-boss on the real PostgreSQL)', () => {
   test('a worker process helps with an ingest and is killed mid-job: its lease expires, the batch is redone, nothing is lost or doubled', async () => {
-    const svc = await startTestService({
-      PULL_ENCODERS: 'on',
-      PULL_LEASE_SECONDS: '1',
-      PULL_MAINTENANCE_SECONDS: '1',
-      PULL_POLL_MS: '50',
-      ENCODE_BATCH_SIZE: '2',
-      OCR: 'off',
-    });
+    const svc = await startTestService(PULLING);
     const { url, server } = await listen(svc);
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/encoder.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, MODEL_DIR: testEnv('TEST_MODEL_DIR'), SERVICE_URL: url, WORKER_KEY: await workerKey(svc), PULL_POLL_MS: '20', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    worker.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const { child: worker, output } = await startEncoderProcess(
+      { MODEL_DIR: testEnv('TEST_MODEL_DIR'), SERVICE_URL: url, WORKER_KEY: await workerKey(svc), PULL_POLL_MS: '20' },
+      'pull worker is leasing batches',
+    );
     const exited = new Promise((r) => worker.once('exit', r));
     try {
-      await eventually('the worker to start', async () => (out.includes('pull worker is leasing batches') ? true : undefined), 30_000);
       const total = 40;
       await writeLibrary(path.join(svc.inbox, 'pulled'), total, 900);
       const s = svc.services;
       const job = await s.ingest.createFolderJob('pia', 'pulled');
       let killedAfter = -1;
       await s.ingest.runJob(job, () => {
-        const answered = out.split('\n').filter((l) => l.includes('answered batch')).length;
+        const answered = output()
+          .split('\n')
+          .filter((l) => l.includes('answered batch')).length;
         if (killedAfter < 0 && answered >= 2) {
           killedAfter = answered;
           worker.kill('SIGKILL');
@@ -82,15 +75,7 @@ describe('pull encoders: workers lease ingest batches from the service (pg-boss 
   });
 
   test('an expired lease is leased again; the first answer is accepted, a late one refused; a foreign pack is refused', async () => {
-    const svc = await startTestService({
-      PULL_ENCODERS: 'on',
-      PULL_LOCAL_ENCODER: 'false',
-      PULL_LEASE_SECONDS: '1',
-      PULL_MAINTENANCE_SECONDS: '1',
-      PULL_POLL_MS: '50',
-      ENCODE_BATCH_SIZE: '2',
-      OCR: 'off',
-    });
+    const svc = await startTestService({ ...PULLING, PULL_LOCAL_ENCODER: 'false' });
     const { url, server } = await listen(svc);
     try {
       const client = new ImageSearchClient({ baseUrl: url, apiKey: await workerKey(svc) });
@@ -106,14 +91,9 @@ describe('pull encoders: workers lease ingest batches from the service (pg-boss 
       // Not answered: once the lease expires the batch is handed out again.
       const again = await eventually('the batch to come back', async () => (await client.leaseBatch(pack.key)).lease ?? undefined, 15_000);
       expect(again.id).toBe(first.id);
-      const size = pack.image.preprocessing.size;
-      const tensors = Buffer.from(again.tensors, 'base64');
-      const images = Array.from({ length: 2 }, (_, i) => ({
-        data: new Float32Array(tensors.buffer.slice(tensors.byteOffset + i * 3 * size * size * 4, tensors.byteOffset + (i + 1) * 3 * size * size * 4)),
-        size,
-      }));
+      const images = tensorsFromBuffer(Buffer.from(again.tensors, 'base64'), again.count, again.size);
       const vectors = await pack.image.encode(images, 'interactive');
-      const embeddings = Buffer.concat(vectors.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength))).toString('base64');
+      const embeddings = floatsToBuffer(vectors).toString('base64');
       await expect(client.answerBatch(again.id, { pack: pack.key, embeddings: Buffer.alloc(8).toString('base64') })).rejects.toMatchObject({ status: 400 });
       expect(await client.answerBatch(again.id, { pack: pack.key, embeddings })).toEqual({ id: again.id, accepted: true });
       await expect(client.answerBatch(first.id, { pack: pack.key, embeddings })).rejects.toMatchObject({ status: 409, code: 'lease_gone' });
