@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../util/workerThread';
+import { PendingCalls, startWorker } from '../util/workerThread';
 import type { ImagePreprocessing } from '../models/preprocess';
 import { ImageRejected, type DecodedImage, type DecodeLimits } from './decode';
 import type { DecodeReply, DecodeRequest } from './decodeWorker';
@@ -15,9 +15,9 @@ const WORKER_ENTRY = path.join(__dirname, `decodeWorker${path.extname(__filename
  */
 export class DecodePool {
   private workers: { worker: Worker; inFlight: number }[] = [];
-  private readonly pending = new Map<number, { resolve: (d: DecodedImage) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-  private closed = false;
+  private readonly pending = new PendingCalls<DecodedImage>();
+  /** Why decoding stopped: closed, or a worker died (its images would otherwise wait for ever). */
+  private stopped: Error | null = null;
 
   constructor(
     private readonly threads: number,
@@ -30,38 +30,38 @@ export class DecodePool {
       const slot = { worker: startWorker(WORKER_ENTRY, { nice: this.nice }), inFlight: 0 };
       slot.worker.on('message', (m: DecodeReply) => {
         slot.inFlight--;
-        const call = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        if ('image' in m) call?.resolve({ ...m.image, preview: Buffer.from(m.image.preview), thumbnail: Buffer.from(m.image.thumbnail) });
-        else call?.reject(m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error));
+        this.pending.settle(
+          m.id,
+          'image' in m
+            ? { value: { ...m.image, preview: Buffer.from(m.image.preview), thumbnail: Buffer.from(m.image.thumbnail) } }
+            : { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) },
+        );
       });
-      slot.worker.on('error', (e) => this.fail(e));
+      slot.worker.on('error', (e) => this.stop(e));
+      slot.worker.on('exit', (code) => this.stop(new Error(`a decode worker stopped (exit ${code})`)));
       return slot;
     });
   }
 
   decode(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits): Promise<DecodedImage> {
-    if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
+    if (this.stopped) return Promise.reject(this.stopped);
     if (this.workers.length === 0) this.start();
     const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-    const id = this.nextId++;
     slot.inFlight++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      // Plain fields only: the manifest's preprocessing object may carry more than a worker needs.
-      const { size, resize, interpolation, mean, std } = prep;
-      slot.worker.postMessage({ id, data, prep: { size, resize, interpolation, mean, std }, limits } satisfies DecodeRequest);
-    });
+    const { id, result } = this.pending.open();
+    // Plain fields only: the manifest's preprocessing object may carry more than a worker needs.
+    const { size, resize, interpolation, mean, std } = prep;
+    slot.worker.postMessage({ id, data, prep: { size, resize, interpolation, mean, std }, limits } satisfies DecodeRequest);
+    return result;
   }
 
-  private fail(e: Error): void {
-    for (const call of this.pending.values()) call.reject(e);
-    this.pending.clear();
+  private stop(e: Error): void {
+    this.stopped ??= e;
+    this.pending.failAll(this.stopped);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.fail(new Error('the decode pool is closed'));
+    this.stop(new Error('the decode pool is closed'));
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }

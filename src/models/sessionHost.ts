@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../util/workerThread';
+import { PendingCalls, startWorker } from '../util/workerThread';
 import type * as ort from 'onnxruntime-node';
 import type { SessionOptions } from './onnxSession';
 import { fromWire, toWire, type HostReply, type HostRequest, type SessionHostData, type WireTensor } from './sessionWire';
@@ -28,8 +28,7 @@ const WORKER_ENTRY = path.join(__dirname, `sessionWorker${path.extname(__filenam
  * while a batch is encoded, and sessions of different hosts run in parallel.
  */
 export class SessionHost {
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (o: Record<string, ort.Tensor>) => void; reject: (e: Error) => void }>();
+  private readonly pending = new PendingCalls<Record<string, ort.Tensor>>();
   private dead: Error | null = null;
 
   private constructor(
@@ -74,16 +73,16 @@ export class SessionHost {
   private listen(): void {
     this.worker.on('message', (m: HostReply) => {
       if (m.type !== 'result') return;
-      const call = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      if (!call) return;
-      if (m.error !== undefined || !m.outputs) call.reject(new Error(m.error ?? 'no outputs'));
-      else call.resolve(Object.fromEntries(Object.entries(m.outputs).map(([k, w]) => [k, fromWire(w)])));
+      this.pending.settle(
+        m.id,
+        m.error !== undefined || !m.outputs
+          ? { error: new Error(m.error ?? 'no outputs') }
+          : { value: Object.fromEntries(Object.entries(m.outputs).map(([k, w]) => [k, fromWire(w)])) },
+      );
     });
     const die = (e: Error) => {
       this.dead = e;
-      for (const call of this.pending.values()) call.reject(e);
-      this.pending.clear();
+      this.pending.failAll(e);
     };
     this.worker.on('error', die);
     this.worker.on('exit', (code) => die(new Error(`session worker stopped (exit ${code})`)));
@@ -91,7 +90,6 @@ export class SessionHost {
 
   private run(session: number, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
     if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
     const wire: Record<string, WireTensor> = {};
     const transfer = new Set<ArrayBuffer>();
     for (const [name, t] of Object.entries(feeds)) {
@@ -101,10 +99,9 @@ export class SessionHost {
       wire[name] = whole ? w : { ...w, data: w.data.slice() };
       transfer.add(wire[name].data.buffer as ArrayBuffer);
     }
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'run', id, session, feeds: wire } satisfies HostRequest, [...transfer]);
-    });
+    const { id, result } = this.pending.open();
+    this.worker.postMessage({ type: 'run', id, session, feeds: wire } satisfies HostRequest, [...transfer]);
+    return result;
   }
 
   async close(): Promise<void> {

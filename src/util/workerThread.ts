@@ -28,3 +28,29 @@ export function lowerThreadPriority(nice: number): boolean {
     return false;
   }
 }
+
+/** Calls sent to a worker thread, each settled by the reply that carries its id, or all at once when the worker dies. */
+export class PendingCalls<T> {
+  private nextId = 0;
+  private readonly calls = new Map<number, { resolve: (value: T) => void; reject: (e: Error) => void }>();
+
+  /** A new call: send `id` with the request and await `result`. */
+  open(): { id: number; result: Promise<T> } {
+    const id = this.nextId++;
+    const result = new Promise<T>((resolve, reject) => this.calls.set(id, { resolve, reject }));
+    return { id, result };
+  }
+
+  settle(id: number, outcome: { value: T } | { error: Error }): void {
+    const call = this.calls.get(id);
+    this.calls.delete(id);
+    if (!call) return;
+    if ('error' in outcome) call.reject(outcome.error);
+    else call.resolve(outcome.value);
+  }
+
+  failAll(e: Error): void {
+    for (const call of this.calls.values()) call.reject(e);
+    this.calls.clear();
+  }
+}
