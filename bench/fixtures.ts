@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
@@ -19,6 +21,13 @@ export async function writePhotoLikeJpegs(dir: string, count: number, width: num
     files.push(file);
   }
   return files;
+}
+
+/** The same photo as a real HEIC (HEVC), written by libheif's heif-enc (Debian: libheif-examples). */
+export async function heicFromJpeg(jpegFile: string): Promise<Buffer> {
+  const out = `${jpegFile}.heic`;
+  await promisify(execFile)('heif-enc', ['-q', '85', '-o', out, jpegFile]);
+  return readFile(out);
 }
 
 /** The encoder's input for each file, decoded as ingest decodes it. */

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage } from '../src/images/decode';
+import { decodeImage, DEFAULT_DECODE_LIMITS } from '../src/images/decode';
 import { mapConcurrent } from '../src/util/async';
 import type { Services } from '../src/app/services';
-import { decodeTensors, writePhotoLikeJpegs } from './fixtures';
+import { decodeTensors, heicFromJpeg, writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
 import { round, summarize, timed } from './stats';
 
@@ -23,7 +23,10 @@ export interface IngestBench {
   imageSize: string;
   sweep: { batchSize: number; intraOpThreads: number; encoderImagesPerSec: number }[];
   best: { batchSize: number; intraOpThreads: number };
+  /** OCR off: the encoder's share of ingest, measured against the raw encoder. */
   endToEndImagesPerSec: number;
+  /** The default (OCR on): PP-OCR reads each new image in the background, on the same cores. */
+  endToEndWithOcrImagesPerSec: number;
   encoderImagesPerSec: number;
   /** Read + decode + resize + derivatives alone, with the pipeline's concurrency. */
   decodeImagesPerSec: number;
@@ -34,6 +37,10 @@ export interface IngestBench {
    * decode/(encode+decode) in images/s. Overlap can hide decoding only on spare cores.
    */
   cpuBoundCeiling: number;
+  /** CPU ms of one decode (tensor, preview, thumbnail) of one fixture, p50, at the default scale and at oversample 4. */
+  decodeMs: { default: number; oversample4: number };
+  /** One decodeImage of a 12 MP photo, p50 ms, as JPEG and as HEIC. */
+  decode12MPWhole: { jpegMs: number; heicMs: number };
   decode12MP: { withShrinkOnLoadMs: ReturnType<typeof summarize>; withoutShrinkOnLoadMs: ReturnType<typeof summarize> };
 }
 
@@ -50,7 +57,7 @@ export async function benchIngest(
   const sweep: IngestBench['sweep'] = [];
   for (const batchSize of opts.batchSizes) {
     for (const threads of opts.threads) {
-      const s = await h.start(pack, { ENCODE_BATCH_SIZE: String(batchSize), ORT_INTRA_OP_THREADS: String(threads) });
+      const s = await h.start(pack, { ENCODE_BATCH_SIZE: String(batchSize), ORT_INTRA_OP_THREADS: String(threads), OCR: 'off' });
       try {
         sweep.push({
           batchSize,
@@ -64,7 +71,15 @@ export async function benchIngest(
   }
   const best = sweep.reduce((a, b) => (b.encoderImagesPerSec > a.encoderImagesPerSec ? b : a));
 
-  const s = await h.start(pack, { ENCODE_BATCH_SIZE: String(best.batchSize), ORT_INTRA_OP_THREADS: String(best.intraOpThreads) });
+  const tuned = { ENCODE_BATCH_SIZE: String(best.batchSize), ORT_INTRA_OP_THREADS: String(best.intraOpThreads) };
+  // One owner per run: the same photos under the same owner would be skipped as known.
+  const ingestRate = async (s: Services, owner: string) => {
+    const job = await s.ingest.createFolderJob(owner, dir);
+    const { ms } = await timed(() => s.ingest.runJob(job));
+    return files.length / (ms / 1000);
+  };
+  const s = await h.start(pack, { ...tuned, OCR: 'off' });
+  const prep = s.pack.image.preprocessing;
   let endToEnd: number;
   let encoder: number;
   let decode: number;
@@ -79,12 +94,25 @@ export async function benchIngest(
         })
       ).ms /
         1000);
-    const job = await s.ingest.createFolderJob('bench', dir);
-    const { ms } = await timed(() => s.ingest.runJob(job));
-    endToEnd = files.length / (ms / 1000);
+    endToEnd = await ingestRate(s, 'bench');
   } finally {
     await s.close();
   }
+  const withOcr = await h.start(pack, tuned);
+  let endToEndWithOcr: number;
+  try {
+    endToEndWithOcr = await ingestRate(withOcr, 'bench-ocr');
+  } finally {
+    await withOcr.close();
+  }
+
+  const fixture = await readFile(files[0]!);
+  const decodeAt = async (oversample: number) => {
+    const limits = { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample };
+    const times: number[] = [];
+    for (let i = 0; i < 8; i++) times.push((await timed(() => decodeImage(fixture, prep, limits))).ms);
+    return summarize(times.slice(2)).p50;
+  };
 
   // 12 MP JPEG to the 512 px preview: one pipeline (shrink-on-load) vs a full decode, then resize.
   const [big] = await writePhotoLikeJpegs(path.join(h.root, 'big'), 1, 4000, 3000, 9);
@@ -104,6 +132,14 @@ export async function benchIngest(
     return summarize(times.slice(1));
   };
   const decode12MP = { withShrinkOnLoadMs: await decodeTimes(viaShrinkOnLoad), withoutShrinkOnLoadMs: await decodeTimes(viaFullDecode) };
+  // The whole decode (tensor, preview, thumbnail) of the same 12 MP photo as JPEG and as HEIC (libheif in WebAssembly, full size).
+  const heic = await heicFromJpeg(big!);
+  const wholeDecode = async (file: Buffer) => {
+    const times: number[] = [];
+    for (let i = 0; i < 4; i++) times.push((await timed(() => decodeImage(file, prep))).ms);
+    return summarize(times.slice(1)).p50;
+  };
+  const decode12MPWhole = { jpegMs: await wholeDecode(data), heicMs: await wholeDecode(heic) };
 
   return {
     model: pack.label,
@@ -112,10 +148,13 @@ export async function benchIngest(
     sweep,
     best: { batchSize: best.batchSize, intraOpThreads: best.intraOpThreads },
     endToEndImagesPerSec: round(endToEnd, 1),
+    endToEndWithOcrImagesPerSec: round(endToEndWithOcr, 1),
     encoderImagesPerSec: round(encoder, 1),
     decodeImagesPerSec: round(decode, 1),
     ratio: round(endToEnd / encoder, 3),
     cpuBoundCeiling: round(decode / (encoder + decode), 3),
+    decodeMs: { default: await decodeAt(DEFAULT_DECODE_LIMITS.tensorOversample), oversample4: await decodeAt(4) },
     decode12MP,
+    decode12MPWhole,
   };
 }

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { ImageRepository, IngestRepository, OcrRepository, PendingItem } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
+import type { DecodeLimits } from '../src/images/decode';
+import type { DecodePool } from '../src/images/decodePool';
 import type { OcrStage } from '../src/ocr/ocrStage';
 import { sha256Hex } from '../src/util/ids';
 import type { JobProgress } from './pipeline';
@@ -11,6 +13,8 @@ export interface OcrBackfillDeps {
   ocrRows: OcrRepository;
   jobs: IngestRepository;
   derivatives: DerivativeStore;
+  decoder: Pick<DecodePool, 'ocrInput'>;
+  decode: DecodeLimits;
 }
 
 /**
@@ -32,7 +36,7 @@ export class OcrBackfill {
         onProgress({ failed: 1 });
         continue;
       }
-      await this.deps.derivatives.put('ocr', image.id, await ocr.prepareInput(await this.bestCopy(image)));
+      await this.deps.derivatives.put('ocr', image.id, await this.deps.decoder.ocrInput(await this.bestCopy(image), ocr.inputSide, this.deps.decode));
       await this.deps.ocrRows.markPending([image.id]);
       await jobs.markItemDone(item.id, image.id);
       onProgress({ done: 1 });

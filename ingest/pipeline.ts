@@ -24,7 +24,7 @@ export interface PipelineDeps {
   reader: ReaderOptions;
   decode: DecodeLimits;
   /** Decodes off the main thread. */
-  decoder: Pick<DecodePool, 'decode'>;
+  decoder: Pick<DecodePool, 'decode' | 'ocrInput'>;
   batchSize: number;
   /** Batches encoded at once (one per remote encoder helps; the local pack takes one at a time). */
   encodeInFlight: number;
@@ -199,16 +199,16 @@ export class IngestPipeline {
     const albums = [...new Set([...(existing?.albums ?? []), ...ctx.albums])];
     const upToDate = sameBytes && existing.state === 'indexed' && existing.modelPack === this.deps.pack.key;
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
-    const decoded = await this.deps.decoder.decode(data, this.deps.pack.image.preprocessing, this.deps.decode);
+    // Text already read from these very bytes need not be read again; otherwise OCR's input comes from the same decode.
+    const ocrSide = this.deps.ocr && !(sameBytes && existing.ocrState === 'done') ? this.deps.ocr.inputSide : undefined;
+    const decoded = await this.deps.decoder.decode(data, this.deps.pack.image.preprocessing, { ...this.deps.decode, ocrSide });
     // A known image keeps what its owner set (flags, tags, a corrected capture time); new content starts plain.
     const kept = existing
       ? { favorite: existing.favorite, hidden: existing.hidden, archived: existing.archived, tags: existing.tags }
       : { favorite: false, hidden: false, archived: false, tags: [] };
     const takenAt = (sameBytes ? (existing.takenAt ?? decoded.takenAt) : (decoded.takenAt ?? existing?.takenAt)) ?? undefined;
     const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(decoded) };
-    // Text already read from these very bytes need not be read again.
-    const ocrInput = this.deps.ocr && !(sameBytes && existing.ocrState === 'done') ? await this.deps.ocr.prepareInput(data) : null;
-    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta, ocrInput };
+    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta, ocrInput: decoded.ocrInput ?? null };
   }
 
   /** Normally uuidv5(owner, externalId); salted with the bytes when a renamed image still holds that id. */

@@ -93,7 +93,7 @@ export const envSchema = z.object({
   MAX_UPLOAD_FILES: int(64, 1, 10_000),
   MAX_IMAGE_PIXELS: int(100_000_000, 1),
   /** Decode at least this many times the encoder's input size before the final resize (see DecodeLimits). */
-  PREPROCESS_OVERSAMPLE: int(4, 1, 16),
+  PREPROCESS_OVERSAMPLE: int(1, 1, 16),
   URL_FETCH_TIMEOUT_MS: int(15_000, 100),
   /** Test-only escape hatch: lets URL ingest reach loopback servers. Never set in production. */
   URL_FETCH_ALLOW_PRIVATE: z.stringbool().default(false),

@@ -1,20 +1,24 @@
 import { AppError } from '../errors/appError';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { GeoPoint } from '../util/geo';
-import { readExif } from './exif';
+import { exifOrientation, readExif } from './exif';
+import { decodeHeic, heifHasTransform, isHeic, looksLikeHeif } from './heic';
+import { applyOrientation, swapsSides } from './orientation';
 import { decodeRgb, pixelTensorFromRgb, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
 
-/** Formats accepted for ingest and query images (HEIC needs a libheif build that sharp's prebuilt binary lacks). */
+/** Formats accepted for ingest and query images; HEIC's pixels come from libheif in WebAssembly (see heic.ts). */
 export const ACCEPTED_FORMATS: Record<string, string> = {
   jpeg: 'image/jpeg',
   png: 'image/png',
   webp: 'image/webp',
   gif: 'image/gif',
   tiff: 'image/tiff',
-  heif: 'image/avif',
 };
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+/** sharp says "heif" for both: the codec inside tells them apart. */
+const HEIF_TYPES: Record<string, string> = { hevc: 'image/heic', av1: 'image/avif' };
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 
 export type RejectReason = 'empty' | 'unsupported' | 'corrupt' | 'too_large';
 
@@ -37,13 +41,16 @@ export interface DecodeLimits {
   thumbnailSize: number;
   /**
    * Shrink-on-load stops while the decoded image's shorter side is still this many times the
-   * encoder's input size: the final resize then matches the reference transform, which resizes
-   * from the full image, within 0.01 (normalised units) even on text; 1 decodes smallest and fastest.
+   * encoder's input size. 1 decodes at the DCT scale the tensor needs, smallest and fastest, and
+   * stays within 0.003 (normalised units) of the reference transform, which resizes from the full
+   * image; 4 gets within 0.0015 on 12 MP photos for about twice the decode time (see bench:models).
    */
   tensorOversample: number;
+  /** Also make OCR's input (longest side in px) from the same file; unset when OCR will not read it. */
+  ocrSide?: number;
 }
 
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 100_000_000, previewSize: 512, thumbnailSize: 256, tensorOversample: 4 };
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 100_000_000, previewSize: 512, thumbnailSize: 256, tensorOversample: 1 };
 
 export interface ImageInfo {
   mime: string;
@@ -59,35 +66,79 @@ export interface DecodedImage extends ImageInfo {
   /** JPEG, longest side <= previewSize, orientation applied. */
   preview: Buffer;
   thumbnail: Buffer;
+  /** Present when the limits asked for it (ocrSide). */
+  ocrInput?: Buffer;
 }
 
-/** Reads the header only: format, size (after EXIF rotation), capture time, camera and position. */
+/** Reads the header only: format, size (after rotation), capture time, camera and position. */
 export async function probeImage(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels'>): Promise<ImageInfo> {
+  return (await probe(data, limits)).info;
+}
+
+interface Probed {
+  info: ImageInfo;
+  heic: boolean;
+  /** EXIF orientation still to apply to pixels decoded outside sharp (HEIC); sharp applies its own. */
+  orientation: number;
+}
+
+async function probe(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels'>): Promise<Probed> {
   if (data.length === 0) throw new ImageRejected('empty', 'the file is empty');
   let meta: Metadata;
   try {
     meta = await sharp(data, { limitInputPixels: false }).metadata();
   } catch (e) {
+    if (looksLikeHeif(data)) throw new ImageRejected('corrupt', `the HEIF image is broken: ${(e as Error).message}`);
     throw new ImageRejected('unsupported', `not a supported image: ${(e as Error).message}`);
   }
-  const mime = meta.format ? ACCEPTED_FORMATS[meta.format] : undefined;
-  if (!mime) throw new ImageRejected('unsupported', `unsupported image format: ${meta.format ?? 'unknown'}`);
+  const mime = meta.format === 'heif' ? HEIF_TYPES[meta.compression ?? ''] : meta.format ? ACCEPTED_FORMATS[meta.format] : undefined;
+  if (!mime) throw new ImageRejected('unsupported', `unsupported image format: ${meta.format ?? 'unknown'}${meta.compression ? ` (${meta.compression})` : ''}`);
   const { width, height } = meta;
   if (!width || !height) throw new ImageRejected('corrupt', 'the image has no dimensions');
   // Checked from the header, before any pixel is decoded: this is what stops decompression bombs.
   if (width * height > limits.maxPixels) {
     throw new ImageRejected('too_large', `image is ${width}x${height} (${width * height} pixels); the limit is ${limits.maxPixels}`);
   }
-  const rotated = (meta.orientation ?? 1) >= 5;
-  return { mime, width: rotated ? height : width, height: rotated ? width : height, ...readExif(meta.exif) };
+  const heic = isHeic(meta);
+  // HEIF's own transforms are applied by libheif; EXIF's orientation only counts where there are none.
+  const orientation = heic ? (heifHasTransform(data) ? 1 : exifOrientation(meta.exif)) : (meta.orientation ?? 1);
+  const turned = swapsSides(orientation);
+  return { info: { mime, width: turned ? height : width, height: turned ? width : height, ...readExif(meta.exif) }, heic, orientation: heic ? orientation : 1 };
+}
+
+/** Fresh sharp pipelines over one image, upright, and its upright size; a HEIC is decoded once and its pixels shared. */
+interface ImageOpener {
+  open(): Sharp;
+  width: number;
+  height: number;
+}
+
+async function opener(data: Buffer, probed: Probed, limits: Pick<DecodeLimits, 'maxPixels'>): Promise<ImageOpener> {
+  if (!probed.heic) return { open: () => sharp(data, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false }).rotate(), ...probed.info };
+  let pixels: Awaited<ReturnType<typeof decodeHeic>>;
+  try {
+    pixels = await decodeHeic(data);
+  } catch (e) {
+    throw new ImageRejected('corrupt', `the HEIC image could not be decoded: ${(e as Error).message}`);
+  }
+  const raw = { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } };
+  const turned = swapsSides(probed.orientation);
+  // The decoded size, not the header's: libheif has applied the container's transforms.
+  return {
+    open: () => applyOrientation(sharp(pixels.data, raw), probed.orientation),
+    width: turned ? pixels.height : pixels.width,
+    height: turned ? pixels.width : pixels.height,
+  };
 }
 
 /**
  * The largest power-of-two reduction (JPEG and WebP decode at 1/2..1/8 scale for it) that keeps the
- * shorter side at `minSide` or more; 1 when the image is not that large.
+ * shorter side at `minShort` or more (the tensor is cut from it) and the longer side at `minLong`
+ * or more (the preview is bounded by it); 1 when the image is not that large.
  */
-export function shrinkOnLoadFactor(width: number, height: number, minSide: number): number {
-  for (const f of [8, 4, 2]) if (Math.min(width, height) / f >= minSide) return f;
+export function shrinkOnLoadFactor(width: number, height: number, minShort: number, minLong: number): number {
+  const [short, long] = [Math.min(width, height), Math.max(width, height)];
+  for (const f of [8, 4, 2]) if (short / f >= minShort && long / f >= minLong) return f;
   return 1;
 }
 
@@ -96,10 +147,11 @@ export function shrinkOnLoadFactor(width: number, height: number, minSide: numbe
  * tensor (Pillow-exact resize), the preview and the thumbnail from those pixels.
  */
 export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<DecodedImage> {
-  const info = await probeImage(data, limits);
-  const minSide = Math.max(prep.size * limits.tensorOversample, limits.previewSize);
-  const factor = shrinkOnLoadFactor(info.width, info.height, minSide);
-  let pipeline = sharp(data, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false }).rotate();
+  const probed = await probe(data, limits);
+  const image = await opener(data, probed, limits);
+  const info = { ...probed.info, width: image.width, height: image.height };
+  const factor = shrinkOnLoadFactor(info.width, info.height, prep.size * limits.tensorOversample, limits.previewSize);
+  let pipeline = image.open();
   // Asking for exactly 1/factor of the size lets libjpeg/libwebp decode at that scale with no further resize.
   if (factor > 1) pipeline = pipeline.resize(Math.ceil(info.width / factor), Math.ceil(info.height / factor), { fit: 'fill' });
   let pixels: Awaited<ReturnType<typeof decodeRgb>>;
@@ -114,13 +166,34 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
     .raw()
     .toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: previewRaw.info.width, height: previewRaw.info.height, channels: 3 as const } };
-  const [preview, thumbnail] = await Promise.all([
+  const [preview, thumbnail, ocrInput] = await Promise.all([
     // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench).
     sharp(previewRaw.data, raw).jpeg({ quality: 85 }).toBuffer(),
     sharp(previewRaw.data, raw)
       .resize(limits.thumbnailSize, limits.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
       .jpeg({ quality: 80 })
       .toBuffer(),
+    limits.ocrSide ? ocrInputFrom(image.open(), limits.ocrSide) : Promise.resolve(undefined),
   ]);
-  return { ...info, tensor: pixelTensorFromRgb(pixels, prep), preview, thumbnail };
+  return { ...info, tensor: pixelTensorFromRgb(pixels, prep), preview, thumbnail, ...(ocrInput ? { ocrInput } : {}) };
+}
+
+/** What OCR reads: upright, its longest side at most `maxSide`, grey (colour does not help reading). */
+function ocrInputFrom(image: Sharp, maxSide: number): Promise<Buffer> {
+  return (
+    image
+      .flatten({ background: '#ffffff' })
+      .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+      .grayscale()
+      // One channel: sharp would otherwise write the grey as three.
+      .toColourspace('b-w')
+      .jpeg({ quality: 90 })
+      .toBuffer()
+  );
+}
+
+/** OCR's input alone (images indexed before OCR was on), from any accepted format. */
+export async function decodeOcrInput(data: Buffer, maxSide: number, limits: Pick<DecodeLimits, 'maxPixels'> = DEFAULT_DECODE_LIMITS): Promise<Buffer> {
+  const probed = await probe(data, limits);
+  return ocrInputFrom((await opener(data, probed, limits)).open(), maxSide);
 }

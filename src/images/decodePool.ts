@@ -15,7 +15,7 @@ const WORKER_ENTRY = path.join(__dirname, `decodeWorker${path.extname(__filename
  */
 export class DecodePool {
   private workers: { worker: Worker; inFlight: number }[] = [];
-  private readonly pending = new PendingCalls<DecodedImage>();
+  private readonly pending = new PendingCalls<DecodedImage | Buffer>();
   /** Why decoding stopped: closed, or a worker died (its images would otherwise wait for ever). */
   private stopped: Error | null = null;
 
@@ -30,12 +30,7 @@ export class DecodePool {
       const slot = { worker: startWorker(WORKER_ENTRY, { nice: this.nice }), inFlight: 0 };
       slot.worker.on('message', (m: DecodeReply) => {
         slot.inFlight--;
-        this.pending.settle(
-          m.id,
-          'image' in m
-            ? { value: { ...m.image, preview: Buffer.from(m.image.preview), thumbnail: Buffer.from(m.image.thumbnail) } }
-            : { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) },
-        );
+        this.pending.settle(m.id, 'error' in m ? { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) } : { value: fromWire(m) });
       });
       slot.worker.on('error', (e) => this.stop(e));
       slot.worker.on('exit', (code) => this.stop(new Error(`a decode worker stopped (exit ${code})`)));
@@ -43,15 +38,25 @@ export class DecodePool {
     });
   }
 
+  /** The encoder's tensor, the preview and thumbnail, and OCR's input when `limits.ocrSide` asks for it. */
   decode(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits): Promise<DecodedImage> {
+    // Plain fields only: the manifest's preprocessing object may carry more than a worker needs.
+    const { size, resize, interpolation, mean, std } = prep;
+    return this.call(data, { size, resize, interpolation, mean, std }, limits) as Promise<DecodedImage>;
+  }
+
+  /** OCR's input alone, of `maxSide` px at most (HEIC decodes for seconds: never on the main thread). */
+  ocrInput(data: Buffer, maxSide: number, limits: DecodeLimits): Promise<Buffer> {
+    return this.call(data, null, { ...limits, ocrSide: maxSide }) as Promise<Buffer>;
+  }
+
+  private call(data: Buffer, prep: ImagePreprocessing | null, limits: DecodeLimits): Promise<DecodedImage | Buffer> {
     if (this.stopped) return Promise.reject(this.stopped);
     if (this.workers.length === 0) this.start();
     const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     slot.inFlight++;
     const { id, result } = this.pending.open();
-    // Plain fields only: the manifest's preprocessing object may carry more than a worker needs.
-    const { size, resize, interpolation, mean, std } = prep;
-    slot.worker.postMessage({ id, data, prep: { size, resize, interpolation, mean, std }, limits } satisfies DecodeRequest);
+    slot.worker.postMessage({ id, data, prep, limits } satisfies DecodeRequest);
     return result;
   }
 
@@ -64,4 +69,16 @@ export class DecodePool {
     this.stop(new Error('the decode pool is closed'));
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
+}
+
+/** Buffers arrive as plain Uint8Arrays from a worker. */
+function fromWire(m: Exclude<DecodeReply, { error: string }>): DecodedImage | Buffer {
+  if ('ocrInput' in m) return Buffer.from(m.ocrInput);
+  const { image } = m;
+  return {
+    ...image,
+    preview: Buffer.from(image.preview),
+    thumbnail: Buffer.from(image.thumbnail),
+    ...(image.ocrInput ? { ocrInput: Buffer.from(image.ocrInput) } : {}),
+  };
 }

@@ -11,6 +11,17 @@ export interface ExifFacts {
 
 const NONE: ExifFacts = { takenAt: undefined, camera: undefined, location: undefined };
 
+/** EXIF's orientation tag, 1 (upright) when absent or unreadable. */
+export function exifOrientation(exif: Buffer | undefined): number {
+  if (!exif) return 1;
+  try {
+    const o = exifReader(exif).Image?.Orientation;
+    return typeof o === 'number' && o >= 1 && o <= 8 ? o : 1;
+  } catch {
+    return 1;
+  }
+}
+
 function degrees(dms: unknown, ref: unknown, negative: string): number | undefined {
   if (!Array.isArray(dms) || dms.length === 0 || !dms.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
   const [d = 0, m = 0, s = 0] = dms as number[];

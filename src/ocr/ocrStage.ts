@@ -47,14 +47,9 @@ export class OcrStage {
     return this.reader.key;
   }
 
-  /** What ingest stores for OCR to read later: upright, at OCR resolution, grey (colour does not help reading). */
-  async prepareInput(data: Buffer): Promise<Buffer> {
-    return sharp(data, { failOn: 'none', animated: false })
-      .rotate()
-      .resize(this.settings.maxSide, this.settings.maxSide, { fit: 'inside', withoutEnlargement: true })
-      .grayscale()
-      .jpeg({ quality: 90 })
-      .toBuffer();
+  /** Longest side of the image ingest stores for OCR to read later (upright and grey, see decodeImage). */
+  get inputSide(): number {
+    return this.settings.maxSide;
   }
 
   start(): void {

@@ -1,6 +1,7 @@
 import { AppError } from '../errors/appError';
 import type { ImageRepository, ImageRow, ImageVisibility } from '../db/repositories';
-import { decodeImage, type DecodeLimits } from '../images/decode';
+import type { DecodeLimits } from '../images/decode';
+import type { DecodePool } from '../images/decodePool';
 import type { ModelPack } from '../models/modelPack';
 import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vectorStore';
 import { LruCache } from '../util/lru';
@@ -89,6 +90,7 @@ export class SearchService {
     private readonly images: ImageRepository,
     private readonly collection: VectorCollection,
     private readonly pack: ModelPack,
+    private readonly decoder: Pick<DecodePool, 'decode'>,
     private readonly decodeLimits: DecodeLimits,
     textCacheSize: number,
     private readonly textInImages: TextInImages,
@@ -111,7 +113,7 @@ export class SearchService {
   }
 
   async embedImage(data: Buffer): Promise<Float32Array> {
-    const decoded = await decodeImage(data, this.pack.image.preprocessing, this.decodeLimits);
+    const decoded = await this.decoder.decode(data, this.pack.image.preprocessing, this.decodeLimits);
     const [v] = await this.pack.image.encode([decoded.tensor]);
     return v!;
   }

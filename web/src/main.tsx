@@ -271,7 +271,7 @@ function SearchView() {
           以图搜图
           <input
             type="file"
-            accept="image/*"
+            accept="image/*,.heic,.heif"
             data-testid="image-query"
             onChange={(e) => {
               const f = (e.target as HTMLInputElement).files?.[0];
@@ -353,7 +353,7 @@ function AdminView() {
           <input
             type="file"
             multiple
-            accept="image/*"
+            accept="image/*,.heic,.heif"
             data-testid="ingest-files"
             onChange={(e) => setFiles([...((e.target as HTMLInputElement).files ?? [])])}
           />
