@@ -98,7 +98,7 @@ export class IngestService {
     const sources = await stageUploads(this.deps.stagingDir, jobId, files);
     await this.deps.jobs.addItems(
       jobId,
-      sources.map((source, i) => ({ source, externalId: files[i]!.externalId })),
+      sources.map(({ source, index }) => ({ source, externalId: files[index]!.externalId })),
     );
     return jobId;
   }

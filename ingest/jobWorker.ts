@@ -1,5 +1,7 @@
 import type { IngestRepository, OcrRepository } from '../src/db/repositories';
 import type { Logger } from '../src/util/logger';
+import type { DecodeLimits } from '../src/images/decode';
+import type { DecodePool } from '../src/images/decodePool';
 import { OcrBackfill } from './ocrBackfill';
 import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps } from './pipeline';
 import { dropStagedUploads } from './sources/uploadStaging';
@@ -8,6 +10,9 @@ export interface WorkerDeps extends PipelineDeps {
   jobs: IngestRepository;
   ocrRows: OcrRepository;
   stagingDir: string;
+  /** OCR backfill decodes (HEIC included) on the decode threads. */
+  decoder: Pick<DecodePool, 'ocrInput'>;
+  decode: DecodeLimits;
   /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
   jobRetryBaseMs: number;
   /** Every job's progress, e.g. for metrics. */

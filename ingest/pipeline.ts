@@ -1,19 +1,20 @@
 import type { ImageRef, ImageRepository, IngestRepository, SourceKind } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
-import { ImageRejected, type DecodedImage, type DecodeLimits } from '../src/images/decode';
-import type { DecodePool } from '../src/images/decodePool';
+import { ImageRejected } from '../src/images/decode';
 import type { ModelPack } from '../src/models/modelPack';
 import { VectorStoreError, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
-import { externalImageId, imageId, sha256Hex } from '../src/util/ids';
+import { assetPointIds, externalImageId, imageId, segmentPointId, sha256Hex } from '../src/util/ids';
 import type { EventSink } from '../src/events/events';
 import type { OcrStage } from '../src/ocr/ocrStage';
 import type { Logger } from '../src/util/logger';
 import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
+import { motionBeside } from '../src/video/livePhotos';
 import { imagePayload } from '../src/library/imagePayload';
 import { uploadName } from './sources/uploadStaging';
 import { UrlFetchFailed } from './sources/urlFetch';
 import { UrlNotAllowed } from '../src/net/addressGuard';
+import { segmentsFromTimes, type MediaFacts, type MediaFrames, type ReadMedia } from './media/mediaFrames';
 
 export interface PipelineDeps {
   imageRows: ImageRepository;
@@ -22,9 +23,8 @@ export interface PipelineDeps {
   pack: ModelPack;
   derivatives: DerivativeStore;
   reader: ReaderOptions;
-  decode: DecodeLimits;
-  /** Decodes off the main thread. */
-  decoder: Pick<DecodePool, 'decode' | 'ocrInput'>;
+  /** Photos, videos, Live Photos and animations into the frames they are searched by. */
+  media: MediaFrames;
   batchSize: number;
   /** Batches encoded at once (one per remote encoder helps; the local pack takes one at a time). */
   encodeInFlight: number;
@@ -69,10 +69,14 @@ type Prepared =
       imageId: string;
       sha256: string;
       bytes: number;
-      decoded: DecodedImage;
+      media: Pick<ReadMedia, 'facts' | 'frames'>;
       meta: ImageMeta;
       /** What OCR will read (stored with the derivatives), when it must read this image. */
       ocrInput: Buffer | null;
+      /** The movie, kept so it can play when its source will not stay on disk (uploads, URLs). */
+      original: Buffer | null;
+      /** Points of the asset's earlier content that its new content no longer has. */
+      stalePoints: string[];
     }
   | { type: 'skipped'; item: WorkItem; imageId: string }
   | { type: 'rejected'; item: WorkItem; error: string };
@@ -91,7 +95,7 @@ interface ImageMeta {
   longitude: number | null;
 }
 
-function exifMeta(d: { camera: string | undefined; location: { lat: number; lon: number } | undefined }): Pick<ImageMeta, 'camera' | 'latitude' | 'longitude'> {
+function exifMeta(d: Pick<MediaFacts, 'camera' | 'location'>): Pick<ImageMeta, 'camera' | 'latitude' | 'longitude'> {
   return { camera: d.camera ?? null, latitude: d.location?.lat ?? null, longitude: d.location?.lon ?? null };
 }
 
@@ -127,11 +131,13 @@ export class IngestPipeline {
     const encoding: Promise<unknown>[] = [];
     let stopped = false;
     let batch: Encodable[] = [];
+    let batchFrames = 0;
     const flush = async (): Promise<boolean> => {
       const full = batch;
       batch = [];
+      batchFrames = 0;
       const encoded = this.deps.pack.image.encode(
-        full.map((p) => p.decoded.tensor),
+        full.flatMap((p) => p.media.frames.map((f) => f.tensor)),
         'background',
       );
       const previous = writing;
@@ -162,7 +168,8 @@ export class IngestPipeline {
           onProgress?.({ skipped: 1 });
         } else {
           batch.push(p);
-          if (batch.length >= batchSize && !(await flush())) break;
+          batchFrames += p.media.frames.length;
+          if (batchFrames >= batchSize && !(await flush())) break;
         }
       }
       if (batch.length && !stopped) await flush();
@@ -201,14 +208,30 @@ export class IngestPipeline {
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
     // Text already read from these very bytes need not be read again; otherwise OCR's input comes from the same decode.
     const ocrSide = this.deps.ocr && !(sameBytes && existing.ocrState === 'done') ? this.deps.ocr.inputSide : undefined;
-    const decoded = await this.deps.decoder.decode(data, this.deps.pack.image.preprocessing, { ...this.deps.decode, ocrSide });
+    const onDisk = ctx.kind === 'folder' || ctx.kind === 'upload' ? item.source : null;
+    const motionFile = onDisk && motionBeside(onDisk);
+    const motion = motionFile ? { data: await readItem(ctx.kind, motionFile, this.deps.reader), file: motionFile } : undefined;
+    const media = await this.deps.media.read(data, onDisk, ocrSide, motion);
+    const { facts } = media;
     // A known image keeps what its owner set (flags, tags, a corrected capture time); new content starts plain.
     const kept = existing
       ? { favorite: existing.favorite, hidden: existing.hidden, archived: existing.archived, tags: existing.tags }
       : { favorite: false, hidden: false, archived: false, tags: [] };
-    const takenAt = (sameBytes ? (existing.takenAt ?? decoded.takenAt) : (decoded.takenAt ?? existing?.takenAt)) ?? undefined;
-    const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(decoded) };
-    return { type: 'encode', item, imageId: id, sha256, bytes: data.length, decoded, meta, ocrInput: decoded.ocrInput ?? null };
+    const takenAt = (sameBytes ? (existing.takenAt ?? facts.takenAt) : (facts.takenAt ?? existing?.takenAt)) ?? undefined;
+    const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(facts) };
+    const kept_ = new Set(assetPointIds({ id, segmentCount: media.frames.length - 1 }));
+    return {
+      type: 'encode',
+      item,
+      imageId: id,
+      sha256,
+      bytes: data.length,
+      media,
+      meta,
+      ocrInput: media.ocrInput,
+      original: ctx.kind === 'folder' ? null : facts.mediaType === 'video' ? data : (motion?.data ?? null),
+      stalePoints: existing ? assetPointIds({ id, segmentCount: existing.segmentCount }).filter((p) => !kept_.has(p)) : [],
+    };
   }
 
   /** Normally uuidv5(owner, externalId); salted with the bytes when a renamed image still holds that id. */
@@ -217,18 +240,35 @@ export class IngestPipeline {
     return (await this.deps.imageRows.idTaken(id)) ? externalImageId(owner, externalId, sha256) : id;
   }
 
+  /** Re-encodes an asset from its stored previews, one per point (a video's frames included). */
   private async prepareReindex(item: WorkItem, data: Buffer): Promise<Prepared> {
     const image = item.imageId ? await this.deps.imageRows.findById(item.imageId) : null;
     if (!image) return { type: 'rejected', item, error: 'image no longer exists' };
-    const decoded = await this.deps.decoder.decode(data, this.deps.pack.image.preprocessing, this.deps.decode);
+    const later = assetPointIds(image).slice(1);
+    const previews = [data, ...(await Promise.all(later.map((id) => this.deps.reader.derivatives.read('preview', id))))];
+    const frames = await this.deps.media.reframe(previews, segmentsFromTimes(image.frameTimesMs, image.durationMs));
+    const facts: MediaFacts = {
+      mediaType: image.mediaType,
+      mime: image.mime,
+      width: image.width,
+      height: image.height,
+      durationMs: image.durationMs,
+      videoCodec: image.videoCodec,
+      frameTimesMs: image.frameTimesMs,
+      takenAt: image.takenAt ?? undefined,
+      camera: image.camera ?? undefined,
+      location: image.latitude !== null && image.longitude !== null ? { lat: image.latitude, lon: image.longitude } : undefined,
+    };
     return {
       type: 'encode',
       item,
       imageId: image.id,
       sha256: image.sha256,
       bytes: image.bytes,
-      decoded,
+      media: { facts, frames },
       ocrInput: null,
+      original: null,
+      stalePoints: [],
       meta: {
         albums: image.albums,
         takenAt: image.takenAt ?? undefined,
@@ -248,9 +288,12 @@ export class IngestPipeline {
     // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
     await Promise.all(
       batch.flatMap((p) => [
-        derivatives.put('preview', p.imageId, p.decoded.preview),
-        derivatives.put('thumbnail', p.imageId, p.decoded.thumbnail),
+        ...p.media.frames.flatMap((f, k) => [
+          derivatives.put('preview', segmentPointId(p.imageId, k), f.preview),
+          derivatives.put('thumbnail', segmentPointId(p.imageId, k), f.thumbnail),
+        ]),
         ...(p.ocrInput ? [derivatives.put('ocr', p.imageId, p.ocrInput)] : []),
+        ...(p.original ? [derivatives.put('video', p.imageId, p.original)] : []),
       ]),
     );
     if (ctx.kind !== 'reindex') {
@@ -262,9 +305,14 @@ export class IngestPipeline {
           sha256: p.sha256,
           sourceKind: ctx.kind as SourceKind,
           source: ctx.kind === 'upload' ? uploadName(p.item.source) : p.item.source,
-          mime: p.decoded.mime,
-          width: p.decoded.width,
-          height: p.decoded.height,
+          mime: p.media.facts.mime,
+          width: p.media.facts.width,
+          height: p.media.facts.height,
+          mediaType: p.media.facts.mediaType,
+          durationMs: p.media.facts.durationMs,
+          videoCodec: p.media.facts.videoCodec,
+          segmentCount: p.media.frames.length - 1,
+          frameTimesMs: p.media.facts.frameTimesMs,
           bytes: p.bytes,
           ...p.meta,
           takenAt: p.meta.takenAt ?? null,
@@ -272,14 +320,22 @@ export class IngestPipeline {
         })),
       );
     }
-    const points: VectorPoint[] = batch.map((p, i) => ({
-      id: p.imageId,
-      vector: vectors[i]!,
-      payload: imagePayload({ owner: ctx.owner, mediaType: 'image', ...p.meta }),
-    }));
+    let at = 0;
+    const points: VectorPoint[] = batch.flatMap((p) => {
+      const payload = imagePayload({ owner: ctx.owner, mediaType: p.media.facts.mediaType, ...p.meta });
+      return p.media.frames.map((f, index) => ({
+        id: segmentPointId(p.imageId, index),
+        vector: vectors[at++]!,
+        payload: f.segment ? { ...payload, segment: { asset: p.imageId, index, ...f.segment } } : payload,
+      }));
+    });
+    const stale = batch.flatMap((p) => p.stalePoints);
     try {
       await withRetry(
-        () => collection.upsert(points),
+        async () => {
+          await collection.upsert(points);
+          if (stale.length) await collection.delete(stale);
+        },
         this.deps.storeRetries,
         this.deps.storeRetryDelayMs,
         (e, attempt) => log.warn({ err: e.message, attempt, job: ctx.jobId }, 'vector upsert failed; retrying'),
@@ -297,6 +353,8 @@ export class IngestPipeline {
       pack.key,
       batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
     );
+    // Frames the asset's new content no longer has; their points are gone already.
+    await Promise.all(stale.map((id) => derivatives.removeAll(id)));
     if (ctx.kind === 'reindex') return;
     if (batch.some((p) => p.ocrInput)) this.deps.ocr?.wake();
     // The batch is committed; a failure to record its events must not undo or repeat it.

@@ -1,5 +1,6 @@
 import type { ImageRepository, IngestRepository } from '../src/db/repositories';
 import type { VectorCollection } from '../src/store/vectorStore';
+import { assetPointIds } from '../src/util/ids';
 
 /** Differences between Postgres (the source of truth) and the vector store. */
 export interface ReconcileReport {
@@ -43,10 +44,11 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
   const { imageRows, images, packKey } = deps;
   const points = await allPointIds(images);
   const rows = await imageRows.allStates();
-  const known = new Set(rows.filter((r) => r.state !== 'failed').map((r) => r.id));
+  // An asset's points are its own id and one per later video frame: all must be there, none are orphans.
+  const known = new Set(rows.filter((r) => r.state !== 'failed').flatMap(assetPointIds));
   const busy = await deps.jobs.imagesAwaitingJobs();
   const report: ReconcileReport = {
-    missingVectors: rows.filter((r) => r.state === 'indexed' && r.modelPack === packKey && !points.has(r.id)).map((r) => r.id),
+    missingVectors: rows.filter((r) => r.state === 'indexed' && r.modelPack === packKey && !assetPointIds(r).every((p) => points.has(p))).map((r) => r.id),
     orphanPoints: [...points].filter((id) => !known.has(id)),
     staleModel: rows.filter((r) => r.state !== 'failed' && r.modelPack !== null && r.modelPack !== packKey).map((r) => r.id),
     stuckPending: rows.filter((r) => r.state === 'pending' && r.modelPack === packKey && !busy.has(r.id)).map((r) => r.id),

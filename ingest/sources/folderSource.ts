@@ -3,6 +3,8 @@ import type { Dirent } from 'node:fs';
 import { opendir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS } from '../../src/images/decode';
+import { VIDEO_EXTENSIONS } from '../../src/video/videoFormat';
+import { pairedMovies } from '../../src/video/livePhotos';
 
 /** The folder is outside every allowed ingest root (or reaches out of one through `..` or a symlink). */
 export class PathNotAllowed extends AppError {
@@ -45,18 +47,21 @@ export async function resolveIngestFolder(requested: string, roots: readonly str
 }
 
 /**
- * Image files under a folder, recursively and in a stable order. Symlinks are not followed
- * (they could point outside the allowed root) and hidden entries are skipped.
+ * Photos and videos under a folder, recursively and in a stable order. Symlinks are not followed
+ * (they could point outside the allowed root) and hidden entries are skipped. A Live Photo's movie is
+ * not listed: it is read with its still.
  */
 export async function* walkImages(dir: string): AsyncIterable<string> {
   const entries: Dirent[] = [];
   for await (const e of await opendir(dir)) entries.push(e);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const motion = pairedMovies(entries.filter((e) => e.isFile()).map((e) => e.name));
   for (const e of entries) {
     if (e.name.startsWith('.') || e.isSymbolicLink()) continue;
     const full = path.join(dir, e.name);
+    const ext = path.extname(e.name).toLowerCase();
     if (e.isDirectory()) yield* walkImages(full);
-    else if (e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) yield full;
+    else if (e.isFile() && (IMAGE_EXTENSIONS.has(ext) || VIDEO_EXTENSIONS.has(ext)) && !motion.has(e.name)) yield full;
   }
 }
 

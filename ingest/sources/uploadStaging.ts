@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pairedMovies } from '../../src/video/livePhotos';
 
 export interface UploadedFile {
   name: string;
@@ -18,16 +19,21 @@ function sanitizeName(name: string): string {
 
 /**
  * Uploads are written to the staging folder before the job runs, so a job survives a restart like
- * any other: files are `<n>-<original name>` in a folder named after the job.
+ * any other: files are `<n>-<original name>` in a folder named after the job. A Live Photo's movie sent
+ * with its still is staged beside it under the still's number and gets no item of its own: the still's
+ * item reads it (see livePhotos.ts). Returns each item's file and the index of the upload it came from.
  */
-export async function stageUploads(stagingDir: string, jobId: string, files: readonly UploadedFile[]): Promise<string[]> {
+export async function stageUploads(stagingDir: string, jobId: string, files: readonly UploadedFile[]): Promise<{ source: string; index: number }[]> {
   const dir = path.join(stagingDir, jobId);
   await mkdir(dir, { recursive: true });
-  const sources: string[] = [];
+  const names = files.map((f) => sanitizeName(f.name));
+  const movies = pairedMovies(names);
+  const sources: { source: string; index: number }[] = [];
   for (const [i, f] of files.entries()) {
-    const file = path.join(dir, `${i}-${sanitizeName(f.name)}`);
+    const still = movies.get(names[i]!);
+    const file = path.join(dir, `${still !== undefined ? names.indexOf(still) : i}-${names[i]}`);
     await writeFile(file, f.data);
-    sources.push(file);
+    if (still === undefined) sources.push({ source: file, index: i });
   }
   return sources;
 }

@@ -32,6 +32,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
     queryMaxChars: config.QUERY_MAX_CHARS,
     searchMaxLimit: config.SEARCH_MAX_LIMIT,
     maxBytes: config.MAX_IMAGE_BYTES,
+    maxVideoBytes: config.MAX_VIDEO_BYTES,
     maxFiles: config.MAX_UPLOAD_FILES,
   };
   const app = express();

@@ -125,6 +125,27 @@ export function routeContracts(limits: Limits): RouteContract[] {
     },
     {
       method: 'get',
+      path: '/v1/images/{id}/segments/{segment}/thumbnail',
+      summary: 'Thumbnail of one sampled frame of a video, Live Photo or animation (segment 0..segmentCount); also by signed URL',
+      keyed: true,
+      responses: { 200: jpeg },
+    },
+    {
+      method: 'get',
+      path: '/v1/images/{id}/segments/{segment}/preview',
+      summary: 'Preview (512 px) of one sampled frame; also by signed URL',
+      keyed: true,
+      responses: { 200: jpeg },
+    },
+    {
+      method: 'get',
+      path: '/v1/images/{id}/video',
+      summary: 'The movie of a video or Live Photo, seekable (Range requests); also by signed URL',
+      keyed: true,
+      responses: { 200: { binary: 'video/mp4' }, 206: { binary: 'video/mp4' } },
+    },
+    {
+      method: 'get',
       path: '/v1/images',
       summary: "One owner's library, page by page: the search filters, newest first by capture time or by ingest time",
       keyed: true,
@@ -352,7 +373,7 @@ export function openApiDocument(limits: Limits, version: string) {
         name: m[1],
         in: 'path',
         required: true,
-        schema: m[1] === 'id' ? { type: 'string', format: 'uuid' } : { type: 'string' },
+        schema: m[1] === 'id' ? { type: 'string', format: 'uuid' } : m[1] === 'segment' ? { type: 'integer', minimum: 0 } : { type: 'string' },
       })),
       ...Object.entries(queryProps).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
     ];

@@ -3,11 +3,17 @@ import type { SearchService } from '../search/searchService';
 import { AppError } from '../errors/appError';
 import { uploadedFiles } from './uploads';
 
-/** The query image of a request: an upload (field "image") or an indexed image id, never both. */
-export async function queryImageVector(req: Request, search: SearchService, imageId: string | undefined, owner: string | undefined): Promise<Float32Array> {
+/** The query image of a request: an upload (field "image") or an indexed image id (and frame), never both. */
+export async function queryImageVector(
+  req: Request,
+  search: SearchService,
+  query: { imageId?: string | undefined; segment?: number | undefined },
+  owner: string | undefined,
+): Promise<Float32Array> {
   const files = uploadedFiles(req);
-  if (files.length > 0 === (imageId !== undefined)) {
+  if (files.length > 0 === (query.imageId !== undefined)) {
     throw new AppError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
   }
-  return imageId ? search.vectorOf(imageId, owner) : search.embedImage(files[0]!.buffer);
+  if (query.segment !== undefined && query.imageId === undefined) throw new AppError(400, 'validation_error', 'segment needs imageId');
+  return query.imageId ? search.vectorOf(query.imageId, owner, query.segment) : search.embedImage(files[0]!.buffer);
 }

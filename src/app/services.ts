@@ -15,6 +15,9 @@ import { LibraryService } from '../library/libraryService';
 import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
 import { encodeOnce, loadModelPack, notMeaningfulWarning, packOptionsFrom, type ModelPack } from '../models/modelPack';
 import { DecodePool } from '../images/decodePool';
+import { MediaFrames } from '../../ingest/media/mediaFrames';
+import { findFfmpeg } from '../video/ffmpegBinary';
+import { VideoSampler } from '../video/videoSampler';
 import { EncoderPool, type EncoderPoolSettings } from '../remoteEncoders/encoderPool';
 import { PullEncoding } from '../remoteEncoders/pullEncoding';
 import { PullQueue } from '../remoteEncoders/pullQueue';
@@ -141,6 +144,32 @@ async function openTextReader(config: Config, log: Logger): Promise<TextReader |
   }
 }
 
+/** The video sampler, or null (videos then fail with the reason) when video is off or no ffmpeg runs here. */
+function videoSampler(config: Config, log: Logger): VideoSampler | null {
+  if (config.VIDEO === 'off') return null;
+  const ffmpeg = findFfmpeg(config.FFMPEG_PATH);
+  if (!ffmpeg) {
+    log.warn('no ffmpeg found: videos will fail to ingest (install ffmpeg or set FFMPEG_PATH)');
+    return null;
+  }
+  if (ffmpeg.origin === 'npm')
+    log.warn({ ffmpeg: ffmpeg.version }, "videos are read by npm's 2018 ffmpeg build: fine for your own videos, not for files from strangers");
+  else log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version }, 'videos are read by ffmpeg');
+  return new VideoSampler(ffmpeg, {
+    sampling: {
+      minSpacingMs: config.VIDEO_MIN_SPACING_MS,
+      maxSpacingMs: config.VIDEO_MAX_SPACING_MS,
+      maxFrames: config.VIDEO_MAX_FRAMES,
+      sceneThreshold: config.VIDEO_SCENE_THRESHOLD,
+      frameSide: DEFAULT_DECODE_LIMITS.previewSize,
+    },
+    limits: { timeoutMs: config.VIDEO_TIMEOUT_MS, maxMemoryBytes: config.VIDEO_MAX_MEMORY_MB * 1024 * 1024, nice: config.BACKGROUND_NICE },
+    maxDurationMs: config.VIDEO_MAX_SECONDS * 1000,
+    concurrency: config.VIDEO_CONCURRENCY,
+    workDir: path.join(config.dataDir, 'tmp'),
+  });
+}
+
 function encoderPoolSettings(config: Config): EncoderPoolSettings {
   return {
     urls: config.ENCODER_URLS,
@@ -251,6 +280,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       config.TEXT_EMBEDDING_CACHE_SIZE,
       new TextInImages(repos.ocr, repos.images),
       config.HYBRID_FUSION,
+      config.SEARCH_SEGMENT_MARGIN,
     );
     const textCollection = await store.collection(collectionName(config.TEXT_COLLECTION_PREFIX, pack.key), pack.text.dim);
     const texts = new TextCorpus(repos.texts, textCollection, pack);
@@ -261,6 +291,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     texts.onChange = (owners) => captions.invalidate(owners);
     const decoder = new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE);
     cleanup.push(() => decoder.close());
+    const video = videoSampler(config, log);
     const ingest = new IngestService({
       imageRows: repos.images,
       ocrRows: repos.ocr,
@@ -271,8 +302,22 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       derivatives,
       decode: decodeLimits,
       decoder,
+      media: new MediaFrames({
+        decoder,
+        decode: decodeLimits,
+        prep: pack.image.preprocessing,
+        video,
+        animation: {
+          minSpacingMs: config.VIDEO_MIN_SPACING_MS,
+          maxSpacingMs: config.VIDEO_MAX_SPACING_MS,
+          maxFrames: config.VIDEO_MAX_FRAMES,
+          changeThreshold: config.ANIMATION_CHANGE_THRESHOLD,
+        },
+        log: log.child({ component: 'media' }),
+      }),
       reader: {
         maxBytes: config.MAX_IMAGE_BYTES,
+        maxVideoBytes: config.MAX_VIDEO_BYTES,
         derivatives,
         url: { timeoutMs: config.URL_FETCH_TIMEOUT_MS, maxBytes: config.MAX_IMAGE_BYTES, allowPrivate: config.URL_FETCH_ALLOW_PRIVATE },
       },

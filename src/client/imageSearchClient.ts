@@ -45,6 +45,9 @@ export const CLIENT_ROUTES = {
   getCaption: ['get', '/v1/images/{id}/caption'],
   thumbnail: ['get', '/v1/images/{id}/thumbnail'],
   preview: ['get', '/v1/images/{id}/preview'],
+  segmentThumbnail: ['get', '/v1/images/{id}/segments/{segment}/thumbnail'],
+  segmentPreview: ['get', '/v1/images/{id}/segments/{segment}/preview'],
+  movie: ['get', '/v1/images/{id}/video'],
   listImages: ['get', '/v1/images'],
   updateImage: ['patch', '/v1/images/{id}'],
   deleteImage: ['delete', '/v1/images/{id}'],
@@ -183,6 +186,17 @@ export class ImageSearchClient {
   }
   preview(id: string, owner?: string): Promise<Buffer> {
     return this.call('preview', { params: { id }, query: { owner }, binary: true });
+  }
+  /** One sampled frame of a video, Live Photo or animation (a hit's segment.index). */
+  segmentThumbnail(id: string, segment: number, owner?: string): Promise<Buffer> {
+    return this.call('segmentThumbnail', { params: { id, segment: String(segment) }, query: { owner }, binary: true });
+  }
+  segmentPreview(id: string, segment: number, owner?: string): Promise<Buffer> {
+    return this.call('segmentPreview', { params: { id, segment: String(segment) }, query: { owner }, binary: true });
+  }
+  /** The whole movie of a video or Live Photo (players should use a hit's signed videoUrl, which seeks). */
+  movie(id: string, owner?: string): Promise<Buffer> {
+    return this.call('movie', { params: { id }, query: { owner }, binary: true });
   }
 
   // The library

@@ -92,6 +92,23 @@ export const envSchema = z.object({
   MAX_IMAGE_BYTES: int(50 * 1024 * 1024, 1024),
   MAX_UPLOAD_FILES: int(64, 1, 10_000),
   MAX_IMAGE_PIXELS: int(100_000_000, 1),
+  /** Videos (and Live Photos' movies): ffmpeg samples frames by scene change within these bounds. */
+  VIDEO: z.enum(['on', 'off']).default('on'),
+  /** Unset: the system's ffmpeg on PATH, else the 2018 static build from npm (@ffmpeg-installer/linux-x64). */
+  FFMPEG_PATH: optionalString,
+  MAX_VIDEO_BYTES: int(512 * 1024 * 1024, 1024),
+  VIDEO_MAX_SECONDS: int(1800, 1),
+  VIDEO_MIN_SPACING_MS: int(1000, 0),
+  VIDEO_MAX_SPACING_MS: int(4000, 100),
+  VIDEO_MAX_FRAMES: int(120, 1, 10_000),
+  VIDEO_SCENE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.3),
+  VIDEO_TIMEOUT_MS: int(600_000, 1000),
+  VIDEO_MAX_MEMORY_MB: int(2048, 64),
+  VIDEO_CONCURRENCY: int(1, 1, 16),
+  /** A video hit lists its other frames scoring at most this much below its best one. */
+  SEARCH_SEGMENT_MARGIN: z.coerce.number().min(0).max(2).default(0.05),
+  /** Animated GIF/WebP: the change (0-1, 8x8 grey) between frames that counts as a new scene. */
+  ANIMATION_CHANGE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.08),
   /** Decode at least this many times the encoder's input size before the final resize (see DecodeLimits). */
   PREPROCESS_OVERSAMPLE: int(1, 1, 16),
   URL_FETCH_TIMEOUT_MS: int(15_000, 100),

@@ -68,6 +68,8 @@ export interface DecodedImage extends ImageInfo {
   thumbnail: Buffer;
   /** Present when the limits asked for it (ocrSide). */
   ocrInput?: Buffer;
+  /** An animated GIF or WebP: how long each frame shows. The fields above are its first frame. */
+  frameDelaysMs?: number[];
 }
 
 /** Reads the header only: format, size (after rotation), capture time, camera and position. */
@@ -77,6 +79,7 @@ export async function probeImage(data: Buffer, limits: Pick<DecodeLimits, 'maxPi
 
 interface Probed {
   info: ImageInfo;
+  frameDelaysMs: number[] | undefined;
   heic: boolean;
   /** EXIF orientation still to apply to pixels decoded outside sharp (HEIC); sharp applies its own. */
   orientation: number;
@@ -103,7 +106,14 @@ async function probe(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels'>): Pro
   // HEIF's own transforms are applied by libheif; EXIF's orientation only counts where there are none.
   const orientation = heic ? (heifHasTransform(data) ? 1 : exifOrientation(meta.exif)) : (meta.orientation ?? 1);
   const turned = swapsSides(orientation);
-  return { info: { mime, width: turned ? height : width, height: turned ? width : height, ...readExif(meta.exif) }, heic, orientation: heic ? orientation : 1 };
+  // GIF frames without a delay show for 100 ms in browsers; 0 would make every frame the same instant.
+  const frameDelaysMs = (meta.pages ?? 1) > 1 ? Array.from({ length: meta.pages! }, (_, i) => meta.delay?.[i] || 100) : undefined;
+  return {
+    info: { mime, width: turned ? height : width, height: turned ? width : height, ...readExif(meta.exif) },
+    frameDelaysMs,
+    heic,
+    orientation: heic ? orientation : 1,
+  };
 }
 
 /** Fresh sharp pipelines over one image, upright, and its upright size; a HEIC is decoded once and its pixels shared. */
@@ -175,7 +185,14 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
       .toBuffer(),
     limits.ocrSide ? ocrInputFrom(image.open(), limits.ocrSide) : Promise.resolve(undefined),
   ]);
-  return { ...info, tensor: pixelTensorFromRgb(pixels, prep), preview, thumbnail, ...(ocrInput ? { ocrInput } : {}) };
+  return {
+    ...info,
+    tensor: pixelTensorFromRgb(pixels, prep),
+    preview,
+    thumbnail,
+    ...(ocrInput ? { ocrInput } : {}),
+    ...(probed.frameDelaysMs ? { frameDelaysMs: probed.frameDelaysMs } : {}),
+  };
 }
 
 /** What OCR reads: upright, its longest side at most `maxSide`, grey (colour does not help reading). */

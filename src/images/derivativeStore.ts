@@ -4,10 +4,13 @@ import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { UUID_RE } from '../util/ids';
 
-/** ocr: a grey JPEG at OCR resolution, kept only until OCR has read it. */
-export type DerivativeKind = 'thumbnail' | 'preview' | 'ocr';
+/**
+ * ocr: a grey JPEG at OCR resolution, kept only until OCR has read it; video: the movie of an uploaded or
+ * downloaded video or Live Photo, kept so it can play (folder videos play from their folder).
+ */
+export type DerivativeKind = 'thumbnail' | 'preview' | 'ocr' | 'video';
 
-const KINDS: DerivativeKind[] = ['thumbnail', 'preview', 'ocr'];
+const KINDS: DerivativeKind[] = ['thumbnail', 'preview', 'ocr', 'video'];
 /** What versions before per-image files stored, by content. */
 const LEGACY_KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
 
@@ -25,7 +28,7 @@ export class DerivativeStore {
 
   pathFor(kind: DerivativeKind, imageId: string): string {
     if (!UUID_RE.test(imageId)) throw new Error('invalid image id');
-    return path.join(this.root, kind, imageId.slice(0, 2), `${imageId}.jpg`);
+    return path.join(this.root, kind, imageId.slice(0, 2), `${imageId}.${kind === 'video' ? 'video' : 'jpg'}`);
   }
 
   has(kind: DerivativeKind, imageId: string): boolean {

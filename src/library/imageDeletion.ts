@@ -3,6 +3,7 @@ import type { EventSink } from '../events/events';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { VectorCollection } from '../store/vectorStore';
 import type { Logger } from '../util/logger';
+import { assetPointIds } from '../util/ids';
 
 export interface ImageDeletionDeps {
   images: ImageRepository;
@@ -12,10 +13,13 @@ export interface ImageDeletionDeps {
   log: Logger;
 }
 
+type AssetPoints = Parameters<typeof assetPointIds>[0];
+
 export interface DeletedImage {
   id: string;
   externalId: string | null;
   owner: string;
+  segmentCount: number;
 }
 
 /**
@@ -51,28 +55,30 @@ export class ImageDeletion {
   }
 
   /** The images are hidden already; if the store is down, reconcile removes the rest later. */
-  private async purgeOrLeaveToReconcile(rows: readonly { id: string }[]): Promise<void> {
+  private async purgeOrLeaveToReconcile(rows: readonly AssetPoints[]): Promise<void> {
     try {
-      await this.purge(rows.map((r) => r.id));
+      await this.purge(rows);
     } catch (e) {
       this.deps.log.warn({ images: rows.length, err: (e as Error).message }, 'images hidden; their vectors and files will be removed by reconcile');
     }
   }
 
-  private async purge(ids: readonly string[]): Promise<void> {
+  /** Every point of an asset goes (a video's frames too), with each point's files, then the rows. */
+  private async purge(rows: readonly AssetPoints[]): Promise<void> {
     const PAGE = 500;
-    for (let i = 0; i < ids.length; i += PAGE) {
-      const page = ids.slice(i, i + PAGE);
-      await this.deps.collection.delete(page);
-      await Promise.all(page.map((id) => this.deps.derivatives.removeAll(id)));
-      await this.deps.images.removeDeleted(page);
+    for (let i = 0; i < rows.length; i += PAGE) {
+      const page = rows.slice(i, i + PAGE);
+      const points = page.flatMap(assetPointIds);
+      await this.deps.collection.delete(points);
+      await Promise.all(points.map((id) => this.deps.derivatives.removeAll(id)));
+      await this.deps.images.removeDeleted(page.map((r) => r.id));
     }
   }
 
   /** Finishes deletes an outage or a crash interrupted; returns the ids it finished. */
   async purgeInterrupted(): Promise<string[]> {
-    const ids = (await this.deps.images.deletedAwaitingPurge()).map((r) => r.id);
-    await this.purge(ids);
-    return ids;
+    const rows = await this.deps.images.deletedAwaitingPurge();
+    await this.purge(rows);
+    return rows.map((r) => r.id);
   }
 }

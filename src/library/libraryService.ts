@@ -3,6 +3,7 @@ import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
 import type { VectorCollection } from '../store/vectorStore';
 import { imagePayload } from './imagePayload';
+import { assetPointIds } from '../util/ids';
 
 export interface LibraryPage {
   images: ImageRecord[];
@@ -34,8 +35,10 @@ export class LibraryService {
   async update(ref: ImageRef, owner: string | undefined, patch: ImagePatch): Promise<ImageRecord> {
     const row = await this.images.update(ref, owner, patch);
     if (!row) throw notFound(ref);
-    const [point] = await this.collection.retrieve([row.id]);
-    if (point) await this.collection.upsert([{ id: row.id, vector: point.vector, payload: imagePayload(row) }]);
+    // Every point of the asset (a video's frames too) carries the payload; each keeps its own segment.
+    const points = await this.collection.retrieve(assetPointIds(row));
+    const payload = imagePayload(row);
+    if (points.length) await this.collection.upsert(points.map((p) => ({ ...p, payload: { ...payload, segment: p.payload.segment } })));
     return toImageRecord(row);
   }
 

@@ -19,6 +19,9 @@ export const imageRecordSchema = z.object({
   tags: z.array(z.string()),
   takenAt: z.iso.datetime().nullable(),
   mediaType: z.enum(['image', 'video']),
+  durationMs: z.number().int().nullable().describe("a video's length, or a Live Photo's or animated image's motion"),
+  videoCodec: z.string().nullable().describe('codec of a video or Live Photo movie, e.g. h264, hevc'),
+  segmentCount: z.number().int().describe('sampled frames beyond the first that the asset is searched by (segments 1..segmentCount)'),
   camera: z.string().nullable().describe('EXIF make and model'),
   location: z.object({ lat: z.number(), lon: z.number() }).nullable().describe('EXIF GPS position, degrees'),
   ingestedAt: z.iso.datetime(),
@@ -37,9 +40,22 @@ export const matchSchema = z
   })
   .describe('why the image matched a text query');
 
+export const segmentSchema = z
+  .object({
+    index: z.number().int().describe('the frame: 0 is the asset itself, later frames follow'),
+    startMs: z.number().int(),
+    endMs: z.number().int(),
+    score: z.number().describe('cosine similarity of this frame to the query'),
+  })
+  .describe('a stretch of a video (or of a Live Photo movie or an animation) stood for by one sampled frame');
+
 export const imageHitSchema = imageRecordSchema.extend({
   score: z.number().describe('cosine similarity (image search, semantic mode), text score (ocr mode) or fused reciprocal-rank score (hybrid)'),
   match: matchSchema.optional(),
+  segment: segmentSchema.optional().describe('where in a video the query matched best; each asset is returned once, at its best frame'),
+  otherSegments: z.array(segmentSchema).optional().describe('further matching stretches of the same video, best first'),
 });
+
+export type Segment = z.infer<typeof segmentSchema>;
 
 export type ImageHit = z.infer<typeof imageHitSchema>;

@@ -5,7 +5,8 @@ import type { DecodePool } from '../images/decodePool';
 import type { ModelPack } from '../models/modelPack';
 import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vectorStore';
 import { LruCache } from '../util/lru';
-import type { ImageHit, ImageRecord } from './imageRecord';
+import type { ImageHit, ImageRecord, Segment } from './imageRecord';
+import { segmentPointId } from '../util/ids';
 import { normalizeQuery } from './textQuery';
 import { fuse, type FusionMethod } from './rankFusion';
 import type { ImageText, TextInImages } from './textInImages';
@@ -33,6 +34,32 @@ export class NotFound extends AppError {
   }
 }
 
+/** Deepest result list one search may ask the store for (offset + limit is at most 10 100 assets). */
+const MAX_SEARCH_DEPTH = 40_000;
+
+interface AssetGroup {
+  asset: string;
+  /** Best first. */
+  points: ScoredPoint[];
+}
+
+/** Points by the asset they belong to, in the order of each asset's best point. */
+function groupByAsset(scored: readonly ScoredPoint[]): AssetGroup[] {
+  const groups = new Map<string, AssetGroup>();
+  for (const p of scored) {
+    const asset = p.payload.segment?.asset ?? p.id;
+    let g = groups.get(asset);
+    if (!g) groups.set(asset, (g = { asset, points: [] }));
+    g.points.push(p);
+  }
+  return [...groups.values()];
+}
+
+function segmentOf(p: ScoredPoint): Segment {
+  const s = p.payload.segment!;
+  return { index: s.index, startMs: s.startMs, endMs: s.endMs, score: p.score };
+}
+
 export function toImageRecord(i: ImageRow): ImageRecord {
   return {
     id: i.id,
@@ -52,6 +79,9 @@ export function toImageRecord(i: ImageRow): ImageRecord {
     tags: i.tags,
     takenAt: i.takenAt?.toISOString() ?? null,
     mediaType: i.mediaType,
+    durationMs: i.durationMs,
+    videoCodec: i.videoCodec,
+    segmentCount: i.segmentCount,
     camera: i.camera,
     location: i.latitude !== null && i.longitude !== null ? { lat: i.latitude, lon: i.longitude } : null,
     ingestedAt: i.ingestedAt.toISOString(),
@@ -95,6 +125,8 @@ export class SearchService {
     textCacheSize: number,
     private readonly textInImages: TextInImages,
     private readonly fusion: FusionMethod = 'rrf',
+    /** How far below a video's best frame another frame may score and still be listed as a match. */
+    private readonly segmentMargin = 0.05,
   ) {
     this.textCache = new LruCache(textCacheSize);
   }
@@ -155,33 +187,53 @@ export class SearchService {
   }
 
   /** Vector of an indexed image, visible to `owner` when one is given. */
-  async vectorOf(imageId: string, owner?: string): Promise<Float32Array> {
+  async vectorOf(imageId: string, owner?: string, segment = 0): Promise<Float32Array> {
     const image = await this.images.findById(imageId);
     if (!image || (owner !== undefined && image.owner !== owner)) throw new NotFound(`image ${imageId} not found`);
-    const [point] = await this.collection.retrieve([imageId]);
+    if (segment > image.segmentCount) throw new NotFound(`image ${imageId} has no segment ${segment} (it has ${image.segmentCount + 1})`);
+    const [point] = await this.collection.retrieve([segmentPointId(imageId, segment)]);
     if (!point || image.state !== 'indexed') throw new NotFound(`image ${imageId} is not indexed yet`);
     return point.vector;
   }
 
-  async byVector(vector: Float32Array, filters: SearchFilters, page: Page, excludeIds?: string[]): Promise<SearchResult> {
-    // One extra hit tells whether a next page exists.
-    const scored = await this.collection.search({ vector, limit: page.limit + 1, offset: page.offset, filter: toPointFilter(filters, excludeIds) });
-    const hasMore = scored.length > page.limit;
-    const hits = await this.hydrate(scored.slice(0, page.limit), filters);
-    return { hits, nextOffset: hasMore ? page.offset + page.limit : null };
+  /**
+   * Nearest assets to a vector. A video has a point per sampled frame: points are grouped by their asset,
+   * each asset ranked by its best frame, so a video appears once however many of its frames match. The
+   * store is asked for deeper and deeper result lists until the page is full of assets (or it runs out).
+   */
+  async byVector(vector: Float32Array, filters: SearchFilters, page: Page, excludeAssets?: string[]): Promise<SearchResult> {
+    const wanted = page.offset + page.limit + 1;
+    const filter = toPointFilter(filters, excludeAssets);
+    const excluded = new Set(excludeAssets);
+    let depth = wanted * 2;
+    for (;;) {
+      const scored = await this.collection.search({ vector, limit: depth, filter });
+      const groups = groupByAsset(scored).filter((g) => !excluded.has(g.asset));
+      if (groups.length >= wanted || scored.length < depth || depth >= MAX_SEARCH_DEPTH) {
+        // One extra asset tells whether a next page exists.
+        const hits = await this.hydrate(groups.slice(page.offset, page.offset + page.limit), filters);
+        return { hits, nextOffset: groups.length > page.offset + page.limit ? page.offset + page.limit : null };
+      }
+      depth = Math.min(depth * 4, MAX_SEARCH_DEPTH);
+    }
   }
 
-  private async hydrate(scored: ScoredPoint[], filters: SearchFilters): Promise<ImageHit[]> {
+  private async hydrate(groups: AssetGroup[], filters: SearchFilters): Promise<ImageHit[]> {
     // The store filtered on its payload; Postgres applies the same rules again, so a payload that
     // lags behind a change (an outage during PATCH) can cost a hit but never show a wrong one.
     const rows = await this.images.indexedByIds(
-      scored.map((s) => s.id),
+      groups.map((g) => g.asset),
       filters,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return scored.flatMap((s) => {
-      const row = byId.get(s.id);
-      return row ? [{ ...toImageRecord(row), score: s.score }] : [];
+    return groups.flatMap((g) => {
+      const row = byId.get(g.asset);
+      if (!row) return [];
+      const [best, ...others] = g.points;
+      const segment = best!.payload.segment;
+      // Other stretches that match about as well as the best one (a video's unrelated scenes are in the list too).
+      const alike = others.filter((p) => p.payload.segment && p.score >= best!.score - this.segmentMargin);
+      return [{ ...toImageRecord(row), score: best!.score, ...(segment ? { segment: segmentOf(best!), otherSegments: alike.map(segmentOf) } : {}) }];
     });
   }
 

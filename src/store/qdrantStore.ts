@@ -3,6 +3,7 @@ import {
   VectorStoreError,
   type PointFilter,
   type PointPayload,
+  type SegmentRef,
   type ScoredPoint,
   type SearchRequest,
   type VectorCollection,
@@ -70,7 +71,15 @@ function toPayload(raw: Record<string, unknown> | null | undefined): PointPayloa
     mediaType: raw?.mediaType === 'video' ? 'video' : 'image',
     camera: typeof raw?.camera === 'string' ? raw.camera : undefined,
     location: isGeoPoint(raw?.location) ? { lat: raw.location.lat, lon: raw.location.lon } : undefined,
+    segment: isSegment(raw?.segment)
+      ? { asset: raw.segment.asset, index: raw.segment.index, startMs: raw.segment.startMs, endMs: raw.segment.endMs }
+      : undefined,
   };
+}
+
+function isSegment(v: unknown): v is SegmentRef {
+  const s = v as Partial<SegmentRef> | null | undefined;
+  return typeof s?.asset === 'string' && typeof s.index === 'number' && typeof s.startMs === 'number' && typeof s.endMs === 'number';
 }
 
 /** Absent values are left out rather than stored as null: Qdrant's range and geo conditions skip missing keys. */
@@ -82,7 +91,7 @@ function fromPayload(p: PointPayload): Record<string, unknown> {
     tags: p.tags ?? [],
     mediaType: p.mediaType ?? 'image',
   };
-  const optional = { takenAt: p.takenAt, camera: p.camera, location: p.location };
+  const optional = { takenAt: p.takenAt, camera: p.camera, location: p.location, segment: p.segment };
   return { owner: p.owner, albums: p.albums, ...flags, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
 }
 

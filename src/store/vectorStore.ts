@@ -17,6 +17,15 @@ export interface PointPayload {
   mediaType?: 'image' | 'video' | undefined;
   camera?: string | undefined;
   location?: GeoPoint | undefined;
+  /** A frame of a video, Live Photo or animated image: which asset, which frame, and the time it stands for. */
+  segment?: SegmentRef | undefined;
+}
+
+export interface SegmentRef {
+  asset: string;
+  index: number;
+  startMs: number;
+  endMs: number;
 }
 
 export interface VectorPoint {

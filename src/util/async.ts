@@ -38,3 +38,23 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts: number, baseD
     }
   }
 }
+
+/** At most `slots` callers inside `run` at once; the rest wait in order. */
+export class Semaphore {
+  private waiting: (() => void)[] = [];
+  private busy = 0;
+
+  constructor(private readonly slots: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.slots) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.busy++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy--;
+    }
+  }
+}

@@ -29,3 +29,13 @@ export function sha256Hex(data: Buffer | Uint8Array): string {
 }
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The vector point (and derivative files) of a video's or animated image's frame `index` (>= 1; 0 is the asset's own id). */
+export function segmentPointId(assetId: string, index: number): string {
+  return index === 0 ? assetId : uuidV5(`segment\u0000${assetId}\u0000${index}`);
+}
+
+/** Every vector point of an asset: its own id, then one per later frame. */
+export function assetPointIds(asset: { id: string; segmentCount: number }): string[] {
+  return Array.from({ length: asset.segmentCount + 1 }, (_, k) => segmentPointId(asset.id, k));
+}

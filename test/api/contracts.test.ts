@@ -1,10 +1,11 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type request from 'supertest';
 import { routeContracts, type RouteContract } from '../../src/api/openapi';
 import { errorResponseSchema } from '../../src/api/schemas/responses';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
+import { colourVideo } from '../helpers/video';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
 const LIMITS = { queryMaxChars: 256, searchMaxLimit: 100 };
@@ -55,6 +56,15 @@ describe('API contract: responses match the documented schemas', () => {
   beforeAll(async () => {
     svc = await startTestService({ WEBHOOK_ALLOW_PRIVATE: 'true' });
     await writeColourLibrary(path.join(svc.inbox, 'colours'));
+    await writeFile(
+      path.join(svc.inbox, 'colours', 'clip.mp4'),
+      await colourVideo({
+        spans: [
+          { colour: 'red', seconds: 2 },
+          { colour: 'blue', seconds: 2 },
+        ],
+      }),
+    );
     const res = await check('post', '/v1/admin/ingest', (t) => t.send({ owner: 'alice', folder: 'colours', albums: ['调色板'] }));
     jobId = res.body.jobId;
     await waitForJob(svc, jobId);
@@ -80,6 +90,12 @@ describe('API contract: responses match the documented schemas', () => {
     await check('get', `/v1/images/${imageId}/caption`);
     await check('get', `/v1/images/${imageId}/thumbnail`);
     await check('get', `/v1/images/${imageId}/preview`);
+    const video = (await check('post', '/v1/search/text', (t) => t.send({ query: '蓝色', filters: { mediaType: 'video' } }))).body.hits[0];
+    expect(video.segment).toBeDefined();
+    await check('get', `/v1/images/${video.id}/segments/${video.segmentCount}/thumbnail`);
+    await check('get', `/v1/images/${video.id}/segments/0/preview`);
+    await check('get', `/v1/images/${video.id}/video`);
+    await check('get', `/v1/images/${video.id}/video`, (t) => t.set('range', 'bytes=0-9'));
     await check('get', '/v1/images?owner=alice&limit=3&sort=ingestedAt');
     await check('patch', `/v1/images/${imageId}`, (t) => t.send({ favorite: true, tags: ['花'], albums: ['精选'], takenAt: '2024-05-01T08:00:00Z' }));
     await check('delete', `/v1/images/${imageId}`);

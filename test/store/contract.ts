@@ -92,7 +92,12 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       await col.upsert([
         at(beijing!, unit(1, 0), { camera: 'Apple iPhone 15 Pro', location: { lat: 39.9042, lon: 116.4074 } }),
         at(tianjin!, unit(1, 0.05), { camera: 'Canon EOS R5', location: { lat: 39.3434, lon: 117.3616 } }),
-        at(shanghai!, unit(1, 0.1), { camera: 'Apple iPhone 15 Pro', location: { lat: 31.2304, lon: 121.4737 }, mediaType: 'video' }),
+        at(shanghai!, unit(1, 0.1), {
+          camera: 'Apple iPhone 15 Pro',
+          location: { lat: 31.2304, lon: 121.4737 },
+          mediaType: 'video',
+          segment: { asset: beijing!, index: 3, startMs: 4000, endMs: 6500 },
+        }),
         at(fiji!, unit(1, 0.15), { location: { lat: -17.7134, lon: 178.065 } }),
         at(nowhere!, unit(1, 0.2), {}),
       ]);
@@ -108,6 +113,11 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       expect(await ids_({ within: { south: -20, west: 170, north: -10, east: -170 } })).toEqual([fiji]);
       const [back] = await col.retrieve([beijing!]);
       expect(back!.payload).toMatchObject({ camera: 'Apple iPhone 15 Pro', location: { lat: 39.9042, lon: 116.4074 } });
+      expect(back!.payload.segment).toBeUndefined();
+      // A video frame's segment comes back from search and retrieve alike.
+      const segment = { asset: beijing, index: 3, startMs: 4000, endMs: 6500 };
+      expect((await col.search({ vector: unit(1, 0.1), limit: 1, filter: { owner: 'gus', mediaType: 'video' } }))[0]!.payload.segment).toEqual(segment);
+      expect((await col.retrieve([shanghai!]))[0]!.payload.segment).toEqual(segment);
     });
 
     test('filters by owner, album, date range and excluded ids', async () => {

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
+import { heicFrom } from '../helpers/heic';
+import { colourVideo } from '../helpers/video';
 import { textImage } from '../../bench/fixtures';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
 
@@ -193,6 +195,46 @@ describe('web page in a real browser', () => {
     await page.getByTestId('job-status').filter({ hasText: 'completed' }).waitFor();
     await expect(page.getByTestId('job-status').textContent()).resolves.toContain('2/2');
     await expect(page.getByTestId('job').textContent()).resolves.toContain('bad.png');
+    await page.close();
+  });
+  test('a video hit shows the matching time and plays from it; a HEIC shows through its JPEG derivatives', async () => {
+    // Last, as its library would show in the other tests' unfiltered searches.
+    // A phone's media: a video (red, then green) and an iPhone photo (HEIC).
+    await mkdir(path.join(svc.inbox, 'erin'));
+    await writeFile(
+      path.join(svc.inbox, 'erin', 'clip.webm'),
+      await colourVideo({
+        spans: [
+          { colour: 'red', seconds: 4 },
+          { colour: 'green', seconds: 4 },
+        ],
+        codec: 'libvpx',
+        container: 'webm',
+      }),
+    );
+    await writeFile(path.join(svc.inbox, 'erin', 'IMG_0001.HEIC'), await heicFrom([await colourImage('yellow', { format: 'jpeg', seed: 8 })]));
+    await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('erin', 'erin'));
+    const page = await openPage();
+    await page.getByLabel('用户 Owner').fill('erin');
+    await page.getByRole('searchbox').fill('绿色');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
+    const range = await page.getByTestId('hit').first().getByTestId('hit-range').textContent();
+    expect(range).toMatch(/^▶ 0:0[4-7]–0:0[5-8]$/);
+    await page.getByTestId('hit').first().click();
+    const player = page.getByTestId('player');
+    await player.waitFor();
+    await page.waitForFunction('document.querySelector("[data-testid=player]").readyState >= 1');
+    const at = await player.evaluate((v) => (v as unknown as { currentTime: number }).currentTime);
+    expect(at).toBeGreaterThanOrEqual(4);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'video-hit.png') });
+    await page.keyboard.press('Escape');
+
+    await page.getByRole('searchbox').fill('黄色');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
+    expect(await firstHitName(page)).toBe('IMG_0001.HEIC');
+    await page.waitForFunction('[...document.querySelectorAll(".grid img")].every((i) => i.complete && i.naturalWidth > 0)');
     await page.close();
   });
 });

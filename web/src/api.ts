@@ -67,8 +67,9 @@ export const searchText = (query: string, filters: Filters, cursor: string | nul
 
 export const getImage = (id: string) => call<ImageDetail>(`/v1/images/${id}`);
 
-export const searchSimilar = (imageId: string, filters: Filters, limit = 8) =>
-  call<SearchPage>('/v1/search/image', json({ imageId, limit, filters: cleanFilters(filters) }));
+/** Like an indexed image, or like one frame of a video (`segment`). */
+export const searchSimilar = (imageId: string, filters: Filters, limit = 8, segment?: number) =>
+  call<SearchPage>('/v1/search/image', json({ imageId, ...(segment !== undefined ? { segment } : {}), limit, filters: cleanFilters(filters) }));
 
 export function searchByUpload(file: File, filters: Filters, limit = 24): Promise<SearchPage> {
   const form = new FormData();

@@ -60,6 +60,13 @@ function FiltersForm({ filters, onChange }: { filters: Filters; onChange: (f: Fi
   );
 }
 
+/** 0:04, 1:02:03 */
+function clock(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  return `${h ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(sec).padStart(2, '0')}`;
+}
+
 function Grid({ hits, onOpen, label }: { hits: Hit[]; onOpen: (h: Hit) => void; label: string }) {
   return (
     <ul class="grid" aria-label={label}>
@@ -68,10 +75,52 @@ function Grid({ hits, onOpen, label }: { hits: Hit[]; onOpen: (h: Hit) => void; 
           <button type="button" class="tile" onClick={() => onOpen(h)} data-testid="hit">
             <img src={h.thumbnailUrl} alt={fileName(h.source)} loading="lazy" />
             <span class="score">{h.score.toFixed(3)}</span>
+            {h.segment && (
+              <span class="when" data-testid="hit-range">
+                ▶ {clock(h.segment.startMs)}–{clock(h.segment.endMs)}
+              </span>
+            )}
           </button>
         </li>
       ))}
     </ul>
+  );
+}
+
+/** The movie of a video or Live Photo hit, playing from the stretch that matched; the other stretches seek it. */
+function Player({ hit }: { hit: Hit }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const seek = (ms: number) => {
+    if (!video.current) return;
+    video.current.currentTime = ms / 1000;
+    void video.current.play().catch(() => undefined);
+  };
+  const start = hit.segment?.startMs ?? 0;
+  return (
+    <>
+      <video
+        ref={video}
+        class="preview"
+        src={hit.videoUrl}
+        poster={hit.previewUrl}
+        controls
+        muted
+        playsInline
+        data-testid="player"
+        onLoadedMetadata={() => seek(start)}
+      />
+      {hit.segment && (
+        <p class="segments" data-testid="segments">
+          {[hit.segment, ...(hit.otherSegments ?? [])]
+            .sort((a, b) => a.startMs - b.startMs)
+            .map((s) => (
+              <button type="button" key={s.index} onClick={() => seek(s.startMs)} class={s.index === hit.segment?.index ? 'best' : ''}>
+                {clock(s.startMs)}–{clock(s.endMs)}
+              </button>
+            ))}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -119,7 +168,7 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
     setSimilar([]);
     setCaption('');
     // Similar images from the same library as the one opened.
-    searchSimilar(hit.id, { ...filters, owner: hit.owner }).then(
+    searchSimilar(hit.id, { ...filters, owner: hit.owner }, 8, hit.segment?.index).then(
       (p) => setSimilar(p.hits),
       () => setSimilar([]),
     );
@@ -136,7 +185,7 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
         <button aria-label="关闭 Close">×</button>
       </form>
       <h2 id="dialog-title">{fileName(hit.source)}</h2>
-      <img class="preview" src={hit.previewUrl} alt={fileName(hit.source)} />
+      {hit.videoUrl ? <Player hit={hit} /> : <img class="preview" src={hit.previewUrl} alt={fileName(hit.source)} />}
       <p class="caption" data-testid="caption">
         {caption}
       </p>
@@ -146,6 +195,7 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
         <dt>尺寸 Size</dt>
         <dd>
           {hit.width}×{hit.height}, {(hit.bytes / 1024).toFixed(0)} KB, {hit.mime}
+          {hit.durationMs !== null && `, ${clock(hit.durationMs)}${hit.videoCodec ? ` ${hit.videoCodec}` : ''}`}
         </dd>
         <dt>相册 Albums</dt>
         <dd>{hit.albums.join('、') || '—'}</dd>
@@ -164,7 +214,7 @@ function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Fil
           </>
         )}
       </dl>
-      <OcrLines detail={detail} hit={hit} />
+      {hit.mediaType === 'image' && <OcrLines detail={detail} hit={hit} />}
       <h3>相似图片 Similar images</h3>
       <Grid hits={similar} onOpen={onOpen} label="相似图片" />
     </dialog>

@@ -12,14 +12,15 @@ export function adminRoutes(
   ingest: IngestService,
   texts: TextCorpus,
   reconcile: (fix: boolean) => Promise<ReconcileReport>,
-  limits: UploadLimits & Limits,
+  limits: UploadLimits & Limits & { maxVideoBytes: number },
 ): Router {
   const r = Router();
   r.post(
     '/ingest',
     requireScope('ingest'),
     requireContentType('application/json', 'multipart/form-data'),
-    multipart('files', limits, limits.maxFiles),
+    // Uploads may be videos: the photo limit is checked again once a file is known not to be one.
+    multipart('files', { ...limits, maxBytes: Math.max(limits.maxBytes, limits.maxVideoBytes) }, limits.maxFiles),
     async (req, res) => {
       const body = ingestRequestSchema.parse(req.body ?? {});
       const files = uploadedFiles(req);

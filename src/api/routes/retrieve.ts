@@ -16,14 +16,14 @@ export function retrieveRoutes(search: SearchService, texts: TextCorpus, textEnc
     const start = performance.now();
     const body = retrieveTextSchema(limits).parse(req.body ?? {});
     const owner = ownerFor(res, body.owner);
-    const vector = await queryImageVector(req, search, body.imageId, owner);
+    const vector = await queryImageVector(req, search, body, owner);
     const hits = await texts.retrieve(vector, owner, body.limit);
     res.json({ hits, tookMs: Math.round(performance.now() - start) });
   });
 
   r.post('/classify', ...accepts, async (req, res) => {
     const body = classifySchema(limits).parse(req.body ?? {});
-    const vector = await queryImageVector(req, search, body.imageId, ownerFor(res, body.owner));
+    const vector = await queryImageVector(req, search, body, ownerFor(res, body.owner));
     const labels = await classify(textEncoder, vector, body.labels, body.template);
     res.json({ labels: labels.slice(0, body.limit ?? labels.length) });
   });

@@ -36,7 +36,7 @@ export function searchRoutes(search: SearchService, limits: Limits & UploadLimit
     const start = performance.now();
     const body = imageSearchSchema(limits).parse(req.body ?? {});
     body.filters.owner = ownerFor(res, body.filters.owner);
-    const vector = await queryImageVector(req, search, body.imageId, body.filters.owner);
+    const vector = await queryImageVector(req, search, body, body.filters.owner);
     const result = await search.byVector(vector, body.filters, page(body), body.imageId ? [body.imageId] : undefined);
     res.json(await respond(result, start, { caption: body.caption }));
   });

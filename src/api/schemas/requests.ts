@@ -121,10 +121,22 @@ export function textSearchSchema(limits: Limits) {
     .strict();
 }
 
+/** The query image by id: an indexed image, or one frame of an indexed video. */
+const queryImageShape = {
+  imageId: imageIdSchema.optional(),
+  segment: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .optional()
+    .describe("with imageId: one frame of a video, Live Photo or animation (a hit's segment.index); 0 by default"),
+};
+
 export function imageSearchSchema(limits: Limits) {
   return z
     .object({
-      imageId: imageIdSchema.optional(),
+      ...queryImageShape,
       ...pagingShape(limits),
       caption: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).default(false),
     })
@@ -134,7 +146,7 @@ export function imageSearchSchema(limits: Limits) {
 export function retrieveTextSchema(limits: Limits) {
   return z
     .object({
-      imageId: imageIdSchema.optional(),
+      ...queryImageShape,
       limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(5),
       owner: ownerName.optional(),
     })
@@ -165,7 +177,7 @@ export const textIngestSchema = z.object({ texts: z.array(textInputSchema).min(1
 export function classifySchema(limits: Limits) {
   return z
     .object({
-      imageId: imageIdSchema.optional(),
+      ...queryImageShape,
       labels: jsonField(
         z
           .array(z.string().transform(normalizeQuery).pipe(z.string().min(1).max(limits.queryMaxChars)))

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { imageHitSchema, imageRecordSchema } from '../../search/imageRecord';
+import { imageHitSchema, imageRecordSchema, segmentSchema } from '../../search/imageRecord';
 
 /**
  * Response bodies as they go over the wire (dates as ISO strings). The OpenAPI document is generated
@@ -12,9 +12,14 @@ export const errorResponseSchema = z.object({
 
 export const captionSchema = z.object({ text: z.string(), model: z.string(), score: z.number().nullable() });
 
+const hitSegmentSchema = segmentSchema.extend({ thumbnailUrl: z.string().describe("signed URL of the frame's thumbnail") });
+
 export const searchHitSchema = imageHitSchema.extend({
   thumbnailUrl: z.string().describe('signed URL, usable in <img> without a key until it expires'),
   previewUrl: z.string(),
+  videoUrl: z.string().optional().describe('signed URL of the movie (videos, Live Photos), seekable with Range requests'),
+  segment: hitSegmentSchema.optional().describe('where in a video the query matched best; each asset is returned once, at its best frame'),
+  otherSegments: z.array(hitSegmentSchema).optional().describe('further matching stretches of the same video, best first'),
   caption: captionSchema.nullable().optional().describe('present when captions were asked for; null when none could be made'),
   captionError: z.string().optional().describe('why a requested caption is missing'),
 });

@@ -136,7 +136,10 @@ export class ImageRepository {
   ingestState(
     ref: ImageRef,
     owner: string,
-  ): Promise<Pick<ImageRow, 'id' | 'sha256' | 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags' | 'ocrState'> | null> {
+  ): Promise<Pick<
+    ImageRow,
+    'id' | 'sha256' | 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags' | 'ocrState' | 'segmentCount'
+  > | null> {
     return this.db.image.findFirst({
       where: refWhere(ref, owner),
       select: {
@@ -151,6 +154,7 @@ export class ImageRepository {
         archived: true,
         tags: true,
         ocrState: true,
+        segmentCount: true,
       },
     });
   }
@@ -159,29 +163,29 @@ export class ImageRepository {
    * Hides images from every read at once; the caller removes the rest. Returns what was hidden
    * (images already deleted, another owner's or unknown ones are left out).
    */
-  markDeleted(refs: readonly ImageRef[], owner: string | undefined): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner'>[]> {
+  markDeleted(refs: readonly ImageRef[], owner: string | undefined): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>[]> {
     if (refs.length === 0) return Promise.resolve([]);
     const ids = refs.flatMap((r) => ('id' in r ? [r.id] : []));
     const externalIds = refs.flatMap((r) => ('externalId' in r ? [r.externalId] : []));
     return this.db.image.updateManyAndReturn({
       where: { deletedAt: null, ...(owner !== undefined ? { owner } : {}), OR: [{ id: { in: ids } }, { externalId: { in: externalIds } }] },
       data: { deletedAt: new Date() },
-      select: { id: true, externalId: true, owner: true },
+      select: { id: true, externalId: true, owner: true, segmentCount: true },
     });
   }
 
   /** Hides every image of one owner at once (the first step of purging the owner). */
-  markOwnerDeleted(owner: string): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner'>[]> {
+  markOwnerDeleted(owner: string): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>[]> {
     return this.db.image.updateManyAndReturn({
       where: { owner, deletedAt: null },
       data: { deletedAt: new Date() },
-      select: { id: true, externalId: true, owner: true },
+      select: { id: true, externalId: true, owner: true, segmentCount: true },
     });
   }
 
   /** Rows marked deleted whose purge has not finished (an outage or a crash came in between). */
-  deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id'>[]> {
-    return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true }, take });
+  deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id' | 'segmentCount'>[]> {
+    return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true, segmentCount: true }, take });
   }
 
   /** The last step of a delete: the rows go, and their cached captions with them (cascade). */
@@ -214,8 +218,8 @@ export class ImageRepository {
   }
 
   /** Every live row's id, state and pack, for reconciling with the vector store (deleted rows count as gone). */
-  allStates(): Promise<Pick<ImageRow, 'id' | 'state' | 'modelPack'>[]> {
-    return this.db.image.findMany({ where: { deletedAt: null }, select: { id: true, state: true, modelPack: true } });
+  allStates(): Promise<Pick<ImageRow, 'id' | 'state' | 'modelPack' | 'segmentCount'>[]> {
+    return this.db.image.findMany({ where: { deletedAt: null }, select: { id: true, state: true, modelPack: true, segmentCount: true } });
   }
 
   /** Marks images for re-embedding: pending, with no pack known to have stored their vector. */

@@ -42,6 +42,11 @@ export interface PendingImage {
   camera: string | null;
   latitude: number | null;
   longitude: number | null;
+  mediaType: 'image' | 'video';
+  durationMs: number | null;
+  videoCodec: string | null;
+  segmentCount: number;
+  frameTimesMs: number[];
   /** 'pending' when OCR will read the image; undefined leaves what is recorded (OCR off, or the bytes unchanged). */
   ocrState?: 'pending' | undefined;
 }
