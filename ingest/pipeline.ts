@@ -1,12 +1,14 @@
 import type { ImageRef, ImageRepository, IngestRepository, SourceKind } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { ImageRejected } from '../src/images/decode';
+import { phashFromStored, phashToStored } from '../src/images/similarity';
 import type { ModelPack } from '../src/models/modelPack';
 import { VectorStoreError, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { assetPointIds, externalImageId, imageId, segmentPointId, sha256Hex } from '../src/util/ids';
 import type { EventSink } from '../src/events/events';
 import type { OcrStage } from '../src/ocr/ocrStage';
+import type { DuplicateFinder } from '../src/duplicates/duplicateFinder';
 import type { Logger } from '../src/util/logger';
 import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
 import { motionBeside } from '../src/video/livePhotos';
@@ -35,6 +37,8 @@ export interface PipelineDeps {
   events: EventSink;
   /** Null when OCR is off. */
   ocr: OcrStage | null;
+  /** Near-duplicate groups, kept up to date as images arrive; null when off. */
+  duplicates: DuplicateFinder | null;
   log: Logger;
 }
 
@@ -258,6 +262,9 @@ export class IngestPipeline {
       takenAt: image.takenAt ?? undefined,
       camera: image.camera ?? undefined,
       location: image.latitude !== null && image.longitude !== null ? { lat: image.latitude, lon: image.longitude } : undefined,
+      phash: image.phash === null ? null : phashFromStored(image.phash),
+      sharpness: image.sharpness,
+      edited: image.edited,
     };
     return {
       type: 'encode',
@@ -313,6 +320,9 @@ export class IngestPipeline {
           videoCodec: p.media.facts.videoCodec,
           segmentCount: p.media.frames.length - 1,
           frameTimesMs: p.media.facts.frameTimesMs,
+          phash: p.media.facts.phash === null ? null : phashToStored(p.media.facts.phash),
+          sharpness: p.media.facts.sharpness,
+          edited: p.media.facts.edited,
           bytes: p.bytes,
           ...p.meta,
           takenAt: p.meta.takenAt ?? null,
@@ -357,6 +367,17 @@ export class IngestPipeline {
     await Promise.all(stale.map((id) => derivatives.removeAll(id)));
     if (ctx.kind === 'reindex') return;
     if (batch.some((p) => p.ocrInput)) this.deps.ocr?.wake();
+    // `points` holds each asset's frames in order: hand them back per asset.
+    let next = 0;
+    const indexed = batch.map((p) => ({
+      imageId: p.imageId,
+      phash: p.media.facts.phash,
+      points: p.media.frames.map((_f, segment) => {
+        const point = points[next++]!;
+        return { pointId: point.id, segment, vector: point.vector };
+      }),
+    }));
+    await this.deps.duplicates?.afterIndexedQuietly(ctx.owner, indexed);
     // The batch is committed; a failure to record its events must not undo or repeat it.
     await this.deps.events
       .emit(batch.map((p) => ({ type: 'image.indexed', owner: ctx.owner, data: { imageId: p.imageId, externalId: p.item.externalId, jobId: ctx.jobId } })))

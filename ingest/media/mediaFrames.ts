@@ -29,6 +29,10 @@ export interface MediaFacts {
   takenAt: Date | undefined;
   camera: string | undefined;
   location: GeoPoint | undefined;
+  /** Of the still or first frame, for near-duplicates. */
+  phash: string | null;
+  sharpness: number | null;
+  edited: boolean;
 }
 
 export interface ReadMedia {
@@ -91,6 +95,9 @@ export class MediaFrames {
       takenAt: still.takenAt,
       camera: still.camera,
       location: still.location,
+      phash: still.phash,
+      sharpness: still.sharpness,
+      edited: still.edited,
     };
     const ocrInput = still.ocrInput ?? null;
     if (motion) {
@@ -113,9 +120,8 @@ export class MediaFrames {
   private async readVideo(data: Buffer, mime: string, file: string | null): Promise<ReadMedia> {
     if (!this.deps.video) throw new ImageRejected('unsupported', 'video ingest is off: no ffmpeg was found (install ffmpeg or set FFMPEG_PATH)');
     const { info, segments } = await this.deps.video.sample(data, mime, file);
-    const frames = await Promise.all(
-      segments.map(async (s) => point(await this.deps.decoder.decode(s.jpeg, this.deps.prep, this.deps.decode), { startMs: s.startMs, endMs: s.endMs })),
-    );
+    const decoded = await Promise.all(segments.map((s) => this.deps.decoder.decode(s.jpeg, this.deps.prep, this.deps.decode)));
+    const frames = decoded.map((d, k) => point(d, { startMs: segments[k]!.startMs, endMs: segments[k]!.endMs }));
     const durationMs = info.durationMs ?? segments[segments.length - 1]!.endMs;
     return {
       facts: {
@@ -129,6 +135,10 @@ export class MediaFrames {
         takenAt: info.takenAt,
         camera: info.camera,
         location: info.location,
+        // A video's near-duplicates are found by its frames' vectors; the hash describes one frame only.
+        phash: null,
+        sharpness: decoded[0]!.sharpness,
+        edited: false,
       },
       frames,
       ocrInput: null,

@@ -16,6 +16,7 @@ import { UrlSigner, urlSigningSecret } from './signedUrls';
 import { retrieveRoutes } from './routes/retrieve';
 import { searchRoutes } from './routes/search';
 import { libraryRoutes } from './routes/library';
+import { duplicateRoutes } from './routes/duplicates';
 import { webhookRoutes } from './routes/webhooks';
 import { watchRoutes } from './routes/watches';
 import { hitDecorator } from './hitShaping';
@@ -82,6 +83,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
     libraryRoutes(s.library, s.deletion, (owner) => s.purgeOwner(owner), limits),
   );
   app.use('/v1', webhookRoutes(s.webhooks, limits));
+  app.use('/v1', duplicateRoutes(s.duplicates, signer, limits));
   app.use('/v1', workerRoutes(s.pull));
   app.use('/v1', requireScope('search'));
   app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer), s.ocr ? 'hybrid' : 'semantic'));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { imageRecordSchema } from '../search/imageRecord';
 import {
   bulkDeleteSchema,
+  duplicatesQuerySchema,
   ocrBackfillSchema,
   classifySchema,
   listDeliveriesQuerySchema,
@@ -23,6 +24,8 @@ import {
 import {
   bulkDeleteResultSchema,
   backfillAcceptedSchema,
+  duplicateDismissedSchema,
+  duplicatePageSchema,
   imageDetailSchema,
   deliveryPageSchema,
   externalDeleteResultSchema,
@@ -143,6 +146,22 @@ export function routeContracts(limits: Limits): RouteContract[] {
       summary: 'The movie of a video or Live Photo, seekable (Range requests); also by signed URL',
       keyed: true,
       responses: { 200: { binary: 'video/mp4' }, 206: { binary: 'video/mp4' } },
+    },
+    {
+      method: 'get',
+      path: '/v1/duplicates',
+      summary: "One owner's near-duplicate groups (photos and video frames), newest first, each with the member to keep",
+      keyed: true,
+      query: duplicatesQuerySchema(limits),
+      responses: { 200: duplicatePageSchema },
+    },
+    {
+      method: 'post',
+      path: '/v1/duplicates/{id}/dismiss',
+      summary: 'Hide a near-duplicate group (until a new near-duplicate joins it); owner in the query for operator keys',
+      keyed: true,
+      query: ownerQuerySchema,
+      responses: { 200: duplicateDismissedSchema },
     },
     {
       method: 'get',

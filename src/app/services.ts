@@ -16,6 +16,8 @@ import { purgeOwner, type OwnerPurgeReport } from '../library/ownerPurge';
 import { encodeOnce, loadModelPack, notMeaningfulWarning, packOptionsFrom, type ModelPack } from '../models/modelPack';
 import { DecodePool } from '../images/decodePool';
 import { MediaFrames } from '../../ingest/media/mediaFrames';
+import { DuplicateFinder } from '../duplicates/duplicateFinder';
+import { DuplicateService } from '../duplicates/duplicateService';
 import { findFfmpeg } from '../video/ffmpegBinary';
 import { VideoSampler } from '../video/videoSampler';
 import { EncoderPool, type EncoderPoolSettings } from '../remoteEncoders/encoderPool';
@@ -58,6 +60,7 @@ export interface Services {
   deletion: ImageDeletion;
   library: LibraryService;
   webhooks: WebhookService;
+  duplicates: DuplicateService;
   /** Sends recorded events to their subscribers; started by the server, not by CLIs. */
   dispatcher: WebhookDispatcher;
   /** Null when OCR is off (or its models could not be loaded). */
@@ -302,6 +305,15 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       derivatives,
       decode: decodeLimits,
       decoder,
+      duplicates:
+        config.DUPLICATES === 'on'
+          ? new DuplicateFinder(
+              repos.duplicates,
+              images,
+              { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS },
+              log.child({ component: 'duplicates' }),
+            )
+          : null,
       media: new MediaFrames({
         decoder,
         decode: decodeLimits,
@@ -398,6 +410,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       deletion,
       library: new LibraryService(repos.images, images),
       webhooks: new WebhookService(repos.webhooks, dispatcher, config.WEBHOOK_ALLOW_PRIVATE),
+      duplicates: new DuplicateService(repos.duplicates),
       dispatcher,
       ocr,
       watcher,

@@ -55,6 +55,8 @@ export const CLIENT_ROUTES = {
   updateByExternalId: ['patch', '/v1/images/by-external-id/{externalId}'],
   deleteByExternalId: ['delete', '/v1/images/by-external-id/{externalId}'],
   deleteImages: ['post', '/v1/images/delete'],
+  listDuplicates: ['get', '/v1/duplicates'],
+  dismissDuplicates: ['post', '/v1/duplicates/{id}/dismiss'],
   createWebhook: ['post', '/v1/webhooks'],
   listWebhooks: ['get', '/v1/webhooks'],
   deleteWebhook: ['delete', '/v1/webhooks/{id}'],
@@ -197,6 +199,15 @@ export class ImageSearchClient {
   /** The whole movie of a video or Live Photo (players should use a hit's signed videoUrl, which seeks). */
   movie(id: string, owner?: string): Promise<Buffer> {
     return this.call('movie', { params: { id }, query: { owner }, binary: true });
+  }
+
+  // Near-duplicates
+  /** One owner's near-duplicate groups (owner required with an operator key), each with the member to keep. */
+  listDuplicates(query: { owner?: string; includeDismissed?: boolean; limit?: number; cursor?: string } = {}): Promise<Out<typeof Res.duplicatePageSchema>> {
+    return this.call('listDuplicates', { query });
+  }
+  dismissDuplicates(groupId: string, owner?: string): Promise<Out<typeof Res.duplicateDismissedSchema>> {
+    return this.call('dismissDuplicates', { params: { id: groupId }, query: { owner } });
   }
 
   // The library

@@ -105,6 +105,13 @@ export const envSchema = z.object({
   VIDEO_TIMEOUT_MS: int(600_000, 1000),
   VIDEO_MAX_MEMORY_MB: int(2048, 64),
   VIDEO_CONCURRENCY: int(1, 1, 16),
+  /** Near-duplicates, found as images arrive (GET /v1/duplicates). */
+  DUPLICATES: z.enum(['on', 'off']).default('on'),
+  /** Cosine similarity above which two photos or video frames are near-duplicates (model-dependent: see README). */
+  DUPLICATE_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.95),
+  /** Difference-hash bits (of 64) two photos may differ in and still count as one picture re-encoded. */
+  DUPLICATE_PHASH_BITS: int(6, 0, 32),
+  DUPLICATE_NEIGHBOURS: int(8, 1, 100),
   /** A video hit lists its other frames scoring at most this much below its best one. */
   SEARCH_SEGMENT_MARGIN: z.coerce.number().min(0).max(2).default(0.05),
   /** Animated GIF/WebP: the change (0-1, 8x8 grey) between frames that counts as a new scene. */

@@ -4,6 +4,7 @@ import type { GeoPoint } from '../util/geo';
 import { exifOrientation, readExif } from './exif';
 import { decodeHeic, heifHasTransform, isHeic, looksLikeHeif } from './heic';
 import { applyOrientation, swapsSides } from './orientation';
+import { differenceHash, sharpness } from './similarity';
 import { decodeRgb, pixelTensorFromRgb, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
 
 /** Formats accepted for ingest and query images; HEIC's pixels come from libheif in WebAssembly (see heic.ts). */
@@ -59,6 +60,7 @@ export interface ImageInfo {
   takenAt: Date | undefined;
   camera: string | undefined;
   location: GeoPoint | undefined;
+  edited: boolean;
 }
 
 export interface DecodedImage extends ImageInfo {
@@ -70,6 +72,9 @@ export interface DecodedImage extends ImageInfo {
   ocrInput?: Buffer;
   /** An animated GIF or WebP: how long each frame shows. The fields above are its first frame. */
   frameDelaysMs?: number[];
+  /** For near-duplicates: the picture's difference hash (hex) and sharpness (see similarity.ts). */
+  phash: string;
+  sharpness: number;
 }
 
 /** Reads the header only: format, size (after rotation), capture time, camera and position. */
@@ -176,7 +181,7 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
     .raw()
     .toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: previewRaw.info.width, height: previewRaw.info.height, channels: 3 as const } };
-  const [preview, thumbnail, ocrInput] = await Promise.all([
+  const [preview, thumbnail, ocrInput, phash, sharp_] = await Promise.all([
     // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench).
     sharp(previewRaw.data, raw).jpeg({ quality: 85 }).toBuffer(),
     sharp(previewRaw.data, raw)
@@ -184,12 +189,16 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
       .jpeg({ quality: 80 })
       .toBuffer(),
     limits.ocrSide ? ocrInputFrom(image.open(), limits.ocrSide) : Promise.resolve(undefined),
+    differenceHash({ data: previewRaw.data, ...raw.raw }),
+    sharpness({ data: previewRaw.data, ...raw.raw }),
   ]);
   return {
     ...info,
     tensor: pixelTensorFromRgb(pixels, prep),
     preview,
     thumbnail,
+    phash,
+    sharpness: sharp_,
     ...(ocrInput ? { ocrInput } : {}),
     ...(probed.frameDelaysMs ? { frameDelaysMs: probed.frameDelaysMs } : {}),
   };

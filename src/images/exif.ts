@@ -7,9 +7,13 @@ export interface ExifFacts {
   /** "Make Model", with the make left out when the model repeats it (e.g. "Canon EOS R5"). */
   camera: string | undefined;
   location: GeoPoint | undefined;
+  /** An editor saved it (EXIF Software names one): the original is the better copy to keep. */
+  edited: boolean;
 }
 
-const NONE: ExifFacts = { takenAt: undefined, camera: undefined, location: undefined };
+const NONE: ExifFacts = { takenAt: undefined, camera: undefined, location: undefined, edited: false };
+
+const EDITORS = /photoshop|lightroom|snapseed|gimp|picsart|vsco|facetune|meitu|美图|醒图/i;
 
 /** EXIF's orientation tag, 1 (upright) when absent or unreadable. */
 export function exifOrientation(exif: Buffer | undefined): number {
@@ -57,5 +61,6 @@ export function readExif(exif: Buffer | undefined): ExifFacts {
     takenAt: t instanceof Date && !Number.isNaN(t.getTime()) ? t : undefined,
     camera: cameraName(tags.Image?.Make, tags.Image?.Model),
     location: located ? { lat, lon } : undefined,
+    edited: typeof tags.Image?.Software === 'string' && EDITORS.test(tags.Image.Software),
   };
 }

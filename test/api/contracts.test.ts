@@ -96,6 +96,10 @@ describe('API contract: responses match the documented schemas', () => {
     await check('get', `/v1/images/${video.id}/segments/0/preview`);
     await check('get', `/v1/images/${video.id}/video`);
     await check('get', `/v1/images/${video.id}/video`, (t) => t.set('range', 'bytes=0-9'));
+    // The video's red and blue frames repeat the library's red and blue photos.
+    const dups = await check('get', '/v1/duplicates?owner=alice&limit=5');
+    expect(dups.body.groups.length).toBeGreaterThan(0);
+    await check('post', `/v1/duplicates/${dups.body.groups[0].id}/dismiss?owner=alice`);
     await check('get', '/v1/images?owner=alice&limit=3&sort=ingestedAt');
     await check('patch', `/v1/images/${imageId}`, (t) => t.send({ favorite: true, tags: ['花'], albums: ['精选'], takenAt: '2024-05-01T08:00:00Z' }));
     await check('delete', `/v1/images/${imageId}`);

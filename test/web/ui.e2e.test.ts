@@ -237,4 +237,22 @@ describe('web page in a real browser', () => {
     await page.waitForFunction('[...document.querySelectorAll(".grid img")].every((i) => i.complete && i.naturalWidth > 0)');
     await page.close();
   });
+
+  test('the duplicates view groups near-identical shots, marks the one to keep and dismisses a group', async () => {
+    const page = await openPage();
+    await page.getByRole('button', { name: '重复 Duplicates' }).click();
+    await page.getByLabel('用户 Owner').fill('carol');
+    await page.getByRole('button', { name: '查找重复 Find duplicates' }).click();
+    await page.getByTestId('duplicates-status').filter({ hasText: '1 组相似照片' }).waitFor();
+    const group = page.getByTestId('duplicate-group');
+    // carol's 30 white shots are one burst.
+    expect(await group.locator('li').count()).toBe(30);
+    expect(await group.locator('li.keep').count()).toBe(1);
+    await page.waitForFunction('[...document.querySelectorAll(".duplicates img")].every((i) => i.complete && i.naturalWidth > 0)');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'duplicates.png') });
+    await group.getByRole('button', { name: '不是重复 Dismiss' }).click();
+    await group.waitFor({ state: 'detached' });
+    expect((await svc.api().get('/v1/duplicates').query({ owner: 'carol' })).body.groups).toEqual([]);
+    await page.close();
+  });
 });

@@ -1,5 +1,6 @@
 /** Thin client for the service's HTTP API; the API key lives in localStorage. */
 import type {
+  DuplicatePage,
   ImageCaptionResponse,
   ImageDetail,
   IngestAccepted,
@@ -13,7 +14,7 @@ import type {
 export type Hit = SearchHit;
 export type SearchPage = SearchResponse;
 export type JobStatus = JobStatusResponse;
-export type { ImageDetail };
+export type { ImageDetail, DuplicatePage };
 /** hybrid: by meaning and by the words in the photos; semantic: by meaning; ocr: by the words alone. */
 export type SearchMode = 'hybrid' | 'semantic' | 'ocr';
 
@@ -66,6 +67,13 @@ export const searchText = (query: string, filters: Filters, cursor: string | nul
   call<SearchPage>('/v1/search/text', json({ query, limit, filters: cleanFilters(filters), ...(mode ? { mode } : {}), ...(cursor ? { cursor } : {}) }));
 
 export const getImage = (id: string) => call<ImageDetail>(`/v1/images/${id}`);
+
+/** One owner's near-duplicate groups (the owner is required with an operator key). */
+export const listDuplicates = (owner: string, cursor: string | null, limit = 20) =>
+  call<DuplicatePage>(`/v1/duplicates?${new URLSearchParams({ owner, limit: String(limit), ...(cursor ? { cursor } : {}) }).toString()}`);
+
+export const dismissDuplicates = (owner: string, id: string) =>
+  call<{ id: string; dismissed: true }>(`/v1/duplicates/${id}/dismiss?${new URLSearchParams({ owner }).toString()}`, { method: 'POST' });
 
 /** Like an indexed image, or like one frame of a video (`segment`). */
 export const searchSimilar = (imageId: string, filters: Filters, limit = 8, segment?: number) =>

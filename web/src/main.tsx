@@ -2,6 +2,9 @@ import { render, type JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   ApiError,
+  dismissDuplicates,
+  listDuplicates,
+  type DuplicatePage,
   getCaption,
   getImage,
   modelStatus,
@@ -432,6 +435,75 @@ function AdminView() {
   );
 }
 
+/** One owner's near-duplicates: each group's members, the one to keep marked, and a button to dismiss it. */
+function DuplicatesView() {
+  const [owner, setOwner] = useState('');
+  const [groups, setGroups] = useState<DuplicatePage['groups']>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [status, setStatus] = useState('');
+  const load = async (more: boolean) => {
+    if (!owner.trim()) return;
+    try {
+      const page = await listDuplicates(owner.trim(), more ? cursor : null);
+      const all = more ? [...groups, ...page.groups] : page.groups;
+      setGroups(all);
+      setCursor(page.nextCursor);
+      setStatus(`${all.length} 组相似照片`);
+    } catch (e) {
+      setStatus(message(e));
+    }
+  };
+  const dismiss = async (id: string) => {
+    try {
+      await dismissDuplicates(owner.trim(), id);
+      setGroups(groups.filter((g) => g.id !== id));
+    } catch (e) {
+      setStatus(message(e));
+    }
+  };
+  return (
+    <section class="duplicates">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void load(false);
+        }}
+      >
+        <label>
+          用户 Owner
+          <input value={owner} onInput={(e) => setOwner((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit">查找重复 Find duplicates</button>
+      </form>
+      <p data-testid="duplicates-status">{status}</p>
+      {groups.map((g) => (
+        <div class="group" key={g.id} data-testid="duplicate-group">
+          <ul class="grid">
+            {g.members.map((m) => (
+              <li key={`${m.image.id}-${m.segment ?? ''}`} class={m.image.id === g.suggestedKeep ? 'keep' : ''}>
+                <img src={m.thumbnailUrl} alt={fileName(m.image.source)} loading="lazy" />
+                <span class="score">
+                  {m.image.id === g.suggestedKeep ? '保留 Keep · ' : ''}
+                  {m.image.width}×{m.image.height}
+                  {m.segment !== null ? ` · #${m.segment}` : ''}
+                </span>
+              </li>
+            ))}
+          </ul>
+          <button type="button" onClick={() => void dismiss(g.id)}>
+            不是重复 Dismiss
+          </button>
+        </div>
+      ))}
+      {cursor && (
+        <button type="button" onClick={() => void load(true)}>
+          更多 More
+        </button>
+      )}
+    </section>
+  );
+}
+
 /** Loud when the service runs the generated test pack: its results mean nothing for real photos. */
 function ModelBanner() {
   const [warning, setWarning] = useState<string | undefined>();
@@ -452,7 +524,7 @@ function ModelBanner() {
 }
 
 function App() {
-  const [tab, setTab] = useState<'search' | 'admin'>('search');
+  const [tab, setTab] = useState<'search' | 'duplicates' | 'admin'>('search');
   return (
     <>
       <header>
@@ -461,6 +533,9 @@ function App() {
           <button type="button" aria-pressed={tab === 'search'} onClick={() => setTab('search')}>
             搜索 Search
           </button>
+          <button type="button" aria-pressed={tab === 'duplicates'} onClick={() => setTab('duplicates')}>
+            重复 Duplicates
+          </button>
           <button type="button" aria-pressed={tab === 'admin'} onClick={() => setTab('admin')}>
             管理 Admin
           </button>
@@ -468,7 +543,7 @@ function App() {
         <KeyField />
       </header>
       <ModelBanner />
-      <main>{tab === 'search' ? <SearchView /> : <AdminView />}</main>
+      <main>{tab === 'search' ? <SearchView /> : tab === 'duplicates' ? <DuplicatesView /> : <AdminView />}</main>
     </>
   );
 }

@@ -256,6 +256,18 @@ export function listImagesQuerySchema(limits: Limits) {
     .strict();
 }
 
+/** GET /v1/duplicates: one owner's near-duplicate groups, page by page. */
+export function duplicatesQuerySchema(limits: Limits) {
+  return z
+    .object({
+      owner: ownerName.optional(),
+      includeDismissed: queryBoolean.optional(),
+      limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(20),
+      cursor: cursorSchema.optional(),
+    })
+    .strict();
+}
+
 /** POST /v1/images/delete: many images at once, by our ids and/or the product's. */
 export const bulkDeleteSchema = z
   .object({

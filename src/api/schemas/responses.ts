@@ -113,6 +113,24 @@ export const imageDetailSchema = imageRecordSchema.extend({
 
 export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });
 
+export const duplicateGroupSchema = z.object({
+  id: z.uuid(),
+  dismissed: z.boolean(),
+  suggestedKeep: z.uuid().describe('the member to keep: not edited, then the most pixels, then the sharpest'),
+  members: z.array(
+    z.object({
+      image: imageRecordSchema,
+      segment: z.number().int().nullable().describe('the frame of a video that is the near-duplicate; null for a photo'),
+      via: z.enum(['vector', 'phash']).describe('vector: embeddings closer than DUPLICATE_THRESHOLD; phash: the same pixels re-encoded'),
+      similarity: z.number(),
+      thumbnailUrl: z.string(),
+    }),
+  ),
+});
+
+export const duplicatePageSchema = z.object({ groups: z.array(duplicateGroupSchema), nextCursor: z.string().nullable() });
+export const duplicateDismissedSchema = z.object({ id: z.uuid(), dismissed: z.literal(true) });
+
 export const jobPageSchema = z.object({ jobs: z.array(jobStatusSchema), nextCursor: z.string().nullable() });
 
 export const ownerPurgeSchema = z.object({
@@ -228,4 +246,6 @@ export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
 export type JobStatusResponse = z.infer<typeof jobStatusSchema>;
 export type Readiness = z.infer<typeof readinessSchema>;
 export type ImageDetail = z.infer<typeof imageDetailSchema>;
+export type DuplicateGroup = z.infer<typeof duplicateGroupSchema>;
+export type DuplicatePage = z.infer<typeof duplicatePageSchema>;
 export type { ImageRecord } from '../../search/imageRecord';

@@ -1,5 +1,6 @@
 import { createDb, type Db } from '../prisma';
 import { ApiKeyRepository } from './apiKeyRepository';
+import { DuplicateRepository } from './duplicateRepository';
 import { ImageRepository } from './imageRepository';
 import { IngestRepository } from './ingestRepository';
 import { OcrRepository } from './ocrRepository';
@@ -16,6 +17,7 @@ export interface Repositories {
   webhooks: WebhookRepository;
   watches: WatchRepository;
   ocr: OcrRepository;
+  duplicates: DuplicateRepository;
   /** Round trip to the database, for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +32,7 @@ export function repositoriesOver(db: Db): Repositories {
     webhooks: new WebhookRepository(db),
     watches: new WatchRepository(db),
     ocr: new OcrRepository(db),
+    duplicates: new DuplicateRepository(db),
     ping: async () => {
       await db.$queryRaw`SELECT 1`;
     },
@@ -41,7 +44,8 @@ export function openRepositories(databaseUrl: string): Repositories {
   return repositoriesOver(createDb(databaseUrl));
 }
 
-export type { ApiKeyRepository, ImageRepository, IngestRepository, OcrRepository, TextRepository, WatchRepository, WebhookRepository };
+export type { ApiKeyRepository, DuplicateRepository, ImageRepository, IngestRepository, OcrRepository, TextRepository, WatchRepository, WebhookRepository };
+export type { DuplicateGroupRow, DuplicateLink, DuplicatePoint } from './duplicateRepository';
 export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
 export type { DeliveryRow, WebhookRow } from './webhookRepository';

@@ -47,6 +47,10 @@ export interface PendingImage {
   videoCodec: string | null;
   segmentCount: number;
   frameTimesMs: number[];
+  /** Signed, as Postgres stores 64 bits. */
+  phash: bigint | null;
+  sharpness: number | null;
+  edited: boolean;
   /** 'pending' when OCR will read the image; undefined leaves what is recorded (OCR off, or the bytes unchanged). */
   ocrState?: 'pending' | undefined;
 }
