@@ -215,7 +215,7 @@ export class IngestPipeline {
     const onDisk = ctx.kind === 'folder' || ctx.kind === 'upload' ? item.source : null;
     const motionFile = onDisk && motionBeside(onDisk);
     const motion = motionFile ? { data: await readItem(ctx.kind, motionFile, this.deps.reader), file: motionFile } : undefined;
-    const media = await this.deps.media.read(data, onDisk, ocrSide, motion);
+    const media = await this.deps.media.read(data, item.source, onDisk, ocrSide, motion);
     const { facts } = media;
     // A known image keeps what its owner set (flags, tags, a corrected capture time); new content starts plain.
     const kept = existing

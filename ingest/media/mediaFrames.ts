@@ -6,6 +6,7 @@ import type { GeoPoint } from '../../src/util/geo';
 import type { Logger } from '../../src/util/logger';
 import type { VideoSampler } from '../../src/video/videoSampler';
 import { sniffVideo } from '../../src/video/videoFormat';
+import { isRaw, type RawPreviews } from '../../src/raw/rawPreview';
 
 /** One vector point of an asset: its still (or first frame) at index 0, later frames after it. */
 export interface FramePoint {
@@ -47,6 +48,8 @@ export interface MediaFramesDeps {
   prep: ImagePreprocessing;
   /** Null when no ffmpeg runs here: videos then fail with the reason. */
   video: VideoSampler | null;
+  /** Camera raw files, through their embedded JPEG. */
+  raw: Pick<RawPreviews, 'extract'>;
   animation: FrameSampling;
   log: Logger;
 }
@@ -78,23 +81,33 @@ const point = (d: Pick<DecodedImage, 'tensor' | 'preview' | 'thumbnail'>, segmen
 export class MediaFrames {
   constructor(private readonly deps: MediaFramesDeps) {}
 
-  /** `file`: where the bytes are on disk, if they are (ffmpeg reads it there instead of a scratch copy). */
-  async read(data: Buffer, file: string | null, ocrSide: number | undefined, motion?: { data: Buffer; file: string | null }): Promise<ReadMedia> {
+  /**
+   * `name`: the item's file name or URL (raw formats are known by it); `file`: where the bytes are on
+   * disk, if they are (ffmpeg and ExifTool read it there instead of a scratch copy).
+   */
+  async read(
+    data: Buffer,
+    name: string | null,
+    file: string | null,
+    ocrSide: number | undefined,
+    motion?: { data: Buffer; file: string | null },
+  ): Promise<ReadMedia> {
     const videoMime = sniffVideo(data);
     if (videoMime) return this.readVideo(data, videoMime, file);
     const { decoder, prep, decode } = this.deps;
-    const still = await decoder.decode(data, prep, { ...decode, ocrSide });
+    const raw = isRaw(data, name) ? await this.deps.raw.extract(data, file) : null;
+    const still = await decoder.decode(raw?.jpeg ?? data, prep, { ...decode, ocrSide });
     const facts: MediaFacts = {
       mediaType: 'image',
-      mime: still.mime,
+      mime: raw?.mime ?? still.mime,
       width: still.width,
       height: still.height,
       durationMs: null,
       videoCodec: null,
       frameTimesMs: [],
-      takenAt: still.takenAt,
-      camera: still.camera,
-      location: still.location,
+      takenAt: raw ? raw.takenAt : still.takenAt,
+      camera: raw ? raw.camera : still.camera,
+      location: raw ? raw.location : still.location,
       phash: still.phash,
       sharpness: still.sharpness,
       edited: still.edited,

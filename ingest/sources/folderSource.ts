@@ -4,6 +4,7 @@ import { opendir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS } from '../../src/images/decode';
 import { VIDEO_EXTENSIONS } from '../../src/video/videoFormat';
+import { RAW_EXTENSIONS } from '../../src/raw/rawPreview';
 import { pairedMovies } from '../../src/video/livePhotos';
 
 /** The folder is outside every allowed ingest root (or reaches out of one through `..` or a symlink). */
@@ -47,7 +48,7 @@ export async function resolveIngestFolder(requested: string, roots: readonly str
 }
 
 /**
- * Photos and videos under a folder, recursively and in a stable order. Symlinks are not followed
+ * Photos (camera raw included) and videos under a folder, recursively and in a stable order. Symlinks are not followed
  * (they could point outside the allowed root) and hidden entries are skipped. A Live Photo's movie is
  * not listed: it is read with its still.
  */
@@ -61,7 +62,7 @@ export async function* walkImages(dir: string): AsyncIterable<string> {
     const full = path.join(dir, e.name);
     const ext = path.extname(e.name).toLowerCase();
     if (e.isDirectory()) yield* walkImages(full);
-    else if (e.isFile() && (IMAGE_EXTENSIONS.has(ext) || VIDEO_EXTENSIONS.has(ext)) && !motion.has(e.name)) yield full;
+    else if (e.isFile() && (IMAGE_EXTENSIONS.has(ext) || VIDEO_EXTENSIONS.has(ext) || RAW_EXTENSIONS.has(ext)) && !motion.has(e.name)) yield full;
   }
 }
 

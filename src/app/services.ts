@@ -20,6 +20,7 @@ import { DuplicateFinder } from '../duplicates/duplicateFinder';
 import { DuplicateService } from '../duplicates/duplicateService';
 import { findFfmpeg } from '../video/ffmpegBinary';
 import { VideoSampler } from '../video/videoSampler';
+import { RawPreviews } from '../raw/rawPreview';
 import { EncoderPool, type EncoderPoolSettings } from '../remoteEncoders/encoderPool';
 import { PullEncoding } from '../remoteEncoders/pullEncoding';
 import { PullQueue } from '../remoteEncoders/pullQueue';
@@ -295,6 +296,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const decoder = new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE);
     cleanup.push(() => decoder.close());
     const video = videoSampler(config, log);
+    const raw = new RawPreviews(path.join(config.dataDir, 'tmp'));
+    cleanup.push(() => raw.close());
     const ingest = new IngestService({
       imageRows: repos.images,
       ocrRows: repos.ocr,
@@ -319,6 +322,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
         decode: decodeLimits,
         prep: pack.image.preprocessing,
         video,
+        raw,
         animation: {
           minSpacingMs: config.VIDEO_MIN_SPACING_MS,
           maxSpacingMs: config.VIDEO_MAX_SPACING_MS,
