@@ -23,6 +23,41 @@ export async function writePhotoLikeJpegs(dir: string, count: number, width: num
   return files;
 }
 
+/**
+ * Distinct scenes, as far apart as different photos are at low resolution: a gradient sky and a few large
+ * shapes in random colours and places, softened, with grain. (Blurred noise, above, is the same grey picture
+ * at 9x8 whatever the seed: useless where the picture itself must differ.)
+ */
+export async function writeSceneJpegs(dir: string, count: number, width: number, height: number, seed = 1): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const rand = mulberry32(seed * 7919 + i * 104_729);
+    const colour = () => `rgb(${[0, 0, 0].map(() => Math.floor(rand() * 256)).join(',')})`;
+    const shapes = Array.from({ length: 6 }, () => {
+      const [x, y, r] = [rand() * width, rand() * height, (0.08 + rand() * 0.25) * width];
+      return rand() < 0.5
+        ? `<circle cx="${x}" cy="${y}" r="${r}" fill="${colour()}"/>`
+        : `<rect x="${x - r}" y="${y - r / 2}" width="${2 * r}" height="${r}" fill="${colour()}" transform="rotate(${rand() * 90} ${x} ${y})"/>`;
+    }).join('');
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><linearGradient id="g" x1="0" y1="0" x2="${rand().toFixed(2)}" y2="1"><stop offset="0" stop-color="${colour()}"/><stop offset="1" stop-color="${colour()}"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/>${shapes}</svg>`;
+    const grain = await sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 12 } } })
+      .png()
+      .toBuffer();
+    const file = path.join(dir, `scene-${seed}-${i}.jpg`);
+    await writeFile(
+      file,
+      await sharp(Buffer.from(svg))
+        .blur(1.5)
+        .composite([{ input: grain, blend: 'soft-light' }])
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
+    files.push(file);
+  }
+  return files;
+}
+
 /** The same photo as a real HEIC (HEVC), written by libheif's heif-enc (Debian: libheif-examples). */
 export async function heicFromJpeg(jpegFile: string): Promise<Buffer> {
   const out = `${jpegFile}.heic`;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { annDataset, benchHnswlib, benchUsearch, type AnnResult } from './ann';
 import { createHarness } from './harness';
 import { benchIngest } from './ingest';
+import { benchDuplicates, benchVideo, mediaMarkdown, type DuplicatesBench, type VideoBench } from './media';
 import { runLoad } from './load';
 import { benchQuery } from './query';
 import { benchPacks } from './packs';
@@ -56,6 +57,11 @@ async function main(): Promise<void> {
     const queriesFirst = await benchQueriesFirst(h, { images: num('BENCH_QF_IMAGES', 40) });
     log('remote encoders');
     const encoders = await benchRemoteEncoders(h, { batches: num('BENCH_ENCODER_BATCHES', 10), requests: num('BENCH_REQUESTS', 200) });
+    log('media: video, near-duplicates');
+    const media = {
+      video: await benchVideo(h, h.packs[0]!),
+      duplicates: await benchDuplicates(h, h.packs[0]!, { bases: num('BENCH_DUP_BASES', 20), distinct: num('BENCH_DUP_DISTINCT', 40) }),
+    };
     log('ocr');
     const ocr = await benchOcr(h, {
       ingestImages: num('BENCH_OCR_INGEST', 60),
@@ -90,6 +96,7 @@ async function main(): Promise<void> {
       load: { model: primary.label, ...load },
       queriesFirst,
       encoders,
+      media,
       ocr,
       ann,
     };
@@ -106,6 +113,7 @@ type Results = {
   started: string;
   machine: { cpus: number; cpu: string | undefined; memGiB: number; node: string };
   ingest: Awaited<ReturnType<typeof benchIngest>>[];
+  media: { video: VideoBench; duplicates: DuplicatesBench };
   query: Awaited<ReturnType<typeof benchQuery>>[];
   packs: Awaited<ReturnType<typeof benchPacks>>;
   load: Awaited<ReturnType<typeof runLoad>> & { model: string };
@@ -184,6 +192,9 @@ function markdown(r: Results): string {
     ``,
     ...(r.queriesFirst ? [`## Searches during ingest`, ``, queriesFirstMarkdown(r.queriesFirst)] : []),
     ...(r.encoders ? [`## Remote encoders`, ``, remoteEncodersMarkdown(r.encoders)] : []),
+    `## Phone media`,
+    ``,
+    mediaMarkdown(r.media),
     ...(r.ocr ? [`## OCR`, ``, ocrMarkdown(r.ocr), ``] : []),
     `## ANN (cosine, synthetic clustered 512-d vectors, single-query search)`,
     ``,

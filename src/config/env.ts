@@ -110,7 +110,7 @@ export const envSchema = z.object({
   /** Cosine similarity above which two photos or video frames are near-duplicates (model-dependent: see README). */
   DUPLICATE_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.95),
   /** Difference-hash bits (of 64) two photos may differ in and still count as one picture re-encoded. */
-  DUPLICATE_PHASH_BITS: int(6, 0, 32),
+  DUPLICATE_PHASH_BITS: int(10, 0, 32),
   DUPLICATE_NEIGHBOURS: int(8, 1, 100),
   /** A video hit lists its other frames scoring at most this much below its best one. */
   SEARCH_SEGMENT_MARGIN: z.coerce.number().min(0).max(2).default(0.05),
