@@ -113,7 +113,8 @@ type Results = {
   started: string;
   machine: { cpus: number; cpu: string | undefined; memGiB: number; node: string };
   ingest: Awaited<ReturnType<typeof benchIngest>>[];
-  media: { video: VideoBench; duplicates: DuplicatesBench };
+  /** `measured`: when the media figures come from a later `npm run bench:media` than the rest. */
+  media: { video: VideoBench; duplicates: DuplicatesBench; measured?: string };
   query: Awaited<ReturnType<typeof benchQuery>>[];
   packs: Awaited<ReturnType<typeof benchPacks>>;
   load: Awaited<ReturnType<typeof runLoad>> & { model: string };
@@ -194,6 +195,9 @@ function markdown(r: Results): string {
     ...(r.encoders ? [`## Remote encoders`, ``, remoteEncodersMarkdown(r.encoders)] : []),
     `## Phone media`,
     ``,
+    ...(r.media.measured
+      ? [`(This section: \`npm run bench:media\` of ${r.media.measured}; the full run counted every benchmark's frames as the video's.)`, ``]
+      : []),
     mediaMarkdown(r.media),
     ...(r.ocr ? [`## OCR`, ``, ocrMarkdown(r.ocr), ``] : []),
     `## ANN (cosine, synthetic clustered 512-d vectors, single-query search)`,

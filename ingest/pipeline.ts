@@ -1,7 +1,7 @@
 import type { ImageRef, ImageRepository, IngestRepository, SourceKind } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { ImageRejected } from '../src/images/decode';
-import { phashFromStored, phashToStored } from '../src/images/similarity';
+import { phashToStored } from '../src/images/similarity';
 import type { ModelPack } from '../src/models/modelPack';
 import { VectorStoreError, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
@@ -16,7 +16,7 @@ import { imagePayload } from '../src/library/imagePayload';
 import { uploadName } from './sources/uploadStaging';
 import { UrlFetchFailed } from './sources/urlFetch';
 import { UrlNotAllowed } from '../src/net/addressGuard';
-import { segmentsFromTimes, type MediaFacts, type MediaFrames, type ReadMedia } from './media/mediaFrames';
+import { factsOf, segmentsFromTimes, type MediaFacts, type MediaFrames, type ReadMedia } from './media/mediaFrames';
 
 export interface PipelineDeps {
   imageRows: ImageRepository;
@@ -223,7 +223,7 @@ export class IngestPipeline {
       : { favorite: false, hidden: false, archived: false, tags: [] };
     const takenAt = (sameBytes ? (existing.takenAt ?? facts.takenAt) : (facts.takenAt ?? existing?.takenAt)) ?? undefined;
     const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(facts) };
-    const kept_ = new Set(assetPointIds({ id, segmentCount: media.frames.length - 1 }));
+    const nowPoints = new Set(assetPointIds({ id, segmentCount: media.frames.length - 1 }));
     return {
       type: 'encode',
       item,
@@ -234,7 +234,7 @@ export class IngestPipeline {
       meta,
       ocrInput: media.ocrInput,
       original: ctx.kind === 'folder' ? null : facts.mediaType === 'video' ? data : (motion?.data ?? null),
-      stalePoints: existing ? assetPointIds({ id, segmentCount: existing.segmentCount }).filter((p) => !kept_.has(p)) : [],
+      stalePoints: existing ? assetPointIds({ id, segmentCount: existing.segmentCount }).filter((p) => !nowPoints.has(p)) : [],
     };
   }
 
@@ -251,21 +251,7 @@ export class IngestPipeline {
     const later = assetPointIds(image).slice(1);
     const previews = [data, ...(await Promise.all(later.map((id) => this.deps.reader.derivatives.read('preview', id))))];
     const frames = await this.deps.media.reframe(previews, segmentsFromTimes(image.frameTimesMs, image.durationMs));
-    const facts: MediaFacts = {
-      mediaType: image.mediaType,
-      mime: image.mime,
-      width: image.width,
-      height: image.height,
-      durationMs: image.durationMs,
-      videoCodec: image.videoCodec,
-      frameTimesMs: image.frameTimesMs,
-      takenAt: image.takenAt ?? undefined,
-      camera: image.camera ?? undefined,
-      location: image.latitude !== null && image.longitude !== null ? { lat: image.latitude, lon: image.longitude } : undefined,
-      phash: image.phash === null ? null : phashFromStored(image.phash),
-      sharpness: image.sharpness,
-      edited: image.edited,
-    };
+    const facts = factsOf(image);
     return {
       type: 'encode',
       item,

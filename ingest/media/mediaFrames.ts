@@ -1,4 +1,6 @@
+import type { ImageRow } from '../../src/db/repositories';
 import { ImageRejected, type DecodedImage, type DecodeLimits } from '../../src/images/decode';
+import { phashFromStored } from '../../src/images/similarity';
 import type { DecodePool } from '../../src/images/decodePool';
 import { sampleAnimation, type FrameSampling } from '../../src/images/animatedFrames';
 import type { ImagePreprocessing, PixelTensor } from '../../src/models/preprocess';
@@ -52,6 +54,25 @@ export interface MediaFramesDeps {
   raw: Pick<RawPreviews, 'extract'>;
   animation: FrameSampling;
   log: Logger;
+}
+
+/** What an indexed asset's row says about it (re-indexing reads no original). */
+export function factsOf(image: ImageRow): MediaFacts {
+  return {
+    mediaType: image.mediaType,
+    mime: image.mime,
+    width: image.width,
+    height: image.height,
+    durationMs: image.durationMs,
+    videoCodec: image.videoCodec,
+    frameTimesMs: image.frameTimesMs,
+    takenAt: image.takenAt ?? undefined,
+    camera: image.camera ?? undefined,
+    location: image.latitude !== null && image.longitude !== null ? { lat: image.latitude, lon: image.longitude } : undefined,
+    phash: image.phash === null ? null : phashFromStored(image.phash),
+    sharpness: image.sharpness,
+    edited: image.edited,
+  };
 }
 
 /** A Live Photo's still time marker: the still stands for no stretch of the movie. */
