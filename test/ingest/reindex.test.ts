@@ -4,6 +4,7 @@ import { writeColourLibrary } from '../helpers/files';
 import { createTestDatabase } from '../helpers/database';
 import { tempDir, testEnv } from '../helpers/env';
 import { startTestService, waitForJob } from '../helpers/service';
+import { colourVideo } from '../helpers/video';
 
 describe('a model pack change re-indexes the library', () => {
   test('vectors are re-made with the new pack, from stored previews, into its own collection', async () => {
@@ -11,6 +12,16 @@ describe('a model pack change re-indexes the library', () => {
     const dataDir = await tempDir('reindex');
     const v1 = await startTestService({}, { database, dataDir });
     await writeColourLibrary(v1.inbox);
+    // A video: its frames are re-made from their stored previews too, with their time ranges.
+    await writeFile(
+      path.join(v1.inbox, 'clip.mp4'),
+      await colourVideo({
+        spans: [
+          { colour: 'red', seconds: 4 },
+          { colour: 'green', seconds: 4 },
+        ],
+      }),
+    );
     const job = await v1.services.ingest.createFolderJob('alice', '.');
     await v1.services.ingest.runJob(job);
     await v1.close();
@@ -26,10 +37,18 @@ describe('a model pack change re-indexes the library', () => {
       const jobs = await v2.services.ingest.resumeUnfinished();
       expect(jobs).toHaveLength(1);
       const status = await waitForJob(v2, jobs[0]!);
-      expect(status).toMatchObject({ kind: 'reindex', state: 'completed', done: 8, failed: 0 });
+      expect(status).toMatchObject({ kind: 'reindex', state: 'completed', done: 9, failed: 0 });
       const rows = await v2.services.db.image.findMany();
       expect(rows.every((r) => r.modelPack === 'test-pack@2' && r.state === 'indexed')).toBe(true);
-      expect(await v2.services.images.count()).toBe(8);
+      const video = rows.find((r) => r.mediaType === 'video')!;
+      expect(await v2.services.images.count()).toBe(8 + video.segmentCount + 1);
+      const green = (
+        await v2
+          .api()
+          .post('/v1/search/text')
+          .send({ query: '绿色', filters: { mediaType: 'video' } })
+      ).body.hits[0];
+      expect(green.segment.startMs).toBeGreaterThanOrEqual(4000);
       const hits = (await v2.api().post('/v1/search/text').send({ query: '橙色', limit: 1 })).body.hits;
       expect(hits[0].source).toMatch(/orange/);
       expect(hits[0].modelPack).toBe('test-pack@2');
