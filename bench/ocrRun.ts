@@ -3,11 +3,9 @@
  * and bench/ocr-results.md. Sizes via env: BENCH_OCR_INGEST (60 images), BENCH_REQUESTS (200),
  * BENCH_OCR_INDEX_ROWS (100000).
  */
-import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { createHarness } from './harness';
 import { benchOcr, type OcrBench } from './ocr';
+import { writeBenchResults } from './stats';
 
 const num = (name: string, def: number) => Number(process.env[name] ?? def);
 
@@ -63,14 +61,7 @@ async function main(): Promise<void> {
       requests: num('BENCH_REQUESTS', 200),
       indexRows: num('BENCH_OCR_INDEX_ROWS', 100_000),
     });
-    const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-    const results = { started, finished: new Date().toISOString(), machine, ...ocr };
-    await writeFile(path.resolve(__dirname, 'ocr-results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(
-      path.resolve(__dirname, 'ocr-results.md'),
-      `# OCR benchmark\n\n${started}, ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, Node ${machine.node}. Regenerate: \`npm run bench:ocr\`.\n\n${ocrMarkdown(ocr)}`,
-    );
-    console.log(ocrMarkdown(ocr));
+    await writeBenchResults('ocr', 'OCR benchmark', 'npm run bench:ocr', started, ocr, ocrMarkdown(ocr));
   } finally {
     await h.close();
   }

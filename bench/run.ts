@@ -5,7 +5,7 @@
  * `--markdown` only rewrites results.md from results.json.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { machineInfo } from './stats';
 import path from 'node:path';
 import { annDataset, benchHnswlib, benchUsearch, type AnnResult } from './ann';
 import { createHarness } from './harness';
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const results = {
       started,
       finished: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      machine: machineInfo(),
       ingest,
       query,
       packs,

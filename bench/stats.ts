@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -23,4 +26,23 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
   const start = performance.now();
   const value = await fn();
   return { value, ms: performance.now() - start };
+}
+
+/** What a figure was measured on. */
+export function machineInfo() {
+  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+/** A standalone bench's results as bench/<name>-results.json and .md (headed with when and where), printed too. */
+export async function writeBenchResults(name: string, title: string, command: string, started: string, results: object, markdown: string): Promise<void> {
+  const machine = machineInfo();
+  await writeFile(
+    path.resolve(__dirname, `${name}-results.json`),
+    `${JSON.stringify({ started, finished: new Date().toISOString(), machine, ...results }, null, 2)}\n`,
+  );
+  await writeFile(
+    path.resolve(__dirname, `${name}-results.md`),
+    `# ${title}\n\n${started}, ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, Node ${machine.node}. Regenerate: \`${command}\`.\n\n${markdown}`,
+  );
+  console.log(markdown);
 }

@@ -27,3 +27,15 @@ export async function colourImage(
     .toFormat(format)
     .toBuffer();
 }
+
+/** Preprocessing for decode tests: an 8x8 tensor, raw 0..1 values. */
+export const TINY_PREP = {
+  file: 'x',
+  input: 'pixel_values',
+  output: 'image_embeds',
+  size: 8,
+  resize: 'squash' as const,
+  interpolation: 'bicubic' as const,
+  mean: [0, 0, 0] as [number, number, number],
+  std: [1, 1, 1] as [number, number, number],
+};

@@ -1,16 +1,8 @@
 import sharp from 'sharp';
+import { TINY_PREP } from '../helpers/images';
 import { decodeImage, ImageRejected, probeImage } from '../../src/images/decode';
 
-const prep = {
-  file: 'x',
-  input: 'pixel_values',
-  output: 'image_embeds',
-  size: 8,
-  resize: 'squash' as const,
-  interpolation: 'bicubic' as const,
-  mean: [0, 0, 0] as [number, number, number],
-  std: [1, 1, 1] as [number, number, number],
-};
+const prep = TINY_PREP;
 
 describe('image decoding', () => {
   test('applies EXIF orientation and reads the capture time', async () => {

@@ -4,20 +4,11 @@ import sharp from 'sharp';
 import { decodeImage, ImageRejected, probeImage, DEFAULT_DECODE_LIMITS } from '../../src/images/decode';
 import { heifHasTransform } from '../../src/images/heic';
 import { heicFrom } from '../helpers/heic';
-import { colourImage } from '../helpers/images';
+import { colourImage, TINY_PREP } from '../helpers/images';
 import { serveRoutes } from '../helpers/httpServer';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
-const prep = {
-  file: 'x',
-  input: 'pixel_values',
-  output: 'image_embeds',
-  size: 8,
-  resize: 'squash' as const,
-  interpolation: 'bicubic' as const,
-  mean: [0, 0, 0] as [number, number, number],
-  std: [1, 1, 1] as [number, number, number],
-};
+const prep = TINY_PREP;
 
 /** 64x32 stored, red on the left and blue on the right, as a camera held upright writes it with orientation 6. */
 async function sidewaysJpeg(): Promise<Buffer> {
