@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ImageSearchClient, ImageSearchError, verifyWebhook } from '../../src/client/imageSearchClient';
 import { colourImage } from '../helpers/images';
+import { heicFrom } from '../helpers/heic';
+import { colourVideo } from '../helpers/video';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
 import { eventually, startReceiver, type Received } from '../helpers/webhookReceiver';
 
@@ -134,9 +136,14 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
     await mkdir(path.join(dir, 'trip'), { recursive: true });
     await writeFile(path.join(dir, 'a.png'), await colourImage('red', { seed: 1 }));
     await writeFile(path.join(dir, 'trip', 'b.png'), await colourImage('blue', { seed: 1 }));
+    // What a phone syncs: an iPhone photo and a video.
+    await writeFile(path.join(dir, 'IMG_1.HEIC'), await heicFrom([await colourImage('orange', { format: 'jpeg' })]));
+    await writeFile(path.join(dir, 'clip.mp4'), await colourVideo({ spans: [{ colour: 'white', seconds: 2 }] }));
     const { folder, scan } = await client.watchFolder({ owner: 'noa', folder: 'library', albums: ['相机胶卷'], externalIdPrefix: '' });
-    expect(scan).toMatchObject({ added: 2, removed: 0, renamed: 0 });
+    expect(scan).toMatchObject({ added: 4, removed: 0, renamed: 0 });
     await client.waitForJob(scan.jobId!);
+    expect(await client.getByExternalId('IMG_1.HEIC', 'noa')).toMatchObject({ mime: 'image/heic', state: 'indexed' });
+    expect(await client.getByExternalId('clip.mp4', 'noa')).toMatchObject({ mediaType: 'video', durationMs: 2000, state: 'indexed' });
     const before = await client.getByExternalId('a.png', 'noa');
     expect(before.albums).toEqual(['相机胶卷']);
     expect((await client.getByExternalId('trip/b.png', 'noa')).sourceKind).toBe('folder');
@@ -147,7 +154,7 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
     await rm(path.join(dir, 'trip', 'b.png'));
     await eventually('the watcher to sync', async () => {
       const ids = await library();
-      return JSON.stringify(ids) === JSON.stringify(['c.png', 'trip/renamed.png']) ? ids : undefined;
+      return JSON.stringify(ids) === JSON.stringify(['IMG_1.HEIC', 'c.png', 'clip.mp4', 'trip/renamed.png']) ? ids : undefined;
     });
     const moved = await client.getByExternalId('trip/renamed.png', 'noa');
     expect(moved.id).toBe(before.id);
@@ -166,7 +173,7 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
     await writeFile(path.join(dir, 'd.png'), await colourImage('purple', { seed: 1 }));
     await svc.services.watcher.start();
     await svc.services.ingest.idle();
-    expect(await library()).toEqual(['d.png', 'trip/renamed.png']);
+    expect(await library()).toEqual(['IMG_1.HEIC', 'clip.mp4', 'd.png', 'trip/renamed.png']);
     expect((await client.listWatches('noa')).watches.map((w) => w.id)).toEqual([folder.id]);
     expect(await client.unwatchFolder(folder.id)).toEqual({ id: folder.id, deleted: true });
   });
