@@ -72,8 +72,8 @@ export interface DecodedImage extends ImageInfo {
   ocrInput?: Buffer;
   /** An animated GIF or WebP: how long each frame shows. The fields above are its first frame. */
   frameDelaysMs?: number[];
-  /** For near-duplicates: the picture's difference hash (hex) and sharpness (see similarity.ts). */
-  phash: string;
+  /** For near-duplicates: the picture's difference hash (hex; null when too flat to hash) and sharpness (see similarity.ts). */
+  phash: string | null;
   sharpness: number;
 }
 
