@@ -169,7 +169,7 @@ describe('videos, Live Photos and animations', () => {
     expect(await svc.services.images.retrieve(assetPointIds(still))).toHaveLength(0);
   }, 60_000);
 
-  test('an animated GIF is searched by its frames, not only the first', async () => {
+  test('animated GIF and WebP are searched by their frames, not only the first', async () => {
     const frame = (key: string) => colourImage(key, { width: 48, height: 32 });
     const frames = await Promise.all(['red', 'red', 'white', 'white'].map(frame));
     const raw = await Promise.all(frames.map((f) => sharp(f).raw().toBuffer()));
@@ -182,5 +182,12 @@ describe('videos, Live Photos and animations', () => {
     expect(hit).toMatchObject({ mime: 'image/gif', durationMs: 4000 });
     expect(hit.segment.startMs).toBe(2000);
     expect((await searchText('gif', '红色')).hits[0].segment.startMs).toBe(0);
+    // Animated WebP, the same way.
+    const webp = await sharp(Buffer.concat(raw), { raw: { width: 48, height: 32 * 4, channels: 3, pageHeight: 32 } })
+      .webp({ delay: [1000, 1000, 1000, 1000], lossless: true })
+      .toBuffer();
+    const w = await svc.api().post('/v1/admin/ingest').field('owner', 'webp').attach('files', webp, 'anim.webp');
+    expect(await waitForJob(svc, w.body.jobId)).toMatchObject({ done: 1 });
+    expect((await searchText('webp', '白色')).hits[0]).toMatchObject({ mime: 'image/webp', durationMs: 4000, segment: { startMs: 2000 } });
   }, 60_000);
 });

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFfmpeg } from '../../src/video/ffmpegBinary';
@@ -10,6 +13,7 @@ import { pairedMovies } from '../../src/video/livePhotos';
 import { tempDir } from '../helpers/env';
 import { colourVideo } from '../helpers/video';
 
+const execFileP = promisify(execFile);
 const LIMITS = { timeoutMs: 30_000, maxMemoryBytes: 2 * 1024 ** 3, nice: null };
 const SAMPLING = { minSpacingMs: 500, maxSpacingMs: 3000, maxFrames: 60, sceneThreshold: 0.3, frameSide: 512 };
 
@@ -52,6 +56,19 @@ describe('ffmpeg', () => {
     }
     expect(segments[segments.length - 1]!.endMs).toBe(12_000);
     expect(existsSync(path.join(dir, 'PWNED')) || existsSync('PWNED2')).toBe(false);
+  });
+
+  test("a phone's rotation: shown upright, sides swapped, frames turned", async () => {
+    // The 2018 build still writes the old rotate tag; both builds read it back as a display matrix or a tag.
+    const npm = require.resolve('@ffmpeg-installer/linux-x64/ffmpeg');
+    const turned = path.join(dir, 'turned.mp4');
+    await execFileP(npm, ['-hide_banner', '-loglevel', 'error', '-y', '-i', clip, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', turned]);
+    for (const bin of ['/usr/bin/ffmpeg', npm]) {
+      const info = await probeVideo(bin, turned, LIMITS);
+      expect(info).toMatchObject({ rotation: expect.any(Number), width: 120, height: 160 });
+      const [first] = await sampleVideo(bin, turned, info, SAMPLING, LIMITS, dir);
+      expect(await sharp(first!.jpeg).metadata()).toMatchObject({ width: 120, height: 160 });
+    }
   });
 
   test('a long video gets sparser frames, never a cut-off tail', async () => {
