@@ -134,8 +134,8 @@ export class MediaFrames {
       edited: still.edited,
     };
     const ocrInput = still.ocrInput ?? null;
-    if (motion) {
-      const movie = await this.readVideo(motion.data, sniffVideo(motion.data) ?? 'video/quicktime', motion.file);
+    const movie = motion ? await this.readMotion(motion) : null;
+    if (movie) {
       return {
         facts: { ...facts, durationMs: movie.facts.durationMs, videoCodec: movie.facts.videoCodec, frameTimesMs: [STILL, ...movie.facts.frameTimesMs] },
         frames: [point(still, null), ...movie.frames],
@@ -146,13 +146,24 @@ export class MediaFrames {
     return this.readAnimation(data, still, facts, ocrInput, still.frameDelaysMs);
   }
 
+  /** A Live Photo's movie; without it (video off, a broken movie) the still is indexed alone. */
+  private async readMotion(motion: { data: Buffer; file: string | null }): Promise<ReadMedia | null> {
+    try {
+      return await this.readVideo(motion.data, sniffVideo(motion.data) ?? 'video/quicktime', motion.file);
+    } catch (e) {
+      if (!(e instanceof ImageRejected)) throw e;
+      this.deps.log.warn({ file: motion.file, err: e.message }, "a Live Photo's movie could not be read: its still is indexed alone");
+      return null;
+    }
+  }
+
   /** Frames again from stored previews (re-indexing under another pack), with the segments they had. */
   reframe(previews: readonly Buffer[], segments: readonly FramePoint['segment'][]): Promise<FramePoint[]> {
     return Promise.all(previews.map(async (p, k) => point(await this.deps.decoder.decode(p, this.deps.prep, this.deps.decode), segments[k] ?? null)));
   }
 
   private async readVideo(data: Buffer, mime: string, file: string | null): Promise<ReadMedia> {
-    if (!this.deps.video) throw new ImageRejected('unsupported', 'video ingest is off: no ffmpeg was found (install ffmpeg or set FFMPEG_PATH)');
+    if (!this.deps.video) throw new ImageRejected('unsupported', 'video ingest is off (VIDEO=off, or no ffmpeg was found: install ffmpeg or set FFMPEG_PATH)');
     const { info, segments } = await this.deps.video.sample(data, mime, file);
     const decoded = await Promise.all(segments.map((s) => this.deps.decoder.decode(s.jpeg, this.deps.prep, this.deps.decode)));
     const frames = decoded.map((d, k) => point(d, { startMs: segments[k]!.startMs, endMs: segments[k]!.endMs }));

@@ -167,6 +167,11 @@ describe('videos, Live Photos and animations', () => {
     expect((await request(svc.app).get(moving.videoUrl).set('range', 'bytes=0-9')).status).toBe(206);
     expect((await svc.api().delete(`/v1/images/${still.id}`)).status).toBe(200);
     expect(await svc.services.images.retrieve(assetPointIds(still))).toHaveLength(0);
+    // A broken movie does not cost the still.
+    await writeFile(path.join(dir, 'IMG_0002.JPG'), await colourImage('red', { format: 'jpeg', seed: 6 }));
+    await writeFile(path.join(dir, 'IMG_0002.MOV'), Buffer.concat([Buffer.from('\0\0\0\x14ftypqt  \0\0\0\0', 'latin1'), Buffer.alloc(512, 3)]));
+    expect(await ingestFolder('live2', dir)).toMatchObject({ done: 2, failed: 0 });
+    expect((await searchText('live2', '红色')).hits[0]).toMatchObject({ mime: 'image/jpeg', durationMs: null, segmentCount: 0 });
   }, 60_000);
 
   test('animated GIF and WebP are searched by their frames, not only the first', async () => {
