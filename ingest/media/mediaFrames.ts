@@ -117,7 +117,7 @@ export class MediaFrames {
     if (videoMime) return this.readVideo(data, videoMime, file);
     const { decoder, prep, decode } = this.deps;
     const raw = isRaw(data, name) ? await this.deps.raw.extract(data, file) : null;
-    const still = await decoder.decode(raw?.jpeg ?? data, prep, { ...decode, ocrSide });
+    const still = await decoder.decode(raw?.jpeg ?? data, prep, { ...decode, ocrSide, similarity: true });
     const facts: MediaFacts = {
       mediaType: 'image',
       mime: raw?.mime ?? still.mime,
@@ -129,8 +129,8 @@ export class MediaFrames {
       takenAt: raw ? raw.takenAt : still.takenAt,
       camera: raw ? raw.camera : still.camera,
       location: raw ? raw.location : still.location,
-      phash: still.phash,
-      sharpness: still.sharpness,
+      phash: still.phash ?? null,
+      sharpness: still.sharpness ?? null,
       edited: still.edited,
     };
     const ocrInput = still.ocrInput ?? null;
@@ -165,7 +165,8 @@ export class MediaFrames {
   private async readVideo(data: Buffer, mime: string, file: string | null): Promise<ReadMedia> {
     if (!this.deps.video) throw new ImageRejected('unsupported', 'video ingest is off (VIDEO=off, or no ffmpeg was found: install ffmpeg or set FFMPEG_PATH)');
     const { info, segments } = await this.deps.video.sample(data, mime, file);
-    const decoded = await Promise.all(segments.map((s) => this.deps.decoder.decode(s.jpeg, this.deps.prep, this.deps.decode)));
+    // The first frame's sharpness stands for the video when a copy to keep is suggested.
+    const decoded = await Promise.all(segments.map((s, k) => this.deps.decoder.decode(s.jpeg, this.deps.prep, { ...this.deps.decode, similarity: k === 0 })));
     const frames = decoded.map((d, k) => point(d, { startMs: segments[k]!.startMs, endMs: segments[k]!.endMs }));
     const durationMs = info.durationMs ?? segments[segments.length - 1]!.endMs;
     return {
@@ -182,7 +183,7 @@ export class MediaFrames {
         location: info.location,
         // A video's near-duplicates are found by its frames' vectors; the hash describes one frame only.
         phash: null,
-        sharpness: decoded[0]!.sharpness,
+        sharpness: decoded[0]!.sharpness ?? null,
         edited: false,
       },
       frames,

@@ -49,6 +49,8 @@ export interface DecodeLimits {
   tensorOversample: number;
   /** Also make OCR's input (longest side in px) from the same file; unset when OCR will not read it. */
   ocrSide?: number;
+  /** Also measure what near-duplicate finding keeps (hash, sharpness): a new still's, not a query's or a re-index's. */
+  similarity?: boolean;
 }
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 100_000_000, previewSize: 512, thumbnailSize: 256, tensorOversample: 1 };
@@ -72,9 +74,9 @@ export interface DecodedImage extends ImageInfo {
   ocrInput?: Buffer;
   /** An animated GIF or WebP: how long each frame shows. The fields above are its first frame. */
   frameDelaysMs?: number[];
-  /** For near-duplicates: the picture's difference hash (hex; null when too flat to hash) and sharpness (see similarity.ts). */
-  phash: string | null;
-  sharpness: number;
+  /** When the limits asked for them: the difference hash (hex; null when too flat to hash) and sharpness (see similarity.ts). */
+  phash?: string | null;
+  sharpness?: number;
 }
 
 /** Reads the header only: format, size (after rotation), capture time, camera and position. */
@@ -181,6 +183,7 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
     .raw()
     .toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: previewRaw.info.width, height: previewRaw.info.height, channels: 3 as const } };
+  const measured = { data: previewRaw.data, ...raw.raw };
   const [preview, thumbnail, ocrInput, phash, sharp_] = await Promise.all([
     // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench).
     sharp(previewRaw.data, raw).jpeg({ quality: 85 }).toBuffer(),
@@ -189,16 +192,15 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
       .jpeg({ quality: 80 })
       .toBuffer(),
     limits.ocrSide ? ocrInputFrom(image.open(), limits.ocrSide) : Promise.resolve(undefined),
-    differenceHash({ data: previewRaw.data, ...raw.raw }),
-    sharpness({ data: previewRaw.data, ...raw.raw }),
+    limits.similarity ? differenceHash(measured) : Promise.resolve(undefined),
+    limits.similarity ? sharpness(measured) : Promise.resolve(undefined),
   ]);
   return {
     ...info,
     tensor: pixelTensorFromRgb(pixels, prep),
     preview,
     thumbnail,
-    phash,
-    sharpness: sharp_,
+    ...(limits.similarity ? { phash, sharpness: sharp_ } : {}),
     ...(ocrInput ? { ocrInput } : {}),
     ...(probed.frameDelaysMs ? { frameDelaysMs: probed.frameDelaysMs } : {}),
   };
