@@ -5,6 +5,7 @@ import { ownerFor, requireScope } from '../auth';
 import { z } from 'zod';
 import { duplicatesQuerySchema, encodeCursor, ownerQuerySchema, type Limits } from '../schemas/requests';
 import type { DuplicatePage } from '../schemas/responses';
+import { imageFilePath } from '../hitShaping';
 import type { UrlSigner } from '../signedUrls';
 
 const groupIdSchema = z.uuid({ message: 'a duplicate group id is a UUID' });
@@ -26,7 +27,7 @@ export function duplicateRoutes(duplicates: DuplicateService, signer: UrlSigner,
         ...g,
         members: g.members.map((m) => ({
           ...m,
-          thumbnailUrl: signer.sign(m.segment !== null ? `/v1/images/${m.image.id}/segments/${m.segment}/thumbnail` : `/v1/images/${m.image.id}/thumbnail`),
+          thumbnailUrl: signer.sign(imageFilePath(m.image.id, 'thumbnail', m.segment)),
         })),
       })),
       nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset),
