@@ -100,9 +100,11 @@ describe('ffmpeg', () => {
     expect(sniffVideo(Buffer.from('\0\0\0\x18ftypheic\0\0\0\0', 'latin1'))).toBeNull();
     expect(sniffVideo(Buffer.from('\0\0\0\x18ftypcrx \0\0\0\0', 'latin1'))).toBeNull(); // Canon CR3 is a photo
     expect(sniffVideo(Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), Buffer.from('....webm....')]))).toBe('video/webm');
-    expect([...pairedMovies(['IMG_1.HEIC', 'IMG_1.MOV', 'IMG_2.mov', 'img_3.jpg', 'IMG_3.mp4']).entries()]).toEqual([
+    // A listing hides exactly the movie its still's item will read (motionBeside): a name that differs in
+    // case (img_3 / IMG_3) would be hidden and then never read, so it stays a video of its own.
+    expect([...pairedMovies(['IMG_1.HEIC', 'IMG_1.MOV', 'IMG_2.mov', 'img_3.jpg', 'IMG_3.mp4', 'IMG_4.jpg', 'IMG_4.mp4']).entries()]).toEqual([
       ['IMG_1.MOV', 'IMG_1.HEIC'],
-      ['IMG_3.mp4', 'img_3.jpg'],
+      ['IMG_4.mp4', 'IMG_4.jpg'],
     ]);
   });
 });
