@@ -35,6 +35,8 @@ describe('web page in a real browser', () => {
     await writeFile(path.join(svc.inbox, 'dora', 'receipt.png'), await textImage(['老北京炸酱面馆', '发票金额：128元'], { width: 640, fontSize: 32 }));
     for (const i of [1, 2]) await writeFile(path.join(svc.inbox, 'dora', `white${i}.png`), await colourImage('white', { seed: 70 + i }));
     await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('dora', 'dora'));
+    // OCR is its own queue behind ingest: the receipt's words are searchable once it has read them.
+    await svc.services.ocr?.idle();
     await svc
       .api()
       .post('/v1/admin/texts')
