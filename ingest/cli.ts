@@ -5,7 +5,8 @@
  *
  * Runs in-process with the same configuration as the service (DATABASE_URL, QDRANT_URL,
  * MODEL_DIR, DATA_DIR...). With the embedded index, stop the service first or use its admin API:
- * only one process may write the index.
+ * only one process may write the index. With Qdrant, a running service leaves the CLI's job to it
+ * (the job is leased to the CLI) and takes it over if the CLI is killed.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,8 +42,8 @@ async function main(): Promise<number> {
     const jobId =
       values.resume ??
       (backfill
-        ? await services.ingest.createOcrBackfillJob(ownerGiven ? values.owner : undefined)
-        : await services.ingest.createFolderJob(values.owner, positionals[0]!, values.album));
+        ? await services.ingest.createOcrBackfillJob(ownerGiven ? values.owner : undefined, { runHere: true })
+        : await services.ingest.createFolderJob(values.owner, positionals[0]!, values.album, { runHere: true }));
     if (!jobId) {
       console.log(JSON.stringify({ jobId: null, message: 'every image has been read already' }));
       return 0;

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { ImageRepository, IngestRepository, JobRow } from '../src/db/repositories';
+import type { ImageRepository, IngestRepository, JobKind, JobRow, NewItem, NewJob } from '../src/db/repositories';
 import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
@@ -23,6 +24,13 @@ export interface JobStatus extends JobProgress {
   errors: { source: string; error: string }[];
   /** Text reading of the images this job wrote (OCR runs beside the vector path). */
   ocr: { pending: number; done: number; failed: number };
+}
+
+export interface CreateOptions {
+  /** Each file's path inside the folder (with "/") is its external id. */
+  externalIdsFromPaths?: boolean | undefined;
+  /** The caller runs the job at once (runJob, the CLI): it is created leased to this process, so no other instance takes it first. */
+  runHere?: boolean | undefined;
 }
 
 export interface UrlItem {
@@ -59,23 +67,19 @@ export class IngestService {
   }
 
   /** With `externalIdsFromPaths`, each file's path inside the folder (with "/") is its external id. */
-  async createFolderJob(owner: string, folder: string, albums: string[] = [], externalIdsFromPaths = false): Promise<string> {
+  async createFolderJob(owner: string, folder: string, albums: string[] = [], options: CreateOptions = {}): Promise<string> {
     const dir = await resolveIngestFolder(folder, this.deps.ingestRoots);
-    const jobId = await this.deps.jobs.createJob(owner, 'folder', albums);
-    const sources: { source: string; externalId?: string }[] = [];
-    for await (const file of walkImages(dir)) sources.push({ source: file, ...(externalIdsFromPaths ? { externalId: relativeName(dir, file) } : {}) });
-    await this.deps.jobs.addItems(jobId, sources);
-    return jobId;
+    const sources: NewItem[] = [];
+    for await (const file of walkImages(dir)) sources.push({ source: file, ...(options.externalIdsFromPaths ? { externalId: relativeName(dir, file) } : {}) });
+    return this.deps.jobs.createJob(this.newJob(owner, 'folder', albums, options), sources);
   }
 
   /** A folder job over given files (a watched folder's new and changed files). */
   async createFileJob(owner: string, files: readonly { path: string; externalId: string }[], albums: string[] = []): Promise<string> {
-    const jobId = await this.deps.jobs.createJob(owner, 'folder', albums);
-    await this.deps.jobs.addItems(
-      jobId,
+    return this.deps.jobs.createJob(
+      this.newJob(owner, 'folder', albums),
       files.map((f) => ({ source: f.path, externalId: f.externalId })),
     );
-    return jobId;
   }
 
   async createUrlJob(owner: string, urls: readonly (string | UrlItem)[], albums: string[] = []): Promise<string> {
@@ -87,20 +91,23 @@ export class IngestService {
     // A URL listed twice is fetched once (the first listing's external id wins).
     const seen = new Set<string>();
     const items = checked.filter((i) => !seen.has(i.source) && seen.add(i.source));
-    const jobId = await this.deps.jobs.createJob(owner, 'url', albums);
-    await this.deps.jobs.addItems(jobId, items);
-    return jobId;
+    return this.deps.jobs.createJob(this.newJob(owner, 'url', albums), items);
   }
 
   async createUploadJob(owner: string, files: UploadedFile[], albums: string[] = []): Promise<string> {
     refuseRepeatedExternalIds(files);
-    const jobId = await this.deps.jobs.createJob(owner, 'upload', albums);
-    const sources = await stageUploads(this.deps.stagingDir, jobId, files);
-    await this.deps.jobs.addItems(
-      jobId,
-      sources.map(({ source, index }) => ({ source, externalId: files[index]!.externalId })),
-    );
-    return jobId;
+    // The files are staged under the job's id before the job is recorded with them.
+    const jobId = randomUUID();
+    try {
+      const sources = await stageUploads(this.deps.stagingDir, jobId, files);
+      return await this.deps.jobs.createJob(
+        { ...this.newJob(owner, 'upload', albums), id: jobId },
+        sources.map(({ source, index }) => ({ source, externalId: files[index]!.externalId })),
+      );
+    } catch (e) {
+      await dropStagedUploads(this.deps.stagingDir, jobId);
+      throw e;
+    }
   }
 
   /**
@@ -112,24 +119,24 @@ export class IngestService {
     const active = await this.deps.jobs.imagesAwaitingJobs();
     const todo = stale.filter((s) => !active.has(s.id));
     if (todo.length === 0) return null;
-    const jobId = await this.deps.jobs.createJob('*', 'reindex');
-    await this.deps.jobs.addItems(
-      jobId,
+    return this.deps.jobs.createJob(
+      this.newJob('*', 'reindex'),
       todo.map((s) => ({ source: s.id, imageId: s.id })),
     );
-    return jobId;
   }
 
   /** Queues OCR over an owner's (or every) image it has not read; null when there is none. */
-  async createOcrBackfillJob(owner: string | undefined): Promise<string | null> {
+  async createOcrBackfillJob(owner: string | undefined, options: CreateOptions = {}): Promise<string | null> {
     const todo = await this.deps.ocrRows.awaitingOcr(owner);
     if (todo.length === 0) return null;
-    const jobId = await this.deps.jobs.createJob(owner ?? '*', 'ocr');
-    await this.deps.jobs.addItems(
-      jobId,
+    return this.deps.jobs.createJob(
+      this.newJob(owner ?? '*', 'ocr', [], options),
       todo.map((i) => ({ source: i.id, imageId: i.id })),
     );
-    return jobId;
+  }
+
+  private newJob(owner: string, kind: JobKind, albums: string[] = [], options: CreateOptions = {}): NewJob {
+    return { owner, kind, albums, ...(options.runHere ? { lease: { holder: this.worker.holder, leaseMs: this.deps.jobLease.leaseMs } } : {}) };
   }
 
   async status(jobId: string, owner?: string): Promise<JobStatus | null> {

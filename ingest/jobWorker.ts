@@ -1,10 +1,12 @@
-import type { IngestRepository, OcrRepository } from '../src/db/repositories';
+import type { IngestRepository, JobRow, OcrRepository } from '../src/db/repositories';
 import type { Logger } from '../src/util/logger';
 import type { DecodeLimits } from '../src/images/decode';
 import type { DecodePool } from '../src/images/decodePool';
 import { OcrBackfill } from './ocrBackfill';
 import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps } from './pipeline';
 import { dropStagedUploads } from './sources/uploadStaging';
+import { JobLease, leaseHolderName, type LeaseSettings } from './jobLease';
+import { sleep } from '../src/util/async';
 
 export interface WorkerDeps extends PipelineDeps {
   jobs: IngestRepository;
@@ -15,82 +17,121 @@ export interface WorkerDeps extends PipelineDeps {
   decode: DecodeLimits;
   /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
   jobRetryBaseMs: number;
+  jobLease: LeaseSettings;
   /** Every job's progress, e.g. for metrics. */
   onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
   log: Logger;
 }
 
 const MAX_RETRY_MS = 300_000;
+const SETTLE_POLL_MS = 50;
+const REMOTE_SETTLE_MS = 10_000;
 
 /**
- * Runs ingest jobs one at a time (the encoder is the bottleneck; one job saturates it): claims a
- * job's pending items page by page, hands them to the pipeline, records how the job ended, and
- * retries with backoff while the vector store is down. Unfinished jobs are picked up again on
- * start, which is what makes ingest resumable.
+ * Runs ingest jobs one at a time (the encoder is the bottleneck; one job saturates it). The queue is
+ * the jobs table itself: the worker leases the oldest unfinished job nobody holds, claims its pending
+ * items page by page, hands them to the pipeline and records how the job ended. Leases are what let
+ * several instances share one database (and the ingest CLI run beside the service) without running a
+ * job twice, and what hands a crashed holder's job to the next claim: ingest is resumable wherever
+ * it stopped. While the vector store is down a job waits out a growing delay recorded in the row.
  */
 export class JobWorker {
   private readonly pipeline: IngestPipeline;
   private readonly backfill: OcrBackfill;
-  private readonly queue: string[] = [];
-  private current: Promise<void> | null = null;
-  private currentJob: string | null = null;
+  readonly holder = leaseHolderName();
+  private draining: Promise<void> | null = null;
+  private again = false;
+  private polling = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
-  private readonly retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
+  /** Jobs this process runs, with their leases. */
+  private readonly running = new Map<string, JobLease>();
   /** Jobs cancelled while this process runs them: they stop after the batch in progress. */
   private readonly cancelled = new Set<string>();
+  private waiting = 0;
 
   constructor(private readonly deps: WorkerDeps) {
     this.pipeline = new IngestPipeline(deps);
     this.backfill = new OcrBackfill(deps);
   }
 
-  /** Runs a job to its end in the caller's context (the CLI), reporting progress per item. */
+  /**
+   * Sees a job to its end in the caller's context (the CLI), reporting progress per item: runs it
+   * when its lease is free, or waits while another holder runs it (taking over if that holder dies).
+   */
   async runJob(jobId: string, onProgress?: (delta: Partial<JobProgress>) => void): Promise<void> {
-    const { jobs } = this.deps;
-    const job = await jobs.findJob(jobId);
-    if (!job) throw new Error(`ingest job ${jobId} not found`);
-    if (!(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
-    const { kind } = job;
-    const report = (d: Partial<JobProgress>) => {
-      onProgress?.(d);
-      this.deps.onProgress?.(d);
-    };
-    try {
-      let cursor: string | undefined;
-      for (;;) {
-        // Stopping leaves the job 'running', resumed on the next start; a cancel has already recorded its state.
-        if (this.stopping) return;
-        if (this.cancelled.has(jobId)) {
-          this.cancelled.delete(jobId);
-          if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
-          return;
-        }
-        const items = await jobs.claimPendingItems(jobId, cursor);
-        if (items.length === 0) break;
-        cursor = items[items.length - 1]!.id;
-        const shouldStop = () => this.stopping || this.cancelled.has(jobId);
-        if (kind === 'ocr') await this.backfill.run(items, report, shouldStop);
-        else
-          await this.pipeline.run(
-            { jobId, owner: job.owner, albums: job.albums, kind },
-            items.map((i) => ({ itemId: i.id, source: i.source, externalId: i.externalId, imageId: i.imageId })),
-            report,
-            shouldStop,
-          );
-      }
-      await jobs.markCompleted(jobId);
-      if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
-      await this.announce('job.completed', job);
-    } catch (e) {
-      // An outage is not the job's fault: it stays queued (resumed on retry or restart), with the reason recorded.
-      const outage = e instanceof StoreUnavailable;
-      await jobs.markStopped(jobId, (e as Error).message, outage);
-      if (!outage) {
-        this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
-        await this.announce('job.failed', job, (e as Error).message);
-      }
-      throw e;
+    const { jobs, jobLease, log } = this.deps;
+    for (let waited = false; ; waited = true) {
+      const job = await jobs.findJob(jobId);
+      if (!job) throw new Error(`ingest job ${jobId} not found`);
+      if (job.state !== 'queued' && job.state !== 'running') return;
+      const lease = await JobLease.take(jobs, jobId, this.holder, jobLease, log);
+      if (lease) return this.runLeased(lease, onProgress);
+      if (this.stopping) return;
+      if (!waited)
+        log.info(
+          { job: jobId, holder: job.leaseOwner, until: job.leaseUntil },
+          'another process runs this job: waiting for it (taken over if its lease runs out)',
+        );
+      await sleep(Math.min(jobLease.pollMs, 250));
     }
+  }
+
+  /** Runs a job this worker holds the lease of, and lets the lease go however it ends. */
+  private async runLeased(lease: JobLease, onProgress?: (delta: Partial<JobProgress>) => void): Promise<void> {
+    const { jobs } = this.deps;
+    const jobId = lease.jobId;
+    this.running.set(jobId, lease);
+    try {
+      const job = await jobs.findJob(jobId);
+      if (!job || !(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
+      const report = (d: Partial<JobProgress>) => {
+        onProgress?.(d);
+        this.deps.onProgress?.(d);
+      };
+      // Stopping leaves the job 'running', resumed by the next claim; a cancel has already recorded its state.
+      const shouldStop = () => this.stopping || this.cancelled.has(jobId) || lease.lost;
+      try {
+        let cursor: string | undefined;
+        for (;;) {
+          if (shouldStop()) return await this.leftOff(job);
+          const items = await jobs.claimPendingItems(jobId, cursor);
+          if (items.length === 0) break;
+          cursor = items[items.length - 1]!.id;
+          if (job.kind === 'ocr') await this.backfill.run(items, report, shouldStop);
+          else
+            await this.pipeline.run(
+              { jobId, owner: job.owner, albums: job.albums, kind: job.kind },
+              items.map((i) => ({ itemId: i.id, source: i.source, externalId: i.externalId, imageId: i.imageId })),
+              report,
+              shouldStop,
+            );
+        }
+        await jobs.markCompleted(jobId);
+        if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
+        await this.announce('job.completed', job);
+      } catch (e) {
+        // An outage is not the job's fault: it stays queued (claimed again after a delay), with the reason recorded.
+        if (e instanceof StoreUnavailable) await this.retryLater(job, e.message);
+        else {
+          await jobs.markFailed(jobId, (e as Error).message);
+          this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
+          await this.announce('job.failed', job, (e as Error).message);
+        }
+        throw e;
+      }
+    } finally {
+      this.running.delete(jobId);
+      this.cancelled.delete(jobId);
+      await lease.release().catch((e: Error) => this.deps.log.warn({ job: jobId, err: e.message }, 'could not release the job lease'));
+    }
+  }
+
+  /** A job stopped before its end: a cancelled upload's staged files go; anything else resumes later, here or elsewhere. */
+  private async leftOff(job: JobRow): Promise<void> {
+    const now = await this.deps.jobs.findJob(job.id);
+    if (job.kind === 'upload' && now?.state === 'cancelled') await dropStagedUploads(this.deps.stagingDir, job.id);
   }
 
   private async announce(type: 'job.completed' | 'job.failed', job: { id: string; owner: string; kind: string }, error?: string): Promise<void> {
@@ -101,77 +142,107 @@ export class JobWorker {
       .catch((e: Error) => this.deps.log.warn({ err: e.message, job: job.id }, `could not record ${type} event`));
   }
 
-  /** A cancelled job leaves the queue, or stops after the batch it is writing. */
+  /** Exponential backoff per job (1 s, 2 s, 4 s ... 5 min), kept in the job's row so any instance honours it. */
+  private async retryLater(job: JobRow, error: string): Promise<void> {
+    const attempt = job.retries + 1;
+    const delay = Math.min(this.deps.jobRetryBaseMs * 2 ** (attempt - 1), MAX_RETRY_MS);
+    this.deps.log.warn({ job: job.id, attempt, delayMs: delay }, 'vector store unavailable; ingest job will retry');
+    await this.deps.jobs.markOutage(job.id, error, delay);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.wake();
+    }, delay + 10);
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+
+  /** A cancelled job stops after the batch it is writing, here; elsewhere, when its holder next renews the lease. */
   cancel(jobId: string): void {
-    const queued = this.queue.indexOf(jobId);
-    // A queued job simply never runs; one that runs (here or in a CLI) sees the flag after its batch.
-    if (queued >= 0) this.queue.splice(queued, 1);
-    else this.cancelled.add(jobId);
-    clearTimeout(this.retries.get(jobId)?.timer);
-    this.retries.delete(jobId);
+    if (this.running.has(jobId)) this.cancelled.add(jobId);
   }
 
-  /** Resolves once the worker no longer runs this job (a cancelled job finishes the batch it is writing). */
+  /**
+   * Resolves once this process no longer runs the job (a cancelled job finishes the batch it is writing)
+   * and no other holder does either, waiting at most REMOTE_SETTLE_MS for another instance: its holder may
+   * have crashed, and the cancel is recorded either way.
+   */
   async settled(jobId: string): Promise<void> {
-    while (this.currentJob === jobId && this.current) await this.current;
+    while (this.running.has(jobId)) await sleep(SETTLE_POLL_MS);
+    const until = Date.now() + Math.min(REMOTE_SETTLE_MS, this.deps.jobLease.leaseMs);
+    while (Date.now() < until && (await this.deps.jobs.isLeased(jobId))) await sleep(SETTLE_POLL_MS);
   }
 
-  /** Queues a job; it runs after those before it. */
-  enqueue(jobId: string): void {
-    this.queue.push(jobId);
-    this.kick();
+  /** A job was queued (here or, for the poller, anywhere): look for work now. */
+  enqueue(_jobId?: string): void {
+    this.wake();
   }
 
-  private kick(): void {
-    if (this.current || this.stopping) return;
-    const next = this.queue.shift();
-    if (!next) return;
-    this.currentJob = next;
-    this.current = this.runJob(next)
-      .then(() => {
-        this.retries.delete(next);
-      })
-      .catch((e: Error) => {
-        if (e instanceof StoreUnavailable) this.retryLater(next);
-        else this.deps.log.warn({ job: next, err: e.message }, 'ingest job stopped');
-      })
+  /** Keeps looking for jobs every JOB_POLL_MS: those queued by other instances and the CLI, and crashed holders' jobs. */
+  start(): void {
+    this.polling = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.stopping) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.draining = this.drain()
+      .catch((e: Error) => this.deps.log.warn({ err: e.message }, 'looking for ingest jobs failed; the next poll retries'))
       .finally(() => {
-        this.current = null;
-        this.currentJob = null;
-        this.kick();
+        this.draining = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        } else if (this.polling && !this.stopping) {
+          this.pollTimer = setTimeout(() => this.wake(), this.deps.jobLease.pollMs);
+          this.pollTimer.unref();
+        }
       });
   }
 
-  /** Exponential backoff per job (1 s, 2 s, 4 s ... 5 min) while the vector store is down. */
-  private retryLater(jobId: string): void {
-    const attempt = (this.retries.get(jobId)?.attempt ?? 0) + 1;
-    const delay = Math.min(this.deps.jobRetryBaseMs * 2 ** (attempt - 1), MAX_RETRY_MS);
-    this.deps.log.warn({ job: jobId, attempt, delayMs: delay }, 'vector store unavailable; ingest job will retry');
-    const timer = setTimeout(() => this.enqueue(jobId), delay);
-    timer.unref();
-    this.retries.set(jobId, { attempt, timer });
+  /** Runs claimable jobs, oldest first, until none is left. */
+  private async drain(): Promise<void> {
+    const { jobs, jobLease, log } = this.deps;
+    while (!this.stopping) {
+      const job = await jobs.claimNextJob(this.holder, jobLease.leaseMs);
+      this.waiting = await jobs.countWaitingJobs();
+      if (!job) return;
+      await this.runLeased(JobLease.held(jobs, job.id, this.holder, jobLease, log)).catch((e: Error) => {
+        if (!(e instanceof StoreUnavailable)) log.warn({ job: job.id, err: e.message }, 'ingest job stopped');
+      });
+    }
   }
 
-  /** Re-queues jobs left unfinished by a crash or restart. */
+  /** Re-queues jobs left unfinished by a crash or restart (they are claimed like any queued job) and keeps polling. */
   async resumeUnfinished(): Promise<string[]> {
     const ids = await this.deps.jobs.unfinishedJobIds();
-    for (const id of ids) this.enqueue(id);
+    this.start();
     return ids;
   }
 
+  /** Jobs waiting in the shared queue (as of the last look) plus those this process runs. */
   get queueDepth(): number {
-    return this.queue.length + (this.current ? 1 : 0);
+    return this.waiting + this.running.size;
   }
 
-  /** Resolves when the queue is empty (tests and graceful shutdown). */
+  /** Resolves when this worker finds nothing more to run (tests and graceful shutdown). */
   async idle(): Promise<void> {
-    while (this.current) await this.current;
+    while (this.draining) await this.draining;
   }
 
-  /** Stops after the batch in progress; unfinished jobs keep their state and resume on next start. */
+  /** Stops after the batch in progress; unfinished jobs keep their state and are claimed again on next start. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const r of this.retries.values()) clearTimeout(r.timer);
-    await this.current;
+    this.polling = false;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    await this.draining;
+    while (this.running.size > 0) await sleep(SETTLE_POLL_MS);
   }
 }

@@ -345,6 +345,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       ingestRoots: config.ingestRoots,
       stagingDir: path.join(config.dataDir, 'staging'),
       jobRetryBaseMs: 1000,
+      jobLease: { leaseMs: config.JOB_LEASE_MS, pollMs: config.JOB_POLL_MS },
       onProgress: metrics.onIngestProgress,
       events: dispatcher,
       log: log.child({ component: 'ingest' }),

@@ -85,6 +85,13 @@ export const envSchema = z.object({
   /** Pull worker (`npm run encoder` with these set): the service to lease batches from, and its API key (scope "worker"). */
   SERVICE_URL: optionalString,
   WORKER_KEY: optionalString,
+  /**
+   * Ingest jobs are leased in PostgreSQL, so several instances sharing one database never run one twice.
+   * A holder renews its lease as it works; a crashed holder's job is taken over once its lease runs out.
+   */
+  JOB_LEASE_MS: int(30_000, 500, 3_600_000),
+  /** How often an instance looks for jobs queued elsewhere, and whether the job it runs was cancelled elsewhere. */
+  JOB_POLL_MS: int(2_000, 20, 60_000),
   DECODE_CONCURRENCY: int(4, 1, 64),
   /** Worker threads that decode ingest's images (tensor, preview, thumbnail) off the main thread. */
   DECODE_THREADS: int(2, 1, 64),

@@ -18,13 +18,16 @@ export interface OcrStageSettings {
 export type OcrResult = 'done' | 'failed';
 
 const PAGE = 16;
+/** A page is read within seconds; a reader that died frees its page after this. */
+const OCR_LEASE_MS = 10 * 60_000;
 
 /**
  * OCR as its own durable queue beside the vector path. Ingest stores, with each new image, a grey JPEG
  * at OCR resolution and marks the image's OCR pending; this stage reads pending images from Postgres
  * after their vectors are stored, at its own concurrency, and removes that file once the text is
  * stored. Ingest never waits for OCR, an OCR failure is recorded on the image (still searchable by
- * meaning), and a restart simply finds the pending images again.
+ * meaning), and a restart simply finds the pending images again. Pages are leased, so instances
+ * sharing one database each read different images.
  */
 export class OcrStage {
   private running: Promise<void> | null = null;
@@ -89,22 +92,25 @@ export class OcrStage {
   async idle(): Promise<void> {
     for (;;) {
       while (this.running) await this.running;
-      if ((await this.repo.pendingOcr(1)).length === 0) return;
+      if (!(await this.repo.hasClaimableOcr())) return;
       // Not started (a CLI): read them here.
       if (this.stopped) await this.drain(false);
       else this.wake();
     }
   }
 
-  /** Reads pending images until none is left, or until stop() when `stoppable`. */
+  /** Reads pending images until none is left, or until stop() when `stoppable` (what it leased and did not read is given back). */
   private async drain(stoppable = true): Promise<void> {
     const halt = () => stoppable && this.stopped;
     for (;;) {
-      const page = await this.repo.pendingOcr(PAGE);
-      if (page.length === 0 || halt()) return;
-      for await (const _ of mapConcurrent(page, this.settings.concurrency, (img) => this.readStored(img.id, img.width))) {
-        if (halt()) return;
+      const page = await this.repo.claimPendingOcr(PAGE, OCR_LEASE_MS);
+      if (page.length === 0) return;
+      const unread = new Set(page.map((img) => img.id));
+      for await (const id of mapConcurrent(page, this.settings.concurrency, (img) => this.readStored(img.id, img.width).then(() => img.id))) {
+        unread.delete(id);
+        if (halt()) break;
       }
+      if (halt()) return this.repo.releaseOcr([...unread]);
     }
   }
 

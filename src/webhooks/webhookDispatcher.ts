@@ -41,6 +41,11 @@ export class WebhookDispatcher implements EventSink {
     private readonly log: Logger,
   ) {}
 
+  /** A claimed delivery is attempted within its timeout; one whose sender died is due again after this. */
+  private get leaseMs(): number {
+    return 2 * this.settings.timeoutMs + 10_000;
+  }
+
   async emit(events: readonly DomainEvent[]): Promise<void> {
     if (events.length === 0) return;
     const subscribers = await this.repo.subscribersOf([...new Set(events.map((e) => e.owner))]);
@@ -61,7 +66,7 @@ export class WebhookDispatcher implements EventSink {
   async test(webhook: WebhookRow): Promise<DeliveryOutcome & { eventId: string }> {
     const envelope = this.envelope({ type: 'webhook.test', owner: webhook.owner ?? '', data: { webhookId: webhook.id } });
     await this.repo.addDeliveries([{ webhookId: webhook.id, ...envelope }]);
-    const [delivery] = (await this.repo.due(new Date(), BATCH)).filter((d) => d.eventId === envelope.eventId);
+    const [delivery] = await this.repo.claimDue(1, this.leaseMs, envelope.eventId);
     // Another process may have sent it already; the log shows that attempt.
     if (!delivery) return { eventId: envelope.eventId, state: 'delivered', status: null, error: null };
     return { eventId: envelope.eventId, ...(await this.attempt(delivery)) };
@@ -113,7 +118,7 @@ export class WebhookDispatcher implements EventSink {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const due = await this.repo.due(new Date(), BATCH);
+      const due = await this.repo.claimDue(BATCH, this.leaseMs);
       if (due.length === 0 || this.stopped) return;
       // Different receivers in parallel; one slow receiver costs at most its timeout per pass.
       await Promise.all(due.map((d) => this.attempt(d)));

@@ -48,8 +48,11 @@ describe('repositories on a real PostgreSQL', () => {
   });
 
   test('a batch is written pending, then indexed together with its items; a store failure records the error on both', async () => {
-    const jobId = await repos.ingest.createJob('alice', 'folder', ['trip']);
-    await repos.ingest.addItems(jobId, [{ source: '/photos/1.jpg' }, { source: '/photos/2.jpg' }, { source: '/photos/1.jpg' }]);
+    const jobId = await repos.ingest.createJob({ owner: 'alice', kind: 'folder', albums: ['trip'] }, [
+      { source: '/photos/1.jpg' },
+      { source: '/photos/2.jpg' },
+      { source: '/photos/1.jpg' },
+    ]);
     const items = await repos.ingest.claimPendingItems(jobId, undefined);
     expect(items.map((i) => i.source).sort()).toEqual(['/photos/1.jpg', '/photos/2.jpg']);
     expect((await repos.ingest.findJob(jobId))?.total).toBe(3);
@@ -72,9 +75,8 @@ describe('repositories on a real PostgreSQL', () => {
   });
 
   test('claiming pages through pending items in a stable order; jobs end completed, queued by an outage, or failed', async () => {
-    const jobId = await repos.ingest.createJob('bob', 'url');
-    await repos.ingest.addItems(
-      jobId,
+    const jobId = await repos.ingest.createJob(
+      { owner: 'bob', kind: 'url' },
       Array.from({ length: 7 }, (_, i) => ({ source: `https://example.test/${i}.jpg` })),
     );
     const first = await repos.ingest.claimPendingItems(jobId, undefined, 3);
@@ -88,20 +90,86 @@ describe('repositories on a real PostgreSQL', () => {
     const job = (await repos.ingest.findJob(jobId))!;
     await repos.ingest.markRunning(job);
     expect(await repos.ingest.unfinishedJobIds()).toContain(jobId);
-    await repos.ingest.markStopped(jobId, 'store down', true);
-    expect(await repos.ingest.findJob(jobId)).toMatchObject({ state: 'queued', error: 'store down', finishedAt: null });
-    await repos.ingest.markStopped(jobId, 'broken', false);
+    await repos.ingest.markOutage(jobId, 'store down', 60_000);
+    expect(await repos.ingest.findJob(jobId)).toMatchObject({ state: 'queued', error: 'store down', finishedAt: null, retries: 1 });
+    await repos.ingest.markFailed(jobId, 'broken');
     expect((await repos.ingest.findJob(jobId))?.state).toBe('failed');
     await repos.ingest.markCompleted(jobId);
     expect(await repos.ingest.unfinishedJobIds()).not.toContain(jobId);
+  });
+
+  test('job leases: one holder at a time, renewed while held, free again when released, run out or cancelled', async () => {
+    // Earlier tests' unfinished jobs are out of the way: the queue holds only this test's.
+    await t.db.ingestJob.updateMany({ where: { state: { in: ['queued', 'running'] } }, data: { state: 'cancelled' } });
+    const lee = { owner: 'lee', kind: 'folder' } as const;
+    const older = await repos.ingest.createJob(lee);
+    const newer = await repos.ingest.createJob(lee);
+    const waiting = await repos.ingest.createJob(lee);
+    // A job created for its creator to run (the CLI) is held from the start.
+    const own = await repos.ingest.createJob({ ...lee, lease: { holder: 'cli', leaseMs: 60_000 } }, [{ source: '/x.jpg' }]);
+    expect(await repos.ingest.isLeased(own)).toBe(true);
+    expect(await repos.ingest.claimJob(own, 'cli', 60_000)).toBe(true);
+    await repos.ingest.markOutage(waiting, 'store down', 60_000);
+    // Two instances claiming at once get different jobs, oldest first; a job waiting out its retry delay is nobody's.
+    const [a, b] = await Promise.all([repos.ingest.claimNextJob('A', 60_000), repos.ingest.claimNextJob('B', 60_000)]);
+    expect(new Set([a?.id, b?.id])).toEqual(new Set([older, newer]));
+    expect(await repos.ingest.claimNextJob('C', 60_000)).toBeNull();
+    expect(await repos.ingest.countWaitingJobs()).toBe(1);
+    const heldByA = a!.id;
+    expect(await repos.ingest.claimJob(heldByA, 'B', 60_000)).toBe(false);
+    expect(await repos.ingest.claimJob(heldByA, 'A', 60_000)).toBe(true);
+    expect(await repos.ingest.renewLease(heldByA, 'B', 60_000)).toBe(false);
+    expect(await repos.ingest.renewLease(heldByA, 'A', 60_000)).toBe(true);
+    expect(await repos.ingest.isLeased(heldByA)).toBe(true);
+    // Asked for by name, a job waiting out its retry delay can be run.
+    expect(await repos.ingest.claimJob(waiting, 'C', 60_000)).toBe(true);
+
+    await repos.ingest.releaseLease(heldByA, 'A');
+    expect(await repos.ingest.isLeased(heldByA)).toBe(false);
+    expect((await repos.ingest.claimNextJob('B', 50))?.id).toBe(heldByA);
+    // A lease that runs out (its holder crashed) frees the job: the holder's late renewal fails.
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await repos.ingest.isLeased(heldByA)).toBe(false);
+    expect(await repos.ingest.claimJob(heldByA, 'C', 60_000)).toBe(true);
+    expect(await repos.ingest.renewLease(heldByA, 'B', 60_000)).toBe(false);
+    // A cancelled job's holder finds out when it next renews.
+    await repos.ingest.cancel(heldByA, undefined);
+    expect(await repos.ingest.renewLease(heldByA, 'C', 60_000)).toBe(false);
+    expect(await repos.ingest.claimJob(heldByA, 'D', 60_000)).toBe(false);
+  });
+
+  test('OCR pages are leased: two readers never get the same image; given back or run out, an image is offered again', async () => {
+    const imgs = Array.from({ length: 6 }, (_, i) => image('ola', 300 + i, { ocrState: 'pending' }));
+    await repos.ingest.upsertPendingImages(imgs);
+    const jobId = await repos.ingest.createJob(
+      { owner: 'ola', kind: 'folder' },
+      imgs.map((_, i) => ({ source: `/ocr/${i}` })),
+    );
+    const items = await repos.ingest.claimPendingItems(jobId, undefined);
+    await repos.ingest.markIndexed(
+      'pack@1',
+      items.map((it, i) => ({ itemId: it.id, imageId: imgs[i]!.id })),
+    );
+    const ours = new Set(imgs.map((i) => i.id));
+    const mine = (rows: { id: string }[]) => rows.map((r) => r.id).filter((id) => ours.has(id));
+
+    const [first, second] = await Promise.all([repos.ocr.claimPendingOcr(4, 60_000), repos.ocr.claimPendingOcr(4, 60_000)]);
+    const both = [...mine(first), ...mine(second)];
+    expect(new Set(both).size).toBe(both.length);
+    expect(new Set(both)).toEqual(ours);
+    expect(mine(await repos.ocr.claimPendingOcr(10, 60_000))).toEqual([]);
+    await repos.ocr.releaseOcr([imgs[0]!.id]);
+    expect(mine(await repos.ocr.claimPendingOcr(10, 50))).toEqual([imgs[0]!.id]);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await repos.ocr.hasClaimableOcr()).toBe(true);
+    expect(mine(await repos.ocr.claimPendingOcr(10, 60_000))).toEqual([imgs[0]!.id]);
   });
 
   test('stale images, requeueing, and the images unfinished jobs will write', async () => {
     const old = image('carol', 10);
     const fresh = image('carol', 11);
     await repos.ingest.upsertPendingImages([old, fresh]);
-    const jobId = await repos.ingest.createJob('carol', 'folder');
-    await repos.ingest.addItems(jobId, [{ source: 'x' }, { source: 'y' }]);
+    const jobId = await repos.ingest.createJob({ owner: 'carol', kind: 'folder' }, [{ source: 'x' }, { source: 'y' }]);
     const [i1, i2] = await repos.ingest.claimPendingItems(jobId, undefined);
     await repos.ingest.markIndexed('pack@1', [{ itemId: i1!.id, imageId: old.id }]);
     await repos.ingest.markIndexed('pack@2', [{ itemId: i2!.id, imageId: fresh.id }]);
@@ -110,8 +178,7 @@ describe('repositories on a real PostgreSQL', () => {
     await repos.images.requeue([fresh.id]);
     expect(await repos.images.ingestState({ id: fresh.id }, 'carol')).toMatchObject({ state: 'pending', modelPack: null });
 
-    const reindex = await repos.ingest.createJob('*', 'reindex');
-    await repos.ingest.addItems(reindex, [{ source: fresh.id, imageId: fresh.id }]);
+    await repos.ingest.createJob({ owner: '*', kind: 'reindex' }, [{ source: fresh.id, imageId: fresh.id }]);
     expect((await repos.ingest.imagesAwaitingJobs()).has(fresh.id)).toBe(true);
     expect((await repos.images.ownedBy('carol')).map((r) => r.id).sort()).toEqual([old.id, fresh.id].sort());
   });

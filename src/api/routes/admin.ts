@@ -38,7 +38,7 @@ export function adminRoutes(
       if (body.folder !== undefined) {
         // Reading the server's own disk is for operators, not tenants.
         if (!principalOf(res).scopes.has('admin')) throw new AppError(403, 'forbidden', 'folder ingest needs the "admin" scope');
-        jobId = await ingest.createFolderJob(owner, body.folder, body.albums, body.externalIdsFromPaths ?? false);
+        jobId = await ingest.createFolderJob(owner, body.folder, body.albums, { externalIdsFromPaths: body.externalIdsFromPaths });
       } else if (body.urls) jobId = await ingest.createUrlJob(owner, body.urls, body.albums);
       else
         jobId = await ingest.createUploadJob(

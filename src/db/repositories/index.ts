@@ -50,4 +50,4 @@ export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
 export type { DeliveryRow, WebhookRow } from './webhookRepository';
 export type { FileState, WatchedFolderRow } from './watchRepository';
-export type { JobRow, PendingImage, PendingItem, SourceKind } from './ingestRepository';
+export type { JobKind, JobRow, NewItem, NewJob, PendingImage, PendingItem, SourceKind } from './ingestRepository';

@@ -6,6 +6,23 @@ export type JobKind = IngestJob['kind'];
 export type SourceKind = 'folder' | 'upload' | 'url';
 
 const ITEM_PAGE = 500;
+/** A folder of a few hundred thousand files is recorded in one transaction. */
+const CREATE_TIMEOUT_MS = 300_000;
+
+export interface NewJob {
+  /** Given when files are staged under the job's id before it is recorded (uploads). */
+  id?: string | undefined;
+  owner: string;
+  kind: JobKind;
+  albums?: string[] | undefined;
+  lease?: { holder: string; leaseMs: number } | undefined;
+}
+
+export interface NewItem {
+  source: string;
+  imageId?: string | undefined;
+  externalId?: string | undefined;
+}
 
 export interface PendingItem {
   id: string;
@@ -63,19 +80,30 @@ export interface PendingImage {
 export class IngestRepository {
   constructor(private readonly db: Db) {}
 
-  async createJob(owner: string, kind: JobKind, albums: string[] = []): Promise<string> {
-    return (await this.db.ingestJob.create({ data: { owner, kind, albums } })).id;
-  }
-
-  /** Adds items (duplicates of a source are ignored) and records the job's total. */
-  async addItems(jobId: string, items: readonly { source: string; imageId?: string; externalId?: string | undefined }[]): Promise<void> {
-    for (let i = 0; i < items.length; i += ITEM_PAGE) {
-      await this.db.ingestItem.createMany({
-        data: items.slice(i, i + ITEM_PAGE).map((it) => ({ jobId, source: it.source, imageId: it.imageId ?? null, externalId: it.externalId ?? null })),
-        skipDuplicates: true,
-      });
-    }
-    await this.db.ingestJob.update({ where: { id: jobId }, data: { total: items.length } });
+  /**
+   * Creates a job with all its items in one transaction: other instances claim jobs from this table,
+   * so a job must never be seen before its last item is (it would end early, missing the rest).
+   * Duplicates of a source are ignored. With `lease`, the job is created held by its creator, which
+   * runs it at once (the CLI), so that no other instance takes it first.
+   */
+  async createJob(job: NewJob, items: readonly NewItem[] = []): Promise<string> {
+    return this.db.$transaction(
+      async (tx) => {
+        const { id } = await tx.ingestJob.create({
+          data: { ...(job.id ? { id: job.id } : {}), owner: job.owner, kind: job.kind, albums: job.albums ?? [], total: items.length },
+        });
+        for (let i = 0; i < items.length; i += ITEM_PAGE) {
+          await tx.ingestItem.createMany({
+            data: items.slice(i, i + ITEM_PAGE).map((it) => ({ jobId: id, source: it.source, imageId: it.imageId ?? null, externalId: it.externalId ?? null })),
+            skipDuplicates: true,
+          });
+        }
+        if (job.lease)
+          await tx.$executeRaw`UPDATE ingest_jobs SET lease_owner = ${job.lease.holder}, lease_until = now() + ${job.lease.leaseMs} * interval '1 millisecond' WHERE id = ${id}::uuid`;
+        return id;
+      },
+      { timeout: CREATE_TIMEOUT_MS },
+    );
   }
 
   findJob(id: string): Promise<JobRow | null> {
@@ -105,6 +133,58 @@ export class IngestRepository {
     return new Set(rows.map((r) => r.imageId));
   }
 
+  /**
+   * Leases the oldest unfinished job nobody holds (or whose holder let its lease run out), skipping
+   * jobs waiting out a retry delay. SKIP LOCKED lets instances claim at once without waiting on each
+   * other; the database's clock decides expiry, so instances' clocks need not agree.
+   */
+  async claimNextJob(holder: string, leaseMs: number): Promise<JobRow | null> {
+    const rows = await this.db.$queryRaw<{ id: string }[]>`
+      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE id = (
+        SELECT id FROM ingest_jobs
+        WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now()) AND (retry_at IS NULL OR retry_at <= now())
+        ORDER BY created_at, id
+        LIMIT 1 FOR UPDATE SKIP LOCKED)
+      RETURNING id`;
+    return rows[0] ? this.findJob(rows[0].id) : null;
+  }
+
+  /** Leases this job (asked for by name, so a retry delay does not apply); false while another holds it or it has ended. */
+  async claimJob(jobId: string, holder: string, leaseMs: number): Promise<boolean> {
+    const n = await this.db.$executeRaw`
+      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE id = ${jobId}::uuid AND state IN ('queued', 'running')
+        AND (lease_owner IS NULL OR lease_owner = ${holder} OR lease_until < now())`;
+    return n > 0;
+  }
+
+  /** Extends the holder's lease; false when the job was cancelled or ended, or its lease passed to another. */
+  async renewLease(jobId: string, holder: string, leaseMs: number): Promise<boolean> {
+    const n = await this.db.$executeRaw`
+      UPDATE ingest_jobs SET lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE id = ${jobId}::uuid AND lease_owner = ${holder} AND state IN ('queued', 'running')`;
+    return n > 0;
+  }
+
+  async releaseLease(jobId: string, holder: string): Promise<void> {
+    await this.db.ingestJob.updateMany({ where: { id: jobId, leaseOwner: holder }, data: { leaseOwner: null, leaseUntil: null } });
+  }
+
+  /** True while some process holds an unexpired lease on the job. */
+  async isLeased(jobId: string): Promise<boolean> {
+    const rows = await this.db.$queryRaw<{ id: string }[]>`
+      SELECT id FROM ingest_jobs WHERE id = ${jobId}::uuid AND lease_owner IS NOT NULL AND lease_until >= now()`;
+    return rows.length > 0;
+  }
+
+  /** Unfinished jobs nobody runs yet (queued, or left by a crashed holder). */
+  async countWaitingJobs(): Promise<number> {
+    const rows = await this.db.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM ingest_jobs WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())`;
+    return Number(rows[0]?.n ?? 0);
+  }
+
   unfinishedJobIds(): Promise<string[]> {
     return this.db.ingestJob
       .findMany({ where: { state: { in: ['queued', 'running'] } }, orderBy: { createdAt: 'asc' }, select: { id: true } })
@@ -122,7 +202,10 @@ export class IngestRepository {
 
   async markCompleted(jobId: string): Promise<void> {
     // A cancel that came in while the last batch was written stays a cancel.
-    await this.db.ingestJob.updateMany({ where: { id: jobId, state: 'running' }, data: { state: 'completed', finishedAt: new Date() } });
+    await this.db.ingestJob.updateMany({
+      where: { id: jobId, state: 'running' },
+      data: { state: 'completed', finishedAt: new Date(), retries: 0, retryAt: null },
+    });
   }
 
   /** Cancels a queued or running job of `owner` (any owner's when undefined); null when there was none to cancel. */
@@ -153,12 +236,18 @@ export class IngestRepository {
     });
   }
 
-  /** An outage is not the job's fault: it goes back to queued with the reason, to be retried. */
-  async markStopped(jobId: string, error: string, outage: boolean): Promise<void> {
+  async markFailed(jobId: string, error: string): Promise<void> {
     await this.db.ingestJob.updateMany({
       where: { id: jobId, state: { in: ['queued', 'running'] } },
-      data: { state: outage ? 'queued' : 'failed', error, finishedAt: outage ? null : new Date() },
+      data: { state: 'failed', error, finishedAt: new Date() },
     });
+  }
+
+  /** An outage is not the job's fault: it goes back to queued with the reason, not to be claimed again for `retryInMs`. */
+  async markOutage(jobId: string, error: string, retryInMs: number): Promise<void> {
+    await this.db.$executeRaw`
+      UPDATE ingest_jobs SET state = 'queued', error = ${error}, retries = retries + 1, retry_at = now() + ${retryInMs} * interval '1 millisecond'
+      WHERE id = ${jobId}::uuid AND state IN ('queued', 'running')`;
   }
 
   /** The next page of a job's pending items after `cursor`, in a stable order. */

@@ -48,7 +48,8 @@ export class OcrRepository {
   }
 
   async markPending(imageIds: readonly string[]): Promise<void> {
-    if (imageIds.length) await this.db.image.updateMany({ where: { id: { in: [...imageIds] } }, data: { ocrState: 'pending', ocrError: null } });
+    if (imageIds.length)
+      await this.db.image.updateMany({ where: { id: { in: [...imageIds] } }, data: { ocrState: 'pending', ocrError: null, ocrLeaseUntil: null } });
   }
 
   async linesOf(imageId: string): Promise<{ engine: string; lines: StoredLine[] } | null> {
@@ -76,13 +77,33 @@ export class OcrRepository {
   }
 
   /** Images queued for OCR whose vectors are stored, oldest first. */
-  pendingOcr(take: number): Promise<{ id: string; width: number }[]> {
-    return this.db.image.findMany({
-      where: { ocrState: 'pending', state: 'indexed', deletedAt: null },
-      select: { id: true, width: true },
-      orderBy: [{ ingestedAt: 'asc' }, { id: 'asc' }],
-      take,
-    });
+  /**
+   * Leases the next page of images waiting to be read (oldest first), so that instances sharing the
+   * database never read one twice; an image whose lease ran out (its reader died) is offered again.
+   */
+  claimPendingOcr(take: number, leaseMs: number): Promise<{ id: string; width: number }[]> {
+    return this.db.$queryRaw<{ id: string; width: number }[]>`
+      UPDATE images SET ocr_lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE id IN (
+        SELECT id FROM images
+        WHERE ocr_state = 'pending' AND state = 'indexed' AND deleted_at IS NULL AND (ocr_lease_until IS NULL OR ocr_lease_until < now())
+        ORDER BY ingested_at, id
+        LIMIT ${take} FOR UPDATE SKIP LOCKED)
+      RETURNING id, width`;
+  }
+
+  /** Gives back images claimed but not read (the reader is stopping): anyone may read them at once. */
+  async releaseOcr(imageIds: readonly string[]): Promise<void> {
+    if (imageIds.length) await this.db.image.updateMany({ where: { id: { in: [...imageIds] } }, data: { ocrLeaseUntil: null } });
+  }
+
+  /** Whether an image waits to be read that nobody has leased. */
+  async hasClaimableOcr(): Promise<boolean> {
+    const rows = await this.db.$queryRaw<{ id: string }[]>`
+      SELECT id FROM images
+      WHERE ocr_state = 'pending' AND state = 'indexed' AND deleted_at IS NULL AND (ocr_lease_until IS NULL OR ocr_lease_until < now())
+      LIMIT 1`;
+    return rows.length > 0;
   }
 
   /** Images OCR never queued (ingested while it was off, or before it existed); for backfill jobs. */

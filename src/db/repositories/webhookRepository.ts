@@ -46,12 +46,24 @@ export class WebhookRepository {
     if (deliveries.length) await this.db.webhookDelivery.createMany({ data: [...deliveries] });
   }
 
-  /** Pending deliveries whose time has come, oldest first, with where to send them. */
-  due(now: Date, take: number): Promise<(DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> })[]> {
+  /**
+   * Leases pending deliveries whose time has come (oldest first; only one event's with `eventId`), with
+   * where to send them: their next attempt moves `leaseMs` ahead, so instances sharing the database
+   * never send one twice at once, and one left by a crashed sender is due again after the lease.
+   */
+  async claimDue(take: number, leaseMs: number, eventId?: string): Promise<(DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> })[]> {
+    const claimed = await this.db.$queryRaw<{ id: string }[]>`
+      UPDATE webhook_deliveries SET next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
+      WHERE id IN (
+        SELECT id FROM webhook_deliveries
+        WHERE state = 'pending' AND next_attempt_at <= now() AND (${eventId ?? null}::uuid IS NULL OR event_id = ${eventId ?? null}::uuid)
+        ORDER BY next_attempt_at
+        LIMIT ${take} FOR UPDATE SKIP LOCKED)
+      RETURNING id`;
+    if (claimed.length === 0) return [];
     return this.db.webhookDelivery.findMany({
-      where: { state: 'pending', nextAttemptAt: { lte: now } },
-      orderBy: { nextAttemptAt: 'asc' },
-      take,
+      where: { id: { in: claimed.map((c) => c.id) } },
+      orderBy: { createdAt: 'asc' },
       include: { webhook: { select: { url: true, secret: true } } },
     });
   }

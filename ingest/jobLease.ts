@@ -1,0 +1,74 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { IngestRepository } from '../src/db/repositories';
+import type { Logger } from '../src/util/logger';
+
+export interface LeaseSettings {
+  /** How long a lease lasts unless renewed: a crashed holder's job is free again after this. */
+  leaseMs: number;
+  /** Renewals (and so the time a cancel elsewhere takes to be seen) at most this far apart. */
+  pollMs: number;
+}
+
+/** Names this process among those sharing the database (host, pid, and a nonce for several workers in one process). */
+export function leaseHolderName(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * A held lease on one ingest job, renewed in the background while the job runs. It is lost when the
+ * job is cancelled (here or by another instance) or when a renewal finds that another holder took
+ * the job over (this process stalled past the lease); the runner then stops after its batch.
+ */
+export class JobLease {
+  private timer: NodeJS.Timeout | null = null;
+  private lostFlag = false;
+
+  private constructor(
+    private readonly jobs: IngestRepository,
+    readonly jobId: string,
+    private readonly holder: string,
+    private readonly settings: LeaseSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Takes the lease (and starts renewing it), or null while another holder has it or the job has ended. */
+  static async take(jobs: IngestRepository, jobId: string, holder: string, settings: LeaseSettings, log: Logger): Promise<JobLease | null> {
+    if (!(await jobs.claimJob(jobId, holder, settings.leaseMs))) return null;
+    return new JobLease(jobs, jobId, holder, settings, log).renewing();
+  }
+
+  /** A lease claimNextJob already took. */
+  static held(jobs: IngestRepository, jobId: string, holder: string, settings: LeaseSettings, log: Logger): JobLease {
+    return new JobLease(jobs, jobId, holder, settings, log).renewing();
+  }
+
+  get lost(): boolean {
+    return this.lostFlag;
+  }
+
+  private renewing(): this {
+    const every = Math.max(10, Math.min(this.settings.pollMs, Math.floor(this.settings.leaseMs / 3)));
+    const renew = () => {
+      this.jobs
+        .renewLease(this.jobId, this.holder, this.settings.leaseMs)
+        .then((held) => {
+          if (!held) this.lostFlag = true;
+        })
+        // A database blip is not a lost lease: the next renewal, within the lease, tries again.
+        .catch((e: Error) => this.log.warn({ job: this.jobId, err: e.message }, 'could not renew the job lease'))
+        .finally(() => {
+          if (this.timer && !this.lostFlag) this.timer = setTimeout(renew, every).unref();
+        });
+    };
+    this.timer = setTimeout(renew, every).unref();
+    return this;
+  }
+
+  /** Stops renewing and frees the job for anyone at once (a stopped, unfinished job is resumed by the next claim). */
+  async release(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.jobs.releaseLease(this.jobId, this.holder);
+  }
+}
