@@ -30,30 +30,36 @@ async function workerKey(svc: TestService): Promise<string> {
 }
 
 describe('pull encoders: workers lease ingest batches from the service (pg-boss on the real PostgreSQL)', () => {
-  test('a worker process helps with an ingest and is killed mid-job: its lease expires, the batch is redone, nothing is lost or doubled', async () => {
-    const svc = await startTestService(PULLING);
+  test('a worker process is killed mid-job: its lease expires, another worker redoes the batch, nothing is lost or doubled', async () => {
+    // Only workers encode here, so the job can finish only if the killed worker's batch comes back to the queue.
+    const svc = await startTestService({ ...PULLING, PULL_LOCAL_ENCODER: 'false' });
     const { url, server } = await listen(svc);
-    const { child: worker, output } = await startEncoderProcess(
-      { MODEL_DIR: testEnv('TEST_MODEL_DIR'), SERVICE_URL: url, WORKER_KEY: await workerKey(svc), PULL_POLL_MS: '20' },
-      'pull worker is leasing batches',
-    );
-    const exited = new Promise((r) => worker.once('exit', r));
+    const env = { MODEL_DIR: testEnv('TEST_MODEL_DIR'), SERVICE_URL: url, WORKER_KEY: await workerKey(svc), PULL_POLL_MS: '20' };
+    const answered = (output: () => string) =>
+      output()
+        .split('\n')
+        .filter((l) => l.includes('answered batch')).length;
+    const first = await startEncoderProcess(env, 'pull worker is leasing batches');
+    const firstExited = new Promise((r) => first.child.once('exit', r));
+    let second: Awaited<ReturnType<typeof startEncoderProcess>> | null = null;
     try {
       const total = 40;
       await writeLibrary(path.join(svc.inbox, 'pulled'), total, 900);
       const s = svc.services;
       const job = await s.ingest.createFolderJob('pia', 'pulled');
       let killedAfter = -1;
-      await s.ingest.runJob(job, () => {
-        const answered = output()
-          .split('\n')
-          .filter((l) => l.includes('answered batch')).length;
-        if (killedAfter < 0 && answered >= 2) {
-          killedAfter = answered;
-          worker.kill('SIGKILL');
+      const run = s.ingest.runJob(job, () => {
+        if (killedAfter < 0 && answered(first.output) >= 2) {
+          killedAfter = answered(first.output);
+          first.child.kill('SIGKILL');
         }
       });
+      await firstExited;
       expect(killedAfter).toBeGreaterThanOrEqual(2);
+      expect(killedAfter).toBeLessThan(total / 2);
+      second = await startEncoderProcess(env, 'pull worker is leasing batches');
+      await run;
+      expect(answered(second.output)).toBeGreaterThan(0);
       expect(await s.ingest.status(job)).toMatchObject({ state: 'completed', done: total, failed: 0, pending: 0 });
       expect(await s.db.image.count({ where: { owner: 'pia', state: 'indexed' } })).toBe(total);
       expect(await s.images.count()).toBe(total);
@@ -65,8 +71,9 @@ describe('pull encoders: workers lease ingest batches from the service (pg-boss 
       ).body as { hits: { source: string }[] };
       expect(hits.hits.map((h) => h.source.split('/').pop())).toEqual(expect.arrayContaining([expect.stringMatching(/\.png$/)]));
     } finally {
-      worker.kill('SIGKILL');
-      await exited;
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGKILL');
+      await firstExited;
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await svc.close();
