@@ -161,8 +161,9 @@ export class SearchService {
       return { ...result, hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedText: null, highlights: [] } })) };
     }
     const depth = page.offset + page.limit + 1;
+    // The words' search in Postgres runs while the text encoder works, not after it.
     const [semantic, text] = await Promise.all([
-      mode === 'hybrid' ? this.byVector(await this.embedText(query), filters, { offset: 0, limit: depth }) : null,
+      mode === 'hybrid' ? this.embedText(query).then((v) => this.byVector(v, filters, { offset: 0, limit: depth })) : null,
       this.textInImages.search(query, filters, depth),
     ]);
     const byId = new Map<string, ImageRecord>([...(semantic?.hits ?? []), ...text.map((t) => toImageRecord(t.row))].map((r) => [r.id, r]));
