@@ -99,6 +99,7 @@ export function createVectorStore(config: Config): VectorStore {
     m: config.HNSW_M,
     efConstruction: config.HNSW_EF_CONSTRUCTION,
     efSearch: config.HNSW_EF_SEARCH,
+    vectorCache: config.HNSW_VECTOR_CACHE,
   });
 }
 

@@ -25,9 +25,14 @@ export interface HnswSettings {
   exactSearchThreshold: number;
   /** Log entries after which the index is snapshotted and the log truncated. */
   snapshotEvery: number;
+  /**
+   * Vectors kept as Float32Array for exact search (an owner's library at most exactSearchThreshold):
+   * reading one out of hnswlib makes a JS array each time, which cost ~5 ms of a 100-photo search.
+   */
+  vectorCache: number;
 }
 
-export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch: 128, exactSearchThreshold: 5000, snapshotEvery: 20_000 };
+export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch: 128, exactSearchThreshold: 5000, snapshotEvery: 20_000, vectorCache: 20_000 };
 
 interface Entry {
   id: string;
@@ -62,6 +67,8 @@ class HnswCollection implements VectorCollection {
   private readonly byLabel = new Map<number, Entry>();
   private readonly byId = new Map<string, number>();
   private readonly byOwner = new Map<string, Set<number>>();
+  /** Oldest first: the first key is evicted when full. */
+  private readonly vectors = new Map<number, Float32Array>();
   private nextLabel = 0;
   private generation = 0;
   private logEntries = 0;
@@ -140,6 +147,7 @@ class HnswCollection implements VectorCollection {
   private forget(label: number): void {
     const entry = this.byLabel.get(label);
     if (!entry) return;
+    this.vectors.delete(label);
     this.byLabel.delete(label);
     this.byId.delete(entry.id);
     const owned = this.byOwner.get(entry.payload.owner);
@@ -271,9 +279,20 @@ class HnswCollection implements VectorCollection {
 
   private exact(vector: Float32Array, labels: readonly number[], k: number): ScoredPoint[] {
     return labels
-      .map((label) => this.hit(label, dot(vector, this.index.getPoint(label))))
+      .map((label) => this.hit(label, dot(vector, this.vectorOf(label))))
       .sort((a, b) => b.score - a.score)
       .slice(0, k);
+  }
+
+  private vectorOf(label: number): Float32Array {
+    const cached = this.vectors.get(label);
+    if (cached) return cached;
+    const v = Float32Array.from(this.index.getPoint(label));
+    if (this.settings.vectorCache > 0) {
+      if (this.vectors.size >= this.settings.vectorCache) this.vectors.delete(this.vectors.keys().next().value!);
+      this.vectors.set(label, v);
+    }
+    return v;
   }
 
   async retrieve(ids: readonly string[]): Promise<VectorPoint[]> {

@@ -50,11 +50,15 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       await col.upsert([point(a!, unit(1, 0))]);
       await col.upsert([point(a!, unit(1, 0))]);
       expect(await col.count()).toBe(1);
+      expect((await col.search({ vector: unit(0, 1), limit: 1, filter: { owner: 'alice' } }))[0]!.score).toBeCloseTo(0, 4);
       await col.upsert([point(a!, unit(0, 1), 'alice', ['trip'])]);
       expect(await col.count()).toBe(1);
       const [got] = await col.retrieve([a!]);
       expect(Array.from(got!.vector).map((x) => Number(x.toFixed(5)))).toEqual(Array.from(unit(0, 1)).map((x) => Number(x.toFixed(5))));
       expect(got!.payload.albums).toEqual(['trip']);
+      // A search filtered to the owner (answered exactly by the embedded index) scores the new vector, not a remembered one.
+      const [hit] = await col.search({ vector: unit(0, 1), limit: 1, filter: { owner: 'alice' } });
+      expect(hit!.score).toBeCloseTo(1, 4);
     });
 
     test('filters by favourite, tags, hidden and archived', async () => {
