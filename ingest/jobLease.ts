@@ -10,9 +10,39 @@ export interface LeaseSettings {
   pollMs: number;
 }
 
+/** Holder names made by this process: one of ours is alive even though it shares our pid. */
+const madeHere = new Set<string>();
+
 /** Names this process among those sharing the database (host, pid, and a nonce for several workers in one process). */
 export function leaseHolderName(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const name = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  madeHere.add(name);
+  return name;
+}
+
+/**
+ * Whether a holder is a process of this host that no longer runs: its lease need not run out first
+ * (a service restarted after a crash resumes its job at once). Another host's holder is never judged:
+ * only its lease tells. A live pid may be a reused one; then the lease is left to run out.
+ */
+export function isDeadLocalHolder(holder: string): boolean {
+  const [host, pid] = splitHolder(holder);
+  if (host !== hostname() || !/^\d+$/.test(pid)) return false;
+  // Our pid but not a name we made: an earlier run that had our pid (pid 1 in a container).
+  if (Number(pid) === process.pid) return !madeHere.has(holder);
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function splitHolder(holder: string): [host: string, pid: string] {
+  const parts = holder.split(':');
+  parts.pop(); // the nonce
+  const pid = parts.pop() ?? '';
+  return [parts.join(':'), pid];
 }
 
 /**

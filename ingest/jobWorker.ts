@@ -5,7 +5,7 @@ import type { DecodePool } from '../src/images/decodePool';
 import { OcrBackfill } from './ocrBackfill';
 import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps } from './pipeline';
 import { dropStagedUploads } from './sources/uploadStaging';
-import { JobLease, leaseHolderName, type LeaseSettings } from './jobLease';
+import { isDeadLocalHolder, JobLease, leaseHolderName, type LeaseSettings } from './jobLease';
 import { sleep } from '../src/util/async';
 
 export interface WorkerDeps extends PipelineDeps {
@@ -69,6 +69,10 @@ export class JobWorker {
       const lease = await JobLease.take(jobs, jobId, this.holder, jobLease, log);
       if (lease) return this.runLeased(lease, onProgress);
       if (this.stopping) return;
+      if (job.leaseOwner && isDeadLocalHolder(job.leaseOwner)) {
+        await this.freeDeadLeases();
+        continue;
+      }
       if (!waited)
         log.info(
           { job: jobId, holder: job.leaseOwner, until: job.leaseUntil },
@@ -220,9 +224,19 @@ export class JobWorker {
 
   /** Re-queues jobs left unfinished by a crash or restart (they are claimed like any queued job) and keeps polling. */
   async resumeUnfinished(): Promise<string[]> {
+    await this.freeDeadLeases();
     const ids = await this.deps.jobs.unfinishedJobIds();
     this.start();
     return ids;
+  }
+
+  /** Leases held by processes of this host that are gone (a crash, a kill) are freed at once rather than left to run out. */
+  private async freeDeadLeases(): Promise<void> {
+    for (const { id, holder } of await this.deps.jobs.leasedJobs()) {
+      if (!isDeadLocalHolder(holder)) continue;
+      this.deps.log.info({ job: id, holder }, 'the process that ran this job is gone: taking its job over now');
+      await this.deps.jobs.releaseLease(id, holder);
+    }
   }
 
   /** Jobs waiting in the shared queue (as of the last look) plus those this process runs. */

@@ -124,8 +124,8 @@ describe('faults: the ingest process is killed', () => {
       LOG_LEVEL: 'silent',
       ENCODE_BATCH_SIZE: '2',
       DECODE_CONCURRENCY: '1',
-      // The killed process's lease on the job runs out this soon; the resume waits for that.
-      JOB_LEASE_MS: '1500',
+      // A lease long enough that the resume could only wait it out by timing out: it must see the holder is gone.
+      JOB_LEASE_MS: '600000',
     };
     // Node itself with the tsx loader, not the tsx CLI: that CLI runs the script in a child it
     // cannot pass SIGKILL on to, so the "killed" ingest would go on in the background.

@@ -116,7 +116,7 @@ describe('several service instances sharing one database', () => {
     expect(await database.db.ingestJob.findUniqueOrThrow({ where: { id: job } })).toMatchObject({ leaseOwner: null });
   });
 
-  test('a job whose process was killed is taken over by a running instance once its lease runs out', async () => {
+  test('a job whose process was killed is taken over by another instance at once, its process being gone', async () => {
     // No instance looks for work while the CLI starts: the job is the CLI's own.
     await a.services.ingest.stop();
     const more = path.join(shared, 'for-the-cli');
@@ -128,6 +128,8 @@ describe('several service instances sharing one database', () => {
         ...env(),
         DATABASE_URL: database.url,
         DATA_DIR: await tempDir('instance-cli'),
+        // Far longer than the test: the instance that takes over must see that the CLI's process is gone.
+        JOB_LEASE_MS: '600000',
         MODEL_DIR: testEnv('TEST_MODEL_DIR'),
         LOG_LEVEL: 'silent',
         DECODE_CONCURRENCY: '1',

@@ -171,6 +171,13 @@ export class IngestRepository {
     await this.db.ingestJob.updateMany({ where: { id: jobId, leaseOwner: holder }, data: { leaseOwner: null, leaseUntil: null } });
   }
 
+  /** Unfinished jobs with an unexpired lease, and who holds each. */
+  async leasedJobs(): Promise<{ id: string; holder: string }[]> {
+    return this.db.$queryRaw<{ id: string; holder: string }[]>`
+      SELECT id, lease_owner AS holder FROM ingest_jobs
+      WHERE state IN ('queued', 'running') AND lease_owner IS NOT NULL AND lease_until >= now()`;
+  }
+
   /** True while some process holds an unexpired lease on the job. */
   async isLeased(jobId: string): Promise<boolean> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
