@@ -22,6 +22,27 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A size or count for a bench, from the environment. */
+export const envNumber = (name: string, def: number): number => Number(process.env[name] ?? def);
+
+/**
+ * A standalone bench (`npm run bench:…`): `measure` gets a throwaway harness and the time it started;
+ * the harness is removed however it ends, and a failure exits non-zero.
+ */
+export function runStandaloneBench(measure: (h: Harness, started: string) => Promise<void>): void {
+  void (async () => {
+    const h = await createHarness();
+    try {
+      await measure(h, new Date().toISOString());
+    } finally {
+      await h.close();
+    }
+  })().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
 /**
  * A throwaway environment for benchmarks: its own PostgreSQL cluster (or DATABASE_URL), data
  * dirs, and the real pack from MODEL_DIR when given, else the generated test pack.

@@ -3,11 +3,9 @@
  * and bench/ocr-results.md. Sizes via env: BENCH_OCR_INGEST (60 images), BENCH_REQUESTS (200),
  * BENCH_OCR_INDEX_ROWS (100000).
  */
-import { createHarness } from './harness';
+import { envNumber, runStandaloneBench } from './harness';
 import { benchOcr, type OcrBench } from './ocr';
 import { writeBenchResults } from './stats';
-
-const num = (name: string, def: number) => Number(process.env[name] ?? def);
 
 export function ocrMarkdown(r: OcrBench): string {
   const lat = (x: { p50: number; p95: number }) => `${x.p50} / ${x.p95}`;
@@ -52,23 +50,12 @@ export function ocrMarkdown(r: OcrBench): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const h = await createHarness();
-  try {
-    const started = new Date().toISOString();
+if (require.main === module)
+  runStandaloneBench(async (h, started) => {
     const ocr = await benchOcr(h, {
-      ingestImages: num('BENCH_OCR_INGEST', 60),
-      requests: num('BENCH_REQUESTS', 200),
-      indexRows: num('BENCH_OCR_INDEX_ROWS', 100_000),
+      ingestImages: envNumber('BENCH_OCR_INGEST', 60),
+      requests: envNumber('BENCH_REQUESTS', 200),
+      indexRows: envNumber('BENCH_OCR_INDEX_ROWS', 100_000),
     });
     await writeBenchResults('ocr', 'OCR benchmark', 'npm run bench:ocr', started, ocr, ocrMarkdown(ocr));
-  } finally {
-    await h.close();
-  }
-}
-
-if (require.main === module)
-  main().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
   });

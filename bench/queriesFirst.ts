@@ -3,9 +3,10 @@
  * while their library is imported. Search latency idle and during ingest, and what it costs ingest,
  * with queries first (the default) and without it, per pack, in one run.
  */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writePhotoLikeJpegs } from './fixtures';
-import type { BenchPack, Harness } from './harness';
+import { envNumber, runStandaloneBench, type BenchPack, type Harness } from './harness';
 import { listen, searchOnce } from './query';
 import { round, summarize, timed } from './stats';
 
@@ -93,22 +94,13 @@ export function queriesFirstMarkdown(rows: QueriesFirstBench): string {
   ].join('\n');
 }
 
-if (require.main === module) {
-  void (async () => {
-    const { createHarness } = await import('./harness');
-    const { writeFile } = await import('node:fs/promises');
-    const h = await createHarness();
-    try {
-      const started = new Date().toISOString();
-      const rows = await benchQueriesFirst(h, { images: Number(process.env.BENCH_QF_IMAGES ?? 80) });
-      await writeFile(path.resolve(__dirname, 'queries-first-results.json'), `${JSON.stringify({ started, rows }, null, 2)}\n`);
-      await writeFile(
-        path.resolve(__dirname, 'queries-first-results.md'),
-        `# Searches during ingest\n\n${started}. Regenerate: \`npm run bench:queries-first\`.\n\n${queriesFirstMarkdown(rows)}`,
-      );
-      console.log(queriesFirstMarkdown(rows));
-    } finally {
-      await h.close();
-    }
-  })();
-}
+if (require.main === module)
+  runStandaloneBench(async (h, started) => {
+    const rows = await benchQueriesFirst(h, { images: envNumber('BENCH_QF_IMAGES', 80) });
+    await writeFile(path.resolve(__dirname, 'queries-first-results.json'), `${JSON.stringify({ started, rows }, null, 2)}\n`);
+    await writeFile(
+      path.resolve(__dirname, 'queries-first-results.md'),
+      `# Searches during ingest\n\n${started}. Regenerate: \`npm run bench:queries-first\`.\n\n${queriesFirstMarkdown(rows)}`,
+    );
+    console.log(queriesFirstMarkdown(rows));
+  });

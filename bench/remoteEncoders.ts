@@ -11,7 +11,7 @@ import path from 'node:path';
 import { encodeOnce, loadModelPack } from '../src/models/modelPack';
 import { floatsToBuffer } from '../src/remoteEncoders/protocol';
 import { startEncoderProcess } from './encoderProcess';
-import { createHarness, type BenchPack, type Harness } from './harness';
+import { envNumber, runStandaloneBench, type BenchPack, type Harness } from './harness';
 import { listen, searchOnce } from './query';
 import { round, summarize, timed } from './stats';
 
@@ -119,23 +119,13 @@ export function remoteEncodersMarkdown(rows: RemoteEncodersBench): string {
   ].join('\n');
 }
 
-if (require.main === module) {
-  void (async () => {
-    const h = await createHarness();
-    try {
-      const started = new Date().toISOString();
-      const rows = await benchRemoteEncoders(h, {
-        batches: Number(process.env.BENCH_ENCODER_BATCHES ?? 10),
-        requests: Number(process.env.BENCH_REQUESTS ?? 100),
-      });
-      await writeFile(path.join(__dirname, 'encoders-results.json'), `${JSON.stringify({ started, rows }, null, 2)}\n`);
-      await writeFile(
-        path.join(__dirname, 'encoders-results.md'),
-        `# Remote encoders\n\n${started}, one machine (2 cores). Regenerate: \`npm run bench:encoders\`.\n\n${remoteEncodersMarkdown(rows)}`,
-      );
-      console.log(remoteEncodersMarkdown(rows));
-    } finally {
-      await h.close();
-    }
-  })();
-}
+if (require.main === module)
+  runStandaloneBench(async (h, started) => {
+    const rows = await benchRemoteEncoders(h, { batches: envNumber('BENCH_ENCODER_BATCHES', 10), requests: envNumber('BENCH_REQUESTS', 100) });
+    await writeFile(path.join(__dirname, 'encoders-results.json'), `${JSON.stringify({ started, rows }, null, 2)}\n`);
+    await writeFile(
+      path.join(__dirname, 'encoders-results.md'),
+      `# Remote encoders\n\n${started}, one machine (2 cores). Regenerate: \`npm run bench:encoders\`.\n\n${remoteEncodersMarkdown(rows)}`,
+    );
+    console.log(remoteEncodersMarkdown(rows));
+  });

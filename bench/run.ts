@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { machineInfo } from './stats';
 import path from 'node:path';
 import { annDataset, benchHnswlib, benchUsearch, type AnnResult } from './ann';
-import { createHarness } from './harness';
+import { createHarness, envNumber } from './harness';
 import { benchIngest } from './ingest';
 import { benchDuplicates, benchVideo, mediaMarkdown, type DuplicatesBench, type VideoBench } from './media';
 import { runLoad } from './load';
@@ -18,8 +18,6 @@ import { benchOcr, type OcrBench } from './ocr';
 import { ocrMarkdown } from './ocrRun';
 import { benchQueriesFirst, queriesFirstMarkdown, type QueriesFirstBench } from './queriesFirst';
 import { benchRemoteEncoders, remoteEncodersMarkdown, type RemoteEncodersBench } from './remoteEncoders';
-
-const num = (name: string, def: number) => Number(process.env[name] ?? def);
 
 async function main(): Promise<void> {
   if (process.argv.includes('--markdown')) {
@@ -36,9 +34,11 @@ async function main(): Promise<void> {
     const query = [];
     for (const pack of h.packs) {
       log(`ingest: ${pack.label}`);
-      ingest.push(await benchIngest(h, pack, { images: num('BENCH_IMAGES', 200), width: 1600, height: 1200, batchSizes: [1, 8, 16, 32], threads: [1, 2] }));
+      ingest.push(
+        await benchIngest(h, pack, { images: envNumber('BENCH_IMAGES', 200), width: 1600, height: 1200, batchSizes: [1, 8, 16, 32], threads: [1, 2] }),
+      );
       log(`query: ${pack.label}`);
-      query.push(await benchQuery(h, pack, { libraryImages: 100, requests: num('BENCH_REQUESTS', 200) }));
+      query.push(await benchQuery(h, pack, { libraryImages: 100, requests: envNumber('BENCH_REQUESTS', 200) }));
     }
     // fp32 against int8: encode cost, memory and embedding drift (the two architecture packs, or MODEL_DIR alone).
     const archPacks = h.packs.filter((p) => p.label.includes('architecture'));
@@ -54,22 +54,22 @@ async function main(): Promise<void> {
       await s.close();
     }
     log('searches during ingest');
-    const queriesFirst = await benchQueriesFirst(h, { images: num('BENCH_QF_IMAGES', 40) });
+    const queriesFirst = await benchQueriesFirst(h, { images: envNumber('BENCH_QF_IMAGES', 40) });
     log('remote encoders');
-    const encoders = await benchRemoteEncoders(h, { batches: num('BENCH_ENCODER_BATCHES', 10), requests: num('BENCH_REQUESTS', 200) });
+    const encoders = await benchRemoteEncoders(h, { batches: envNumber('BENCH_ENCODER_BATCHES', 10), requests: envNumber('BENCH_REQUESTS', 200) });
     log('media: video, near-duplicates');
     const media = {
       video: await benchVideo(h, h.packs[0]!),
-      duplicates: await benchDuplicates(h, h.packs[0]!, { bases: num('BENCH_DUP_BASES', 20), distinct: num('BENCH_DUP_DISTINCT', 40) }),
+      duplicates: await benchDuplicates(h, h.packs[0]!, { bases: envNumber('BENCH_DUP_BASES', 20), distinct: envNumber('BENCH_DUP_DISTINCT', 40) }),
     };
     log('ocr');
     const ocr = await benchOcr(h, {
-      ingestImages: num('BENCH_OCR_INGEST', 60),
-      requests: num('BENCH_REQUESTS', 200),
-      indexRows: num('BENCH_OCR_INDEX_ROWS', 100_000),
+      ingestImages: envNumber('BENCH_OCR_INGEST', 60),
+      requests: envNumber('BENCH_REQUESTS', 200),
+      indexRows: envNumber('BENCH_OCR_INDEX_ROWS', 100_000),
     });
     const ann: (AnnResult & { measured?: string })[] = [];
-    const compareUpTo = num('BENCH_ANN_COMPARE_MAX', 100_000);
+    const compareUpTo = envNumber('BENCH_ANN_COMPARE_MAX', 100_000);
     const sizes = (process.env.BENCH_ANN_SIZES ?? '100000,1000000').split(',').map(Number).filter(Boolean);
     // ANN figures do not depend on the model pack: sizes left out of this run keep the last run's rows, dated.
     const previous = await readFile(path.resolve(__dirname, 'results.json'), 'utf8')
