@@ -1,4 +1,4 @@
-import type { IngestJob } from '../generated/client';
+import { Prisma, type IngestJob } from '../generated/client';
 import type { Db } from '../prisma';
 
 export type JobRow = IngestJob;
@@ -6,6 +6,8 @@ export type JobKind = IngestJob['kind'];
 export type SourceKind = 'folder' | 'upload' | 'url';
 
 const ITEM_PAGE = 500;
+/** An unfinished job nobody holds: never leased, released, or its holder's lease ran out. */
+const UNHELD_JOB = Prisma.sql`state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())`;
 /** A folder of a few hundred thousand files is recorded in one transaction. */
 const CREATE_TIMEOUT_MS = 300_000;
 
@@ -143,7 +145,7 @@ export class IngestRepository {
       UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
       WHERE id = (
         SELECT id FROM ingest_jobs
-        WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now()) AND (retry_at IS NULL OR retry_at <= now())
+        WHERE ${UNHELD_JOB} AND (retry_at IS NULL OR retry_at <= now())
         ORDER BY created_at, id
         LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING id`;
@@ -188,7 +190,7 @@ export class IngestRepository {
   /** Unfinished jobs nobody runs yet (queued, or left by a crashed holder). */
   async countWaitingJobs(): Promise<number> {
     const rows = await this.db.$queryRaw<{ n: bigint }[]>`
-      SELECT count(*) AS n FROM ingest_jobs WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())`;
+      SELECT count(*) AS n FROM ingest_jobs WHERE ${UNHELD_JOB}`;
     return Number(rows[0]?.n ?? 0);
   }
 

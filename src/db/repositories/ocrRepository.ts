@@ -1,3 +1,4 @@
+import { Prisma } from '../generated/client';
 import type { Db } from '../prisma';
 
 export interface StoredLine {
@@ -26,6 +27,9 @@ function tsquery(tokens: readonly string[], op: '&' | '|'): string {
 function likePattern(s: string): string {
   return `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+/** Live, indexed images waiting to be read that nobody holds (or whose reader's lease ran out). */
+const CLAIMABLE_OCR = Prisma.sql`ocr_state = 'pending' AND state = 'indexed' AND deleted_at IS NULL AND (ocr_lease_until IS NULL OR ocr_lease_until < now())`;
 
 /** Text read in images: stored with its token index, and searched by it. The OCR state lives on the image row. */
 export class OcrRepository {
@@ -86,7 +90,7 @@ export class OcrRepository {
       UPDATE images SET ocr_lease_until = now() + ${leaseMs} * interval '1 millisecond'
       WHERE id IN (
         SELECT id FROM images
-        WHERE ocr_state = 'pending' AND state = 'indexed' AND deleted_at IS NULL AND (ocr_lease_until IS NULL OR ocr_lease_until < now())
+        WHERE ${CLAIMABLE_OCR}
         ORDER BY ingested_at, id
         LIMIT ${take} FOR UPDATE SKIP LOCKED)
       RETURNING id, width`;
@@ -101,7 +105,7 @@ export class OcrRepository {
   async hasClaimableOcr(): Promise<boolean> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
       SELECT id FROM images
-      WHERE ocr_state = 'pending' AND state = 'indexed' AND deleted_at IS NULL AND (ocr_lease_until IS NULL OR ocr_lease_until < now())
+      WHERE ${CLAIMABLE_OCR}
       LIMIT 1`;
     return rows.length > 0;
   }
