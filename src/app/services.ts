@@ -273,7 +273,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const moved = await derivatives.migrateFromContentKeys(repos.images.contentKeys());
     if (moved) log.info({ files: moved }, 'moved derivative files to per-image names');
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
-    // Query images decode on their own thread at normal priority: HEIC takes seconds, and ingest's threads run niced.
+    // Query images decode in their own process at normal priority: HEIC takes seconds, and ingest's decoding runs niced.
     const queryDecoder = new DecodePool(1, null);
     cleanup.push(() => queryDecoder.close());
     const search = new SearchService(

@@ -93,7 +93,7 @@ export const envSchema = z.object({
   /** How often an instance looks for jobs queued elsewhere, and whether the job it runs was cancelled elsewhere. */
   JOB_POLL_MS: int(2_000, 20, 60_000),
   DECODE_CONCURRENCY: int(4, 1, 64),
-  /** Worker threads that decode ingest's images (tensor, preview, thumbnail) off the main thread. */
+  /** Child processes that decode ingest's images (tensor, preview, thumbnail) at BACKGROUND_NICE, off the main thread. */
   DECODE_THREADS: int(2, 1, 64),
   /** Per image, for uploads, URL downloads and files alike. */
   MAX_IMAGE_BYTES: int(50 * 1024 * 1024, 1024),

@@ -1,46 +1,71 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { Worker } from 'node:worker_threads';
-import { PendingCalls, startWorker } from '../util/workerThread';
+import { PendingCalls } from '../util/workerThread';
 import type { ImagePreprocessing } from '../models/preprocess';
 import { ImageRejected, type DecodedImage, type DecodeLimits } from './decode';
-import type { DecodeReply, DecodeRequest } from './decodeWorker';
+import type { DecodeReply, DecodeRequest } from './decodeProcess';
 
-const WORKER_ENTRY = path.join(__dirname, `decodeWorker${path.extname(__filename)}`);
+const ENTRY = path.join(__dirname, `decodeProcess${path.extname(__filename)}`);
+
+interface Slot {
+  child: ChildProcess;
+  /** Ids of the calls this process has in hand. */
+  inFlight: Set<number>;
+}
 
 /**
- * Worker threads that decode ingest's images. On the main thread the Pillow-exact resize (JavaScript,
- * 25-50 ms a photo) and the copies of full-size pixels held every request behind them, up to ~300 ms
- * while a few decodes finished together; here only the file goes in and small results come back.
- * Work goes to the worker with the fewest images in hand.
+ * Child processes that decode images. On the main thread the Pillow-exact resize (JavaScript, 10-50 ms
+ * a photo) and the copies of full-size pixels held every request behind them; and sharp's decoding runs
+ * on threads a process shares, so only a process of its own can run ingest's decoding niced (measured:
+ * with worker threads, two thirds of decode CPU ran at the searches' priority). Only the file goes in
+ * and small results come back. Work goes to the process with the fewest images in hand; a process that
+ * dies fails only the images it had (the caller sees an error, not a rejected image: its job stops and
+ * resumes) and is replaced on the next image.
  */
 export class DecodePool {
-  private workers: { worker: Worker; inFlight: number }[] = [];
+  private slots: (Slot | null)[];
   private readonly pending = new PendingCalls<DecodedImage | Buffer>();
-  /** Why decoding stopped: closed, or a worker died (its images would otherwise wait for ever). */
-  private stopped: Error | null = null;
+  private closed = false;
 
   constructor(
-    private readonly threads: number,
+    processes: number,
     private readonly nice: number | null,
-  ) {}
+  ) {
+    // Started on the first image: a process that never ingests (a CLI, a service that only searches) pays nothing.
+    this.slots = Array.from({ length: processes }, () => null);
+  }
 
-  /** Started on the first image: a process that never ingests (a CLI, a service that only searches) pays nothing. */
-  private start(): void {
-    this.workers = Array.from({ length: this.threads }, () => {
-      const slot = { worker: startWorker(WORKER_ENTRY, { nice: this.nice }), inFlight: 0 };
-      slot.worker.on('message', (m: DecodeReply) => {
-        slot.inFlight--;
-        this.pending.settle(m.id, 'error' in m ? { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) } : { value: fromWire(m) });
-      });
-      slot.worker.on('error', (e) => this.stop(e));
-      slot.worker.on('exit', (code) => this.stop(new Error(`a decode worker stopped (exit ${code})`)));
-      return slot;
+  private spawn(index: number): Slot {
+    // Under tsx or jest the sources are TypeScript: the child registers tsx's hook before loading its entry.
+    const execArgv = ENTRY.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : [];
+    const child = fork(ENTRY, this.nice === null ? [] : [String(this.nice)], {
+      execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    const slot: Slot = { child, inFlight: new Set() };
+    // Only images in hand keep the parent alive: an idle pool must not hold a finished CLI or test open.
+    child.unref();
+    child.channel?.unref();
+    child.on('message', (m: DecodeReply) => {
+      slot.inFlight.delete(m.id);
+      if (slot.inFlight.size === 0) child.channel?.unref();
+      this.pending.settle(m.id, 'error' in m ? { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) } : { value: fromWire(m) });
+    });
+    child.on('exit', (code, signal) => {
+      if (this.slots[index] === slot) this.slots[index] = null;
+      const why = new Error(this.closed ? 'the decode pool is closed' : `a decode process stopped (${signal ?? `exit ${code}`}) while decoding`);
+      for (const id of slot.inFlight) this.pending.settle(id, { error: why });
+    });
+    // A failed send shows as the process's exit; the error event alone must not crash the parent.
+    child.on('error', () => undefined);
+    this.slots[index] = slot;
+    return slot;
   }
 
   /** The encoder's tensor, the preview and thumbnail, and OCR's input when `limits.ocrSide` asks for it. */
   decode(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits): Promise<DecodedImage> {
-    // Plain fields only: the manifest's preprocessing object may carry more than a worker needs.
+    // Plain fields only: the manifest's preprocessing object may carry more than a child needs.
     const { size, resize, interpolation, mean, std } = prep;
     return this.call(data, { size, resize, interpolation, mean, std }, limits) as Promise<DecodedImage>;
   }
@@ -51,27 +76,37 @@ export class DecodePool {
   }
 
   private call(data: Buffer, prep: ImagePreprocessing | null, limits: DecodeLimits): Promise<DecodedImage | Buffer> {
-    if (this.stopped) return Promise.reject(this.stopped);
-    if (this.workers.length === 0) this.start();
-    const slot = this.workers.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-    slot.inFlight++;
+    if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
+    const load = (i: number) => this.slots[i]?.inFlight.size ?? 0;
+    const index = this.slots.reduce((best, _, i) => (load(i) < load(best) ? i : best), 0);
+    const slot = this.slots[index] ?? this.spawn(index);
     const { id, result } = this.pending.open();
-    slot.worker.postMessage({ id, data, prep, limits } satisfies DecodeRequest);
+    slot.inFlight.add(id);
+    slot.child.channel?.ref();
+    slot.child.send({ id, data, prep, limits } satisfies DecodeRequest);
     return result;
   }
 
-  private stop(e: Error): void {
-    this.stopped ??= e;
-    this.pending.failAll(this.stopped);
+  /** The running decode processes (started by the first images). */
+  processIds(): number[] {
+    return this.slots.flatMap((slot) => (slot?.child.pid ? [slot.child.pid] : []));
   }
 
   async close(): Promise<void> {
-    this.stop(new Error('the decode pool is closed'));
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.closed = true;
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (!slot || slot.child.exitCode !== null || slot.child.signalCode !== null) return;
+        const exited = new Promise((resolve) => slot.child.once('exit', resolve));
+        slot.child.kill();
+        await exited;
+      }),
+    );
+    this.pending.failAll(new Error('the decode pool is closed'));
   }
 }
 
-/** Buffers arrive as plain Uint8Arrays from a worker. */
+/** Buffers arrive as plain Uint8Arrays from a child. */
 function fromWire(m: Exclude<DecodeReply, { error: string }>): DecodedImage | Buffer {
   if ('ocrInput' in m) return Buffer.from(m.ocrInput);
   const { image } = m;

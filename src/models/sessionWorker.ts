@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { createSession, type SessionOptions } from './onnxSession';
-import { lowerThreadPriority } from '../util/workerThread';
+import { lowerThreadPriority } from '../util/priority';
 import { fromWire, toWire, type HostReply, type HostRequest, type SessionHostData } from './sessionWire';
 
 async function main(): Promise<void> {

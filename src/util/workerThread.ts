@@ -1,5 +1,3 @@
-import { readlinkSync } from 'node:fs';
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -11,22 +9,6 @@ export function startWorker(entry: string, workerData: unknown): Worker {
   if (!entry.endsWith('.ts')) return new Worker(entry, { workerData });
   const boot = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(entry)});`;
   return new Worker(boot, { eval: true, workerData, execArgv: [] });
-}
-
-/**
- * Lowers the calling thread's priority (Linux schedules threads, and a thread's nice value is its own
- * and passes to the threads it creates: called before onnxruntime creates its pool, it covers those
- * too). False where that is not possible.
- */
-export function lowerThreadPriority(nice: number): boolean {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid)) return false;
-    os.setPriority(tid, nice);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Calls sent to a worker thread, each settled by the reply that carries its id, or all at once when the worker dies. */

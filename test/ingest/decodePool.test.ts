@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected } from '../../src/images/decode';
 import { DecodePool } from '../../src/images/decodePool';
@@ -5,7 +6,7 @@ import type { ImagePreprocessing } from '../../src/models/preprocess';
 
 const prep: ImagePreprocessing = { size: 16, resize: 'squash', interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 
-describe('decode pool: ingest decodes on worker threads', () => {
+describe('decode pool: ingest decodes in child processes', () => {
   const pool = new DecodePool(2, 19);
   afterAll(() => pool.close());
 
@@ -42,5 +43,46 @@ describe('decode pool: ingest decodes on worker threads', () => {
     );
     const decoded = await Promise.all(images.map((d) => pool.decode(d, prep, DEFAULT_DECODE_LIMITS)));
     expect(decoded.map((d) => d.width)).toEqual(images.map((_, i) => 40 + i));
+  });
+
+  // sharp decodes on libuv's and libvips's threads, which a process shares: each of them must run niced.
+  test('every thread of a decode process runs at the background priority, libvips workers included', async () => {
+    const photo = await sharp({ create: { width: 1200, height: 900, channels: 3, background: '#48c' } })
+      .jpeg()
+      .toBuffer();
+    await Promise.all(Array.from({ length: 4 }, () => pool.decode(photo, prep, DEFAULT_DECODE_LIMITS)));
+    const pids = pool.processIds();
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) {
+      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // Fields after the command (which may hold spaces); nice is field 19 of stat(5).
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), nice: Number(fields[16]) };
+      });
+      expect(threads.some((t) => t.name === 'libvips worker')).toBe(true);
+      expect(threads.filter((t) => t.nice !== 19)).toEqual([]);
+    }
+  });
+
+  test('a decode process that dies fails only the images it had, and the next images go to a new one', async () => {
+    const own = new DecodePool(1, null);
+    try {
+      const small = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c84' } })
+        .png()
+        .toBuffer();
+      await own.decode(small, prep, DEFAULT_DECODE_LIMITS);
+      const [first] = own.processIds();
+      const large = sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#123' } }).jpeg();
+      const inHand = own.decode(await large.toBuffer(), prep, DEFAULT_DECODE_LIMITS);
+      process.kill(first!, 'SIGKILL');
+      await expect(inHand).rejects.toThrow(/decode process stopped \(SIGKILL\)/);
+      const after = await own.decode(small, prep, DEFAULT_DECODE_LIMITS);
+      expect(after).toMatchObject({ width: 64, height: 48 });
+      expect(own.processIds()).toHaveLength(1);
+      expect(own.processIds()[0]).not.toBe(first);
+    } finally {
+      await own.close();
+    }
   });
 });

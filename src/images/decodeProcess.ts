@@ -1,6 +1,10 @@
-/** Worker-thread entry: decodes ingest's images (pixels, tensor, preview, thumbnail, OCR input) off the main thread. */
-import { parentPort, workerData } from 'node:worker_threads';
-import { lowerThreadPriority } from '../util/workerThread';
+/**
+ * Child-process entry: decodes images (pixels, tensor, preview, thumbnail, OCR input) for the parent.
+ * A process, not a worker thread, because sharp's work runs on libuv's and libvips's threads, which a
+ * process shares between all its threads: only a process of its own can run that work at a lower
+ * priority than the parent's searches (and a decoder crash cannot take the service down).
+ */
+import { lowerProcessPriority } from '../util/priority';
 import { decodeImage, decodeOcrInput, ImageRejected, type DecodedImage, type DecodeLimits, type RejectReason } from './decode';
 import type { ImagePreprocessing } from '../models/preprocess';
 
@@ -14,18 +18,20 @@ export interface DecodeRequest {
 
 export type DecodeReply = { id: number; image: DecodedImage } | { id: number; ocrInput: Uint8Array } | { id: number; error: string; reason?: RejectReason };
 
-const { nice } = workerData as { nice: number | null };
-if (nice !== null) lowerThreadPriority(nice);
-
 function run(msg: DecodeRequest): Promise<DecodeReply> {
   const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
   if (msg.prep) return decodeImage(data, msg.prep, msg.limits).then((image) => ({ id: msg.id, image }));
   return decodeOcrInput(data, msg.limits.ocrSide ?? 0, msg.limits).then((ocrInput) => ({ id: msg.id, ocrInput }));
 }
 
-parentPort!.on('message', (msg: DecodeRequest) => {
+const nice = process.argv[2] ? Number(process.argv[2]) : null;
+if (nice !== null) lowerProcessPriority(nice);
+
+process.on('message', (msg: DecodeRequest) => {
   run(msg).then(
-    (reply) => parentPort!.postMessage(reply, 'image' in reply ? [reply.image.tensor.data.buffer as ArrayBuffer] : []),
-    (e: Error) => parentPort!.postMessage({ id: msg.id, error: e.message, ...(e instanceof ImageRejected ? { reason: e.reason } : {}) } satisfies DecodeReply),
+    (reply) => process.send?.(reply),
+    (e: Error) => process.send?.({ id: msg.id, error: e.message, ...(e instanceof ImageRejected ? { reason: e.reason } : {}) } satisfies DecodeReply),
   );
 });
+// The parent is gone (or closed the pool): nothing is left to decode for.
+process.on('disconnect', () => process.exit(0));
