@@ -71,6 +71,14 @@ describe('repositories on a real PostgreSQL', () => {
     expect((await repos.images.indexedByIds([a.id, b.id], { owner: 'alice' })).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
     expect(await repos.images.indexedByIds([a.id], { owner: 'bob' })).toEqual([]);
     expect(await repos.ingest.itemCounts(jobId)).toEqual({ done: 2, skipped: 0, failed: 0, pending: 0 });
+    // One statement marks the batch's items: each gets its own image, and the store failure's error is cleared.
+    const rows = await t.db.ingestItem.findMany({ where: { jobId }, select: { id: true, imageId: true, error: true } });
+    expect(new Map(rows.map((r) => [r.id, { imageId: r.imageId, error: r.error }]))).toEqual(
+      new Map([
+        [items[0]!.id, { imageId: a.id, error: null }],
+        [items[1]!.id, { imageId: b.id, error: null }],
+      ]),
+    );
     expect(await repos.images.ingestState({ id: a.id }, 'alice')).toMatchObject({ state: 'indexed', modelPack: 'pack@1', albums: ['trip'] });
   });
 

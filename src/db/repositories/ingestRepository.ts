@@ -309,7 +309,11 @@ export class IngestRepository {
   async markIndexed(packKey: string, done: readonly { itemId: string; imageId: string }[]): Promise<void> {
     await this.db.$transaction([
       this.db.image.updateMany({ where: { id: { in: done.map((d) => d.imageId) } }, data: { state: 'indexed', modelPack: packKey, error: null } }),
-      ...done.map((d) => this.db.ingestItem.update({ where: { id: d.itemId }, data: { state: 'done', imageId: d.imageId, error: null } })),
+      // One statement for the batch's items: each client-built query costs the main thread about 1-5 ms.
+      this.db.$executeRaw`
+        UPDATE ingest_items AS i SET state = 'done', image_id = d.image_id, error = NULL, updated_at = now()
+        FROM unnest(${done.map((d) => d.itemId)}::uuid[], ${done.map((d) => d.imageId)}::uuid[]) AS d(id, image_id)
+        WHERE i.id = d.id`,
     ]);
   }
 }
