@@ -5,7 +5,7 @@ import type { Metadata } from 'sharp';
  * HEIC (HEVC in HEIF), the iPhone's default. sharp's prebuilt libvips reads HEIF containers but has no
  * HEVC decoder, so the pixels come from libheif compiled to WebAssembly (heic-decode): no native build,
  * nothing to download, and a corrupt file fails inside the WebAssembly sandbox. It decodes the primary
- * image at full size (no shrink-on-load) and synchronously, so it runs on decode threads only.
+ * image at full size (no shrink-on-load) and synchronously, so it runs in decode processes only.
  */
 export function isHeic(meta: Pick<Metadata, 'format' | 'compression'>): boolean {
   return meta.format === 'heif' && meta.compression === 'hevc';
