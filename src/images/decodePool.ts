@@ -87,7 +87,12 @@ export class DecodePool {
     return result;
   }
 
-  /** The running decode processes (started by the first images). */
+  /** Starts the processes now rather than on the first image: for query images, whose first search would wait for it. */
+  warm(): void {
+    this.slots.forEach((slot, i) => slot ?? this.spawn(i));
+  }
+
+  /** The running decode processes (started by the first images, or by warm()). */
   processIds(): number[] {
     return this.slots.flatMap((slot) => (slot?.child.pid ? [slot.child.pid] : []));
   }

@@ -65,14 +65,18 @@ describe('decode pool: ingest decodes in child processes', () => {
     }
   });
 
-  test('a decode process that dies fails only the images it had, and the next images go to a new one', async () => {
+  test('a warmed decode process takes the first image; one that dies fails only the images it had, and the next go to a new one', async () => {
     const own = new DecodePool(1, null);
     try {
       const small = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c84' } })
         .png()
         .toBuffer();
-      await own.decode(small, prep, DEFAULT_DECODE_LIMITS);
+      // Warmed: the process runs before the first image asks for it, and that image goes to it.
+      own.warm();
       const [first] = own.processIds();
+      expect(first).toBeDefined();
+      await own.decode(small, prep, DEFAULT_DECODE_LIMITS);
+      expect(own.processIds()).toEqual([first]);
       const large = sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#123' } }).jpeg();
       const inHand = own.decode(await large.toBuffer(), prep, DEFAULT_DECODE_LIMITS);
       process.kill(first!, 'SIGKILL');
