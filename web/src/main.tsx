@@ -240,6 +240,8 @@ function SearchView() {
   const run = async (more: boolean) => {
     if (busy || (!more && !query.trim())) return;
     setBusy(true);
+    // A new search says so at once: the count of the one before must not stand for its result.
+    if (!more) setStatus('搜索中…');
     try {
       const page = await searchText(query, filters, more ? cursor : null, mode);
       lastQuery.current = query;
