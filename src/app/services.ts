@@ -275,7 +275,6 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     // Query images decode in their own process at normal priority: HEIC takes seconds, and ingest's decoding runs niced.
     const queryDecoder = new DecodePool(1, null);
-    queryDecoder.warm();
     cleanup.push(() => queryDecoder.close());
     const search = new SearchService(
       repos.images,

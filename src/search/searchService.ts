@@ -120,7 +120,7 @@ export class SearchService {
     private readonly images: ImageRepository,
     private readonly collection: VectorCollection,
     private readonly pack: ModelPack,
-    private readonly decoder: Pick<DecodePool, 'decode'>,
+    private readonly decoder: Pick<DecodePool, 'decode' | 'warm'>,
     private readonly decodeLimits: DecodeLimits,
     textCacheSize: number,
     private readonly textInImages: TextInImages,
@@ -129,6 +129,11 @@ export class SearchService {
     private readonly segmentMargin = 0.05,
   ) {
     this.textCache = new LruCache(textCacheSize);
+  }
+
+  /** Starts query-image decoding before the first image search needs it: the service does, CLIs need not pay for it. */
+  warm(): void {
+    this.decoder.warm();
   }
 
   get cacheStats(): { hits: number; misses: number; size: number } {
