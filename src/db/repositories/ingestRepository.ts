@@ -1,5 +1,6 @@
 import { Prisma, type IngestJob } from '../generated/client';
 import type { Db } from '../prisma';
+import { msFromNow } from './sqlFragments';
 
 export type JobRow = IngestJob;
 export type JobKind = IngestJob['kind'];
@@ -8,6 +9,8 @@ export type SourceKind = 'folder' | 'upload' | 'url';
 const ITEM_PAGE = 500;
 /** An unfinished job nobody holds: never leased, released, or its holder's lease ran out. */
 const UNHELD_JOB = Prisma.sql`state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())`;
+/** A lease some process still holds: named, and not run out. */
+const HELD_LEASE = Prisma.sql`lease_owner IS NOT NULL AND lease_until >= now()`;
 /** A folder of a few hundred thousand files is recorded in one transaction. */
 const CREATE_TIMEOUT_MS = 300_000;
 
@@ -101,7 +104,7 @@ export class IngestRepository {
           });
         }
         if (job.lease)
-          await tx.$executeRaw`UPDATE ingest_jobs SET lease_owner = ${job.lease.holder}, lease_until = now() + ${job.lease.leaseMs} * interval '1 millisecond' WHERE id = ${id}::uuid`;
+          await tx.$executeRaw`UPDATE ingest_jobs SET lease_owner = ${job.lease.holder}, lease_until = ${msFromNow(job.lease.leaseMs)} WHERE id = ${id}::uuid`;
         return id;
       },
       { timeout: CREATE_TIMEOUT_MS },
@@ -142,7 +145,7 @@ export class IngestRepository {
    */
   async claimNextJob(holder: string, leaseMs: number): Promise<JobRow | null> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
-      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = ${msFromNow(leaseMs)}
       WHERE id = (
         SELECT id FROM ingest_jobs
         WHERE ${UNHELD_JOB} AND (retry_at IS NULL OR retry_at <= now())
@@ -155,7 +158,7 @@ export class IngestRepository {
   /** Leases this job (asked for by name, so a retry delay does not apply); false while another holds it or it has ended. */
   async claimJob(jobId: string, holder: string, leaseMs: number): Promise<boolean> {
     const n = await this.db.$executeRaw`
-      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = ${msFromNow(leaseMs)}
       WHERE id = ${jobId}::uuid AND state IN ('queued', 'running')
         AND (lease_owner IS NULL OR lease_owner = ${holder} OR lease_until < now())`;
     return n > 0;
@@ -164,7 +167,7 @@ export class IngestRepository {
   /** Extends the holder's lease; false when the job was cancelled or ended, or its lease passed to another. */
   async renewLease(jobId: string, holder: string, leaseMs: number): Promise<boolean> {
     const n = await this.db.$executeRaw`
-      UPDATE ingest_jobs SET lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      UPDATE ingest_jobs SET lease_until = ${msFromNow(leaseMs)}
       WHERE id = ${jobId}::uuid AND lease_owner = ${holder} AND state IN ('queued', 'running')`;
     return n > 0;
   }
@@ -177,13 +180,13 @@ export class IngestRepository {
   async leasedJobs(): Promise<{ id: string; holder: string }[]> {
     return this.db.$queryRaw<{ id: string; holder: string }[]>`
       SELECT id, lease_owner AS holder FROM ingest_jobs
-      WHERE state IN ('queued', 'running') AND lease_owner IS NOT NULL AND lease_until >= now()`;
+      WHERE state IN ('queued', 'running') AND ${HELD_LEASE}`;
   }
 
   /** True while some process holds an unexpired lease on the job. */
   async isLeased(jobId: string): Promise<boolean> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
-      SELECT id FROM ingest_jobs WHERE id = ${jobId}::uuid AND lease_owner IS NOT NULL AND lease_until >= now()`;
+      SELECT id FROM ingest_jobs WHERE id = ${jobId}::uuid AND ${HELD_LEASE}`;
     return rows.length > 0;
   }
 
@@ -255,7 +258,7 @@ export class IngestRepository {
   /** An outage is not the job's fault: it goes back to queued with the reason, not to be claimed again for `retryInMs`. */
   async markOutage(jobId: string, error: string, retryInMs: number): Promise<void> {
     await this.db.$executeRaw`
-      UPDATE ingest_jobs SET state = 'queued', error = ${error}, retries = retries + 1, retry_at = now() + ${retryInMs} * interval '1 millisecond'
+      UPDATE ingest_jobs SET state = 'queued', error = ${error}, retries = retries + 1, retry_at = ${msFromNow(retryInMs)}
       WHERE id = ${jobId}::uuid AND state IN ('queued', 'running')`;
   }
 

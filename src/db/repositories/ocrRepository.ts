@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/client';
 import type { Db } from '../prisma';
+import { msFromNow } from './sqlFragments';
 
 export interface StoredLine {
   text: string;
@@ -87,7 +88,7 @@ export class OcrRepository {
    */
   claimPendingOcr(take: number, leaseMs: number): Promise<{ id: string; width: number }[]> {
     return this.db.$queryRaw<{ id: string; width: number }[]>`
-      UPDATE images SET ocr_lease_until = now() + ${leaseMs} * interval '1 millisecond'
+      UPDATE images SET ocr_lease_until = ${msFromNow(leaseMs)}
       WHERE id IN (
         SELECT id FROM images
         WHERE ${CLAIMABLE_OCR}

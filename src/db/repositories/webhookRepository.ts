@@ -1,5 +1,6 @@
 import type { Webhook, WebhookDelivery } from '../generated/client';
 import type { Db } from '../prisma';
+import { msFromNow } from './sqlFragments';
 
 export type WebhookRow = Webhook;
 export type DeliveryRow = WebhookDelivery;
@@ -53,7 +54,7 @@ export class WebhookRepository {
    */
   async claimDue(take: number, leaseMs: number, eventId?: string): Promise<(DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> })[]> {
     const claimed = await this.db.$queryRaw<{ id: string }[]>`
-      UPDATE webhook_deliveries SET next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
+      UPDATE webhook_deliveries SET next_attempt_at = ${msFromNow(leaseMs)}
       WHERE id IN (
         SELECT id FROM webhook_deliveries
         WHERE state = 'pending' AND next_attempt_at <= now() AND (${eventId ?? null}::uuid IS NULL OR event_id = ${eventId ?? null}::uuid)
