@@ -11,7 +11,7 @@ export function startWorker(entry: string, workerData: unknown): Worker {
   return new Worker(boot, { eval: true, workerData, execArgv: [] });
 }
 
-/** Calls sent to a worker thread, each settled by the reply that carries its id, or all at once when the worker dies. */
+/** Calls sent to a worker thread or child process, each settled by the reply that carries its id, or all at once when it dies. */
 export class PendingCalls<T> {
   private nextId = 0;
   private readonly calls = new Map<number, { resolve: (value: T) => void; reject: (e: Error) => void }>();
