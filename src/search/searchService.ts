@@ -108,6 +108,9 @@ function toPointFilter(f: SearchFilters, excludeIds?: string[]): PointFilter {
   };
 }
 
+/** Candidates each half of a hybrid search brings to the fusion (Elasticsearch's rank_window_size). */
+const FUSION_WINDOW = 50;
+
 /**
  * Text-to-image and image-to-image search: encode, ask the vector store, then keep only hits
  * that Postgres knows as indexed for the same owner (the vector store alone is never trusted
@@ -158,14 +161,16 @@ export class SearchService {
   /**
    * Text to image. Every hit says why it matched: its semantic score, its text score and the OCR line
    * with the matched words. Hybrid pages are cut from the fused ranking of both halves, each fetched
-   * to the page's end, so paging is stable.
+   * to the fusion window or the page's end, whichever is deeper, so paging is stable.
    */
   async byText(query: string, filters: SearchFilters, page: Page, mode: SearchMode = 'semantic'): Promise<SearchResult> {
     if (mode === 'semantic') {
       const result = await this.byVector(await this.embedText(query), filters, page);
       return { ...result, hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedText: null, highlights: [] } })) };
     }
-    const depth = page.offset + page.limit + 1;
+    // Both halves are ranked over the same window whatever the page size, so a page is a slice of one
+    // fused ranking: with lists only as deep as the page, limit 1 and limit 10 could disagree on the first hit.
+    const depth = Math.max(FUSION_WINDOW, page.offset + page.limit + 1);
     // The words' search in Postgres runs while the text encoder works, not after it.
     const [semantic, text] = await Promise.all([
       mode === 'hybrid' ? this.embedText(query).then((v) => this.byVector(v, filters, { offset: 0, limit: depth })) : null,

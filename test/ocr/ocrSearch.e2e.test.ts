@@ -98,6 +98,8 @@ describe('text in photos: real PP-OCRv4 at ingest, text and hybrid search', () =
     expect(colour.hits[0]!.match).toMatchObject({ textScore: null, matchedText: null });
     // Pages of the fused ranking neither repeat nor skip.
     const all = (await search({ query: '发票', filters: { owner: 'ann' }, limit: 6 })).hits.map((h) => h.id);
+    // The page size does not change the ranking: a one-hit page is the first hit of a longer one.
+    expect((await search({ query: '发票', filters: { owner: 'ann' }, limit: 1 })).hits.map((h) => h.id)).toEqual(all.slice(0, 1));
     const first = await svc
       .api()
       .post('/v1/search/text')
