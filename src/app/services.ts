@@ -39,6 +39,7 @@ import { OcrStage } from '../ocr/ocrStage';
 import { bundledOcrModelDir, PpOcr } from '../ocr/ppOcr';
 import type { TextReader } from '../ocr/textReader';
 import { WebhookService } from '../webhooks/webhookService';
+import { setHelperThreadsNice } from '../util/priority';
 
 /** Everything the API and the CLI work with, built from configuration in one place. */
 export interface Services {
@@ -203,6 +204,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
   const close = async () => {
     for (const fn of cleanup.reverse()) await fn().catch((e: Error) => log.error({ err: e.message }, 'shutdown step failed'));
   };
+  // Before any encoder thread starts: only the threads that exist now are Node's own helpers.
+  setHelperThreadsNice(config.BACKGROUND_NICE);
   try {
     const metrics = new Metrics();
     const database = await openDatabase(config, log);
