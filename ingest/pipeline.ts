@@ -339,8 +339,7 @@ export class IngestPipeline {
     } catch (e) {
       const error = `vector store unavailable: ${(e as Error).message}`;
       await jobs.recordStoreFailure(
-        batch.map((p) => p.imageId),
-        batch.map((p) => p.item.itemId),
+        batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
         error,
       );
       throw new StoreUnavailable(error);

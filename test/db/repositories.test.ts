@@ -60,9 +60,12 @@ describe('repositories on a real PostgreSQL', () => {
     const [a, b] = [image('alice', 1, { albums: ['trip'] }), image('alice', 2)];
     await repos.ingest.upsertPendingImages([a, b]);
     expect(await repos.images.indexedByIds([a.id, b.id])).toEqual([]);
-    await repos.ingest.recordStoreFailure([a.id], [items[0]!.id], 'vector store unavailable: down');
+    await repos.ingest.recordStoreFailure([{ itemId: items[0]!.id, imageId: a.id }], 'vector store unavailable: down');
     expect((await repos.images.findById(a.id))?.error).toBe('vector store unavailable: down');
     expect(await repos.ingest.recentErrors(jobId, 5)).toEqual([{ source: items[0]!.source, error: 'vector store unavailable: down' }]);
+    // The failed item now names its image: a re-index queued meanwhile leaves it to this job.
+    expect(await repos.ingest.imagesAwaitingJobs()).toContain(a.id);
+    expect((await t.db.ingestItem.findUnique({ where: { id: items[0]!.id } }))?.attempts).toBe(1);
 
     await repos.ingest.markIndexed('pack@1', [
       { itemId: items[0]!.id, imageId: a.id },

@@ -300,11 +300,18 @@ export class IngestRepository {
     );
   }
 
-  /** The store refused the batch: images stay pending, items stay pending, both say why. */
-  async recordStoreFailure(imageIds: readonly string[], itemIds: readonly string[], error: string): Promise<void> {
+  /**
+   * The store refused the batch: images stay pending, items stay pending, both say why. Each item
+   * names its image from now on, so a re-index queued before the job resumes (imagesAwaitingJobs)
+   * leaves the image to this job rather than encoding it again from its preview.
+   */
+  async recordStoreFailure(failed: readonly { itemId: string; imageId: string }[], error: string): Promise<void> {
     await this.db.$transaction([
-      this.db.image.updateMany({ where: { id: { in: [...imageIds] } }, data: { error } }),
-      this.db.ingestItem.updateMany({ where: { id: { in: [...itemIds] } }, data: { error, attempts: { increment: 1 } } }),
+      this.db.image.updateMany({ where: { id: { in: failed.map((f) => f.imageId) } }, data: { error } }),
+      this.db.$executeRaw`
+        UPDATE ingest_items AS i SET error = ${error}, attempts = i.attempts + 1, image_id = d.image_id, updated_at = now()
+        FROM unnest(${failed.map((f) => f.itemId)}::uuid[], ${failed.map((f) => f.imageId)}::uuid[]) AS d(id, image_id)
+        WHERE i.id = d.id`,
     ]);
   }
 
