@@ -65,10 +65,8 @@ export class WebhookDispatcher implements EventSink {
   /** Sends a webhook.test event to one subscription now, and reports how its first attempt went. */
   async test(webhook: WebhookRow): Promise<DeliveryOutcome & { eventId: string }> {
     const envelope = this.envelope({ type: 'webhook.test', owner: webhook.owner ?? '', data: { webhookId: webhook.id } });
-    await this.repo.addDeliveries([{ webhookId: webhook.id, ...envelope }]);
-    const [delivery] = await this.repo.claimDue(1, this.leaseMs, envelope.eventId);
-    // Another process may have sent it already; the log shows that attempt.
-    if (!delivery) return { eventId: envelope.eventId, state: 'delivered', status: null, error: null };
+    // Recorded already leased to this call: the poller (this process's or another's) cannot send it first.
+    const delivery = await this.repo.addLeasedDelivery({ webhookId: webhook.id, ...envelope }, this.leaseMs);
     return { eventId: envelope.eventId, ...(await this.attempt(delivery)) };
   }
 

@@ -214,6 +214,18 @@ describe('repositories on a real PostgreSQL', () => {
     expect(await repos.texts.cachedCaptions([img.id], 'retrieval:x')).toHaveLength(0);
   });
 
+  test('webhook deliveries: a due one is leased once; one recorded leased to its sender (a test event) is not due', async () => {
+    const hook = await repos.webhooks.create({ owner: 'fay', url: 'http://127.0.0.1:1/hook', secret: 's', events: [] });
+    const envelope = (type: string) => ({ webhookId: hook.id, eventId: randomUUID(), type, body: '{}' });
+    const leased = await repos.webhooks.addLeasedDelivery(envelope('webhook.test'), 60_000);
+    expect(leased).toMatchObject({ state: 'pending', attempts: 0, webhook: { url: hook.url, secret: 's' } });
+    const due = envelope('job.completed');
+    await repos.webhooks.addDeliveries([due]);
+    const claimed = await repos.webhooks.claimDue(10, 60_000);
+    expect(claimed.map((d) => d.eventId)).toEqual([due.eventId]);
+    expect(await repos.webhooks.claimDue(10, 60_000)).toEqual([]);
+  });
+
   test('API keys: found by hash, revoked by id or prefix once', async () => {
     const row = await repos.apiKeys.create({ name: 'k', prefix: 'isk_abcdefgh', hash: 'h'.repeat(64), owner: 'erin', scopes: ['search'] });
     expect((await repos.apiKeys.findByHash('h'.repeat(64)))?.id).toBe(row.id);

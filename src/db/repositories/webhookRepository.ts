@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Webhook, WebhookDelivery } from '../generated/client';
 import type { Db } from '../prisma';
 import { msFromNow } from './sqlFragments';
@@ -48,16 +49,28 @@ export class WebhookRepository {
   }
 
   /**
-   * Leases pending deliveries whose time has come (oldest first; only one event's with `eventId`), with
-   * where to send them: their next attempt moves `leaseMs` ahead, so instances sharing the database
-   * never send one twice at once, and one left by a crashed sender is due again after the lease.
+   * A delivery recorded already leased to its caller, who sends it at once (a test event): no poller can
+   * take it between the insert and the send. One whose caller dies is due again after the lease.
    */
-  async claimDue(take: number, leaseMs: number, eventId?: string): Promise<(DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> })[]> {
+  async addLeasedDelivery(delivery: NewDelivery, leaseMs: number): Promise<DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> }> {
+    const id = randomUUID();
+    await this.db.$executeRaw`
+      INSERT INTO webhook_deliveries (id, webhook_id, event_id, type, body, next_attempt_at)
+      VALUES (${id}::uuid, ${delivery.webhookId}::uuid, ${delivery.eventId}::uuid, ${delivery.type}, ${delivery.body}, ${msFromNow(leaseMs)})`;
+    return this.db.webhookDelivery.findUniqueOrThrow({ where: { id }, include: { webhook: { select: { url: true, secret: true } } } });
+  }
+
+  /**
+   * Leases pending deliveries whose time has come (oldest first), with where to send them: their next
+   * attempt moves `leaseMs` ahead, so instances sharing the database never send one twice at once, and
+   * one left by a crashed sender is due again after the lease.
+   */
+  async claimDue(take: number, leaseMs: number): Promise<(DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> })[]> {
     const claimed = await this.db.$queryRaw<{ id: string }[]>`
       UPDATE webhook_deliveries SET next_attempt_at = ${msFromNow(leaseMs)}
       WHERE id IN (
         SELECT id FROM webhook_deliveries
-        WHERE state = 'pending' AND next_attempt_at <= now() AND (${eventId ?? null}::uuid IS NULL OR event_id = ${eventId ?? null}::uuid)
+        WHERE state = 'pending' AND next_attempt_at <= now()
         ORDER BY next_attempt_at
         LIMIT ${take} FOR UPDATE SKIP LOCKED)
       RETURNING id`;
