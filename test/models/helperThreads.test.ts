@@ -18,9 +18,10 @@ const lowered = setHelperThreadsNice(17);
 const afterLowering = nices();
 const worker = new Worker('require("node:worker_threads").parentPort.postMessage(require("node:fs").readlinkSync("/proc/thread-self").split("/").pop()); setTimeout(() => {}, 500)', { eval: true });
 worker.once('message', (workerTid) => {
+  const workerNice = nices()[workerTid];
   const raisedAgain = setHelperThreadsNice(0);
   const final = nices();
-  console.log(JSON.stringify({ lowered, helpers, afterLowering, workerTid, workerNice: afterLowering[workerTid] ?? nices()[workerTid], raisedAgain, final, main: String(process.pid) }));
+  console.log(JSON.stringify({ lowered, helpers, afterLowering, workerTid, workerNice, raisedAgain, final, main: String(process.pid) }));
   worker.terminate();
 });
 `;
