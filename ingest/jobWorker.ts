@@ -13,7 +13,7 @@ export interface WorkerDeps extends PipelineDeps {
   ocrRows: OcrRepository;
   stagingDir: string;
   /** OCR backfill decodes (HEIC included) on the decode threads. */
-  decoder: Pick<DecodePool, 'ocrInput'>;
+  decoder: Pick<DecodePool, 'ocrInput' | 'warm'>;
   decode: DecodeLimits;
   /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
   jobRetryBaseMs: number;

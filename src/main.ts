@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   for (const root of config.ingestRoots) await mkdir(root, { recursive: true }).catch(() => undefined);
   const services = await startServices(config, log);
   services.search.warm();
+  services.ingest.warm();
   let accepting = true;
   const app = createApp(services, { version: VERSION, accepting: () => accepting });
   const server = app.listen(config.PORT, config.HOST);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -70,6 +71,22 @@ describe('limits', () => {
   });
 });
 
+/** A service's decode processes (they inherit its DATA_DIR), with their nice values, from /proc. */
+function decodeProcesses(dataDir: string): { pid: number; nice: number }[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((pid) => {
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('decodeProcess')) return [];
+        if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATA_DIR=${dataDir}`)) return [];
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return [{ pid: Number(pid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+}
+
 describe('graceful shutdown', () => {
   test('SIGTERM lets the request in flight finish, then the process exits cleanly', async () => {
     const database = await createTestDatabase();
@@ -126,6 +143,16 @@ describe('graceful shutdown', () => {
         else req.end(body);
       });
     expect(await call('GET', '/readyz')).toBe(200);
+    // Decode processes start with the service, not with the first image: the query's at normal
+    // priority, ingest's (DECODE_THREADS, 2) niced once they have started.
+    let nices: number[] = [];
+    for (let i = 0; i < 100 && nices.join() !== '0,19,19'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      nices = decodeProcesses(dataDir)
+        .map((p) => p.nice)
+        .sort((a, b) => a - b);
+    }
+    expect(nices).toEqual([0, 19, 19]);
     const image = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#d22' } })
       .png()
       .toBuffer();
@@ -144,6 +171,7 @@ describe('graceful shutdown', () => {
     child.kill('SIGTERM');
     expect(await slow).toBe(200);
     expect(await exited).toBe(0);
+    expect(decodeProcesses(dataDir)).toEqual([]);
     expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down: draining requests and ingest', 'stopped']));
     agent.destroy();
     await database.drop();
