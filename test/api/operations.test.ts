@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { writeColourLibrary } from '../helpers/files';
 import { createTestDatabase } from '../helpers/database';
 import { tempDir, testEnv } from '../helpers/env';
+import { niceFromStat } from '../helpers/proc';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
 
 describe('operations', () => {
@@ -79,8 +80,7 @@ function decodeProcesses(dataDir: string): { pid: number; nice: number }[] {
       try {
         if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('decodeProcess')) return [];
         if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATA_DIR=${dataDir}`)) return [];
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return [{ pid: Number(pid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) }];
+        return [{ pid: Number(pid), nice: niceFromStat(`/proc/${pid}/stat`) }];
       } catch {
         return []; // gone meanwhile
       }

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected } from '../../src/images/decode';
 import { DecodePool } from '../../src/images/decodePool';
+import { niceFromStat } from '../helpers/proc';
 import type { ImagePreprocessing } from '../../src/models/preprocess';
 
 const prep: ImagePreprocessing = { size: 16, resize: 'squash', interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
@@ -54,12 +55,10 @@ describe('decode pool: ingest decodes in child processes', () => {
     const pids = pool.processIds();
     expect(pids).toHaveLength(2);
     for (const pid of pids) {
-      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        // Fields after the command (which may hold spaces); nice is field 19 of stat(5).
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), nice: Number(fields[16]) };
-      });
+      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => ({
+        name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+        nice: niceFromStat(`/proc/${pid}/task/${tid}/stat`),
+      }));
       expect(threads.some((t) => t.name === 'libvips worker')).toBe(true);
       expect(threads.filter((t) => t.nice !== 19)).toEqual([]);
     }

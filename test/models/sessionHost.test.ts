@@ -3,14 +3,12 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SessionHost } from '../../src/models/sessionHost';
 import { testEnv } from '../helpers/env';
+import { niceFromStat } from '../helpers/proc';
 
-/** Nice values of this process's threads, from /proc (field 19 of a thread's stat). */
+/** Nice values of this process's threads, from /proc. */
 function threadNices(): Map<number, number> {
   const out = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-  }
+  for (const tid of readdirSync('/proc/self/task')) out.set(Number(tid), niceFromStat(`/proc/self/task/${tid}/stat`));
   return out;
 }
 
