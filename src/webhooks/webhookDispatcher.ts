@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DeliveryRow, WebhookRepository, WebhookRow } from '../db/repositories';
+import type { SendableDelivery, WebhookRepository, WebhookRow } from '../db/repositories';
 import type { DomainEvent, EventSink } from '../events/events';
 import type { Logger } from '../util/logger';
 import { postJson } from './postJson';
@@ -123,7 +123,7 @@ export class WebhookDispatcher implements EventSink {
     }
   }
 
-  private async attempt(d: DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> }): Promise<DeliveryOutcome> {
+  private async attempt(d: SendableDelivery): Promise<DeliveryOutcome> {
     let status: number | null = null;
     let error: string | null = null;
     try {

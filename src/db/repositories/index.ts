@@ -48,6 +48,6 @@ export type { ApiKeyRepository, DuplicateRepository, ImageRepository, IngestRepo
 export type { DuplicateGroupRow, DuplicateLink, DuplicatePoint } from './duplicateRepository';
 export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
-export type { DeliveryRow, WebhookRow } from './webhookRepository';
+export type { DeliveryRow, SendableDelivery, WebhookRow } from './webhookRepository';
 export type { FileState, WatchedFolderRow } from './watchRepository';
 export type { JobKind, JobRow, NewItem, NewJob, PendingImage, PendingItem, SourceKind } from './ingestRepository';

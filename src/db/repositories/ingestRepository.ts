@@ -1,6 +1,6 @@
 import { Prisma, type IngestJob } from '../generated/client';
 import type { Db } from '../prisma';
-import { msFromNow } from './sqlFragments';
+import { itemImagePairs, msFromNow } from './sqlFragments';
 
 export type JobRow = IngestJob;
 export type JobKind = IngestJob['kind'];
@@ -310,7 +310,7 @@ export class IngestRepository {
       this.db.image.updateMany({ where: { id: { in: failed.map((f) => f.imageId) } }, data: { error } }),
       this.db.$executeRaw`
         UPDATE ingest_items AS i SET error = ${error}, attempts = i.attempts + 1, image_id = d.image_id, updated_at = now()
-        FROM unnest(${failed.map((f) => f.itemId)}::uuid[], ${failed.map((f) => f.imageId)}::uuid[]) AS d(id, image_id)
+        FROM ${itemImagePairs(failed)}
         WHERE i.id = d.id`,
     ]);
   }
@@ -322,7 +322,7 @@ export class IngestRepository {
       // One statement for the batch's items: each client-built query costs the main thread about 1-5 ms.
       this.db.$executeRaw`
         UPDATE ingest_items AS i SET state = 'done', image_id = d.image_id, error = NULL, updated_at = now()
-        FROM unnest(${done.map((d) => d.itemId)}::uuid[], ${done.map((d) => d.imageId)}::uuid[]) AS d(id, image_id)
+        FROM ${itemImagePairs(done)}
         WHERE i.id = d.id`,
     ]);
   }

@@ -5,6 +5,8 @@ import { msFromNow } from './sqlFragments';
 
 export type WebhookRow = Webhook;
 export type DeliveryRow = WebhookDelivery;
+/** A delivery with where to send it. */
+export type SendableDelivery = DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> };
 
 export interface NewDelivery {
   webhookId: string;
@@ -52,7 +54,7 @@ export class WebhookRepository {
    * A delivery recorded already leased to its caller, who sends it at once (a test event): no poller can
    * take it between the insert and the send. One whose caller dies is due again after the lease.
    */
-  async addLeasedDelivery(delivery: NewDelivery, leaseMs: number): Promise<DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> }> {
+  async addLeasedDelivery(delivery: NewDelivery, leaseMs: number): Promise<SendableDelivery> {
     const id = randomUUID();
     await this.db.$executeRaw`
       INSERT INTO webhook_deliveries (id, webhook_id, event_id, type, body, next_attempt_at)
@@ -65,7 +67,7 @@ export class WebhookRepository {
    * attempt moves `leaseMs` ahead, so instances sharing the database never send one twice at once, and
    * one left by a crashed sender is due again after the lease.
    */
-  async claimDue(take: number, leaseMs: number): Promise<(DeliveryRow & { webhook: Pick<WebhookRow, 'url' | 'secret'> })[]> {
+  async claimDue(take: number, leaseMs: number): Promise<SendableDelivery[]> {
     const claimed = await this.db.$queryRaw<{ id: string }[]>`
       UPDATE webhook_deliveries SET next_attempt_at = ${msFromNow(leaseMs)}
       WHERE id IN (
