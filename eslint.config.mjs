@@ -29,6 +29,8 @@ export default tseslint.config(
       // Express 5 awaits async handlers and routes their rejections to the error handler.
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
       '@typescript-eslint/no-floating-promises': 'error',
+      // A promise returned un-awaited from try/finally settles after the finally has run (and cleaned up).
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'always'],
       // Port methods are async by contract even where an adapter (the embedded index) answers at once.

@@ -68,7 +68,7 @@ export async function sampleVideo(
     if (files.length === 0) throw new FfmpegFailed('no frame could be decoded from the video');
     if (times.length < files.length) throw new FfmpegFailed(`ffmpeg reported ${times.length} frame times for ${files.length} frames`);
     const bounds = segmentBounds(times.slice(0, files.length), info.durationMs, maxSpacingMs);
-    return Promise.all(files.map(async (f, i) => ({ ...bounds[i]!, jpeg: await readFile(path.join(dir, f)) })));
+    return await Promise.all(files.map(async (f, i) => ({ ...bounds[i]!, jpeg: await readFile(path.join(dir, f)) })));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
