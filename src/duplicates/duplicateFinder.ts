@@ -1,4 +1,4 @@
-import type { DuplicateLink, DuplicateRepository } from '../db/repositories';
+import type { DuplicateLink, DuplicateRepository, PointLinks } from '../db/repositories';
 import { phashToStored } from '../images/similarity';
 import type { VectorCollection } from '../store/vectorStore';
 import type { Logger } from '../util/logger';
@@ -35,16 +35,35 @@ export class DuplicateFinder {
   ) {}
 
   async afterIndexed(owner: string, assets: readonly IndexedAsset[]): Promise<void> {
+    const links: PointLinks[] = [];
+    const byHash = await this.phashNeighbours(owner, assets);
     for (const asset of assets) {
       for (const point of asset.points) {
-        const links = await this.neighbours(owner, asset, point);
-        if (links.length) await this.repo.link(owner, { pointId: point.pointId, imageId: asset.imageId, segment: point.segment }, links);
+        const neighbours = await this.neighbours(owner, asset, point, point.segment === 0 ? (byHash.get(asset.imageId) ?? []) : []);
+        if (neighbours.length) links.push({ point: { pointId: point.pointId, imageId: asset.imageId, segment: point.segment }, neighbours });
       }
     }
+    await this.repo.link(owner, links);
   }
 
-  private async neighbours(owner: string, asset: IndexedAsset, point: IndexedAsset['points'][number]): Promise<DuplicateLink[]> {
-    const { threshold, neighbours, phashBits } = this.settings;
+  /** The batch's photos' near copies by difference hash, by photo: one query for the batch. */
+  private async phashNeighbours(owner: string, assets: readonly IndexedAsset[]): Promise<Map<string, DuplicateLink[]>> {
+    const photos = assets.flatMap((a) => (a.phash ? [{ imageId: a.imageId, phash: phashToStored(a.phash) }] : []));
+    const byPhoto = new Map<string, DuplicateLink[]>();
+    for (const n of await this.repo.phashNeighbours(owner, photos, this.settings.phashBits)) {
+      const link: DuplicateLink = { pointId: n.id, imageId: n.id, segment: 0, via: 'phash', similarity: 1 - n.distance / 64 };
+      byPhoto.set(n.of, [...(byPhoto.get(n.of) ?? []), link]);
+    }
+    return byPhoto;
+  }
+
+  private async neighbours(
+    owner: string,
+    asset: IndexedAsset,
+    point: IndexedAsset['points'][number],
+    sameHash: readonly DuplicateLink[],
+  ): Promise<DuplicateLink[]> {
+    const { threshold, neighbours } = this.settings;
     const hits = await this.collection.search({ vector: point.vector, limit: neighbours + 1, filter: { owner } });
     const links = new Map<string, DuplicateLink>();
     for (const h of hits) {
@@ -53,11 +72,7 @@ export class DuplicateFinder {
       links.set(h.id, { pointId: h.id, imageId, segment: h.payload.segment?.index ?? 0, via: 'vector', similarity: h.score });
     }
     // The same pixels re-encoded says more than close vectors: it names the link when both hold.
-    if (asset.phash && point.segment === 0) {
-      for (const n of await this.repo.phashNeighbours(owner, phashToStored(asset.phash), phashBits, asset.imageId)) {
-        links.set(n.id, { pointId: n.id, imageId: n.id, segment: 0, via: 'phash', similarity: 1 - n.distance / 64 });
-      }
-    }
+    for (const n of sameHash) links.set(n.pointId, n);
     return [...links.values()];
   }
 

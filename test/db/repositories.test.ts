@@ -85,6 +85,76 @@ describe('repositories on a real PostgreSQL', () => {
     expect(await repos.images.ingestState({ id: a.id }, 'alice')).toMatchObject({ state: 'indexed', modelPack: 'pack@1', albums: ['trip'] });
   });
 
+  test('near-duplicates: one query finds a batch of photos their hash neighbours; one link call merges the groups a batch joins', async () => {
+    const photos = [-1n, -2n, 0n, 1n, 3n, 0xffn, null, null, null, null, null].map((phash, n) => image('gina', 100 + n, { phash }));
+    await repos.ingest.upsertPendingImages(photos);
+    const [p1, p2, p3, p4, p5, p6, p7, p8, q1, q2, q3] = photos.map((p) => p.id);
+    const hits = await repos.duplicates.phashNeighbours(
+      'gina',
+      [
+        { imageId: p1!, phash: -1n },
+        { imageId: p3!, phash: 0n },
+      ],
+      2,
+    );
+    expect(hits).toEqual(
+      expect.arrayContaining([
+        { of: p1, id: p2, distance: 1 },
+        { of: p3, id: p4, distance: 1 },
+        { of: p3, id: p5, distance: 2 },
+      ]),
+    );
+    expect(hits).toHaveLength(3);
+
+    const point = (id: string) => ({ pointId: id, imageId: id, segment: 0 });
+    const link = (id: string, via: 'vector' | 'phash', similarity: number) => ({ ...point(id), via, similarity });
+    const members = async () => {
+      const groups = await repos.duplicates.listGroups('gina', 0, 10, true);
+      return groups.map((g) => ({ id: g.id, dismissed: g.dismissedAt !== null, members: g.members.map((m) => [m.pointId, m.via, m.similarity]) }));
+    };
+    await repos.duplicates.link('gina', [
+      { point: point(p1!), neighbours: [link(p2!, 'vector', 0.5)] },
+      { point: point(p3!), neighbours: [link(p4!, 'phash', 0.75)] },
+    ]);
+    const first = await members();
+    const [g12, g34] = [p1, p3].map((p) => first.find((g) => g.members.some((m) => m[0] === p)));
+    expect(new Set(g12!.members.map((m) => m[0]))).toEqual(new Set([p1, p2]));
+    expect(new Set(g34!.members.map((m) => m[0]))).toEqual(new Set([p3, p4]));
+    await repos.duplicates.dismiss('gina', g34!.id);
+
+    // p5 joins both groups and p6 joins p5: one group, the first of the two by id, shown again.
+    await repos.duplicates.link('gina', [
+      { point: point(p5!), neighbours: [link(p2!, 'vector', 0.25), link(p4!, 'phash', 0.5)] },
+      { point: point(p6!), neighbours: [link(p5!, 'vector', 0.75)] },
+    ]);
+    const [merged, ...rest] = await members();
+    expect(rest).toEqual([]);
+    expect(merged!.id).toBe([g12!.id, g34!.id].sort()[0]);
+    expect(merged!.dismissed).toBe(false);
+    // A point joins with the first link that named it: p5 as a point (its best link), p6 likewise.
+    expect(new Map(merged!.members.map((m) => [m[0], m.slice(1)]))).toEqual(
+      new Map([
+        [p1, ['vector', 0.5]],
+        [p2, ['vector', 0.5]],
+        [p3, ['phash', 0.75]],
+        [p4, ['phash', 0.75]],
+        [p5, ['phash', 0.5]],
+        [p6, ['vector', 0.75]],
+      ]),
+    );
+    expect(await t.db.duplicateGroup.count({ where: { owner: 'gina' } })).toBe(1);
+
+    // Two batches linking into the same new pair at once still make one group (the owner's links are serialised).
+    await Promise.all([
+      repos.duplicates.link('gina', [{ point: point(q1!), neighbours: [link(p7!, 'vector', 0.5)] }]),
+      repos.duplicates.link('gina', [{ point: point(q2!), neighbours: [link(p7!, 'vector', 0.5), link(p8!, 'vector', 0.5)] }]),
+      repos.duplicates.link('gina', [{ point: point(q3!), neighbours: [link(p8!, 'vector', 0.5)] }]),
+    ]);
+    const groups = await members();
+    expect(groups).toHaveLength(2);
+    expect(groups.map((g) => new Set(g.members.map((m) => m[0])))).toContainEqual(new Set([p7, p8, q1, q2, q3]));
+  });
+
   test('claiming pages through pending items in a stable order; jobs end completed, queued by an outage, or failed', async () => {
     const jobId = await repos.ingest.createJob(
       { owner: 'bob', kind: 'url' },

@@ -1,18 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Db } from '../prisma';
+import { planGroups, type DuplicateLink, type PointLinks } from './duplicateLinks';
 import type { ImageRow } from './imageRepository';
 
-/** One point of a photo or video, and how it came to be in a group. */
-export interface DuplicatePoint {
-  pointId: string;
-  imageId: string;
-  segment: number;
-}
-
-export interface DuplicateLink extends DuplicatePoint {
-  via: 'vector' | 'phash';
-  similarity: number;
-}
+/** Two-key advisory locks (a keyspace apart from the migrations' one-key lock): this class, the owner's hash. */
+const LINKING_LOCK_CLASS = 1;
 
 export interface DuplicateGroupRow {
   id: string;
@@ -20,48 +11,63 @@ export interface DuplicateGroupRow {
   members: (Omit<DuplicateLink, 'via'> & { via: string; image: ImageRow })[];
 }
 
-/** Near-duplicate groups: found one point at a time at ingest, read page by page, dismissed by their owner. */
+/** Near-duplicate groups: linked a batch of new points at a time at ingest, read page by page, dismissed by their owner. */
 export class DuplicateRepository {
   constructor(private readonly db: Db) {}
 
-  /** An owner's photos whose difference hash is within `maxBits` of this one (a full scan of the owner's hashes). */
-  async phashNeighbours(owner: string, phash: bigint, maxBits: number, exceptImage: string): Promise<{ id: string; distance: number }[]> {
-    return this.db.$queryRaw<{ id: string; distance: number }[]>`
-      SELECT id::text AS id, bit_count((phash # ${phash})::bit(64))::int AS distance
-      FROM images
-      WHERE owner = ${owner} AND deleted_at IS NULL AND phash IS NOT NULL AND id <> ${exceptImage}::uuid
-        AND bit_count((phash # ${phash})::bit(64)) <= ${maxBits}
-      ORDER BY distance
-      LIMIT 50`;
+  /** For each photo, the owner's photos whose difference hash is within `maxBits` of its own (a full scan of the owner's hashes each). */
+  async phashNeighbours(
+    owner: string,
+    photos: readonly { imageId: string; phash: bigint }[],
+    maxBits: number,
+  ): Promise<{ of: string; id: string; distance: number }[]> {
+    if (photos.length === 0) return [];
+    return this.db.$queryRaw<{ of: string; id: string; distance: number }[]>`
+      SELECT q.image_id::text AS "of", n.id::text AS id, n.distance
+      FROM unnest(${photos.map((p) => p.imageId)}::uuid[], ${photos.map((p) => p.phash)}::bigint[]) AS q(image_id, phash)
+      CROSS JOIN LATERAL (
+        SELECT i.id, bit_count((i.phash # q.phash)::bit(64))::int AS distance
+        FROM images i
+        WHERE i.owner = ${owner} AND i.deleted_at IS NULL AND i.phash IS NOT NULL AND i.id <> q.image_id
+          AND bit_count((i.phash # q.phash)::bit(64)) <= ${maxBits}
+        ORDER BY distance
+        LIMIT 50
+      ) n
+      ORDER BY q.image_id, n.distance`;
   }
 
   /**
-   * Puts a point and its near neighbours in one group: the groups any of them are in already merge into
-   * the first of them (or a new one). Membership changed, so a dismissed group is shown again.
+   * Puts each point with its near neighbours in one group: the groups any of them are in already merge
+   * into the first of them (or a new one); membership changed, so a dismissed group is shown again.
+   * A batch's points are linked in a few statements, not a few per point, and an owner's links are
+   * made one batch at a time so two batches joining the same group never split it.
    */
-  async link(owner: string, point: DuplicatePoint, neighbours: readonly DuplicateLink[]): Promise<string> {
-    const best = neighbours.reduce((a, b) => (b.similarity > a.similarity ? b : a));
-    const all: DuplicateLink[] = [{ ...point, via: best.via, similarity: best.similarity }, ...neighbours];
-    return this.db.$transaction(async (tx) => {
-      const existing = await tx.duplicateMember.findMany({ where: { pointId: { in: all.map((p) => p.pointId) } }, select: { pointId: true, groupId: true } });
-      const groups = [...new Set(existing.map((m) => m.groupId))].sort();
-      const target = groups[0] ?? randomUUID();
-      if (groups.length === 0) await tx.duplicateGroup.create({ data: { id: target, owner } });
-      const others = groups.slice(1);
-      if (others.length) {
-        await tx.duplicateMember.updateMany({ where: { groupId: { in: others } }, data: { groupId: target } });
-        await tx.duplicateGroup.deleteMany({ where: { id: { in: others } } });
+  async link(owner: string, links: readonly PointLinks[]): Promise<void> {
+    if (links.length === 0) return;
+    const pointIds = [...new Set(links.flatMap((l) => [l.point.pointId, ...l.neighbours.map((n) => n.pointId)]))];
+    await this.db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT pg_advisory_xact_lock(${LINKING_LOCK_CLASS}::int, hashtext(${owner}))::text`;
+      const existing = await tx.duplicateMember.findMany({ where: { pointId: { in: pointIds } }, select: { pointId: true, groupId: true } });
+      const plan = planGroups(links, new Map(existing.map((m) => [m.pointId, m.groupId])));
+      if (plan.newGroups.length) await tx.duplicateGroup.createMany({ data: plan.newGroups.map((id) => ({ id, owner })) });
+      for (const { into, from } of plan.merges) {
+        await tx.duplicateMember.updateMany({ where: { groupId: { in: from } }, data: { groupId: into } });
+        await tx.duplicateGroup.deleteMany({ where: { id: { in: from } } });
       }
-      const known = new Set(existing.map((m) => m.pointId));
-      const fresh = all.filter((p, i) => !known.has(p.pointId) && all.findIndex((q) => q.pointId === p.pointId) === i);
-      if (fresh.length) {
+      if (plan.newMembers.length) {
         await tx.duplicateMember.createMany({
-          data: fresh.map((p) => ({ pointId: p.pointId, imageId: p.imageId, segment: p.segment, groupId: target, via: p.via, similarity: p.similarity })),
+          data: plan.newMembers.map((p) => ({
+            pointId: p.pointId,
+            imageId: p.imageId,
+            segment: p.segment,
+            groupId: p.groupId,
+            via: p.via,
+            similarity: p.similarity,
+          })),
           skipDuplicates: true,
         });
       }
-      await tx.duplicateGroup.update({ where: { id: target }, data: { updatedAt: new Date(), dismissedAt: null } });
-      return target;
+      await tx.duplicateGroup.updateMany({ where: { id: { in: plan.touched } }, data: { updatedAt: new Date(), dismissedAt: null } });
     });
   }
 

@@ -45,7 +45,8 @@ export function openRepositories(databaseUrl: string): Repositories {
 }
 
 export type { ApiKeyRepository, DuplicateRepository, ImageRepository, IngestRepository, OcrRepository, TextRepository, WatchRepository, WebhookRepository };
-export type { DuplicateGroupRow, DuplicateLink, DuplicatePoint } from './duplicateRepository';
+export type { DuplicateGroupRow } from './duplicateRepository';
+export type { DuplicateLink, DuplicatePoint, PointLinks } from './duplicateLinks';
 export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility } from './imageRepository';
 export type { DeliveryRow, SendableDelivery, WebhookRow } from './webhookRepository';
