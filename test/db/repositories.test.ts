@@ -246,6 +246,43 @@ describe('repositories on a real PostgreSQL', () => {
     expect(mine(await repos.ocr.claimPendingOcr(10, 60_000))).toEqual([imgs[0]!.id]);
   });
 
+  test("a batch's image rows are written in one statement: every field kept, refreshed in place when written again", async () => {
+    const img = image('hana', 30, {
+      externalId: 'e1',
+      albums: ['旅行', 'b'],
+      takenAt: new Date('2024-05-01T10:00:00.123Z'),
+      tags: ['猫'],
+      camera: 'Apple iPhone 15 Pro',
+      latitude: 31.2304,
+      longitude: 121.4737,
+      mediaType: 'video',
+      durationMs: 3000,
+      videoCodec: 'h264',
+      segmentCount: 2,
+      frameTimesMs: [-1, 0, 1500],
+      phash: -(2n ** 63n) + 5n,
+      sharpness: 12.5,
+      edited: true,
+      favorite: true,
+      ocrState: 'pending',
+    });
+    await repos.ingest.upsertPendingImages([img]);
+    const row = () => t.db.image.findUniqueOrThrow({ where: { id: img.id } });
+    const { ocrState: _, ...fields } = img;
+    expect(await row()).toMatchObject({ ...fields, state: 'pending', error: null, deletedAt: null, ocrState: 'pending', modelPack: null });
+
+    // Deleted, then the same content again (twice in one batch, the later wins): back as pending, text read kept.
+    await t.db.image.update({ where: { id: img.id }, data: { state: 'indexed', ocrState: 'done', deletedAt: new Date() } });
+    await repos.ingest.upsertPendingImages([
+      { ...fields, source: '/photos/b.jpg' },
+      { ...fields, source: '/photos/c.jpg', albums: [] },
+    ]);
+    expect(await row()).toMatchObject({ source: '/photos/c.jpg', albums: [], state: 'pending', deletedAt: null, ocrState: 'done' });
+    await repos.ingest.upsertPendingImages([img]);
+    expect((await row()).ocrState).toBe('pending');
+    await expect(repos.ingest.upsertPendingImages([])).resolves.toBeUndefined();
+  });
+
   test('stale images, requeueing, and the images unfinished jobs will write', async () => {
     const old = image('carol', 10);
     const fresh = image('carol', 11);

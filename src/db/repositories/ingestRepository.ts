@@ -285,19 +285,36 @@ export class IngestRepository {
     await this.db.ingestItem.update({ where: { id: itemId }, data: { state: 'skipped', imageId } });
   }
 
-  /** Writes (or refreshes) the batch's image rows as pending, before their vectors are stored. */
+  /**
+   * Writes (or refreshes) the batch's image rows as pending, before their vectors are stored: one
+   * statement for the batch, the rows handed over as JSON (a client-built upsert per photo cost the
+   * main thread a few ms each). Ingesting deleted content again brings it back as a new image (its
+   * old albums stay gone); new bytes under an external id replace the image's content in place.
+   */
   async upsertPendingImages(images: readonly PendingImage[]): Promise<void> {
-    await this.db.$transaction(
-      images.map(({ id, owner, ...row }) =>
-        this.db.image.upsert({
-          where: { id },
-          create: { id, owner, ...row, state: 'pending', error: null },
-          // Ingesting deleted content again brings it back as a new image: its old albums stay gone.
-          // New bytes under an external id replace the image's content (hash, size, EXIF) in place.
-          update: { ...row, state: 'pending', deletedAt: null },
-        }),
-      ),
-    );
+    // One row per id: ON CONFLICT may not touch a row twice, and the same bytes can come twice in a batch.
+    const rows = [...new Map(images.map((i) => [i.id, { ...i, phash: i.phash?.toString() ?? null, ocrState: i.ocrState ?? null }])).values()];
+    if (rows.length === 0) return;
+    await this.db.$executeRaw`
+      INSERT INTO images AS i (id, owner, external_id, sha256, source_kind, source, mime, width, height, bytes, albums, taken_at,
+        favorite, hidden, archived, tags, media_type, duration_ms, video_codec, segment_count, frame_times_ms, phash, sharpness,
+        edited, camera, latitude, longitude, ocr_state, state, error, updated_at)
+      SELECT id, owner, "externalId", sha256, "sourceKind", source, mime, width, height, bytes, albums, "takenAt",
+        favorite, hidden, archived, tags, "mediaType", "durationMs", "videoCodec", "segmentCount", "frameTimesMs", phash, sharpness,
+        edited, camera, latitude, longitude, "ocrState", 'pending', NULL, now()
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(id uuid, owner text, "externalId" text, sha256 text,
+        "sourceKind" "SourceKind", source text, mime text, width int, height int, bytes int, albums text[], "takenAt" timestamptz,
+        favorite boolean, hidden boolean, archived boolean, tags text[], "mediaType" "MediaType", "durationMs" int, "videoCodec" text,
+        "segmentCount" int, "frameTimesMs" int[], phash bigint, sharpness real, edited boolean, camera text, latitude float8,
+        longitude float8, "ocrState" "OcrState")
+      ON CONFLICT (id) DO UPDATE SET external_id = excluded.external_id, sha256 = excluded.sha256, source_kind = excluded.source_kind,
+        source = excluded.source, mime = excluded.mime, width = excluded.width, height = excluded.height, bytes = excluded.bytes,
+        albums = excluded.albums, taken_at = excluded.taken_at, favorite = excluded.favorite, hidden = excluded.hidden,
+        archived = excluded.archived, tags = excluded.tags, media_type = excluded.media_type, duration_ms = excluded.duration_ms,
+        video_codec = excluded.video_codec, segment_count = excluded.segment_count, frame_times_ms = excluded.frame_times_ms,
+        phash = excluded.phash, sharpness = excluded.sharpness, edited = excluded.edited, camera = excluded.camera,
+        latitude = excluded.latitude, longitude = excluded.longitude, ocr_state = coalesce(excluded.ocr_state, i.ocr_state),
+        state = 'pending', deleted_at = NULL, updated_at = now()`;
   }
 
   /**
