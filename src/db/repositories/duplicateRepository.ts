@@ -54,19 +54,7 @@ export class DuplicateRepository {
         await tx.duplicateMember.updateMany({ where: { groupId: { in: from } }, data: { groupId: into } });
         await tx.duplicateGroup.deleteMany({ where: { id: { in: from } } });
       }
-      if (plan.newMembers.length) {
-        await tx.duplicateMember.createMany({
-          data: plan.newMembers.map((p) => ({
-            pointId: p.pointId,
-            imageId: p.imageId,
-            segment: p.segment,
-            groupId: p.groupId,
-            via: p.via,
-            similarity: p.similarity,
-          })),
-          skipDuplicates: true,
-        });
-      }
+      if (plan.newMembers.length) await tx.duplicateMember.createMany({ data: plan.newMembers, skipDuplicates: true });
       await tx.duplicateGroup.updateMany({ where: { id: { in: plan.touched } }, data: { updatedAt: new Date(), dismissedAt: null } });
     });
   }
