@@ -281,6 +281,13 @@ describe('repositories on a real PostgreSQL', () => {
     await repos.ingest.upsertPendingImages([img]);
     expect((await row()).ocrState).toBe('pending');
     await expect(repos.ingest.upsertPendingImages([])).resolves.toBeUndefined();
+    // A lone surrogate (a product's id, say) is stored as U+FFFD, as the pg driver's UTF-8 encoding did, not refused by jsonb.
+    const odd = image('hana', 31, { externalId: 'id-\ud800-x', source: 'https://example.com/\udc00.jpg' });
+    await repos.ingest.upsertPendingImages([odd]);
+    expect(await t.db.image.findUniqueOrThrow({ where: { id: odd.id } })).toMatchObject({
+      externalId: 'id-\ufffd-x',
+      source: 'https://example.com/\ufffd.jpg',
+    });
   });
 
   test('stale images, requeueing, and the images unfinished jobs will write', async () => {
