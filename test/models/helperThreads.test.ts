@@ -6,11 +6,10 @@ import path from 'node:path';
  * own threads must not be touched.
  */
 const SCRIPT = `
-const { readdirSync } = require('node:fs');
 const { Worker } = require('node:worker_threads');
 const { setHelperThreadsNice } = require(${JSON.stringify(path.resolve(__dirname, '../../src/util/priority.ts'))});
-const { niceFromStat } = require(${JSON.stringify(path.resolve(__dirname, '../helpers/proc.ts'))});
-const nices = () => Object.fromEntries(readdirSync('/proc/self/task').map((tid) => [tid, niceFromStat('/proc/self/task/' + tid + '/stat')]));
+const { threadNices } = require(${JSON.stringify(path.resolve(__dirname, '../helpers/proc.ts'))});
+const nices = () => Object.fromEntries(threadNices());
 const helpers = Object.keys(nices()).filter((tid) => tid !== String(process.pid));
 const lowered = setHelperThreadsNice(17);
 const afterLowering = nices();

@@ -1,16 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SessionHost } from '../../src/models/sessionHost';
 import { testEnv } from '../helpers/env';
-import { niceFromStat } from '../helpers/proc';
-
-/** Nice values of this process's threads, from /proc. */
-function threadNices(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task')) out.set(Number(tid), niceFromStat(`/proc/self/task/${tid}/stat`));
-  return out;
-}
+import { threadNices } from '../helpers/proc';
 
 describe('session host: ONNX sessions on a worker thread', () => {
   const dir = testEnv('TEST_MODEL_DIR');
