@@ -326,6 +326,7 @@ export class IngestPipeline {
       }));
     });
     const stale = batch.flatMap((p) => p.stalePoints);
+    const pairs = batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId }));
     try {
       await withRetry(
         async () => {
@@ -338,16 +339,10 @@ export class IngestPipeline {
       );
     } catch (e) {
       const error = `vector store unavailable: ${(e as Error).message}`;
-      await jobs.recordStoreFailure(
-        batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
-        error,
-      );
+      await jobs.recordStoreFailure(pairs, error);
       throw new StoreUnavailable(error);
     }
-    await jobs.markIndexed(
-      pack.key,
-      batch.map((p) => ({ itemId: p.item.itemId, imageId: p.imageId })),
-    );
+    await jobs.markIndexed(pack.key, pairs);
     // Frames the asset's new content no longer has; their points are gone already.
     await Promise.all(stale.map((id) => derivatives.removeAll(id)));
     if (ctx.kind === 'reindex') return;
