@@ -64,8 +64,9 @@ export function planGroups(links: readonly PointLinks[], existing: ReadonlyMap<s
   const targetOf = (key: string): string => {
     const r = root(key);
     if (!targets.has(r)) {
-      const target = r.startsWith('\0') ? r.slice(1) : randomUUID();
-      if (!r.startsWith('\0')) plan.newGroups.push(target);
+      const existingGroup = r.startsWith('\0') ? r.slice(1) : null;
+      const target = existingGroup ?? randomUUID();
+      if (!existingGroup) plan.newGroups.push(target);
       targets.set(r, target);
       plan.touched.push(target);
     }
