@@ -1,14 +1,12 @@
 import { Prisma, type IngestJob } from '../generated/client';
 import type { Db } from '../prisma';
-import { itemImagePairs, msFromNow } from './sqlFragments';
+import { itemImagePairs, jsonb, msFromNow } from './sqlFragments';
 
 export type JobRow = IngestJob;
 export type JobKind = IngestJob['kind'];
 export type SourceKind = 'folder' | 'upload' | 'url';
 
 const ITEM_PAGE = 500;
-/** jsonb refuses a lone surrogate (JSON.stringify writes it as an escape); as UTF-8 parameters did, it becomes U+FFFD. */
-const wellFormed = (_key: string, value: unknown): unknown => (typeof value === 'string' ? value.replace(/\p{Surrogate}/gu, '\ufffd') : value);
 /** An unfinished job nobody holds: never leased, released, or its holder's lease ran out. */
 const UNHELD_JOB = Prisma.sql`state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())`;
 /** A lease some process still holds: named, and not run out. */
@@ -304,7 +302,7 @@ export class IngestRepository {
       SELECT id, owner, "externalId", sha256, "sourceKind", source, mime, width, height, bytes, albums, "takenAt",
         favorite, hidden, archived, tags, "mediaType", "durationMs", "videoCodec", "segmentCount", "frameTimesMs", phash, sharpness,
         edited, camera, latitude, longitude, "ocrState", 'pending', NULL, now()
-      FROM jsonb_to_recordset(${JSON.stringify(rows, wellFormed)}::jsonb) AS r(id uuid, owner text, "externalId" text, sha256 text,
+      FROM jsonb_to_recordset(${jsonb(rows)}) AS r(id uuid, owner text, "externalId" text, sha256 text,
         "sourceKind" "SourceKind", source text, mime text, width int, height int, bytes int, albums text[], "takenAt" timestamptz,
         favorite boolean, hidden boolean, archived boolean, tags text[], "mediaType" "MediaType", "durationMs" int, "videoCodec" text,
         "segmentCount" int, "frameTimesMs" int[], phash bigint, sharpness real, edited boolean, camera text, latitude float8,

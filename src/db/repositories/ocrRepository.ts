@@ -1,6 +1,6 @@
 import { Prisma } from '../generated/client';
 import type { Db } from '../prisma';
-import { msFromNow } from './sqlFragments';
+import { jsonb, msFromNow } from './sqlFragments';
 
 export interface StoredLine {
   text: string;
@@ -41,7 +41,7 @@ export class OcrRepository {
     await this.db.$transaction([
       this.db.$executeRaw`
         INSERT INTO image_texts (image_id, engine, lines, content, tokens)
-        VALUES (${imageId}::uuid, ${engine}, ${JSON.stringify(lines)}::jsonb, ${content}, array_to_tsvector(${[...tokens]}::text[]))
+        VALUES (${imageId}::uuid, ${engine}, ${jsonb(lines)}, ${content}, array_to_tsvector(${[...tokens]}::text[]))
         ON CONFLICT (image_id) DO UPDATE SET engine = EXCLUDED.engine, lines = EXCLUDED.lines, content = EXCLUDED.content,
           tokens = EXCLUDED.tokens, created_at = now()`,
       this.db.image.updateMany({ where: { id: imageId }, data: { ocrState: 'done', ocrError: null } }),
