@@ -4,7 +4,7 @@ import type { GeoPoint } from '../util/geo';
 import { exifOrientation, readExif } from './exif';
 import { decodeHeic, heifHasTransform, isHeic, looksLikeHeif } from './heic';
 import { applyOrientation, swapsSides } from './orientation';
-import { differenceHash, sharpness } from './similarity';
+import { similarityOf } from './similarity';
 import { decodeRgb, pixelTensorFromRgb, type ImagePreprocessing, type PixelTensor } from '../models/preprocess';
 
 /** Formats accepted for ingest and query images; HEIC's pixels come from libheif in WebAssembly (see heic.ts). */
@@ -184,7 +184,7 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
     .toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: previewRaw.info.width, height: previewRaw.info.height, channels: 3 as const } };
   const measured = { data: previewRaw.data, ...raw.raw };
-  const [preview, thumbnail, ocrInput, phash, sharp_] = await Promise.all([
+  const [preview, thumbnail, ocrInput, similarity] = await Promise.all([
     // JPEG, not WebP: encoding a 512 px WebP costs more than decoding a 2 MP photo (see bench). Without
     // optimised Huffman tables: 2.2 instead of 6.2 ms a preview here, for files about 13 % larger.
     sharp(previewRaw.data, raw).jpeg({ quality: 85, optimiseCoding: false }).toBuffer(),
@@ -193,15 +193,14 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
       .jpeg({ quality: 80 })
       .toBuffer(),
     limits.ocrSide ? ocrInputFrom(image.open(), limits.ocrSide) : Promise.resolve(undefined),
-    limits.similarity ? differenceHash(measured) : Promise.resolve(undefined),
-    limits.similarity ? sharpness(measured) : Promise.resolve(undefined),
+    limits.similarity ? similarityOf(measured) : Promise.resolve(undefined),
   ]);
   return {
     ...info,
     tensor: pixelTensorFromRgb(pixels, prep),
     preview,
     thumbnail,
-    ...(limits.similarity ? { phash, sharpness: sharp_ } : {}),
+    ...similarity,
     ...(ocrInput ? { ocrInput } : {}),
     ...(probed.frameDelaysMs ? { frameDelaysMs: probed.frameDelaysMs } : {}),
   };
