@@ -8,6 +8,7 @@ export default tseslint.config(
       'node_modules/',
       'dist/',
       'src/db/generated/',
+      'src/models/generated/',
       'web/dist/',
       'bench/out/',
       'models/',

