@@ -28,7 +28,7 @@ export interface IngestBench {
   /** The default (OCR on): PP-OCR reads each new image in the background, on the same cores. */
   endToEndWithOcrImagesPerSec: number;
   encoderImagesPerSec: number;
-  /** Read + decode + resize + derivatives alone, with the pipeline's concurrency. */
+  /** Read + decode + resize + derivatives + near-duplicate measures alone (what ingest does to a new still), with the pipeline's concurrency. */
   decodeImagesPerSec: number;
   /** End-to-end over raw encoder, same pack, batch size and threads, same run. */
   ratio: number;
@@ -37,7 +37,7 @@ export interface IngestBench {
    * decode/(encode+decode) in images/s. Overlap can hide decoding only on spare cores.
    */
   cpuBoundCeiling: number;
-  /** CPU ms of one decode (tensor, preview, thumbnail) of one fixture, p50, at the default scale and at oversample 4. */
+  /** ms of one still's decode (tensor, preview, thumbnail, hash, sharpness) of one fixture, p50, at the default scale and at oversample 4. */
   decodeMs: { default: number; oversample4: number };
   /** One decodeImage of a 12 MP photo, p50 ms, as JPEG and as HEIC. */
   decode12MPWhole: { jpegMs: number; heicMs: number };
@@ -80,6 +80,8 @@ export async function benchIngest(
   };
   const s = await h.start(pack, { ...tuned, OCR: 'off' });
   const prep = s.pack.image.preprocessing;
+  // What a new still is decoded with (OCR is off here).
+  const stillLimits = { ...s.decodeLimits, similarity: true };
   let endToEnd: number;
   let encoder: number;
   let decode: number;
@@ -90,7 +92,7 @@ export async function benchIngest(
       files.length /
       ((
         await timed(async () => {
-          for await (const _ of mapConcurrent(files, lookahead, async (f) => decodeImage(await readFile(f), s.pack.image.preprocessing))) void _;
+          for await (const _ of mapConcurrent(files, lookahead, async (f) => decodeImage(await readFile(f), prep, stillLimits))) void _;
         })
       ).ms /
         1000);
@@ -108,7 +110,7 @@ export async function benchIngest(
 
   const fixture = await readFile(files[0]!);
   const decodeAt = async (oversample: number) => {
-    const limits = { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample };
+    const limits = { ...stillLimits, tensorOversample: oversample };
     const times: number[] = [];
     for (let i = 0; i < 8; i++) times.push((await timed(() => decodeImage(fixture, prep, limits))).ms);
     return summarize(times.slice(2)).p50;
@@ -132,11 +134,11 @@ export async function benchIngest(
     return summarize(times.slice(1));
   };
   const decode12MP = { withShrinkOnLoadMs: await decodeTimes(viaShrinkOnLoad), withoutShrinkOnLoadMs: await decodeTimes(viaFullDecode) };
-  // The whole decode (tensor, preview, thumbnail) of the same 12 MP photo as JPEG and as HEIC (libheif in WebAssembly, full size).
+  // The whole decode (tensor, preview, thumbnail, hash, sharpness) of the same 12 MP photo as JPEG and as HEIC (libheif in WebAssembly, full size).
   const heic = await heicFromJpeg(big!);
   const wholeDecode = async (file: Buffer) => {
     const times: number[] = [];
-    for (let i = 0; i < 4; i++) times.push((await timed(() => decodeImage(file, prep))).ms);
+    for (let i = 0; i < 4; i++) times.push((await timed(() => decodeImage(file, prep, stillLimits))).ms);
     return summarize(times.slice(1)).p50;
   };
   const decode12MPWhole = { jpegMs: await wholeDecode(data), heicMs: await wholeDecode(heic) };

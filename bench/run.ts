@@ -148,11 +148,11 @@ function markdown(r: Results): string {
           : `ratio **${i.ratio}**. Decoding alone runs at ${i.decodeImagesPerSec} img/s, so with both saturating the cores the ceiling is ${i.cpuBoundCeiling}.`) +
         ` (OCR off; with OCR on, as by default, PP-OCR reads each new image on the same cores: ${i.endToEndWithOcrImagesPerSec} img/s.)`,
       ``,
-      `One decode (tensor, preview, thumbnail) of one ${i.imageSize}: ${i.decodeMs.default} ms at the default scale, ${i.decodeMs.oversample4} ms at \`PREPROCESS_OVERSAMPLE=4\` (p50).`,
+      `One decode (tensor, preview, thumbnail, hash, sharpness) of one ${i.imageSize}: ${i.decodeMs.default} ms at the default scale, ${i.decodeMs.oversample4} ms at \`PREPROCESS_OVERSAMPLE=4\` (p50).`,
       ``,
       `12 MP JPEG → 512 px preview: ${i.decode12MP.withShrinkOnLoadMs.p50} ms with shrink-on-load, ${i.decode12MP.withoutShrinkOnLoadMs.p50} ms with a full decode (p50 of 5).`,
       ``,
-      `Whole decode (tensor, preview, thumbnail) of one 12 MP photo: JPEG ${i.decode12MPWhole.jpegMs} ms, HEIC ${i.decode12MPWhole.heicMs} ms (libheif in WebAssembly decodes at full size; p50 of 3).`,
+      `Whole decode (tensor, preview, thumbnail, hash, sharpness) of one 12 MP photo: JPEG ${i.decode12MPWhole.jpegMs} ms, HEIC ${i.decode12MPWhole.heicMs} ms (libheif in WebAssembly decodes at full size; p50 of 3).`,
       ``,
     );
   }
