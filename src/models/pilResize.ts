@@ -1,11 +1,12 @@
 /**
  * Resampling of 8-bit RGB computed the way Pillow's `Image.resize(size, BICUBIC | BILINEAR)` computes it
  * (Pillow's libImaging/Resample.c): a separable filter (Keys cubic with a = -0.5, or a triangle) widened
- * by the scale factor when shrinking, 22-bit fixed-point weights, a horizontal pass into a clipped 8-bit buffer, then a vertical
- * pass. The weights are computed here; the passes run in WebAssembly SIMD (pilResample.wat), five times
- * faster than they ran in JavaScript, with the same integer arithmetic. Chinese-CLIP's transform (torchvision Resize on a PIL image) and its Hugging Face image
- * processor both resize this way, so the same pixels in give the same tensor out; libvips's cubic
- * kernel differs by up to 0.37 mean (normalised units) on upscaled text.
+ * by the scale factor when shrinking, 22-bit fixed-point weights, a horizontal pass into a clipped 8-bit
+ * buffer, then a vertical pass. Chinese-CLIP's transform (torchvision Resize on a PIL image) and its
+ * Hugging Face image processor both resize this way, so the same pixels in give the same tensor out;
+ * libvips's cubic kernel differs by up to 0.37 mean (normalised units) on upscaled text. The weights are
+ * computed here; the passes run in WebAssembly SIMD (pilResample.wat), with the same integer arithmetic,
+ * five times faster than they ran in JavaScript.
  */
 
 import { PIL_RESAMPLE_WASM } from './generated/pilResample';
@@ -92,11 +93,14 @@ interface ResampleModule {
   vertical(src: number, stride: number, outHeight: number, out: number, bounds: number, weights: number, ksize: number): void;
 }
 
+const compiled = new WebAssembly.Module(PIL_RESAMPLE_WASM);
 let resampleModule: ResampleModule | undefined;
 
-/** Compiled on first use, once per process; its memory grows to the largest image resized and stays. */
+/** Memory an instance keeps between images; one grown past it for a huge image is dropped after that image. */
+const KEPT_MEMORY_BYTES = 64 * 2 ** 20;
+
 function resampler(): ResampleModule {
-  resampleModule ??= new WebAssembly.Instance(new WebAssembly.Module(PIL_RESAMPLE_WASM)).exports as unknown as ResampleModule;
+  resampleModule ??= new WebAssembly.Instance(compiled).exports as unknown as ResampleModule;
   return resampleModule;
 }
 
@@ -122,7 +126,15 @@ export function pilResizeRgb(src: RgbImage, outWidth: number, outHeight: number,
   if (!across && !down) return { data: src.data, width, height };
   const m = resampler();
   const [input, wide, out, acrossBounds, acrossWeights, downBounds, downWeights] = layOut(
-    [src.data.length, outWidth * height * 3, outWidth * outHeight * 3, across?.bounds.byteLength ?? 0, across?.weights.byteLength ?? 0, down?.bounds.byteLength ?? 0, down?.weights.byteLength ?? 0],
+    [
+      src.data.length,
+      across ? outWidth * height * 3 : 0,
+      down ? outWidth * outHeight * 3 : 0,
+      across?.bounds.byteLength ?? 0,
+      across?.weights.byteLength ?? 0,
+      down?.bounds.byteLength ?? 0,
+      down?.weights.byteLength ?? 0,
+    ],
     m.memory,
   ) as [number, number, number, number, number, number, number];
   const heap = m.memory.buffer;
@@ -138,7 +150,9 @@ export function pilResizeRgb(src: RgbImage, outWidth: number, outHeight: number,
     new Int32Array(heap, downWeights, down.weights.length).set(down.weights);
     m.vertical(rows, outWidth * 3, outHeight, out, downBounds, downWeights, down.ksize);
   }
-  return { data: new Uint8Array(heap, down ? out : rows, outWidth * outHeight * 3).slice(), width: outWidth, height: outHeight };
+  const data = new Uint8Array(heap, down ? out : rows, outWidth * outHeight * 3).slice();
+  if (heap.byteLength > KEPT_MEMORY_BYTES) resampleModule = undefined;
+  return { data, width: outWidth, height: outHeight };
 }
 
 /** Pillow's `Image.crop` for a box inside the image. */
