@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Assembles the WebAssembly text modules (src/**/*.wat) into TypeScript modules holding their bytes
+// Assembles the WebAssembly text modules listed below into TypeScript modules holding their bytes
 // (src/models/generated/), so tsx, jest and the tsc build all load them like any other module.
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
