@@ -23,10 +23,6 @@ async function greyOf(image: Raw): Promise<Grey> {
  * bits; a different picture differs in about half. Hex, 16 digits; null for a picture too flat to
  * hash (a clear sky, a blank page), whose bits would match every other flat picture.
  */
-export async function differenceHash(image: Raw): Promise<string | null> {
-  return hashOfGrey(await greyOf(image));
-}
-
 async function hashOfGrey(grey: Grey): Promise<string | null> {
   const px = await sharp(grey.data, { raw: { width: grey.width, height: grey.height, channels: 1 } })
     .resize(9, 8, { fit: 'fill', kernel: 'cubic' })
@@ -53,10 +49,6 @@ export function hammingDistance(a: string, b: string): number {
  * repeated, each value clipped to a byte), so stored scores stay comparable; in JavaScript because that
  * pipeline cost more than the rest of the measure.
  */
-export async function sharpness(image: Raw): Promise<number> {
-  return sharpnessOfGrey(await greyOf(image));
-}
-
 function sharpnessOfGrey({ data: g, width: w, height: h }: Grey): number {
   let sum = 0;
   let sq = 0;

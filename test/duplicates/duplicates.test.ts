@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { differenceHash, hammingDistance } from '../../src/images/similarity';
+import { hammingDistance, similarityOf } from '../../src/images/similarity';
 import { keeperOf } from '../../src/duplicates/duplicateService';
 import type { ImageRow } from '../../src/db/repositories';
 import { smoothPhoto } from '../../bench/fixtures';
@@ -17,7 +17,7 @@ const raw = async (jpeg: Buffer) => {
 describe('near-duplicates', () => {
   test("the difference hash survives re-encoding, resizing, brightening and EXIF rotation; another picture's does not", async () => {
     const base = await smoothPhoto(640, 480, 1).jpeg({ quality: 92 }).toBuffer();
-    const hash = async (jpeg: Buffer) => (await differenceHash(await raw(await sharp(jpeg).rotate().toBuffer())))!;
+    const hash = async (jpeg: Buffer) => (await similarityOf(await raw(await sharp(jpeg).rotate().toBuffer()))).phash!;
     const h0 = await hash(base);
     const variants = [
       await sharp(base).jpeg({ quality: 50 }).toBuffer(),
@@ -34,7 +34,7 @@ describe('near-duplicates', () => {
     const other = await sharp(base).rotate(180).jpeg().toBuffer();
     expect(hammingDistance(h0, await hash(other))).toBeGreaterThan(12);
     // A flat picture has no hash: its bits would be noise, alike for every flat picture.
-    expect(await differenceHash(await raw(await colourImage('red', { format: 'jpeg' })))).toBeNull();
+    expect((await similarityOf(await raw(await colourImage('red', { format: 'jpeg' })))).phash).toBeNull();
   });
 
   test('the suggested keeper is the unedited one, then the largest, then the sharpest', () => {

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { smoothPhoto, textImage } from '../../bench/fixtures';
-import { differenceHash, sharpness, similarityOf } from '../../src/images/similarity';
+import { similarityOf } from '../../src/images/similarity';
 
 /** The measures as first written, as whole libvips pipelines: what the stored hashes and scores were made with. */
 async function libvipsMeasures(image: { data: Buffer; width: number; height: number; channels: 3 }) {
@@ -36,7 +36,5 @@ test('hash and sharpness, from one grey conversion, equal what libvips pipelines
     const image = { data, width: info.width, height: info.height, channels: 3 as const };
     const expected = await libvipsMeasures(image);
     expect(await similarityOf(image)).toEqual(expected);
-    expect(await differenceHash(image)).toBe(expected.phash);
-    expect(await sharpness(image)).toBe(expected.sharpness);
   }
 });
