@@ -87,7 +87,7 @@ export async function benchIngest(
   let decode: number;
   try {
     encoder = await encoderThroughput(s, files);
-    const lookahead = s.config.DECODE_CONCURRENCY + s.config.ENCODE_BATCH_SIZE;
+    const lookahead = s.config.DECODE_CONCURRENCY + s.config.ingestWriteBatch;
     decode =
       files.length /
       ((

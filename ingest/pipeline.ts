@@ -27,6 +27,7 @@ export interface PipelineDeps {
   reader: ReaderOptions;
   /** Photos, videos, Live Photos and animations into the frames they are searched by. */
   media: MediaFrames;
+  /** Frames handed to the encoder together (it runs them in its own batch size) and then written together. */
   batchSize: number;
   /** Batches encoded at once (one per remote encoder helps; the local pack takes one at a time). */
   encodeInFlight: number;

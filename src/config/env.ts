@@ -41,6 +41,12 @@ export const envSchema = z.object({
   INGEST_ROOTS: list('data/inbox'),
   // npm run bench, ViT-B/16 architecture packs: batch 8 is best for int8; fp32 is flat across batch sizes.
   ENCODE_BATCH_SIZE: int(8, 1, 1024),
+  /**
+   * Ingest writes rows, vectors and files this many frames at a time (ENCODE_BATCH_SIZE when that is
+   * larger): each write costs the main thread Postgres and index round trips whatever its size, so
+   * writing per image, with an encoder batch of 1, doubled that thread's CPU per photo.
+   */
+  INGEST_WRITE_BATCH: int(8, 1, 1024),
   ORT_INTRA_OP_THREADS: int(0, 0, 256),
   ORT_INTER_OP_THREADS: int(1, 1, 64),
   ENCODER_MAX_CONCURRENCY: int(2, 1, 64),
@@ -170,6 +176,8 @@ export interface Config extends Env {
   dataDir: string;
   modelDir: string;
   ingestRoots: string[];
+  /** Frames ingest hands to the encoder and writes together: INGEST_WRITE_BATCH, or ENCODE_BATCH_SIZE when larger. */
+  ingestWriteBatch: number;
 }
 
 export class ConfigError extends Error {}
@@ -189,5 +197,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     modelDir: path.resolve(env.MODEL_DIR ?? defaultModelDir()),
     ingestRoots: env.INGEST_ROOTS.map((r) => path.resolve(r)),
+    ingestWriteBatch: Math.max(env.ENCODE_BATCH_SIZE, env.INGEST_WRITE_BATCH),
   };
 }

@@ -27,7 +27,7 @@ describe('faults: the vector store goes away mid-ingest', () => {
   test('items stay pending with the error recorded, and a restart completes them', async () => {
     const database = await createTestDatabase();
     const dataDir = await tempDir('outage');
-    const first = await startTestService({ ENCODE_BATCH_SIZE: '4' }, { database, dataDir });
+    const first = await startTestService({ ENCODE_BATCH_SIZE: '4', INGEST_WRITE_BATCH: '4' }, { database, dataDir });
     for (const seed of [1, 2, 3]) await writeColourLibrary(path.join(first.inbox, `set${seed}`), seed);
     const job = await first.services.ingest.createFolderJob('alice', '.');
     let stopped = false;
@@ -65,7 +65,7 @@ describe('faults: the vector store goes away mid-ingest', () => {
 
 describe('faults: the encoder fails mid-job', () => {
   test('the job fails with the reason, keeps what it committed, and a signed job.failed webhook is delivered', async () => {
-    const svc = await startTestService({ ENCODE_BATCH_SIZE: '2', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '100' });
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '2', INGEST_WRITE_BATCH: '2', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '100' });
     const receiver = await startReceiver();
     try {
       const hook = (
@@ -125,6 +125,7 @@ describe('faults: the ingest process is killed', () => {
       MODEL_DIR: testEnv('TEST_MODEL_DIR'),
       LOG_LEVEL: 'silent',
       ENCODE_BATCH_SIZE: '2',
+      INGEST_WRITE_BATCH: '2',
       DECODE_CONCURRENCY: '1',
       // A lease long enough that the resume could only wait it out by timing out: it must see the holder is gone.
       JOB_LEASE_MS: '600000',

@@ -24,6 +24,7 @@ describe('several service instances sharing one database', () => {
     JOB_POLL_MS: '100',
     JOB_LEASE_MS: '2000',
     ENCODE_BATCH_SIZE: '2',
+    INGEST_WRITE_BATCH: '2',
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_POLL_MS: '50',
   });

@@ -36,7 +36,7 @@ describe('ingest jobs: listing and cancelling', () => {
   });
 
   test('a queued job is cancelled at once and never resumed; a finished one is a 409; a running one stops after its batch', async () => {
-    const svc = await startTestService({ ENCODE_BATCH_SIZE: '4' });
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '4', INGEST_WRITE_BATCH: '4' });
     try {
       const ingest = svc.services.ingest;
       const queued = await ingest.createUploadJob('alice', [{ name: 'a.png', data: await colourImage('red') }]);
@@ -67,6 +67,30 @@ describe('ingest jobs: listing and cancelling', () => {
       const late = await svc.api().post(`/v1/admin/jobs/${done}/cancel`);
       expect([late.status, late.body.error.code]).toEqual([409, 'job_finished']);
       expect((await svc.api().post('/v1/admin/jobs/00000000-0000-4000-8000-000000000000/cancel')).status).toBe(404);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
+  test('writes come in INGEST_WRITE_BATCH frames while the encoder runs its own batch size', async () => {
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '1', INGEST_WRITE_BATCH: '4', OCR: 'off' });
+    try {
+      const imageRuns = async () => {
+        const text = (await svc.api(null).get('/metrics').expect(200)).text;
+        return Number(/^encoder_run_duration_seconds_count\{kind="image"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+      };
+      const runsBefore = await imageRuns();
+      await writeColourLibrary(path.join(svc.inbox, 'set'), 1);
+      const job = await svc.services.ingest.createFolderJob('alice', 'set');
+      const written: number[] = [];
+      await svc.services.ingest.runJob(job, (d) => {
+        if (d.done) written.push(d.done);
+      });
+      const total = (await svc.services.ingest.status(job))!.done;
+      expect(total).toBeGreaterThan(4);
+      expect(written).toEqual([...Array<number>(Math.floor(total / 4)).fill(4), ...(total % 4 ? [total % 4] : [])]);
+      expect((await imageRuns()) - runsBefore).toBe(total);
     } finally {
       await svc.close();
       await svc.database.drop();

@@ -12,7 +12,15 @@ import { startTestService, type TestService } from '../helpers/service';
 import { eventually } from '../helpers/webhookReceiver';
 
 /** Leases expire after a second and are looked for every second, so an abandoned batch comes back quickly. */
-const PULLING = { PULL_ENCODERS: 'on', PULL_LEASE_SECONDS: '1', PULL_MAINTENANCE_SECONDS: '1', PULL_POLL_MS: '50', ENCODE_BATCH_SIZE: '2', OCR: 'off' };
+const PULLING = {
+  PULL_ENCODERS: 'on',
+  PULL_LEASE_SECONDS: '1',
+  PULL_MAINTENANCE_SECONDS: '1',
+  PULL_POLL_MS: '50',
+  ENCODE_BATCH_SIZE: '2',
+  INGEST_WRITE_BATCH: '2',
+  OCR: 'off',
+};
 
 async function writeLibrary(dir: string, count: number, seed: number): Promise<void> {
   await mkdir(dir, { recursive: true });

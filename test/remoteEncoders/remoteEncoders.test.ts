@@ -47,6 +47,7 @@ describe('remote encoders (npm run encoder) over loopback HTTP', () => {
       ENCODER_URLS: `${a.url},${b.url}`,
       ENCODER_TOKEN: TOKEN,
       ENCODE_BATCH_SIZE: '2',
+      INGEST_WRITE_BATCH: '2',
       DECODE_CONCURRENCY: '1',
       OCR: 'off',
     });
