@@ -52,7 +52,9 @@ export class DuplicateFinder {
     const byPhoto = new Map<string, DuplicateLink[]>();
     for (const n of await this.repo.phashNeighbours(owner, photos, this.settings.phashBits)) {
       const link: DuplicateLink = { pointId: n.id, imageId: n.id, segment: 0, via: 'phash', similarity: 1 - n.distance / 64 };
-      byPhoto.set(n.of, [...(byPhoto.get(n.of) ?? []), link]);
+      const list = byPhoto.get(n.of);
+      if (list) list.push(link);
+      else byPhoto.set(n.of, [link]);
     }
     return byPhoto;
   }
