@@ -17,14 +17,32 @@ export function lowerThreadPriority(nice: number): boolean {
   }
 }
 
+/** The process's threads now, from /proc (Linux only). */
+const threadIds = (): number[] => readdirSync('/proc/self/task').map(Number);
+
+/** Sets each thread's nice value; one that has exited meanwhile is no reason to fail. */
+function setNice(tids: readonly number[], nice: number): boolean {
+  try {
+    for (const tid of tids) {
+      try {
+        os.setPriority(tid, nice);
+      } catch (e) {
+        if ((e as { info?: { code?: string } }).info?.code !== 'ESRCH') throw e;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Lowers every thread this process has so far (Node's own: V8's platform workers, libuv's pool once
  * started), so the threads they start later inherit it too. False where that is not possible.
  */
 export function lowerProcessPriority(nice: number): boolean {
   try {
-    for (const tid of readdirSync('/proc/self/task')) os.setPriority(Number(tid), nice);
-    return true;
+    return setNice(threadIds(), nice);
   } catch {
     return false;
   }
@@ -43,19 +61,9 @@ let helperThreads: number[] | null = null;
  */
 export function setHelperThreadsNice(nice: number): boolean {
   try {
-    helperThreads ??= readdirSync('/proc/self/task')
-      .map(Number)
-      .filter((tid) => tid !== process.pid);
-    for (const tid of helperThreads) {
-      try {
-        os.setPriority(tid, nice);
-      } catch (e) {
-        // A thread that has exited since is no reason to fail.
-        if ((e as { info?: { code?: string } }).info?.code !== 'ESRCH') throw e;
-      }
-    }
-    return true;
+    helperThreads ??= threadIds().filter((tid) => tid !== process.pid);
   } catch {
     return false;
   }
+  return setNice(helperThreads, nice);
 }
