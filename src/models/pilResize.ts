@@ -93,13 +93,15 @@ interface ResampleModule {
   vertical(src: number, stride: number, outHeight: number, out: number, bounds: number, weights: number, ksize: number): void;
 }
 
-const compiled = new WebAssembly.Module(PIL_RESAMPLE_WASM);
+let compiled: WebAssembly.Module | undefined;
 let resampleModule: ResampleModule | undefined;
 
 /** Memory an instance keeps between images; one grown past it for a huge image is dropped after that image. */
 const KEPT_MEMORY_BYTES = 64 * 2 ** 20;
 
 function resampler(): ResampleModule {
+  // Compiled on first use: a process that never resizes (a CLI, the encoder service) does not pay for it.
+  compiled ??= new WebAssembly.Module(PIL_RESAMPLE_WASM);
   resampleModule ??= new WebAssembly.Instance(compiled).exports as unknown as ResampleModule;
   return resampleModule;
 }
@@ -138,16 +140,17 @@ export function pilResizeRgb(src: RgbImage, outWidth: number, outHeight: number,
     m.memory,
   ) as [number, number, number, number, number, number, number];
   const heap = m.memory.buffer;
+  const put = (at: number, values: Int32Array) => new Int32Array(heap, at, values.length).set(values);
   new Uint8Array(heap).set(src.data, input);
   if (across) {
-    new Int32Array(heap, acrossBounds, across.bounds.length).set(across.bounds);
-    new Int32Array(heap, acrossWeights, across.weights.length).set(across.weights);
+    put(acrossBounds, across.bounds);
+    put(acrossWeights, across.weights);
     m.horizontal(input, width, height, wide, outWidth, acrossBounds, acrossWeights, across.ksize);
   }
   const rows = across ? wide : input;
   if (down) {
-    new Int32Array(heap, downBounds, down.bounds.length).set(down.bounds);
-    new Int32Array(heap, downWeights, down.weights.length).set(down.weights);
+    put(downBounds, down.bounds);
+    put(downWeights, down.weights);
     m.vertical(rows, outWidth * 3, outHeight, out, downBounds, downWeights, down.ksize);
   }
   const data = new Uint8Array(heap, down ? out : rows, outWidth * outHeight * 3).slice();
