@@ -7,45 +7,56 @@ import { mapConcurrent } from '../src/util/async';
 import type { Services } from '../src/app/services';
 import { decodeTensors, heicFromJpeg, writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
-import { round, summarize, timed } from './stats';
+import { round, summarize, timed, timedCpu } from './stats';
+
+/** A rate and the CPU it took. */
+interface Throughput {
+  imagesPerSec: number;
+  /** CPU of this process per image, all threads: what one image takes of the cores, whatever ran in parallel. */
+  cpuMsPerImage: number;
+}
+
+const throughput = (images: number, t: { ms: number; cpuMs: number }): Throughput => ({
+  imagesPerSec: images / (t.ms / 1000),
+  cpuMsPerImage: t.cpuMs / images,
+});
 
 /** Raw encoder images/s on pre-decoded tensors: the ceiling ingest is measured against. */
-async function encoderThroughput(s: Services, files: string[]): Promise<number> {
+async function encoderThroughput(s: Services, files: string[]): Promise<Throughput> {
   const tensors = await decodeTensors(files, s.pack.image.preprocessing);
   await s.pack.image.encode(tensors.slice(0, s.config.ENCODE_BATCH_SIZE)); // warm-up
-  const { ms } = await timed(() => s.pack.image.encode(tensors));
-  return files.length / (ms / 1000);
+  return throughput(files.length, await timedCpu(() => s.pack.image.encode(tensors)));
 }
 
 /** One round: the raw encoder, decoding alone and an end-to-end ingest, measured back to back. */
 export interface IngestRound {
-  encoderImagesPerSec: number;
-  decodeImagesPerSec: number;
-  endToEndImagesPerSec: number;
-  ratio: number;
-  cpuBoundCeiling: number;
-}
-
-export interface IngestBench {
-  model: string;
-  images: number;
-  imageSize: string;
-  sweep: { batchSize: number; intraOpThreads: number; encoderImagesPerSec: number }[];
-  best: { batchSize: number; intraOpThreads: number };
-  /** OCR off: the encoder's share of ingest, measured against the raw encoder. */
-  endToEndImagesPerSec: number;
-  /** The default (OCR on): PP-OCR reads each new image in the background, on the same cores. */
-  endToEndWithOcrImagesPerSec: number;
+  /** Same pack, batch size and threads as the ingest. */
   encoderImagesPerSec: number;
   /** Read + decode + resize + derivatives + near-duplicate measures alone (what ingest does to a new still), with the pipeline's concurrency. */
   decodeImagesPerSec: number;
-  /** End-to-end over raw encoder, same pack, batch size and threads, same run. */
+  /** OCR off: the encoder's share of ingest, measured against the raw encoder. */
+  endToEndImagesPerSec: number;
+  /** End-to-end over raw encoder. */
   ratio: number;
   /**
    * The best ratio the cores allow when decoding and encoding both saturate them:
    * decode/(encode+decode) in images/s. Overlap can hide decoding only on spare cores.
    */
   cpuBoundCeiling: number;
+  /** CPU per image of the raw encoder and of decoding alone (absent from runs before they were measured). */
+  encoderCpuMsPerImage?: number;
+  decodeCpuMsPerImage?: number;
+}
+
+/** The round with the median ratio, and how it was found. */
+export interface IngestBench extends IngestRound {
+  model: string;
+  images: number;
+  imageSize: string;
+  sweep: { batchSize: number; intraOpThreads: number; encoderImagesPerSec: number }[];
+  best: { batchSize: number; intraOpThreads: number };
+  /** The default (OCR on): PP-OCR reads each new image in the background, on the same cores. */
+  endToEndWithOcrImagesPerSec: number;
   /** ms of one still's decode (tensor, preview, thumbnail, hash, sharpness) of one fixture, p50, at the default scale and at oversample 4. */
   decodeMs: { default: number; oversample4: number };
   /** One decodeImage of a 12 MP photo, p50 ms, as JPEG and as HEIC. */
@@ -77,7 +88,7 @@ export async function benchIngest(
         sweep.push({
           batchSize,
           intraOpThreads: threads,
-          encoderImagesPerSec: round(await encoderThroughput(s, files.slice(0, Math.min(files.length, 32))), 1),
+          encoderImagesPerSec: round((await encoderThroughput(s, files.slice(0, Math.min(files.length, 32)))).imagesPerSec, 1),
         });
       } finally {
         await s.close();
@@ -98,12 +109,13 @@ export async function benchIngest(
   // What a new still is decoded with (OCR is off here).
   const stillLimits = { ...s.decodeLimits, similarity: true };
   const lookahead = s.config.DECODE_CONCURRENCY + s.config.ingestWriteBatch;
-  const decodeRate = async () => {
-    const { ms } = await timed(async () => {
-      for await (const _ of mapConcurrent(files, lookahead, async (f) => decodeImage(await readFile(f), prep, stillLimits))) void _;
-    });
-    return files.length / (ms / 1000);
-  };
+  const decodeRate = async () =>
+    throughput(
+      files.length,
+      await timedCpu(async () => {
+        for await (const _ of mapConcurrent(files, lookahead, async (f) => decodeImage(await readFile(f), prep, stillLimits))) void _;
+      }),
+    );
   const rounds: IngestRound[] = [];
   try {
     for (let r = 0; r < Math.max(1, opts.rounds); r++) {
@@ -111,11 +123,13 @@ export async function benchIngest(
       const decode = await decodeRate();
       const endToEnd = await ingestRate(s, `bench-${r}`);
       rounds.push({
-        encoderImagesPerSec: round(encoder, 1),
-        decodeImagesPerSec: round(decode, 1),
+        encoderImagesPerSec: round(encoder.imagesPerSec, 1),
+        decodeImagesPerSec: round(decode.imagesPerSec, 1),
         endToEndImagesPerSec: round(endToEnd, 1),
-        ratio: round(endToEnd / encoder, 3),
-        cpuBoundCeiling: round(decode / (encoder + decode), 3),
+        ratio: round(endToEnd / encoder.imagesPerSec, 3),
+        cpuBoundCeiling: round(decode.imagesPerSec / (encoder.imagesPerSec + decode.imagesPerSec), 3),
+        encoderCpuMsPerImage: round(encoder.cpuMsPerImage, 1),
+        decodeCpuMsPerImage: round(decode.cpuMsPerImage, 1),
       });
     }
   } finally {
