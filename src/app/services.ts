@@ -277,7 +277,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     if (moved) log.info({ files: moved }, 'moved derivative files to per-image names');
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     // Query images decode in their own process at normal priority: HEIC takes seconds, and ingest's decoding runs niced.
-    const queryDecoder = new DecodePool(1, null);
+    const queryDecoder = new DecodePool(1, null, config.DECODE_TIMEOUT_MS);
     cleanup.push(() => queryDecoder.close());
     const search = new SearchService(
       repos.images,
@@ -297,7 +297,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       : new RetrievalCaptioner(texts, (id) => search.vectorOf(id), pack.key);
     const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, log.child({ component: 'captions' }));
     texts.onChange = (owners) => captions.invalidate(owners);
-    const decoder = new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE);
+    const decoder = new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE, config.DECODE_TIMEOUT_MS);
     cleanup.push(() => decoder.close());
     const video = videoSampler(config, log);
     const raw = new RawPreviews(path.join(config.dataDir, 'tmp'));

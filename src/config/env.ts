@@ -101,6 +101,11 @@ export const envSchema = z.object({
   DECODE_CONCURRENCY: int(4, 1, 64),
   /** Child processes that decode ingest's images (tensor, preview, thumbnail) at BACKGROUND_NICE, off the main thread. */
   DECODE_THREADS: int(2, 1, 64),
+  /**
+   * A decode process holding one image this long is killed and its images decoded again elsewhere
+   * (libvips can hang for good in its thread pool); an image that times out twice is rejected.
+   */
+  DECODE_TIMEOUT_MS: int(120_000, 100),
   /** Per image, for uploads, URL downloads and files alike. */
   MAX_IMAGE_BYTES: int(50 * 1024 * 1024, 1024),
   MAX_UPLOAD_FILES: int(64, 1, 10_000),

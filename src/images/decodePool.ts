@@ -11,6 +11,15 @@ interface Slot {
   child: ChildProcess;
   /** Ids of the calls this process has in hand. */
   inFlight: Set<number>;
+  /** The call the watchdog killed this process for, once it has. */
+  stuck?: number;
+}
+
+/** A call lost because its process was killed for taking too long (on it, or on another image it had). */
+class DecodeInterrupted extends Error {
+  constructor(readonly timedOut: boolean) {
+    super(timedOut ? 'decoding took too long' : 'a decode process was stopped for another image');
+  }
 }
 
 /**
@@ -21,6 +30,11 @@ interface Slot {
  * and small results come back. Work goes to the process with the fewest images in hand; a process that
  * dies fails only the images it had (the caller sees an error, not a rejected image: its job stops and
  * resumes) and is replaced on the next image.
+ *
+ * A process that holds an image longer than `timeoutMs` is killed: libvips has been seen to hang
+ * for good inside its thread pool (every thread waiting, no CPU), and a hung decode would stall its
+ * job forever. Its images are decoded again on a fresh process; an image that times out twice is
+ * rejected, so one that really takes that long cannot stop a job over and over.
  */
 export class DecodePool {
   private slots: (Slot | null)[];
@@ -30,6 +44,7 @@ export class DecodePool {
   constructor(
     processes: number,
     private readonly nice: number | null,
+    private readonly timeoutMs = 120_000,
   ) {
     // Started on the first image: a process that never ingests (a CLI, a service that only searches) pays nothing.
     this.slots = Array.from({ length: processes }, () => null);
@@ -55,7 +70,8 @@ export class DecodePool {
     child.on('exit', (code, signal) => {
       if (this.slots[index] === slot) this.slots[index] = null;
       const why = new Error(this.closed ? 'the decode pool is closed' : `a decode process stopped (${signal ?? `exit ${code}`}) while decoding`);
-      for (const id of slot.inFlight) this.pending.settle(id, { error: why });
+      for (const id of slot.inFlight)
+        this.pending.settle(id, { error: slot.stuck === undefined || this.closed ? why : new DecodeInterrupted(id === slot.stuck) });
     });
     // A failed send shows as the process's exit; the error event alone must not crash the parent.
     child.on('error', () => undefined);
@@ -75,7 +91,22 @@ export class DecodePool {
     return this.call(data, null, { ...limits, ocrSide: maxSide }) as Promise<Buffer>;
   }
 
-  private call(data: Buffer, prep: ImagePreprocessing | null, limits: DecodeLimits): Promise<DecodedImage | Buffer> {
+  private async call(data: Buffer, prep: ImagePreprocessing | null, limits: DecodeLimits): Promise<DecodedImage | Buffer> {
+    // Only this image's own timeouts count: being in hand when another image's process was killed does not.
+    let timeouts = 0;
+    for (;;) {
+      try {
+        return await this.send(data, prep, limits);
+      } catch (e) {
+        if (!(e instanceof DecodeInterrupted)) throw e;
+        if (e.timedOut && ++timeouts === 2) {
+          throw new ImageRejected('corrupt', `decoding did not finish within ${this.timeoutMs} ms, twice; the image is left out`);
+        }
+      }
+    }
+  }
+
+  private send(data: Buffer, prep: ImagePreprocessing | null, limits: DecodeLimits): Promise<DecodedImage | Buffer> {
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
     const load = (i: number) => this.slots[i]?.inFlight.size ?? 0;
     const index = this.slots.reduce((best, _, i) => (load(i) < load(best) ? i : best), 0);
@@ -84,7 +115,15 @@ export class DecodePool {
     slot.inFlight.add(id);
     slot.child.channel?.ref();
     slot.child.send({ id, data, prep, limits } satisfies DecodeRequest);
-    return result;
+    const watchdog = setTimeout(() => {
+      if (!slot.inFlight.has(id) || slot.stuck !== undefined) return;
+      slot.stuck = id;
+      // No new image goes to it while it dies; its exit hands back the ones it had.
+      if (this.slots[index] === slot) this.slots[index] = null;
+      slot.child.kill('SIGKILL');
+    }, this.timeoutMs);
+    watchdog.unref();
+    return result.finally(() => clearTimeout(watchdog));
   }
 
   /** Starts the processes now rather than on the first image: for query images, whose first search would wait for it. */

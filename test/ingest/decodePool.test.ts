@@ -88,4 +88,53 @@ describe('decode pool: ingest decodes in child processes', () => {
       await own.close();
     }
   });
+
+  // A stopped process is what a libvips hang looks like from outside: it holds the images and answers nothing.
+  test('a process that holds an image past the timeout is killed, and its images are decoded on a fresh one', async () => {
+    const own = new DecodePool(1, null, 5000);
+    try {
+      own.warm();
+      const [first] = own.processIds();
+      process.kill(first!, 'SIGSTOP');
+      const images = await Promise.all(
+        [64, 80].map((width) =>
+          sharp({ create: { width, height: 48, channels: 3, background: '#c84' } })
+            .png()
+            .toBuffer(),
+        ),
+      );
+      const decoded = await Promise.all(images.map((d) => own.decode(d, prep, DEFAULT_DECODE_LIMITS)));
+      expect(decoded.map((d) => d.width)).toEqual([64, 80]);
+      expect(own.processIds()).toHaveLength(1);
+      expect(own.processIds()[0]).not.toBe(first);
+      expect(() => process.kill(first!, 0)).toThrow(/ESRCH/);
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('an image that times out twice is rejected with the reason, and the next image decodes', async () => {
+    const own = new DecodePool(1, null, 1000);
+    // Every process the pool starts is stopped before it can answer.
+    const freeze = setInterval(() => {
+      for (const pid of own.processIds()) process.kill(pid, 'SIGSTOP');
+    }, 2);
+    try {
+      const small = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#48c' } })
+        .png()
+        .toBuffer();
+      const started = Date.now();
+      await expect(own.decode(small, prep, DEFAULT_DECODE_LIMITS)).rejects.toMatchObject({
+        constructor: ImageRejected,
+        reason: 'corrupt',
+        message: expect.stringMatching(/did not finish within 1000 ms, twice/),
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+      clearInterval(freeze);
+      expect(await own.decode(small, prep, DEFAULT_DECODE_LIMITS)).toMatchObject({ width: 64, height: 48 });
+    } finally {
+      clearInterval(freeze);
+      await own.close();
+    }
+  });
 });
