@@ -96,7 +96,7 @@ export function queriesFirstMarkdown(rows: QueriesFirstBench): string {
 
 if (require.main === module)
   runStandaloneBench(async (h, started) => {
-    const rows = await benchQueriesFirst(h, { images: envNumber('BENCH_QF_IMAGES', 80) });
+    const rows = await benchQueriesFirst(h, { images: envNumber('BENCH_QF_IMAGES', 120) });
     await writeFile(path.resolve(__dirname, 'queries-first-results.json'), `${JSON.stringify({ started, rows }, null, 2)}\n`);
     await writeFile(
       path.resolve(__dirname, 'queries-first-results.md'),
