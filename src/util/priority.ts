@@ -17,8 +17,14 @@ export function lowerThreadPriority(nice: number): boolean {
   }
 }
 
-/** The process's threads now, from /proc (Linux only). */
-const threadIds = (): number[] => readdirSync('/proc/self/task').map(Number);
+/** The process's threads now, from /proc; null where there is none to read (not Linux). */
+function threadIds(): number[] | null {
+  try {
+    return readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return null;
+  }
+}
 
 /** Sets each thread's nice value; one that has exited meanwhile is no reason to fail. */
 function setNice(tids: readonly number[], nice: number): boolean {
@@ -41,11 +47,8 @@ function setNice(tids: readonly number[], nice: number): boolean {
  * started), so the threads they start later inherit it too. False where that is not possible.
  */
 export function lowerProcessPriority(nice: number): boolean {
-  try {
-    return setNice(threadIds(), nice);
-  } catch {
-    return false;
-  }
+  const tids = threadIds();
+  return tids !== null && setNice(tids, nice);
 }
 
 let helperThreads: number[] | null = null;
@@ -60,10 +63,6 @@ let helperThreads: number[] | null = null;
  * False where that is not possible (not Linux, or raising the priority again without the right to).
  */
 export function setHelperThreadsNice(nice: number): boolean {
-  try {
-    helperThreads ??= threadIds().filter((tid) => tid !== process.pid);
-  } catch {
-    return false;
-  }
-  return setNice(helperThreads, nice);
+  helperThreads ??= threadIds()?.filter((tid) => tid !== process.pid) ?? null;
+  return helperThreads !== null && setNice(helperThreads, nice);
 }
