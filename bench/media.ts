@@ -109,19 +109,25 @@ const VARIANTS: Record<string, (jpeg: Buffer) => Promise<Buffer>> = {
   brighter: (j) => sharp(j).modulate({ brightness: 1.15 }).jpeg({ quality: 90 }).toBuffer(),
 };
 
+/** Every unordered pair of files, once. */
+function* pairsOf(files: readonly string[]): Generator<[string, string]> {
+  for (let i = 0; i < files.length; i++) for (let j = i + 1; j < files.length; j++) yield [files[i]!, files[j]!];
+}
+
+/** Both files are copies of one base photo (distinct photos have no entry in the truth). */
+const samePicture = (truth: Map<string, string>, a: string, b: string): boolean => truth.get(a) !== undefined && truth.get(a) === truth.get(b);
+
 /** Pairwise precision and recall of a grouping against the truth (file -> base), over every pair of files. */
 function pairScore(files: readonly string[], truth: Map<string, string>, sameGroup: (a: string, b: string) => boolean): PairScore {
   let tp = 0;
   let predicted = 0;
   let actual = 0;
-  for (let i = 0; i < files.length; i++) {
-    for (let j = i + 1; j < files.length; j++) {
-      const t = truth.get(files[i]!) !== undefined && truth.get(files[i]!) === truth.get(files[j]!);
-      const p = sameGroup(files[i]!, files[j]!);
-      if (t) actual++;
-      if (p) predicted++;
-      if (t && p) tp++;
-    }
+  for (const [a, b] of pairsOf(files)) {
+    const t = samePicture(truth, a, b);
+    const p = sameGroup(a, b);
+    if (t) actual++;
+    if (p) predicted++;
+    if (t && p) tp++;
   }
   return { precision: round(predicted ? tp / predicted : 1, 3), recall: round(actual ? tp / actual : 1, 3) };
 }
@@ -130,8 +136,7 @@ function pairScore(files: readonly string[], truth: Map<string, string>, sameGro
 function components(files: readonly string[], linked: (a: string, b: string) => boolean): (a: string, b: string) => boolean {
   const parent = new Map(files.map((f) => [f, f]));
   const find = (f: string): string => (parent.get(f) === f ? f : find(parent.get(f)!));
-  for (let i = 0; i < files.length; i++)
-    for (let j = i + 1; j < files.length; j++) if (linked(files[i]!, files[j]!)) parent.set(find(files[i]!), find(files[j]!));
+  for (const [a, b] of pairsOf(files)) if (linked(a, b)) parent.set(find(a), find(b));
   return (a, b) => find(a) === find(b);
 }
 
@@ -199,13 +204,11 @@ export async function benchDuplicates(h: Harness, pack: BenchPack, opts: { bases
     const bits = (a: string, b: string) => (hash.get(a) && hash.get(b) ? hammingDistance(hash.get(a)!, hash.get(b)!) : 64);
     let distinctPairs = 0;
     let linked = 0;
-    for (let i = 0; i < files.length; i++)
-      for (let j = i + 1; j < files.length; j++) {
-        const [a, b] = [files[i]!, files[j]!];
-        if (truth.get(a) !== undefined && truth.get(a) === truth.get(b)) continue;
-        distinctPairs++;
-        if (cos(a, b) >= s.config.DUPLICATE_THRESHOLD) linked++;
-      }
+    for (const [a, b] of pairsOf(files)) {
+      if (samePicture(truth, a, b)) continue;
+      distinctPairs++;
+      if (cos(a, b) >= s.config.DUPLICATE_THRESHOLD) linked++;
+    }
     return {
       model: pack.label,
       distinctPairsLinkedByCosine: round(linked / distinctPairs, 3),
