@@ -13,10 +13,10 @@ import { round, summarize, timed } from './stats';
 const QUERIES = ['海边的日落', '穿红裙子的小女孩', '一只在草地上奔跑的狗', '雪山和湖泊', '城市夜景', '桌上的咖啡和书', '下雨的街道', '生日蛋糕'];
 const THINK_MS = 150;
 
-/** Queries first is the gate's priority plus lower-priority threads for ingest; without it, neither. */
+/** Queries first is the gate's priority, lower-priority threads for ingest and its decoding stopped while a query encodes; without it, none. */
 const VARIANTS = [
   { label: 'queries first (default)', env: { ENCODER_SCHEDULING: 'priority', BACKGROUND_NICE: '19' } },
-  { label: 'first come, same thread priority', env: { ENCODER_SCHEDULING: 'fifo', BACKGROUND_NICE: '0' } },
+  { label: 'first come, same thread priority', env: { ENCODER_SCHEDULING: 'fifo', BACKGROUND_NICE: '0', DECODE_PAUSE_MS: '0' } },
 ] as const;
 
 async function measure(h: Harness, pack: BenchPack, dir: string, images: number, variant: (typeof VARIANTS)[number], run: string) {

@@ -40,6 +40,7 @@ import { bundledOcrModelDir, PpOcr } from '../ocr/ppOcr';
 import type { TextReader } from '../ocr/textReader';
 import { WebhookService } from '../webhooks/webhookService';
 import { setHelperThreadsNice } from '../util/priority';
+import { BackgroundPause } from '../models/backgroundPause';
 
 /** Everything the API and the CLI work with, built from configuration in one place. */
 export interface Services {
@@ -299,6 +300,14 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     texts.onChange = (owners) => captions.invalidate(owners);
     const decoder = new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE, config.DECODE_TIMEOUT_MS);
     cleanup.push(() => decoder.close());
+    if (config.ENCODER_SCHEDULING === 'priority' && config.DECODE_PAUSE_MS > 0) {
+      const pause = new BackgroundPause(decoder, { maxPauseMs: config.DECODE_PAUSE_MS, minRunMs: config.DECODE_PAUSE_MS });
+      const unwatch = pack.gate.watchQueries((busy) => pause.queries(busy));
+      cleanup.push(async () => {
+        unwatch();
+        pause.stop();
+      });
+    }
     const video = videoSampler(config, log);
     const raw = new RawPreviews(path.join(config.dataDir, 'tmp'));
     cleanup.push(() => raw.close());

@@ -106,6 +106,11 @@ export const envSchema = z.object({
    * (libvips can hang for good in its thread pool); an image that times out twice is rejected.
    */
   DECODE_TIMEOUT_MS: int(120_000, 100),
+  /**
+   * Queries first: while a search encodes, ingest's decode processes are stopped, at most this long at a
+   * time and then left to run at least as long; 0 turns it off.
+   */
+  DECODE_PAUSE_MS: int(250, 0, 10_000),
   /** Per image, for uploads, URL downloads and files alike. */
   MAX_IMAGE_BYTES: int(50 * 1024 * 1024, 1024),
   MAX_UPLOAD_FILES: int(64, 1, 10_000),

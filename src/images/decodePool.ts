@@ -15,6 +15,23 @@ interface Slot {
   stuck?: number;
 }
 
+/** Decode processes stopped right now, in any pool: they must not outlive the parent stopped. */
+const stopped = new Set<ChildProcess>();
+let continueOnExit = false;
+
+function stopChild(child: ChildProcess): void {
+  if (!continueOnExit) {
+    continueOnExit = true;
+    // A stopped child cannot see its channel close; continued, it does and exits (see decodeProcess.ts).
+    process.on('exit', () => stopped.forEach((c) => c.kill('SIGCONT')));
+  }
+  if (child.kill('SIGSTOP')) stopped.add(child);
+}
+
+function continueChild(child: ChildProcess): void {
+  if (stopped.delete(child)) child.kill('SIGCONT');
+}
+
 /** A call lost because its process was killed for taking too long (on it, or on another image it had). */
 class DecodeInterrupted extends Error {
   constructor(readonly timedOut: boolean) {
@@ -40,6 +57,7 @@ export class DecodePool {
   private slots: (Slot | null)[];
   private readonly pending = new PendingCalls<DecodedImage | Buffer>();
   private closed = false;
+  private paused = false;
 
   constructor(
     processes: number,
@@ -68,6 +86,7 @@ export class DecodePool {
       this.pending.settle(m.id, 'error' in m ? { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) } : { value: fromWire(m) });
     });
     child.on('exit', (code, signal) => {
+      stopped.delete(child);
       if (this.slots[index] === slot) this.slots[index] = null;
       const why = new Error(this.closed ? 'the decode pool is closed' : `a decode process stopped (${signal ?? `exit ${code}`}) while decoding`);
       for (const id of slot.inFlight)
@@ -76,7 +95,26 @@ export class DecodePool {
     // A failed send shows as the process's exit; the error event alone must not crash the parent.
     child.on('error', () => undefined);
     this.slots[index] = slot;
+    if (this.paused) stopChild(child);
     return slot;
+  }
+
+  /**
+   * Stops every process where it is (SIGSTOP), images in hand and all, until resume(): ingest's decoding
+   * steps aside while a search encodes. Niced, it still took the search's text tower from 19 to 30 ms
+   * p50 and from 24 to 50 ms p95 here (caches and memory the cores share); stopped, it costs nothing.
+   * Whoever pauses must resume soon: a pause holds the watchdog's clock running.
+   */
+  pause(): void {
+    if (this.paused || this.closed) return;
+    this.paused = true;
+    for (const slot of this.slots) if (slot) stopChild(slot.child);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    for (const slot of this.slots) if (slot) continueChild(slot.child);
   }
 
   /** The encoder's tensor, the preview and thumbnail, and OCR's input when `limits.ocrSide` asks for it. */
@@ -137,6 +175,8 @@ export class DecodePool {
   }
 
   async close(): Promise<void> {
+    // A stopped process would hold its SIGTERM until continued.
+    this.resume();
     this.closed = true;
     await Promise.all(
       this.slots.map(async (slot) => {

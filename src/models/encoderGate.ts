@@ -11,6 +11,8 @@ export type Priority = 'interactive' | 'background';
 export class EncoderGate {
   private readonly active = { interactive: 0, background: 0 };
   private readonly waiting: Record<Priority, { since: number; resume: () => void }[]> = { interactive: [], background: [] };
+  private readonly queryWatchers = new Set<(busy: boolean) => void>();
+  private queriesBusy = false;
 
   /**
    * @param starvationMs a background run waiting this long starts beside queries (one at a time), so a
@@ -26,6 +28,23 @@ export class EncoderGate {
   /** Runs waiting for a slot (queue depth, for metrics). */
   get pending(): number {
     return this.waiting.interactive.length + this.waiting.background.length;
+  }
+
+  /**
+   * Calls `watcher(true)` when a query starts waiting for or running on the encoder while none was, and
+   * `watcher(false)` when the last one is done: work outside the gate (ingest's decoding) can step aside
+   * meanwhile. Returns the way to stop watching.
+   */
+  watchQueries(watcher: (busy: boolean) => void): () => void {
+    this.queryWatchers.add(watcher);
+    return () => this.queryWatchers.delete(watcher);
+  }
+
+  private queriesChanged(): void {
+    const busy = !this.quiet();
+    if (busy === this.queriesBusy) return;
+    this.queriesBusy = busy;
+    for (const w of this.queryWatchers) w(busy);
   }
 
   private quiet(): boolean {
@@ -47,12 +66,18 @@ export class EncoderGate {
   async run<T>(priority: Priority, task: () => Promise<T>): Promise<T> {
     // A waiter is handed its slot by admit(), already counted.
     if (this.waiting[priority].length === 0 && this.canStart(priority)) this.active[priority]++;
-    else await new Promise<void>((resume) => this.waiting[priority].push({ since: performance.now(), resume }));
+    else
+      await new Promise<void>((resume) => {
+        this.waiting[priority].push({ since: performance.now(), resume });
+        this.queriesChanged();
+      });
+    this.queriesChanged();
     try {
       return await task();
     } finally {
       this.active[priority]--;
       this.admit();
+      this.queriesChanged();
     }
   }
 

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { writeColourLibrary } from '../helpers/files';
 import { createTestDatabase } from '../helpers/database';
 import { tempDir, testEnv } from '../helpers/env';
-import { niceFromStat } from '../helpers/proc';
+import { niceFromStat, parentFromStat, stateFromStat } from '../helpers/proc';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
 
 describe('operations', () => {
@@ -33,6 +33,26 @@ describe('operations', () => {
     expect(res.text).toMatch(/ingest_items_total\{result="done"\} 8/);
     expect(res.text).toMatch(/ingest_queue_depth 0/);
     expect(res.text).toMatch(/encoder_queue_depth 0/);
+  });
+
+  test("queries first: while a query encodes, ingest's decode processes are stopped, and they run again after", async () => {
+    // This service's ingest decoders: children of this process, niced (the query decoder is not).
+    const ingestDecoders = () =>
+      decodeProcesses()
+        .filter((p) => p.nice === 19 && parentFromStat(`/proc/${p.pid}/stat`) === process.pid)
+        .map((p) => p.pid);
+    const states = () => ingestDecoders().map((pid) => stateFromStat(`/proc/${pid}/stat`));
+    expect(ingestDecoders()).toHaveLength(2);
+    let during: string[] = [];
+    await svc.services.pack.gate.run('interactive', async () => {
+      // A signal takes effect when its process next runs.
+      for (let i = 0; i < 50 && states().some((s) => s !== 'T'); i++) await new Promise((r) => setTimeout(r, 20));
+      during = states();
+    });
+    expect(during).toEqual(['T', 'T']);
+    for (let i = 0; i < 50 && states().includes('T'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(states()).not.toContain('T');
+    await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('queries-first', '.'));
   });
 
   test('request ids are echoed or made', async () => {
@@ -72,14 +92,14 @@ describe('limits', () => {
   });
 });
 
-/** A service's decode processes (they inherit its DATA_DIR), with their nice values, from /proc. */
-function decodeProcesses(dataDir: string): { pid: number; nice: number }[] {
+/** Decode processes, with their nice values, from /proc; a service's own when `dataDir` names its DATA_DIR (they inherit it). */
+function decodeProcesses(dataDir?: string): { pid: number; nice: number }[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .flatMap((pid) => {
       try {
         if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('decodeProcess')) return [];
-        if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATA_DIR=${dataDir}`)) return [];
+        if (dataDir && !readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATA_DIR=${dataDir}`)) return [];
         return [{ pid: Number(pid), nice: niceFromStat(`/proc/${pid}/stat`) }];
       } catch {
         return []; // gone meanwhile

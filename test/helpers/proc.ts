@@ -1,12 +1,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/**
- * The nice value in a /proc stat file (a process's or a thread's): field 19 of stat(5), counted after
- * the command in parentheses, which may hold spaces.
- */
-export function niceFromStat(statFile: string): number {
+/** The fields of a /proc stat file (a process's or a thread's) after the command in parentheses, which may hold spaces: stat(5)'s field 3 is [0]. */
+function statFields(statFile: string): string[] {
   const stat = readFileSync(statFile, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The nice value: field 19 of stat(5). */
+export function niceFromStat(statFile: string): number {
+  return Number(statFields(statFile)[16]);
+}
+
+/** The scheduling state, field 3 of stat(5): R running, S sleeping, T stopped by a signal, ... */
+export function stateFromStat(statFile: string): string {
+  return statFields(statFile)[0]!;
+}
+
+/** The parent's process id, field 4 of stat(5). */
+export function parentFromStat(statFile: string): number {
+  return Number(statFields(statFile)[1]);
 }
 
 /** Nice values of this process's threads, by thread id. */

@@ -2,10 +2,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected } from '../../src/images/decode';
 import { DecodePool } from '../../src/images/decodePool';
-import { niceFromStat } from '../helpers/proc';
+import { niceFromStat, stateFromStat } from '../helpers/proc';
 import type { ImagePreprocessing } from '../../src/models/preprocess';
 
 const prep: ImagePreprocessing = { size: 16, resize: 'squash', interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+
+/** The pool's processes' states once they are stopped ('T'), or after a second: a signal takes effect when its process next runs. */
+async function stoppedStates(pool: DecodePool): Promise<string[]> {
+  const states = () => pool.processIds().map((pid) => stateFromStat(`/proc/${pid}/stat`));
+  for (let i = 0; i < 50 && states().some((s) => s !== 'T'); i++) await new Promise((r) => setTimeout(r, 20));
+  return states();
+}
 
 describe('decode pool: ingest decodes in child processes', () => {
   const pool = new DecodePool(2, 19);
@@ -134,6 +141,56 @@ describe('decode pool: ingest decodes in child processes', () => {
       expect(await own.decode(small, prep, DEFAULT_DECODE_LIMITS)).toMatchObject({ width: 64, height: 48 });
     } finally {
       clearInterval(freeze);
+      await own.close();
+    }
+  });
+
+  // What a search does to ingest's decoding (see BackgroundPause): stopped where it is, nothing lost.
+  test('paused, its processes stop with their images in hand, and one started meanwhile too; resumed, the images come back', async () => {
+    const own = new DecodePool(2, null);
+    const states = () => stoppedStates(own);
+    try {
+      const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#6a4' } })
+        .jpeg()
+        .toBuffer();
+      own.warm();
+      const [first, second] = own.processIds();
+      own.pause();
+      expect(await states()).toEqual(['T', 'T']);
+      // Two images to each process.
+      const inHand = Array.from({ length: 4 }, () => own.decode(photo, prep, DEFAULT_DECODE_LIMITS));
+      const settled = Promise.allSettled(inHand);
+      const early = await Promise.race([settled, new Promise((r) => setTimeout(() => r('still stopped'), 500))]);
+      expect(early).toBe('still stopped');
+      // The next image goes to a new process, which starts stopped.
+      process.kill(first!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      const replacement = own.decode(photo, prep, DEFAULT_DECODE_LIMITS);
+      expect(own.processIds()).toHaveLength(2);
+      expect(own.processIds()).toContain(second);
+      expect(own.processIds()).not.toContain(first);
+      expect(await states()).toEqual(['T', 'T']);
+      own.resume();
+      expect((await replacement).width).toBe(1600);
+      const outcomes = (await settled).map((r) => (r.status === 'fulfilled' ? r.value.width : String(r.reason)));
+      expect(outcomes.filter((o) => o === 1600)).toHaveLength(2);
+      expect(outcomes.filter((o) => o !== 1600)).toEqual([expect.stringMatching(/SIGKILL/), expect.stringMatching(/SIGKILL/)]);
+      expect(own.processIds().map((pid) => stateFromStat(`/proc/${pid}/stat`))).not.toContain('T');
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('a paused pool closes: its stopped processes get their signal and exit', async () => {
+    const own = new DecodePool(1, null);
+    try {
+      own.warm();
+      const [pid] = own.processIds();
+      own.pause();
+      expect(await stoppedStates(own)).toEqual(['T']);
+      await own.close();
+      expect(() => process.kill(pid!, 0)).toThrow(/ESRCH/);
+    } finally {
       await own.close();
     }
   });

@@ -97,4 +97,32 @@ describe('encoder gate: queries first', () => {
     for (let i = 0; i < 20; i++) c.observe(2, 400);
     expect(c.size).toBe(1);
   });
+
+  test('watchers hear when queries start waiting or running and when the last is done; ingest runs alone say nothing', async () => {
+    const gate = new EncoderGate(1, 60_000);
+    const heard: boolean[] = [];
+    const unwatch = gate.watchQueries((busy) => heard.push(busy));
+    await gate.run('background', async () => undefined);
+    expect(heard).toEqual([]);
+    // A query waiting behind an ingest run already counts.
+    const ingest = deferred();
+    const running = gate.run('background', () => ingest.promise);
+    const query = gate.run('interactive', async () => 'answer');
+    await tick();
+    expect(heard).toEqual([true]);
+    ingest.resolve();
+    await Promise.all([running, query]);
+    expect(heard).toEqual([true, false]);
+    // Two overlapping queries are one busy stretch.
+    const first = deferred();
+    const a = gate.run('interactive', () => first.promise);
+    const b = gate.run('interactive', async () => undefined);
+    await tick();
+    first.resolve();
+    await Promise.all([a, b]);
+    expect(heard).toEqual([true, false, true, false]);
+    unwatch();
+    await gate.run('interactive', async () => undefined);
+    expect(heard).toHaveLength(4);
+  });
 });
