@@ -1,4 +1,4 @@
-import { BackgroundPause, type Pausable } from '../../src/models/backgroundPause';
+import { BackgroundPause, type Pausable, type PauseLimits } from '../../src/models/backgroundPause';
 import { EncoderGate } from '../../src/models/encoderGate';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,12 +14,18 @@ function recordedWork(): Pausable & { events: { paused: boolean; at: number }[] 
   };
 }
 
+/** A gate whose queries pause recorded work within these limits. */
+function pausedByQueries(limits: PauseLimits) {
+  const gate = new EncoderGate(2);
+  const work = recordedWork();
+  const pause = new BackgroundPause(work, limits);
+  gate.watchQueries((busy) => pause.queries(busy));
+  return { gate, work, pause };
+}
+
 describe('background pause: ingest steps aside while queries encode', () => {
   test('a query pauses the work for as long as it runs', async () => {
-    const gate = new EncoderGate(2);
-    const work = recordedWork();
-    const pause = new BackgroundPause(work, { maxPauseMs: 1000, minRunMs: 1000 });
-    gate.watchQueries((busy) => pause.queries(busy));
+    const { gate, work, pause } = pausedByQueries({ maxPauseMs: 1000, minRunMs: 1000 });
     await gate.run('background', () => sleep(10));
     expect(work.events).toEqual([]);
     await gate.run('interactive', async () => {
@@ -32,10 +38,7 @@ describe('background pause: ingest steps aside while queries encode', () => {
   });
 
   test('queries that never stop pause the work at most maxPauseMs at a time, with minRunMs of running between', async () => {
-    const gate = new EncoderGate(2);
-    const work = recordedWork();
-    const pause = new BackgroundPause(work, { maxPauseMs: 60, minRunMs: 80 });
-    gate.watchQueries((busy) => pause.queries(busy));
+    const { gate, work, pause } = pausedByQueries({ maxPauseMs: 60, minRunMs: 80 });
     await gate.run('interactive', () => sleep(400));
     pause.stop();
     const { events } = work;
@@ -51,10 +54,7 @@ describe('background pause: ingest steps aside while queries encode', () => {
   });
 
   test('stopped, it lets paused work run and pauses no more', async () => {
-    const gate = new EncoderGate(2);
-    const work = recordedWork();
-    const pause = new BackgroundPause(work, { maxPauseMs: 10_000, minRunMs: 0 });
-    gate.watchQueries((busy) => pause.queries(busy));
+    const { gate, work, pause } = pausedByQueries({ maxPauseMs: 10_000, minRunMs: 0 });
     const query = gate.run('interactive', () => sleep(50));
     await sleep(5);
     pause.stop();
