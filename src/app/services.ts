@@ -301,7 +301,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const decoder = new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE, config.DECODE_TIMEOUT_MS);
     cleanup.push(() => decoder.close());
     if (config.ENCODER_SCHEDULING === 'priority' && config.DECODE_PAUSE_MS > 0) {
-      const pause = new BackgroundPause(decoder, { maxPauseMs: config.DECODE_PAUSE_MS, minRunMs: config.DECODE_PAUSE_MS });
+      const pause = new BackgroundPause(decoder, config.DECODE_PAUSE_MS);
       const unwatch = pack.gate.watchQueries((busy) => pause.queries(busy));
       cleanup.push(async () => {
         unwatch();

@@ -108,7 +108,7 @@ export const envSchema = z.object({
   DECODE_TIMEOUT_MS: int(120_000, 100),
   /**
    * Queries first: while a search encodes, ingest's decode processes are stopped, at most this long at a
-   * time and then left to run at least as long; 0 turns it off.
+   * time, then left to run at least as long as they were stopped; 0 turns it off.
    */
   DECODE_PAUSE_MS: int(250, 0, 10_000),
   /** Per image, for uploads, URL downloads and files alike. */

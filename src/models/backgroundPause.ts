@@ -4,29 +4,23 @@ export interface Pausable {
   resume(): void;
 }
 
-export interface PauseLimits {
-  /** The longest one pause lasts, however long queries keep coming. */
-  maxPauseMs: number;
-  /** After a pause, the work runs at least this long before the next: a stream of queries slows it, never stops it. */
-  minRunMs: number;
-}
-
 /**
  * Pauses background work while queries are busy (see EncoderGate.watchQueries), within a duty cycle: a
- * pause ends when the queries do or after maxPauseMs, and the next cannot begin before minRunMs of
- * running. Someone typing a search now and then pauses ingest's decoding for the few tens of
- * milliseconds each search encodes; searches that never stop leave it half the time.
+ * pause ends when the queries do or after maxPauseMs, and the work then runs at least as long as it was
+ * paused before the next pause begins. Someone typing a search now and then pauses ingest's decoding
+ * for the few tens of milliseconds each search encodes; searches that never stop leave it half the time.
  */
 export class BackgroundPause {
   private busy = false;
   private paused = false;
   private stopped = false;
-  private ranSince = -Infinity;
+  private pausedAt = 0;
+  private nextPauseAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly work: Pausable,
-    private readonly limits: PauseLimits,
+    private readonly maxPauseMs: number,
   ) {}
 
   /** The queries' state changed: busy (one waits or runs) or not. */
@@ -39,20 +33,22 @@ export class BackgroundPause {
 
   private tryPause(): void {
     this.clearTimer();
-    const wait = this.ranSince + this.limits.minRunMs - performance.now();
+    const wait = this.nextPauseAt - performance.now();
     if (wait > 0) {
       this.timer = setTimeout(() => this.busy && this.tryPause(), wait).unref();
       return;
     }
     this.paused = true;
+    this.pausedAt = performance.now();
     this.work.pause();
-    this.timer = setTimeout(() => this.run(), this.limits.maxPauseMs).unref();
+    this.timer = setTimeout(() => this.run(), this.maxPauseMs).unref();
   }
 
   private run(): void {
     this.clearTimer();
     this.paused = false;
-    this.ranSince = performance.now();
+    const now = performance.now();
+    this.nextPauseAt = now + (now - this.pausedAt);
     this.work.resume();
     if (this.busy) this.tryPause();
   }
