@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { writeColourLibrary } from '../helpers/files';
 import { createTestDatabase } from '../helpers/database';
 import { tempDir, testEnv } from '../helpers/env';
-import { niceFromStat, parentFromStat, stateFromStat } from '../helpers/proc';
+import { niceFromStat, parentFromStat, statesOnce } from '../helpers/proc';
 import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
 
 describe('operations', () => {
@@ -41,17 +41,13 @@ describe('operations', () => {
       decodeProcesses()
         .filter((p) => p.nice === 19 && parentFromStat(`/proc/${p.pid}/stat`) === process.pid)
         .map((p) => p.pid);
-    const states = () => ingestDecoders().map((pid) => stateFromStat(`/proc/${pid}/stat`));
     expect(ingestDecoders()).toHaveLength(2);
     let during: string[] = [];
     await svc.services.pack.gate.run('interactive', async () => {
-      // A signal takes effect when its process next runs.
-      for (let i = 0; i < 50 && states().some((s) => s !== 'T'); i++) await new Promise((r) => setTimeout(r, 20));
-      during = states();
+      during = await statesOnce(ingestDecoders, (state) => state === 'T');
     });
     expect(during).toEqual(['T', 'T']);
-    for (let i = 0; i < 50 && states().includes('T'); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(states()).not.toContain('T');
+    expect(await statesOnce(ingestDecoders, (state) => state !== 'T')).not.toContain('T');
     await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('queries-first', '.'));
   });
 

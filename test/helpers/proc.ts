@@ -21,6 +21,16 @@ export function parentFromStat(statFile: string): number {
   return Number(statFields(statFile)[1]);
 }
 
+/**
+ * The states of the processes `pids()` names once each is `wanted`, or as they are after a second: a
+ * signal takes effect when its process next runs.
+ */
+export async function statesOnce(pids: () => number[], wanted: (state: string) => boolean): Promise<string[]> {
+  const states = () => pids().map((pid) => stateFromStat(`/proc/${pid}/stat`));
+  for (let i = 0; i < 50 && !states().every(wanted); i++) await new Promise((r) => setTimeout(r, 20));
+  return states();
+}
+
 /** Nice values of this process's threads, by thread id. */
 export function threadNices(): Map<number, number> {
   const out = new Map<number, number>();

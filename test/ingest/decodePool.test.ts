@@ -2,17 +2,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected } from '../../src/images/decode';
 import { DecodePool } from '../../src/images/decodePool';
-import { niceFromStat, stateFromStat } from '../helpers/proc';
+import { niceFromStat, stateFromStat, statesOnce } from '../helpers/proc';
 import type { ImagePreprocessing } from '../../src/models/preprocess';
 
 const prep: ImagePreprocessing = { size: 16, resize: 'squash', interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 
-/** The pool's processes' states once they are stopped ('T'), or after a second: a signal takes effect when its process next runs. */
-async function stoppedStates(pool: DecodePool): Promise<string[]> {
-  const states = () => pool.processIds().map((pid) => stateFromStat(`/proc/${pid}/stat`));
-  for (let i = 0; i < 50 && states().some((s) => s !== 'T'); i++) await new Promise((r) => setTimeout(r, 20));
-  return states();
-}
+/** The pool's processes' states once all are stopped ('T'), or after a second. */
+const stoppedStates = (pool: DecodePool) =>
+  statesOnce(
+    () => pool.processIds(),
+    (s) => s === 'T',
+  );
 
 describe('decode pool: ingest decodes in child processes', () => {
   const pool = new DecodePool(2, 19);
@@ -148,7 +148,6 @@ describe('decode pool: ingest decodes in child processes', () => {
   // What a search does to ingest's decoding (see BackgroundPause): stopped where it is, nothing lost.
   test('paused, its processes stop with their images in hand, and one started meanwhile too; resumed, the images come back', async () => {
     const own = new DecodePool(2, null);
-    const states = () => stoppedStates(own);
     try {
       const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#6a4' } })
         .jpeg()
@@ -156,7 +155,7 @@ describe('decode pool: ingest decodes in child processes', () => {
       own.warm();
       const [first, second] = own.processIds();
       own.pause();
-      expect(await states()).toEqual(['T', 'T']);
+      expect(await stoppedStates(own)).toEqual(['T', 'T']);
       // Two images to each process.
       const inHand = Array.from({ length: 4 }, () => own.decode(photo, prep, DEFAULT_DECODE_LIMITS));
       const settled = Promise.allSettled(inHand);
@@ -169,7 +168,7 @@ describe('decode pool: ingest decodes in child processes', () => {
       expect(own.processIds()).toHaveLength(2);
       expect(own.processIds()).toContain(second);
       expect(own.processIds()).not.toContain(first);
-      expect(await states()).toEqual(['T', 'T']);
+      expect(await stoppedStates(own)).toEqual(['T', 'T']);
       own.resume();
       expect((await replacement).width).toBe(1600);
       const outcomes = (await settled).map((r) => (r.status === 'fulfilled' ? r.value.width : String(r.reason)));
