@@ -217,6 +217,8 @@ function markdown(r: Results): string {
       ``,
       `Text encoder share of the uncached p50: ${q.encoderShareOfP50}.`,
       ``,
+      `A fresh service process over the same library (\`npm start\`, OCR on, so hybrid search): its first search once it listens took ${q.afterStart.firstMs} ms; the next 20 ${q.afterStart.restMs.p50} ms p50, ${q.afterStart.restMs.p95} ms p95.`,
+      ``,
     );
   }
   const d = r.packs.drift;

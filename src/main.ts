@@ -33,8 +33,13 @@ async function main(): Promise<void> {
   }
   for (const root of config.ingestRoots) await mkdir(root, { recursive: true }).catch(() => undefined);
   const services = await startServices(config, log);
-  services.search.warm();
   services.ingest.warm();
+  const warming = performance.now();
+  await services.search.warm(services.searchMode).then(
+    () => log.info({ mode: services.searchMode, ms: Math.round(performance.now() - warming) }, 'search warmed up'),
+    // Only the first search pays for it then: no reason not to start.
+    (e: Error) => log.warn({ err: e.message }, 'warming up search failed'),
+  );
   let accepting = true;
   const app = createApp(services, { version: VERSION, accepting: () => accepting });
   const server = app.listen(config.PORT, config.HOST);

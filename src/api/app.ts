@@ -86,7 +86,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
   app.use('/v1', duplicateRoutes(s.duplicates, signer, limits));
   app.use('/v1', workerRoutes(s.pull));
   app.use('/v1', requireScope('search'));
-  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer), s.ocr ? 'hybrid' : 'semantic'));
+  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer), s.searchMode));
   app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));
   app.use('/v1', imageRoutes(s.search, s.derivatives, s.captions));
   const web = path.join(projectRoot(), 'web', 'dist');

@@ -25,7 +25,7 @@ import { EncoderPool, type EncoderPoolSettings } from '../remoteEncoders/encoder
 import { PullEncoding } from '../remoteEncoders/pullEncoding';
 import { PullQueue } from '../remoteEncoders/pullQueue';
 import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
-import { SearchService } from '../search/searchService';
+import { SearchService, type SearchMode } from '../search/searchService';
 import { TextInImages } from '../search/textInImages';
 import { TextCorpus } from '../search/textCorpus';
 import { DEFAULT_HNSW, HnswStore } from '../store/hnswStore';
@@ -58,6 +58,8 @@ export interface Services {
   derivatives: DerivativeStore;
   decodeLimits: DecodeLimits;
   search: SearchService;
+  /** What a search that names no mode does: hybrid (meaning and the words in photos) with OCR on, else semantic. */
+  searchMode: SearchMode;
   texts: TextCorpus;
   captions: CaptionService;
   ingest: IngestService;
@@ -425,6 +427,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       derivatives,
       decodeLimits,
       search,
+      searchMode: ocr ? 'hybrid' : 'semantic',
       texts,
       captions,
       ingest,

@@ -121,10 +121,10 @@ describe('graceful shutdown', () => {
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const logs: { msg?: string; url?: string }[] = [];
+    const logs: { msg?: string; url?: string; mode?: string }[] = [];
     const listening = new Promise<string>((resolve) => {
       readline.createInterface({ input: child.stdout }).on('line', (line) => {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        const entry = JSON.parse(line) as (typeof logs)[number];
         logs.push(entry);
         if (entry.msg === 'imagesearch is listening') resolve(entry.url!);
       });
@@ -159,6 +159,8 @@ describe('graceful shutdown', () => {
         else req.end(body);
       });
     expect(await call('GET', '/readyz')).toBe(200);
+    // One search ran before it listened (OCR is on by default, so hybrid), so the first of a user's is not the slow one.
+    expect(logs.find((l) => l.msg === 'search warmed up')).toMatchObject({ mode: 'hybrid' });
     // Decode processes start with the service, not with the first image: the query's at normal
     // priority, ingest's (DECODE_THREADS, 2) niced once they have started.
     let nices: number[] = [];

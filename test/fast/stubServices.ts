@@ -46,6 +46,7 @@ export function stubServices() {
     pack: { key: 'stub@1', manifest: { testOnly: false }, text: { encode: async (t: readonly string[]) => t.map(() => new Float32Array(4)) } },
     keys: { verify: async (key: string) => (key === TENANT_KEY ? tenant : null) },
     search,
+    searchMode: 'semantic',
     ingest,
     deletion: { delete: jest.fn(async () => []) },
     texts: { add: jest.fn(async () => []), retrieve: jest.fn(async () => []) },
