@@ -6,6 +6,7 @@ import type { Services } from '../app/services';
 import { authenticate, requireScope } from './auth';
 import { errorHandler, notFoundHandler } from './errorHandler';
 import { rateLimit, recordLatency, requestId, requestTimeout } from './middleware';
+import { rejectNulCharacters } from './nulCharacters';
 import { openApiDocument } from './openapi';
 import { adminRoutes } from './routes/admin';
 import { healthRoutes } from './routes/health';
@@ -49,6 +50,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
   app.use(recordLatency(s.metrics));
   app.use(requestTimeout(config.REQUEST_TIMEOUT_MS));
   app.use(express.json({ limit: '1mb' }));
+  app.use(rejectNulCharacters());
 
   const openapi = openApiDocument(limits, opts.version);
   app.get('/v1/openapi.json', (_req, res) => {

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import multer from 'multer';
 import { AppError } from '../errors/appError';
+import { rejectNulCharacters } from './nulCharacters';
 
 export interface UploadLimits {
   maxBytes: number;
@@ -15,7 +16,8 @@ export function multipart(field: string, limits: UploadLimits, maxCount = 1): Re
     defParamCharset: 'utf8',
     limits: { fileSize: limits.maxBytes, files: Math.min(maxCount, limits.maxFiles), fields: 20, fieldSize: 64 * 1024 },
   }).array(field, Math.min(maxCount, limits.maxFiles));
-  return (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : next());
+  const checkFields = rejectNulCharacters();
+  return (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, (e?: unknown) => (e ? next(e) : checkFields(req, res, next))) : next());
 }
 
 /** Rejects bodies that are neither JSON nor multipart, instead of treating them as empty. */

@@ -94,6 +94,26 @@ describe('bad input gets a clear JSON error and writes nothing', () => {
     );
   });
 
+  test('a NUL character (U+0000) in the path, the query string, a JSON body or a form field is a 400 that names where', async () => {
+    const jobs = await svc.services.db.ingestJob.count();
+    expectError(await textSearch({ query: '红\u0000色' }), 400, 'validation_error');
+    const inFilter = await textSearch({ query: '红', filters: { album: 'a\u0000' } });
+    expectError(inFilter, 400, 'validation_error');
+    expect(inFilter.body.error.message).toMatch(/body\.filters\.album contains a NUL/);
+    expectError(await svc.api().get('/v1/images?album=a%00b'), 400, 'validation_error');
+    expectError(await svc.api().delete('/v1/owners/a%00b'), 400, 'validation_error');
+    expectError(await svc.api().post('/v1/admin/ingest').send({ owner: 'a', folder: '.\u0000' }), 400, 'validation_error');
+    const upload = await svc
+      .api()
+      .post('/v1/admin/ingest')
+      .field('owner', 'bob')
+      .field('albums', JSON.stringify(['假期\u0000']))
+      .attach('files', await colourImage('green'), 'g.png');
+    expectError(upload, 400, 'validation_error');
+    expect(upload.body.error.message).toMatch(/value\[0\] contains a NUL character.*albums/s);
+    expect(await svc.services.db.ingestJob.count()).toBe(jobs);
+  });
+
   describe('admin ingest', () => {
     const ingest = (body: object, key: string | null = ADMIN_KEY) => svc.api(key).post('/v1/admin/ingest').send(body);
 

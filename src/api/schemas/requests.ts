@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalizeQuery } from '../../search/textQuery';
 import { ownerName, textInputSchema } from '../../search/textCorpus';
+import { nulAt, NUL_MESSAGE } from '../nulCharacters';
 import { UUID_RE } from '../../util/ids';
 import { SUBSCRIBABLE_EVENTS } from '../../events/events';
 
@@ -86,13 +87,19 @@ const cursorSchema = z
 
 /** Multipart forms carry nested objects as JSON text. */
 const jsonField = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => {
+  z.preprocess((v, ctx) => {
     if (typeof v !== 'string') return v;
+    let parsed: unknown;
     try {
-      return JSON.parse(v) as unknown;
+      parsed = JSON.parse(v) as unknown;
     } catch {
       return v;
     }
+    // The request's own check saw this field as text: a NUL escaped inside its JSON shows only now.
+    const nul = nulAt(parsed, 'the value');
+    if (nul === null) return parsed;
+    ctx.addIssue({ code: 'custom', message: `${nul} ${NUL_MESSAGE}` });
+    return z.NEVER;
   }, schema);
 
 export function pagingShape(limits: Limits) {

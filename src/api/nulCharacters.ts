@@ -1,0 +1,37 @@
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors/appError';
+
+/*
+ * PostgreSQL cannot store U+0000 in text, so a NUL in any field would surface as a 500 from whichever
+ * query first met it; no name, query or album of a photo library needs one. Requests are refused here.
+ */
+
+export const NUL_MESSAGE = 'contains a NUL character (U+0000), which no field accepts';
+
+/** Where in `value` a string holds U+0000, as a path from `at` (`body.filters.album`), or null. */
+export function nulAt(value: unknown, at: string): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? at : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nulAt(v, Array.isArray(value) ? `${at}[${k}]` : `${at}.${k}`);
+    if (found) return found;
+  }
+  return null;
+}
+
+function decodedPath(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Refuses U+0000 in the path, the query string, the parsed body and uploaded files' names (JSON inside form fields: see jsonField). */
+export function rejectNulCharacters(): RequestHandler {
+  return (req, _res, next) => {
+    const files = Array.isArray(req.files) ? (req.files as { originalname: string }[]).map((f) => f.originalname) : [];
+    const found = nulAt(decodedPath(req.path), 'path') ?? nulAt(req.query, 'query') ?? nulAt(req.body, 'body') ?? nulAt(files, 'files');
+    next(found ? new AppError(400, 'validation_error', `${found} ${NUL_MESSAGE}`) : undefined);
+  };
+}
