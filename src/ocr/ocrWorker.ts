@@ -2,7 +2,7 @@
  * Worker-thread entry: PP-OCR, whole, on a thread of its own. Besides the two models' runs, reading a
  * photo costs about 55 ms of JavaScript (the detector's input tensor, its text boxes, the recogniser's
  * decoding); on the main thread that ran at the searches' priority and held every request behind it
- * (event loop delay up to 200 ms while OCR read). Here it runs niced, with the models; each model run
+ * (event-loop delay p99 17 ms while OCR read, 8-9 ms since). Here it runs niced, with the models; each model run
  * still waits for its turn at the service's encoder gate, which is asked through the port.
  */
 import { parentPort, workerData } from 'node:worker_threads';

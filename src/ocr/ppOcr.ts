@@ -47,7 +47,7 @@ export const PP_OCR_KEY = 'pp-ocrv4-ch@1';
  * PP-OCRv4 (Chinese detection + recognition) on this project's own onnxruntime-node and sharp:
  * detect text regions, crop and read each line, in batches of similar widths. Everything runs on the
  * calling thread, the models' runs included (onnxruntime-node runs a session synchronously): the
- * service calls it on a thread of its own (see OcrThread).
+ * service calls it on a thread of its own (see OcrThreads).
  */
 export class PpOcr implements TextReader {
   readonly key = PP_OCR_KEY;
