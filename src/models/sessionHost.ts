@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { PendingCalls, startWorker } from '../util/workerThread';
+import { PendingCalls, startReadyWorker, transferable } from '../util/workerThread';
 import type * as ort from 'onnxruntime-node';
 import type { SessionOptions } from './onnxSession';
 import { fromWire, toWire, type HostReply, type HostRequest, type SessionHostData, type WireTensor } from './sessionWire';
@@ -44,21 +44,7 @@ export class SessionHost {
       options: { intraOpThreads: opts.intraOpThreads, interOpThreads: opts.interOpThreads, executionProviders: opts.executionProviders },
       nice: opts.nice ?? null,
     };
-    const worker = startWorker(WORKER_ENTRY, data);
-    const ready = await new Promise<Extract<HostReply, { type: 'ready' }>>((resolve, reject) => {
-      const fail = (e: Error) => reject(e);
-      worker.once('error', fail);
-      worker.once('exit', (code) => reject(new Error(`session worker exited (${code}) while loading ${files.join(', ')}`)));
-      worker.once('message', (m: HostReply) => {
-        worker.off('error', fail);
-        worker.removeAllListeners('exit');
-        if (m.type === 'ready') resolve(m);
-        else reject(new Error(m.type === 'failed' ? m.error : `unexpected message ${m.type}`));
-      });
-    }).catch(async (e: Error) => {
-      await worker.terminate();
-      throw e;
-    });
+    const { worker, ready } = await startReadyWorker<HostReply>(WORKER_ENTRY, data, files.join(', '));
     let host: SessionHost | null = null;
     const sessions = ready.sessions.map((s, index) => ({
       inputNames: s.inputNames,
@@ -94,9 +80,8 @@ export class SessionHost {
     const transfer = new Set<ArrayBuffer>();
     for (const [name, t] of Object.entries(feeds)) {
       const w = toWire(t, false);
-      const whole = w.data.byteOffset === 0 && w.data.byteLength === w.data.buffer.byteLength && w.data.buffer instanceof ArrayBuffer;
       // The caller built these feeds for this run: hand their memory over instead of copying it.
-      wire[name] = whole ? w : { ...w, data: w.data.slice() };
+      wire[name] = { ...w, data: transferable(w.data) };
       transfer.add(wire[name].data.buffer as ArrayBuffer);
     }
     const { id, result } = this.pending.open();

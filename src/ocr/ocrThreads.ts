@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { PendingCalls, startWorker } from '../util/workerThread';
+import { PendingCalls, startReadyWorker, transferable } from '../util/workerThread';
 import { PP_OCR_KEY, type PpOcrSettings } from './ppOcr';
 import type { OcrWorkerData, OcrWorkerReply, OcrWorkerRequest } from './ocrWorker';
 import type { OcrLine, RgbImage, Schedule, TextReader } from './textReader';
@@ -33,19 +33,7 @@ class OcrWorker {
   }
 
   static async start(data: OcrWorkerData): Promise<OcrWorker> {
-    const worker = startWorker(ENTRY, data);
-    const ready = await new Promise<Extract<OcrWorkerReply, { type: 'ready' }>>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the OCR thread exited (${code}) while loading its models`)));
-      worker.once('message', (m: OcrWorkerReply) => {
-        worker.removeAllListeners('error').removeAllListeners('exit');
-        if (m.type === 'ready') resolve(m);
-        else reject(new Error(m.type === 'failed' ? m.error : `unexpected message ${m.type}`));
-      });
-    }).catch(async (e: Error) => {
-      await worker.terminate();
-      throw e;
-    });
+    const { worker, ready } = await startReadyWorker<OcrWorkerReply>(ENTRY, data, 'the OCR models');
     return new OcrWorker(worker, ready.niced);
   }
 
@@ -57,10 +45,8 @@ class OcrWorker {
     if (this.dead) return Promise.reject(this.dead);
     const { id, result } = this.pending.open();
     this.schedules.set(id, schedule);
-    const data = image.data;
-    // The caller's pixels are not used after a read: hand their memory over unless other data shares it.
-    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-    const pixels = whole ? data : data.slice();
+    // The caller's pixels are not used after a read: hand their memory over.
+    const pixels = transferable(image.data);
     this.worker.postMessage({ type: 'read', id, image: { data: pixels, width: image.width, height: image.height } } satisfies OcrWorkerRequest, [
       pixels.buffer as ArrayBuffer,
     ]);

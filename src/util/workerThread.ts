@@ -36,3 +36,40 @@ export class PendingCalls<T> {
     this.calls.clear();
   }
 }
+
+/**
+ * Starts a worker (see startWorker) and waits for its first message: `{ type: 'ready' }` resolves with
+ * that message; `{ type: 'failed', error }`, an error or an exit before it rejects, and the worker is
+ * terminated. `loading` says what it was loading, for the exit's message.
+ */
+export async function startReadyWorker<R extends { type: string }>(
+  entry: string,
+  workerData: unknown,
+  loading: string,
+): Promise<{ worker: Worker; ready: Extract<R, { type: 'ready' }> }> {
+  const worker = startWorker(entry, workerData);
+  try {
+    const ready = await new Promise<Extract<R, { type: 'ready' }>>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`${loading}: the worker exited (${code}) while loading`)));
+      worker.once('message', (m: R) => {
+        worker.removeAllListeners('error').removeAllListeners('exit');
+        if (m.type === 'ready') resolve(m as Extract<R, { type: 'ready' }>);
+        else reject(new Error('error' in m && typeof m.error === 'string' ? m.error : `unexpected message ${m.type}`));
+      });
+    });
+    return { worker, ready };
+  } catch (e) {
+    await worker.terminate();
+    throw e;
+  }
+}
+
+/**
+ * Bytes to post to a worker with their buffer transferred: the same view when it spans a whole
+ * ArrayBuffer of its own (the caller hands its memory over), else a copy (other data shares it).
+ */
+export function transferable<T extends ArrayBufferView & { slice(): T }>(view: T): T {
+  const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer;
+  return whole ? view : view.slice();
+}
