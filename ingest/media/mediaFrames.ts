@@ -2,7 +2,7 @@ import type { ImageRow } from '../../src/db/repositories';
 import { ImageRejected, type DecodedImage, type DecodeLimits } from '../../src/images/decode';
 import { phashFromStored } from '../../src/images/similarity';
 import type { DecodePool } from '../../src/images/decodePool';
-import { sampleAnimation, type FrameSampling } from '../../src/images/animatedFrames';
+import type { AnimatedFrame, FrameSampling } from '../../src/images/animatedFrames';
 import type { ImagePreprocessing, PixelTensor } from '../../src/models/preprocess';
 import type { GeoPoint } from '../../src/util/geo';
 import type { Logger } from '../../src/util/logger';
@@ -45,7 +45,7 @@ export interface ReadMedia {
 }
 
 export interface MediaFramesDeps {
-  decoder: Pick<DecodePool, 'decode'>;
+  decoder: Pick<DecodePool, 'decode' | 'animationFrames'>;
   decode: DecodeLimits;
   prep: ImagePreprocessing;
   /** Null when no ffmpeg runs here: videos then fail with the reason. */
@@ -192,11 +192,13 @@ export class MediaFrames {
   }
 
   private async readAnimation(data: Buffer, first: DecodedImage, facts: MediaFacts, ocrInput: Buffer | null, delaysMs: number[]): Promise<ReadMedia> {
-    let picked: Awaited<ReturnType<typeof sampleAnimation>>;
+    let picked: AnimatedFrame[];
     try {
-      picked = await sampleAnimation(data, delaysMs, this.deps.animation, this.deps.decode.maxPixels);
+      picked = await this.deps.decoder.animationFrames(data, delaysMs, this.deps.animation, this.deps.decode.maxPixels);
     } catch (e) {
-      // Frames beyond the first are a bonus: an animation too large to sample is still searchable by its first.
+      // Frames beyond the first are a bonus: an animation too large to sample is still searchable by its
+      // first. A decode process that failed is not the image's fault: the job stops and resumes.
+      if (!(e instanceof ImageRejected)) throw e;
       this.deps.log.warn({ err: (e as Error).message }, 'animated image: only its first frame is indexed');
       return { facts, frames: [point(first, null)], ocrInput };
     }

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { ImageRejected } from './decode';
 
 export interface FrameSampling {
   minSpacingMs: number;
@@ -21,19 +22,32 @@ const SIDE = 8;
 /**
  * Frames of an animated GIF or WebP picked as video frames are: the first, each later one that changed
  * the picture (at least minSpacingMs after the last pick), and one at least every maxSpacingMs. The
- * change is measured on every frame shrunk to 8x8 grey, all decoded in one pass.
+ * change is measured on every frame shrunk to 8x8 grey, all decoded in one pass. Runs in a decode
+ * process (see DecodePool.animationFrames): decoding every frame is ingest's work, never the searches'.
+ * An animation that cannot be sampled is an ImageRejected, told apart from a decode process that failed.
  */
-export async function sampleAnimation(data: Buffer, delaysMs: readonly number[], s: FrameSampling, maxPixels: number): Promise<AnimatedFrame[]> {
+export function sampleAnimation(data: Buffer, delaysMs: readonly number[], s: FrameSampling, maxPixels: number): Promise<AnimatedFrame[]> {
+  return pickFrames(data, delaysMs, s, maxPixels).catch((e: Error) => {
+    throw e instanceof ImageRejected
+      ? e
+      : new ImageRejected(/pixel limit/i.test(e.message) ? 'too_large' : 'corrupt', `its frames could not be sampled: ${e.message}`);
+  });
+}
+
+async function pickFrames(data: Buffer, delaysMs: readonly number[], s: FrameSampling, maxPixels: number): Promise<AnimatedFrame[]> {
   const pages = delaysMs.length;
   const starts = delaysMs.reduce<number[]>((acc, _d, i) => [...acc, i === 0 ? 0 : acc[i - 1]! + delaysMs[i - 1]!], []);
   const total = starts[pages - 1]! + delaysMs[pages - 1]!;
-  // All frames as one tall strip, shrunk so each frame becomes an 8x8 grey tile.
+  // All frames as one tall strip of 8x8 grey tiles: sharp resizes each frame of an animated image to
+  // the size asked (asking for 8 x 8*pages made each frame 8 x 8*pages, and every tile read frame 0).
   // The strip holds every frame: the pixel limit applies to all of them together.
-  const strip = await sharp(data, { animated: true, limitInputPixels: maxPixels })
-    .resize(SIDE, SIDE * pages, { fit: 'fill' })
+  const { data: strip, info } = await sharp(data, { animated: true, limitInputPixels: maxPixels })
+    .resize(SIDE, SIDE, { fit: 'fill' })
     .grayscale()
     .raw()
-    .toBuffer();
+    .toBuffer({ resolveWithObject: true });
+  if (strip.length !== SIDE * SIDE * pages)
+    throw new Error(`expected ${pages} frames of ${SIDE}x${SIDE} grey, got ${info.width}x${info.height}x${info.channels}`);
   const tile = (i: number) => strip.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE);
   const change = (a: number, b: number) => tile(a).reduce((sum, v, k) => sum + Math.abs(v - tile(b)[k]!), 0) / (SIDE * SIDE * 255);
   const maxSpacing = Math.max(s.maxSpacingMs, s.maxFrames > 1 ? Math.ceil(total / (s.maxFrames - 1)) : total);

@@ -2,8 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PendingCalls } from '../util/workerThread';
 import type { ImagePreprocessing } from '../models/preprocess';
+import type { AnimatedFrame, FrameSampling } from './animatedFrames';
 import { ImageRejected, type DecodedImage, type DecodeLimits } from './decode';
-import type { DecodeReply, DecodeRequest } from './decodeProcess';
+import type { DecodeReply, DecodeRequest, DecodeResults, DecodeTask } from './decodeProcess';
 
 const ENTRY = path.join(__dirname, `decodeProcess${path.extname(__filename)}`);
 
@@ -55,7 +56,7 @@ class DecodeInterrupted extends Error {
  */
 export class DecodePool {
   private slots: (Slot | null)[];
-  private readonly pending = new PendingCalls<DecodedImage | Buffer>();
+  private readonly pending = new PendingCalls<DecodeResults[DecodeTask['op']]>();
   private closed = false;
   private paused = false;
 
@@ -83,7 +84,7 @@ export class DecodePool {
     child.on('message', (m: DecodeReply) => {
       slot.inFlight.delete(m.id);
       if (slot.inFlight.size === 0) child.channel?.unref();
-      this.pending.settle(m.id, 'error' in m ? { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) } : { value: fromWire(m) });
+      this.pending.settle(m.id, 'error' in m ? { error: m.reason ? new ImageRejected(m.reason, m.error) : new Error(m.error) } : { value: m.value });
     });
     child.on('exit', (code, signal) => {
       stopped.delete(child);
@@ -118,23 +119,37 @@ export class DecodePool {
   }
 
   /** The encoder's tensor, the preview and thumbnail, and OCR's input when `limits.ocrSide` asks for it. */
-  decode(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits): Promise<DecodedImage> {
+  async decode(data: Buffer, prep: ImagePreprocessing, limits: DecodeLimits): Promise<DecodedImage> {
     // Plain fields only: the manifest's preprocessing object may carry more than a child needs.
     const { size, resize, interpolation, mean, std } = prep;
-    return this.call(data, { size, resize, interpolation, mean, std }, limits) as Promise<DecodedImage>;
+    const image = await this.call({ op: 'image', data, prep: { size, resize, interpolation, mean, std }, limits });
+    // Buffers arrive as plain Uint8Arrays from a child.
+    return {
+      ...image,
+      preview: Buffer.from(image.preview),
+      thumbnail: Buffer.from(image.thumbnail),
+      ...(image.ocrInput ? { ocrInput: Buffer.from(image.ocrInput) } : {}),
+    };
   }
 
   /** OCR's input alone, of `maxSide` px at most (HEIC decodes for seconds: never on the main thread). */
-  ocrInput(data: Buffer, maxSide: number, limits: DecodeLimits): Promise<Buffer> {
-    return this.call(data, null, { ...limits, ocrSide: maxSide }) as Promise<Buffer>;
+  async ocrInput(data: Buffer, maxSide: number, limits: DecodeLimits): Promise<Buffer> {
+    return Buffer.from(await this.call({ op: 'ocrInput', data, maxSide, limits }));
   }
 
-  private async call(data: Buffer, prep: ImagePreprocessing | null, limits: DecodeLimits): Promise<DecodedImage | Buffer> {
+  /** An animated GIF's or WebP's picked frames (see sampleAnimation): every frame is decoded to pick them. */
+  async animationFrames(data: Buffer, delaysMs: number[], sampling: FrameSampling, maxPixels: number): Promise<AnimatedFrame[]> {
+    const frames = await this.call({ op: 'frames', data, delaysMs, sampling, maxPixels });
+    return frames.map((f) => ({ ...f, png: Buffer.from(f.png) }));
+  }
+
+  private async call<O extends DecodeTask['op']>(task: Extract<DecodeTask, { op: O }>): Promise<DecodeResults[O]> {
     // Only this image's own timeouts count: being in hand when another image's process was killed does not.
     let timeouts = 0;
     for (;;) {
       try {
-        return await this.send(data, prep, limits);
+        // The child answers a task with its own op's result.
+        return (await this.send(task)) as DecodeResults[O];
       } catch (e) {
         if (!(e instanceof DecodeInterrupted)) throw e;
         if (e.timedOut && ++timeouts === 2) {
@@ -144,7 +159,7 @@ export class DecodePool {
     }
   }
 
-  private send(data: Buffer, prep: ImagePreprocessing | null, limits: DecodeLimits): Promise<DecodedImage | Buffer> {
+  private send(task: DecodeTask): Promise<DecodeResults[DecodeTask['op']]> {
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'));
     const load = (i: number) => this.slots[i]?.inFlight.size ?? 0;
     const index = this.slots.reduce((best, _, i) => (load(i) < load(best) ? i : best), 0);
@@ -152,7 +167,7 @@ export class DecodePool {
     const { id, result } = this.pending.open();
     slot.inFlight.add(id);
     slot.child.channel?.ref();
-    slot.child.send({ id, data, prep, limits } satisfies DecodeRequest);
+    slot.child.send({ ...task, id } satisfies DecodeRequest);
     const watchdog = setTimeout(() => {
       if (!slot.inFlight.has(id) || slot.stuck !== undefined) return;
       slot.stuck = id;
@@ -188,16 +203,4 @@ export class DecodePool {
     );
     this.pending.failAll(new Error('the decode pool is closed'));
   }
-}
-
-/** Buffers arrive as plain Uint8Arrays from a child. */
-function fromWire(m: Exclude<DecodeReply, { error: string }>): DecodedImage | Buffer {
-  if ('ocrInput' in m) return Buffer.from(m.ocrInput);
-  const { image } = m;
-  return {
-    ...image,
-    preview: Buffer.from(image.preview),
-    thumbnail: Buffer.from(image.thumbnail),
-    ...(image.ocrInput ? { ocrInput: Buffer.from(image.ocrInput) } : {}),
-  };
 }

@@ -1,27 +1,41 @@
 /**
- * Child-process entry: decodes images (pixels, tensor, preview, thumbnail, OCR input) for the parent.
- * A process, not a worker thread, because sharp's work runs on libuv's and libvips's threads, which a
- * process shares between all its threads: only a process of its own can run that work at a lower
- * priority than the parent's searches (and a decoder crash cannot take the service down).
+ * Child-process entry: decodes images (pixels, tensor, preview, thumbnail, OCR input, an animation's
+ * frames) for the parent. A process, not a worker thread, because sharp's work runs on libuv's and
+ * libvips's threads, which a process shares between all its threads: only a process of its own can run
+ * that work at a lower priority than the parent's searches (and a decoder crash cannot take the service down).
  */
 import { lowerProcessPriority } from '../util/priority';
+import { sampleAnimation, type AnimatedFrame, type FrameSampling } from './animatedFrames';
 import { decodeImage, decodeOcrInput, ImageRejected, type DecodedImage, type DecodeLimits, type RejectReason } from './decode';
 import type { ImagePreprocessing } from '../models/preprocess';
 
-/** An image to decode for the encoder, or (no prep) OCR's input alone. */
-export interface DecodeRequest {
-  id: number;
-  data: Uint8Array;
-  prep: ImagePreprocessing | null;
-  limits: DecodeLimits;
+/** What the parent asks of one image: the encoder's decode, OCR's input alone, or an animation's picked frames. */
+export type DecodeTask =
+  | { op: 'image'; data: Uint8Array; prep: ImagePreprocessing; limits: DecodeLimits }
+  | { op: 'ocrInput'; data: Uint8Array; maxSide: number; limits: DecodeLimits }
+  | { op: 'frames'; data: Uint8Array; delaysMs: number[]; sampling: FrameSampling; maxPixels: number };
+
+export type DecodeRequest = DecodeTask & { id: number };
+
+/** What each task gives back. */
+export interface DecodeResults {
+  image: DecodedImage;
+  ocrInput: Uint8Array;
+  frames: AnimatedFrame[];
 }
 
-export type DecodeReply = { id: number; image: DecodedImage } | { id: number; ocrInput: Uint8Array } | { id: number; error: string; reason?: RejectReason };
+export type DecodeReply = { id: number; value: DecodeResults[DecodeTask['op']] } | { id: number; error: string; reason?: RejectReason };
 
-function run(msg: DecodeRequest): Promise<DecodeReply> {
+function run(msg: DecodeRequest): Promise<DecodeResults[DecodeTask['op']]> {
   const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
-  if (msg.prep) return decodeImage(data, msg.prep, msg.limits).then((image) => ({ id: msg.id, image }));
-  return decodeOcrInput(data, msg.limits.ocrSide ?? 0, msg.limits).then((ocrInput) => ({ id: msg.id, ocrInput }));
+  switch (msg.op) {
+    case 'image':
+      return decodeImage(data, msg.prep, msg.limits);
+    case 'ocrInput':
+      return decodeOcrInput(data, msg.maxSide, msg.limits);
+    case 'frames':
+      return sampleAnimation(data, msg.delaysMs, msg.sampling, msg.maxPixels);
+  }
 }
 
 const nice = process.argv[2] ? Number(process.argv[2]) : null;
@@ -29,7 +43,7 @@ if (nice !== null) lowerProcessPriority(nice);
 
 process.on('message', (msg: DecodeRequest) => {
   run(msg).then(
-    (reply) => process.send?.(reply),
+    (value) => process.send?.({ id: msg.id, value } satisfies DecodeReply),
     (e: Error) => process.send?.({ id: msg.id, error: e.message, ...(e instanceof ImageRejected ? { reason: e.reason } : {}) } satisfies DecodeReply),
   );
 });

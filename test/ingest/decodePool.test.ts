@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected } from '../../src/images/decode';
 import { DecodePool } from '../../src/images/decodePool';
+import { sampleAnimation } from '../../src/images/animatedFrames';
 import { niceFromStat, stateFromStat, statesOnce } from '../helpers/proc';
 import type { ImagePreprocessing } from '../../src/models/preprocess';
 
@@ -51,6 +52,35 @@ describe('decode pool: ingest decodes in child processes', () => {
     );
     const decoded = await Promise.all(images.map((d) => pool.decode(d, prep, DEFAULT_DECODE_LIMITS)));
     expect(decoded.map((d) => d.width)).toEqual(images.map((_, i) => 40 + i));
+  });
+
+  test("an animation's frames are picked in a decode process as on the main thread; one too large to sample is rejected, not lost", async () => {
+    // Red, red with a dot (too small a change to pick), white, blue: distinct, so the GIF keeps all four.
+    const dot = { input: { create: { width: 2, height: 2, channels: 3 as const, background: '#000' } }, left: 3, top: 3 };
+    const pages = ['#f00', '#f00', '#fff', '#00f'].map((background, i) =>
+      sharp({ create: { width: 24, height: 16, channels: 3, background } })
+        .composite(i === 1 ? [dot] : [])
+        .removeAlpha()
+        .raw()
+        .toBuffer(),
+    );
+    const delays = [500, 500, 500, 500];
+    const gif = await sharp(Buffer.concat(await Promise.all(pages)), { raw: { width: 24, height: 64, channels: 3, pageHeight: 16 } })
+      .gif({ delay: delays })
+      .toBuffer();
+    expect((await sharp(gif).metadata()).delay).toEqual(delays);
+    const sampling = { minSpacingMs: 200, maxSpacingMs: 10_000, maxFrames: 8, changeThreshold: 0.1 };
+    const [here, there] = await Promise.all([sampleAnimation(gif, delays, sampling, 1e6), pool.animationFrames(gif, delays, sampling, 1e6)]);
+    expect(there.map((f) => [f.page, f.startMs, f.endMs])).toEqual([
+      [0, 0, 1000],
+      [2, 1000, 1500],
+      [3, 1500, 2000],
+    ]);
+    expect(there.map((f, k) => [f.page, f.startMs, f.endMs, Buffer.isBuffer(f.png) && f.png.equals(here[k]!.png)])).toEqual(
+      here.map((f) => [f.page, f.startMs, f.endMs, true]),
+    );
+    // Every frame counts against the pixel limit: 4 frames of 384 px each are over 1000.
+    await expect(pool.animationFrames(gif, delays, sampling, 1000)).rejects.toMatchObject({ reason: 'too_large', constructor: ImageRejected });
   });
 
   // sharp decodes on libuv's and libvips's threads, which a process shares: each of them must run niced.
