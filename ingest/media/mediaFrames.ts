@@ -117,7 +117,7 @@ export class MediaFrames {
     if (videoMime) return this.readVideo(data, videoMime, file);
     const { decoder, prep, decode } = this.deps;
     const raw = isRaw(data, name) ? await this.deps.raw.extract(data, file) : null;
-    const still = await decoder.decode(raw?.jpeg ?? data, prep, { ...decode, ocrSide, similarity: true });
+    const still = await decoder.decode(raw?.jpeg ?? data, prep, { ...decode, ocrSide, similarity: true, fallbackOrientation: raw?.orientation });
     const facts: MediaFacts = {
       mediaType: 'image',
       mime: raw?.mime ?? still.mime,

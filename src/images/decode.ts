@@ -51,6 +51,11 @@ export interface DecodeLimits {
   ocrSide?: number;
   /** Also measure what near-duplicate finding keeps (hash, sharpness): a new still's, not a query's or a re-index's. */
   similarity?: boolean;
+  /**
+   * EXIF orientation (1-8) for an image that carries none of its own: a camera raw's embedded JPEG,
+   * which the raw file's tags say how to turn. The image's own orientation wins.
+   */
+  fallbackOrientation?: number;
 }
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 100_000_000, previewSize: 512, thumbnailSize: 256, tensorOversample: 1 };
@@ -88,11 +93,11 @@ interface Probed {
   info: ImageInfo;
   frameDelaysMs: number[] | undefined;
   heic: boolean;
-  /** EXIF orientation still to apply to pixels decoded outside sharp (HEIC); sharp applies its own. */
+  /** Orientation sharp's rotate() will not apply: a HEIC's (decoded outside sharp), or the fallback. */
   orientation: number;
 }
 
-async function probe(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels'>): Promise<Probed> {
+async function probe(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels' | 'fallbackOrientation'>): Promise<Probed> {
   if (data.length === 0) throw new ImageRejected('empty', 'the file is empty');
   let meta: Metadata;
   try {
@@ -111,7 +116,7 @@ async function probe(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels'>): Pro
   }
   const heic = isHeic(meta);
   // HEIF's own transforms are applied by libheif; EXIF's orientation only counts where there are none.
-  const orientation = heic ? (heifHasTransform(data) ? 1 : exifOrientation(meta.exif)) : (meta.orientation ?? 1);
+  const orientation = heic ? (heifHasTransform(data) ? 1 : exifOrientation(meta.exif)) : (meta.orientation ?? limits.fallbackOrientation ?? 1);
   const turned = swapsSides(orientation);
   // GIF frames without a delay show for 100 ms in browsers; 0 would make every frame the same instant.
   const frameDelaysMs = (meta.pages ?? 1) > 1 ? Array.from({ length: meta.pages! }, (_, i) => meta.delay?.[i] || 100) : undefined;
@@ -119,7 +124,7 @@ async function probe(data: Buffer, limits: Pick<DecodeLimits, 'maxPixels'>): Pro
     info: { mime, width: turned ? height : width, height: turned ? width : height, ...readExif(meta.exif) },
     frameDelaysMs,
     heic,
-    orientation: heic ? orientation : 1,
+    orientation: heic || !meta.orientation ? orientation : 1,
   };
 }
 
@@ -131,7 +136,10 @@ interface ImageOpener {
 }
 
 async function opener(data: Buffer, probed: Probed, limits: Pick<DecodeLimits, 'maxPixels'>): Promise<ImageOpener> {
-  if (!probed.heic) return { open: () => sharp(data, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false }).rotate(), ...probed.info };
+  if (!probed.heic) {
+    const open = () => applyOrientation(sharp(data, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false }).rotate(), probed.orientation);
+    return { open, ...probed.info };
+  }
   let pixels: Awaited<ReturnType<typeof decodeHeic>>;
   try {
     pixels = await decodeHeic(data);

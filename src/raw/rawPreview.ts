@@ -24,8 +24,14 @@ export function isRaw(data: Buffer, name: string | null): boolean {
 }
 
 export interface RawPreview {
-  /** The embedded JPEG, with the raw's orientation when it had none of its own. */
+  /** The embedded JPEG, as the camera stored it. */
   jpeg: Buffer;
+  /**
+   * The raw's EXIF orientation, for decoding the JPEG when it has none of its own (DecodeLimits'
+   * fallbackOrientation): re-encoding a full-size JPEG just to tag it cost the main process a whole
+   * decode and encode at the searches' priority.
+   */
+  orientation: number;
   mime: string;
   takenAt: Date | undefined;
   camera: string | undefined;
@@ -94,11 +100,11 @@ export class RawPreviews {
       if (side < MIN_PREVIEW_SIDE)
         throw new ImageRejected('unsupported', `the raw file's only embedded preview is ${meta.width}x${meta.height}, too small to index`);
       const orientation = typeof tags.Orientation === 'number' ? tags.Orientation : (ORIENTATIONS[String(tags.Orientation)] ?? 1);
-      if (!meta.orientation && orientation > 1) jpeg = await sharp(jpeg).withMetadata({ orientation }).jpeg({ quality: 95 }).toBuffer();
       const model = tags.Model?.trim();
       const make = tags.Make?.trim();
       return {
         jpeg,
+        orientation,
         mime: tags.MIMEType ?? 'image/x-raw',
         takenAt: takenAt(tags),
         camera: model ? (make && !model.toLowerCase().startsWith(make.split(' ')[0]!.toLowerCase()) ? `${make} ${model}` : model) : make,

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { TINY_PREP } from '../helpers/images';
-import { decodeImage, ImageRejected, probeImage } from '../../src/images/decode';
+import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected, probeImage } from '../../src/images/decode';
 
 const prep = TINY_PREP;
 
@@ -19,6 +19,27 @@ describe('image decoding', () => {
     const preview = await sharp(decoded.preview).metadata();
     expect([preview.width, preview.height]).toEqual([20, 40]);
     expect(decoded.tensor.data).toHaveLength(3 * 8 * 8);
+  });
+
+  test("a fallback orientation (a camera raw's) turns an image that has none of its own; an image's own orientation wins", async () => {
+    // 40x20, its left half red: turned 90° clockwise (6), the red is on top; its own 1 keeps it as stored.
+    const stored = sharp({ create: { width: 40, height: 20, channels: 3, background: '#00f' } }).composite([
+      { input: { create: { width: 20, height: 20, channels: 3, background: '#f00' } }, left: 0, top: 0 },
+    ]);
+    const bare = await stored.clone().jpeg().toBuffer();
+    const tagged = await stored.clone().jpeg().withMetadata({ orientation: 1 }).toBuffer();
+    const redAt = async (preview: Buffer, x: number, y: number) => {
+      const { data, info } = await sharp(preview).raw().toBuffer({ resolveWithObject: true });
+      const i = (y * info.width + x) * info.channels;
+      return data[i]! > 200 && data[i + 2]! < 60;
+    };
+    const turned = await decodeImage(bare, prep, { ...DEFAULT_DECODE_LIMITS, fallbackOrientation: 6, ocrSide: 64 });
+    expect(turned).toMatchObject({ width: 20, height: 40 });
+    expect([await redAt(turned.preview, 10, 5), await redAt(turned.preview, 10, 35)]).toEqual([true, false]);
+    expect(await sharp(turned.ocrInput).metadata()).toMatchObject({ width: 20, height: 40 });
+    const own = await decodeImage(tagged, prep, { ...DEFAULT_DECODE_LIMITS, fallbackOrientation: 6 });
+    expect(own).toMatchObject({ width: 40, height: 20 });
+    expect([await redAt(own.preview, 5, 10), await redAt(own.preview, 35, 10)]).toEqual([true, false]);
   });
 
   test('bounds previews and thumbnails, and keeps small images small', async () => {
