@@ -217,7 +217,7 @@ function markdown(r: Results): string {
       ``,
       `Text encoder share of the uncached p50: ${q.encoderShareOfP50}.`,
       ``,
-      `A fresh service process over the same library (\`npm start\`, OCR on, so hybrid search): its first search once it listens took ${q.afterStart.firstMs} ms; the next 20 ${q.afterStart.restMs.p50} ms p50, ${q.afterStart.restMs.p95} ms p95.`,
+      `A fresh service process over the same library (\`npm start\`, OCR on, so hybrid search): its first search once it listens took ${q.afterStart.firstMs} ms; the next 20 ${q.afterStart.restMs.p50} ms p50, ${q.afterStart.restMs.p95} ms p95${q.afterStart.afterIdleMs && q.afterStart.idleMs ? `; after ${q.afterStart.idleMs / 1000} s idle, three times: ${q.afterStart.afterIdleMs.join(', ')} ms` : ''}.`,
       ``,
     );
   }
