@@ -51,7 +51,7 @@ describe('HEIC', () => {
     expect([d.width, d.height, d.mime]).toEqual([32, 64, 'image/heic']);
     expect(await sharp(d.preview).metadata()).toMatchObject({ format: 'jpeg', width: 32, height: 64 });
     expect(await sharp(d.thumbnail).metadata()).toMatchObject({ format: 'jpeg', width: 32, height: 64 });
-    expect(await sharp(d.ocrInput).metadata()).toMatchObject({ format: 'jpeg', width: 20, height: 40, channels: 1 });
+    expect(await sharp(d.ocrInput).metadata()).toMatchObject({ format: 'jpeg', width: 20, height: 40, channels: 3 });
     // Orientation 6 turns the stored left half (red) to the top.
     const { top, bottom } = await topAndBottom(d.preview);
     expect(top[0]).toBeGreaterThan(180);
