@@ -123,7 +123,8 @@ export class IngestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
   /**
-   * `shouldStop` is asked after each committed batch, so a shutdown loses no finished work.
+   * `shouldStop` is asked for each image read and before each batch is written: once it says stop, the
+   * batch being written is finished and nothing more is, so a shutdown loses no finished work.
    * Batch k is written (derivatives, rows, vectors) while batch k+1 is encoded: the encoder
    * would otherwise wait on Postgres and the store after every batch. Up to `encodeInFlight`
    * batches are encoded at once (remote encoders work in parallel), but they are written one at a
@@ -150,7 +151,12 @@ export class IngestPipeline {
       writing = (async () => {
         await previous;
         const vectors = await encoded;
-        if (stopped) return;
+        // Asked again here, not only at the next flush: that waits for a whole batch to be read and decoded,
+        // and a cancel answered by another instance meanwhile would see batches written after its answer.
+        if (stopped || shouldStop()) {
+          stopped = true;
+          return;
+        }
         await this.write(ctx, full, vectors);
         onProgress?.({ done: full.length });
       })();
@@ -165,6 +171,10 @@ export class IngestPipeline {
     };
     try {
       for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
+        if (stopped || shouldStop()) {
+          stopped = true;
+          break;
+        }
         if (p.type === 'rejected') {
           await this.deps.jobs.markItemFailed(p.item.itemId, p.error);
           onProgress?.({ failed: 1 });

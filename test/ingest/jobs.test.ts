@@ -73,6 +73,46 @@ describe('ingest jobs: listing and cancelling', () => {
     }
   });
 
+  test('a job told to stop finishes the batch it is writing and writes nothing after it', async () => {
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '2', INGEST_WRITE_BATCH: '2', OCR: 'off' });
+    try {
+      await writeColourLibrary(path.join(svc.inbox, 'set'), 1);
+      const job = await svc.services.ingest.createFolderJob('alice', 'set');
+      // The second batch's vectors are held back until the stop has been asked: that is the moment a
+      // cancel elsewhere can land, seen at a lease renewal while a batch is encoded and the next is read.
+      const image = svc.services.pack.image;
+      const encode = image.encode.bind(image);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let encodes = 0;
+      jest.spyOn(image, 'encode').mockImplementation(async (...args) => {
+        const vectors = await encode(...args);
+        if (++encodes === 2) await held;
+        return vectors;
+      });
+      const stopping: Promise<void>[] = [];
+      await svc.services.ingest.runJob(job, () => {
+        // Once the first batch is written, while the second is still being encoded.
+        if (stopping.length === 0)
+          stopping.push(
+            new Promise((r) => setImmediate(r)).then(() => {
+              const stopped = svc.services.ingest.stop();
+              release();
+              return stopped;
+            }),
+          );
+      });
+      await Promise.all(stopping);
+      const status = (await svc.services.ingest.status(job))!;
+      expect(status).toMatchObject({ state: 'running', done: 2 });
+      expect(status.pending).toBe(status.total - 2);
+      expect(await svc.services.db.image.count({ where: { state: 'indexed' } })).toBe(2);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
   test('writes come in INGEST_WRITE_BATCH frames while the encoder runs its own batch size', async () => {
     const svc = await startTestService({ ENCODE_BATCH_SIZE: '1', INGEST_WRITE_BATCH: '4', OCR: 'off' });
     try {
