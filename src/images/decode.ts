@@ -216,7 +216,7 @@ export async function decodeImage(data: Buffer, prep: ImagePreprocessing, limits
 
 /**
  * What OCR reads: upright, its longest side at most `maxSide`, in colour, as PP-OCR reads it. A grey
- * copy cost more than the rest of a photo's decode (libvips turns sRGB grey through linear light): 113
+ * copy cost more than the rest of a photo's decode (libvips makes grey from sRGB through linear light): 113
  * against 47 ms of CPU per 2 MP photo here. The file only lives until OCR has read it, so its Huffman
  * tables are not optimised either.
  */
