@@ -136,6 +136,8 @@ export class IngestPipeline {
     let writing: Promise<void> = Promise.resolve();
     const encoding: Promise<unknown>[] = [];
     let stopped = false;
+    // Once asked to stop, stopped for good: the writes queued behind the answer must see it too.
+    const halted = () => (stopped ||= shouldStop());
     let batch: Encodable[] = [];
     let batchFrames = 0;
     const flush = async (): Promise<boolean> => {
@@ -153,10 +155,7 @@ export class IngestPipeline {
         const vectors = await encoded;
         // Asked again here, not only at the next flush: that waits for a whole batch to be read and decoded,
         // and a cancel answered by another instance meanwhile would see batches written after its answer.
-        if (stopped || shouldStop()) {
-          stopped = true;
-          return;
-        }
+        if (halted()) return;
         await this.write(ctx, full, vectors);
         onProgress?.({ done: full.length });
       })();
@@ -166,15 +165,11 @@ export class IngestPipeline {
       encoding.push(encoded);
       while (encoding.length >= window) await encoding.shift();
       await previous;
-      if (shouldStop()) stopped = true;
-      return !stopped;
+      return !halted();
     };
     try {
       for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
-        if (stopped || shouldStop()) {
-          stopped = true;
-          break;
-        }
+        if (halted()) break;
         if (p.type === 'rejected') {
           await this.deps.jobs.markItemFailed(p.item.itemId, p.error);
           onProgress?.({ failed: 1 });

@@ -199,7 +199,7 @@ export class MediaFrames {
       // Frames beyond the first are a bonus: an animation too large to sample is still searchable by its
       // first. A decode process that failed is not the image's fault: the job stops and resumes.
       if (!(e instanceof ImageRejected)) throw e;
-      this.deps.log.warn({ err: (e as Error).message }, 'animated image: only its first frame is indexed');
+      this.deps.log.warn({ err: e.message }, 'animated image: only its first frame is indexed');
       return { facts, frames: [point(first, null)], ocrInput };
     }
     const later = await Promise.all(picked.slice(1).map((f) => this.deps.decoder.decode(f.png, this.deps.prep, this.deps.decode)));
