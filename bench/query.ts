@@ -94,8 +94,8 @@ export interface SearchesAfterStart {
 /**
  * The service as `npm start` runs it (its own process, OCR on as by default, so hybrid search), started
  * over the library in `dataDir`: ms of its first search once it listens, against the next ones, and of
- * searches after the service sat idle for IDLE_MS. The bench's
- * own process has long loaded every module and compiled every query, so only a fresh one shows the first.
+ * searches after the service sat idle for IDLE_MS. The bench's own process has long loaded every module
+ * and compiled every query, so only a fresh one shows the first.
  */
 async function searchesAfterStart(h: Harness, pack: BenchPack, dataDir: string): Promise<SearchesAfterStart> {
   const root = path.resolve(__dirname, '..');
