@@ -27,11 +27,19 @@ const SIDE = 8;
  * An animation that cannot be sampled is an ImageRejected, told apart from a decode process that failed.
  */
 export function sampleAnimation(data: Buffer, delaysMs: readonly number[], s: FrameSampling, maxPixels: number): Promise<AnimatedFrame[]> {
-  return pickFrames(data, delaysMs, s, maxPixels).catch((e: Error) => {
-    throw e instanceof ImageRejected
-      ? e
-      : new ImageRejected(/pixel limit/i.test(e.message) ? 'too_large' : 'corrupt', `its frames could not be sampled: ${e.message}`);
-  });
+  return withinPixelLimit(data, maxPixels)
+    .then(() => pickFrames(data, delaysMs, s, maxPixels))
+    .catch((e: Error) => {
+      throw e instanceof ImageRejected ? e : new ImageRejected('corrupt', `its frames could not be sampled: ${e.message}`);
+    });
+}
+
+/** Sampling decodes every frame, so the pixel limit applies to all of them together (as sharp counts them). */
+async function withinPixelLimit(data: Buffer, maxPixels: number): Promise<void> {
+  const { width = 0, height = 0, pageHeight = height, pages = 1 } = await sharp(data, { limitInputPixels: false }).metadata();
+  const pixels = width * pageHeight * pages;
+  if (pixels > maxPixels)
+    throw new ImageRejected('too_large', `its ${pages} frames of ${width}x${pageHeight} (${pixels} pixels) exceed the limit of ${maxPixels}`);
 }
 
 async function pickFrames(data: Buffer, delaysMs: readonly number[], s: FrameSampling, maxPixels: number): Promise<AnimatedFrame[]> {
@@ -40,7 +48,6 @@ async function pickFrames(data: Buffer, delaysMs: readonly number[], s: FrameSam
   const total = starts[pages - 1]! + delaysMs[pages - 1]!;
   // All frames as one tall strip of 8x8 grey tiles: sharp resizes each frame of an animated image to
   // the size asked (asking for 8 x 8*pages made each frame 8 x 8*pages, and every tile read frame 0).
-  // The strip holds every frame: the pixel limit applies to all of them together.
   const { data: strip, info } = await sharp(data, { animated: true, limitInputPixels: maxPixels })
     .resize(SIDE, SIDE, { fit: 'fill' })
     .grayscale()

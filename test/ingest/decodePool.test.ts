@@ -80,7 +80,16 @@ describe('decode pool: ingest decodes in child processes', () => {
       here.map((f) => [f.page, f.startMs, f.endMs, true]),
     );
     // Every frame counts against the pixel limit: 4 frames of 384 px each are over 1000.
-    await expect(pool.animationFrames(gif, delays, sampling, 1000)).rejects.toMatchObject({ reason: 'too_large', constructor: ImageRejected });
+    await expect(pool.animationFrames(gif, delays, sampling, 1000)).rejects.toMatchObject({
+      reason: 'too_large',
+      message: expect.stringContaining('4 frames of 24x16') as string,
+      constructor: ImageRejected,
+    });
+    // A broken animation is the image's fault (its first frame is still indexed), not a failed decode process.
+    await expect(pool.animationFrames(gif.subarray(0, gif.length - 40), delays, sampling, 1e6)).rejects.toMatchObject({
+      reason: 'corrupt',
+      constructor: ImageRejected,
+    });
   });
 
   // sharp decodes on libuv's and libvips's threads, which a process shares: each of them must run niced.
