@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -45,15 +45,14 @@ describe('embedded HNSW persistence', () => {
     const dir = await tempDir('hnsw-crash');
     const id = randomUUID();
     const v = vec();
-    const store = new HnswStore(dir);
-    const col = await store.collection('c', 8);
-    await col.upsert([{ id, vector: v, payload: { owner: 'o', albums: [] } }]);
-    // Simulate a crash: no close() (no snapshot), a half-written record, and a stale lock file.
+    // A real crash: a process acknowledges the write, then exits without close() (no snapshot), leaving its
+    // lock file behind; a half-written record is appended after it.
+    execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', CRASHING_WRITER, dir, id, JSON.stringify(Array.from(v))]);
     const wal = (await readdir(path.join(dir, 'c'))).find((f) => f.startsWith('wal-'))!;
     await appendFile(path.join(dir, 'c', wal), '{"op":"upsert","points":[{"id":"');
-    const reopened = new HnswStoreAfterCrash(dir);
-    const col2 = await reopened.collection('c', 8);
-    expect((await col2.search({ vector: v, limit: 1 }))[0]?.id).toBe(id);
+    const reopened = new HnswStore(dir);
+    const col = await reopened.collection('c', 8);
+    expect((await col.search({ vector: v, limit: 1 }))[0]?.id).toBe(id);
     await reopened.close();
   });
 
@@ -77,10 +76,10 @@ describe('embedded HNSW persistence', () => {
   });
 });
 
-/** Opens a store whose previous owner "died": its lock file is left behind by a pid that no longer exists. */
-class HnswStoreAfterCrash extends HnswStore {
-  constructor(dir: string) {
-    writeFileSync(path.join(dir, 'LOCK'), '999999');
-    super(dir);
-  }
-}
+const CRASHING_WRITER = `
+const { HnswStore } = require(${JSON.stringify(path.resolve(__dirname, '../../src/store/hnswStore'))});
+const [dir, id, vector] = process.argv.slice(1);
+new HnswStore(dir).collection('c', 8)
+  .then((col) => col.upsert([{ id, vector: Float32Array.from(JSON.parse(vector)), payload: { owner: 'o', albums: [] } }]))
+  .then(() => process.exit(0));
+`;
