@@ -1,0 +1,87 @@
+import { useState } from 'preact/hooks';
+import { jobStatus, startIngest, type JobStatus } from '../api';
+import { message } from '../format';
+
+export function AdminView() {
+  const [owner, setOwner] = useState('');
+  const [albums, setAlbums] = useState('');
+  const [folder, setFolder] = useState('');
+  const [urls, setUrls] = useState('');
+  const [files, setFiles] = useState<File[]>([]);
+  const [job, setJob] = useState<JobStatus | null>(null);
+  const [error, setError] = useState('');
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError('');
+    try {
+      const albumList = albums
+        .split(/[,，]/)
+        .map((a) => a.trim())
+        .filter(Boolean);
+      const urlList = urls.split(/\s+/).filter(Boolean);
+      const { jobId } = await startIngest({ owner, albums: albumList, ...(files.length ? { files } : urlList.length ? { urls: urlList } : { folder }) });
+      const poll = async () => {
+        const s = await jobStatus(jobId);
+        setJob(s);
+        if (s.state === 'queued' || s.state === 'running') setTimeout(() => void poll(), 500);
+      };
+      await poll();
+    } catch (err) {
+      setError(message(err));
+    }
+  };
+
+  return (
+    <section class="admin">
+      <h2>导入图片 Ingest</h2>
+      <form onSubmit={submit}>
+        <label>
+          用户 Owner
+          <input value={owner} onInput={(e) => setOwner((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          相册 Albums（逗号分隔）
+          <input value={albums} onInput={(e) => setAlbums((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          服务器文件夹 Folder
+          <input value={folder} onInput={(e) => setFolder((e.target as HTMLInputElement).value)} placeholder="相对于 INGEST_ROOTS" />
+        </label>
+        <label>
+          网址 URLs（每行一个）
+          <textarea value={urls} onInput={(e) => setUrls((e.target as HTMLTextAreaElement).value)} />
+        </label>
+        <label>
+          上传文件 Files
+          <input
+            type="file"
+            multiple
+            accept="image/*,.heic,.heif"
+            data-testid="ingest-files"
+            onChange={(e) => setFiles([...((e.target as HTMLInputElement).files ?? [])])}
+          />
+        </label>
+        <button type="submit">开始导入 Start</button>
+      </form>
+      {error && <p role="alert">{error}</p>}
+      {job && (
+        <div class="job" data-testid="job">
+          <progress max={job.total || 1} value={job.done + job.skipped + job.failed} aria-label="导入进度" />
+          <p data-testid="job-status">
+            {job.state}: {job.done + job.skipped + job.failed}/{job.total}（完成 {job.done}，跳过 {job.skipped}，失败 {job.failed}）
+          </p>
+          {job.errors.length > 0 && (
+            <ul class="errors">
+              {job.errors.map((e) => (
+                <li key={e.source}>
+                  {e.source}: {e.error}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
