@@ -68,6 +68,21 @@ describe('routes (fast tier)', () => {
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'forbidden']);
   });
 
+  test('a capture date stands for its whole day (UTC); a timestamp is taken as it is', async () => {
+    const { admin, search } = setup();
+    search.byText.mockResolvedValueOnce({ hits: [], nextOffset: null });
+    const oneDay = await admin.post('/v1/search/text').send({ query: '花', filters: { takenFrom: '2024-05-01', takenTo: '2024-05-01' } });
+    expect(oneDay.status).toBe(200);
+    expect(search.byText).toHaveBeenLastCalledWith(
+      '花',
+      expect.objectContaining({ takenFrom: new Date('2024-05-01T00:00:00.000Z'), takenTo: new Date('2024-05-01T23:59:59.999Z') }),
+      expect.anything(),
+      'semantic',
+    );
+    const bad = await admin.post('/v1/search/text').send({ query: '花', filters: { takenTo: '2024-13-01' } });
+    expect([bad.status, bad.body.error.details[0].path]).toEqual([400, 'filters.takenTo']);
+  });
+
   test('ingest takes exactly one source and an owner; errors thrown by services keep their status', async () => {
     const { admin, ingest, search } = setup();
     const both = await admin.post('/v1/admin/ingest').send({ owner: 'alice', folder: 'x', urls: ['https://example.com/a.jpg'] });

@@ -46,6 +46,18 @@ describe('ingest from uploads and URLs', () => {
     expect(hits[0]).toMatchObject({ source: '黄色.png', sourceKind: 'upload', albums: ['上传'] });
   });
 
+  test("a form's list fields take JSON, the field repeated, or one plain value", async () => {
+    const png = await colourImage('orange', { seed: 5 });
+    const repeated = await admin().field('owner', 'ivy').field('albums', '旅行').field('albums', '2024').attach('files', png, 'o.png');
+    const single = await admin().field('owner', 'ivy').field('albums', '2024').field('externalIds', 'asset-7').attach('files', png, 'o.png');
+    for (const res of [repeated, single]) expect(res.status).toBe(202);
+    expect((await waitForJob(svc, repeated.body.jobId)).albums).toEqual(['旅行', '2024']);
+    expect((await waitForJob(svc, single.body.jobId)).albums).toEqual(['2024']);
+    expect((await svc.api().get('/v1/images/by-external-id/asset-7?owner=ivy').expect(200)).body.albums).toEqual(['2024']);
+    const broken = await admin().field('owner', 'ivy').field('albums', '["旅行"').attach('files', png, 'o.png');
+    expect([broken.status, broken.body.error.details[0].path]).toEqual([400, 'albums']);
+  });
+
   test('URLs are fetched; non-images fail with a reason', async () => {
     const res = await admin().send({ owner: 'dave', urls: [server.url('/red.png'), server.url('/page.html'), server.url('/missing.png')] });
     expect(res.status).toBe(202);

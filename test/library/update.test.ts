@@ -56,6 +56,11 @@ describe('changing images after ingest, and listing a library', () => {
     expect(await search({ tags: ['花'] })).toEqual([red]);
     expect(await search({ tags: ['花', '夏天'] })).toEqual([]);
     expect(await search({ takenFrom: '2024-04-01T00:00:00Z', takenTo: '2024-06-01T00:00:00Z' })).toEqual([red]);
+    // A date is its whole day: 08:00 on 1 May is in [1 May, 1 May], not in [.., 30 April].
+    expect(await search({ takenFrom: '2024-05-01', takenTo: '2024-05-01' })).toEqual([red]);
+    expect(await search({ takenTo: '2024-04-30' })).not.toContain(red);
+    const listed = (await svc.api().get('/v1/images?owner=alice&takenFrom=2024-05-01&takenTo=2024-05-01').expect(200)).body.images as Image[];
+    expect(listed.map((i) => i.id)).toEqual([red]);
     // The vector payload changed with Postgres: the store's own filter agrees.
     expect((await svc.services.images.retrieve([red]))[0]!.payload).toMatchObject({ favorite: true, tags: ['花', '春天'], albums: ['精选'] });
   });

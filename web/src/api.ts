@@ -53,13 +53,13 @@ export async function modelStatus(): Promise<Readiness['checks']['model']> {
 
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-/** Drops empty filter fields and turns dates (yyyy-mm-dd) into the API's date-times. */
+/** Drops empty filter fields; dates (yyyy-mm-dd) go as picked, the API reads each as its whole day. */
 export function cleanFilters(f: Filters): Filters {
   const out: Filters = {};
   if (f.owner?.trim()) out.owner = f.owner.trim();
   if (f.album?.trim()) out.album = f.album.trim();
-  if (f.takenFrom) out.takenFrom = `${f.takenFrom}T00:00:00Z`;
-  if (f.takenTo) out.takenTo = `${f.takenTo}T23:59:59Z`;
+  if (f.takenFrom) out.takenFrom = f.takenFrom;
+  if (f.takenTo) out.takenTo = f.takenTo;
   return out;
 }
 

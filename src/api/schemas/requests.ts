@@ -16,6 +16,12 @@ export const MAX_OFFSET = 10_000;
 const albumName = z.string().trim().min(1).max(128);
 const tagName = z.string().trim().min(1).max(64);
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+/** A capture-time bound: a timestamp, or a date for its whole day (UTC, as EXIF times without an offset are kept). */
+const takenBound = (edge: 'first' | 'last') =>
+  z
+    .union([z.iso.datetime({ offset: true }), z.iso.date()])
+    .transform((s) => new Date(s.length > 10 ? s : `${s}T${edge === 'first' ? '00:00:00.000' : '23:59:59.999'}Z`))
+    .describe(`ISO timestamp, or a date (YYYY-MM-DD) standing for its ${edge} instant (UTC)`);
 /** `?owner=` on routes that read or change one image (operators name the owner; tenants are pinned anyway). */
 export const ownerQuerySchema = z.object({ owner: z.string().min(1).max(128).optional() });
 
@@ -46,14 +52,8 @@ export const filtersSchema = z
   .object({
     owner: ownerName.optional(),
     album: albumName.optional(),
-    takenFrom: z.iso
-      .datetime({ offset: true })
-      .transform((s) => new Date(s))
-      .optional(),
-    takenTo: z.iso
-      .datetime({ offset: true })
-      .transform((s) => new Date(s))
-      .optional(),
+    takenFrom: takenBound('first').optional(),
+    takenTo: takenBound('last').optional(),
     favorite: z.boolean().optional(),
     tags: z.array(tagName).max(16).optional(),
     includeHidden: z.boolean().optional(),
@@ -101,6 +101,10 @@ const jsonField = <T extends z.ZodType>(schema: T) =>
     ctx.addIssue({ code: 'custom', message: `${nul} ${NUL_MESSAGE}` });
     return z.NEVER;
   }, schema);
+
+/** A list in a multipart form: JSON array text, the field repeated, or a single plain value (`-F albums=旅行`). */
+const listField = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && !v.trimStart().startsWith('[') ? [v] : v), jsonField(schema));
 
 export function pagingShape(limits: Limits) {
   return {
@@ -166,16 +170,16 @@ export const ingestRequestSchema = z
   .object({
     /** Required for operator keys; tenant keys ingest into their own library. */
     owner: ownerName.optional(),
-    albums: jsonField(z.array(albumName).max(32)).default([]),
+    albums: listField(z.array(albumName).max(32)).default([]),
     folder: z.string().min(1).max(4096).optional(),
     externalIdsFromPaths: jsonField(z.boolean()).optional().describe("folder ingest: each file's path inside the folder is its externalId"),
-    urls: jsonField(
+    urls: listField(
       z
         .array(z.union([urlString, z.object({ url: urlString, externalId: externalIdSchema.optional() }).strict()]))
         .min(1)
         .max(1000),
     ).optional(),
-    externalIds: jsonField(z.array(externalIdSchema).max(1000)).optional().describe('uploads: one externalId per file, in the order of the "files" fields'),
+    externalIds: listField(z.array(externalIdSchema).max(1000)).optional().describe('uploads: one externalId per file, in the order of the "files" fields'),
   })
   .strict();
 
@@ -185,7 +189,7 @@ export function classifySchema(limits: Limits) {
   return z
     .object({
       ...queryImageShape,
-      labels: jsonField(
+      labels: listField(
         z
           .array(z.string().transform(normalizeQuery).pipe(z.string().min(1).max(limits.queryMaxChars)))
           .min(1)
@@ -235,8 +239,8 @@ export function listImagesQuerySchema(limits: Limits) {
     .object({
       owner: ownerName.optional(),
       album: albumName.optional(),
-      takenFrom: isoDate.optional(),
-      takenTo: isoDate.optional(),
+      takenFrom: takenBound('first').optional(),
+      takenTo: takenBound('last').optional(),
       favorite: queryBoolean.optional(),
       tags: z
         .string()
