@@ -47,7 +47,8 @@ describe('changing images after ingest, and listing a library', () => {
     const res = await svc
       .api()
       .patch(`/v1/images/${red}`)
-      .send({ albums: ['精选'], favorite: true, tags: ['花', '春天'], takenAt: '2024-05-01T08:00:00Z' });
+      // Albums and tags are sets: a name given twice is kept once.
+      .send({ albums: ['精选', ' 精选 '], favorite: true, tags: ['花', '春天', '花'], takenAt: '2024-05-01T08:00:00Z' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: red, albums: ['精选'], favorite: true, tags: ['花', '春天'], takenAt: '2024-05-01T08:00:00.000Z' });
     expect(await search({ favorite: true })).toEqual([red]);

@@ -15,6 +15,12 @@ export const MAX_OFFSET = 10_000;
 
 const albumName = z.string().trim().min(1).max(128);
 const tagName = z.string().trim().min(1).max(64);
+/** Albums and tags are sets: a name given twice (after trimming) is kept once, in the order first given. */
+const nameSet = (name: z.ZodString, max: number) =>
+  z
+    .array(name)
+    .max(max)
+    .transform((names) => [...new Set(names)]);
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 /** A capture-time bound: a timestamp, or a date for its whole day (UTC, as EXIF times without an offset are kept). */
 const takenBound = (edge: 'first' | 'last') =>
@@ -170,7 +176,7 @@ export const ingestRequestSchema = z
   .object({
     /** Required for operator keys; tenant keys ingest into their own library. */
     owner: ownerName.optional(),
-    albums: listField(z.array(albumName).max(32)).default([]),
+    albums: listField(nameSet(albumName, 32)).default([]),
     folder: z.string().min(1).max(4096).optional(),
     externalIdsFromPaths: jsonField(z.boolean()).optional().describe("folder ingest: each file's path inside the folder is its externalId"),
     urls: listField(
@@ -205,11 +211,11 @@ export function classifySchema(limits: Limits) {
 /** PATCH /v1/images/:id: what a photo product changes after ingest. Albums and tags are replaced as given. */
 export const imagePatchSchema = z
   .object({
-    albums: z.array(albumName).max(32).optional(),
+    albums: nameSet(albumName, 32).optional(),
     favorite: z.boolean().optional(),
     hidden: z.boolean().optional(),
     archived: z.boolean().optional(),
-    tags: z.array(tagName).max(64).optional(),
+    tags: nameSet(tagName, 64).optional(),
     takenAt: isoDate.nullable().optional().describe('overrides the capture time read from EXIF; null clears it'),
   })
   .strict()
@@ -325,7 +331,7 @@ export const watchCreateSchema = z
   .object({
     owner: ownerName,
     folder: z.string().min(1).max(4096).describe('a folder under INGEST_ROOTS (relative paths start at the first root)'),
-    albums: z.array(albumName).max(32).default([]),
+    albums: nameSet(albumName, 32).default([]),
     externalIdPrefix: z
       .string()
       .max(256)
