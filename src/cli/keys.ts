@@ -26,8 +26,9 @@ async function main(): Promise<number> {
   });
   const [command, arg] = positionals;
   const scopes = values.scopes.split(',').map((s) => s.trim()) as Scope[];
-  if (command === 'create' && (!values.name || values.operator === Boolean(values.owner) || scopes.some((s) => !SCOPES.includes(s)))) {
-    console.error(`${USAGE}\nscopes: ${SCOPES.join(', ')}`);
+  const problem = command === 'create' ? createProblem(values, scopes) : null;
+  if (problem) {
+    console.error(`${problem}\n${USAGE}`);
     return 2;
   }
   if (!['create', 'list', 'revoke'].includes(command ?? '') || (command === 'revoke' && !arg)) {
@@ -51,6 +52,14 @@ async function main(): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+/** What is wrong with a create command, said before anything is written. */
+function createProblem(values: { name?: string; owner?: string; operator: boolean }, scopes: readonly string[]): string | null {
+  if (!values.name) return 'a key needs --name';
+  if (values.operator === Boolean(values.owner)) return 'a key belongs to one --owner, or is an --operator key: give exactly one';
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  return unknown.length ? `unknown scope ${unknown.join(', ')}; the scopes are ${SCOPES.join(', ')}` : null;
 }
 
 runMain(main);

@@ -149,6 +149,10 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
     expect((await svc.api(created.key).post('/v1/search/text').send({ query: '红' })).body.hits).toEqual([]);
     expect((await cli('list')).stdout).toContain(created.prefix);
     expect(JSON.parse((await cli('revoke', created.prefix)).stdout)).toEqual({ revoked: 1 });
-    await expect(cli('create', '--name', 'x', '--scopes', 'search')).rejects.toMatchObject({ code: 2 });
+    await expect(cli('create', '--name', 'x', '--scopes', 'search')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--owner.*--operator/) });
+    await expect(cli('create', '--name', 'x', '--owner', 'carol', '--scopes', 'search,serch')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown scope serch'),
+    });
   });
 });
