@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { jobStatus, startIngest, type JobStatus } from '../api';
+import { TextField } from '../components/TextField';
 import { message } from '../format';
 
 export function AdminView() {
@@ -36,18 +37,9 @@ export function AdminView() {
     <section class="admin">
       <h2>导入图片 Ingest</h2>
       <form onSubmit={submit}>
-        <label>
-          用户 Owner
-          <input value={owner} onInput={(e) => setOwner((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          相册 Albums（逗号分隔）
-          <input value={albums} onInput={(e) => setAlbums((e.target as HTMLInputElement).value)} />
-        </label>
-        <label>
-          服务器文件夹 Folder
-          <input value={folder} onInput={(e) => setFolder((e.target as HTMLInputElement).value)} placeholder="相对于 INGEST_ROOTS" />
-        </label>
+        <TextField label="用户 Owner" value={owner} onChange={setOwner} />
+        <TextField label="相册 Albums（逗号分隔）" value={albums} onChange={setAlbums} />
+        <TextField label="服务器文件夹 Folder" value={folder} onChange={setFolder} placeholder="相对于 INGEST_ROOTS" />
         <label>
           网址 URLs（每行一个）
           <textarea value={urls} onInput={(e) => setUrls((e.target as HTMLTextAreaElement).value)} />

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { dismissDuplicates, listDuplicates, type DuplicatePage } from '../api';
+import { TextField } from '../components/TextField';
 import { fileName, message } from '../format';
 
 /** One owner's near-duplicates: each group's members, the one to keep marked, and a button to dismiss it. */
@@ -36,10 +37,7 @@ export function DuplicatesView() {
           void load(false);
         }}
       >
-        <label>
-          用户 Owner
-          <input value={owner} onInput={(e) => setOwner((e.target as HTMLInputElement).value)} />
-        </label>
+        <TextField label="用户 Owner" value={owner} onChange={setOwner} />
         <button type="submit">查找重复 Find duplicates</button>
       </form>
       <p data-testid="duplicates-status">{status}</p>
