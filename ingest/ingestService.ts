@@ -5,7 +5,7 @@ import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
 import { relativeName, resolveIngestFolder, walkImages } from './sources/folderSource';
-import { dropStagedUploads, stageUploads, type UploadedFile } from './sources/uploadStaging';
+import { dropStagedUploads, stageUploads, sweepUploadSpool, uploadSpool, type UploadedFile } from './sources/uploadStaging';
 import { parseFetchableUrl } from '../src/net/addressGuard';
 
 export type { UploadedFile } from './sources/uploadStaging';
@@ -101,6 +101,11 @@ export class IngestService {
     const seen = new Set<string>();
     const items = checked.filter((i) => !seen.has(i.source) && seen.add(i.source));
     return this.deps.jobs.createJob(this.newJob(owner, 'url', albums), items);
+  }
+
+  /** Where the API spools ingest uploads as they arrive (createUploadJob moves them into the job's folder). */
+  get uploadSpool(): string {
+    return uploadSpool(this.deps.stagingDir);
   }
 
   async createUploadJob(owner: string, files: UploadedFile[], albums: string[] = []): Promise<string> {
@@ -229,6 +234,7 @@ export class IngestService {
 
   /** Re-queues jobs left unfinished by a crash or restart, then any re-indexing the model pack needs. */
   async resumeUnfinished(): Promise<string[]> {
+    await sweepUploadSpool(this.deps.stagingDir);
     const resumed = await this.worker.resumeUnfinished();
     const reindex = await this.createReindexJob();
     if (reindex) this.worker.enqueue(reindex);

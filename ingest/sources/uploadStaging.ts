@@ -1,12 +1,37 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pairedMovies } from '../../src/video/livePhotos';
 
-export interface UploadedFile {
+/** An uploaded file: in memory, or spooled to disk as it arrived (see uploadSpool), where staging moves it from. */
+export type UploadedFile = {
   name: string;
-  data: Buffer;
   /** The product's id for this photo. */
   externalId?: string | undefined;
+} & ({ data: Buffer } | { spooled: string });
+
+/** Where the API writes ingest uploads as they arrive: beside the staging folders, so staging is a rename. */
+export function uploadSpool(stagingDir: string): string {
+  return path.join(stagingDir, 'incoming');
+}
+
+/** Removes spooled files left by a process that stopped while receiving them (older than any upload in flight). */
+export async function sweepUploadSpool(stagingDir: string, olderThanMs = 3_600_000): Promise<number> {
+  const dir = uploadSpool(stagingDir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = await Promise.all(names.map(async (n) => ((await stat(path.join(dir, n)).catch(() => null))?.mtimeMs ?? Infinity) < Date.now() - olderThanMs));
+  await Promise.all(names.filter((_n, i) => stale[i]).map((n) => rm(path.join(dir, n), { force: true })));
+  return stale.filter(Boolean).length;
+}
+
+async function move(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (e) {
+    // DATA_DIR's folders on two file systems.
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await copyFile(from, to);
+    await rm(from, { force: true });
+  }
 }
 
 function sanitizeName(name: string): string {
@@ -32,7 +57,7 @@ export async function stageUploads(stagingDir: string, jobId: string, files: rea
   for (const [i, f] of files.entries()) {
     const still = movies.get(names[i]!);
     const file = path.join(dir, `${still !== undefined ? names.indexOf(still) : i}-${names[i]}`);
-    await writeFile(file, f.data);
+    await ('spooled' in f ? move(f.spooled, file) : writeFile(file, f.data));
     if (still === undefined) sources.push({ source: file, index: i });
   }
   return sources;

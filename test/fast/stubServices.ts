@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { jest } from '@jest/globals';
 import type { Services } from '../../src/app/services';
 import type { Principal } from '../../src/auth/principal';
@@ -36,6 +38,7 @@ export function stubServices() {
     createUploadJob: jest.fn(async () => '33333333-3333-4333-8333-333333333333'),
     status: jest.fn(async () => null),
     enqueue: jest.fn(),
+    uploadSpool: path.join(tmpdir(), 'imagesearch-fast-upload-spool'),
   };
   const tenant: Principal = { keyId: 'tenant', owner: 'alice', scopes: new Set(['search']) };
   const stubs = {

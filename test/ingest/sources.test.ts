@@ -1,8 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { colourImage } from '../helpers/images';
 import { serveRoutes } from '../helpers/httpServer';
-import { startTestService, waitForJob, type TestService } from '../helpers/service';
+import { sweepUploadSpool } from '../../ingest/sources/uploadStaging';
+import { tempDir } from '../helpers/env';
+import { ADMIN_KEY, startTestService, waitForJob, type TestService } from '../helpers/service';
 
 describe('ingest from uploads and URLs', () => {
   let svc: TestService;
@@ -56,6 +60,59 @@ describe('ingest from uploads and URLs', () => {
     expect((await svc.api().get('/v1/images/by-external-id/asset-7?owner=ivy').expect(200)).body.albums).toEqual(['2024']);
     const broken = await admin().field('owner', 'ivy').field('albums', '["旅行"').attach('files', png, 'o.png');
     expect([broken.status, broken.body.error.details[0].path]).toEqual([400, 'albums']);
+  });
+
+  test('uploads are written to disk as they arrive; a refused or abandoned upload leaves no file behind', async () => {
+    const spool = svc.services.ingest.uploadSpool;
+    const spooled = () => readdir(spool).catch(() => [] as string[]);
+    const until = async (done: (files: string[]) => boolean) => {
+      for (let i = 0; i < 200 && !done(await spooled()); i++) await new Promise((r) => setTimeout(r, 25));
+      return spooled();
+    };
+    const png = await colourImage('green', { seed: 8 });
+    const ok = await admin().field('owner', 'jon').attach('files', png, 't.png');
+    expect((await waitForJob(svc, ok.body.jobId)).done).toBe(1);
+    const refused = await admin()
+      .field('owner', 'jon')
+      .field('externalIds', JSON.stringify(['a', 'b']))
+      .attach('files', png, 't.png');
+    expect(refused.status).toBe(400);
+    expect(await until((f) => f.length === 0)).toEqual([]);
+
+    // A client that sends half a large file and goes away: the half is on disk, not in memory, then gone.
+    const server = svc.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const boundary = 'spooltest';
+      const req = httpRequest({
+        port: (server.address() as AddressInfo).port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/v1/admin/ingest',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': 10_000_000 },
+      });
+      req.on('error', () => undefined);
+      req.write(`--${boundary}\r\ncontent-disposition: form-data; name="owner"\r\n\r\njon\r\n`);
+      req.write(`--${boundary}\r\ncontent-disposition: form-data; name="files"; filename="big.mp4"\r\ncontent-type: video/mp4\r\n\r\n`);
+      req.write(Buffer.alloc(1_000_000, 7));
+      expect(await until((f) => f.length === 1)).toHaveLength(1);
+      req.destroy();
+      expect(await until((f) => f.length === 0)).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('at start, files left in the spool by a process that died receiving them are removed, recent ones kept', async () => {
+    const staging = await tempDir('staging');
+    const spool = path.join(staging, 'incoming');
+    await mkdir(spool);
+    await writeFile(path.join(spool, 'old'), 'x');
+    await writeFile(path.join(spool, 'new'), 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(path.join(spool, 'old'), twoHoursAgo, twoHoursAgo);
+    expect(await sweepUploadSpool(staging)).toBe(1);
+    expect(await readdir(spool)).toEqual(['new']);
   });
 
   test('URLs are fetched; non-images fail with a reason', async () => {

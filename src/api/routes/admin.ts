@@ -20,7 +20,7 @@ export function adminRoutes(
     requireScope('ingest'),
     requireContentType('application/json', 'multipart/form-data'),
     // Uploads may be videos: the photo limit is checked again once a file is known not to be one.
-    multipart('files', { ...limits, maxBytes: Math.max(limits.maxBytes, limits.maxVideoBytes) }, limits.maxFiles),
+    multipart('files', { ...limits, maxBytes: Math.max(limits.maxBytes, limits.maxVideoBytes) }, limits.maxFiles, ingest.uploadSpool),
     async (req, res) => {
       const body = ingestRequestSchema.parse(req.body ?? {});
       const files = uploadedFiles(req);
@@ -43,7 +43,7 @@ export function adminRoutes(
       else
         jobId = await ingest.createUploadJob(
           owner,
-          files.map((f, i) => ({ name: f.originalname, data: f.buffer, externalId: body.externalIds?.[i] })),
+          files.map((f, i) => ({ name: f.originalname, spooled: f.path, externalId: body.externalIds?.[i] })),
           body.albums,
         );
       ingest.enqueue(jobId);
