@@ -54,8 +54,8 @@ import {
   textsAddedSchema,
 } from './schemas/responses';
 
-/** A response: a JSON body described by a schema, or a binary one described by its media type. */
-type ResponseContract = z.ZodType | { binary: string };
+/** A response: a JSON body described by a schema, or a binary or text one described by its media type. */
+type ResponseContract = z.ZodType | { binary: string } | { text: string };
 
 /** One route as the API promises it: the OpenAPI document is made from these, and the contract test checks them. */
 export interface RouteContract {
@@ -73,6 +73,9 @@ export interface RouteContract {
 
 const ERRORS = [400, 401, 403, 404, 409, 413, 415, 422, 429, 503] as const;
 const jpeg = { binary: 'image/jpeg' };
+/** prom-client's exposition format, as its registry names it. */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+const openApiShape = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({ version: z.string() }), paths: z.record(z.string(), z.unknown()) });
 
 export function routeContracts(limits: Limits): RouteContract[] {
   const json = (schema: z.ZodType) => ({ schema, required: true });
@@ -354,6 +357,14 @@ export function routeContracts(limits: Limits): RouteContract[] {
     { method: 'get', path: '/healthz', summary: 'Liveness', keyed: false, responses: { 200: healthSchema } },
     {
       method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics: request latency by route, encoder runs, ingest items, OCR, webhooks',
+      keyed: false,
+      responses: { 200: { text: PROMETHEUS_TEXT } },
+    },
+    { method: 'get', path: '/v1/openapi.json', summary: 'This document', keyed: false, responses: { 200: openApiShape } },
+    {
+      method: 'get',
       path: '/readyz',
       summary: 'Readiness of database, vector store and model; says when the model is only the test pack',
       keyed: false,
@@ -379,6 +390,7 @@ function requestBody(req: NonNullable<RouteContract['request']>) {
 
 function response(status: number, r: ResponseContract) {
   if ('binary' in r) return { description: r.binary, content: { [r.binary]: { schema: { type: 'string', format: 'binary' } } } };
+  if ('text' in r) return { description: r.text, content: { [r.text]: { schema: { type: 'string' } } } };
   return { description: status < 300 ? 'OK' : 'Not ready', content: { 'application/json': { schema: responseJsonSchema(r) } } };
 }
 

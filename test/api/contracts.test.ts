@@ -37,8 +37,8 @@ describe('API contract: responses match the documented schemas', () => {
     const res = await (send ? send(base) : base);
     const contract = contractFor(method, url);
     const documented = contract.responses[res.status];
-    if (documented && 'binary' in documented) {
-      expect(res.headers['content-type']).toBe(documented.binary);
+    if (documented && ('binary' in documented || 'text' in documented)) {
+      expect(res.headers['content-type']).toBe('binary' in documented ? documented.binary : documented.text);
     } else if (documented) {
       const parsed = documented.safeParse(res.body);
       if (!parsed.success)
@@ -170,6 +170,11 @@ describe('API contract: responses match the documented schemas', () => {
       await pulling.database.drop();
     }
     await check('post', '/v1/workers/lease', (t) => t.send({ pack: 'test-pack@1' }));
+  });
+
+  test('the metrics and this document are served as documented', async () => {
+    expect((await check('get', '/metrics')).text).toMatch(/^# HELP /m);
+    expect((await check('get', '/v1/openapi.json')).body.paths['/metrics']).toBeDefined();
   });
 
   test('errors have the documented shape', async () => {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
+import { routeContracts } from '../../src/api/openapi';
 import { encodeCursor } from '../../src/api/schemas/requests';
 import { NotFound } from '../../src/search/searchService';
 import { ADMIN_KEY, stubServices, TENANT_KEY } from './stubServices';
@@ -15,6 +16,16 @@ describe('routes (fast tier)', () => {
     });
     return { ...stubs, admin: as(ADMIN_KEY), tenant: as(TENANT_KEY), anonymous: as(null), other: as('isk_unknown') };
   };
+
+  test('the OpenAPI document describes every route the app serves, and no other', () => {
+    const app = createApp(stubServices().services, { version: 'fast' });
+    // Image files are served twice, for signed URLs and for keys: one operation each.
+    const served = [...new Set(routesOf((app as unknown as { router: { stack: Layer[] } }).router.stack))].sort();
+    const documented = routeContracts({ queryMaxChars: 256, searchMaxLimit: 100 })
+      .map((c) => `${c.method} ${c.path}`)
+      .sort();
+    expect(served).toEqual(documented);
+  });
 
   test('keys: none or unknown is 401, a missing scope is 403', async () => {
     const { anonymous, other, tenant } = setup();
@@ -98,3 +109,22 @@ describe('routes (fast tier)', () => {
     expect(gone.body).toEqual({ error: { code: 'not_found', message: 'image gone' } });
   });
 });
+
+/** An Express 5 router layer: a route, or a router mounted at rawPath. */
+interface Layer {
+  rawPath?: unknown;
+  route?: { path: string; methods: Record<string, boolean> };
+  handle: { stack?: Layer[] };
+}
+
+/** "get /v1/images/{id}" for every route below a router stack, in OpenAPI's path syntax. */
+function routesOf(stack: readonly Layer[], prefix = ''): string[] {
+  return stack.flatMap((layer) => {
+    const at = `${prefix}/${typeof layer.rawPath === 'string' ? layer.rawPath : ''}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+    if (layer.route) {
+      const path = `${prefix}/${layer.route.path}`.replace(/\/+/g, '/').replace(/:(\w+)/g, '{$1}');
+      return Object.keys(layer.route.methods).map((method) => `${method} ${path}`);
+    }
+    return layer.handle.stack ? routesOf(layer.handle.stack, at) : [];
+  });
+}
