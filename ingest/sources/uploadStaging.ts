@@ -17,10 +17,16 @@ export function uploadSpool(stagingDir: string): string {
 /** Removes spooled files left by a process that stopped while receiving them (older than any upload in flight). */
 export async function sweepUploadSpool(stagingDir: string, olderThanMs = 3_600_000): Promise<number> {
   const dir = uploadSpool(stagingDir);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const stale = await Promise.all(names.map(async (n) => ((await stat(path.join(dir, n)).catch(() => null))?.mtimeMs ?? Infinity) < Date.now() - olderThanMs));
-  await Promise.all(names.filter((_n, i) => stale[i]).map((n) => rm(path.join(dir, n), { force: true })));
-  return stale.filter(Boolean).length;
+  const cutoff = Date.now() - olderThanMs;
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const file = path.join(dir, name);
+    const modified = (await stat(file).catch(() => null))?.mtimeMs;
+    if (modified === undefined || modified >= cutoff) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 async function move(from: string, to: string): Promise<void> {
