@@ -379,6 +379,7 @@ export async function makeArchPack(outDir: string, variant: ArchVariant): Promis
       inputs: { ids: 'input_ids', mask: 'attention_mask', tokenTypes: 'token_type_ids' },
       output: 'text_embeds',
       maxLength: ARCH.textLength,
+      script: 'simplified',
       tokenizer: { file: 'vocab.txt', lowercase: true },
     },
   });

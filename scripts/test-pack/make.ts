@@ -124,6 +124,8 @@ export async function makeTestPack(outDir: string): Promise<ModelManifest> {
       inputs: { ids: 'input_ids', mask: 'attention_mask' },
       output: 'text_embeds',
       maxLength: MAX_TEXT,
+      // As Chinese-CLIP's: its vocabulary knows simplified characters only.
+      script: 'simplified',
       tokenizer: { file: 'vocab.txt', lowercase: true },
     },
   });

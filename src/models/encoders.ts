@@ -7,6 +7,7 @@ import type { InferenceRunner } from './sessionHost';
 import type { ImagePreprocessing, PixelTensor } from './preprocess';
 import type { TextTokenizer } from './tokenizer';
 import { l2NormalizeRows } from './vectorMath';
+import { toScript } from '../util/chineseScript';
 
 export interface EncoderRun {
   kind: 'image' | 'text';
@@ -142,7 +143,8 @@ export class OnnxTextEncoder implements TextEncoder {
   }
 
   private runBatch(batch: readonly string[]): Promise<Outputs> {
-    const enc = this.tokenizer.encode(this.text.prefix ? batch.map((t) => this.text.prefix + t) : batch);
+    const { script, prefix } = this.text;
+    const enc = this.tokenizer.encode(batch.map((t) => prefix + (script ? toScript(script, t) : t)));
     const dims = [enc.batch, enc.maxLength];
     const { ids, mask, tokenTypes } = this.text.inputs;
     // Immich's open_clip exports take int32 ids; Hugging Face and cn_clip exports take int64.

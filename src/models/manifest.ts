@@ -43,6 +43,11 @@ export const manifestSchema = z.object({
     idsType: z.enum(['int64', 'int32']).default('int64'),
     /** Prepended to every text (NLLB-based encoders read the language code first, e.g. zho_Hans). */
     prefix: z.string().default(''),
+    /**
+     * The Chinese script the text tower was trained on: text in the other script is converted first
+     * (Chinese-CLIP learned from simplified Chinese, so a query typed 貓 is read as 猫). Unset: as typed.
+     */
+    script: z.enum(['simplified', 'traditional']).optional(),
     output: z.string().default('text_embeds'),
     maxLength: z.number().int().min(2).max(512),
     tokenizer: z.object({

@@ -1,6 +1,6 @@
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict';
-import * as OpenCC from 'opencc-js';
+import { toScript } from '../util/chineseScript';
 
 /**
  * How OCR text is indexed and queried. Text is folded first (full-width to half-width and other
@@ -11,7 +11,6 @@ import * as OpenCC from 'opencc-js';
  * digits too, because OCR often drops the spaces between them (EXIT B2 is read as ExitB2). Whole words
  * and jieba's words are indexed as well and weigh in the ranking.
  */
-const toSimplified = OpenCC.Converter({ from: 't', to: 'cn' });
 let jieba: Jieba | null = null;
 const segmenter = () => (jieba ??= Jieba.withDict(dict));
 
@@ -19,7 +18,7 @@ const CJK_RUN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2fa1f}]+/g
 const WORD = /[\p{L}\p{N}]+/gu;
 
 export function foldText(text: string): string {
-  return toSimplified(text.normalize('NFKC')).toLowerCase();
+  return toScript('simplified', text.normalize('NFKC')).toLowerCase();
 }
 
 function grams(run: string, unigrams: boolean): string[] {

@@ -50,6 +50,16 @@ describe('end to end: folder ingest, then Chinese text search over HTTP', () => 
     expect((res.body.hits as Hit[])[0]!.source).toBe(library.get('purple'));
   });
 
+  test('traditional characters find what simplified ones do (一張紅色的照片, 綠色, 藍色)', async () => {
+    for (const [query, key] of [
+      ['一張紅色的照片', 'red'],
+      ['綠色的草地', 'green'],
+      ['藍色', 'blue'],
+    ] as const) {
+      expect(((await search({ query, limit: 1 })).body.hits as Hit[])[0]!.source).toBe(library.get(key));
+    }
+  });
+
   test('hits carry metadata and a thumbnail that is a real image', async () => {
     const res = await search({ query: '蓝天', limit: 1 });
     const hit = (res.body.hits as Hit[])[0]!;

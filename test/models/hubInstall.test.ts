@@ -52,7 +52,13 @@ describe('models:fetch from a hub on loopback', () => {
       embeddingDim: DIM,
       source: { layout: 'transformers-combined', variant: 'fp32' },
       image: { file: 'image_encoder.onnx', input: 'pixel_values', output: 'image_embeds', size: SIZE, resize: 'squash', interpolation: 'bicubic', mean: [0.48145466, 0.4578275, 0.40821073] },
-      text: { file: 'text_encoder.onnx', inputs: { ids: 'input_ids', mask: 'attention_mask', tokenTypes: 'token_type_ids' }, maxLength: 52, tokenizer: { file: 'tokenizer.json', config: 'tokenizer_config.json', lowercase: true } },
+      text: {
+        file: 'text_encoder.onnx',
+        inputs: { ids: 'input_ids', mask: 'attention_mask', tokenTypes: 'token_type_ids' },
+        maxLength: 52,
+        script: 'simplified',
+        tokenizer: { file: 'tokenizer.json', config: 'tokenizer_config.json', lowercase: true },
+      },
     });
     // The dropped download resumed with a Range request after the redirect to the file store.
     expect(hub.requests.some((r) => r.url.startsWith('/store/') && r.range && r.range !== 'bytes=0-')).toBe(true);
@@ -100,7 +106,7 @@ describe('models:fetch from a hub on loopback', () => {
     expect(manifest).toMatchObject({
       source: { layout: 'cn-clip' },
       image: { file: 'vit-b-16.img.fp32.onnx', input: 'image', output: 'unnorm_image_features', size: SIZE, resize: 'squash' },
-      text: { file: 'vit-b-16.txt.fp32.onnx', inputs: { ids: 'text' }, maxLength: 52, tokenizer: { file: 'vocab.txt' } },
+      text: { file: 'vit-b-16.txt.fp32.onnx', inputs: { ids: 'text' }, maxLength: 52, script: 'simplified', tokenizer: { file: 'vocab.txt' } },
     });
     const pack = await loadModelPack(dir, PACK_OPTS);
     expect(await pack.text.encode(['海边的日落', '猫'])).toHaveLength(2);
@@ -136,6 +142,8 @@ describe('models:fetch from a hub on loopback', () => {
     expect(manifest).toMatchObject({ source: { layout: 'transformers-split' }, image: { file: 'onnx/vision_model.onnx', resize: 'cover', size: SIZE }, text: { maxLength: 16, tokenizer: { file: 'tokenizer.json' } } });
     const pack = await loadModelPack(dir, PACK_OPTS);
     expect(await pack.text.encode(['a cat'])).toHaveLength(1);
+    // An English CLIP: text goes to it as typed.
+    expect(manifest.text.script).toBeUndefined();
     await pack.close();
   });
 
@@ -144,7 +152,7 @@ describe('models:fetch from a hub on loopback', () => {
     expect(manifest).toMatchObject({
       source: { layout: 'immich' },
       image: { file: 'visual/model.onnx', input: 'image', output: 'embedding', resize: 'cover' },
-      text: { file: 'textual/model.onnx', inputs: { ids: 'text' }, idsType: 'int32', maxLength: 16, prefix: 'zho_Hans', tokenizer: { file: 'textual/tokenizer.json' } },
+      text: { file: 'textual/model.onnx', inputs: { ids: 'text' }, idsType: 'int32', maxLength: 16, prefix: 'zho_Hans', script: 'simplified', tokenizer: { file: 'textual/tokenizer.json' } },
     });
     const pack = await loadModelPack(dir, PACK_OPTS);
     expect(await pack.text.encode(['海边的日落'])).toHaveLength(1);

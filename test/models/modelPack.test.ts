@@ -43,6 +43,23 @@ describe('model pack', () => {
     });
   });
 
+  test("traditional characters are read in the pack's script: 紅色 is 红色 to a simplified tower, [UNK] to one without a script", async () => {
+    const [traditional, simplified] = await pack.text.encode(['紅色的花', '红色的花']);
+    expect(Array.from(traditional!)).toEqual(Array.from(simplified!).map((x) => expect.closeTo(x, 6)));
+    const dir = await tempDir('pack');
+    await cp(testEnv('TEST_MODEL_DIR'), dir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { text: Record<string, unknown> };
+    delete manifest.text.script;
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const asTyped = await loadModelPack(dir, OPTS);
+    try {
+      const [t, s] = await asTyped.text.encode(['紅色的花', '红色的花']);
+      expect(dot(t!, s!)).toBeLessThan(0.99);
+    } finally {
+      await asTyped.close();
+    }
+  });
+
   test('a pack with a changed file is refused', async () => {
     const dir = await tempDir('pack');
     await cp(testEnv('TEST_MODEL_DIR'), dir, { recursive: true });

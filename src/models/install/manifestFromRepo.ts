@@ -171,6 +171,8 @@ export async function manifestFromRepo(opts: DeriveOptions): Promise<ManifestDra
   let maxLength: number | undefined = text.fixedLength;
   let tokenizer: { file: string; config?: string; lowercase: boolean };
   let prefix = '';
+  // Chinese-CLIP learned from simplified Chinese, and NLLB's zho_Hans says simplified: traditional text is converted.
+  let script: 'simplified' | undefined;
   if (plan.layout === 'immich') {
     const config = await readJson(dir, 'config.json');
     const embed = config.embed_dim;
@@ -185,7 +187,7 @@ export async function manifestFromRepo(opts: DeriveOptions): Promise<ManifestDra
     field('textual/tokenizer_config.json', tokCfg, 'pad_token', (v): v is unknown => v !== undefined, 'the padding token');
     tokenizer = { file: 'textual/tokenizer.json', config: 'textual/tokenizer_config.json', lowercase: tokCfg.do_lower_case === true };
     // As Immich does: NLLB-based text towers read the FLORES-200 language code first.
-    if (opts.source.repo.split('/').pop()!.toLowerCase().startsWith('nllb')) prefix = 'zho_Hans';
+    if (opts.source.repo.split('/').pop()!.toLowerCase().startsWith('nllb')) [prefix, script] = ['zho_Hans', 'simplified'];
   } else {
     prep = hfImagePreprocessing(await readJson(dir, 'preprocessor_config.json'), 'preprocessor_config.json');
     const hasJson = plan.files.some((f) => f.file.path === 'tokenizer.json');
@@ -196,6 +198,7 @@ export async function manifestFromRepo(opts: DeriveOptions): Promise<ManifestDra
     tokenizer = { file: hasJson ? 'tokenizer.json' : 'vocab.txt', ...(hasConfig ? { config: 'tokenizer_config.json' } : {}), lowercase: tokCfg.do_lower_case !== false };
     if (plan.layout !== 'cn-clip') {
       const config = await readJson(dir, 'config.json');
+      if (config.model_type === 'chinese_clip') script = 'simplified';
       const projection = config.projection_dim;
       if (isNum(projection) && projection !== dim) throw new ModelInstallError(`config.json: projection_dim is ${projection} but the graphs produce ${dim}-dimensional embeddings`);
       if (maxLength === undefined) {
@@ -203,8 +206,9 @@ export async function manifestFromRepo(opts: DeriveOptions): Promise<ManifestDra
         if (config.model_type === 'chinese_clip') maxLength = CHINESE_CLIP_CONTEXT;
         else if (isNum(modelMax) && modelMax <= 4096) maxLength = modelMax;
       }
-    } else if (maxLength === undefined) {
-      maxLength = CHINESE_CLIP_CONTEXT;
+    } else {
+      script = 'simplified';
+      maxLength ??= CHINESE_CLIP_CONTEXT;
     }
     if (maxLength === undefined) throw new ModelInstallError(`${plan.text} takes any number of tokens and neither config.json (model_type) nor tokenizer_config.json (model_max_length) says how many to use`);
   }
@@ -216,6 +220,6 @@ export async function manifestFromRepo(opts: DeriveOptions): Promise<ManifestDra
     source: { ...opts.source, layout: plan.layout },
     embeddingDim: dim,
     image: { file: plan.image, input: pixel.name, inputType: pixel.type, output: imageOut.name, ...prep },
-    text: { file: plan.text, inputs: text.inputs, idsType: text.idsType, prefix, output: textOut.name, maxLength, tokenizer },
+    text: { file: plan.text, inputs: text.inputs, idsType: text.idsType, prefix, ...(script ? { script } : {}), output: textOut.name, maxLength, tokenizer },
   };
 }
