@@ -1,9 +1,10 @@
 /**
- * npm run eval -- <dataset> [--split valid] [--pack DIR]... [--out DIR]
+ * npm run eval -- <dataset> [--split valid] [--pack DIR]... [--texts-in traditional|simplified] [--out DIR]
  *
  * Text-to-image and image-to-text Recall@1/5/10 through the real service (ingest, vector store,
  * search), next to exact search over the same pack. Several --pack options compare packs (e.g. fp32
- * and quantized) on the same dataset in one run. Writes eval-results.json and eval-results.md.
+ * and quantized) on the same dataset in one run; --texts-in converts the dataset's texts to one Chinese
+ * script first. Writes eval-results.json and eval-results.md.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,16 +12,18 @@ import { parseArgs } from 'node:util';
 import { startServices } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
 import { tempDirForCluster } from '../src/db/localPostgres';
-import { loadDataset } from '../src/eval/datasets';
+import { loadDataset, withTextsIn } from '../src/eval/datasets';
+import type { ChineseScript } from '../src/util/chineseScript';
 import { evaluatePack, evaluationMarkdown, type PackEvaluation } from '../src/eval/runEval';
 import { createLogger } from '../src/util/logger';
 
 export async function runEvaluation(
   datasetDir: string,
-  opts: { split?: string | undefined; packs: string[]; out: string; log?: (m: string) => void },
+  opts: { split?: string | undefined; packs: string[]; out: string; textsIn?: ChineseScript | undefined; log?: (m: string) => void },
 ): Promise<PackEvaluation[]> {
   const log = opts.log ?? ((m: string) => console.error(`eval: ${m}`));
-  const dataset = await loadDataset(path.resolve(datasetDir), opts.split);
+  const loaded = await loadDataset(path.resolve(datasetDir), opts.split);
+  const dataset = opts.textsIn ? withTextsIn(loaded, opts.textsIn) : loaded;
   log(`${dataset.name}: ${dataset.images.length} images, ${dataset.texts.length} texts`);
   const results: PackEvaluation[] = [];
   for (const pack of opts.packs) {
@@ -50,14 +53,20 @@ export async function runEvaluation(
 if (require.main === module) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { split: { type: 'string' }, pack: { type: 'string', multiple: true }, out: { type: 'string', default: 'eval-out' } },
+    options: {
+      split: { type: 'string' },
+      pack: { type: 'string', multiple: true },
+      'texts-in': { type: 'string' },
+      out: { type: 'string', default: 'eval-out' },
+    },
   });
-  if (positionals.length !== 1) {
-    console.error('usage: npm run eval -- <dataset folder> [--split valid] [--pack DIR]... [--out DIR]');
+  const textsIn = values['texts-in'];
+  if (positionals.length !== 1 || (textsIn !== undefined && textsIn !== 'traditional' && textsIn !== 'simplified')) {
+    console.error('usage: npm run eval -- <dataset folder> [--split valid] [--pack DIR]... [--texts-in traditional|simplified] [--out DIR]');
     process.exit(2);
   }
   const packs = values.pack?.length ? values.pack.map((p) => path.resolve(p)) : [loadConfig().modelDir];
-  runEvaluation(positionals[0]!, { split: values.split, packs, out: path.resolve(values.out) })
+  runEvaluation(positionals[0]!, { split: values.split, packs, textsIn, out: path.resolve(values.out) })
     .then((results) => console.log(evaluationMarkdown(results)))
     .catch((e: unknown) => {
       console.error(`eval: ${(e as Error).message}`);

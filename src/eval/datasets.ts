@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { toScript, type ChineseScript } from '../util/chineseScript';
 
 /** Images and the texts that describe them; a text may match several images. */
 export interface EvalDataset {
@@ -91,4 +92,12 @@ export async function loadDataset(dir: string, split?: string): Promise<EvalData
   }
   if (entries.includes('captions.jsonl')) return loadCaptionFolder(dir);
   throw new DatasetError(`${dir} is neither Chinese-CLIP's format ({split}_imgs.tsv, {split}_texts.jsonl) nor a folder with captions.jsonl`);
+}
+
+/**
+ * The dataset with its texts written in one Chinese script: `traditional` asks what a pack gives people
+ * who type 繁體 (Chinese-CLIP's evaluation sets are in simplified characters).
+ */
+export function withTextsIn(dataset: EvalDataset, script: ChineseScript): EvalDataset {
+  return { ...dataset, name: `${dataset.name}, texts in ${script}`, texts: dataset.texts.map((t) => ({ ...t, text: toScript(script, t.text) })) };
 }

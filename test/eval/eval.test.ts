@@ -45,6 +45,28 @@ describe('npm run eval', () => {
     expect(md).toContain('| test-pack@2 | pipeline |');
   }, 120_000);
 
+  test('--texts-in traditional: a pack that reads traditional text as simplified keeps its recall, one that reads it as typed loses it', async () => {
+    const dataset = await tempDir('eval-data');
+    await chineseClipFormat(dataset);
+    const asTyped = await tempDir('pack-as-typed');
+    await cp(testEnv('TEST_MODEL_DIR'), asTyped, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(asTyped, 'manifest.json'), 'utf8')) as { version: string; text: Record<string, unknown> };
+    delete manifest.text.script;
+    await writeFile(path.join(asTyped, 'manifest.json'), JSON.stringify({ ...manifest, version: 'as-typed' }));
+    process.env.LOG_LEVEL = 'silent';
+
+    const [converting, typed] = await runEvaluation(dataset, {
+      packs: [testEnv('TEST_MODEL_DIR'), asTyped],
+      textsIn: 'traditional',
+      out: await tempDir('eval-out'),
+      log: () => undefined,
+    });
+    expect(converting!.dataset).toMatch(/texts in traditional$/);
+    expect(converting!.exact.textToImage.r5).toBe(1);
+    // 紅 綠 藍 黃 are unknown to the test vocabulary: half the captions lose their colour.
+    expect(typed!.exact.textToImage.r1).toBeLessThan(converting!.exact.textToImage.r1);
+  }, 120_000);
+
   test('a folder with captions.jsonl, and clear errors for broken datasets', async () => {
     const dir = await tempDir('eval-folder');
     await mkdir(path.join(dir, 'img'));
