@@ -74,7 +74,7 @@ export async function benchVideo(h: Harness, pack: BenchPack): Promise<VideoBenc
     const job = await s.ingest.createFolderJob('bench-video', dir);
     const { ms } = await timed(() => s.ingest.runJob(job));
     // This owner's videos only: the harness's database holds every other benchmark's images too.
-    const frames = (await s.repos.images.listPage({ owner: 'bench-video' }, 'ingestedAt', 0, 1000)).reduce((n, r) => n + r.segmentCount + 1, 0);
+    const frames = (await s.repos.images.listPage({ owner: 'bench-video' }, 'ingestedAt', null, 1000)).reduce((n, r) => n + r.segmentCount + 1, 0);
     const seconds = videos.reduce((n, v) => n + v.seconds, 0);
     return {
       model: pack.label,
@@ -158,7 +158,7 @@ export async function benchDuplicates(h: Harness, pack: BenchPack, opts: { bases
   /** Ingests the set under a fresh owner and reads back the service's groups, every page. */
   const grouped = async (s: Services, owner: string) => {
     await s.ingest.runJob(await s.ingest.createFolderJob(owner, folder));
-    const rows = await s.repos.images.listPage({ owner }, 'ingestedAt', 0, 10_000);
+    const rows = await s.repos.images.listPage({ owner }, 'ingestedAt', null, 10_000);
     const name = new Map(rows.map((r) => [r.id, path.basename(r.source)]));
     const groupOf = new Map<string, string>();
     for (let offset = 0; ; offset += 100) {

@@ -1,4 +1,4 @@
-import type { ImagePatch, ImageRef, ImageRepository, ImageSort, ImageVisibility } from '../db/repositories';
+import type { ImagePatch, ImageRef, ImageRepository, ImageSort, ImageVisibility, LibraryPosition } from '../db/repositories';
 import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
 import type { VectorCollection } from '../store/vectorStore';
@@ -7,7 +7,8 @@ import { assetPointIds } from '../util/ids';
 
 export interface LibraryPage {
   images: ImageRecord[];
-  nextOffset: number | null;
+  /** Where the next page starts; null on the last page. */
+  next: LibraryPosition | null;
 }
 
 function notFound(ref: ImageRef): NotFound {
@@ -21,10 +22,15 @@ export class LibraryService {
     private readonly collection: VectorCollection,
   ) {}
 
-  async list(visibility: ImageVisibility, sort: ImageSort, page: { offset: number; limit: number }): Promise<LibraryPage> {
+  async list(visibility: ImageVisibility, sort: ImageSort, page: { after: LibraryPosition | null; limit: number }): Promise<LibraryPage> {
     // One extra row tells whether a next page exists.
-    const rows = await this.images.listPage(visibility, sort, page.offset, page.limit + 1);
-    return { images: rows.slice(0, page.limit).map(toImageRecord), nextOffset: rows.length > page.limit ? page.offset + page.limit : null };
+    const rows = await this.images.listPage(visibility, sort, page.after, page.limit + 1);
+    const shown = rows.slice(0, page.limit);
+    const last = shown.at(-1);
+    return {
+      images: shown.map(toImageRecord),
+      next: rows.length > page.limit && last ? { at: sort === 'takenAt' ? last.takenAt : last.ingestedAt, id: last.id } : null,
+    };
   }
 
   /**

@@ -96,6 +96,84 @@ describe('changing images after ingest, and listing a library', () => {
     expect(seen[0]).toBe(idOf(all, 'red'));
   });
 
+  describe('a library of 10 050 photos, walked page by page', () => {
+    const N = 10_050;
+    const base = Date.UTC(2024, 0, 1);
+    // Every third capture time repeats and every seventh photo is undated: ties and nulls the order must settle.
+    const takenAt = (i: number) => (i % 7 === 0 ? null : new Date(base + Math.floor(i / 3) * 60_000));
+    const ids = Array.from({ length: N }, (_, i) => `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    beforeAll(async () => {
+      await svc.services.db.image.createMany({
+        data: ids.map((id, i) => ({
+          id,
+          owner: 'deep',
+          sha256: id.replace(/-/g, '').padEnd(64, '0'),
+          sourceKind: 'folder' as const,
+          source: `/photos/${i}.jpg`,
+          mime: 'image/jpeg',
+          width: 4,
+          height: 3,
+          bytes: 1,
+          takenAt: takenAt(i),
+          state: 'indexed' as const,
+        })),
+      });
+    });
+
+    const walk = async (sort: string, during?: (page: number) => Promise<void>) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; ; page++) {
+        const query: string = `/v1/images?owner=deep&sort=${sort}&limit=100${cursor ? `&cursor=${cursor}` : ''}`;
+        const body = (await svc.api().get(query).expect(200)).body as { images: Image[]; nextCursor: string | null };
+        seen.push(...body.images.map((i) => i.id));
+        await during?.(page);
+        if (!(cursor = body.nextCursor)) return seen;
+      }
+    };
+
+    test('every photo once, newest capture first, undated last, past the 10 000 an offset reached', async () => {
+      const expected = ids
+        .map((id, i) => ({ id, t: takenAt(i)?.getTime() ?? -Infinity }))
+        .sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : 1))
+        .map((r) => r.id);
+      expect(await walk('takenAt')).toEqual(expected);
+    });
+
+    test('photos added and deleted while a product walks the pages shift nothing it has not seen', async () => {
+      const added = '10000000-0000-4000-9000-000000000001';
+      const gone = ids[N - 1]!;
+      const seen = await walk('ingestedAt', async (page) => {
+        if (page !== 3) return;
+        // Newest of all, so it belongs before every page already read; and a photo not reached yet goes.
+        await svc.services.db.image.create({
+          data: {
+            id: added,
+            owner: 'deep',
+            sha256: 'f'.repeat(64),
+            sourceKind: 'folder',
+            source: '/photos/new.jpg',
+            mime: 'image/jpeg',
+            width: 4,
+            height: 3,
+            bytes: 1,
+            state: 'indexed',
+            ingestedAt: new Date(Date.now() + 60_000),
+          },
+        });
+        await svc.api().delete(`/v1/images/${gone}?owner=deep`).expect(200);
+      });
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.sort()).toEqual(ids.filter((id) => id !== gone).sort());
+    });
+
+    test('a cursor works only with the sort it was made for', async () => {
+      const first = (await svc.api().get('/v1/images?owner=deep&limit=5').expect(200)).body as { nextCursor: string };
+      const res = await svc.api().get(`/v1/images?owner=deep&limit=5&sort=ingestedAt&cursor=${first.nextCursor}`);
+      expect([res.status, res.body.error.details[0].path, res.body.error.message]).toEqual([400, 'cursor', expect.stringContaining('sort=takenAt')]);
+    });
+  });
+
   test('bad changes are 400, unknown or foreign images 404', async () => {
     const red = idOf(all, 'red');
     expect((await svc.api().patch(`/v1/images/${red}`).send({})).body.error.message).toMatch(/nothing to change/);

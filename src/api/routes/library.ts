@@ -8,7 +8,7 @@ import { ownerFor, requireScope } from '../auth';
 import { requireContentType } from '../uploads';
 import {
   bulkDeleteSchema,
-  encodeCursor,
+  encodeLibraryCursor,
   externalIdSchema,
   imageIdSchema,
   imagePatchSchema,
@@ -32,8 +32,8 @@ export function libraryRoutes(
   r.get('/images', requireScope('search'), async (req, res) => {
     const { sort, limit, cursor, ...filters } = listImagesQuerySchema(limits).parse(req.query);
     filters.owner = ownerFor(res, filters.owner);
-    const page = await library.list(filters, sort, { offset: cursor ?? 0, limit });
-    res.json({ images: page.images, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset) });
+    const page = await library.list(filters, sort, { after: cursor?.after ?? null, limit });
+    res.json({ images: page.images, nextCursor: page.next && encodeLibraryCursor(sort, page.next) });
   });
 
   r.get('/images/by-external-id/:externalId', requireScope('search'), async (req, res) => {

@@ -91,6 +91,30 @@ const cursorSchema = z
     return z.NEVER;
   });
 
+const librarySort = z.enum(['takenAt', 'ingestedAt']);
+type LibrarySort = z.infer<typeof librarySort>;
+const libraryCursorJson = z.object({ s: librarySort, t: z.number().int().nullable(), i: z.string().regex(UUID_RE) }).strict();
+
+/** The library listing's cursor: the sort it was made for, and the last image shown (its sort time and id). */
+export function encodeLibraryCursor(sort: LibrarySort, last: { at: Date | null; id: string }): string {
+  return Buffer.from(JSON.stringify({ s: sort, t: last.at?.getTime() ?? null, i: last.id })).toString('base64url');
+}
+
+const libraryCursorSchema = z
+  .string()
+  .max(300)
+  .transform((c, ctx) => {
+    try {
+      const parsed = libraryCursorJson.safeParse(JSON.parse(Buffer.from(c, 'base64url').toString('utf8')));
+      if (parsed.success && (parsed.data.t !== null || parsed.data.s === 'takenAt'))
+        return { sort: parsed.data.s, after: { at: parsed.data.t === null ? null : new Date(parsed.data.t), id: parsed.data.i } };
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
+    return z.NEVER;
+  });
+
 /** Multipart forms carry nested objects as JSON text. */
 const jsonField = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v, ctx) => {
@@ -266,11 +290,14 @@ export function listImagesQuerySchema(limits: Limits) {
       camera: cameraName.optional(),
       near: numberList(['lat', 'lon', 'radiusKm'], geoCircleSchema).optional().describe('lat,lon,radiusKm'),
       within: numberList(['south', 'west', 'north', 'east'], geoBoxSchema).optional().describe('south,west,north,east'),
-      sort: z.enum(['takenAt', 'ingestedAt']).default('takenAt'),
+      sort: librarySort.default('takenAt'),
       limit: z.coerce.number().int().min(1).max(limits.searchMaxLimit).default(50),
-      cursor: cursorSchema.optional(),
+      cursor: libraryCursorSchema.optional().describe("the last page's nextCursor, with the same sort"),
     })
-    .strict();
+    .strict()
+    .superRefine((q, ctx) => {
+      if (q.cursor && q.cursor.sort !== q.sort) ctx.addIssue({ code: 'custom', path: ['cursor'], message: `the cursor is for sort=${q.cursor.sort}` });
+    });
 }
 
 /** GET /v1/duplicates: one owner's near-duplicate groups, page by page. */
