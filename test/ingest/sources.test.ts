@@ -103,7 +103,7 @@ describe('ingest from uploads and URLs', () => {
     }
   });
 
-  test('at start, files left in the spool by a process that died receiving them are removed, recent ones kept', async () => {
+  test('the spool sweep (run at start) removes files a process that died while receiving left behind, and keeps recent ones', async () => {
     const staging = await tempDir('staging');
     const spool = path.join(staging, 'incoming');
     await mkdir(spool);
