@@ -43,13 +43,6 @@ export interface LibraryPosition {
   id: string;
 }
 
-/** Rows after a position in the listing's order: an earlier time, or the same time and a greater id; undated last. */
-function afterPosition(sort: ImageSort, { at, id }: LibraryPosition): Prisma.ImageWhereInput {
-  if (sort === 'ingestedAt') return at ? { OR: [{ ingestedAt: { lt: at } }, { ingestedAt: at, id: { gt: id } }] } : { id: { gt: id } };
-  if (!at) return { takenAt: null, id: { gt: id } };
-  return { OR: [{ takenAt: { lt: at } }, { takenAt: at, id: { gt: id } }, { takenAt: null }] };
-}
-
 function boxWhere(b: GeoBox): Prisma.ImageWhereInput {
   const longitude = b.west <= b.east ? { longitude: { gte: b.west, lte: b.east } } : { OR: [{ longitude: { gte: b.west } }, { longitude: { lte: b.east } }] };
   return { latitude: { gte: b.south, lte: b.north }, ...longitude };
@@ -128,11 +121,30 @@ export class ImageRepository {
    */
   async listPage(visibility: ImageVisibility, sort: ImageSort, after: LibraryPosition | null, limit: number): Promise<ImageRow[]> {
     const where = await this.where(visibility);
-    return this.db.image.findMany({
-      where: after ? { AND: [where, afterPosition(sort, after)] } : where,
-      orderBy: sort === 'takenAt' ? [{ takenAt: { sort: 'desc', nulls: 'last' } }, { id: 'asc' }] : [{ ingestedAt: 'desc' }, { id: 'asc' }],
-      take: limit,
-    });
+    const rows: ImageRow[] = [];
+    // Each part is one range of the (owner, time, id) index, read in order: no row before the position is read.
+    const more = async (part: Prisma.ImageWhereInput | null) => {
+      if (rows.length === limit) return;
+      rows.push(
+        ...(await this.db.image.findMany({
+          where: part ? { AND: [where, part] } : where,
+          orderBy: sort === 'takenAt' ? [{ takenAt: { sort: 'desc', nulls: 'last' } }, { id: 'asc' }] : [{ ingestedAt: 'desc' }, { id: 'asc' }],
+          take: limit - rows.length,
+        })),
+      );
+    };
+    if (!after) await more(null);
+    else if (!after.at) await more({ takenAt: null, id: { gt: after.id } });
+    else if (sort === 'ingestedAt') {
+      await more({ ingestedAt: after.at, id: { gt: after.id } });
+      await more({ ingestedAt: { lt: after.at } });
+    } else {
+      await more({ takenAt: after.at, id: { gt: after.id } });
+      await more({ takenAt: { lt: after.at } });
+      // Undated photos come after every dated one.
+      await more({ takenAt: null });
+    }
+    return rows;
   }
 
   /** Applies a change of albums, flags, tags or capture time; null when the image is not the owner's (or gone). */
