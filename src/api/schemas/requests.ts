@@ -72,48 +72,47 @@ export const filtersSchema = z
   .strict()
   .refine((f) => !f.takenFrom || !f.takenTo || f.takenFrom <= f.takenTo, 'takenFrom must not be after takenTo');
 
-/** The cursor is the next page's offset, opaque so clients do not build it themselves. */
-export function encodeCursor(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+/** Cursors are base64url JSON, opaque so clients do not build them; anything not of `shape` is an invalid cursor. */
+const encodeOpaque = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function opaqueCursor<T>(shape: z.ZodType<T>, maxLength: number) {
+  return z
+    .string()
+    .max(maxLength)
+    .transform((c, ctx) => {
+      try {
+        const parsed = shape.safeParse(JSON.parse(Buffer.from(c, 'base64url').toString('utf8')));
+        if (parsed.success) return parsed.data;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
+      return z.NEVER;
+    });
 }
 
-const cursorSchema = z
-  .string()
-  .max(200)
-  .transform((c, ctx) => {
-    try {
-      const o = (JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as { o?: unknown }).o;
-      if (typeof o === 'number' && Number.isInteger(o) && o >= 0 && o <= MAX_OFFSET) return o;
-    } catch {
-      // reported below
-    }
-    ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
-    return z.NEVER;
-  });
+/** The cursor of ranked and logged lists: the next page's offset. */
+export function encodeCursor(offset: number): string {
+  return encodeOpaque({ o: offset });
+}
+
+const cursorSchema = opaqueCursor(z.object({ o: z.number().int().min(0).max(MAX_OFFSET) }), 200).transform((c) => c.o);
 
 const librarySort = z.enum(['takenAt', 'ingestedAt']);
 type LibrarySort = z.infer<typeof librarySort>;
-const libraryCursorJson = z.object({ s: librarySort, t: z.number().int().nullable(), i: z.string().regex(UUID_RE) }).strict();
 
 /** The library listing's cursor: the sort it was made for, and the last image shown (its sort time and id). */
 export function encodeLibraryCursor(sort: LibrarySort, last: { at: Date | null; id: string }): string {
-  return Buffer.from(JSON.stringify({ s: sort, t: last.at?.getTime() ?? null, i: last.id })).toString('base64url');
+  return encodeOpaque({ s: sort, t: last.at?.getTime() ?? null, i: last.id });
 }
 
-const libraryCursorSchema = z
-  .string()
-  .max(300)
-  .transform((c, ctx) => {
-    try {
-      const parsed = libraryCursorJson.safeParse(JSON.parse(Buffer.from(c, 'base64url').toString('utf8')));
-      if (parsed.success && (parsed.data.t !== null || parsed.data.s === 'takenAt'))
-        return { sort: parsed.data.s, after: { at: parsed.data.t === null ? null : new Date(parsed.data.t), id: parsed.data.i } };
-    } catch {
-      // reported below
-    }
-    ctx.addIssue({ code: 'custom', message: 'invalid cursor' });
-    return z.NEVER;
-  });
+const libraryCursorSchema = opaqueCursor(
+  z
+    .object({ s: librarySort, t: z.number().int().nullable(), i: z.string().regex(UUID_RE) })
+    .strict()
+    // Every photo has an ingest time: only capture order has undated positions.
+    .refine((c) => c.t !== null || c.s === 'takenAt'),
+  300,
+).transform((c) => ({ sort: c.s, after: { at: c.t === null ? null : new Date(c.t), id: c.i } }));
 
 /** Multipart forms carry nested objects as JSON text. */
 const jsonField = <T extends z.ZodType>(schema: T) =>
