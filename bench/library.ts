@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { openDatabase } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
 import { tempDirForCluster } from '../src/db/localPostgres';
-import type { ImageRepository, ImageSort, LibraryPosition } from '../src/db/repositories';
+import { positionOf, type ImageRepository, type ImageSort, type LibraryPosition } from '../src/db/repositories';
 import { envNumber } from './harness';
 import { round, summarize, timed, writeBenchResults } from './stats';
 
@@ -42,8 +42,7 @@ async function pageTimes(images: ImageRepository, sql: Client, sort: ImageSort, 
     const { ms, value: rows } = await timed(() => images.listPage({ owner: OWNER }, sort, after, PAGE + 1));
     keyset.push(ms);
     if (rows.length <= PAGE) break;
-    const last = rows[PAGE - 1]!;
-    after = { at: sort === 'takenAt' ? last.takenAt : last.ingestedAt, id: last.id };
+    after = positionOf(sort, rows[PAGE - 1]!);
   }
   const atOffset = async (offset: number) => {
     const ms: number[] = [];

@@ -1,4 +1,12 @@
-import type { ImagePatch, ImageRef, ImageRepository, ImageSort, ImageVisibility, LibraryPosition } from '../db/repositories';
+import {
+  positionOf,
+  type ImagePatch,
+  type ImageRef,
+  type ImageRepository,
+  type ImageSort,
+  type ImageVisibility,
+  type LibraryPosition,
+} from '../db/repositories';
 import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
 import type { VectorCollection } from '../store/vectorStore';
@@ -29,7 +37,7 @@ export class LibraryService {
     const last = shown.at(-1);
     return {
       images: shown.map(toImageRecord),
-      next: rows.length > page.limit && last ? { at: sort === 'takenAt' ? last.takenAt : last.ingestedAt, id: last.id } : null,
+      next: rows.length > page.limit && last ? positionOf(sort, last) : null,
     };
   }
 

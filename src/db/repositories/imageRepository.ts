@@ -43,6 +43,11 @@ export interface LibraryPosition {
   id: string;
 }
 
+/** A row's place in the listing's order: the page after it starts there. */
+export function positionOf(sort: ImageSort, row: Pick<ImageRow, 'id' | 'takenAt' | 'ingestedAt'>): LibraryPosition {
+  return { at: sort === 'takenAt' ? row.takenAt : row.ingestedAt, id: row.id };
+}
+
 function boxWhere(b: GeoBox): Prisma.ImageWhereInput {
   const longitude = b.west <= b.east ? { longitude: { gte: b.west, lte: b.east } } : { OR: [{ longitude: { gte: b.west } }, { longitude: { lte: b.east } }] };
   return { latitude: { gte: b.south, lte: b.north }, ...longitude };

@@ -49,6 +49,7 @@ export type { DuplicateGroupRow } from './duplicateRepository';
 export type { DuplicateLink, DuplicatePoint, PointLinks } from './duplicateLinks';
 export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility, LibraryPosition } from './imageRepository';
+export { positionOf } from './imageRepository';
 export type { DeliveryRow, SendableDelivery, WebhookRow } from './webhookRepository';
 export type { FileState, WatchedFolderRow } from './watchRepository';
 export type { JobKind, JobRow, NewItem, NewJob, PendingImage, PendingItem, SourceKind } from './ingestRepository';
