@@ -13,7 +13,7 @@ import { startServices } from '../src/app/services';
 import { loadConfig } from '../src/config/env';
 import { tempDirForCluster } from '../src/db/localPostgres';
 import { loadDataset, withTextsIn } from '../src/eval/datasets';
-import type { ChineseScript } from '../src/util/chineseScript';
+import { CHINESE_SCRIPTS, type ChineseScript } from '../src/util/chineseScript';
 import { evaluatePack, evaluationMarkdown, type PackEvaluation } from '../src/eval/runEval';
 import { createLogger } from '../src/util/logger';
 
@@ -60,8 +60,8 @@ if (require.main === module) {
       out: { type: 'string', default: 'eval-out' },
     },
   });
-  const textsIn = values['texts-in'];
-  if (positionals.length !== 1 || (textsIn !== undefined && textsIn !== 'traditional' && textsIn !== 'simplified')) {
+  const textsIn = CHINESE_SCRIPTS.find((c) => c === values['texts-in']);
+  if (positionals.length !== 1 || (values['texts-in'] !== undefined && !textsIn)) {
     console.error('usage: npm run eval -- <dataset folder> [--split valid] [--pack DIR]... [--texts-in traditional|simplified] [--out DIR]');
     process.exit(2);
   }

@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { CHINESE_SCRIPTS } from '../util/chineseScript';
 
 const rgb = z.tuple([z.number(), z.number(), z.number()]);
 const fileName = z
@@ -47,7 +48,7 @@ export const manifestSchema = z.object({
      * The Chinese script the text tower was trained on: text in the other script is converted first
      * (Chinese-CLIP learned from simplified Chinese, so a query typed 貓 is read as 猫). Unset: as typed.
      */
-    script: z.enum(['simplified', 'traditional']).optional(),
+    script: z.enum(CHINESE_SCRIPTS).optional(),
     output: z.string().default('text_embeds'),
     maxLength: z.number().int().min(2).max(512),
     tokenizer: z.object({

@@ -1,6 +1,7 @@
 import * as OpenCC from 'opencc-js';
 
-export type ChineseScript = 'simplified' | 'traditional';
+export const CHINESE_SCRIPTS = ['simplified', 'traditional'] as const;
+export type ChineseScript = (typeof CHINESE_SCRIPTS)[number];
 
 const converters: Partial<Record<ChineseScript, (text: string) => string>> = {};
 
