@@ -81,15 +81,21 @@ describe('changing images after ingest, and listing a library', () => {
     expect(withHidden).toHaveLength(all.length);
   });
 
-  test('listing pages with a cursor in a stable order, newest capture first', async () => {
+  /** Every id a walk through the listing's pages sees, in order; `during` runs after each page. */
+  const walk = async (query: string, during?: (page: number) => Promise<void>) => {
     const seen: string[] = [];
     let cursor: string | null = null;
-    do {
-      const query: string = `/v1/images?owner=alice&limit=3&includeHidden=true&includeArchived=true${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = (await svc.api().get(query).expect(200)).body as { images: Image[]; nextCursor: string | null };
-      seen.push(...page.images.map((i) => i.id));
-      cursor = page.nextCursor;
-    } while (cursor);
+    for (let page = 0; ; page++) {
+      const url: string = `/v1/images?${query}${cursor ? `&cursor=${cursor}` : ''}`;
+      const body = (await svc.api().get(url).expect(200)).body as { images: Image[]; nextCursor: string | null };
+      seen.push(...body.images.map((i) => i.id));
+      await during?.(page);
+      if (!(cursor = body.nextCursor)) return seen;
+    }
+  };
+
+  test('listing pages with a cursor in a stable order, newest capture first', async () => {
+    const seen = await walk('owner=alice&limit=3&includeHidden=true&includeArchived=true');
     expect(seen).toHaveLength(all.length);
     expect(new Set(seen).size).toBe(all.length);
     // The only dated image (the red one, patched above) comes first.
@@ -120,30 +126,18 @@ describe('changing images after ingest, and listing a library', () => {
       });
     });
 
-    const walk = async (sort: string, during?: (page: number) => Promise<void>) => {
-      const seen: string[] = [];
-      let cursor: string | null = null;
-      for (let page = 0; ; page++) {
-        const query: string = `/v1/images?owner=deep&sort=${sort}&limit=100${cursor ? `&cursor=${cursor}` : ''}`;
-        const body = (await svc.api().get(query).expect(200)).body as { images: Image[]; nextCursor: string | null };
-        seen.push(...body.images.map((i) => i.id));
-        await during?.(page);
-        if (!(cursor = body.nextCursor)) return seen;
-      }
-    };
-
     test('every photo once, newest capture first, undated last, past the 10 000 an offset reached', async () => {
       const expected = ids
         .map((id, i) => ({ id, t: takenAt(i)?.getTime() ?? -Infinity }))
         .sort((a, b) => b.t - a.t || (a.id < b.id ? -1 : 1))
         .map((r) => r.id);
-      expect(await walk('takenAt')).toEqual(expected);
+      expect(await walk('owner=deep&sort=takenAt&limit=100')).toEqual(expected);
     });
 
     test('photos added and deleted while a product walks the pages shift nothing it has not seen', async () => {
       const added = '10000000-0000-4000-9000-000000000001';
       const gone = ids[N - 1]!;
-      const seen = await walk('ingestedAt', async (page) => {
+      const seen = await walk('owner=deep&sort=ingestedAt&limit=100', async (page) => {
         if (page !== 3) return;
         // Newest of all, so it belongs before every page already read; and a photo not reached yet goes.
         await svc.services.db.image.create({
