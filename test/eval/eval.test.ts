@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runEvaluation } from '../../scripts/eval';
 import { COLOURS } from '../../scripts/test-pack/concepts';
@@ -6,6 +6,7 @@ import { DatasetError, loadDataset } from '../../src/eval/datasets';
 import type { PackEvaluation } from '../../src/eval/runEval';
 import { tempDir, testEnv } from '../helpers/env';
 import { colourImage } from '../helpers/images';
+import { editedTestPack } from '../helpers/testPack';
 
 /** Two shades of every test colour and one caption per colour naming it: a dataset the test pack can answer. */
 async function chineseClipFormat(dir: string): Promise<void> {
@@ -23,10 +24,7 @@ describe('npm run eval', () => {
   test('recall through the service equals exact recall on a generated dataset, for two packs in one run', async () => {
     const dataset = await tempDir('eval-data');
     await chineseClipFormat(dataset);
-    const packV2 = await tempDir('pack-v2');
-    await cp(testEnv('TEST_MODEL_DIR'), packV2, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(packV2, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-    await writeFile(path.join(packV2, 'manifest.json'), JSON.stringify({ ...manifest, version: '2' }));
+    const packV2 = await editedTestPack((m) => ({ ...m, version: '2' }));
     const out = await tempDir('eval-out');
     process.env.LOG_LEVEL = 'silent';
 
@@ -48,11 +46,10 @@ describe('npm run eval', () => {
   test('--texts-in traditional: a pack that reads traditional text as simplified keeps its recall, one that reads it as typed loses it', async () => {
     const dataset = await tempDir('eval-data');
     await chineseClipFormat(dataset);
-    const asTyped = await tempDir('pack-as-typed');
-    await cp(testEnv('TEST_MODEL_DIR'), asTyped, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(asTyped, 'manifest.json'), 'utf8')) as { version: string; text: Record<string, unknown> };
-    delete manifest.text.script;
-    await writeFile(path.join(asTyped, 'manifest.json'), JSON.stringify({ ...manifest, version: 'as-typed' }));
+    const asTyped = await editedTestPack((m) => {
+      delete m.text.script;
+      return { ...m, version: 'as-typed' };
+    });
     process.env.LOG_LEVEL = 'silent';
 
     const [converting, typed] = await runEvaluation(dataset, {

@@ -1,9 +1,10 @@
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeColourLibrary } from '../helpers/files';
 import { createTestDatabase } from '../helpers/database';
-import { tempDir, testEnv } from '../helpers/env';
+import { tempDir } from '../helpers/env';
 import { startTestService, waitForJob } from '../helpers/service';
+import { editedTestPack } from '../helpers/testPack';
 import { colourVideo } from '../helpers/video';
 
 describe('a model pack change re-indexes the library', () => {
@@ -26,10 +27,7 @@ describe('a model pack change re-indexes the library', () => {
     await v1.services.ingest.runJob(job);
     await v1.close();
 
-    const packV2 = await tempDir('pack-v2');
-    await cp(testEnv('TEST_MODEL_DIR'), packV2, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(packV2, 'manifest.json'), 'utf8')) as { version: string };
-    await writeFile(path.join(packV2, 'manifest.json'), JSON.stringify({ ...manifest, version: '2' }));
+    const packV2 = await editedTestPack((m) => ({ ...m, version: '2' }));
 
     const v2 = await startTestService({ MODEL_DIR: packV2 }, { database, dataDir });
     try {

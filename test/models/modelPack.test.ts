@@ -8,6 +8,7 @@ import { toPixelTensor } from '../../src/models/preprocess';
 import { dot } from '../../src/models/vectorMath';
 import { tempDir, testEnv } from '../helpers/env';
 import { colourImage } from '../helpers/images';
+import { editedTestPack } from '../helpers/testPack';
 
 const OPTS: ModelPackOptions = { batchSize: 3, intraOpThreads: 1, interOpThreads: 1, maxConcurrentRuns: 2, verifyChecksums: true };
 
@@ -46,11 +47,9 @@ describe('model pack', () => {
   test("traditional characters are read in the pack's script: 紅色 is 红色 to a simplified tower, [UNK] to one without a script", async () => {
     const [traditional, simplified] = await pack.text.encode(['紅色的花', '红色的花']);
     expect(Array.from(traditional!)).toEqual(Array.from(simplified!).map((x) => expect.closeTo(x, 6)));
-    const dir = await tempDir('pack');
-    await cp(testEnv('TEST_MODEL_DIR'), dir, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { text: Record<string, unknown> };
-    delete manifest.text.script;
-    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const dir = await editedTestPack((m) => {
+      delete m.text.script;
+    });
     const asTyped = await loadModelPack(dir, OPTS);
     try {
       const [t, s] = await asTyped.text.encode(['紅色的花', '红色的花']);
@@ -68,20 +67,15 @@ describe('model pack', () => {
   });
 
   test('an invalid manifest is refused with the reason', async () => {
-    const dir = await tempDir('pack');
-    await cp(testEnv('TEST_MODEL_DIR'), dir, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, embeddingDim: -1 }));
+    const dir = await editedTestPack((m) => ({ ...m, embeddingDim: -1 }));
     await expect(loadModelPack(dir, OPTS)).rejects.toThrow(ModelPackError);
     await expect(loadModelPack(path.join(dir, 'missing'), OPTS)).rejects.toThrow(/cannot read/);
   });
 
   test('an encoder whose declared inputs are missing is refused', async () => {
-    const dir = await tempDir('pack');
-    await cp(testEnv('TEST_MODEL_DIR'), dir, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { image: Record<string, unknown> };
-    manifest.image.input = 'image';
-    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const dir = await editedTestPack((m) => {
+      m.image.input = 'image';
+    });
     await expect(loadModelPack(dir, OPTS)).rejects.toThrow(/no input image/);
   });
 });

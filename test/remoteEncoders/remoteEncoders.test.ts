@@ -1,13 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { startEncoderProcess } from '../../bench/encoderProcess';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { COLOURS } from '../../scripts/test-pack/concepts';
 import { colourImage } from '../helpers/images';
-import { tempDir, testEnv } from '../helpers/env';
+import { testEnv } from '../helpers/env';
 import { startTestService } from '../helpers/service';
+import { editedTestPack } from '../helpers/testPack';
 
 const TOKEN = 'encoder-test-token';
 
@@ -92,11 +93,7 @@ describe('remote encoders (npm run encoder) over loopback HTTP', () => {
   });
 
   test('an encoder serving another pack is refused with a clear error, and nothing it says reaches the index', async () => {
-    const other = await tempDir('other-pack');
-    await cp(testEnv('TEST_MODEL_DIR'), other, { recursive: true });
-    const manifestFile = path.join(other, 'manifest.json');
-    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { name: string };
-    await writeFile(manifestFile, JSON.stringify({ ...manifest, name: 'someone-elses-pack' }));
+    const other = await editedTestPack((m) => ({ ...m, name: 'someone-elses-pack' }));
     const foreign = await startEncoder(other, { MODEL_VERIFY_CHECKSUMS: 'false' });
     const svc = await startTestService({ ENCODER_URLS: foreign.url, ENCODER_TOKEN: TOKEN, OCR: 'off' });
     try {
