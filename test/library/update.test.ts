@@ -107,22 +107,23 @@ describe('changing images after ingest, and listing a library', () => {
     const base = Date.UTC(2024, 0, 1);
     // Every third capture time repeats and every seventh photo is undated: ties and nulls the order must settle.
     const takenAt = (i: number) => (i % 7 === 0 ? null : new Date(base + Math.floor(i / 3) * 60_000));
+    /** An indexed photo's row, written straight to Postgres: the listing reads nothing else. */
+    const photoRow = (id: string, source: string) => ({
+      id,
+      owner: 'deep',
+      sha256: id.replace(/-/g, '').padEnd(64, '0'),
+      sourceKind: 'folder' as const,
+      source,
+      mime: 'image/jpeg',
+      width: 4,
+      height: 3,
+      bytes: 1,
+      state: 'indexed' as const,
+    });
     const ids = Array.from({ length: N }, (_, i) => `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
     beforeAll(async () => {
       await svc.services.db.image.createMany({
-        data: ids.map((id, i) => ({
-          id,
-          owner: 'deep',
-          sha256: id.replace(/-/g, '').padEnd(64, '0'),
-          sourceKind: 'folder' as const,
-          source: `/photos/${i}.jpg`,
-          mime: 'image/jpeg',
-          width: 4,
-          height: 3,
-          bytes: 1,
-          takenAt: takenAt(i),
-          state: 'indexed' as const,
-        })),
+        data: ids.map((id, i) => ({ ...photoRow(id, `/photos/${i}.jpg`), takenAt: takenAt(i) })),
       });
     });
 
@@ -141,19 +142,7 @@ describe('changing images after ingest, and listing a library', () => {
         if (page !== 3) return;
         // Newest of all, so it belongs before every page already read; and a photo not reached yet goes.
         await svc.services.db.image.create({
-          data: {
-            id: added,
-            owner: 'deep',
-            sha256: 'f'.repeat(64),
-            sourceKind: 'folder',
-            source: '/photos/new.jpg',
-            mime: 'image/jpeg',
-            width: 4,
-            height: 3,
-            bytes: 1,
-            state: 'indexed',
-            ingestedAt: new Date(Date.now() + 60_000),
-          },
+          data: { ...photoRow(added, '/photos/new.jpg'), ingestedAt: new Date(Date.now() + 60_000) },
         });
         await svc.api().delete(`/v1/images/${gone}?owner=deep`).expect(200);
       });
