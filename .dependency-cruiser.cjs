@@ -45,9 +45,10 @@ module.exports = {
     {
       name: 'client-imports-only-types',
       severity: 'error',
-      comment: "The API client ships to photo products: it takes the server's schemas as types, and code only from the signature helper.",
+      comment:
+        "The API client ships to photo products: it takes the server's schemas as types, and code only from the route declarations and the signature helper.",
       from: { path: '^src/client/' },
-      to: { path: '^(src|ingest)/', pathNot: '^src/(client|webhooks/signature\\.ts$)', dependencyTypesNot: ['type-only'] },
+      to: { path: '^(src|ingest)/', pathNot: '^src/(client/|api/contract/|webhooks/signature\\.ts$)', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'store-adapters-only-in-wiring',

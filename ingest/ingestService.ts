@@ -4,7 +4,8 @@ import type { ImageRepository, IngestRepository, JobKind, JobRow, NewItem, NewJo
 import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
-import { relativeName, resolveIngestFolder, walkImages } from './sources/folderSource';
+import { relativeName, walkImages } from './sources/folderSource';
+import type { FolderAccess, FolderReader } from './sources/folderAccess';
 import { dropStagedUploads, stageUploads, sweepUploadSpool, uploadSpool, type UploadedFile } from './sources/uploadStaging';
 import { parseFetchableUrl } from '../src/net/addressGuard';
 
@@ -43,7 +44,7 @@ function refuseRepeatedExternalIds(items: readonly { externalId?: string | undef
   const seen = new Set<string>();
   for (const { externalId } of items) {
     if (externalId === undefined) continue;
-    if (seen.has(externalId)) throw new AppError(400, 'validation_error', `externalId "${externalId}" is given twice`);
+    if (seen.has(externalId)) throw new AppError('validation_error', `externalId "${externalId}" is given twice`);
     seen.add(externalId);
   }
 }
@@ -51,7 +52,7 @@ function refuseRepeatedExternalIds(items: readonly { externalId?: string | undef
 export interface IngestServiceDeps extends WorkerDeps {
   imageRows: ImageRepository;
   jobs: IngestRepository;
-  ingestRoots: string[];
+  folders: FolderAccess;
 }
 
 /**
@@ -75,9 +76,22 @@ export class IngestService {
     this.deps.decoder.warm();
   }
 
-  /** With `externalIdsFromPaths`, each file's path inside the folder (with "/") is its external id. */
-  async createFolderJob(owner: string, folder: string, albums: string[] = [], options: CreateOptions = {}): Promise<string> {
-    const dir = await resolveIngestFolder(folder, this.deps.ingestRoots);
+  /**
+   * An operator's folder job: any folder under INGEST_ROOTS, for any owner. With `externalIdsFromPaths`,
+   * each file's path inside the folder (with "/") is its external id.
+   */
+  createFolderJob(owner: string, folder: string, albums: string[] = [], options: CreateOptions = {}): Promise<string> {
+    return this.folderJob({ owner, operator: true }, folder, albums, options);
+  }
+
+  /** An owner's key ingesting its own folder (INGEST_TENANT_ROOT/<owner>); see FolderAccess. */
+  createOwnFolderJob(owner: string, folder: string, albums: string[] = [], options: CreateOptions = {}): Promise<string> {
+    return this.folderJob({ owner, operator: false }, folder, albums, options);
+  }
+
+  private async folderJob(reader: FolderReader, folder: string, albums: string[], options: CreateOptions): Promise<string> {
+    const { owner } = reader;
+    const dir = await this.deps.folders.resolve(folder, reader);
     const sources: NewItem[] = [];
     for await (const file of walkImages(dir)) sources.push({ source: file, ...(options.externalIdsFromPaths ? { externalId: relativeName(dir, file) } : {}) });
     return this.deps.jobs.createJob(this.newJob(owner, 'folder', albums, options), sources);
@@ -196,8 +210,8 @@ export class IngestService {
     const cancelled = await this.deps.jobs.cancel(jobId, owner);
     if (!cancelled) {
       const job = await this.status(jobId, owner);
-      if (!job) throw new AppError(404, 'not_found', `job ${jobId} not found`);
-      if (job.state !== 'cancelled') throw new AppError(409, 'job_finished', `job ${jobId} has already ${job.state}`);
+      if (!job) throw new AppError('not_found', `job ${jobId} not found`);
+      if (job.state !== 'cancelled') throw new AppError('job_finished', `job ${jobId} has already ${job.state}`);
       return job;
     }
     this.worker.cancel(jobId);

@@ -10,17 +10,18 @@ import { pairedMovies } from '../../src/video/livePhotos';
 /** The folder is outside every allowed ingest root (or reaches out of one through `..` or a symlink). */
 export class PathNotAllowed extends AppError {
   constructor(message: string) {
-    super(403, 'path_not_allowed', message);
+    super('path_not_allowed', message);
   }
 }
 
 export class PathNotFound extends AppError {
   constructor(message: string) {
-    super(404, 'not_found', message);
+    super('not_found', message);
   }
 }
 
-function within(child: string, parent: string): boolean {
+/** The path is the parent or lies below it. */
+export function within(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 }
 

@@ -5,7 +5,7 @@ import { guardedLookup, parseFetchableUrl, refuseLiteralPrivateHost, UrlNotAllow
 
 export class UrlFetchFailed extends AppError {
   constructor(message: string) {
-    super(422, 'url_fetch_failed', message);
+    super('url_fetch_failed', message);
   }
 }
 

@@ -4,7 +4,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { WatchedFolderRow, WatchRepository } from '../../src/db/repositories';
 import { AppError } from '../../src/errors/appError';
 import type { Logger } from '../../src/util/logger';
-import { resolveIngestFolder } from '../sources/folderSource';
+import type { FolderAccess } from '../sources/folderAccess';
 import type { ScanReport } from './folderScan';
 
 export interface WatcherSettings {
@@ -19,7 +19,7 @@ export interface WatcherSettings {
 export interface LibraryWatcherDeps {
   watches: WatchRepository;
   scan(folder: WatchedFolderRow): Promise<ScanReport>;
-  ingestRoots: string[];
+  folders: FolderAccess;
   settings: WatcherSettings;
   log: Logger;
 }
@@ -50,8 +50,8 @@ export class LibraryWatcher {
 
   /** Registers a folder under an ingest root for an owner and scans it now. */
   async register(owner: string, folder: string, albums: string[], externalIdPrefix?: string): Promise<{ folder: WatchedFolderRow; scan: ScanReport }> {
-    const real = await resolveIngestFolder(folder, this.deps.ingestRoots);
-    if (await this.deps.watches.findByPath(owner, real)) throw new AppError(409, 'already_watched', `${folder} is already watched for ${owner}`);
+    const real = await this.deps.folders.resolve(folder, { owner, operator: true });
+    if (await this.deps.watches.findByPath(owner, real)) throw new AppError('already_watched', `${folder} is already watched for ${owner}`);
     const id = randomUUID();
     const row = await this.deps.watches.create({ owner, path: real, albums, externalIdPrefix: externalIdPrefix ?? `watch:${id}/` });
     if (this.started) this.follow(row);

@@ -3,25 +3,25 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Services } from '../app/services';
-import { authenticate, requireScope } from './auth';
+import { errorBody } from '../errors/codes';
+import { notMeaningfulWarning } from '../models/modelPack';
+import { projectRoot } from '../util/projectRoot';
+import { KeyAuthenticator } from './auth';
 import { errorHandler, notFoundHandler } from './errorHandler';
+import { duplicateHandlers } from './handlers/duplicates';
+import { healthHandlers } from './handlers/health';
+import { imageHandlers } from './handlers/images';
+import { ingestHandlers } from './handlers/ingest';
+import { operationHandlers } from './handlers/operations';
+import { searchHandlers } from './handlers/search';
+import { webhookHandlers } from './handlers/webhooks';
+import { hitDecorator } from './hitShaping';
 import { rateLimit, recordLatency, requestId, requestTimeout } from './middleware';
 import { rejectNulCharacters } from './nulCharacters';
 import { openApiDocument } from './openapi';
-import { adminRoutes } from './routes/admin';
-import { healthRoutes } from './routes/health';
-import { workerRoutes } from './routes/workers';
-import { notMeaningfulWarning } from '../models/modelPack';
-import { imageRoutes, signedImageRoutes } from './routes/images';
+import { mountRoutes } from './router';
+import { tenantView } from './serverPaths';
 import { UrlSigner, urlSigningSecret } from './signedUrls';
-import { retrieveRoutes } from './routes/retrieve';
-import { searchRoutes } from './routes/search';
-import { libraryRoutes } from './routes/library';
-import { duplicateRoutes } from './routes/duplicates';
-import { webhookRoutes } from './routes/webhooks';
-import { watchRoutes } from './routes/watches';
-import { hitDecorator } from './hitShaping';
-import { projectRoot } from '../util/projectRoot';
 
 export interface AppOptions {
   version: string;
@@ -40,60 +40,58 @@ export function createApp(s: Services, opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(
-    pinoHttp({
-      logger: s.log,
-      genReqId: requestId,
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
-    }),
-  );
+  app.use(pinoHttp({ logger: s.log, genReqId: requestId, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
   app.use(recordLatency(s.metrics));
   app.use(requestTimeout(config.REQUEST_TIMEOUT_MS));
   app.use(express.json({ limit: '1mb' }));
   app.use(rejectNulCharacters());
 
-  const openapi = openApiDocument(limits, opts.version);
-  app.get('/v1/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.set('content-type', s.metrics.registry.contentType).send(await s.metrics.registry.metrics());
-  });
-  app.use(
-    healthRoutes({
+  const signer = new UrlSigner(urlSigningSecret(config.ADMIN_API_KEY));
+  const handlers = {
+    ...healthHandlers({
       pingDatabase: () => s.repos.ping(),
       store: s.store,
       modelKey: s.pack.key,
       modelWarning: notMeaningfulWarning(s.pack.manifest),
       accepting: opts.accepting ?? (() => true),
       encoders: s.encoders ? () => s.encoders!.status() : undefined,
+      metrics: s.metrics,
+      openapi: openApiDocument(limits, opts.version),
     }),
-  );
-  const signer = new UrlSigner(urlSigningSecret(config.ADMIN_API_KEY));
-  app.use('/v1', signedImageRoutes(s.search, s.derivatives, signer));
-  app.use('/v1', authenticate(s.keys, config.ADMIN_API_KEY), rateLimit(config.RATE_LIMIT_PER_MINUTE, s.metrics));
-  app.use(
-    '/v1/admin',
-    adminRoutes(s.ingest, s.texts, (fix) => s.reconcile(fix), limits),
-  );
-  app.use(
-    '/v1/admin',
-    watchRoutes(s.watcher, (owner) => s.repos.watches.list(owner)),
-  );
-  app.use(
-    '/v1',
-    libraryRoutes(s.library, s.deletion, (owner) => s.purgeOwner(owner), limits),
-  );
-  app.use('/v1', webhookRoutes(s.webhooks, limits));
-  app.use('/v1', duplicateRoutes(s.duplicates, signer, limits));
-  app.use('/v1', workerRoutes(s.pull));
-  app.use('/v1', requireScope('search'));
-  app.use('/v1', searchRoutes(s.search, limits, s.pack.key, hitDecorator(s.captions, signer), s.searchMode));
-  app.use('/v1', retrieveRoutes(s.search, s.texts, s.pack.text, limits));
-  app.use('/v1', imageRoutes(s.search, s.derivatives, s.captions));
+    ...searchHandlers({
+      search: s.search,
+      texts: s.texts,
+      textEncoder: s.pack.text,
+      decorate: hitDecorator(s.captions, signer),
+      modelKey: s.pack.key,
+      defaultMode: s.searchMode,
+    }),
+    ...imageHandlers({ search: s.search, library: s.library, deletion: s.deletion, derivatives: s.derivatives, captions: s.captions }),
+    ...duplicateHandlers(s.duplicates, signer),
+    ...webhookHandlers(s.webhooks),
+    ...ingestHandlers(s.ingest, s.texts),
+    ...operationHandlers({
+      ingest: s.ingest,
+      watcher: s.watcher,
+      listWatches: (owner) => s.repos.watches.list(owner),
+      reconcile: (fix) => s.reconcile(fix),
+      purgeOwner: (owner) => s.purgeOwner(owner),
+      keys: s.keys,
+      pull: s.pull,
+    }),
+  };
+  mountRoutes(app, handlers, {
+    auth: new KeyAuthenticator(s.keys, config.ADMIN_API_KEY),
+    signer,
+    limits,
+    rateLimit: rateLimit(config.RATE_LIMIT_PER_MINUTE, s.metrics),
+    uploadSpool: s.ingest.uploadSpool,
+    forTenant: tenantView((owner) => [...[s.folders.ownerRoot(owner)].filter((r) => r !== null), ...config.ingestRoots, config.dataDir]),
+  });
+
   const web = path.join(projectRoot(), 'web', 'dist');
   if (existsSync(web)) app.use(express.static(web, { index: 'index.html', maxAge: '1h' }));
-  else app.get('/', (_req, res) => void res.status(503).json({ error: { code: 'web_not_built', message: 'the web page is not built: npm run build:web' } }));
+  else app.get('/', (_req, res) => void res.status(503).json(errorBody('web_not_built', 'the web page is not built: npm run build:web')));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

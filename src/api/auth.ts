@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { ApiKeyService } from '../auth/apiKeys';
-import { effectiveOwner, SCOPES, type Principal, type Scope } from '../auth/principal';
+import { SCOPES, type Principal } from '../auth/principal';
 import { AppError } from '../errors/appError';
 
 /** The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
@@ -18,33 +18,25 @@ function sameSecret(a: string, b: string): boolean {
 
 const OPERATOR: Principal = { keyId: 'admin-api-key', owner: null, scopes: new Set(SCOPES) };
 
-/** Resolves the caller from its key; requests without a valid key stop here with 401. */
-export function authenticate(keys: ApiKeyService, adminKey: string | undefined): RequestHandler {
-  return async (req, res, next) => {
+/** Resolves the caller from its key: the operator's ADMIN_API_KEY, or a stored key; anything else is a 401. */
+export class KeyAuthenticator {
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly adminKey: string | undefined,
+  ) {}
+
+  async principal(req: Request): Promise<Principal> {
     const key = presentedKey(req);
-    if (!key) return next(new AppError(401, 'unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
-    const principal = adminKey && sameSecret(key, adminKey) ? OPERATOR : await keys.verify(key);
-    if (!principal) return next(new AppError(401, 'unauthorized', 'the API key is not valid'));
-    res.locals.principal = principal;
+    if (!key) throw new AppError('unauthorized', 'an API key is required (Authorization: Bearer <key>)');
+    const principal = this.adminKey && sameSecret(key, this.adminKey) ? OPERATOR : await this.keys.verify(key);
+    if (!principal) throw new AppError('unauthorized', 'the API key is not valid');
     req.log?.setBindings?.({ key: principal.keyId });
-    next();
-  };
+    return principal;
+  }
 }
 
 export function principalOf(res: Response): Principal {
   const p = res.locals.principal as Principal | undefined;
-  if (!p) throw new AppError(401, 'unauthorized', 'not authenticated');
+  if (!p) throw new AppError('unauthorized', 'not authenticated');
   return p;
-}
-
-export function requireScope(scope: Scope): RequestHandler {
-  return (_req, res, next) => {
-    if (!principalOf(res).scopes.has(scope)) return next(new AppError(403, 'forbidden', `this API key lacks the "${scope}" scope`));
-    next();
-  };
-}
-
-/** See effectiveOwner: tenant keys are pinned to their owner. */
-export function ownerFor(res: Response, requested: string | undefined): string | undefined {
-  return effectiveOwner(principalOf(res), requested);
 }

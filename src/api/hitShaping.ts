@@ -1,6 +1,6 @@
 import type { CaptionService } from '../search/captions';
 import type { SearchResult } from '../search/searchService';
-import type { HitDecorator } from './routes/search';
+import type { HitDecorator } from './handlers/search';
 import type { SearchHit } from './schemas/responses';
 import type { UrlSigner } from './signedUrls';
 import type { Segment } from '../search/imageRecord';

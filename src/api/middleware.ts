@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import type { Metrics } from '../observability/metrics';
 import { principalOf } from './auth';
 import { AppError } from '../errors/appError';
+import { errorBody } from '../errors/codes';
 
 /** Latency histogram by route pattern (not raw path: ids would explode the label set). */
 export function recordLatency(metrics: Metrics): RequestHandler {
@@ -27,7 +28,7 @@ export function requestTimeout(ms: number): RequestHandler {
     const timer = setTimeout(() => {
       if (res.headersSent) return;
       req.log?.warn({ ms }, 'request timed out');
-      res.status(503).json({ error: { code: 'timeout', message: `the request took longer than ${ms} ms` } });
+      res.status(503).json(errorBody('timeout', `the request took longer than ${ms} ms`));
     }, ms);
     res.on('close', () => clearTimeout(timer));
     next();
@@ -50,7 +51,7 @@ export function rateLimit(perMinute: number, metrics: Metrics): RequestHandler {
       metrics.rateLimited.inc();
       const retry = Math.ceil((1 - b.tokens) / refillPerMs / 1000);
       res.setHeader('retry-after', String(retry));
-      return next(new AppError(429, 'rate_limited', `too many requests for this API key; retry in ${retry} s`));
+      return next(new AppError('rate_limited', `too many requests for this API key; retry in ${retry} s`));
     }
     b.tokens -= 1;
     res.setHeader('ratelimit-remaining', String(Math.floor(b.tokens)));

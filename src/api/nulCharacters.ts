@@ -32,6 +32,6 @@ export function rejectNulCharacters(): RequestHandler {
   return (req, _res, next) => {
     const files = Array.isArray(req.files) ? (req.files as { originalname: string }[]).map((f) => f.originalname) : [];
     const found = nulAt(decodedPath(req.path), 'path') ?? nulAt(req.query, 'query') ?? nulAt(req.body, 'body') ?? nulAt(files, 'files');
-    next(found ? new AppError(400, 'validation_error', `${found} ${NUL_MESSAGE}`) : undefined);
+    next(found ? new AppError('validation_error', `${found} ${NUL_MESSAGE}`) : undefined);
   };
 }

@@ -12,8 +12,8 @@ export async function queryImageVector(
 ): Promise<Float32Array> {
   const files = uploadedFiles(req);
   if (files.length > 0 === (query.imageId !== undefined)) {
-    throw new AppError(400, 'validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
+    throw new AppError('validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');
   }
-  if (query.segment !== undefined && query.imageId === undefined) throw new AppError(400, 'validation_error', 'segment needs imageId');
+  if (query.segment !== undefined && query.imageId === undefined) throw new AppError('validation_error', 'segment needs imageId');
   return query.imageId ? search.vectorOf(query.imageId, owner, query.segment) : search.embedImage(files[0]!.buffer);
 }

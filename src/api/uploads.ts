@@ -35,7 +35,7 @@ export function multipart(field: string, limits: UploadLimits, maxCount = 1, spo
 export function requireContentType(...types: string[]): RequestHandler {
   return (req, _res, next) => {
     if (req.is(types)) return next();
-    next(new AppError(415, 'unsupported_media_type', `Content-Type must be one of: ${types.join(', ')}`));
+    next(new AppError('unsupported_media_type', `Content-Type must be one of: ${types.join(', ')}`));
   };
 }
 

@@ -35,6 +35,7 @@ import type { Logger } from '../util/logger';
 import { WebhookDispatcher } from '../webhooks/webhookDispatcher';
 import { LibraryWatcher } from '../../ingest/watch/libraryWatcher';
 import { scanFolder } from '../../ingest/watch/folderScan';
+import { FolderAccess } from '../../ingest/sources/folderAccess';
 import { OcrStage } from '../ocr/ocrStage';
 import { OcrThreads } from '../ocr/ocrThreads';
 import { bundledOcrModelDir } from '../ocr/ppOcr';
@@ -73,6 +74,8 @@ export interface Services {
   ocr: OcrStage | null;
   /** Keeps watched library folders in sync; started by the server, not by CLIs. */
   watcher: LibraryWatcher;
+  /** Which folders of the server's disk a caller may have ingested. */
+  folders: FolderAccess;
   /** Deletes everything of one owner (admin). */
   purgeOwner(owner: string): Promise<OwnerPurgeReport>;
   keys: ApiKeyService;
@@ -217,6 +220,9 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const database = await openDatabase(config, log);
     cleanup.push(() => database.close());
     const { repos } = database;
+    const keys = new ApiKeyService(repos.apiKeys, config.API_KEY_CACHE_MS);
+    for (const k of await keys.narrowTenantKeys()) log.warn(k, 'a key of an owner held operator scopes: removed (admin and worker are for operator keys only)');
+    const folders = new FolderAccess({ ingestRoots: config.ingestRoots, tenantRoot: config.tenantRoot }, repos.watches);
 
     const localPack = await loadModelPack(config.modelDir, {
       ...packOptionsFrom(config),
@@ -360,7 +366,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       lookahead: config.DECODE_CONCURRENCY + config.ingestWriteBatch,
       storeRetries: 4,
       storeRetryDelayMs: 250,
-      ingestRoots: config.ingestRoots,
+      folders,
       stagingDir: path.join(config.dataDir, 'staging'),
       jobRetryBaseMs: 1000,
       jobLease: { leaseMs: config.JOB_LEASE_MS, pollMs: config.JOB_POLL_MS },
@@ -397,7 +403,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
           },
           folder,
         ),
-      ingestRoots: config.ingestRoots,
+      folders,
       settings: { debounceMs: config.WATCH_DEBOUNCE_MS, rescanMs: config.WATCH_RESCAN_MS, usePolling: config.WATCH_POLLING },
       log: log.child({ component: 'watch' }),
     });
@@ -449,7 +455,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
           },
           owner,
         ),
-      keys: new ApiKeyService(repos.apiKeys),
+      keys,
+      folders,
       metrics,
       reconcile: reconcileWith,
       close,

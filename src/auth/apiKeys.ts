@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyRepository } from '../db/repositories';
 import { LruCache } from '../util/lru';
-import { SCOPES, type Principal, type Scope } from './principal';
+import { AppError } from '../errors/appError';
+import { OPERATOR_SCOPES, SCOPES, TENANT_SCOPES, type Principal, type Scope } from './principal';
 
 const KEY_PREFIX = 'isk_';
-const CACHE_TTL_MS = 10_000;
 const TOUCH_EVERY_MS = 60_000;
 
 const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -27,15 +27,32 @@ export interface KeyInfo {
   lastUsedAt: Date | null;
 }
 
-/** API keys stored hashed in Postgres; verification is cached briefly so revocation applies within seconds. */
+/** Operator powers a key of an owner carries (keys made before they were refused), none for other keys. */
+export const operatorScopesOfTenant = (owner: string | null, scopes: readonly string[]): string[] =>
+  owner === null ? [] : scopes.filter((s) => (OPERATOR_SCOPES as readonly string[]).includes(s));
+
+/**
+ * API keys stored hashed in Postgres. A key of an owner (a tenant) holds search and ingest at most;
+ * admin and worker are operator powers. Verification is cached for `cacheMs`: a key revoked through
+ * this instance is refused at once, one revoked elsewhere (another instance, the keys CLI) within `cacheMs`.
+ */
 export class ApiKeyService {
   private readonly cache = new LruCache<string, { principal: Principal | null; at: number }>(10_000);
-  private readonly touched = new Map<string, number>();
+  private readonly touched = new LruCache<string, number>(10_000);
 
-  constructor(private readonly keys: ApiKeyRepository) {}
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    private readonly cacheMs = 10_000,
+  ) {}
 
   async create(name: string, owner: string | null, scopes: Scope[]): Promise<CreatedKey> {
-    if (scopes.length === 0 || scopes.some((s) => !SCOPES.includes(s))) throw new Error(`scopes must be some of: ${SCOPES.join(', ')}`);
+    if (scopes.length === 0 || scopes.some((s) => !SCOPES.includes(s))) throw new AppError('validation_error', `scopes must be some of: ${SCOPES.join(', ')}`);
+    const operatorOnly = operatorScopesOfTenant(owner, scopes);
+    if (operatorOnly.length)
+      throw new AppError(
+        'validation_error',
+        `${operatorOnly.join(', ')} ${operatorOnly.length > 1 ? 'are' : 'is'} for operator keys only; a key of an owner holds ${TENANT_SCOPES.join(', ')}`,
+      );
     const secret = randomBytes(32).toString('base64url');
     const key = `${KEY_PREFIX}${secret}`;
     const prefix = key.slice(0, KEY_PREFIX.length + 8);
@@ -56,14 +73,29 @@ export class ApiKeyService {
     return revoked;
   }
 
+  async revokeById(id: string): Promise<'revoked' | 'already' | 'unknown'> {
+    if ((await this.revoke(id)) > 0) return 'revoked';
+    return (await this.keys.exists(id)) ? 'already' : 'unknown';
+  }
+
+  /**
+   * Takes admin and worker away from keys of owners made before they were refused; returns the keys
+   * changed, for the log. Verification drops them too, so a key narrowed by nobody still has no operator power.
+   */
+  async narrowTenantKeys(): Promise<{ id: string; prefix: string; owner: string; removed: string[] }[]> {
+    const changed = await this.keys.removeScopesFromOwnerKeys(OPERATOR_SCOPES);
+    this.cache.clear();
+    return changed;
+  }
+
   async verify(key: string): Promise<Principal | null> {
     if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
     const hash = hashKey(key);
     const hit = this.cache.get(hash);
-    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.principal;
+    if (hit && Date.now() - hit.at < this.cacheMs) return hit.principal;
     const row = await this.keys.findByHash(hash);
-    const principal =
-      row && !row.revokedAt ? { keyId: row.id, owner: row.owner, scopes: new Set(row.scopes.filter((s): s is Scope => SCOPES.includes(s as Scope))) } : null;
+    const held = (s: string): s is Scope => SCOPES.includes(s as Scope) && !operatorScopesOfTenant(row!.owner, [s]).length;
+    const principal = row && !row.revokedAt ? { keyId: row.id, owner: row.owner, scopes: new Set(row.scopes.filter(held)) } : null;
     this.cache.set(hash, { principal, at: Date.now() });
     if (principal) this.touch(principal.keyId);
     return principal;

@@ -3,6 +3,10 @@ import { AppError } from '../errors/appError';
 /** worker: a pull encoder (npm run encoder with SERVICE_URL) that leases ingest batches. */
 export const SCOPES = ['search', 'ingest', 'admin', 'worker'] as const;
 export type Scope = (typeof SCOPES)[number];
+/** What a key of an owner (a tenant) may hold: acting on its own library. */
+export const TENANT_SCOPES: readonly Scope[] = ['search', 'ingest'];
+/** Operator powers: every owner's folders, watches, reconcile, purges, keys (admin) and every owner's ingest batches (worker). */
+export const OPERATOR_SCOPES: readonly Scope[] = ['admin', 'worker'];
 
 /** Who is calling: a tenant key acts for one owner; an operator (owner null) for any. */
 export interface Principal {
@@ -13,7 +17,7 @@ export interface Principal {
 
 export class Forbidden extends AppError {
   constructor(message: string) {
-    super(403, 'forbidden', message);
+    super('forbidden', message);
   }
 }
 

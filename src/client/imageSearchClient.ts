@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { API_ROUTES, type RouteName } from '../api/contract';
+import type { ErrorCode } from '../errors/codes';
 import type * as Req from '../api/schemas/requests';
 import type * as Res from '../api/schemas/responses';
 import type { ImageRecord } from '../search/imageRecord';
@@ -7,10 +9,10 @@ import type { ImageRecord } from '../search/imageRecord';
 export { verifyWebhook } from '../webhooks/signature';
 
 /**
- * A typed client for the whole HTTP API, for photo products written in TypeScript. Request and
- * response types are the server's own zod schemas (the ones the OpenAPI document is generated
- * from), and test/client checks that CLIENT_ROUTES and the documented routes are the same set, so
- * the client and the document cannot drift apart. Uses the global fetch (Node 18+ and browsers).
+ * A typed client for the whole HTTP API, for photo products written in TypeScript. Methods and paths
+ * come from the route declarations (src/api/contract) the server serves and documents, request and
+ * response types from the same zod schemas, and a route without a method does not compile, so the
+ * client and the API cannot drift apart. Uses the global fetch (Node 18+ and browsers).
  */
 type Out<T extends z.ZodType> = z.output<T>;
 type In<T extends z.ZodType> = z.input<T>;
@@ -35,58 +37,18 @@ export type ListImagesQuery = Omit<Out<Limited<typeof Req.listImagesQuerySchema>
   cursor?: string;
 };
 
-/** Every route this client calls, as [method, OpenAPI path]. */
-export const CLIENT_ROUTES = {
-  searchText: ['post', '/v1/search/text'],
-  searchImage: ['post', '/v1/search/image'],
-  retrieveText: ['post', '/v1/retrieve/text'],
-  classify: ['post', '/v1/classify'],
-  getImage: ['get', '/v1/images/{id}'],
-  getCaption: ['get', '/v1/images/{id}/caption'],
-  thumbnail: ['get', '/v1/images/{id}/thumbnail'],
-  preview: ['get', '/v1/images/{id}/preview'],
-  segmentThumbnail: ['get', '/v1/images/{id}/segments/{segment}/thumbnail'],
-  segmentPreview: ['get', '/v1/images/{id}/segments/{segment}/preview'],
-  movie: ['get', '/v1/images/{id}/video'],
-  listImages: ['get', '/v1/images'],
-  updateImage: ['patch', '/v1/images/{id}'],
-  deleteImage: ['delete', '/v1/images/{id}'],
-  getByExternalId: ['get', '/v1/images/by-external-id/{externalId}'],
-  updateByExternalId: ['patch', '/v1/images/by-external-id/{externalId}'],
-  deleteByExternalId: ['delete', '/v1/images/by-external-id/{externalId}'],
-  deleteImages: ['post', '/v1/images/delete'],
-  listDuplicates: ['get', '/v1/duplicates'],
-  dismissDuplicates: ['post', '/v1/duplicates/{id}/dismiss'],
-  createWebhook: ['post', '/v1/webhooks'],
-  listWebhooks: ['get', '/v1/webhooks'],
-  deleteWebhook: ['delete', '/v1/webhooks/{id}'],
-  webhookDeliveries: ['get', '/v1/webhooks/{id}/deliveries'],
-  testWebhook: ['post', '/v1/webhooks/{id}/test'],
-  leaseBatch: ['post', '/v1/workers/lease'],
-  answerBatch: ['post', '/v1/workers/leases/{id}'],
-  ingest: ['post', '/v1/admin/ingest'],
-  watchFolder: ['post', '/v1/admin/watches'],
-  listWatches: ['get', '/v1/admin/watches'],
-  unwatchFolder: ['delete', '/v1/admin/watches/{id}'],
-  rescanWatch: ['post', '/v1/admin/watches/{id}/rescan'],
-  ocrBackfill: ['post', '/v1/admin/ocr/backfill'],
-  addTexts: ['post', '/v1/admin/texts'],
-  reconcile: ['post', '/v1/admin/reconcile'],
-  getJob: ['get', '/v1/admin/jobs/{id}'],
-  listJobs: ['get', '/v1/admin/jobs'],
-  cancelJob: ['post', '/v1/admin/jobs/{id}/cancel'],
-  purgeOwner: ['delete', '/v1/owners/{owner}'],
-  health: ['get', '/healthz'],
-  ready: ['get', '/readyz'],
-} as const satisfies Record<string, readonly ['get' | 'post' | 'patch' | 'delete', string]>;
+/** Prometheus scrapes the metrics and code generators read the document: a product's client needs neither. */
+export const TOOL_ROUTES = ['metrics', 'openapi'] as const satisfies readonly RouteName[];
 
-type RouteName = keyof typeof CLIENT_ROUTES;
+/** A method for every other route of the API, named as the route is declared: a route without one does not compile. */
+type ClientMethods = { [K in Exclude<RouteName, (typeof TOOL_ROUTES)[number]>]: (...args: never[]) => Promise<unknown> };
 
 /** An error answer of the API: its HTTP status and the JSON error body's code, message and details. */
 export class ImageSearchError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** From the error catalogue (src/errors/codes.ts); http_error when the answer was not the API's JSON error. */
+    readonly code: ErrorCode | 'http_error',
     message: string,
     readonly details?: unknown,
   ) {
@@ -126,7 +88,7 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
-export class ImageSearchClient {
+export class ImageSearchClient implements ClientMethods {
   private readonly baseUrl: string;
   private readonly fetchFn: typeof fetch;
 
@@ -136,7 +98,7 @@ export class ImageSearchClient {
   }
 
   private async call<T>(route: RouteName, o: CallOptions = {}): Promise<T> {
-    const [method, template] = CLIENT_ROUTES[route];
+    const { method, path: template } = API_ROUTES[route];
     const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(o.params?.[name] ?? ''));
     const headers: Record<string, string> = this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {};
     let body: string | FormData | undefined;
@@ -151,7 +113,7 @@ export class ImageSearchClient {
     }
     const res = await this.fetchFn(`${this.baseUrl}${path}${queryString(o.query)}`, { method: method.toUpperCase(), headers, body });
     if (!res.ok && !(route === 'ready' && res.status === 503)) {
-      const err = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: unknown } } | null;
+      const err = (await res.json().catch(() => null)) as { error?: { code?: ErrorCode; message?: string; details?: unknown } } | null;
       throw new ImageSearchError(res.status, err?.error?.code ?? 'http_error', err?.error?.message ?? `HTTP ${res.status}`, err?.error?.details);
     }
     return (o.binary ? Buffer.from(await res.arrayBuffer()) : await res.json()) as T;
@@ -308,6 +270,18 @@ export class ImageSearchClient {
   }
   answerBatch(id: string, body: In<typeof Req.workerAnswerSchema>): Promise<Out<typeof Res.workerAnswerResultSchema>> {
     return this.call('answerBatch', { params: { id }, json: body });
+  }
+
+  // Keys (operator)
+  /** A tenant key (owner; scopes search, ingest) or an operator key; `key` is shown only in this answer. */
+  createKey(body: In<typeof Req.keyCreateSchema>): Promise<Out<typeof Res.apiKeyCreatedSchema>> {
+    return this.call('createKey', { json: body });
+  }
+  listKeys(): Promise<Out<typeof Res.apiKeyListSchema>> {
+    return this.call('listKeys');
+  }
+  revokeKey(id: string): Promise<Out<typeof Res.apiKeyRevokedSchema>> {
+    return this.call('revokeKey', { params: { id } });
   }
 
   // Operations

@@ -39,6 +39,13 @@ export const envSchema = z.object({
   ADMIN_API_KEY: optionalString,
   /** Folder ingest is confined to these roots (comma separated). */
   INGEST_ROOTS: list('data/inbox'),
+  /**
+   * Owners' own folders: an owner's key may ingest folders under INGEST_TENANT_ROOT/<owner> (and nowhere else).
+   * Must lie under INGEST_ROOTS. Unset: owners' keys ingest uploads and URLs only.
+   */
+  INGEST_TENANT_ROOT: optionalString,
+  /** How long a verified API key is trusted without asking the database: a key revoked elsewhere is refused within this. */
+  API_KEY_CACHE_MS: int(10_000, 0, 300_000),
   // npm run bench, ViT-B/16 architecture packs: batch 8 is best for int8; fp32 is flat across batch sizes.
   ENCODE_BATCH_SIZE: int(8, 1, 1024),
   /**
@@ -186,6 +193,8 @@ export interface Config extends Env {
   dataDir: string;
   modelDir: string;
   ingestRoots: string[];
+  /** INGEST_TENANT_ROOT resolved; null when owners' keys read no folder. */
+  tenantRoot: string | null;
   /** Frames ingest hands to the encoder and writes together: INGEST_WRITE_BATCH, or ENCODE_BATCH_SIZE when larger. */
   ingestWriteBatch: number;
 }
@@ -202,11 +211,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
   const env = parsed.data;
   const dataDir = path.resolve(env.DATA_DIR);
+  const ingestRoots = env.INGEST_ROOTS.map((r) => path.resolve(r));
+  const tenantRoot = env.INGEST_TENANT_ROOT ? path.resolve(env.INGEST_TENANT_ROOT) : null;
+  if (tenantRoot && !ingestRoots.some((r) => tenantRoot === r || tenantRoot.startsWith(r + path.sep)))
+    throw new ConfigError(`invalid configuration:\nINGEST_TENANT_ROOT (${tenantRoot}) must lie under one of INGEST_ROOTS (${ingestRoots.join(', ')})`);
   return {
     ...env,
     dataDir,
     modelDir: path.resolve(env.MODEL_DIR ?? defaultModelDir()),
-    ingestRoots: env.INGEST_ROOTS.map((r) => path.resolve(r)),
+    ingestRoots,
+    tenantRoot,
     ingestWriteBatch: Math.max(env.ENCODE_BATCH_SIZE, env.INGEST_WRITE_BATCH),
   };
 }

@@ -53,6 +53,6 @@ export class DuplicateService {
 
   /** Hidden from the list until a new near-duplicate joins the group. */
   async dismiss(owner: string, id: string): Promise<void> {
-    if (!(await this.repo.dismiss(owner, id))) throw new AppError(404, 'not_found', `duplicate group ${id} not found`);
+    if (!(await this.repo.dismiss(owner, id))) throw new AppError('not_found', `duplicate group ${id} not found`);
   }
 }

@@ -23,7 +23,7 @@ export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif
 
 export type RejectReason = 'empty' | 'unsupported' | 'corrupt' | 'too_large';
 
-const REJECTION_STATUS: Record<RejectReason, number> = { empty: 422, corrupt: 422, unsupported: 415, too_large: 413 };
+const REJECTION_CODE = { empty: 'image_empty', corrupt: 'image_corrupt', unsupported: 'image_unsupported', too_large: 'image_too_large' } as const;
 
 /** The input is not an image we accept; nothing about it is stored. */
 export class ImageRejected extends AppError {
@@ -31,7 +31,7 @@ export class ImageRejected extends AppError {
     readonly reason: RejectReason,
     message: string,
   ) {
-    super(REJECTION_STATUS[reason], `image_${reason}`, message);
+    super(REJECTION_CODE[reason], message);
   }
 }
 

@@ -82,7 +82,7 @@ export function sha256File(file: string): Promise<string> {
 /** The model pack cannot be used: the service cannot answer until it is fixed. */
 export class ModelPackError extends AppError {
   constructor(message: string) {
-    super(503, 'model_unavailable', message);
+    super('model_unavailable', message);
   }
 }
 

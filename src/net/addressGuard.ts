@@ -5,7 +5,7 @@ import { AppError } from '../errors/appError';
 /** Outbound requests the service makes on a caller's behalf (image URLs, webhooks) stay off private networks. */
 export class UrlNotAllowed extends AppError {
   constructor(message: string) {
-    super(400, 'url_not_allowed', message);
+    super('url_not_allowed', message);
   }
 }
 

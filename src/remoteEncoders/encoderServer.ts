@@ -28,7 +28,7 @@ export function createEncoderApp(pack: ModelPack, opts: EncoderServerOptions): E
     res.json({ status: 'ok', pack: pack.key, dim: pack.image.dim, imageSize: size, queued: pack.gate.pending, encoded } satisfies EncoderHealth);
   });
   const auth: RequestHandler = (req, _res, next) => {
-    next(req.headers.authorization === `Bearer ${opts.token}` ? undefined : new AppError(401, 'unauthorized', 'a valid encoder token is required'));
+    next(req.headers.authorization === `Bearer ${opts.token}` ? undefined : new AppError('unauthorized', 'a valid encoder token is required'));
   };
   app.post(PATHS.text, auth, express.json({ limit: '1mb' }), async (req, res) => {
     const body = textRequestSchema.parse(req.body);
@@ -38,11 +38,11 @@ export function createEncoderApp(pack: ModelPack, opts: EncoderServerOptions): E
   });
   app.post(PATHS.image, auth, express.raw({ type: 'application/octet-stream', limit: MAX_ITEMS * tensorBytes }), async (req, res) => {
     const body = req.body as unknown;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new AppError(415, 'unsupported_media_type', 'send float32 tensors as application/octet-stream');
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new AppError('unsupported_media_type', 'send float32 tensors as application/octet-stream');
     if (Number(req.headers[HEADERS.imageSize]) !== size) {
-      throw new AppError(400, 'image_size_mismatch', `this encoder takes ${size}×${size} tensors, the request says ${String(req.headers[HEADERS.imageSize])}`);
+      throw new AppError('image_size_mismatch', `this encoder takes ${size}×${size} tensors, the request says ${String(req.headers[HEADERS.imageSize])}`);
     }
-    if (body.length % tensorBytes !== 0) throw new AppError(400, 'bad_tensor_length', `the body is not a whole number of 3×${size}×${size} float32 tensors`);
+    if (body.length % tensorBytes !== 0) throw new AppError('bad_tensor_length', `the body is not a whole number of 3×${size}×${size} float32 tensors`);
     const priority = prioritySchema.parse(req.headers[HEADERS.priority]);
     const tensors = tensorsFromBuffer(body, body.length / tensorBytes, size);
     const vectors = await pack.image.encode(tensors, priority);

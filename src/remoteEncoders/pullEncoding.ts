@@ -97,15 +97,14 @@ export class PullEncoding {
   /** A worker's lease: refused when the worker serves another pack than the one the batch is for. */
   async lease(workerPack: string): Promise<Lease | null> {
     if (workerPack !== this.local.key) {
-      throw new AppError(409, 'pack_mismatch', `this worker serves ${workerPack}; this service indexes with ${this.local.key}: refused`);
+      throw new AppError('pack_mismatch', `this worker serves ${workerPack}; this service indexes with ${this.local.key}: refused`);
     }
     return this.queue.lease();
   }
 
   /** A worker's answer; accepted once (false: the batch was answered already or its lease was given to another). */
   async answer(leaseId: string, workerPack: string, embeddings: Buffer): Promise<boolean> {
-    if (workerPack !== this.local.key)
-      throw new AppError(409, 'pack_mismatch', `answer from ${workerPack}; this service indexes with ${this.local.key}: refused`);
+    if (workerPack !== this.local.key) throw new AppError('pack_mismatch', `answer from ${workerPack}; this service indexes with ${this.local.key}: refused`);
     return this.queue.complete(leaseId, embeddings, this.local.image.dim);
   }
 }

@@ -7,7 +7,7 @@ const QUEUE = 'encode-images';
 /** An answer that does not fit its batch. */
 export class BatchMismatch extends AppError {
   constructor(message: string) {
-    super(400, 'batch_mismatch', message);
+    super('batch_mismatch', message);
   }
 }
 

@@ -19,7 +19,7 @@ export interface Captioner {
 
 export class CaptionUnavailable extends AppError {
   constructor(message: string) {
-    super(503, 'caption_unavailable', message);
+    super('caption_unavailable', message);
   }
 }
 

@@ -31,7 +31,7 @@ export interface SearchResult {
 
 export class NotFound extends AppError {
   constructor(message: string) {
-    super(404, 'not_found', message);
+    super('not_found', message);
   }
 }
 

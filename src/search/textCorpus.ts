@@ -14,7 +14,9 @@ export const ownerName = z
   .trim()
   .min(1)
   .max(128)
-  .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only');
+  .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only')
+  // An owner's name may name its folder (INGEST_TENANT_ROOT/<owner>).
+  .refine((o) => o !== '.' && o !== '..', 'not . or ..');
 
 /** One text for the corpus, as the API and the texts CLI accept it. */
 export const textInputSchema = z

@@ -95,7 +95,7 @@ export interface VectorStore {
 
 export class VectorStoreError extends AppError {
   constructor(message: string) {
-    super(503, 'vector_store_unavailable', message);
+    super('vector_store_unavailable', message);
   }
 }
 

@@ -85,7 +85,7 @@ export class WebhookService {
 
   private async get(id: string, owner: string | undefined): Promise<WebhookRow> {
     const row = await this.repo.find(id, owner);
-    if (!row) throw new AppError(404, 'not_found', `webhook ${id} not found`);
+    if (!row) throw new AppError('not_found', `webhook ${id} not found`);
     return row;
   }
 }

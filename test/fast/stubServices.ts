@@ -48,6 +48,7 @@ export function stubServices() {
     store: { kind: 'embedded', ping: async () => undefined },
     pack: { key: 'stub@1', manifest: { testOnly: false }, text: { encode: async (t: readonly string[]) => t.map(() => new Float32Array(4)) } },
     keys: { verify: async (key: string) => (key === TENANT_KEY ? tenant : null) },
+    folders: { ownerRoot: () => null },
     search,
     searchMode: 'semantic',
     ingest,

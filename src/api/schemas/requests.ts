@@ -4,6 +4,7 @@ import { ownerName, textInputSchema } from '../../search/textCorpus';
 import { nulAt, NUL_MESSAGE } from '../nulCharacters';
 import { UUID_RE } from '../../util/ids';
 import { SUBSCRIBABLE_EVENTS } from '../../events/events';
+import { OPERATOR_SCOPES, SCOPES, TENANT_SCOPES } from '../../auth/principal';
 
 /** Request shapes: validated here, and the source of the OpenAPI document's request bodies. */
 export interface Limits {
@@ -384,3 +385,44 @@ export const workerAnswerSchema = z
       .describe('float32 little-endian rows, one per image of the batch, base64'),
   })
   .strict();
+
+/** POST /v1/admin/reconcile */
+export const reconcileSchema = z.object({ fix: z.boolean().default(false) }).strict();
+
+/** POST /v1/admin/keys: a tenant key (owner) holds search and ingest at most; admin and worker are operator powers. */
+export const keyCreateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(128),
+    owner: ownerName.optional().describe('the owner the key acts for; omitted: an operator key'),
+    scopes: z
+      .array(z.enum(SCOPES))
+      .min(1)
+      .max(SCOPES.length)
+      .transform((s) => [...new Set(s)]),
+  })
+  .strict()
+  .superRefine((k, ctx) => {
+    const operatorOnly = k.owner === undefined ? [] : k.scopes.filter((s) => OPERATOR_SCOPES.includes(s));
+    if (operatorOnly.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scopes'],
+        message: `${operatorOnly.join(', ')} ${operatorOnly.length > 1 ? 'are' : 'is'} for operator keys only; a key of an owner holds ${TENANT_SCOPES.join(', ')}`,
+      });
+  });
+
+/** Path parameters. */
+export const idParams = z.object({ id: imageIdSchema });
+export const uuidParams = (what: string) => z.object({ id: z.uuid({ message: `${what} id is a UUID` }) });
+export const segmentParams = z.object({
+  id: imageIdSchema,
+  segment: z.coerce.number().int().min(0).max(100_000).describe('0 is the asset itself; 1..segmentCount the later frames'),
+});
+export const externalIdParams = z.object({ externalId: externalIdSchema });
+export const ownerParams = z.object({ owner: ownerName });
+
+/** An image file's query: the owner (operators), or a signed URL's expiry and signature (no key). */
+export const imageFileQuerySchema = ownerQuerySchema.extend({
+  exp: z.string().optional().describe('signed URLs: expiry, Unix seconds'),
+  sig: z.string().optional().describe('signed URLs: signature'),
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../../errors/codes';
 import { imageHitSchema, imageRecordSchema, segmentSchema } from '../../search/imageRecord';
 
 /**
@@ -7,7 +8,11 @@ import { imageHitSchema, imageRecordSchema, segmentSchema } from '../../search/i
  * their types.
  */
 export const errorResponseSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).describe('one of the catalogue (src/errors/codes.ts), which fixes the HTTP status'),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
 });
 
 export const captionSchema = z.object({ text: z.string(), model: z.string(), score: z.number().nullable() });
@@ -233,6 +238,26 @@ export const workerLeaseResultSchema = z.object({
     .nullable()
     .describe('null: nothing is waiting; ask again later'),
 });
+
+export const apiKeySchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  prefix: z.string().describe('the first characters of the key, to tell keys apart'),
+  owner: z.string().nullable().describe('the owner a tenant key acts for; null for an operator key'),
+  scopes: z.array(z.string()),
+  createdAt: z.iso.datetime(),
+  revokedAt: z.iso.datetime().nullable(),
+  lastUsedAt: z.iso.datetime().nullable(),
+});
+export const apiKeyCreatedSchema = z.object({
+  id: z.uuid(),
+  key: z.string().describe('shown only now: only its hash is stored'),
+  prefix: z.string(),
+  owner: z.string().nullable(),
+  scopes: z.array(z.string()),
+});
+export const apiKeyListSchema = z.object({ keys: z.array(apiKeySchema) });
+export const apiKeyRevokedSchema = z.object({ id: z.uuid(), revoked: z.boolean().describe('false when the key was revoked already') });
 
 /** POST /v1/workers/leases/:id */
 export const workerAnswerResultSchema = z.object({ id: z.uuid(), accepted: z.literal(true) });

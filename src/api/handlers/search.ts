@@ -1,0 +1,60 @@
+import type { TextEncoder } from '../../models/encoders';
+import type { SearchMode, SearchResult, SearchService } from '../../search/searchService';
+import type { TextCorpus } from '../../search/textCorpus';
+import { classify } from '../../search/zeroShot';
+import { AppError } from '../../errors/appError';
+import type { searchRoutes } from '../contract/search';
+import { queryImageVector } from '../queryImage';
+import type { Handlers } from '../router';
+import { encodeCursor } from '../schemas/requests';
+
+/** Turns ranked hits into response objects (URLs, optional captions). */
+export type HitDecorator = (result: SearchResult, opts: { caption: boolean }) => Promise<unknown[]>;
+
+export interface SearchHandlerDeps {
+  search: SearchService;
+  texts: TextCorpus;
+  textEncoder: TextEncoder;
+  decorate: HitDecorator;
+  modelKey: string;
+  defaultMode: SearchMode;
+}
+
+function page(p: { limit: number; offset?: number | undefined; cursor?: number | undefined }) {
+  if (p.offset !== undefined && p.cursor !== undefined) throw new AppError('validation_error', 'give either offset or cursor, not both');
+  return { limit: p.limit, offset: p.cursor ?? p.offset ?? 0 };
+}
+
+export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRoutes> {
+  const respond = async (result: SearchResult, start: number, opts: { caption: boolean }) => ({
+    model: d.modelKey,
+    hits: await d.decorate(result, opts),
+    nextCursor: result.nextOffset === null ? null : encodeCursor(result.nextOffset),
+    tookMs: Math.round(performance.now() - start),
+  });
+  return {
+    searchText: async ({ body }) => {
+      const start = performance.now();
+      const mode = body.mode ?? d.defaultMode;
+      const result = await d.search.byText(body.query, body.filters, page(body), mode);
+      return { query: body.query, mode, ...(await respond(result, start, { caption: body.caption })) };
+    },
+    searchImage: async ({ req, body, owner }) => {
+      const start = performance.now();
+      const vector = await queryImageVector(req, d.search, body, owner);
+      const result = await d.search.byVector(vector, body.filters, page(body), body.imageId ? [body.imageId] : undefined);
+      return respond(result, start, { caption: body.caption });
+    },
+    retrieveText: async ({ req, body, owner }) => {
+      const start = performance.now();
+      const vector = await queryImageVector(req, d.search, body, owner);
+      const hits = await d.texts.retrieve(vector, owner, body.limit);
+      return { hits, tookMs: Math.round(performance.now() - start) };
+    },
+    classify: async ({ req, body, owner }) => {
+      const vector = await queryImageVector(req, d.search, body, owner);
+      const labels = await classify(d.textEncoder, vector, body.labels, body.template);
+      return { labels: labels.slice(0, body.limit ?? labels.length) };
+    },
+  };
+}
