@@ -1,18 +1,19 @@
 /**
- * npm run keys -- create --name NAME (--owner OWNER | --operator) --scopes search,ingest[,admin]
+ * npm run keys -- create --name NAME (--owner OWNER --scopes search[,ingest] | --operator --scopes search,ingest,admin,worker)
  * npm run keys -- list
  * npm run keys -- revoke <id|prefix>
  *
  * Uses the service's configuration (DATABASE_URL or the local cluster under DATA_DIR).
  */
 import { parseArgs } from 'node:util';
-import { ApiKeyService } from '../auth/apiKeys';
-import { SCOPES, type Scope } from '../auth/principal';
+import { ApiKeyService, operatorScopesOfTenant } from '../auth/apiKeys';
+import { SCOPES, TENANT_SCOPES, type Scope } from '../auth/principal';
 import { loadConfig } from '../config/env';
 import { openDatabase } from '../app/services';
 import { runMain } from './runMain';
 
-const USAGE = 'usage: npm run keys -- create --name NAME (--owner OWNER | --operator) --scopes search,ingest | list | revoke <id|prefix>';
+const USAGE =
+  'usage: npm run keys -- create --name NAME (--owner OWNER --scopes search,ingest | --operator --scopes search,ingest,admin,worker) | list | revoke <id|prefix>';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -59,7 +60,11 @@ function createProblem(values: { name?: string; owner?: string; operator: boolea
   if (!values.name) return 'a key needs --name';
   if (values.operator === Boolean(values.owner)) return 'a key belongs to one --owner, or is an --operator key: give exactly one';
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  return unknown.length ? `unknown scope ${unknown.join(', ')}; the scopes are ${SCOPES.join(', ')}` : null;
+  if (unknown.length) return `unknown scope ${unknown.join(', ')}; the scopes are ${SCOPES.join(', ')}`;
+  const operatorOnly = operatorScopesOfTenant(values.owner ?? null, scopes);
+  return operatorOnly.length
+    ? `${operatorOnly.join(', ')}: operator powers, for --operator keys only; a key of an owner holds ${TENANT_SCOPES.join(', ')}`
+    : null;
 }
 
 runMain(main);

@@ -105,11 +105,12 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
     ).toBe(404);
   });
 
-  test('jobs of another owner are invisible; folder ingest needs the admin scope', async () => {
+  test("jobs of another owner are invisible; without INGEST_TENANT_ROOT an owner's key ingests no folder", async () => {
     expect((await as('bob').get(`/v1/admin/jobs/${aliceJob}`)).status).toBe(404);
     expect((await as('alice').get(`/v1/admin/jobs/${aliceJob}`)).status).toBe(200);
     const folder = await as('alice').post('/v1/admin/ingest').send({ folder: '.' });
-    expect(folder.status).toBe(403);
+    expect([folder.status, folder.body.error.code]).toEqual([403, 'path_not_allowed']);
+    expect(folder.body.error.message).toMatch(/INGEST_TENANT_ROOT/);
     const forOther = await as('alice')
       .post('/v1/admin/ingest')
       .send({ owner: 'bob', urls: ['https://example.com/x.png'] });
@@ -150,6 +151,10 @@ describe('tenancy: owner A never sees owner B’s images, texts or thumbnails', 
     expect((await cli('list')).stdout).toContain(created.prefix);
     expect(JSON.parse((await cli('revoke', created.prefix)).stdout)).toEqual({ revoked: 1 });
     await expect(cli('create', '--name', 'x', '--scopes', 'search')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--owner.*--operator/) });
+    await expect(cli('create', '--name', 'x', '--owner', 'carol', '--scopes', 'search,admin,worker')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('admin, worker: operator powers, for --operator keys only'),
+    });
     await expect(cli('create', '--name', 'x', '--owner', 'carol', '--scopes', 'search,serch')).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('unknown scope serch'),

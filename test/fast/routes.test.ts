@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
 import { API_ROUTES } from '../../src/api/contract';
+import { OPERATOR_SCOPES, TENANT_SCOPES } from '../../src/auth/principal';
 import { encodeCursor } from '../../src/api/schemas/requests';
 import { NotFound } from '../../src/search/searchService';
 import { ADMIN_KEY, stubServices, TENANT_KEY } from './stubServices';
@@ -24,6 +25,14 @@ describe('routes (fast tier)', () => {
       .map((c) => `${c.method} ${c.path}`)
       .sort();
     expect(served).toEqual(documented);
+  });
+
+  test('every route says who may call it: operator routes hold operator scopes, owner routes the scopes an owner may hold', () => {
+    for (const [name, r] of Object.entries(API_ROUTES)) {
+      const a = r.access;
+      const fits = a.caller === 'public' || (a.caller === 'operator' ? OPERATOR_SCOPES.includes(a.scope) : TENANT_SCOPES.includes(a.scope));
+      expect({ name, fits }).toEqual({ name, fits: true });
+    }
   });
 
   test('keys: none or unknown is 401, a missing scope is 403', async () => {
