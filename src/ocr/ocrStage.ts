@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { OcrRepository } from '../db/repositories';
+import type { OcrRepository, StoredLine } from '../db/repositories';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
 import { mapConcurrent } from '../util/async';
@@ -121,18 +121,25 @@ export class OcrStage {
       await this.repo.markFailed(imageId, 'no stored image to read');
       return 'failed';
     }
-    const result = await this.read(imageId, data, width);
+    // The database failed, not the image: give it back now, so the next pass reads it again.
+    const result = await this.read(imageId, data, width).catch(async (e: unknown) => {
+      await this.repo.releaseOcr([imageId]).catch(() => undefined);
+      throw e;
+    });
     await this.derivatives.remove('ocr', imageId);
     return result;
   }
 
   /**
    * Reads one image's text and stores it, with boxes in the pixels of an image `width` wide (the photo's
-   * own, when a smaller copy is read); never throws: a failure is recorded on the image.
+   * own, when a smaller copy is read). An image that cannot be read is recorded as failed; a database that
+   * cannot store the result throws, and the image is read again once its lease runs out (a failure of the
+   * database is not the image's).
    */
   async read(imageId: string, data: Buffer, width?: number): Promise<OcrResult> {
     const start = performance.now();
     let result: OcrResult = 'done';
+    let read: { lines: StoredLine[]; text: string };
     try {
       const meta = await sharp(data).metadata();
       const { data: pixels, info } = await sharp(data, { failOn: 'none', animated: false })
@@ -147,13 +154,15 @@ export class OcrStage {
         ...l,
         box: l.box.map((v) => Math.round(v * scale)) as [number, number, number, number],
       }));
-      const text = lines.map((l) => l.text).join('\n');
-      await this.repo.save(imageId, this.reader.key, lines, lines.map((l) => foldText(l.text)).join('\n'), indexTokens(text));
+      read = { lines, text: lines.map((l) => l.text).join('\n') };
     } catch (e) {
       result = 'failed';
       this.log.warn({ image: imageId, err: (e as Error).message }, 'OCR failed; the image stays searchable by meaning');
       await this.repo.markFailed(imageId, (e as Error).message).catch(() => undefined);
+      this.observe({ result, ms: performance.now() - start });
+      return result;
     }
+    await this.repo.save(imageId, this.reader.key, read.lines, read.lines.map((l) => foldText(l.text)).join('\n'), indexTokens(read.text));
     this.observe({ result, ms: performance.now() - start });
     return result;
   }

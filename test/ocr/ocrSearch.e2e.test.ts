@@ -160,6 +160,34 @@ describe('OCR failures and backfill', () => {
     }
   });
 
+  test("a database failure while storing the text is not the image's: it is read again, not marked failed (found by the crash soak)", async () => {
+    const svc = await startTestService();
+    try {
+      const repo = svc.services.repos.ocr;
+      const save = repo.save.bind(repo);
+      let failures = 0;
+      repo.save = async (...args) => {
+        if (failures++ === 0) throw new Error("Can't reach database server at 127.0.0.1");
+        return save(...args);
+      };
+      await mkdir(path.join(svc.inbox, 'y'));
+      await writeFile(path.join(svc.inbox, 'y', 'receipt.png'), await textImage(RECEIPT, { width: 640, fontSize: 32 }));
+      const res = await svc.api().post('/v1/admin/ingest').send({ owner: 'dy', folder: 'y' });
+      expect(await waitForJob(svc, res.body.jobId)).toMatchObject({ state: 'completed', done: 1, ocr: { done: 1, failed: 0 } });
+      expect(failures).toBe(2);
+      const { hits } = (
+        await svc
+          .api()
+          .post('/v1/search/text')
+          .send({ query: '发票', mode: 'ocr', filters: { owner: 'dy' } })
+      ).body;
+      expect(path.basename(hits[0].source)).toBe('receipt.png');
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
   test('images ingested while OCR was off are read by a backfill job', async () => {
     const off = await startTestService({ OCR: 'off' });
     await writeLibrary(path.join(off.inbox, 'docs'));

@@ -37,11 +37,13 @@ export class OcrRepository {
   constructor(private readonly db: Db) {}
 
   /** Stores what was read (replacing an earlier reading) and marks the image's OCR done, together. */
+  /** Stores what was read; nothing when the image was deleted meanwhile. */
   async save(imageId: string, engine: string, lines: readonly StoredLine[], content: string, tokens: readonly string[]): Promise<void> {
     await this.db.$transaction([
       this.db.$executeRaw`
         INSERT INTO image_texts (image_id, engine, lines, content, tokens)
-        VALUES (${imageId}::uuid, ${engine}, ${jsonb(lines)}, ${content}, array_to_tsvector(${[...tokens]}::text[]))
+        SELECT ${imageId}::uuid, ${engine}, ${jsonb(lines)}, ${content}, array_to_tsvector(${[...tokens]}::text[])
+        WHERE EXISTS (SELECT 1 FROM images WHERE id = ${imageId}::uuid)
         ON CONFLICT (image_id) DO UPDATE SET engine = EXCLUDED.engine, lines = EXCLUDED.lines, content = EXCLUDED.content,
           tokens = EXCLUDED.tokens, created_at = now()`,
       this.db.image.updateMany({ where: { id: imageId }, data: { ocrState: 'done', ocrError: null } }),
