@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { toFloat16Bits } from '../../src/models/float16';
 
 /** Minimal builder for ONNX graphs, enough to write the project's own test encoders. */
 export class GraphBuilder {
@@ -33,6 +34,14 @@ export class GraphBuilder {
     // raw_data (little-endian bytes) keeps large weight tensors compact to build and to store.
     const data = Float32Array.from(values);
     this.initializers.push({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
+  /** Half-precision weights, as fp16 exports store them. */
+  float16Const(values: ArrayLike<number>, dims: number[]): string {
+    const name = `c${this.counter++}`;
+    const bits = toFloat16Bits(Float32Array.from(values));
+    this.initializers.push({ name, dataType: onnx.TensorProto.DataType.FLOAT16, dims, rawData: new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength) });
     return name;
   }
 

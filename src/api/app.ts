@@ -4,7 +4,6 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Services } from '../app/services';
 import { errorBody } from '../errors/codes';
-import { notMeaningfulWarning } from '../models/modelPack';
 import { projectRoot } from '../util/projectRoot';
 import { KeyAuthenticator } from './auth';
 import { errorHandler, notFoundHandler } from './errorHandler';
@@ -51,8 +50,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
     ...healthHandlers({
       pingDatabase: () => s.repos.ping(),
       store: s.store,
-      modelKey: s.pack.key,
-      modelWarning: notMeaningfulWarning(s.pack.manifest),
+      model: () => s.pack.manifest,
       accepting: opts.accepting ?? (() => true),
       encoders: s.encoders ? () => s.encoders!.status() : undefined,
       metrics: s.metrics,

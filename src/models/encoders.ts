@@ -52,21 +52,25 @@ export interface TextEncoder {
  */
 class Batcher<T> {
   private readonly chunker: BackgroundChunker;
+  private readonly batchSize: number;
 
+  /** `maxBatch`: the graph's fixed batch dimension, which no run may exceed (ENCODE_BATCH_SIZE or not). */
   constructor(
     private readonly opts: EncoderOptions,
     private readonly kind: EncoderRun['kind'],
     private readonly run: (batch: readonly T[]) => Promise<Outputs>,
     private readonly read: (out: Outputs, rows: number) => Float32Array[],
+    maxBatch: number | undefined,
   ) {
-    this.chunker = new BackgroundChunker(opts.batchSize, opts.backgroundRunMs);
+    this.batchSize = Math.min(opts.batchSize, maxBatch ?? Infinity);
+    this.chunker = new BackgroundChunker(this.batchSize, opts.backgroundRunMs);
   }
 
   async encode(items: readonly T[], asked: Priority): Promise<Float32Array[]> {
     const priority = this.opts.scheduling === 'fifo' ? 'interactive' : asked;
     const out: Float32Array[] = [];
     for (let i = 0; i < items.length; ) {
-      const size = priority === 'background' ? this.chunker.size : this.opts.batchSize;
+      const size = priority === 'background' ? this.chunker.size : this.batchSize;
       const batch = items.slice(i, i + size);
       const result = await this.opts.gate.run(priority, async () => {
         const start = performance.now();
@@ -96,7 +100,7 @@ export class OnnxImageEncoder implements ImageEncoder {
     this.dim = manifest.embeddingDim;
     this.preprocessing = manifest.image;
     requireInput(session, manifest.image.input);
-    this.batcher = new Batcher(opts, 'image', (batch) => this.runBatch(batch), (out, rows) => unitRows(out, manifest.image.output, rows, this.dim));
+    this.batcher = new Batcher(opts, 'image', (batch) => this.runBatch(batch), (out, rows) => unitRows(out, manifest.image.output, rows, this.dim), manifest.image.maxBatch);
   }
 
   encode(images: readonly PixelTensor[], priority: Priority = 'interactive'): Promise<Float32Array[]> {
@@ -135,7 +139,7 @@ export class OnnxTextEncoder implements TextEncoder {
     for (const name of [this.text.inputs.ids, this.text.inputs.mask, this.text.inputs.tokenTypes]) {
       if (name) requireInput(session, name);
     }
-    this.batcher = new Batcher(opts, 'text', (batch) => this.runBatch(batch), (out, rows) => unitRows(out, manifest.text.output, rows, this.dim));
+    this.batcher = new Batcher(opts, 'text', (batch) => this.runBatch(batch), (out, rows) => unitRows(out, manifest.text.output, rows, this.dim), manifest.text.maxBatch);
   }
 
   encode(texts: readonly string[], priority: Priority = 'interactive'): Promise<Float32Array[]> {

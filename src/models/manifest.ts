@@ -33,6 +33,8 @@ export const manifestSchema = z.object({
     interpolation: z.enum(['bicubic', 'bilinear']).default('bicubic'),
     mean: rgb,
     std: rgb,
+    /** The graph's fixed batch dimension (cn_clip's and Immich's exports often fix it at 1); unset: any. */
+    maxBatch: z.number().int().positive().optional(),
   }),
   text: z.object({
     file: fileName,
@@ -51,6 +53,8 @@ export const manifestSchema = z.object({
     script: z.enum(CHINESE_SCRIPTS).optional(),
     output: z.string().default('text_embeds'),
     maxLength: z.number().int().min(2).max(512),
+    /** As image.maxBatch, for the text tower. */
+    maxBatch: z.number().int().positive().optional(),
     tokenizer: z.object({
       file: fileName,
       config: fileName.optional(),

@@ -27,11 +27,12 @@ function normalise(g: GraphBuilder, x: string, out: string): void {
   g.op('Div', [x, g.op('ReduceL2', [x], [intsAttr('axes', [1]), intAttr('keepdims', 1)])], [], out);
 }
 
-function imagePath(g: GraphBuilder, pixels: string, rand: () => number): string {
+function imagePath(g: GraphBuilder, pixels: string, rand: () => number, half = false): string {
   const mean = g.op('ReduceMean', [pixels], [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)]);
   const sq = g.op('ReduceMean', [g.op('Mul', [pixels, pixels])], [intsAttr('axes', [2, 3]), intAttr('keepdims', 0)]);
   const feats = g.op('Concat', [mean, sq], [intAttr('axis', 1)]);
-  return g.op('MatMul', [feats, g.floatConst(gaussianRows(6, DIM, rand, 1), [6, DIM])]);
+  const weights = gaussianRows(6, DIM, rand, 1);
+  return g.op('MatMul', [feats, half ? g.float16Const(weights, [6, DIM]) : g.floatConst(weights, [6, DIM])]);
 }
 
 function textPath(g: GraphBuilder, ids: string, mask: string | undefined, tokenTypes: string | undefined, vocabSize: number, rand: () => number): string {
@@ -69,11 +70,12 @@ export function combinedGraph(vocabSize: number, seed: number): Uint8Array {
   return g.encode();
 }
 
-function imageGraph(input: string, output: string, seed: number): Uint8Array {
+/** `batch`: the first dimension, a name (any batch) or a number (exports without dynamic axes fix it, often at 1). */
+function imageGraph(input: string, output: string, seed: number, batch: number | string = 'batch'): Uint8Array {
   const g = new GraphBuilder('vision');
-  const pixels = g.input(input, F, ['batch', 3, SIZE, SIZE]);
+  const pixels = g.input(input, F, [batch, 3, SIZE, SIZE]);
   g.op('Identity', [imagePath(g, pixels, mulberry32(seed))], [], output);
-  g.output(output, F, ['batch', DIM]);
+  g.output(output, F, [batch, DIM]);
   return g.encode();
 }
 
@@ -85,14 +87,41 @@ function textGraph(opts: {
   vocabSize: number;
   output: string;
   seed: number;
+  batch?: number | string;
 }): Uint8Array {
   const g = new GraphBuilder('text');
-  const ids = g.input(opts.ids, opts.idsType, ['batch', opts.length]);
-  const mask = opts.mask ? g.input(opts.mask, opts.idsType, ['batch', opts.length]) : undefined;
+  const batch = opts.batch ?? 'batch';
+  const ids = g.input(opts.ids, opts.idsType, [batch, opts.length]);
+  const mask = opts.mask ? g.input(opts.mask, opts.idsType, [batch, opts.length]) : undefined;
   const idsForMask = opts.idsType === I32 && !mask ? g.op('Cast', [ids], [intAttr('to', I64)]) : ids;
   g.op('Identity', [textPath(g, idsForMask, mask, undefined, opts.vocabSize, mulberry32(opts.seed))], [], opts.output);
-  g.output(opts.output, F, ['batch', DIM]);
+  g.output(opts.output, F, [batch, DIM]);
   return g.encode();
+}
+
+/**
+ * Moves a graph's weights out of it into ONNX external data, each tensor to the file `locate` names
+ * (relative to the graph's folder): one file for all (torch's exporter, cn_clip's fp16 export) or one per
+ * tensor (onnx.save with all_tensors_to_one_file=False).
+ */
+export function externalise(graph: Uint8Array, locate: (tensor: string) => string): { graph: Buffer; data: Map<string, Buffer> } {
+  const model = onnx.ModelProto.decode(graph);
+  const data = new Map<string, Buffer>();
+  for (const t of model.graph!.initializer!) {
+    if (!t.rawData || t.rawData.length === 0) continue;
+    const bytes = Buffer.from(t.rawData);
+    const location = locate(t.name!);
+    const before = data.get(location) ?? Buffer.alloc(0);
+    t.rawData = new Uint8Array();
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.externalData = [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(before.length) },
+      { key: 'length', value: String(bytes.length) },
+    ];
+    data.set(location, Buffer.concat([before, bytes]));
+  }
+  return { graph: Buffer.from(onnx.ModelProto.encode(model).finish()), data };
 }
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2));
@@ -116,43 +145,45 @@ export async function xenovaRepo(): Promise<RepoFiles> {
   return files;
 }
 
-/** An fp16 image tower as cn_clip exports it: float16 in and out, weights in an ONNX external-data file. */
+/**
+ * An fp16 image tower as cn_clip exports it (float16_converter with keep_io_types=True): float32 pixels in
+ * and embeddings out, float16 weights and arithmetic inside, the weights in an external-data file beside it.
+ */
 function fp16ImageGraphWithExternalData(file: string, seed: number): { graph: Buffer; data: Buffer } {
   const g = new GraphBuilder('vision-fp16');
-  const pixels = g.input('image', F16, ['batch', 3, SIZE, SIZE]);
-  const features = imagePath(g, g.op('Cast', [pixels], [intAttr('to', F)]), mulberry32(seed));
-  g.op('Cast', [features], [intAttr('to', F16)], 'unnorm_image_features');
-  g.output('unnorm_image_features', F16, ['batch', DIM]);
-  const model = onnx.ModelProto.decode(g.encode());
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const t of model.graph!.initializer!) {
-    if (!t.rawData || t.rawData.length === 0) continue;
-    const bytes = Buffer.from(t.rawData);
-    t.rawData = new Uint8Array();
-    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-    t.externalData = [
-      { key: 'location', value: `${file}.extra_file` },
-      { key: 'offset', value: String(offset) },
-      { key: 'length', value: String(bytes.length) },
-    ];
-    chunks.push(bytes);
-    offset += bytes.length;
-  }
-  return { graph: Buffer.from(onnx.ModelProto.encode(model).finish()), data: Buffer.concat(chunks) };
+  const pixels = g.input('image', F, ['batch', 3, SIZE, SIZE]);
+  const features = imagePath(g, g.op('Cast', [pixels], [intAttr('to', F16)]), mulberry32(seed), true);
+  g.op('Cast', [features], [intAttr('to', F)], 'unnorm_image_features');
+  g.output('unnorm_image_features', F, ['batch', DIM]);
+  const { graph, data } = externalise(g.encode(), () => `${file}.extra_file`);
+  return { graph, data: data.get(`${file}.extra_file`)! };
 }
 
-/** cn_clip's deploy export: two graphs per precision, no vocabulary (that comes from the companion repository). */
-export function cnClipRepo(): RepoFiles {
-  const fp16 = fp16ImageGraphWithExternalData('vit-b-16.img.fp16.onnx', 10);
-  const text = Buffer.from(textGraph({ ids: 'text', idsType: I64, length: 52, vocabSize: 21128, output: 'unnorm_text_features', seed: 5 }));
+/**
+ * cn_clip's deploy export (pytorch_to_onnx.py): two graphs per precision, no vocabulary (that comes from the
+ * companion repository). Its text export has no dynamic axes, so the text tower is fixed at [1, 52]; its
+ * vision export has them.
+ */
+export function cnClipRepo(model = 'vit-b-16', size = SIZE): RepoFiles {
+  const fp16 = fp16ImageGraphWithExternalData(`${model}.img.fp16.onnx`, 10);
+  const text = Buffer.from(textGraph({ ids: 'text', idsType: I64, length: 52, vocabSize: 21128, output: 'unnorm_text_features', seed: 5, batch: 1 }));
+  const image = size === SIZE ? imageGraph('image', 'unnorm_image_features', 4) : sizedImageGraph(size);
   return new Map([
-    ['vit-b-16.img.fp32.onnx', Buffer.from(imageGraph('image', 'unnorm_image_features', 4))],
-    ['vit-b-16.txt.fp32.onnx', text],
-    ['vit-b-16.img.fp16.onnx', fp16.graph],
-    ['vit-b-16.img.fp16.onnx.extra_file', fp16.data],
-    ['vit-b-16.txt.fp16.onnx', text],
+    [`${model}.img.fp32.onnx`, Buffer.from(image)],
+    [`${model}.txt.fp32.onnx`, text],
+    [`${model}.img.fp16.onnx`, fp16.graph],
+    [`${model}.img.fp16.onnx.extra_file`, fp16.data],
+    [`${model}.txt.fp16.onnx`, text],
   ]);
+}
+
+/** An image tower of another input size (cn_clip's ViT-L-14-336 takes 336 px). */
+function sizedImageGraph(size: number): Uint8Array {
+  const g = new GraphBuilder('vision');
+  const pixels = g.input('image', F, ['batch', 3, size, size]);
+  g.op('Identity', [imagePath(g, pixels, mulberry32(4))], [], 'unnorm_image_features');
+  g.output('unnorm_image_features', F, ['batch', DIM]);
+  return g.encode();
 }
 
 /** OFA-Sys/chinese-clip-vit-base-patch16: where cn_clip's vocabulary and preprocessing come from. */
@@ -205,17 +236,60 @@ export function splitRepo(): RepoFiles {
   ]);
 }
 
-/** Immich's layout: open_clip config.json, visual/ and textual/ folders, int32 `text` input. */
+/** Immich's layout: open_clip config.json, visual/ and textual/ folders, int32 `text` input; its exporter fixes both towers at batch 1. */
 export function immichRepo(): RepoFiles {
   return new Map([
     ['config.json', json({ embed_dim: DIM, vision_cfg: { image_size: SIZE }, text_cfg: { context_length: 16 } })],
-    ['visual/model.onnx', Buffer.from(imageGraph('image', 'embedding', 8))],
+    ['visual/model.onnx', Buffer.from(imageGraph('image', 'embedding', 8, 1))],
     [
       'visual/preprocess_cfg.json',
       json({ size: [SIZE, SIZE], mode: 'RGB', mean: [...MEAN], std: [...STD], interpolation: 'bicubic', resize_mode: 'shortest', fill_color: 0 }),
     ],
-    ['textual/model.onnx', Buffer.from(textGraph({ ids: 'text', idsType: I32, length: 16, vocabSize: SMALL_VOCAB.length, output: 'embedding', seed: 9 }))],
+    [
+      'textual/model.onnx',
+      Buffer.from(textGraph({ ids: 'text', idsType: I32, length: 16, vocabSize: SMALL_VOCAB.length, output: 'embedding', seed: 9, batch: 1 })),
+    ],
     ['textual/tokenizer.json', json(bertTokenizerJsonFromVocab(SMALL_VOCAB, true))],
     ['textual/tokenizer_config.json', json({ tokenizer_class: 'BertTokenizer', pad_token: '[PAD]' })],
   ]);
+}
+
+/** The split layout with every weight in a file of its own under onnx/weights/ (onnx.save, all_tensors_to_one_file=False). */
+export function splitPerTensorRepo(): RepoFiles {
+  const files = splitRepo();
+  for (const graph of ['onnx/vision_model.onnx', 'onnx/text_model.onnx']) {
+    const { graph: bytes, data } = externalise(files.get(graph)!, (tensor) => `weights/${path.posix.basename(graph, '.onnx')}-${tensor}`);
+    files.set(graph, bytes);
+    for (const [location, d] of data) files.set(`onnx/${location}`, d);
+  }
+  return files;
+}
+
+/** Xenova's layout for a model over 2 GB: the combined graph's weights in onnx/model.onnx_data, as config.json's transformers.js_config says. */
+export async function xenovaExternalRepo(): Promise<RepoFiles> {
+  const files = await xenovaRepo();
+  const { graph, data } = externalise(files.get('onnx/model.onnx')!, () => 'model.onnx_data');
+  files.set('onnx/model.onnx', graph);
+  files.set('onnx/model.onnx_data', data.get('model.onnx_data')!);
+  const config = JSON.parse(files.get('config.json')!.toString()) as Record<string, unknown>;
+  files.set('config.json', json({ ...config, 'transformers.js_config': { use_external_data_format: true } }));
+  return files;
+}
+
+/** OFA-Sys/chinese-clip-vit-large-patch14-336px: the preprocessing of cn_clip's ViT-L-14-336. */
+export async function ofaSys336Repo(): Promise<RepoFiles> {
+  const real = JSON.parse((await referenceFile('preprocessor_config.json')).toString()) as Record<string, unknown>;
+  return new Map([
+    ['vocab.txt', await referenceFile('vocab.txt')],
+    ['preprocessor_config.json', json({ ...real, size: { height: 336, width: 336 }, crop_size: { height: 336, width: 336 } })],
+  ]);
+}
+
+/** The split layout whose vision graph declares an open batch but reshapes to one item inside (an export traced at batch 1). */
+export function splitRepoBatchOneInside(): RepoFiles {
+  const g = new GraphBuilder('vision');
+  const pixels = g.input('pixel_values', F, ['batch', 3, SIZE, SIZE]);
+  g.op('Reshape', [imagePath(g, pixels, mulberry32(6)), g.int64Const([1, DIM])], [], 'image_embeds');
+  g.output('image_embeds', F, ['batch', DIM]);
+  return new Map([...splitRepo(), ['onnx/vision_model.onnx', Buffer.from(g.encode())]]);
 }

@@ -1,3 +1,5 @@
+import { packKey, type ModelManifest } from '../../models/manifest';
+import { notMeaningfulWarning } from '../../models/modelPack';
 import type { EndpointStatus } from '../../remoteEncoders/encoderPool';
 import type { Metrics } from '../../observability/metrics';
 import type { VectorStore } from '../../store/vectorStore';
@@ -7,9 +9,7 @@ import { Reply, SENT, type Handlers } from '../router';
 export interface HealthDeps {
   pingDatabase: () => Promise<void>;
   store: VectorStore;
-  modelKey: string;
-  /** Set when the pack cannot give meaningful results (the generated test pack). */
-  modelWarning?: string | undefined;
+  model: () => ModelManifest;
   /** False while draining for shutdown: load balancers should stop sending traffic. */
   accepting: () => boolean;
   /** Remote encoders, when configured: informative only, the local pack answers while none is up. */
@@ -28,6 +28,17 @@ async function check(fn: () => Promise<unknown>): Promise<{ ok: boolean; error?:
   }
 }
 
+function modelStatus(manifest: ModelManifest) {
+  const warning = notMeaningfulWarning(manifest);
+  return {
+    ok: true,
+    pack: packKey(manifest),
+    meaningful: !warning,
+    ...(warning ? { warning } : {}),
+    maxBatch: { image: manifest.image.maxBatch ?? null, text: manifest.text.maxBatch ?? null },
+  };
+}
+
 export function healthHandlers(deps: HealthDeps): Handlers<typeof healthRoutes> {
   return {
     health: async () => ({ status: 'ok' }),
@@ -40,7 +51,7 @@ export function healthHandlers(deps: HealthDeps): Handlers<typeof healthRoutes> 
         checks: {
           database,
           vectorStore: { ...vectorStore, kind: deps.store.kind },
-          model: { ok: true, pack: deps.modelKey, meaningful: !deps.modelWarning, ...(deps.modelWarning ? { warning: deps.modelWarning } : {}) },
+          model: modelStatus(deps.model()),
           accepting,
           ...(deps.encoders ? { encoders: deps.encoders() } : {}),
         },

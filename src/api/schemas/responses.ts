@@ -207,7 +207,15 @@ export const readinessSchema = z.object({
   checks: z.object({
     database: check,
     vectorStore: check.extend({ kind: z.string() }),
-    model: z.object({ ok: z.boolean(), pack: z.string(), meaningful: z.boolean(), warning: z.string().optional() }),
+    model: z.object({
+      ok: z.boolean(),
+      pack: z.string(),
+      meaningful: z.boolean(),
+      warning: z.string().optional(),
+      maxBatch: z
+        .object({ image: z.number().int().nullable(), text: z.number().int().nullable() })
+        .describe("items per encoder run the pack's graphs take (null: any); a pack fixed at 1 encodes searches and ingest one item at a time"),
+    }),
     accepting: z.boolean(),
     encoders: z
       .array(

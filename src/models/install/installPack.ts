@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { encodeOnce, loadModelPack } from '../modelPack';
-import { writeManifest, type ModelManifest } from '../manifest';
+import { loadModelPack, type ModelPack } from '../modelPack';
+import { writeManifest, type ManifestDraft, type ModelManifest } from '../manifest';
 import { ModelInstallError } from './errors';
-import { planInstall, type Variant } from './layouts';
+import { externalDataOf } from './externalData';
+import { CN_CLIP_EXTRAS, cnClipModelName, detectLayout, planInstall, type Companion, type Variant } from './layouts';
 import { manifestFromRepo } from './manifestFromRepo';
 import { splitCombinedGraph } from './onnxSplit';
-import type { FetchProgress, PackSource } from './packSource';
+import type { FetchProgress, PackSource, SourceFile } from './packSource';
 
 /** The link `npm start` follows when MODEL_DIR is unset. */
 export const ACTIVE_LINK = 'active';
+
+/** Where cn_clip's vocabulary comes from: a repository, chosen by the model's name (vit-l-14-336) when not set. */
+export type CompanionFor = (cnClipModel: string | undefined) => { source: PackSource; label: string };
 
 export interface InstallOptions {
   source: PackSource;
@@ -18,8 +22,8 @@ export interface InstallOptions {
   repo: string;
   revision: string;
   variant: Variant;
-  /** cn_clip's export has no vocabulary: it comes from this repository. */
-  companion?: PackSource | undefined;
+  /** cn_clip's export has no vocabulary or preprocessing: they come from this repository. */
+  companion?: CompanionFor | undefined;
   modelsDir: string;
   /** Make this pack the one `npm start` uses (models/active). */
   activate: boolean;
@@ -46,27 +50,83 @@ export async function activePackTarget(modelsDir: string): Promise<string | unde
   return readlink(path.join(modelsDir, ACTIVE_LINK)).catch(() => undefined);
 }
 
+type Tower = 'image' | 'text';
+
+/** Two items in one run of each tower (one when the graph is fixed at one): what searches and ingest send. */
+async function encodeTower(pack: ModelPack, tower: Tower, items: number): Promise<void> {
+  const size = pack.image.preprocessing.size;
+  if (tower === 'text') await pack.text.encode(['海边的日落', '一只猫'].slice(0, items));
+  else await pack.image.encode(Array.from({ length: items }, () => ({ data: new Float32Array(3 * size * size), size })));
+}
+
 /**
- * Lists the source, fetches what its layout needs into a staging folder, splits a combined graph
- * into towers, derives the manifest from the repository's files, loads and runs the pack once, and
- * only then moves it into place (and, if asked, points models/active at it). A failure at any step
- * leaves the previous pack as it was; finished downloads stay cached for the next try.
+ * Loads the staged pack and runs each tower on two items at once. A graph that declares an open batch
+ * but runs only one item at a time (an export with a batch of 1 baked into a reshape) is recorded as
+ * fixed at 1, so searches and ingest never send it more; a tower that fails even alone fails the install.
+ */
+async function smokeTest(dir: string, draft: ManifestDraft, write: (d: ManifestDraft) => Promise<ModelManifest>, step: (m: string) => void): Promise<ModelManifest> {
+  let manifest = await write(draft);
+  const load = () => loadModelPack(dir, { batchSize: 2, intraOpThreads: 1, interOpThreads: 1, maxConcurrentRuns: 1, verifyChecksums: true });
+  for (const tower of ['image', 'text'] as const) {
+    const pack = await load();
+    try {
+      await encodeTower(pack, tower, 2);
+    } catch (e) {
+      if (manifest[tower].maxBatch === 1) throw e;
+      const fixed = { ...draft, [tower]: { ...draft[tower], maxBatch: 1 } };
+      manifest = await write(fixed);
+      draft = fixed;
+      step(`the ${tower} tower failed on two items at once (${(e as Error).message.split('\n')[0]}); it is run one item at a time`);
+    } finally {
+      await pack.close();
+    }
+  }
+  const pack = await load();
+  try {
+    for (const tower of ['image', 'text'] as const) await encodeTower(pack, tower, 2);
+  } finally {
+    await pack.close();
+  }
+  return manifest;
+}
+
+/**
+ * Lists the source, fetches what its layout needs into a staging folder (the graphs, then the weights
+ * each graph names as its external data), splits a combined graph into towers, derives the manifest from
+ * the repository's files, loads and runs the pack, and only then moves it into place (and, if asked,
+ * points models/active at it). A failure at any step leaves the previous pack as it was; finished
+ * downloads stay cached for the next try.
  */
 export async function installPack(opts: InstallOptions): Promise<InstalledPack> {
   const step = opts.onStep ?? (() => undefined);
   step(`listing ${opts.source.label}`);
   const files = await opts.source.list();
-  const companionFiles = opts.companion && files.every((f) => f.path !== 'vocab.txt') ? await opts.companion.list().catch(() => []) : [];
-  const plan = planInstall(files, opts.variant, opts.repo, companionFiles);
-  step(`layout ${plan.layout}, variant ${opts.variant}: ${plan.files.length} files, ${(plan.files.reduce((s, f) => s + f.file.size, 0) / 1e6).toFixed(1)} MB`);
+  let companion: (Companion & { source: PackSource }) | null = null;
+  if (detectLayout(files) === 'cn-clip' && CN_CLIP_EXTRAS.some((n) => !files.some((f) => f.path === n)) && opts.companion) {
+    const chosen = opts.companion(cnClipModelName(files));
+    step(`listing ${chosen.label} for cn_clip's vocabulary and preprocessing`);
+    companion = { ...chosen, files: await chosen.source.list() };
+  }
+  const plan = planInstall(files, opts.variant, opts.repo, companion);
+  step(`layout ${plan.layout}, variant ${opts.variant}: ${plan.files.length} files, ${(plan.files.reduce((s, f) => s + f.file.size, 0) / 1e6).toFixed(1)} MB before external data`);
 
   await mkdir(opts.modelsDir, { recursive: true });
   const staging = await mkdtemp(path.join(opts.modelsDir, '.staging-'));
   try {
-    for (const { file, companion } of plan.files) {
-      const from = companion ? opts.companion! : opts.source;
-      await from.fetch(file, path.join(staging, file.path), opts.onProgress);
+    for (const { file, companion: fromCompanion } of plan.files) {
+      await (fromCompanion ? companion!.source : opts.source).fetch(file, path.join(staging, file.path), opts.onProgress);
     }
+    // The weights a graph keeps outside it, as the graph itself names them.
+    const external: SourceFile[] = [];
+    for (const graph of plan.graphs) {
+      for (const wanted of await externalDataOf(path.join(staging, graph), graph)) {
+        const file = files.find((f) => f.path === wanted);
+        if (!file) throw new ModelInstallError(`${graph} keeps its weights in ${wanted}, which ${opts.repo} does not have`);
+        if (!external.includes(file)) external.push(file);
+      }
+    }
+    if (external.length) step(`external data: ${external.length} file(s), ${(external.reduce((s, f) => s + f.size, 0) / 1e6).toFixed(1)} MB`);
+    for (const file of external) await opts.source.fetch(file, path.join(staging, file.path), opts.onProgress);
     if (plan.combined) {
       step(`splitting ${plan.combined} into an image tower and a text tower`);
       const combined = path.join(staging, plan.combined);
@@ -77,10 +137,11 @@ export async function installPack(opts: InstallOptions): Promise<InstalledPack> 
       step(`image tower: ${image!.nodes} nodes reading ${image!.inputs.join(', ')}; text tower: ${text!.nodes} nodes reading ${text!.inputs.join(', ')}`);
       await rm(combined);
     }
+    const fetched = [...plan.files.map((f) => f.file), ...external];
     const name = `${opts.repo.split('/').pop()!.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}${opts.variant === 'fp32' ? '' : `-${opts.variant}`}`;
     // Content-addressed: the same files give the same key, new weights a new one (and a reindex).
     const version = createHash('sha256')
-      .update(plan.files.map((f) => `${f.file.path}:${f.file.sha256 ?? f.file.gitOid ?? f.file.size}`).join('\n'))
+      .update(fetched.map((f) => `${f.path}:${f.sha256 ?? f.gitOid ?? f.size}`).join('\n'))
       .digest('hex')
       .slice(0, 12);
     const draft = await manifestFromRepo({
@@ -89,18 +150,11 @@ export async function installPack(opts: InstallOptions): Promise<InstalledPack> 
       name,
       version,
       description: `${opts.repo} (${plan.layout}, ${opts.variant}), installed by models:fetch`,
-      source: { repo: opts.repo, revision: opts.revision, variant: opts.variant },
+      source: { repo: opts.repo, revision: opts.source.revision ?? opts.revision, variant: opts.variant },
+      companion: companion?.label,
     });
-    const graphs = new Set([plan.image, plan.text, plan.combined]);
-    const external = plan.files.map((f) => f.file.path).filter((p) => !graphs.has(p) && /\.onnx[._]|\.extra_file$/.test(p));
-    const manifest = await writeManifest(staging, draft, external);
-    step('loading the pack and encoding one text and one image');
-    const pack = await loadModelPack(staging, { batchSize: 1, intraOpThreads: 1, interOpThreads: 1, maxConcurrentRuns: 1, verifyChecksums: true });
-    try {
-      await encodeOnce(pack);
-    } finally {
-      await pack.close();
-    }
+    step('loading the pack and encoding two texts and two images');
+    const manifest = await smokeTest(staging, draft, (d) => writeManifest(staging, d, external.map((f) => f.path)), step);
     const dir = path.join(opts.modelsDir, name);
     const old = `${dir}.old-${process.pid}`;
     if (await exists(dir)) await rename(dir, old);

@@ -20,9 +20,19 @@ export interface PlannedFile {
   companion: boolean;
 }
 
+/** Where cn_clip's vocabulary and preprocessing come from when its export lacks them. */
+export interface Companion {
+  /** For messages: "OFA-Sys/chinese-clip-vit-base-patch16 (MODELS_VOCAB_REPO)". */
+  label: string;
+  files: readonly SourceFile[];
+}
+
 export interface InstallPlan {
   layout: Layout;
+  /** Graphs and configuration; the weights a graph keeps beside it (external data) are read from the graph once fetched. */
   files: PlannedFile[];
+  /** Graph paths in the repository (and in the pack before any split). */
+  graphs: string[];
   /** Paths inside the pack. For a combined graph `image` and `text` name the towers the split writes. */
   image: string;
   text: string;
@@ -43,11 +53,6 @@ export function detectLayout(files: readonly SourceFile[]): Layout {
   );
 }
 
-/** A graph and, where the export keeps weights outside it, the ONNX external-data file(s) beside it. */
-function withExternalData(files: readonly SourceFile[], graph: SourceFile): SourceFile[] {
-  return [graph, ...files.filter((f) => f.path !== graph.path && (f.path.startsWith(`${graph.path}_data`) || f.path.startsWith(`${graph.path}.extra_file`) || f.path.startsWith(`${graph.path}.data`)))];
-}
-
 function pick(files: readonly SourceFile[], want: string, repo: string, variant: Variant): SourceFile {
   const f = files.find((x) => x.path === want);
   if (!f) {
@@ -57,20 +62,28 @@ function pick(files: readonly SourceFile[], want: string, repo: string, variant:
   return f;
 }
 
-export function planInstall(files: readonly SourceFile[], variant: Variant, repo: string, companion: readonly SourceFile[] = []): InstallPlan {
+/** cn_clip names its graphs after the model (vit-b-16.img.fp32.onnx); that name says which Chinese-CLIP repository has its vocabulary. */
+export function cnClipModelName(files: readonly SourceFile[]): string | undefined {
+  return files.map((f) => f.path.match(/(?:^|\/)([^/]+)\.img\.fp(?:32|16)\.onnx$/)?.[1]).find(Boolean)?.toLowerCase();
+}
+
+/** What cn_clip's export needs from elsewhere: the vocabulary and the preprocessing, unless it has them itself. */
+export const CN_CLIP_EXTRAS = ['vocab.txt', 'preprocessor_config.json'] as const;
+
+export function planInstall(files: readonly SourceFile[], variant: Variant, repo: string, companion: Companion | null = null): InstallPlan {
   const layout = detectLayout(files);
   const main = (list: SourceFile[]): PlannedFile[] => list.map((file) => ({ file, companion: false }));
   const configs = (names: readonly string[]) => files.filter((f) => names.includes(f.path));
   switch (layout) {
     case 'transformers-combined': {
       const graph = pick(files, `onnx/model${TRANSFORMERS_SUFFIX[variant]}.onnx`, repo, variant);
-      return { layout, files: main([...withExternalData(files, graph), ...configs(TRANSFORMERS_CONFIGS)]), combined: graph.path, image: 'image_encoder.onnx', text: 'text_encoder.onnx' };
+      return { layout, files: main([graph, ...configs(TRANSFORMERS_CONFIGS)]), graphs: [graph.path], combined: graph.path, image: 'image_encoder.onnx', text: 'text_encoder.onnx' };
     }
     case 'transformers-split': {
       const suffix = TRANSFORMERS_SUFFIX[variant];
       const vision = pick(files, `onnx/vision_model${suffix}.onnx`, repo, variant);
       const text = pick(files, `onnx/text_model${suffix}.onnx`, repo, variant);
-      return { layout, files: main([...withExternalData(files, vision), ...withExternalData(files, text), ...configs(TRANSFORMERS_CONFIGS)]), image: vision.path, text: text.path };
+      return { layout, files: main([vision, text, ...configs(TRANSFORMERS_CONFIGS)]), graphs: [vision.path, text.path], image: vision.path, text: text.path };
     }
     case 'cn-clip': {
       if (variant === 'quantized') throw new ModelInstallError(`${repo} is cn_clip's own export, which has fp32 and fp16 graphs only: set MODELS_VARIANT=fp32 or fp16`);
@@ -78,13 +91,18 @@ export function planInstall(files: readonly SourceFile[], variant: Variant, repo
       const image = files.find((f) => f.path.endsWith(`.img.${precision}.onnx`));
       const text = files.find((f) => f.path.endsWith(`.txt.${precision}.onnx`));
       if (!image || !text) throw new ModelInstallError(`${repo} has no *.img.${precision}.onnx and *.txt.${precision}.onnx pair`);
-      const extras = ['vocab.txt', 'preprocessor_config.json'].map((name) => {
+      const extras = CN_CLIP_EXTRAS.map((name) => {
         const own = files.find((f) => f.path === name);
-        const theirs = companion.find((f) => f.path === name);
-        if (!own && !theirs) throw new ModelInstallError(`${repo} is cn_clip's export without ${name}, and the vocabulary repository (MODELS_VOCAB_REPO) has none either`);
-        return own ? { file: own, companion: false } : { file: theirs!, companion: true };
+        if (own) return { file: own, companion: false };
+        const theirs = companion?.files.find((f) => f.path === name);
+        if (theirs) return { file: theirs, companion: true };
+        throw new ModelInstallError(
+          companion
+            ? `${repo} is cn_clip's export without ${name}, and ${companion.label} has none either: set MODELS_VOCAB_REPO to the Chinese-CLIP repository of this model`
+            : `${repo} is cn_clip's export without ${name}: put ${CN_CLIP_EXTRAS.join(' and ')} beside its graphs, or set MODELS_VOCAB_REPO`,
+        );
       });
-      return { layout, files: [...main([...withExternalData(files, image), ...withExternalData(files, text)]), ...extras], image: image.path, text: text.path };
+      return { layout, files: [...main([image, text]), ...extras], graphs: [image.path, text.path], image: image.path, text: text.path };
     }
     case 'immich': {
       if (variant !== 'fp32') throw new ModelInstallError(`${repo} is an Immich model, published in fp32 only: set MODELS_VARIANT=fp32`);
@@ -92,7 +110,7 @@ export function planInstall(files: readonly SourceFile[], variant: Variant, repo
       const vision = pick(files, 'visual/model.onnx', repo, variant);
       const text = pick(files, 'textual/model.onnx', repo, variant);
       for (const n of need) if (!files.some((f) => f.path === n)) throw new ModelInstallError(`${repo} has no ${n}`);
-      return { layout, files: main([...withExternalData(files, vision), ...withExternalData(files, text), ...configs(need)]), image: vision.path, text: text.path };
+      return { layout, files: main([vision, text, ...configs(need)]), graphs: [vision.path, text.path], image: vision.path, text: text.path };
     }
   }
 }

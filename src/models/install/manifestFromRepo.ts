@@ -16,7 +16,9 @@ export interface GraphIo {
 export async function readGraphIo(file: string): Promise<GraphIo> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled' });
+    // 'basic', as onnxruntime's users run graphs: an fp16 export has been reported to fail to load with
+    // optimisations disabled (a type error on a cast onnxruntime inserts itself), which 'basic' avoids.
+    session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'basic' });
   } catch (e) {
     throw new ModelInstallError(`${path.basename(file)} does not load in onnxruntime: ${(e as Error).message}`);
   }
@@ -71,13 +73,16 @@ function chooseOutput(io: GraphIo, preferred: readonly string[], file: string): 
   return found;
 }
 
-function imageInput(io: GraphIo, file: string): { name: string; type: 'float32' | 'float16'; size?: number } {
+/** A fixed first dimension: the graph takes that many items per run and no other number. */
+const fixedBatch = (shape: readonly (number | string)[]): { maxBatch?: number } => (typeof shape[0] === 'number' && shape[0] > 0 ? { maxBatch: shape[0] } : {});
+
+function imageInput(io: GraphIo, file: string): { name: string; type: 'float32' | 'float16'; size?: number; maxBatch?: number } {
   const inputs = io.inputs.filter((i) => i.type === 'float32' || i.type === 'float16');
   if (io.inputs.length !== 1 || inputs.length !== 1) throw new ModelInstallError(`${file}: an image tower takes one float input; this one takes ${io.inputs.map((i) => `${i.name}:${i.type}`).join(', ')}`);
   const input = inputs[0]!;
   const h = input.shape[2];
   const w = input.shape[3];
-  return { name: input.name, type: input.type as 'float32' | 'float16', ...(typeof h === 'number' && h === w ? { size: h } : {}) };
+  return { name: input.name, type: input.type as 'float32' | 'float16', ...(typeof h === 'number' && h === w ? { size: h } : {}), ...fixedBatch(input.shape) };
 }
 
 function textInputs(io: GraphIo, file: string) {
@@ -97,6 +102,7 @@ function textInputs(io: GraphIo, file: string) {
     inputs: { ids: ids.name, ...(mask ? { mask: mask.name } : {}), ...(tokenTypes ? { tokenTypes: tokenTypes.name } : {}) },
     idsType: ids.type === 'int32' ? ('int32' as const) : ('int64' as const),
     fixedLength: typeof len === 'number' ? len : undefined,
+    ...fixedBatch(ids.shape),
   };
 }
 
@@ -155,6 +161,8 @@ export interface DeriveOptions {
   version: string;
   description: string;
   source: { repo: string; revision: string; variant: string };
+  /** Where cn_clip's vocabulary and preprocessing came from, for messages: "OFA-Sys/… (MODELS_VOCAB_REPO)". */
+  companion?: string | undefined;
 }
 
 /** The pack's manifest, from the repository's own configuration files and its graphs' signatures. */
@@ -212,14 +220,31 @@ export async function manifestFromRepo(opts: DeriveOptions): Promise<ManifestDra
     }
     if (maxLength === undefined) throw new ModelInstallError(`${plan.text} takes any number of tokens and neither config.json (model_type) nor tokenizer_config.json (model_max_length) says how many to use`);
   }
-  if (pixel.size !== undefined && pixel.size !== prep.size) throw new ModelInstallError(`${plan.image} takes ${pixel.size}px images but the preprocessing config says ${prep.size}px`);
+  if (pixel.size !== undefined && pixel.size !== prep.size) {
+    const borrowed = plan.files.some((f) => f.file.path === 'preprocessor_config.json' && f.companion);
+    throw new ModelInstallError(
+      borrowed
+        ? `${plan.image} takes ${pixel.size}px images but preprocessor_config.json from ${opts.companion ?? 'the vocabulary repository'} says ${prep.size}px: set MODELS_VOCAB_REPO to the Chinese-CLIP repository of this model (e.g. OFA-Sys/chinese-clip-vit-large-patch14-336px for vit-l-14-336)`
+        : `${plan.image} takes ${pixel.size}px images but the preprocessing config says ${prep.size}px`,
+    );
+  }
   return {
     name: opts.name,
     version: opts.version,
     description: opts.description,
     source: { ...opts.source, layout: plan.layout },
     embeddingDim: dim,
-    image: { file: plan.image, input: pixel.name, inputType: pixel.type, output: imageOut.name, ...prep },
-    text: { file: plan.text, inputs: text.inputs, idsType: text.idsType, prefix, ...(script ? { script } : {}), output: textOut.name, maxLength, tokenizer },
+    image: { file: plan.image, input: pixel.name, inputType: pixel.type, output: imageOut.name, ...prep, ...(pixel.maxBatch ? { maxBatch: pixel.maxBatch } : {}) },
+    text: {
+      file: plan.text,
+      inputs: text.inputs,
+      idsType: text.idsType,
+      prefix,
+      ...(script ? { script } : {}),
+      output: textOut.name,
+      maxLength,
+      tokenizer,
+      ...(text.maxBatch ? { maxBatch: text.maxBatch } : {}),
+    },
   };
 }

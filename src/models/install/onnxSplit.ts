@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { ModelInstallError } from './errors';
+import { locationOf } from './externalData';
 
 export interface TowerSpec {
   /** The graph output this tower computes. */
@@ -80,6 +82,20 @@ function subgraphFor(graph: onnx.IGraphProto, spec: TowerSpec): onnx.IGraphProto
 }
 
 /**
+ * A tower written to another folder than the combined graph still finds the weights the graph keeps
+ * outside it: each external-data location is made relative to the tower's folder.
+ */
+function relocated(tensors: readonly onnx.ITensorProto[], from: string, to: string): onnx.ITensorProto[] {
+  if (from === to) return [...tensors];
+  return tensors.map((t) => {
+    const location = locationOf(t);
+    if (location === undefined) return t;
+    const moved = path.relative(to, path.resolve(from, location)).split(path.sep).join('/');
+    return { ...t, externalData: t.externalData!.map((e) => (e.key === 'location' ? { ...e, value: moved } : e)) };
+  });
+}
+
+/**
  * Splits a combined dual-encoder graph (e.g. transformers.js's ChineseCLIPModel export) into one
  * ONNX file per tower. Weights are never copied in memory: the decoded model's tensors are views
  * into the file's buffer, and each tower is encoded, written and dropped before the next.
@@ -91,10 +107,11 @@ export async function splitCombinedGraph(file: string, towers: readonly TowerSpe
   if ((graph.sparseInitializer ?? []).length) throw new ModelInstallError(`${file} has sparse initializers, which the splitter does not handle`);
   const summaries: TowerSummary[] = [];
   for (const spec of towers) {
-    const sub = subgraphFor(graph, spec);
+    const cut = subgraphFor(graph, spec);
+    const sub = { ...cut, initializer: relocated(cut.initializer!, path.dirname(file), path.dirname(spec.file)) };
     const bytes = onnx.ModelProto.encode({ ...model, graph: sub }).finish();
     await writeFile(spec.file, bytes);
-    summaries.push({ inputs: sub.input!.map((i) => i.name!), nodes: sub.node!.length, initializers: sub.initializer!.length, bytes: bytes.length });
+    summaries.push({ inputs: sub.input!.map((i) => i.name!), nodes: sub.node!.length, initializers: sub.initializer.length, bytes: bytes.length });
   }
   return summaries;
 }

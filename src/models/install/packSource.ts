@@ -23,6 +23,8 @@ export interface FetchProgress {
 export interface PackSource {
   /** Says where the files come from, for messages. */
   readonly label: string;
+  /** The commit the listing came from, once listed (hubs); every file is fetched from it. */
+  readonly revision?: string;
   list(): Promise<SourceFile[]>;
   /** Puts the verified file at `dest` (never a partial one). */
   fetch(file: SourceFile, dest: string, onProgress?: (p: FetchProgress) => void): Promise<void>;
