@@ -63,6 +63,8 @@ interface Tracked {
   thumbnailUrl: string | null;
   acked: boolean;
   dead: 'no' | 'acked' | 'maybe';
+  /** When the delete (or purge) was acknowledged. */
+  deadAt?: number;
   /** The last acknowledged PATCH's tags, and PATCHes sent after it whose answer never came. */
   tags: { acked: string[] | null; maybe: string[][] };
 }
@@ -152,7 +154,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const isDead = (t: Tracked) => t.dead === 'acked';
   const deadOnes = () => [...tracked.values()].filter(isDead);
   const flag = (t: Tracked | undefined, where: string) => {
-    if (t && isDead(t)) resurrected.add(`${t.externalId} via ${where}`);
+    if (t && isDead(t)) resurrected.add(`${t.externalId} via ${where}, ${((Date.now() - t.deadAt!) / 1000).toFixed(1)} s after its delete was acknowledged`);
   };
   const byId = () => new Map([...tracked.values()].filter((t) => t.id).map((t) => [t.id!, t]));
 
@@ -186,21 +188,29 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     report.checks.searches++;
   };
 
-  /** Every route that could serve a deleted image, for a few deleted images. */
+  /**
+   * Every route that could serve a deleted image, for a few deleted images. Only an answer that serves it
+   * counts: an error while PostgreSQL is down serves nothing.
+   */
+  const served = (status: number) => status >= 200 && status < 300;
   const readDead = async (sample: Tracked[]) => {
     for (const t of sample) {
       const ext = encodeURIComponent(t.externalId);
-      if ((await api('GET', `/v1/images/by-external-id/${ext}?owner=${t.owner}`)).status !== 404) flag(t, 'external id');
+      const check = async (where: string, method: string, url: string, body?: unknown) => {
+        const { status } = await api(method, url, body);
+        if (served(status)) flag(t, `${where} (HTTP ${status})`);
+      };
+      await check('external id', 'GET', `/v1/images/by-external-id/${ext}?owner=${t.owner}`);
       if (t.id) {
-        if ((await api('GET', `/v1/images/${t.id}`)).status !== 404) flag(t, 'metadata');
-        if ((await api('GET', `/v1/images/${t.id}/caption`)).status !== 404) flag(t, 'caption');
-        if ((await api('GET', `/v1/images/${t.id}/thumbnail`)).status !== 404) flag(t, 'thumbnail');
-        if ((await api('POST', '/v1/search/image', { imageId: t.id })).status !== 404) flag(t, 'similar by id');
+        await check('metadata', 'GET', `/v1/images/${t.id}`);
+        await check('caption', 'GET', `/v1/images/${t.id}/caption`);
+        await check('thumbnail', 'GET', `/v1/images/${t.id}/thumbnail`);
+        await check('similar by id', 'POST', '/v1/search/image', { imageId: t.id });
       }
       if (t.thumbnailUrl) {
         const res = await fetch(`${service.url}${t.thumbnailUrl}`).catch(() => null);
         if (!res) throw new ServiceDown();
-        if (res.status === 200) flag(t, 'signed thumbnail URL');
+        if (served(res.status)) flag(t, `signed thumbnail URL (HTTP ${res.status})`);
       }
       report.checks.deadReads++;
     }
@@ -266,7 +276,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       throw e;
     });
     if (res.status === 200) {
-      for (const v of victims) v.dead = 'acked';
+      for (const v of victims) Object.assign(v, { dead: 'acked', deadAt: Date.now() });
       if (bulk) report.acknowledged.bulkDeletes++;
       else report.acknowledged.deletes++;
     }
@@ -283,7 +293,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         throw e;
       });
       if (res.status === 200) {
-        for (const t of covered) t.dead = 'acked';
+        for (const t of covered) Object.assign(t, { dead: 'acked', deadAt: Date.now() });
         report.acknowledged.purges++;
       }
     } finally {
