@@ -143,7 +143,7 @@ export class IngestService {
    * known to be stored (modelPack null), skipping images an unfinished job already covers.
    */
   async createReindexJob(): Promise<string | null> {
-    const stale = await this.deps.imageRows.staleForPack(this.deps.pack.key);
+    const stale = await this.deps.imageRows.staleForPack(this.deps.model.current.pack.key);
     const active = await this.deps.jobs.imagesAwaitingJobs();
     const todo = stale.filter((s) => !active.has(s.id));
     if (todo.length === 0) return null;
@@ -151,6 +151,13 @@ export class IngestService {
       this.newJob('*', 'reindex'),
       todo.map((s) => ({ source: s.id, imageId: s.id })),
     );
+  }
+
+  /** After a change of model pack: queues (and starts) re-embedding what the pack in use has not embedded. */
+  async reindexForPack(): Promise<string | null> {
+    const jobId = await this.createReindexJob();
+    if (jobId) this.enqueue(jobId);
+    return jobId;
   }
 
   /** Queues OCR over an owner's (or every) image it has not read; null when there is none. */
@@ -261,6 +268,15 @@ export class IngestService {
 
   idle(): Promise<void> {
     return this.worker.idle();
+  }
+
+  /** Stops after the batch being written, until resume(); jobs stay resumable. */
+  pause(): Promise<void> {
+    return this.worker.pause();
+  }
+
+  resume(): void {
+    this.worker.resume();
   }
 
   stop(): Promise<void> {

@@ -50,6 +50,8 @@ export class JobWorker {
   /** Jobs cancelled while this process runs them: they stop after the batch in progress. */
   private readonly cancelled = new Set<string>();
   private waiting = 0;
+  /** Whether the worker polled when it was paused, to poll again on resume. */
+  private pollingBeforePause = false;
 
   constructor(private readonly deps: WorkerDeps) {
     this.pipeline = new IngestPipeline(deps);
@@ -247,6 +249,19 @@ export class JobWorker {
   /** Resolves when this worker finds nothing more to run (tests and graceful shutdown). */
   async idle(): Promise<void> {
     while (this.draining) await this.draining;
+  }
+
+  /** As stop(), until resume(): the jobs stopped are claimed again then (a change of model pack comes between). */
+  async pause(): Promise<void> {
+    this.pollingBeforePause ||= this.polling;
+    await this.stop();
+  }
+
+  resume(): void {
+    this.stopping = false;
+    if (this.pollingBeforePause) this.start();
+    else this.wake();
+    this.pollingBeforePause = false;
   }
 
   /** Stops after the batch in progress; unfinished jobs keep their state and are claimed again on next start. */

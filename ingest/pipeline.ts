@@ -2,8 +2,8 @@ import type { ImageRef, ImageRepository, IngestRepository, SourceKind } from '..
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { ImageRejected } from '../src/images/decode';
 import { phashToStored } from '../src/images/similarity';
-import type { ModelPack } from '../src/models/modelPack';
-import { VectorStoreError, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
+import type { ModelInUse, ModelSource } from '../src/models/activeModel';
+import { VectorStoreError, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { assetPointIds, externalImageId, imageId, segmentPointId, sha256Hex } from '../src/util/ids';
 import type { EventSink } from '../src/events/events';
@@ -21,8 +21,8 @@ import { factsOf, segmentsFromTimes, type MediaFacts, type MediaFrames, type Rea
 export interface PipelineDeps {
   imageRows: ImageRepository;
   jobs: IngestRepository;
-  collection: VectorCollection;
-  pack: ModelPack;
+  /** The pack and collection in use; each run keeps the one it started with (the worker pauses while it changes). */
+  model: ModelSource;
   derivatives: DerivativeStore;
   reader: ReaderOptions;
   /** Photos, videos, Live Photos and animations into the frames they are searched by. */
@@ -67,11 +67,18 @@ interface JobContext {
   kind: ItemKind;
 }
 
+/** A run's job, with the model its batches are encoded by and written for. */
+interface RunContext extends JobContext {
+  model: ModelInUse;
+}
+
 type Prepared =
   | {
       type: 'encode';
       item: WorkItem;
       imageId: string;
+      /** The image's owner: the job's, or for a reindex job (which works for every owner) the image's own. */
+      owner: string;
       sha256: string;
       bytes: number;
       media: Pick<ReadMedia, 'facts' | 'frames'>;
@@ -130,8 +137,9 @@ export class IngestPipeline {
    * batches are encoded at once (remote encoders work in parallel), but they are written one at a
    * time and in order, so batches commit in order and a failure stops the ones after it.
    */
-  async run(ctx: JobContext, items: WorkItem[], onProgress?: (delta: Partial<JobProgress>) => void, shouldStop: () => boolean = () => false): Promise<void> {
+  async run(job: JobContext, items: WorkItem[], onProgress?: (delta: Partial<JobProgress>) => void, shouldStop: () => boolean = () => false): Promise<void> {
     const { batchSize, lookahead } = this.deps;
+    const ctx: RunContext = { ...job, model: this.deps.model.current };
     const window = Math.max(1, this.deps.encodeInFlight);
     let writing: Promise<void> = Promise.resolve();
     const encoding: Promise<unknown>[] = [];
@@ -144,7 +152,7 @@ export class IngestPipeline {
       const full = batch;
       batch = [];
       batchFrames = 0;
-      const encoded = this.deps.pack.image.encode(
+      const encoded = ctx.model.pack.image.encode(
         full.flatMap((p) => p.media.frames.map((f) => f.tensor)),
         'background',
       );
@@ -192,7 +200,7 @@ export class IngestPipeline {
     await writing;
   }
 
-  private async prepare(ctx: JobContext, item: WorkItem): Promise<Prepared> {
+  private async prepare(ctx: RunContext, item: WorkItem): Promise<Prepared> {
     try {
       // Reindex items name their image (items queued by older versions named its sha256 as the source).
       const data = await readItem(ctx.kind, ctx.kind === 'reindex' ? (item.imageId ?? item.source) : item.source, this.deps.reader);
@@ -207,14 +215,14 @@ export class IngestPipeline {
    * An image is known by the product's external id when it gave one (new bytes under it replace the
    * image), otherwise by its bytes; either way a known, up-to-date image is skipped.
    */
-  private async prepareNew(ctx: JobContext, item: WorkItem, data: Buffer): Promise<Prepared> {
+  private async prepareNew(ctx: RunContext, item: WorkItem, data: Buffer): Promise<Prepared> {
     const sha256 = sha256Hex(data);
     const ref: ImageRef = item.externalId !== null ? { externalId: item.externalId } : { id: imageId(ctx.owner, sha256) };
     const existing = await this.deps.imageRows.ingestState(ref, ctx.owner);
     const id = existing?.id ?? ('id' in ref ? ref.id : await this.freshExternalImageId(ctx.owner, ref.externalId, sha256));
     const sameBytes = existing !== null && existing.sha256 === sha256;
     const albums = [...new Set([...(existing?.albums ?? []), ...ctx.albums])];
-    const upToDate = sameBytes && existing.state === 'indexed' && existing.modelPack === this.deps.pack.key;
+    const upToDate = sameBytes && existing.state === 'indexed' && existing.modelPack === ctx.model.pack.key;
     if (upToDate && albums.length === existing.albums.length) return { type: 'skipped', item, imageId: id };
     // Text already read from these very bytes need not be read again; otherwise OCR's input comes from the same decode.
     const ocrSide = this.deps.ocr && !(sameBytes && existing.ocrState === 'done') ? this.deps.ocr.inputSide : undefined;
@@ -234,6 +242,7 @@ export class IngestPipeline {
       type: 'encode',
       item,
       imageId: id,
+      owner: ctx.owner,
       sha256,
       bytes: data.length,
       media,
@@ -262,6 +271,7 @@ export class IngestPipeline {
       type: 'encode',
       item,
       imageId: image.id,
+      owner: image.owner,
       sha256: image.sha256,
       bytes: image.bytes,
       media: { facts, frames },
@@ -282,8 +292,9 @@ export class IngestPipeline {
     };
   }
 
-  private async write(ctx: JobContext, batch: Encodable[], vectors: Float32Array[]): Promise<void> {
-    const { jobs, derivatives, pack, collection, log } = this.deps;
+  private async write(ctx: RunContext, batch: Encodable[], vectors: Float32Array[]): Promise<void> {
+    const { jobs, derivatives, log } = this.deps;
+    const { pack, images: collection } = ctx.model;
     // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
     await Promise.all(
       batch.flatMap((p) => [
@@ -324,7 +335,7 @@ export class IngestPipeline {
     }
     let at = 0;
     const points: VectorPoint[] = batch.flatMap((p) => {
-      const payload = imagePayload({ owner: ctx.owner, mediaType: p.media.facts.mediaType, ...p.meta });
+      const payload = imagePayload({ owner: p.owner, mediaType: p.media.facts.mediaType, ...p.meta });
       return p.media.frames.map((f, index) => ({
         id: segmentPointId(p.imageId, index),
         vector: vectors[at++]!,
@@ -363,7 +374,7 @@ export class IngestPipeline {
         return { pointId: point.id, segment, vector: point.vector };
       }),
     }));
-    await this.deps.duplicates?.afterIndexedQuietly(ctx.owner, indexed);
+    await this.deps.duplicates?.afterIndexedQuietly(ctx.owner, indexed, collection);
     // The batch is committed; a failure to record its events must not undo or repeat it.
     await this.deps.events
       .emit(batch.map((p) => ({ type: 'image.indexed', owner: ctx.owner, data: { imageId: p.imageId, externalId: p.item.externalId, jobId: ctx.jobId } })))

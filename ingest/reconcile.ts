@@ -1,4 +1,5 @@
 import type { ImageRepository, IngestRepository } from '../src/db/repositories';
+import type { ModelSource } from '../src/models/activeModel';
 import type { VectorCollection } from '../src/store/vectorStore';
 import { assetPointIds } from '../src/util/ids';
 
@@ -21,8 +22,8 @@ export interface ReconcileReport {
 export interface ReconcileDeps {
   imageRows: ImageRepository;
   jobs: IngestRepository;
-  images: VectorCollection;
-  packKey: string;
+  /** The pack in use and its collection: the one compared with Postgres. */
+  model: ModelSource;
   createReindexJob(): Promise<string | null>;
   /** Finishes interrupted deletes (vector, files, row). */
   purgeDeleted(): Promise<string[]>;
@@ -41,7 +42,9 @@ async function allPointIds(col: VectorCollection): Promise<Set<string>> {
  * delete orphan points and re-queue the affected images for embedding from their stored previews.
  */
 export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<ReconcileReport> {
-  const { imageRows, images, packKey } = deps;
+  const { imageRows } = deps;
+  const { images, pack } = deps.model.current;
+  const packKey = pack.key;
   const points = await allPointIds(images);
   const rows = await imageRows.allStates();
   // An asset's points are its own id and one per later video frame: all must be there, none are orphans.

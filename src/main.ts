@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
 import { startServices } from './app/services';
 import { ConfigError, loadConfig } from './config/env';
+import { activePackTarget } from './models/install/installPack';
 import { createLogger } from './util/logger';
 import { projectRoot } from './util/projectRoot';
 
@@ -56,6 +57,11 @@ async function main(): Promise<void> {
   if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');
   const reembedded = await services.texts.reindexStale();
   if (reembedded) log.info({ texts: reembedded }, 're-embedded texts for the current model pack');
+  if (config.followsActivePack) {
+    // No pack installed yet: the test pack serves while the real one is fetched, then the service switches to it.
+    if (config.MODELS_AUTO_FETCH && services.pack.manifest.testOnly && !(await activePackTarget(config.modelsDir))) services.provisioning.fetchInBackground();
+    services.provisioning.watchActiveLink();
+  }
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

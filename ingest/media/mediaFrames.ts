@@ -47,7 +47,8 @@ export interface ReadMedia {
 export interface MediaFramesDeps {
   decoder: Pick<DecodePool, 'decode' | 'animationFrames'>;
   decode: DecodeLimits;
-  prep: ImagePreprocessing;
+  /** The preprocessing of the pack in use (read per image: the pack can change between jobs). */
+  prep: () => ImagePreprocessing;
   /** Null when no ffmpeg runs here: videos then fail with the reason. */
   video: VideoSampler | null;
   /** Camera raw files, through their embedded JPEG. */
@@ -115,7 +116,8 @@ export class MediaFrames {
   ): Promise<ReadMedia> {
     const videoMime = sniffVideo(data);
     if (videoMime) return this.readVideo(data, videoMime, file);
-    const { decoder, prep, decode } = this.deps;
+    const { decoder, decode } = this.deps;
+    const prep = this.deps.prep();
     const raw = isRaw(data, name) ? await this.deps.raw.extract(data, file) : null;
     const still = await decoder.decode(raw?.jpeg ?? data, prep, { ...decode, ocrSide, similarity: true, fallbackOrientation: raw?.orientation });
     const facts: MediaFacts = {
@@ -159,14 +161,14 @@ export class MediaFrames {
 
   /** Frames again from stored previews (re-indexing under another pack), with the segments they had. */
   reframe(previews: readonly Buffer[], segments: readonly FramePoint['segment'][]): Promise<FramePoint[]> {
-    return Promise.all(previews.map(async (p, k) => point(await this.deps.decoder.decode(p, this.deps.prep, this.deps.decode), segments[k] ?? null)));
+    return Promise.all(previews.map(async (p, k) => point(await this.deps.decoder.decode(p, this.deps.prep(), this.deps.decode), segments[k] ?? null)));
   }
 
   private async readVideo(data: Buffer, mime: string, file: string | null): Promise<ReadMedia> {
     if (!this.deps.video) throw new ImageRejected('unsupported', 'video ingest is off (VIDEO=off, or no ffmpeg was found: install ffmpeg or set FFMPEG_PATH)');
     const { info, segments } = await this.deps.video.sample(data, mime, file);
     // The first frame's sharpness stands for the video when a copy to keep is suggested.
-    const decoded = await Promise.all(segments.map((s, k) => this.deps.decoder.decode(s.jpeg, this.deps.prep, { ...this.deps.decode, similarity: k === 0 })));
+    const decoded = await Promise.all(segments.map((s, k) => this.deps.decoder.decode(s.jpeg, this.deps.prep(), { ...this.deps.decode, similarity: k === 0 })));
     const frames = decoded.map((d, k) => point(d, { startMs: segments[k]!.startMs, endMs: segments[k]!.endMs }));
     const durationMs = info.durationMs ?? segments[segments.length - 1]!.endMs;
     return {
@@ -202,7 +204,7 @@ export class MediaFrames {
       this.deps.log.warn({ err: e.message }, 'animated image: only its first frame is indexed');
       return { facts, frames: [point(first, null)], ocrInput };
     }
-    const later = await Promise.all(picked.slice(1).map((f) => this.deps.decoder.decode(f.png, this.deps.prep, this.deps.decode)));
+    const later = await Promise.all(picked.slice(1).map((f) => this.deps.decoder.decode(f.png, this.deps.prep(), this.deps.decode)));
     const total = delaysMs.reduce((a, b) => a + b, 0);
     return {
       facts: { ...facts, durationMs: total, frameTimesMs: picked.map((f) => f.startMs) },

@@ -90,3 +90,33 @@ export async function scanFolder(deps: ScanDeps, folder: WatchedFolderRow): Prom
   await deps.watches.applyScan(folder.id, seen, gone);
   return { folderId: folder.id, added: toIngest.length - changed, changed, removed: removed.length, renamed, jobId };
 }
+
+/** What a watched folder's scan acts through: the library's deletes and ingest's jobs. */
+export interface ScanTargets {
+  watches: WatchRepository;
+  imageRows: ImageRepository;
+  deletion: { delete(refs: { externalId: string }[], owner: string): Promise<DeletedImage[]> };
+  ingest: { createFileJob(owner: string, files: { path: string; externalId: string }[], albums: string[]): Promise<string>; enqueue(jobId: string): void };
+}
+
+/** The scan a LibraryWatcher runs for a folder: removed files deleted by their external ids, new and changed ones queued as a job. */
+export function folderScanner(t: ScanTargets): (folder: WatchedFolderRow) => Promise<ScanReport> {
+  return (folder) =>
+    scanFolder(
+      {
+        watches: t.watches,
+        imageRows: t.imageRows,
+        deleteImages: (externalIds, owner) =>
+          t.deletion.delete(
+            externalIds.map((externalId) => ({ externalId })),
+            owner,
+          ),
+        ingestFiles: async (owner, files, albums) => {
+          const jobId = await t.ingest.createFileJob(owner, files, albums);
+          t.ingest.enqueue(jobId);
+          return jobId;
+        },
+      },
+      folder,
+    );
+}

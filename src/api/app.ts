@@ -51,6 +51,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
       pingDatabase: () => s.repos.ping(),
       store: s.store,
       model: () => s.pack.manifest,
+      install: () => s.provisioning.status,
       accepting: opts.accepting ?? (() => true),
       encoders: s.encoders ? () => s.encoders!.status() : undefined,
       metrics: s.metrics,
@@ -59,9 +60,7 @@ export function createApp(s: Services, opts: AppOptions): Express {
     ...searchHandlers({
       search: s.search,
       texts: s.texts,
-      textEncoder: s.pack.text,
       decorate: hitDecorator(s.captions, signer),
-      modelKey: s.pack.key,
       defaultMode: s.searchMode,
     }),
     ...imageHandlers({ search: s.search, library: s.library, deletion: s.deletion, derivatives: s.derivatives, captions: s.captions }),

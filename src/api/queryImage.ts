@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { SearchService } from '../search/searchService';
+import type { QueryVector, SearchService } from '../search/searchService';
 import { AppError } from '../errors/appError';
 import { uploadedFiles } from './uploads';
 
@@ -9,7 +9,7 @@ export async function queryImageVector(
   search: SearchService,
   query: { imageId?: string | undefined; segment?: number | undefined },
   owner: string | undefined,
-): Promise<Float32Array> {
+): Promise<QueryVector> {
   const files = uploadedFiles(req);
   if (files.length > 0 === (query.imageId !== undefined)) {
     throw new AppError('validation_error', 'send exactly one of: an uploaded image (field "image") or imageId');

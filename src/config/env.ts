@@ -30,8 +30,17 @@ export const envSchema = z.object({
   QDRANT_API_KEY: optionalString,
   QDRANT_COLLECTION_PREFIX: z.string().default('images_'),
   TEXT_COLLECTION_PREFIX: z.string().default('texts_'),
-  /** Unset: models/active (the pack models:fetch installed) when present, else the generated test pack. */
+  /** Unset: MODELS_DIR/active (the pack models:fetch installed) when present, else the generated test pack. */
   MODEL_DIR: optionalString,
+  /** Where models:fetch installs packs (and where their `active` link lives). */
+  MODELS_DIR: z.string().default('models'),
+  /**
+   * With no pack installed and MODEL_DIR unset, fetch the real model (models:fetch's settings) in the
+   * background at start and switch to it when it is ready; the test pack serves meanwhile.
+   */
+  MODELS_AUTO_FETCH: z.stringbool().default(true),
+  /** With MODEL_DIR unset, how often the active link is looked at: a pack models:fetch installs is switched to live. 0: never. */
+  MODELS_WATCH_MS: int(10_000, 0, 3_600_000),
   /** An encoder-decoder captioning model for transformers.js; unset: captions come from the text corpus. */
   CAPTION_MODEL_DIR: optionalString,
   CAPTION_TIMEOUT_MS: int(5000, 10),
@@ -185,6 +194,17 @@ export const envSchema = z.object({
   /** Embedded index: vectors kept ready for exact search over small libraries (about 2 KiB each at 512 dims). */
   HNSW_VECTOR_CACHE: int(20_000, 0, 10_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** pretty: one readable line per event (the default on a terminal); json: one JSON object per line (the default otherwise). */
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  /** How often the OCR stage looks for images queued by other processes (the ingest CLI, other instances). */
+  OCR_POLL_MS: int(2_000, 50, 600_000),
+  /** Attempts of a vector write before an ingest batch waits out a store outage, and the first wait between them. */
+  STORE_RETRIES: int(4, 1, 100),
+  STORE_RETRY_DELAY_MS: int(250, 1, 60_000),
+  /** First delay before an ingest job retries after a store outage; it doubles per attempt, up to 5 minutes. */
+  JOB_RETRY_BASE_MS: int(1_000, 1, 300_000),
+  QDRANT_UPSERT_BATCH: int(256, 1, 10_000),
+  QDRANT_TIMEOUT_MS: int(30_000, 100, 600_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -192,6 +212,9 @@ export type Env = z.infer<typeof envSchema>;
 export interface Config extends Env {
   dataDir: string;
   modelDir: string;
+  /** MODEL_DIR unset: the pack follows MODELS_DIR/active (and may be fetched and switched at run time). */
+  followsActivePack: boolean;
+  modelsDir: string;
   ingestRoots: string[];
   /** INGEST_TENANT_ROOT resolved; null when owners' keys read no folder. */
   tenantRoot: string | null;
@@ -201,9 +224,9 @@ export interface Config extends Env {
 
 export class ConfigError extends Error {}
 
-/** The installed real pack when there is one: a new user's first `npm start` after models:fetch uses it. */
-export function defaultModelDir(exists: (p: string) => boolean = existsSync): string {
-  return exists(path.resolve('models/active/manifest.json')) ? 'models/active' : 'models/test-pack';
+/** The installed real pack when there is one, else the generated test pack (npm start makes it in MODELS_DIR/test-pack). */
+export function defaultModelDir(modelsDir = 'models', exists: (p: string) => boolean = existsSync): string {
+  return exists(path.resolve(modelsDir, 'active', 'manifest.json')) ? path.join(modelsDir, 'active') : path.join(modelsDir, 'test-pack');
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
@@ -218,7 +241,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...env,
     dataDir,
-    modelDir: path.resolve(env.MODEL_DIR ?? defaultModelDir()),
+    modelDir: path.resolve(env.MODEL_DIR ?? defaultModelDir(env.MODELS_DIR)),
+    followsActivePack: env.MODEL_DIR === undefined,
+    modelsDir: path.resolve(env.MODELS_DIR),
     ingestRoots,
     tenantRoot,
     ingestWriteBatch: Math.max(env.ENCODE_BATCH_SIZE, env.INGEST_WRITE_BATCH),

@@ -29,17 +29,17 @@ export interface IndexedAsset {
 export class DuplicateFinder {
   constructor(
     private readonly repo: DuplicateRepository,
-    private readonly collection: VectorCollection,
     private readonly settings: DuplicateSettings,
     private readonly log: Logger,
   ) {}
 
-  async afterIndexed(owner: string, assets: readonly IndexedAsset[]): Promise<void> {
+  /** `collection`: the one the assets' vectors were just written to (their neighbours are there, by the same model). */
+  async afterIndexed(owner: string, assets: readonly IndexedAsset[], collection: VectorCollection): Promise<void> {
     const links: PointLinks[] = [];
     const byHash = await this.phashNeighbours(owner, assets);
     for (const asset of assets) {
       for (const point of asset.points) {
-        const neighbours = await this.neighbours(owner, asset, point, point.segment === 0 ? (byHash.get(asset.imageId) ?? []) : []);
+        const neighbours = await this.neighbours(collection, owner, asset, point, point.segment === 0 ? (byHash.get(asset.imageId) ?? []) : []);
         if (neighbours.length) links.push({ point: { pointId: point.pointId, imageId: asset.imageId, segment: point.segment }, neighbours });
       }
     }
@@ -60,13 +60,14 @@ export class DuplicateFinder {
   }
 
   private async neighbours(
+    collection: VectorCollection,
     owner: string,
     asset: IndexedAsset,
     point: IndexedAsset['points'][number],
     sameHash: readonly DuplicateLink[],
   ): Promise<DuplicateLink[]> {
     const { threshold, neighbours } = this.settings;
-    const hits = await this.collection.search({ vector: point.vector, limit: neighbours + 1, filter: { owner } });
+    const hits = await collection.search({ vector: point.vector, limit: neighbours + 1, filter: { owner } });
     const links = new Map<string, DuplicateLink>();
     for (const h of hits) {
       const imageId = h.payload.segment?.asset ?? h.id;
@@ -79,7 +80,7 @@ export class DuplicateFinder {
   }
 
   /** Ingest never fails because of duplicate finding: the images are committed already. */
-  async afterIndexedQuietly(owner: string, assets: readonly IndexedAsset[]): Promise<void> {
-    await this.afterIndexed(owner, assets).catch((e: Error) => this.log.warn({ err: e.message, owner }, 'could not look for near-duplicates'));
+  async afterIndexedQuietly(owner: string, assets: readonly IndexedAsset[], collection: VectorCollection): Promise<void> {
+    await this.afterIndexed(owner, assets, collection).catch((e: Error) => this.log.warn({ err: e.message, owner }, 'could not look for near-duplicates'));
   }
 }

@@ -64,7 +64,7 @@ export async function evaluatePack(s: Services, dataset: EvalDataset, onProgress
 
   // Exact: the same pack on the original files, no pipeline, no ANN.
   const imageVectors: { id: string; vector: Float32Array }[] = [];
-  for (const img of dataset.images) imageVectors.push({ id: img.id, vector: await s.search.embedImage(img.data) });
+  for (const img of dataset.images) imageVectors.push({ id: img.id, vector: (await s.search.embedImage(img.data)).vector });
   const textVectors = (await s.pack.text.encode(dataset.texts.map((t) => t.text))).map((vector, i) => ({ id: dataset.texts[i]!.id, vector }));
   const exactT2i = textVectors.map((t) => exactTopK(t.vector, imageVectors, K));
   const exactI2t = imageVectors.map((v) => exactTopK(v.vector, textVectors, K));

@@ -97,3 +97,15 @@ export class DerivativeStore {
     return moved;
   }
 }
+
+/** The store under `root`, with files an older version named by content moved to per-image names first. */
+export async function openDerivativeStore(
+  root: string,
+  images: { contentKeys(): AsyncIterable<{ id: string; sha256: string }[]> },
+  log: { info(obj: object, msg: string): void },
+): Promise<DerivativeStore> {
+  const store = new DerivativeStore(root);
+  const moved = await store.migrateFromContentKeys(images.contentKeys());
+  if (moved) log.info({ files: moved }, 'moved derivative files to per-image names');
+  return store;
+}

@@ -1,13 +1,14 @@
 import type { ImageRef, ImageRepository } from '../db/repositories';
 import type { EventSink } from '../events/events';
 import type { DerivativeStore } from '../images/derivativeStore';
-import type { VectorCollection } from '../store/vectorStore';
+import type { ModelSource } from '../models/activeModel';
 import type { Logger } from '../util/logger';
 import { assetPointIds } from '../util/ids';
 
 export interface ImageDeletionDeps {
   images: ImageRepository;
-  collection: VectorCollection;
+  /** Vectors are removed from the collection of the pack in use (others' are found by reconcile once their pack is back). */
+  model: ModelSource;
   derivatives: DerivativeStore;
   events: EventSink;
   log: Logger;
@@ -69,7 +70,7 @@ export class ImageDeletion {
     for (let i = 0; i < rows.length; i += PAGE) {
       const page = rows.slice(i, i + PAGE);
       const points = page.flatMap(assetPointIds);
-      await this.deps.collection.delete(points);
+      await this.deps.model.current.images.delete(points);
       await Promise.all(points.map((id) => this.deps.derivatives.removeAll(id)));
       await this.deps.images.removeDeleted(page.map((r) => r.id));
     }

@@ -9,7 +9,7 @@ import {
 } from '../db/repositories';
 import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
-import type { VectorCollection } from '../store/vectorStore';
+import type { ModelSource } from '../models/activeModel';
 import { imagePayload } from './imagePayload';
 import { assetPointIds } from '../util/ids';
 
@@ -27,7 +27,7 @@ function notFound(ref: ImageRef): NotFound {
 export class LibraryService {
   constructor(
     private readonly images: ImageRepository,
-    private readonly collection: VectorCollection,
+    private readonly model: ModelSource,
   ) {}
 
   async list(visibility: ImageVisibility, sort: ImageSort, page: { after: LibraryPosition | null; limit: number }): Promise<LibraryPage> {
@@ -50,9 +50,10 @@ export class LibraryService {
     const row = await this.images.update(ref, owner, patch);
     if (!row) throw notFound(ref);
     // Every point of the asset (a video's frames too) carries the payload; each keeps its own segment.
-    const points = await this.collection.retrieve(assetPointIds(row));
+    const collection = this.model.current.images;
+    const points = await collection.retrieve(assetPointIds(row));
     const payload = imagePayload(row);
-    if (points.length) await this.collection.upsert(points.map((p) => ({ ...p, payload: { ...payload, segment: p.payload.segment } })));
+    if (points.length) await collection.upsert(points.map((p) => ({ ...p, payload: { ...payload, segment: p.payload.segment } })));
     return toImageRecord(row);
   }
 

@@ -16,23 +16,35 @@ export interface PullEncodingSettings {
  * else) answers it. Queries never queue: they encode here at once.
  */
 export class PullEncoding {
-  readonly image: ImageEncoder;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
 
+  /** `local`: the pack this service indexes with (serve() replaces it when the pack changes). */
   constructor(
     private readonly queue: PullQueue,
-    private readonly local: Pick<ModelPack, 'key' | 'image'>,
+    private local: Pick<ModelPack, 'key' | 'image'>,
     private readonly settings: PullEncodingSettings,
     private readonly log: Logger,
-  ) {
-    this.image = {
+  ) {}
+
+  /** The image encoder ingest uses: its batches go through the queue, queries' images are encoded here at once. */
+  get image(): ImageEncoder {
+    const local = this.local;
+    return {
       dim: local.image.dim,
       preprocessing: local.image.preprocessing,
       encode: (images, priority = 'interactive') =>
         priority === 'interactive' ? local.image.encode(images, priority) : this.throughQueue(images.map((t) => t.data)),
     };
+  }
+
+  /**
+   * The pack ingest's batches are queued for from now on (workers of another pack are refused). Called
+   * while ingest is paused for the change, so no batch of the previous pack is waiting.
+   */
+  serve(local: Pick<ModelPack, 'key' | 'image'>): void {
+    this.local = local;
   }
 
   private async throughQueue(tensors: Float32Array[]): Promise<Float32Array[]> {

@@ -3,6 +3,7 @@ import { AppError } from '../errors/appError';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
 import type { ImageRecord } from './imageRecord';
+import type { QueryVector } from './searchService';
 import type { TextCorpus } from './textCorpus';
 
 export interface Caption {
@@ -23,16 +24,16 @@ export class CaptionUnavailable extends AppError {
   }
 }
 
-/** Default captioner: the corpus text closest to the image (image-to-text retrieval, top 1). */
+/** Default captioner: the corpus text closest to the image (image-to-text retrieval, top 1), by the pack in use. */
 export class RetrievalCaptioner implements Captioner {
-  readonly model: string;
-
   constructor(
     private readonly corpus: TextCorpus,
-    private readonly imageVector: (id: string) => Promise<Float32Array>,
-    packKey: string,
-  ) {
-    this.model = `retrieval:${packKey}`;
+    private readonly imageVector: (id: string) => Promise<QueryVector>,
+    private readonly packKey: () => string,
+  ) {}
+
+  get model(): string {
+    return `retrieval:${this.packKey()}`;
   }
 
   async caption(image: ImageRecord): Promise<{ text: string; score: number | null }> {

@@ -3,8 +3,8 @@ import { AppError } from '../errors/appError';
 import type { ImageRepository, ImageRow, ImageVisibility } from '../db/repositories';
 import type { DecodeLimits } from '../images/decode';
 import type { DecodePool } from '../images/decodePool';
-import type { ModelPack } from '../models/modelPack';
-import type { PointFilter, ScoredPoint, VectorCollection } from '../store/vectorStore';
+import type { ModelInUse, ModelSource } from '../models/activeModel';
+import type { PointFilter, ScoredPoint } from '../store/vectorStore';
 import { LruCache } from '../util/lru';
 import type { ImageHit, ImageRecord, Segment } from './imageRecord';
 import { segmentPointId } from '../util/ids';
@@ -27,6 +27,14 @@ export interface SearchResult {
   hits: ImageHit[];
   /** Offset of the next page, or null when this page was the last. */
   nextOffset: number | null;
+  /** name@version of the pack that ranked the hits. */
+  model: string;
+}
+
+/** A query's vector and the model that made it: it is compared only with that model's vectors. */
+export interface QueryVector {
+  vector: Float32Array;
+  model: ModelInUse;
 }
 
 export class NotFound extends AppError {
@@ -122,8 +130,7 @@ export class SearchService {
 
   constructor(
     private readonly images: ImageRepository,
-    private readonly collection: VectorCollection,
-    private readonly pack: ModelPack,
+    private readonly model: ModelSource,
     private readonly decoder: Pick<DecodePool, 'decode' | 'warm'>,
     private readonly decodeLimits: DecodeLimits,
     textCacheSize: number,
@@ -150,19 +157,23 @@ export class SearchService {
     return { hits: this.textCache.hits, misses: this.textCache.misses, size: this.textCache.size };
   }
 
-  async embedText(query: string): Promise<Float32Array> {
-    const key = normalizeQuery(query);
+  async embedText(query: string): Promise<QueryVector> {
+    const model = this.model.current;
+    const text = normalizeQuery(query);
+    // Per pack: a pack that replaces another must not answer with its vectors.
+    const key = `${model.pack.key}\0${text}`;
     const cached = this.textCache.get(key);
-    if (cached) return cached;
-    const [v] = await this.pack.text.encode([key]);
+    if (cached) return { vector: cached, model };
+    const [v] = await model.pack.text.encode([text]);
     this.textCache.set(key, v!);
-    return v!;
+    return { vector: v!, model };
   }
 
-  async embedImage(data: Buffer): Promise<Float32Array> {
-    const decoded = await this.decoder.decode(data, this.pack.image.preprocessing, this.decodeLimits);
-    const [v] = await this.pack.image.encode([decoded.tensor]);
-    return v!;
+  async embedImage(data: Buffer): Promise<QueryVector> {
+    const model = this.model.current;
+    const decoded = await this.decoder.decode(data, model.pack.image.preprocessing, this.decodeLimits);
+    const [v] = await model.pack.image.encode([decoded.tensor]);
+    return { vector: v!, model };
   }
 
   /**
@@ -171,6 +182,7 @@ export class SearchService {
    * to the fusion window or the page's end, whichever is deeper, so paging is stable.
    */
   async byText(query: string, filters: SearchFilters, page: Page, mode: SearchMode = 'semantic'): Promise<SearchResult> {
+    const model = this.model.current;
     if (mode === 'semantic') {
       const result = await this.byVector(await this.embedText(query), filters, page);
       return { ...result, hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedText: null, highlights: [] } })) };
@@ -201,17 +213,18 @@ export class SearchService {
         match: { semanticScore: f.semanticScore, textScore: f.textScore, matchedText: t?.matchedText ?? null, highlights: t?.highlights ?? [] },
       };
     });
-    return { hits, nextOffset: fused.length > page.offset + page.limit ? page.offset + page.limit : null };
+    return { hits, nextOffset: fused.length > page.offset + page.limit ? page.offset + page.limit : null, model: semantic?.model ?? model.pack.key };
   }
 
   /** Vector of an indexed image, visible to `owner` when one is given. */
-  async vectorOf(imageId: string, owner?: string, segment = 0): Promise<Float32Array> {
+  async vectorOf(imageId: string, owner?: string, segment = 0): Promise<QueryVector> {
+    const model = this.model.current;
     const image = await this.images.findById(imageId);
     if (!image || (owner !== undefined && image.owner !== owner)) throw new NotFound(`image ${imageId} not found`);
     if (segment > image.segmentCount) throw new NotFound(`image ${imageId} has no segment ${segment} (it has ${image.segmentCount + 1})`);
-    const [point] = await this.collection.retrieve([segmentPointId(imageId, segment)]);
+    const [point] = await model.images.retrieve([segmentPointId(imageId, segment)]);
     if (!point || image.state !== 'indexed') throw new NotFound(`image ${imageId} is not indexed yet`);
-    return point.vector;
+    return { vector: point.vector, model };
   }
 
   /**
@@ -219,18 +232,18 @@ export class SearchService {
    * each asset ranked by its best frame, so a video appears once however many of its frames match. The
    * store is asked for deeper and deeper result lists until the page is full of assets (or it runs out).
    */
-  async byVector(vector: Float32Array, filters: SearchFilters, page: Page, excludeAssets?: string[]): Promise<SearchResult> {
+  async byVector({ vector, model }: QueryVector, filters: SearchFilters, page: Page, excludeAssets?: string[]): Promise<SearchResult> {
     const wanted = page.offset + page.limit + 1;
     const filter = toPointFilter(filters, excludeAssets);
     const excluded = new Set(excludeAssets);
     let depth = wanted * 2;
     for (;;) {
-      const scored = await this.collection.search({ vector, limit: depth, filter });
+      const scored = await model.images.search({ vector, limit: depth, filter });
       const groups = groupByAsset(scored).filter((g) => !excluded.has(g.asset));
       if (groups.length >= wanted || scored.length < depth || depth >= MAX_SEARCH_DEPTH) {
         // One extra asset tells whether a next page exists.
         const hits = await this.hydrate(groups.slice(page.offset, page.offset + page.limit), filters);
-        return { hits, nextOffset: groups.length > page.offset + page.limit ? page.offset + page.limit : null };
+        return { hits, nextOffset: groups.length > page.offset + page.limit ? page.offset + page.limit : null, model: model.pack.key };
       }
       depth = Math.min(depth * 4, MAX_SEARCH_DEPTH);
     }

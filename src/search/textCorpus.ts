@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { TextRepository } from '../db/repositories';
 import type { NewText } from '../db/repositories/textRepository';
-import type { ModelPack } from '../models/modelPack';
-import type { VectorCollection } from '../store/vectorStore';
+import type { ModelSource } from '../models/activeModel';
+import type { QueryVector } from './searchService';
 import { sha256Hex, uuidV5 } from '../util/ids';
 import { normalizeQuery } from './textQuery';
 
@@ -58,8 +58,7 @@ export class TextCorpus {
 
   constructor(
     private readonly rows: TextRepository,
-    private readonly collection: VectorCollection,
-    private readonly pack: ModelPack,
+    private readonly model: ModelSource,
   ) {}
 
   async add(inputs: readonly TextInput[]): Promise<string[]> {
@@ -73,15 +72,16 @@ export class TextCorpus {
   }
 
   private async embed(rows: NewText[]): Promise<void> {
+    const { pack, texts } = this.model.current;
     await this.rows.upsertPending(rows);
-    const vectors = await this.pack.text.encode(
+    const vectors = await pack.text.encode(
       rows.map((r) => r.text),
       'background',
     );
-    await this.collection.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, payload: { owner: r.owner, albums: [] } })));
+    await texts.upsert(rows.map((r, i) => ({ id: r.id, vector: vectors[i]!, payload: { owner: r.owner, albums: [] } })));
     await this.rows.markIndexed(
       rows.map((r) => r.id),
-      this.pack.key,
+      pack.key,
     );
   }
 
@@ -89,15 +89,16 @@ export class TextCorpus {
   async reindexStale(): Promise<number> {
     let total = 0;
     for (;;) {
-      const stale = await this.rows.staleForPack(this.pack.key, BATCH);
+      const stale = await this.rows.staleForPack(this.model.current.pack.key, BATCH);
       if (stale.length === 0) return total;
       await this.embed(stale);
       total += stale.length;
     }
   }
 
-  async retrieve(vector: Float32Array, owner: string | undefined, limit: number): Promise<TextHit[]> {
-    const hits = await this.collection.search({ vector, limit, filter: owner === undefined ? undefined : { owner: [owner, SHARED_OWNER] } });
+  /** The texts nearest an image's vector, in the collection of the model that made the vector. */
+  async retrieve({ vector, model }: QueryVector, owner: string | undefined, limit: number): Promise<TextHit[]> {
+    const hits = await model.texts.search({ vector, limit, filter: owner === undefined ? undefined : { owner: [owner, SHARED_OWNER] } });
     if (hits.length === 0) return [];
     const rows = await this.rows.indexedByIds(hits.map((h) => h.id));
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -112,13 +113,13 @@ export class TextCorpus {
   async removeOwner(owner: string): Promise<number> {
     const ids = await this.rows.idsOfOwner(owner);
     if (ids.length === 0) return 0;
-    await this.collection.delete(ids);
+    await this.model.current.texts.delete(ids);
     await this.rows.deleteByIds(ids);
     await this.onChange?.([owner]);
     return ids.length;
   }
 
   count(): Promise<number> {
-    return this.collection.count();
+    return this.model.current.texts.count();
   }
 }

@@ -12,7 +12,7 @@ export const ADMIN_KEY = 'fast-admin-key';
 /** A tenant key pinned to owner alice with the search scope only. */
 export const TENANT_KEY = 'isk_tenant-alice';
 
-const empty: SearchResult = { hits: [], nextOffset: null };
+const empty: SearchResult = { hits: [], nextOffset: null, model: 'stub@1' };
 
 /**
  * The API's collaborators as in-memory stand-ins: no PostgreSQL, no ONNX runtime, no index. Route
@@ -49,6 +49,7 @@ export function stubServices() {
     pack: { key: 'stub@1', manifest: { testOnly: false }, text: { encode: async (t: readonly string[]) => t.map(() => new Float32Array(4)) } },
     keys: { verify: async (key: string) => (key === TENANT_KEY ? tenant : null) },
     folders: { ownerRoot: () => null },
+    provisioning: { status: null },
     search,
     searchMode: 'semantic',
     ingest,

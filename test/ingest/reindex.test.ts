@@ -50,6 +50,17 @@ describe('a model pack change re-indexes the library', () => {
       const hits = (await v2.api().post('/v1/search/text').send({ query: '橙色', limit: 1 })).body.hits;
       expect(hits[0].source).toMatch(/orange/);
       expect(hits[0].modelPack).toBe('test-pack@2');
+      // Re-made points carry their image's owner, not the reindex job's "*" (found by the crash soak): a
+      // tenant's search, filtered by its owner in the index, still finds them.
+      const points = await v2.services.images.retrieve(rows.map((r) => r.id));
+      expect([...new Set(points.map((p) => p.payload.owner))]).toEqual(['alice']);
+      const asAlice = (
+        await v2
+          .api()
+          .post('/v1/search/text')
+          .send({ query: '橙色', limit: 1, filters: { owner: 'alice' } })
+      ).body.hits;
+      expect(asAlice[0].source).toMatch(/orange/);
       // Nothing left to do on the next start.
       expect(await v2.services.ingest.resumeUnfinished()).toEqual([]);
     } finally {

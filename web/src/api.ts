@@ -45,8 +45,10 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body as T;
 }
 
-/** The readiness check's model part: a warning when the pack is the generated test pack. */
-export async function modelStatus(): Promise<Readiness['checks']['model']> {
+export type ModelStatus = Readiness['checks']['model'];
+
+/** The readiness check's model part: a warning when the pack is the generated test pack, the real one's download. */
+export async function modelStatus(): Promise<ModelStatus> {
   const res = await fetch('/readyz');
   return ((await res.json()) as Readiness).checks.model;
 }

@@ -1,5 +1,6 @@
 import { packKey, type ModelManifest } from '../../models/manifest';
 import { notMeaningfulWarning } from '../../models/modelPack';
+import type { InstallStatus } from '../../packs/installProgress';
 import type { EndpointStatus } from '../../remoteEncoders/encoderPool';
 import type { Metrics } from '../../observability/metrics';
 import type { VectorStore } from '../../store/vectorStore';
@@ -10,6 +11,8 @@ export interface HealthDeps {
   pingDatabase: () => Promise<void>;
   store: VectorStore;
   model: () => ModelManifest;
+  /** The real model's background install, while there is one. */
+  install: () => InstallStatus | null;
   /** False while draining for shutdown: load balancers should stop sending traffic. */
   accepting: () => boolean;
   /** Remote encoders, when configured: informative only, the local pack answers while none is up. */
@@ -51,7 +54,7 @@ export function healthHandlers(deps: HealthDeps): Handlers<typeof healthRoutes> 
         checks: {
           database,
           vectorStore: { ...vectorStore, kind: deps.store.kind },
-          model: modelStatus(deps.model()),
+          model: { ...modelStatus(deps.model()), install: deps.install() },
           accepting,
           ...(deps.encoders ? { encoders: deps.encoders() } : {}),
         },

@@ -1,4 +1,3 @@
-import type { TextEncoder } from '../../models/encoders';
 import type { SearchMode, SearchResult, SearchService } from '../../search/searchService';
 import type { TextCorpus } from '../../search/textCorpus';
 import { classify } from '../../search/zeroShot';
@@ -14,9 +13,7 @@ export type HitDecorator = (result: SearchResult, opts: { caption: boolean }) =>
 export interface SearchHandlerDeps {
   search: SearchService;
   texts: TextCorpus;
-  textEncoder: TextEncoder;
   decorate: HitDecorator;
-  modelKey: string;
   defaultMode: SearchMode;
 }
 
@@ -27,7 +24,7 @@ function page(p: { limit: number; offset?: number | undefined; cursor?: number |
 
 export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRoutes> {
   const respond = async (result: SearchResult, start: number, opts: { caption: boolean }) => ({
-    model: d.modelKey,
+    model: result.model,
     hits: await d.decorate(result, opts),
     nextCursor: result.nextOffset === null ? null : encodeCursor(result.nextOffset),
     tookMs: Math.round(performance.now() - start),
@@ -52,8 +49,9 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
       return { hits, tookMs: Math.round(performance.now() - start) };
     },
     classify: async ({ req, body, owner }) => {
-      const vector = await queryImageVector(req, d.search, body, owner);
-      const labels = await classify(d.textEncoder, vector, body.labels, body.template);
+      const query = await queryImageVector(req, d.search, body, owner);
+      // The labels are encoded by the pack that made the image's vector.
+      const labels = await classify(query.model.pack.text, query.vector, body.labels, body.template);
       return { labels: labels.slice(0, body.limit ?? labels.length) };
     },
   };

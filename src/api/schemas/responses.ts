@@ -215,6 +215,21 @@ export const readinessSchema = z.object({
       maxBatch: z
         .object({ image: z.number().int().nullable(), text: z.number().int().nullable() })
         .describe("items per encoder run the pack's graphs take (null: any); a pack fixed at 1 encodes searches and ingest one item at a time"),
+      install: z
+        .object({
+          state: z.enum(['downloading', 'installing', 'switching', 'ready', 'failed']),
+          repo: z.string(),
+          step: z.string().nullable(),
+          receivedBytes: z.number().int(),
+          totalBytes: z.number().int(),
+          bytesPerSecond: z.number().nullable(),
+          etaSeconds: z.number().nullable(),
+          pack: z.string().nullable().describe('the pack switched to, once ready'),
+          reindexJobId: z.string().nullable().describe('the job re-embedding the library with it'),
+          error: z.string().nullable(),
+        })
+        .nullable()
+        .describe('the real model, fetched in the background on a first start (null when none is being fetched)'),
     }),
     accepting: z.boolean(),
     encoders: z

@@ -29,6 +29,8 @@ export interface InstallOptions {
   activate: boolean;
   onProgress?: (p: FetchProgress) => void;
   onStep?: (message: string) => void;
+  /** Bytes about to be fetched: the graphs and configuration first, then the external data they name. */
+  onPlan?: (bytes: number) => void;
 }
 
 export interface InstalledPack {
@@ -110,6 +112,7 @@ export async function installPack(opts: InstallOptions): Promise<InstalledPack> 
   const plan = planInstall(files, opts.variant, opts.repo, companion);
   step(`layout ${plan.layout}, variant ${opts.variant}: ${plan.files.length} files, ${(plan.files.reduce((s, f) => s + f.file.size, 0) / 1e6).toFixed(1)} MB before external data`);
 
+  opts.onPlan?.(plan.files.reduce((s, f) => s + f.file.size, 0));
   await mkdir(opts.modelsDir, { recursive: true });
   const staging = await mkdtemp(path.join(opts.modelsDir, '.staging-'));
   try {
@@ -125,6 +128,7 @@ export async function installPack(opts: InstallOptions): Promise<InstalledPack> 
         if (!external.includes(file)) external.push(file);
       }
     }
+    opts.onPlan?.(external.reduce((s, f) => s + f.size, 0));
     if (external.length) step(`external data: ${external.length} file(s), ${(external.reduce((s, f) => s + f.size, 0) / 1e6).toFixed(1)} MB`);
     for (const file of external) await opts.source.fetch(file, path.join(staging, file.path), opts.onProgress);
     if (plan.combined) {
