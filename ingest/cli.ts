@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   // Folders given on the command line are the operator's own choice: the folder itself is the root.
   if (positionals[0]) config.ingestRoots = [...config.ingestRoots, path.resolve(positionals[0])];
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   const services = await startServices(config, log);
   try {
     const ownerGiven = process.argv.includes('--owner');

@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   }
   const entries = parseTextFile(positionals[0]!, await readFile(positionals[0]!, 'utf8'), values.owner);
   const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
-  const services = await startServices(config, createLogger(config.LOG_LEVEL));
+  const services = await startServices(config, createLogger(config.LOG_LEVEL, config.LOG_FORMAT));
   try {
     const ids = await services.texts.add(entries);
     console.log(JSON.stringify({ added: ids.length }));

@@ -35,7 +35,7 @@ export async function runEvaluation(
       INGEST_ROOTS: path.join(dataDir, 'inbox'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     });
-    const services = await startServices(config, createLogger(config.LOG_LEVEL));
+    const services = await startServices(config, createLogger(config.LOG_LEVEL, config.LOG_FORMAT));
     try {
       log(`pack ${services.pack.key}`);
       results.push(await evaluatePack(services, dataset, log));

@@ -25,7 +25,7 @@ async function ensureSecretFile(file: string): Promise<string> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   await mkdir(config.dataDir, { recursive: true });
   if (!config.ADMIN_API_KEY) {
     const file = path.join(config.dataDir, 'admin-api-key');

@@ -15,7 +15,7 @@ import { runMain } from './runMain';
 
 runMain(async () => {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, config.LOG_FORMAT);
   const pull = config.SERVICE_URL && config.WORKER_KEY ? { url: config.SERVICE_URL, key: config.WORKER_KEY } : null;
   if (!config.ENCODER_TOKEN && !pull) {
     throw new Error('set ENCODER_TOKEN to serve encoding (push), or SERVICE_URL and WORKER_KEY to lease batches from a service (pull)');

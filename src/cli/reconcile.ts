@@ -14,7 +14,7 @@ import { runMain } from './runMain';
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { fix: { type: 'boolean', default: false } } });
   const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
-  const s = await startServices(config, createLogger(config.LOG_LEVEL));
+  const s = await startServices(config, createLogger(config.LOG_LEVEL, config.LOG_FORMAT));
   try {
     const report = await s.reconcile(values.fix);
     const summary = {

@@ -10,7 +10,7 @@ import { assetPointIds } from '../../src/util/ids';
 import { makeTestPack } from '../../scripts/test-pack/make';
 import { COLOURS } from '../../scripts/test-pack/concepts';
 import { colourImage } from '../helpers/images';
-import { freePort, killPostgres, ServiceProcess } from './serviceProcess';
+import { freePort, killPostgres, ServiceProcess } from '../helpers/serviceProcess';
 
 /**
  * A crash soak, as qdrant's crasher runs one: the service (`tsx src/main.ts` on its own local PostgreSQL and
