@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { processAlive } from '../src/util/processAlive';
 import { randomBytes } from 'node:crypto';
 import type { IngestRepository } from '../src/db/repositories';
 import type { Logger } from '../src/util/logger';
@@ -30,12 +31,7 @@ export function isDeadLocalHolder(holder: string): boolean {
   if (host !== hostname() || !/^\d+$/.test(pid)) return false;
   // Our pid but not a name we made: an earlier run that had our pid (pid 1 in a container).
   if (Number(pid) === process.pid) return !madeHere.has(holder);
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processAlive(Number(pid));
 }
 
 function splitHolder(holder: string): [host: string, pid: string] {

@@ -1,4 +1,6 @@
 import type { ImageRepository, IngestRepository } from '../src/db/repositories';
+import type { DerivativeStore } from '../src/images/derivativeStore';
+import { payloadDrift, syncMarkedPayloads } from '../src/library/payloadSync';
 import type { ModelSource } from '../src/models/activeModel';
 import type { VectorCollection } from '../src/store/vectorStore';
 import { assetPointIds } from '../src/util/ids';
@@ -15,6 +17,10 @@ export interface ReconcileReport {
   stuckPending: string[];
   /** Deleted (hidden everywhere) but not yet removed from the store and disk: an outage or a crash came in between. */
   pendingDeletes: string[];
+  /** Indexed images whose points' payload (what the search filters read) differs from their row. */
+  payloadDrift: string[];
+  /** Derivative files (thumbnails, previews, OCR inputs, movies) of no image, left by a crash between a write and its rows. */
+  orphanFiles: string[];
   /** Set when fixing queued a re-index job. */
   reindexJobId: string | null;
 }
@@ -27,7 +33,11 @@ export interface ReconcileDeps {
   createReindexJob(): Promise<string | null>;
   /** Finishes interrupted deletes (vector, files, row). */
   purgeDeleted(): Promise<string[]>;
+  derivatives: Pick<DerivativeStore, 'settledFiles' | 'removeFile'>;
 }
+
+/** Files younger than this may belong to a batch whose rows are being written right now. */
+const SETTLED_MS = 10 * 60_000;
 
 const PAGE = 1000;
 
@@ -56,10 +66,15 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
     staleModel: rows.filter((r) => r.state !== 'failed' && r.modelPack !== null && r.modelPack !== packKey).map((r) => r.id),
     stuckPending: rows.filter((r) => r.state === 'pending' && r.modelPack === packKey && !busy.has(r.id)).map((r) => r.id),
     pendingDeletes: (await imageRows.deletedAwaitingPurge()).map((r) => r.id),
+    payloadDrift: await payloadDrift(imageRows, images, fix),
+    orphanFiles: [],
     reindexJobId: null,
   };
+  for await (const f of deps.derivatives.settledFiles(SETTLED_MS)) if (!known.has(f.imageId)) report.orphanFiles.push(f.file);
   if (!fix) return report;
   await deps.purgeDeleted();
+  await syncMarkedPayloads(imageRows, deps.model);
+  for (const file of report.orphanFiles) await deps.derivatives.removeFile(file);
   for (let i = 0; i < report.orphanPoints.length; i += PAGE) await images.delete(report.orphanPoints.slice(i, i + PAGE));
   const requeue = [...report.missingVectors, ...report.stuckPending];
   // modelPack null marks "not known to be stored", which the re-index job picks up; stale packs it picks up already.
@@ -69,5 +84,5 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
 }
 
 export function isClean(r: ReconcileReport): boolean {
-  return !r.missingVectors.length && !r.orphanPoints.length && !r.staleModel.length && !r.stuckPending.length && !r.pendingDeletes.length;
+  return [r.missingVectors, r.orphanPoints, r.staleModel, r.stuckPending, r.pendingDeletes, r.payloadDrift, r.orphanFiles].every((l) => l.length === 0);
 }

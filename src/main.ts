@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   await services.watcher.start();
   const resumed = await services.ingest.resumeUnfinished();
   if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');
+  const finished = await services.library.finishInterruptedChanges();
+  if (finished) log.info({ images: finished }, 'finished changes a stop interrupted: the search filters have them');
   const reembedded = await services.texts.reindexStale();
   if (reembedded) log.info({ texts: reembedded }, 're-embedded texts for the current model pack');
   if (config.followsActivePack) {

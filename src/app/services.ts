@@ -264,6 +264,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       model,
       createReindexJob: () => ingest.createReindexJob(),
       purgeDeleted: () => deletion.purgeInterrupted(),
+      derivatives,
     };
     return {
       config,

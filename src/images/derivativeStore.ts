@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { link, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UUID_RE } from '../util/ids';
+import { processAlive } from '../util/processAlive';
 
 /**
  * ocr: a grey JPEG at OCR resolution, kept only until OCR has read it; video: the movie of an uploaded or
@@ -11,6 +12,8 @@ import { UUID_RE } from '../util/ids';
 export type DerivativeKind = 'thumbnail' | 'preview' | 'ocr' | 'video';
 
 const KINDS: DerivativeKind[] = ['thumbnail', 'preview', 'ocr', 'video'];
+/** Files being written, per process, before they are renamed into place. */
+const TMP = '.tmp';
 /** What versions before per-image files stored, by content. */
 const LEGACY_KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
 
@@ -23,8 +26,28 @@ const LEGACY_KINDS: DerivativeKind[] = ['thumbnail', 'preview'];
 export class DerivativeStore {
   /** Shard folders known to exist: saves a mkdir per file. */
   private readonly folders = new Set<string>();
+  /**
+   * This process's own folder for files being written (pid and a nonce: a container restarted as pid 1
+   * is another process). A process killed mid-write leaves its folder, removed by the next sweep.
+   */
+  private readonly writing: string;
 
-  constructor(private readonly root: string) {}
+  constructor(private readonly root: string) {
+    this.writing = path.join(root, TMP, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Removes what processes that died while writing left (their folders under .tmp); returns how many folders. */
+  async sweepDeadWriters(): Promise<number> {
+    const own = path.basename(this.writing);
+    let swept = 0;
+    for (const dir of await readdir(path.join(this.root, TMP)).catch(() => [] as string[])) {
+      const pid = Number(dir.split('-')[0]);
+      if (dir === own || (Number.isInteger(pid) && pid !== process.pid && processAlive(pid))) continue;
+      await rm(path.join(this.root, TMP, dir), { recursive: true, force: true });
+      swept++;
+    }
+    return swept;
+  }
 
   pathFor(kind: DerivativeKind, imageId: string): string {
     if (!UUID_RE.test(imageId)) throw new Error('invalid image id');
@@ -44,13 +67,38 @@ export class DerivativeStore {
       this.folders.add(folder);
     }
     // Write-then-rename: readers never see a half-written file, even after a crash.
-    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    if (!this.folders.has(this.writing)) {
+      await mkdir(this.writing, { recursive: true });
+      this.folders.add(this.writing);
+    }
+    const tmp = path.join(this.writing, `${path.basename(file)}.${randomBytes(4).toString('hex')}`);
     await writeFile(tmp, data);
     await rename(tmp, file);
   }
 
   read(kind: DerivativeKind, imageId: string): Promise<Buffer> {
     return readFile(this.pathFor(kind, imageId));
+  }
+
+  /** Every file, with the image (or frame) it belongs to, last written over `olderThanMs` ago (reconcile's orphan check). */
+  async *settledFiles(olderThanMs: number): AsyncIterable<{ file: string; imageId: string }> {
+    const before = Date.now() - olderThanMs;
+    for (const kind of KINDS) {
+      for (const shard of await readdir(path.join(this.root, kind)).catch(() => [] as string[])) {
+        for (const name of await readdir(path.join(this.root, kind, shard)).catch(() => [] as string[])) {
+          const file = path.join(this.root, kind, shard, name);
+          const imageId = name.replace(/\.[^.]+$/, '');
+          const written = await stat(file).catch(() => null);
+          if (UUID_RE.test(imageId) && written && written.mtimeMs < before) yield { file, imageId };
+        }
+      }
+    }
+  }
+
+  /** Removes one file settledFiles named. */
+  async removeFile(file: string): Promise<void> {
+    if (!file.startsWith(this.root + path.sep)) throw new Error('not a derivative file');
+    await rm(file, { force: true });
   }
 
   /** Removes every derivative of an image. */
@@ -107,5 +155,7 @@ export async function openDerivativeStore(
   const store = new DerivativeStore(root);
   const moved = await store.migrateFromContentKeys(images.contentKeys());
   if (moved) log.info({ files: moved }, 'moved derivative files to per-image names');
+  const swept = await store.sweepDeadWriters();
+  if (swept) log.info({ folders: swept }, 'removed files that processes killed while writing left');
   return store;
 }

@@ -10,8 +10,7 @@ import {
 import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
 import type { ModelSource } from '../models/activeModel';
-import { imagePayload } from './imagePayload';
-import { assetPointIds } from '../util/ids';
+import { pushPayload, syncMarkedPayloads } from './payloadSync';
 
 export interface LibraryPage {
   images: ImageRecord[];
@@ -42,19 +41,22 @@ export class LibraryService {
   }
 
   /**
-   * Postgres first (it decides what every endpoint shows), then the vector payload the search filters
-   * on. If the store fails in between, the request fails (retrying is safe: the patch is idempotent)
-   * and searches stay right, because hits are checked against Postgres.
+   * Postgres first (it decides what every endpoint shows), marked as not yet in the index, then the vector
+   * payload the search filters on, then the mark goes. If the store fails in between, the request fails
+   * (retrying is safe: the patch is idempotent); if the process dies, the next start finishes it
+   * (syncMarkedPayloads). Hits are checked against Postgres meanwhile, so a filter can miss, never mislead.
    */
   async update(ref: ImageRef, owner: string | undefined, patch: ImagePatch): Promise<ImageRecord> {
     const row = await this.images.update(ref, owner, patch);
     if (!row) throw notFound(ref);
-    // Every point of the asset (a video's frames too) carries the payload; each keeps its own segment.
-    const collection = this.model.current.images;
-    const points = await collection.retrieve(assetPointIds(row));
-    const payload = imagePayload(row);
-    if (points.length) await collection.upsert(points.map((p) => ({ ...p, payload: { ...payload, segment: p.payload.segment } })));
+    await pushPayload(this.model.current.images, row);
+    await this.images.payloadSynced(row.id, row.updatedAt);
     return toImageRecord(row);
+  }
+
+  /** Changes a stop interrupted between Postgres and the index, brought into the index; returns how many. */
+  finishInterruptedChanges(): Promise<number> {
+    return syncMarkedPayloads(this.images, this.model);
   }
 
   async get(ref: ImageRef, owner: string | undefined): Promise<ImageRecord> {

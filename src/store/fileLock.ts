@@ -1,13 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive as alive } from '../util/processAlive';
 
 /**
  * One writer per embedded index directory: two processes appending to the same log would

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COLOURS } from '../../scripts/test-pack/concepts';
 import { isClean } from '../../ingest/reconcile';
@@ -197,6 +198,53 @@ describe('reconcile', () => {
     } finally {
       await svc.close();
       await svc.database.drop();
+    }
+  });
+
+  test('a change a crash cut off between Postgres and the index is finished at the next start; reconcile finds payload drift and orphan files (found by the crash soak)', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await tempDir('payloads');
+    const first = await startTestService({}, { database, dataDir });
+    await writeColourLibrary(first.inbox);
+    await first.services.ingest.runJob(await first.services.ingest.createFolderJob('alice', '.'));
+    const [changed, drifted] = await first.services.db.image.findMany({ orderBy: { source: 'asc' }, take: 2 });
+    // The PATCH's row is written, then the process dies before the index has it: what repos.update alone does.
+    await first.services.repos.images.update({ id: changed!.id }, 'alice', { tags: ['旅行'] });
+    // An older version's drift, with no mark: only a comparison finds it.
+    await first.services.db.image.update({ where: { id: drifted!.id }, data: { favorite: true } });
+    // A file a killed batch wrote before its rows, and one a killed writer left half-written.
+    const orphan = randomUUID();
+    await first.services.derivatives.put('thumbnail', orphan, Buffer.from('jpeg'));
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(first.services.derivatives.pathFor('thumbnail', orphan), old, old);
+    const deadWriter = path.join(dataDir, 'derivatives', '.tmp', '99999999-dead');
+    await mkdir(deadWriter, { recursive: true });
+    await writeFile(path.join(deadWriter, `${orphan}.jpg.1234`), 'half');
+    const tagged = (svc: typeof first) =>
+      svc
+        .api()
+        .post('/v1/search/text')
+        .send({ query: '红', filters: { owner: 'alice', tags: ['旅行'] } });
+    expect((await tagged(first)).body.hits).toEqual([]);
+    await first.close();
+
+    const second = await startTestService({}, { database, dataDir });
+    try {
+      expect(await second.services.library.finishInterruptedChanges()).toBe(1);
+      expect((await tagged(second)).body.hits.map((h: { id: string }) => h.id)).toEqual([changed!.id]);
+      expect(existsSync(deadWriter)).toBe(false);
+      const report = await second.services.reconcile(false);
+      expect(report).toMatchObject({ payloadDrift: [drifted!.id], orphanFiles: [second.services.derivatives.pathFor('thumbnail', orphan)] });
+      await second.services.reconcile(true);
+      expect(isClean(await second.services.reconcile(false))).toBe(true);
+      const favourites = await second
+        .api()
+        .post('/v1/search/text')
+        .send({ query: '蓝', filters: { owner: 'alice', favorite: true } });
+      expect(favourites.body.hits.map((h: { id: string }) => h.id)).toEqual([drifted!.id]);
+    } finally {
+      await second.close();
+      await database.drop();
     }
   });
 });

@@ -431,6 +431,9 @@ async function inspectAtRest(env: Record<string, string>, modelDir: string): Pro
     const points = new Set(rows.filter((r) => r.state !== 'failed').flatMap(assetPointIds));
     const orphanFiles: string[] = [];
     const root = path.join(config.dataDir, 'derivatives');
+    // Files being written live under .tmp/<writer>; the last start swept those of writers killed before it.
+    for (const writer of await readdir(path.join(root, '.tmp')).catch(() => [] as string[]))
+      for (const file of await readdir(path.join(root, '.tmp', writer))) orphanFiles.push(`.tmp/${writer}/${file}`);
     for (const kind of await readdir(root).catch(() => [] as string[])) {
       if (kind.startsWith('.')) continue;
       for (const shard of await readdir(path.join(root, kind)).catch(() => [] as string[]))

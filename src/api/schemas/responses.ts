@@ -60,6 +60,8 @@ export const reconcileReportSchema = z.object({
   staleModel: z.array(z.string()),
   stuckPending: z.array(z.string()),
   pendingDeletes: z.array(z.string()),
+  payloadDrift: z.array(z.string()).describe('indexed images whose vector payload (what the search filters read) differs from their row'),
+  orphanFiles: z.array(z.string()).describe('derivative files of no image'),
   reindexJobId: z.string().nullable(),
 });
 

@@ -153,12 +153,32 @@ export class ImageRepository {
   }
 
   /** Applies a change of albums, flags, tags or capture time; null when the image is not the owner's (or gone). */
+  /** Changes an image, marked as not yet in its vector payload (payloadSynced clears the mark). */
   async update(ref: ImageRef, owner: string | undefined, patch: ImagePatch): Promise<ImageRow | null> {
     const changed = await this.db.image.updateManyAndReturn({
       where: refWhere(ref, owner),
-      data: Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+      data: { ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)), payloadDirty: true },
     });
     return changed[0] ?? null;
+  }
+
+  /** The vector payload has the row as it was at `updatedAt`; a change made since keeps its mark. */
+  async payloadSynced(id: string, updatedAt: Date): Promise<void> {
+    await this.db.image.updateMany({ where: { id, updatedAt }, data: { payloadDirty: false } });
+  }
+
+  /** Images changed in Postgres whose vector payload may not have the change (a crash came between). */
+  payloadsToSync(take = 500): Promise<ImageRow[]> {
+    return this.db.image.findMany({ where: { payloadDirty: true, deletedAt: null }, orderBy: { id: 'asc' }, take });
+  }
+
+  /** Indexed images by id, a page at a time after `after`: reconcile compares their payloads with the index. */
+  indexedPage(after: string | null, take: number): Promise<ImageRow[]> {
+    return this.db.image.findMany({
+      where: { state: 'indexed', deletedAt: null, ...(after ? { id: { gt: after } } : {}) },
+      orderBy: { id: 'asc' },
+      take,
+    });
   }
 
   /** A watched file moved: its image keeps its id and vector and takes the new name. False when there was none. */

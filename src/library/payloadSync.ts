@@ -1,0 +1,58 @@
+import type { ImageRepository, ImageRow } from '../db/repositories';
+import type { ModelSource } from '../models/activeModel';
+import type { PointPayload, VectorCollection } from '../store/vectorStore';
+import { assetPointIds } from '../util/ids';
+import { imagePayload } from './imagePayload';
+
+/** The payload fields the search filters read, as one comparable value (a missing field is null). */
+const FILTERED: readonly (keyof PointPayload)[] = ['owner', 'albums', 'takenAt', 'favorite', 'hidden', 'archived', 'tags', 'mediaType', 'camera', 'location'];
+const comparable = (p: Partial<PointPayload>) => JSON.stringify(FILTERED.map((k) => p[k] ?? null));
+
+/** Writes an image's payload, made from its row, to every point of the asset (a video's frames keep their segment). */
+export async function pushPayload(collection: VectorCollection, row: ImageRow): Promise<void> {
+  const points = await collection.retrieve(assetPointIds(row));
+  const payload = imagePayload(row);
+  if (points.length) await collection.upsert(points.map((p) => ({ ...p, payload: { ...payload, segment: p.payload.segment } })));
+}
+
+/**
+ * Finishes the changes a crash interrupted between Postgres and the index: images marked as changed in
+ * Postgres get their payload written again. Returns how many; run at start and by reconcile.
+ */
+export async function syncMarkedPayloads(images: ImageRepository, model: ModelSource): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await images.payloadsToSync();
+    if (rows.length === 0) return total;
+    const collection = model.current.images;
+    for (const row of rows) {
+      await pushPayload(collection, row);
+      await images.payloadSynced(row.id, row.updatedAt);
+    }
+    total += rows.length;
+  }
+}
+
+/**
+ * Every indexed image whose points' payload differs from its row (what the search filters read would
+ * miss or wrongly find it), page by page; with `fix`, the payload is written again from the row.
+ */
+export async function payloadDrift(images: ImageRepository, collection: VectorCollection, fix: boolean, pageSize = 500): Promise<string[]> {
+  const drifted: string[] = [];
+  for (let after: string | null = null; ;) {
+    const rows: ImageRow[] = await images.indexedPage(after, pageSize);
+    if (rows.length === 0) return drifted;
+    after = rows.at(-1)!.id;
+    const points = new Map((await collection.retrieve(rows.flatMap(assetPointIds))).map((p) => [p.id, p.payload]));
+    for (const row of rows) {
+      const want = comparable(imagePayload(row));
+      const stale = assetPointIds(row).some((id) => {
+        const got = points.get(id);
+        return got !== undefined && comparable(got) !== want;
+      });
+      if (!stale) continue;
+      drifted.push(row.id);
+      if (fix) await pushPayload(collection, row);
+    }
+  }
+}
