@@ -57,6 +57,8 @@ async function main(): Promise<void> {
   if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');
   const finished = await services.library.finishInterruptedChanges();
   if (finished) log.info({ images: finished }, 'finished changes a stop interrupted: the search filters have them');
+  const purged = await services.deletion.purgeInterrupted();
+  if (purged.length) log.info({ images: purged.length }, 'finished deletes a stop interrupted: vectors and files removed');
   const reembedded = await services.texts.reindexStale();
   if (reembedded) log.info({ texts: reembedded }, 're-embedded texts for the current model pack');
   if (config.followsActivePack) {

@@ -1,7 +1,7 @@
 import type { ImageRef, ImageRepository } from '../db/repositories';
 import type { EventSink } from '../events/events';
 import type { DerivativeStore } from '../images/derivativeStore';
-import type { ModelSource } from '../models/activeModel';
+import type { ModelSource } from '../packs/activeModel';
 import type { Logger } from '../util/logger';
 import { assetPointIds } from '../util/ids';
 
@@ -78,8 +78,12 @@ export class ImageDeletion {
 
   /** Finishes deletes an outage or a crash interrupted; returns the ids it finished. */
   async purgeInterrupted(): Promise<string[]> {
-    const rows = await this.deps.images.deletedAwaitingPurge();
-    await this.purge(rows);
-    return rows.map((r) => r.id);
+    const done: string[] = [];
+    for (;;) {
+      const rows = await this.deps.images.deletedAwaitingPurge();
+      if (rows.length === 0) return done;
+      await this.purge(rows);
+      done.push(...rows.map((r) => r.id));
+    }
   }
 }

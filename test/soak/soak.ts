@@ -153,8 +153,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const alive = (owner?: string) => [...tracked.values()].filter((t) => t.id && t.dead === 'no' && (!owner || t.owner === owner));
   const isDead = (t: Tracked) => t.dead === 'acked';
   const deadOnes = () => [...tracked.values()].filter(isDead);
-  const flag = (t: Tracked | undefined, where: string) => {
-    if (t && isDead(t)) resurrected.add(`${t.externalId} via ${where}, ${((Date.now() - t.deadAt!) / 1000).toFixed(1)} s after its delete was acknowledged`);
+  /**
+   * A deleted image in an answer to a read issued after the delete was acknowledged. A read issued before (its
+   * answer crossing the delete's) may show it: the two overlapped, and either order is right.
+   */
+  const flag = (t: Tracked | undefined, where: string, issuedAt: number) => {
+    if (t && isDead(t) && t.deadAt! < issuedAt)
+      resurrected.add(`${t.externalId} via ${where}, asked ${((issuedAt - t.deadAt!) / 1000).toFixed(1)} s after its delete was acknowledged`);
   };
   const byId = () => new Map([...tracked.values()].filter((t) => t.id).map((t) => [t.id!, t]));
 
@@ -163,12 +168,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const ids = byId();
     let cursor: string | null = null;
     do {
+      const issuedAt = Date.now();
       const res = await api('GET', `/v1/images?owner=${owner}&sort=ingestedAt&limit=100${cursor ? `&cursor=${cursor}` : ''}`);
       if (res.status !== 200) return;
       const page = res.json as { images: { id: string; externalId: string | null; state: string }[]; nextCursor: string | null };
       for (const img of page.images) {
         const t = img.externalId ? tracked.get(img.externalId) : ids.get(img.id);
-        flag(t, 'listing');
+        flag(t, 'listing', issuedAt);
         if (t && !t.id && img.state === 'indexed') t.id = img.id;
       }
       cursor = page.nextCursor;
@@ -177,12 +183,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   };
 
   const search = async (owner: string) => {
+    const issuedAt = Date.now();
     const res = await api('POST', '/v1/search/text', { query: `${rng.pick(COLOURS).words[0]!}色`, limit: 100, filters: { owner } });
     if (res.status !== 200) return;
     const ids = byId();
     for (const h of (res.json as { hits: { id: string; externalId: string | null; thumbnailUrl: string }[] }).hits) {
       const t = h.externalId ? tracked.get(h.externalId) : ids.get(h.id);
-      flag(t, 'text search');
+      flag(t, 'text search', issuedAt);
       if (t && t.dead === 'no' && !t.thumbnailUrl) t.thumbnailUrl = h.thumbnailUrl;
     }
     report.checks.searches++;
@@ -197,8 +204,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     for (const t of sample) {
       const ext = encodeURIComponent(t.externalId);
       const check = async (where: string, method: string, url: string, body?: unknown) => {
+        const issuedAt = Date.now();
         const { status } = await api(method, url, body);
-        if (served(status)) flag(t, `${where} (HTTP ${status})`);
+        if (served(status)) flag(t, `${where} (HTTP ${status})`, issuedAt);
       };
       await check('external id', 'GET', `/v1/images/by-external-id/${ext}?owner=${t.owner}`);
       if (t.id) {
@@ -208,18 +216,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         await check('similar by id', 'POST', '/v1/search/image', { imageId: t.id });
       }
       if (t.thumbnailUrl) {
+        const issuedAt = Date.now();
         const res = await fetch(`${service.url}${t.thumbnailUrl}`).catch(() => null);
         if (!res) throw new ServiceDown();
-        if (served(res.status)) flag(t, `signed thumbnail URL (HTTP ${res.status})`);
+        if (served(res.status)) flag(t, `signed thumbnail URL (HTTP ${res.status})`, issuedAt);
       }
       report.checks.deadReads++;
     }
     const owner = rng.pick(OWNERS);
+    const dupsAt = Date.now();
     const dups = await api('GET', `/v1/duplicates?owner=${owner}&includeDismissed=true&limit=100`);
     if (dups.status === 200) {
       const ids = byId();
       for (const g of (dups.json as { groups: { members: { image: { id: string } }[] }[] }).groups)
-        for (const m of g.members) flag(ids.get(m.image.id), 'duplicates');
+        for (const m of g.members) flag(ids.get(m.image.id), 'duplicates', dupsAt);
     }
   };
 

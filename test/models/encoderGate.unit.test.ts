@@ -1,0 +1,128 @@
+import { BackgroundChunker, EncoderGate } from '../../src/models/encoderGate';
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('encoder gate: queries first', () => {
+  test('a waiting query starts before waiting ingest runs; ingest resumes when queries are done', async () => {
+    const gate = new EncoderGate(1, 60_000);
+    const order: string[] = [];
+    const first = deferred();
+    const running = gate.run('background', async () => {
+      order.push('ingest-1');
+      await first.promise;
+    });
+    const waiting = [
+      gate.run('background', async () => void order.push('ingest-2')),
+      gate.run('interactive', async () => void order.push('query-1')),
+      gate.run('interactive', async () => void order.push('query-2')),
+    ];
+    await tick();
+    expect(gate.pending).toBe(3);
+    first.resolve();
+    await Promise.all([running, ...waiting]);
+    expect(order).toEqual(['ingest-1', 'query-1', 'query-2', 'ingest-2']);
+  });
+
+  test('ingest does not start beside a running query, but a query starts beside ingest when a slot is free', async () => {
+    const gate = new EncoderGate(2, 60_000);
+    const query = deferred();
+    const q = gate.run('interactive', () => query.promise);
+    let ingestStarted = false;
+    const i = gate.run('background', async () => void (ingestStarted = true));
+    await tick();
+    expect(ingestStarted).toBe(false);
+    query.resolve();
+    await Promise.all([q, i]);
+    expect(ingestStarted).toBe(true);
+
+    const long = deferred();
+    const bg = gate.run('background', () => long.promise);
+    await expect(gate.run('interactive', async () => 'answered')).resolves.toBe('answered');
+    long.resolve();
+    await bg;
+  });
+
+  test('background runs (ingest, OCR) leave one slot to queries', async () => {
+    const gate = new EncoderGate(2, 60_000);
+    const ingest = deferred();
+    const started: string[] = [];
+    const runs = [
+      gate.run('background', async () => {
+        started.push('ingest');
+        await ingest.promise;
+      }),
+      gate.run('background', async () => void started.push('ocr')),
+    ];
+    await tick();
+    expect(started).toEqual(['ingest']);
+    await expect(gate.run('interactive', async () => 'answered')).resolves.toBe('answered');
+    ingest.resolve();
+    await Promise.all(runs);
+    expect(started).toEqual(['ingest', 'ocr']);
+  });
+
+  test('a never-ending stream of queries slows ingest but cannot stop it', async () => {
+    const gate = new EncoderGate(1, 20);
+    let stop = false;
+    let answered = 0;
+    // Two searchers, so a query is always waiting when one finishes.
+    const searcher = async () => {
+      while (!stop) {
+        await gate.run('interactive', () => new Promise((r) => setTimeout(r, 2)));
+        answered++;
+      }
+    };
+    const searchers = [searcher(), searcher()];
+    await tick();
+    let answeredBefore = -1;
+    await gate.run('background', async () => void (answeredBefore = answered));
+    stop = true;
+    await Promise.all(searchers);
+    expect(answeredBefore).toBeGreaterThan(2);
+  });
+
+  test('background chunks follow the measured time per item', () => {
+    const c = new BackgroundChunker(8, 150);
+    expect(c.size).toBe(1);
+    c.observe(1, 50);
+    expect(c.size).toBe(3);
+    for (let i = 0; i < 20; i++) c.observe(4, 40);
+    expect(c.size).toBe(8);
+    for (let i = 0; i < 20; i++) c.observe(2, 400);
+    expect(c.size).toBe(1);
+  });
+
+  test('watchers hear when queries start waiting or running and when the last is done; ingest runs alone say nothing', async () => {
+    const gate = new EncoderGate(1, 60_000);
+    const heard: boolean[] = [];
+    const unwatch = gate.watchQueries((busy) => heard.push(busy));
+    await gate.run('background', async () => undefined);
+    expect(heard).toEqual([]);
+    // A query waiting behind an ingest run already counts.
+    const ingest = deferred();
+    const running = gate.run('background', () => ingest.promise);
+    const query = gate.run('interactive', async () => 'answer');
+    await tick();
+    expect(heard).toEqual([true]);
+    ingest.resolve();
+    await Promise.all([running, query]);
+    expect(heard).toEqual([true, false]);
+    // Two overlapping queries are one busy stretch.
+    const first = deferred();
+    const a = gate.run('interactive', () => first.promise);
+    const b = gate.run('interactive', async () => undefined);
+    await tick();
+    first.resolve();
+    await Promise.all([a, b]);
+    expect(heard).toEqual([true, false, true, false]);
+    unwatch();
+    await gate.run('interactive', async () => undefined);
+    expect(heard).toHaveLength(4);
+  });
+});
