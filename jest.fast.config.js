@@ -1,5 +1,10 @@
-/** The fast tier: route rules over stub services, no PostgreSQL or model (npm run test:fast). */
+/** The fast tier: no PostgreSQL, no model (npm run test:fast): route rules over stub services, and the unit tests. */
 const base = require('./jest.config');
 
 /** @type {import('jest').Config} */
-module.exports = { ...base, roots: ['<rootDir>/test/fast'], globalSetup: undefined, globalTeardown: undefined };
+module.exports = {
+  ...base,
+  testMatch: ['<rootDir>/test/fast/**/*.test.ts', '<rootDir>/test/**/*.unit.test.ts'],
+  globalSetup: undefined,
+  globalTeardown: undefined,
+};

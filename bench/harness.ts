@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTestPack } from '../scripts/test-pack/make';
 import { makeArchPack } from './archPack';
-import { startServices, type ServiceHooks, type Services } from '../src/app/services';
+import { startServices, type ServiceHooks, type Services } from '../src/cli/services';
 import { loadConfig } from '../src/config/env';
 import { startLocalPostgres, tempDirForCluster, type LocalPostgres } from '../src/db/localPostgres';
 import { createLogger } from '../src/util/logger';

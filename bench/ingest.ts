@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE_LIMITS } from '../src/images/decode';
 import { mapConcurrent } from '../src/util/async';
-import type { Services } from '../src/app/services';
+import type { Services } from '../src/cli/services';
 import { decodeTensors, heicFromJpeg, writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
 import { round, summarize, timed, timedCpu } from './stats';

@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { Client } from 'pg';
-import { openDatabase } from '../src/app/services';
+import { openDatabase } from '../src/cli/services';
 import { loadConfig } from '../src/config/env';
 import { tempDirForCluster } from '../src/db/localPostgres';
 import { positionOf, type ImageRepository, type ImageSort, type LibraryPosition } from '../src/db/repositories';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Services } from '../src/app/services';
+import type { Services } from '../src/cli/services';
 import { writePhotoLikeJpegs } from './fixtures';
 import { listen, searchOnce } from './query';
 import { round, summarize } from './stats';

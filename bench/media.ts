@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import type { Services } from '../src/app/services';
+import type { Services } from '../src/cli/services';
 import { hammingDistance, phashFromStored } from '../src/images/similarity';
 import { writeSceneJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { createApp } from '../src/api/app';
-import type { Services } from '../src/app/services';
+import type { Services } from '../src/cli/services';
 import { writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
 import { round, summarize, timed } from './stats';

@@ -2,7 +2,7 @@ import type { ImageRef, ImageRepository, IngestRepository, SourceKind } from '..
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { ImageRejected } from '../src/images/decode';
 import { phashToStored } from '../src/images/similarity';
-import type { ModelInUse, ModelSource } from '../src/models/activeModel';
+import type { ModelInUse, ModelSource } from '../src/packs/activeModel';
 import { VectorStoreError, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { assetPointIds, externalImageId, imageId, segmentPointId, sha256Hex } from '../src/util/ids';

@@ -1,29 +1,10 @@
+import type { ReconcileReport } from '../src/library/consistency';
 import type { ImageRepository, IngestRepository } from '../src/db/repositories';
 import type { DerivativeStore } from '../src/images/derivativeStore';
 import { payloadDrift, syncMarkedPayloads } from '../src/library/payloadSync';
-import type { ModelSource } from '../src/models/activeModel';
+import type { ModelSource } from '../src/packs/activeModel';
 import type { VectorCollection } from '../src/store/vectorStore';
 import { assetPointIds } from '../src/util/ids';
-
-/** Differences between Postgres (the source of truth) and the vector store. */
-export interface ReconcileReport {
-  /** Indexed in Postgres under the current pack, but no vector. */
-  missingVectors: string[];
-  /** Vectors with no image row (or a failed one) behind them. */
-  orphanPoints: string[];
-  /** Embedded by another model pack. */
-  staleModel: string[];
-  /** Left pending by a crash or an outage, with no unfinished job to finish them. */
-  stuckPending: string[];
-  /** Deleted (hidden everywhere) but not yet removed from the store and disk: an outage or a crash came in between. */
-  pendingDeletes: string[];
-  /** Indexed images whose points' payload (what the search filters read) differs from their row. */
-  payloadDrift: string[];
-  /** Derivative files (thumbnails, previews, OCR inputs, movies) of no image, left by a crash between a write and its rows. */
-  orphanFiles: string[];
-  /** Set when fixing queued a re-index job. */
-  reindexJobId: string | null;
-}
 
 export interface ReconcileDeps {
   imageRows: ImageRepository;
@@ -81,8 +62,4 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
   await imageRows.requeue(requeue);
   if (requeue.length || report.staleModel.length) report.reindexJobId = await deps.createReindexJob();
   return report;
-}
-
-export function isClean(r: ReconcileReport): boolean {
-  return [r.missingVectors, r.orphanPoints, r.staleModel, r.stuckPending, r.pendingDeletes, r.payloadDrift, r.orphanFiles].every((l) => l.length === 0);
 }

@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Services } from '../app/services';
 import { errorBody } from '../errors/codes';
 import { projectRoot } from '../util/projectRoot';
 import { KeyAuthenticator } from './auth';
-import { errorHandler, notFoundHandler } from './errorHandler';
+import { errorHandler, notFoundHandler } from '../http/errorHandler';
 import { duplicateHandlers } from './handlers/duplicates';
 import { healthHandlers } from './handlers/health';
 import { imageHandlers } from './handlers/images';
@@ -18,6 +17,7 @@ import { hitDecorator } from './hitShaping';
 import { rateLimit, recordLatency, requestId, requestTimeout } from './middleware';
 import { rejectNulCharacters } from './nulCharacters';
 import { openApiDocument } from './openapi';
+import type { ApiServices } from './ports';
 import { mountRoutes } from './router';
 import { tenantView } from './serverPaths';
 import { UrlSigner, urlSigningSecret } from './signedUrls';
@@ -27,7 +27,7 @@ export interface AppOptions {
   accepting?: () => boolean;
 }
 
-export function createApp(s: Services, opts: AppOptions): Express {
+export function createApp(s: ApiServices, opts: AppOptions): Express {
   const { config } = s;
   const limits = {
     queryMaxChars: config.QUERY_MAX_CHARS,

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config/env';
+import type { WebhookRepository } from '../db/repositories';
+import { WebhookDispatcher } from '../webhooks/webhookDispatcher';
 import { DEFAULT_DECODE_LIMITS } from '../images/decode';
 import { OcrThreads } from '../ocr/ocrThreads';
 import { bundledOcrModelDir } from '../ocr/ppOcr';
@@ -80,6 +82,20 @@ export function videoSampler(config: Config, log: Logger): VideoSampler | null {
     concurrency: config.VIDEO_CONCURRENCY,
     workDir: path.join(config.dataDir, 'tmp'),
   });
+}
+
+export function webhookDispatcher(config: Config, webhooks: WebhookRepository, log: Logger): WebhookDispatcher {
+  return new WebhookDispatcher(
+    webhooks,
+    {
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      pollMs: config.WEBHOOK_POLL_MS,
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    },
+    log.child({ component: 'webhooks' }),
+  );
 }
 
 export function encoderPoolSettings(config: Config): EncoderPoolSettings {

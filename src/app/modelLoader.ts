@@ -1,5 +1,5 @@
 import type { Config } from '../config/env';
-import type { ModelInUse } from '../models/activeModel';
+import type { ModelInUse } from '../packs/activeModel';
 import type { EncoderRun } from '../models/encoders';
 import { encodeOnce, loadModelPack, notMeaningfulWarning, packOptionsFrom, type ModelPack } from '../models/modelPack';
 import type { Metrics } from '../observability/metrics';

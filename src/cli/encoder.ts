@@ -7,9 +7,9 @@
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config/env';
 import { encodeOnce, loadModelPack, packOptionsFrom } from '../models/modelPack';
-import { ImageSearchClient } from '../client/imageSearchClient';
 import { createEncoderApp } from '../remoteEncoders/encoderServer';
 import { PullWorker } from '../remoteEncoders/pullWorker';
+import { ServiceLink } from '../remoteEncoders/serviceLink';
 import { createLogger } from '../util/logger';
 import { runMain } from './runMain';
 
@@ -32,7 +32,7 @@ runMain(async () => {
     const { port } = server.address() as AddressInfo;
     log.info({ url: `http://${config.HOST}:${port}`, pack: pack.key, dim: pack.image.dim }, 'encoder is listening');
   }
-  const worker = pull ? new PullWorker(new ImageSearchClient({ baseUrl: pull.url, apiKey: pull.key }), pack, { idleMs: config.PULL_POLL_MS }, log) : null;
+  const worker = pull ? new PullWorker(new ServiceLink(pull.url, pull.key), pack, { idleMs: config.PULL_POLL_MS }, log) : null;
   if (worker) log.info({ service: pull!.url, pack: pack.key }, 'pull worker is leasing batches');
   // A refused pack ends the worker (and the process) with the service's reason.
   await Promise.race([stopped, worker?.start() ?? stopped]);

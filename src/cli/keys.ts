@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ApiKeyService, operatorScopesOfTenant } from '../auth/apiKeys';
 import { SCOPES, TENANT_SCOPES, type Scope } from '../auth/principal';
 import { loadConfig } from '../config/env';
-import { openDatabase } from '../app/services';
+import { openDatabase } from './services';
 import { runMain } from './runMain';
 
 const USAGE =

@@ -5,30 +5,20 @@
  * Exit code: 0 when consistent (or repaired), 1 when differences were found and not fixed.
  */
 import { parseArgs } from 'node:util';
-import { isClean } from '../../ingest/reconcile';
-import { startServices } from '../app/services';
-import { loadConfig } from '../config/env';
-import { createLogger } from '../util/logger';
+import { isClean } from '../library/consistency';
 import { runMain } from './runMain';
+import { cliConfig, withServices } from './services';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { fix: { type: 'boolean', default: false } } });
-  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
-  const s = await startServices(config, createLogger(config.LOG_LEVEL, config.LOG_FORMAT));
-  try {
+  return withServices(cliConfig(), async (s) => {
     const report = await s.reconcile(values.fix);
-    const summary = {
-      missingVectors: report.missingVectors.length,
-      orphanPoints: report.orphanPoints.length,
-      staleModel: report.staleModel.length,
-      stuckPending: report.stuckPending.length,
-    };
-    if (report.reindexJobId) await s.ingest.runJob(report.reindexJobId);
-    console.log(JSON.stringify({ ...summary, fixed: values.fix, reindexJobId: report.reindexJobId }));
+    const { reindexJobId, ...found } = report;
+    const summary = Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.length]));
+    if (reindexJobId) await s.ingest.runJob(reindexJobId);
+    console.log(JSON.stringify({ ...summary, fixed: values.fix, reindexJobId }));
     return isClean(report) || values.fix ? 0 : 1;
-  } finally {
-    await s.close();
-  }
+  });
 }
 
 runMain(main);

@@ -120,9 +120,7 @@ export class ImageSearchClient implements ClientMethods {
   }
 
   // Search and retrieval
-  searchText(body: In<Limited<typeof Req.textSearchSchema>>): Promise<SearchResponse> {
-    return this.call('searchText', { json: body });
-  }
+  readonly searchText = (body: In<Limited<typeof Req.textSearchSchema>>): Promise<SearchResponse> => this.call('searchText', { json: body });
   /** By an indexed image's id, or by an uploaded image. */
   searchImage(body: In<Limited<typeof Req.imageSearchSchema>> & { image?: UploadFile }): Promise<SearchResponse> {
     const { image, ...fields } = body;
@@ -139,18 +137,12 @@ export class ImageSearchClient implements ClientMethods {
 
   // One image
   /** The record with the text OCR read in the image. */
-  getImage(id: string, owner?: string): Promise<Out<typeof Res.imageDetailSchema>> {
-    return this.call('getImage', { params: { id }, query: { owner } });
-  }
+  readonly getImage = (id: string, owner?: string): Promise<Out<typeof Res.imageDetailSchema>> => this.call('getImage', { params: { id }, query: { owner } });
   getCaption(id: string, owner?: string): Promise<Out<typeof Res.imageCaptionResponseSchema>> {
     return this.call('getCaption', { params: { id }, query: { owner } });
   }
-  thumbnail(id: string, owner?: string): Promise<Buffer> {
-    return this.call('thumbnail', { params: { id }, query: { owner }, binary: true });
-  }
-  preview(id: string, owner?: string): Promise<Buffer> {
-    return this.call('preview', { params: { id }, query: { owner }, binary: true });
-  }
+  readonly thumbnail = (id: string, owner?: string): Promise<Buffer> => this.call('thumbnail', { params: { id }, query: { owner }, binary: true });
+  readonly preview = (id: string, owner?: string): Promise<Buffer> => this.call('preview', { params: { id }, query: { owner }, binary: true });
   /** One sampled frame of a video, Live Photo or animation (a hit's segment.index). */
   segmentThumbnail(id: string, segment: number, owner?: string): Promise<Buffer> {
     return this.call('segmentThumbnail', { params: { id, segment: String(segment) }, query: { owner }, binary: true });
@@ -159,9 +151,7 @@ export class ImageSearchClient implements ClientMethods {
     return this.call('segmentPreview', { params: { id, segment: String(segment) }, query: { owner }, binary: true });
   }
   /** The whole movie of a video or Live Photo (players should use a hit's signed videoUrl, which seeks). */
-  movie(id: string, owner?: string): Promise<Buffer> {
-    return this.call('movie', { params: { id }, query: { owner }, binary: true });
-  }
+  readonly movie = (id: string, owner?: string): Promise<Buffer> => this.call('movie', { params: { id }, query: { owner }, binary: true });
 
   // Near-duplicates
   /** One owner's near-duplicate groups (owner required with an operator key), each with the member to keep. */
@@ -173,9 +163,7 @@ export class ImageSearchClient implements ClientMethods {
   }
 
   // The library
-  listImages(query: ListImagesQuery = {}): Promise<Out<typeof Res.imagePageSchema>> {
-    return this.call('listImages', { query });
-  }
+  readonly listImages = (query: ListImagesQuery = {}): Promise<Out<typeof Res.imagePageSchema>> => this.call('listImages', { query });
   updateImage(id: string, patch: ImagePatch, owner?: string): Promise<ImageRecord> {
     return this.call('updateImage', { params: { id }, query: { owner }, json: patch });
   }
@@ -191,9 +179,7 @@ export class ImageSearchClient implements ClientMethods {
   deleteByExternalId(externalId: string, owner?: string): Promise<Out<typeof Res.externalDeleteResultSchema>> {
     return this.call('deleteByExternalId', { params: { externalId }, query: { owner } });
   }
-  deleteImages(body: In<typeof Req.bulkDeleteSchema>): Promise<Out<typeof Res.bulkDeleteResultSchema>> {
-    return this.call('deleteImages', { json: body });
-  }
+  readonly deleteImages = (body: In<typeof Req.bulkDeleteSchema>): Promise<Out<typeof Res.bulkDeleteResultSchema>> => this.call('deleteImages', { json: body });
 
   // Ingest
   /** From a folder or URLs (JSON), or from files (multipart), each with an optional externalId. */
@@ -207,9 +193,7 @@ export class ImageSearchClient implements ClientMethods {
     const externalIds = named ? files.map((f) => f.externalId!) : undefined;
     return this.call('ingest', { form: { fields: { ...fields, externalIds }, files: files.map((file) => ({ field: 'files', file })) } });
   }
-  getJob(id: string): Promise<JobStatus> {
-    return this.call('getJob', { params: { id } });
-  }
+  readonly getJob = (id: string): Promise<JobStatus> => this.call('getJob', { params: { id } });
   /** Polls a job until it has completed, failed or been cancelled. */
   async waitForJob(id: string, { intervalMs = 250, timeoutMs = 600_000 } = {}): Promise<JobStatus> {
     const until = Date.now() + timeoutMs;
@@ -223,78 +207,44 @@ export class ImageSearchClient implements ClientMethods {
   listJobs(query: { owner?: string; state?: JobStatus['state']; limit?: number; cursor?: string } = {}): Promise<Out<typeof Res.jobPageSchema>> {
     return this.call('listJobs', { query });
   }
-  cancelJob(id: string): Promise<JobStatus> {
-    return this.call('cancelJob', { params: { id } });
-  }
+  readonly cancelJob = (id: string): Promise<JobStatus> => this.call('cancelJob', { params: { id } });
   /** OCR over images ingested while it was off; jobId null when there is nothing to read. */
   ocrBackfill(body: In<typeof Req.ocrBackfillSchema> = {}): Promise<Out<typeof Res.backfillAcceptedSchema>> {
     return this.call('ocrBackfill', { json: body });
   }
-  addTexts(body: In<typeof Req.textIngestSchema>): Promise<Out<typeof Res.textsAddedSchema>> {
-    return this.call('addTexts', { json: body });
-  }
-  watchFolder(body: In<typeof Req.watchCreateSchema>): Promise<Out<typeof Res.watchCreatedSchema>> {
-    return this.call('watchFolder', { json: body });
-  }
-  listWatches(owner?: string): Promise<Out<typeof Res.watchListSchema>> {
-    return this.call('listWatches', { query: { owner } });
-  }
-  unwatchFolder(id: string): Promise<Out<typeof Res.deleteResultSchema>> {
-    return this.call('unwatchFolder', { params: { id } });
-  }
-  rescanWatch(id: string): Promise<Out<typeof Res.scanReportSchema>> {
-    return this.call('rescanWatch', { params: { id } });
-  }
+  readonly addTexts = (body: In<typeof Req.textIngestSchema>): Promise<Out<typeof Res.textsAddedSchema>> => this.call('addTexts', { json: body });
+  readonly watchFolder = (body: In<typeof Req.watchCreateSchema>): Promise<Out<typeof Res.watchCreatedSchema>> => this.call('watchFolder', { json: body });
+  readonly listWatches = (owner?: string): Promise<Out<typeof Res.watchListSchema>> => this.call('listWatches', { query: { owner } });
+  readonly unwatchFolder = (id: string): Promise<Out<typeof Res.deleteResultSchema>> => this.call('unwatchFolder', { params: { id } });
+  readonly rescanWatch = (id: string): Promise<Out<typeof Res.scanReportSchema>> => this.call('rescanWatch', { params: { id } });
 
   // Events
   createWebhook(body: In<typeof Req.webhookCreateSchema>): Promise<Out<typeof Res.webhookCreatedSchema>> {
     return this.call('createWebhook', { json: body });
   }
-  listWebhooks(): Promise<Out<typeof Res.webhookListSchema>> {
-    return this.call('listWebhooks');
-  }
-  deleteWebhook(id: string): Promise<Out<typeof Res.deleteResultSchema>> {
-    return this.call('deleteWebhook', { params: { id } });
-  }
+  readonly listWebhooks = (): Promise<Out<typeof Res.webhookListSchema>> => this.call('listWebhooks');
+  readonly deleteWebhook = (id: string): Promise<Out<typeof Res.deleteResultSchema>> => this.call('deleteWebhook', { params: { id } });
   webhookDeliveries(id: string, query: { limit?: number; cursor?: string } = {}): Promise<Out<typeof Res.deliveryPageSchema>> {
     return this.call('webhookDeliveries', { params: { id }, query });
   }
-  testWebhook(id: string): Promise<Out<typeof Res.webhookTestResultSchema>> {
-    return this.call('testWebhook', { params: { id } });
-  }
+  readonly testWebhook = (id: string): Promise<Out<typeof Res.webhookTestResultSchema>> => this.call('testWebhook', { params: { id } });
 
   // Pull workers (a key with scope worker)
   /** The next ingest batch for a worker serving `pack`; `lease` is null when none waits. */
-  leaseBatch(pack: string): Promise<Out<typeof Res.workerLeaseResultSchema>> {
-    return this.call('leaseBatch', { json: { pack } });
-  }
+  readonly leaseBatch = (pack: string): Promise<Out<typeof Res.workerLeaseResultSchema>> => this.call('leaseBatch', { json: { pack } });
   answerBatch(id: string, body: In<typeof Req.workerAnswerSchema>): Promise<Out<typeof Res.workerAnswerResultSchema>> {
     return this.call('answerBatch', { params: { id }, json: body });
   }
 
   // Keys (operator)
   /** A tenant key (owner; scopes search, ingest) or an operator key; `key` is shown only in this answer. */
-  createKey(body: In<typeof Req.keyCreateSchema>): Promise<Out<typeof Res.apiKeyCreatedSchema>> {
-    return this.call('createKey', { json: body });
-  }
-  listKeys(): Promise<Out<typeof Res.apiKeyListSchema>> {
-    return this.call('listKeys');
-  }
-  revokeKey(id: string): Promise<Out<typeof Res.apiKeyRevokedSchema>> {
-    return this.call('revokeKey', { params: { id } });
-  }
+  readonly createKey = (body: In<typeof Req.keyCreateSchema>): Promise<Out<typeof Res.apiKeyCreatedSchema>> => this.call('createKey', { json: body });
+  readonly listKeys = (): Promise<Out<typeof Res.apiKeyListSchema>> => this.call('listKeys');
+  readonly revokeKey = (id: string): Promise<Out<typeof Res.apiKeyRevokedSchema>> => this.call('revokeKey', { params: { id } });
 
   // Operations
-  reconcile(fix = false): Promise<Out<typeof Res.reconcileReportSchema>> {
-    return this.call('reconcile', { json: { fix } });
-  }
-  purgeOwner(owner: string): Promise<Out<typeof Res.ownerPurgeSchema>> {
-    return this.call('purgeOwner', { params: { owner } });
-  }
-  health(): Promise<Out<typeof Res.healthSchema>> {
-    return this.call('health');
-  }
-  ready(): Promise<Out<typeof Res.readinessSchema>> {
-    return this.call('ready');
-  }
+  readonly reconcile = (fix = false): Promise<Out<typeof Res.reconcileReportSchema>> => this.call('reconcile', { json: { fix } });
+  readonly purgeOwner = (owner: string): Promise<Out<typeof Res.ownerPurgeSchema>> => this.call('purgeOwner', { params: { owner } });
+  readonly health = (): Promise<Out<typeof Res.healthSchema>> => this.call('health');
+  readonly ready = (): Promise<Out<typeof Res.readinessSchema>> => this.call('ready');
 }

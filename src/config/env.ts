@@ -18,7 +18,7 @@ const list = (def: string) =>
         .filter(Boolean),
     );
 
-/** Every setting, with its default; README "Configuration" mirrors this. */
+/** Every setting, with its default; docs/configuration.md mirrors this. */
 export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(8080, 0, 65535),
@@ -146,7 +146,7 @@ export const envSchema = z.object({
   VIDEO_CONCURRENCY: int(1, 1, 16),
   /** Near-duplicates, found as images arrive (GET /v1/duplicates). */
   DUPLICATES: z.enum(['on', 'off']).default('on'),
-  /** Cosine similarity above which two photos or video frames are near-duplicates (model-dependent: see README). */
+  /** Cosine similarity above which two photos or video frames are near-duplicates (model-dependent: see docs/ocr-and-media.md). */
   DUPLICATE_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.95),
   /** Difference-hash bits (of 64) two photos may differ in and still count as one picture re-encoded. */
   DUPLICATE_PHASH_BITS: int(10, 0, 32),

@@ -9,7 +9,7 @@ import { projectRoot } from '../util/projectRoot';
  * Applies `prisma/migrations/<id>/migration.sql` in order and records each one in Prisma's
  * own `_prisma_migrations` table (same columns, sha256 checksum), so `prisma migrate deploy`
  * sees them as applied wherever Prisma's schema engine is available. It exists because that
- * engine is a separately downloaded binary (see README, "Migrations").
+ * engine is a separately downloaded binary (see docs/operations.md, "Migrations").
  */
 export interface MigrationResult {
   applied: string[];

@@ -1,5 +1,8 @@
 import path from 'node:path';
-import type { Services } from '../app/services';
+import type { ImageRepository } from '../db/repositories';
+import type { ModelPack } from '../models/modelPack';
+import type { SearchService } from '../search/searchService';
+import type { TextCorpus } from '../search/textCorpus';
 import type { EvalDataset } from './datasets';
 import { exactTopK, recallAtK, scores, type RetrievalScores } from './recall';
 
@@ -17,6 +20,19 @@ export interface PackEvaluation {
   textQueryMs: number;
 }
 
+/** What an evaluation runs through: the service's ingest, search and text corpus (the composition root builds them). */
+export interface EvalTarget {
+  ingest: {
+    createUploadJob(owner: string, files: { name: string; data: Buffer }[]): Promise<string>;
+    runJob(jobId: string, onProgress?: () => void): Promise<void>;
+    status(jobId: string): Promise<{ failed: number; errors: unknown[] } | null>;
+  };
+  search: Pick<SearchService, 'byText' | 'vectorOf' | 'embedImage'>;
+  texts: Pick<TextCorpus, 'add' | 'retrieve'>;
+  repos: { images: Pick<ImageRepository, 'ownedBy'> };
+  readonly pack: Pick<ModelPack, 'key' | 'text'>;
+}
+
 const OWNER = 'eval';
 const K = 10;
 
@@ -24,7 +40,7 @@ const K = 10;
  * Ingests the dataset's images through the real pipeline, adds its texts to the text corpus, then
  * asks the service for every text and image, and compares with exact search over the same pack.
  */
-export async function evaluatePack(s: Services, dataset: EvalDataset, onProgress?: (m: string) => void): Promise<PackEvaluation> {
+export async function evaluatePack(s: EvalTarget, dataset: EvalDataset, onProgress?: (m: string) => void): Promise<PackEvaluation> {
   const started = performance.now();
   // Each upload is named by its index in the dataset; the image's source is that name.
   const job = await s.ingest.createUploadJob(

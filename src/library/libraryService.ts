@@ -9,7 +9,7 @@ import {
 } from '../db/repositories';
 import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
-import type { ModelSource } from '../models/activeModel';
+import type { ModelSource } from '../packs/activeModel';
 import { pushPayload, syncMarkedPayloads } from './payloadSync';
 
 export interface LibraryPage {

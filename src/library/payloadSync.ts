@@ -1,5 +1,5 @@
 import type { ImageRepository, ImageRow } from '../db/repositories';
-import type { ModelSource } from '../models/activeModel';
+import type { ModelSource } from '../packs/activeModel';
 import type { PointPayload, VectorCollection } from '../store/vectorStore';
 import { assetPointIds } from '../util/ids';
 import { imagePayload } from './imagePayload';

@@ -1,5 +1,3 @@
-import type { ActiveModel } from './activeModel';
-
 /** Work that can be stopped where it is and continued later (ingest's decode processes). */
 export interface Pausable {
   pause(): void;
@@ -24,24 +22,6 @@ export class BackgroundPause {
     private readonly work: Pausable,
     private readonly maxPauseMs: number,
   ) {}
-
-  /**
-   * Follows the queries of the pack in use, and of the next one when the pack changes; returns the way to
-   * stop (and to let the work run).
-   */
-  follow(model: ActiveModel): () => Promise<void> {
-    let unwatch = model.current.pack.gate.watchQueries((busy) => this.queries(busy));
-    const unfollow = model.onChange((next) => {
-      unwatch();
-      this.queries(false);
-      unwatch = next.pack.gate.watchQueries((busy) => this.queries(busy));
-    });
-    return async () => {
-      unfollow();
-      unwatch();
-      this.stop();
-    };
-  }
 
   /** The queries' state changed: busy (one waits or runs) or not. */
   queries(busy: boolean): void {

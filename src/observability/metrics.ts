@@ -4,39 +4,32 @@ import type { EncoderRun } from '../models/encoders';
 /** Prometheus metrics of one service instance (own registry, so tests can run several). */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request latency',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
-  readonly encoderDuration = new Histogram({
-    name: 'encoder_run_duration_seconds',
-    help: 'Time of one encoder run (a batch)',
-    labelNames: ['kind'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
-  readonly encodedItems = new Counter({
-    name: 'encoder_items_total',
-    help: 'Images and texts encoded',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
-  readonly ingestItems = new Counter({
-    name: 'ingest_items_total',
-    help: 'Ingest items finished, by result',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
-  readonly ocrDuration = new Histogram({
-    name: 'ocr_duration_seconds',
-    help: 'OCR of one image (decode, detection, recognition, storing), by result',
-    labelNames: ['result'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+  readonly httpDuration = this.histogram(
+    'http_request_duration_seconds',
+    'HTTP request latency',
+    ['method', 'route', 'status'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  readonly encoderDuration = this.histogram(
+    'encoder_run_duration_seconds',
+    'Time of one encoder run (a batch)',
+    ['kind'],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
+  readonly encodedItems = this.counter('encoder_items_total', 'Images and texts encoded', ['kind']);
+  readonly ingestItems = this.counter('ingest_items_total', 'Ingest items finished, by result', ['result']);
+  readonly ocrDuration = this.histogram(
+    'ocr_duration_seconds',
+    'OCR of one image (decode, detection, recognition, storing), by result',
+    ['result'],
+    [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
   readonly rateLimited = new Counter({ name: 'http_rate_limited_total', help: 'Requests refused by the per-key rate limit', registers: [this.registry] });
   /** Read at scrape time; set once the encoder and the ingest queue exist. */
   probes = { encoderQueue: () => 0, ingestQueue: () => 0 };

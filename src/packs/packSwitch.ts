@@ -1,4 +1,4 @@
-import type { ActiveModel } from '../models/activeModel';
+import type { ActiveModel } from './activeModel';
 import type { Logger } from '../util/logger';
 
 /** A pack loaded and ready to serve (see ModelLoader), and what closes it. */

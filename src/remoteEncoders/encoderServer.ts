@@ -1,5 +1,5 @@
 import express, { type Express, type RequestHandler } from 'express';
-import { errorHandler, notFoundHandler } from '../api/errorHandler';
+import { errorHandler, notFoundHandler } from '../http/errorHandler';
 import { AppError } from '../errors/appError';
 import type { ModelPack } from '../models/modelPack';
 import { floatsToBuffer, tensorsFromBuffer, HEADERS, MAX_ITEMS, PATHS, prioritySchema, textRequestSchema, type EncoderHealth } from './protocol';

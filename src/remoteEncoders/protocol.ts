@@ -15,6 +15,46 @@ export const HEADERS = {
 
 export const PATHS = { health: '/healthz', text: '/v1/encode/text', image: '/v1/encode/image' } as const;
 
+/**
+ * Pull workers (`npm run encoder` with SERVICE_URL): the service's routes they lease ingest batches from
+ * and answer them on, with an operator key holding the worker scope. The API declares them from these.
+ */
+export const WORKER_ROUTES = { lease: '/v1/workers/lease', answer: '/v1/workers/leases/{id}' } as const;
+
+/** POST /v1/workers/lease: a pull worker asks for the next ingest batch. */
+export const workerLeaseSchema = z
+  .object({ pack: z.string().min(1).max(200).describe("name@version of the worker's model pack; a batch of another pack is never handed out") })
+  .strict();
+
+/** POST /v1/workers/leases/:id: a pull worker's embeddings for a batch it leased. */
+export const workerAnswerSchema = z
+  .object({
+    pack: z.string().min(1).max(200),
+    embeddings: z
+      .base64()
+      .max(64 * 4096 * 4 * 2)
+      .describe('float32 little-endian rows, one per image of the batch, base64'),
+  })
+  .strict();
+
+/** POST /v1/workers/lease */
+export const workerLeaseResultSchema = z.object({
+  lease: z
+    .object({
+      id: z.uuid(),
+      pack: z.string(),
+      count: z.number().int().describe('images in the batch'),
+      size: z.number().int().describe('tensor side: each image is 3×size×size float32, CHW, normalised'),
+      expiresInSeconds: z.number().int().describe('answer before this, or the batch goes back to the queue'),
+      tensors: z.string().describe('the tensors back to back, float32 little-endian, base64'),
+    })
+    .nullable()
+    .describe('null: nothing is waiting; ask again later'),
+});
+
+/** POST /v1/workers/leases/:id */
+export const workerAnswerResultSchema = z.object({ id: z.uuid(), accepted: z.literal(true) });
+
 /** Items one request may carry; the encoder splits them into its own batches. */
 export const MAX_ITEMS = 64;
 

@@ -1,7 +1,7 @@
-import { ImageSearchError, type ImageSearchClient } from '../client/imageSearchClient';
 import type { ModelPack } from '../models/modelPack';
 import type { Logger } from '../util/logger';
 import { floatsToBuffer, tensorsFromBuffer } from './protocol';
+import { ServiceRefusal, type ServiceLink } from './serviceLink';
 
 export interface PullWorkerSettings {
   /** Wait after an empty lease or a failed request before asking again. */
@@ -20,7 +20,7 @@ export class PullWorker {
   answered = 0;
 
   constructor(
-    private readonly client: ImageSearchClient,
+    private readonly service: ServiceLink,
     private readonly pack: Pick<ModelPack, 'key' | 'image'>,
     private readonly settings: PullWorkerSettings,
     private readonly log: Logger,
@@ -43,7 +43,7 @@ export class PullWorker {
       try {
         if (!(await this.once())) await this.idle();
       } catch (e) {
-        if (e instanceof ImageSearchError && e.code === 'pack_mismatch') throw e;
+        if (e instanceof ServiceRefusal && e.code === 'pack_mismatch') throw e;
         this.log.warn({ err: (e as Error).message }, 'pull worker: request failed; trying again');
         await this.idle();
       }
@@ -52,18 +52,18 @@ export class PullWorker {
 
   /** One lease, encoded and answered; false when nothing was waiting. */
   private async once(): Promise<boolean> {
-    const { lease } = await this.client.leaseBatch(this.pack.key);
+    const { lease } = await this.service.lease(this.pack.key);
     if (!lease) return false;
     const size = this.pack.image.preprocessing.size;
     if (lease.size !== size) throw new Error(`batch ${lease.id} holds ${lease.size} px tensors; this pack takes ${size} px`);
     const tensors = tensorsFromBuffer(Buffer.from(lease.tensors, 'base64'), lease.count, size);
     const vectors = await this.pack.image.encode(tensors, 'background');
     try {
-      await this.client.answerBatch(lease.id, { pack: this.pack.key, embeddings: floatsToBuffer(vectors).toString('base64') });
+      await this.service.answer(lease.id, { pack: this.pack.key, embeddings: floatsToBuffer(vectors).toString('base64') });
       this.answered++;
       this.log.info({ batch: lease.id, images: lease.count }, 'pull worker: answered batch');
     } catch (e) {
-      if (!(e instanceof ImageSearchError && e.code === 'lease_gone')) throw e;
+      if (!(e instanceof ServiceRefusal && e.code === 'lease_gone')) throw e;
       this.log.info({ batch: lease.id }, 'pull worker: batch was answered elsewhere meanwhile');
     }
     return true;

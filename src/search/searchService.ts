@@ -3,10 +3,11 @@ import { AppError } from '../errors/appError';
 import type { ImageRepository, ImageRow, ImageVisibility } from '../db/repositories';
 import type { DecodeLimits } from '../images/decode';
 import type { DecodePool } from '../images/decodePool';
-import type { ModelInUse, ModelSource } from '../models/activeModel';
-import type { PointFilter, ScoredPoint } from '../store/vectorStore';
+import type { ModelInUse, ModelSource } from '../packs/activeModel';
+import type { PointFilter } from '../store/vectorStore';
+import { bestStretches, groupByAsset, type AssetGroup } from './assetRanking';
 import { LruCache } from '../util/lru';
-import type { ImageHit, ImageRecord, Segment } from './imageRecord';
+import type { ImageHit, ImageRecord } from './imageRecord';
 import { segmentPointId } from '../util/ids';
 import { normalizeQuery } from './textQuery';
 import { fuse, type FusionMethod } from './rankFusion';
@@ -45,29 +46,6 @@ export class NotFound extends AppError {
 
 /** Deepest result list one search may ask the store for (offset + limit is at most 10 100 assets). */
 const MAX_SEARCH_DEPTH = 40_000;
-
-interface AssetGroup {
-  asset: string;
-  /** Best first. */
-  points: ScoredPoint[];
-}
-
-/** Points by the asset they belong to, in the order of each asset's best point. */
-function groupByAsset(scored: readonly ScoredPoint[]): AssetGroup[] {
-  const groups = new Map<string, AssetGroup>();
-  for (const p of scored) {
-    const asset = p.payload.segment?.asset ?? p.id;
-    let g = groups.get(asset);
-    if (!g) groups.set(asset, (g = { asset, points: [] }));
-    g.points.push(p);
-  }
-  return [...groups.values()];
-}
-
-function segmentOf(p: ScoredPoint): Segment {
-  const s = p.payload.segment!;
-  return { index: s.index, startMs: s.startMs, endMs: s.endMs, score: p.score };
-}
 
 export function toImageRecord(i: ImageRow): ImageRecord {
   return {
@@ -260,11 +238,7 @@ export class SearchService {
     return groups.flatMap((g) => {
       const row = byId.get(g.asset);
       if (!row) return [];
-      const [best, ...others] = g.points;
-      const segment = best!.payload.segment;
-      // Other stretches that match about as well as the best one (a video's unrelated scenes are in the list too).
-      const alike = others.filter((p) => p.payload.segment && p.score >= best!.score - this.segmentMargin);
-      return [{ ...toImageRecord(row), score: best!.score, ...(segment ? { segment: segmentOf(best!), otherSegments: alike.map(segmentOf) } : {}) }];
+      return [{ ...toImageRecord(row), ...bestStretches(g, this.segmentMargin) }];
     });
   }
 

@@ -1,38 +1,14 @@
-import { z } from 'zod';
 import type { TextRepository } from '../db/repositories';
 import type { NewText } from '../db/repositories/textRepository';
-import type { ModelSource } from '../models/activeModel';
+import type { ModelSource } from '../packs/activeModel';
 import type { QueryVector } from './searchService';
 import { sha256Hex, uuidV5 } from '../util/ids';
-import { normalizeQuery } from './textQuery';
+import type { TextInput } from './textInput';
+
+export { ownerName, textInputSchema, type TextInput } from './textInput';
 
 /** The shared corpus has owner ""; an owner sees its own texts plus the shared ones. */
 export const SHARED_OWNER = '';
-
-export const ownerName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(128)
-  .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits and . _ @ - only')
-  // An owner's name may name its folder (INGEST_TENANT_ROOT/<owner>).
-  .refine((o) => o !== '.' && o !== '..', 'not . or ..');
-
-/** One text for the corpus, as the API and the texts CLI accept it. */
-export const textInputSchema = z
-  .object({
-    /** The caller's id for the text (e.g. a product id); defaults to the text's hash. */
-    id: z.string().trim().min(1).max(256).optional(),
-    text: z.string().transform(normalizeQuery).pipe(z.string().min(1).max(1000)),
-    owner: ownerName.optional(),
-  })
-  .strict();
-
-export interface TextInput {
-  id?: string | undefined;
-  text: string;
-  owner?: string | undefined;
-}
 
 export interface TextHit {
   id: string;

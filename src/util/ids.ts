@@ -28,7 +28,7 @@ export function sha256Hex(data: Buffer | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID_RE } from './uuid';
 
 /** The vector point (and derivative files) of a video's or animated image's frame `index` (>= 1; 0 is the asset's own id). */
 export function segmentPointId(assetId: string, index: number): string {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runEvaluation } from '../../scripts/eval';
+import { runEvaluation } from '../../src/cli/eval';
 import { COLOURS } from '../../scripts/test-pack/concepts';
 import { DatasetError, loadDataset } from '../../src/eval/datasets';
 import type { PackEvaluation } from '../../src/eval/runEval';

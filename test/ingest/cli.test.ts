@@ -17,7 +17,10 @@ describe('ingest CLI', () => {
     await writeColourLibrary(folder);
     const env = { ...process.env, DATABASE_URL: database.url, DATA_DIR: dataDir, MODEL_DIR: testEnv('TEST_MODEL_DIR'), LOG_LEVEL: 'silent' };
     const cli = () =>
-      run(path.join(ROOT, 'node_modules/.bin/tsx'), ['ingest/cli.ts', folder, '--owner', 'cli-user', '--album', '相册', '--no-progress'], { cwd: ROOT, env });
+      run(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/cli/ingest.ts', folder, '--owner', 'cli-user', '--album', '相册', '--no-progress'], {
+        cwd: ROOT,
+        env,
+      });
 
     const first = JSON.parse((await cli()).stdout.trim().split('\n').pop()!) as Record<string, unknown>;
     expect(first).toMatchObject({ state: 'completed', total: 8, done: 8, skipped: 0, failed: 0 });
@@ -40,7 +43,7 @@ describe('ingest CLI', () => {
   });
 
   test('bad usage exits with 2 and says how to use it', async () => {
-    await expect(run(path.join(ROOT, 'node_modules/.bin/tsx'), ['ingest/cli.ts'], { cwd: ROOT })).rejects.toMatchObject({
+    await expect(run(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/cli/ingest.ts'], { cwd: ROOT })).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/usage/),
     });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COLOURS } from '../../scripts/test-pack/concepts';
-import { isClean } from '../../ingest/reconcile';
+import { isClean } from '../../src/library/consistency';
 import { createTestDatabase } from '../helpers/database';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
@@ -134,7 +134,7 @@ describe('faults: the ingest process is killed', () => {
     // Node itself with the tsx loader, not the tsx CLI: that CLI runs the script in a child it
     // cannot pass SIGKILL on to, so the "killed" ingest would go on in the background.
     const cli = (...args: string[]) =>
-      spawn(process.execPath, ['--import', 'tsx', 'ingest/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      spawn(process.execPath, ['--import', 'tsx', 'src/cli/ingest.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     const child = cli(folder, '--owner', 'kim', '--no-progress');
     const exited = new Promise((resolve) => child.on('exit', resolve));
     // Kill it for real once some work has been committed.

@@ -122,7 +122,7 @@ describe('several service instances sharing one database', () => {
     await a.services.ingest.stop();
     const more = path.join(shared, 'for-the-cli');
     for (let seed = 10; seed < 16; seed++) await writeColourLibrary(path.join(more, `s${seed}`), seed);
-    const cli = spawn(process.execPath, ['--import', 'tsx', 'ingest/cli.ts', more, '--owner', 'pia', '--no-progress'], {
+    const cli = spawn(process.execPath, ['--import', 'tsx', 'src/cli/ingest.ts', more, '--owner', 'pia', '--no-progress'], {
       cwd: ROOT,
       env: {
         ...process.env,

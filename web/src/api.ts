@@ -1,4 +1,5 @@
-/** Thin client for the service's HTTP API; the API key lives in localStorage. */
+/** Thin client for the service's HTTP API; the API key lives in localStorage. Methods and paths come from the route declarations. */
+import { API_ROUTES, type RouteName } from '../../src/api/contract';
 import type {
   DuplicatePage,
   ImageCaptionResponse,
@@ -38,10 +39,26 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${getKey()}` } });
+interface CallOptions {
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  json?: unknown;
+  form?: FormData;
+}
+
+/** Calls a declared route: its method and path from src/api/contract, parameters filled in. */
+async function call<T>(route: RouteName, o: CallOptions = {}): Promise<T> {
+  const { method, path } = API_ROUTES[route];
+  const filled = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(o.params?.[name] ?? ''));
+  const query = o.query && Object.keys(o.query).length ? `?${new URLSearchParams(o.query).toString()}` : '';
+  const res = await fetch(`${filled}${query}`, {
+    method: method.toUpperCase(),
+    headers: { authorization: `Bearer ${getKey()}`, ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: o.form ?? (o.json !== undefined ? JSON.stringify(o.json) : undefined),
+  });
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-  if (!res.ok) throw new ApiError(res.status, body.error?.message ?? `HTTP ${res.status}`);
+  // Readiness answers 503, with its body, while the service is not ready.
+  if (!res.ok && route !== 'ready') throw new ApiError(res.status, body.error?.message ?? `HTTP ${res.status}`);
   return body as T;
 }
 
@@ -49,11 +66,8 @@ export type ModelStatus = Readiness['checks']['model'];
 
 /** The readiness check's model part: a warning when the pack is the generated test pack, the real one's download. */
 export async function modelStatus(): Promise<ModelStatus> {
-  const res = await fetch('/readyz');
-  return ((await res.json()) as Readiness).checks.model;
+  return (await call<Readiness>('ready')).checks.model;
 }
-
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** Drops empty filter fields; dates (yyyy-mm-dd) go as picked, the API reads each as its whole day. */
 export function cleanFilters(f: Filters): Filters {
@@ -66,30 +80,30 @@ export function cleanFilters(f: Filters): Filters {
 }
 
 export const searchText = (query: string, filters: Filters, cursor: string | null, mode: SearchMode | '', limit = 24) =>
-  call<SearchPage>('/v1/search/text', json({ query, limit, filters: cleanFilters(filters), ...(mode ? { mode } : {}), ...(cursor ? { cursor } : {}) }));
+  call<SearchPage>('searchText', { json: { query, limit, filters: cleanFilters(filters), ...(mode ? { mode } : {}), ...(cursor ? { cursor } : {}) } });
 
-export const getImage = (id: string) => call<ImageDetail>(`/v1/images/${id}`);
+export const getImage = (id: string) => call<ImageDetail>('getImage', { params: { id } });
 
 /** One owner's near-duplicate groups (the owner is required with an operator key). */
 export const listDuplicates = (owner: string, cursor: string | null, limit = 20) =>
-  call<DuplicatePage>(`/v1/duplicates?${new URLSearchParams({ owner, limit: String(limit), ...(cursor ? { cursor } : {}) }).toString()}`);
+  call<DuplicatePage>('listDuplicates', { query: { owner, limit: String(limit), ...(cursor ? { cursor } : {}) } });
 
 export const dismissDuplicates = (owner: string, id: string) =>
-  call<{ id: string; dismissed: true }>(`/v1/duplicates/${id}/dismiss?${new URLSearchParams({ owner }).toString()}`, { method: 'POST' });
+  call<{ id: string; dismissed: true }>('dismissDuplicates', { params: { id }, query: { owner } });
 
 /** Like an indexed image, or like one frame of a video (`segment`). */
 export const searchSimilar = (imageId: string, filters: Filters, limit = 8, segment?: number) =>
-  call<SearchPage>('/v1/search/image', json({ imageId, ...(segment !== undefined ? { segment } : {}), limit, filters: cleanFilters(filters) }));
+  call<SearchPage>('searchImage', { json: { imageId, ...(segment !== undefined ? { segment } : {}), limit, filters: cleanFilters(filters) } });
 
 export function searchByUpload(file: File, filters: Filters, limit = 24): Promise<SearchPage> {
   const form = new FormData();
   form.append('image', file);
   form.append('limit', String(limit));
   form.append('filters', JSON.stringify(cleanFilters(filters)));
-  return call<SearchPage>('/v1/search/image', { method: 'POST', body: form });
+  return call<SearchPage>('searchImage', { form });
 }
 
-export const getCaption = (id: string) => call<ImageCaptionResponse>(`/v1/images/${id}/caption`);
+export const getCaption = (id: string) => call<ImageCaptionResponse>('getCaption', { params: { id } });
 
 export function startIngest(input: { owner: string; albums: string[]; folder?: string; urls?: string[]; files?: File[] }): Promise<IngestAccepted> {
   if (input.files?.length) {
@@ -97,10 +111,10 @@ export function startIngest(input: { owner: string; albums: string[]; folder?: s
     if (input.owner) form.append('owner', input.owner);
     form.append('albums', JSON.stringify(input.albums));
     for (const f of input.files) form.append('files', f);
-    return call('/v1/admin/ingest', { method: 'POST', body: form });
+    return call('ingest', { form });
   }
   const { files: _files, ...rest } = input;
-  return call('/v1/admin/ingest', json({ ...rest, owner: rest.owner || undefined }));
+  return call('ingest', { json: { ...rest, owner: rest.owner || undefined } });
 }
 
-export const jobStatus = (id: string) => call<JobStatus>(`/v1/admin/jobs/${id}`);
+export const jobStatus = (id: string) => call<JobStatus>('getJob', { params: { id } });

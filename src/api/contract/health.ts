@@ -8,20 +8,18 @@ const openApiShape = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseO
 const open = { caller: 'public' } as const;
 
 export const healthRoutes = routes({
-  health: { method: 'get', path: '/healthz', summary: 'Liveness', access: open, responses: { 200: healthSchema } },
+  health: { at: 'GET /healthz', summary: 'Liveness', access: open, responses: { 200: healthSchema } },
   ready: {
-    method: 'get',
-    path: '/readyz',
-    summary: 'Readiness of database, vector store and model; says when the model is only the test pack',
+    at: 'GET /readyz',
+    summary: 'Readiness of database, vector store and model; says when the model is only the test pack, and the real one being fetched',
     access: open,
     responses: { 200: readinessSchema, 503: readinessSchema },
   },
   metrics: {
-    method: 'get',
-    path: '/metrics',
+    at: 'GET /metrics',
     summary: 'Prometheus metrics: request latency by route, encoder runs, ingest items, OCR, webhooks (counts only, no owner or image data)',
     access: open,
     responses: { 200: { text: PROMETHEUS_TEXT } },
   },
-  openapi: { method: 'get', path: '/v1/openapi.json', summary: 'This document', access: open, responses: { 200: openApiShape } },
+  openapi: { at: 'GET /v1/openapi.json', summary: 'This document', access: open, responses: { 200: openApiShape } },
 });

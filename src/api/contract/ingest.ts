@@ -2,11 +2,13 @@ import { idParams, ingestRequestSchema, listJobsQuerySchema, textIngestSchema } 
 import { ingestAcceptedSchema, jobPageSchema, jobStatusSchema, textsAddedSchema } from '../schemas/responses';
 import { routes } from './route';
 
+/** A tenant's own jobs; an operator's key reaches everyone's. */
+const jobs = { caller: 'owner', scope: 'ingest', owner: { from: 'key' } } as const;
+
 /** An owner's ingest: its jobs, uploads, URLs and folders under its own root, and its texts. */
 export const ingestRoutes = routes({
   ingest: {
-    method: 'post',
-    path: '/v1/admin/ingest',
+    at: 'POST /v1/admin/ingest',
     summary:
       'Start an ingest job from uploaded files, URLs, or a folder (operators: under INGEST_ROOTS, with the admin scope; tenants: under their own folder of INGEST_TENANT_ROOT)',
     access: { caller: 'owner', scope: 'ingest', owner: { from: 'body', required: true } },
@@ -15,36 +17,26 @@ export const ingestRoutes = routes({
     errors: ['path_not_allowed', 'not_found', 'url_not_allowed'],
   },
   addTexts: {
-    method: 'post',
-    path: '/v1/admin/texts',
+    at: 'POST /v1/admin/texts',
     summary: "Add texts (captions, tags, names) to the image-to-text corpus: a tenant's to its own, an operator's to an owner's or the shared one",
-    access: { caller: 'owner', scope: 'ingest', owner: { from: 'key' } },
+    access: jobs,
     body: { schema: textIngestSchema, required: true },
     responses: { 200: textsAddedSchema },
   },
-  getJob: {
-    method: 'get',
-    path: '/v1/admin/jobs/{id}',
-    summary: 'Ingest job progress',
-    access: { caller: 'owner', scope: 'ingest', owner: { from: 'key' } },
-    params: idParams,
-    responses: { 200: jobStatusSchema },
-  },
+  getJob: { at: 'GET /v1/admin/jobs/{id}', summary: 'Ingest job progress', access: jobs, params: idParams, responses: { 200: jobStatusSchema } },
   listJobs: {
-    method: 'get',
-    path: '/v1/admin/jobs',
+    at: 'GET /v1/admin/jobs',
     summary: 'Ingest jobs, newest first: a tenant sees its own, the operator everyone’s (owner to narrow), optionally in one state',
-    access: { caller: 'owner', scope: 'ingest', owner: { from: 'query' } },
+    access: { ...jobs, owner: { from: 'query' } },
     query: listJobsQuerySchema,
     responses: { 200: jobPageSchema },
   },
   cancelJob: {
-    method: 'post',
-    path: '/v1/admin/jobs/{id}/cancel',
+    at: 'POST /v1/admin/jobs/{id}/cancel',
     summary: 'Cancel a queued or running job: not resumed; a running one stops after the batch it is writing (409 when already finished)',
-    access: { caller: 'owner', scope: 'ingest', owner: { from: 'key' } },
+    access: jobs,
     params: idParams,
-    responses: { 200: jobStatusSchema },
     errors: ['job_finished'],
+    responses: { 200: jobStatusSchema },
   },
 });

@@ -58,8 +58,24 @@ export interface RouteSpec {
   errors?: readonly ErrorCode[];
 }
 
-/** Keeps each declaration's literal types (method, path, schemas) for the handlers and the client. */
-export const routes = <const R extends Record<string, RouteSpec>>(r: R): R => r;
+type Method = RouteSpec['method'];
+
+/** A route as it is written: method and path together, `GET /v1/images/{id}`, as HTTP says them. */
+export type RouteDeclaration = Omit<RouteSpec, 'method' | 'path'> & { at: `${Uppercase<Method>} /${string}` };
+
+type Placed<A> = A extends `${infer M} ${infer P}` ? { method: Lowercase<M> & Method; path: P & `/${string}` } : never;
+
+/** The declarations with their method and path apart, keeping every literal type for the handlers and the client. */
+export type Declared<D extends Record<string, RouteDeclaration>> = { [K in keyof D]: Omit<D[K], 'at'> & Placed<D[K]['at']> };
+
+export function routes<const D extends Record<string, RouteDeclaration>>(declarations: D): Declared<D> {
+  return Object.fromEntries(
+    Object.entries(declarations).map(([name, { at, ...rest }]) => {
+      const [method, path] = at.split(' ');
+      return [name, { method: method!.toLowerCase(), path, ...rest }];
+    }),
+  ) as unknown as Declared<D>;
+}
 
 /** Express's spelling of an OpenAPI path: /v1/images/{id} -> /v1/images/:id. */
 export const expressPath = (path: string): string => path.replace(/\{(\w+)\}/g, ':$1');

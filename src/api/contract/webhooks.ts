@@ -7,8 +7,7 @@ const subscriber = { caller: 'owner', scope: 'ingest', owner: { from: 'key' } } 
 
 export const webhookRoutes = routes({
   createWebhook: {
-    method: 'post',
-    path: '/v1/webhooks',
+    at: 'POST /v1/webhooks',
     summary: 'Subscribe a URL to events (image.indexed, image.deleted, job.completed, job.failed); the answer carries the signing secret, once',
     access: { ...subscriber, owner: { from: 'body' } },
     body: { schema: webhookCreateSchema, required: true },
@@ -16,23 +15,20 @@ export const webhookRoutes = routes({
     errors: ['url_not_allowed'],
   },
   listWebhooks: {
-    method: 'get',
-    path: '/v1/webhooks',
+    at: 'GET /v1/webhooks',
     summary: "The caller's webhook subscriptions (operators: all)",
     access: subscriber,
     responses: { 200: webhookListSchema },
   },
   deleteWebhook: {
-    method: 'delete',
-    path: '/v1/webhooks/{id}',
+    at: 'DELETE /v1/webhooks/{id}',
     summary: 'Unsubscribe (its delivery log goes too)',
     access: subscriber,
     params: idParams,
     responses: { 200: deleteResultSchema },
   },
   webhookDeliveries: {
-    method: 'get',
-    path: '/v1/webhooks/{id}/deliveries',
+    at: 'GET /v1/webhooks/{id}/deliveries',
     summary: 'Delivery log, newest first: state, attempts, last HTTP status and error',
     access: subscriber,
     params: idParams,
@@ -40,8 +36,7 @@ export const webhookRoutes = routes({
     responses: { 200: deliveryPageSchema },
   },
   testWebhook: {
-    method: 'post',
-    path: '/v1/webhooks/{id}/test',
+    at: 'POST /v1/webhooks/{id}/test',
     summary: 'Send a signed webhook.test event now and report how the receiver answered',
     access: subscriber,
     params: idParams,

@@ -9,7 +9,7 @@ import { Reply, SENT, type Handlers } from '../router';
 
 export interface HealthDeps {
   pingDatabase: () => Promise<void>;
-  store: VectorStore;
+  store: Pick<VectorStore, 'kind' | 'ping'>;
   model: () => ModelManifest;
   /** The real model's background install, while there is one. */
   install: () => InstallStatus | null;

@@ -1,14 +1,14 @@
-import type { IngestService } from '../../../ingest/ingestService';
 import type { TextCorpus } from '../../search/textCorpus';
 import { AppError } from '../../errors/appError';
 import type { ingestRoutes } from '../contract/ingest';
+import type { IngestPort } from '../ports';
 import { Reply, type Handlers } from '../router';
 import { encodeCursor } from '../schemas/requests';
 
 const accepted = (jobId: string) => new Reply(202, { jobId, statusUrl: `/v1/admin/jobs/${jobId}` }, { location: `/v1/admin/jobs/${jobId}` });
 
 /** An owner's ingest jobs and texts; an operator's key reaches every owner's. */
-export function ingestHandlers(ingest: IngestService, texts: TextCorpus): Handlers<typeof ingestRoutes> {
+export function ingestHandlers(ingest: IngestPort, texts: TextCorpus): Handlers<typeof ingestRoutes> {
   return {
     ingest: async ({ body, files, owner, caller }) => {
       const sources = [body.folder !== undefined, body.urls !== undefined, files.length > 0].filter(Boolean).length;

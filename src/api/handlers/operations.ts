@@ -1,24 +1,22 @@
-import type { IngestService } from '../../../ingest/ingestService';
-import type { ReconcileReport } from '../../../ingest/reconcile';
-import type { LibraryWatcher } from '../../../ingest/watch/libraryWatcher';
+import type { ReconcileReport } from '../../library/consistency';
 import type { ApiKeyService } from '../../auth/apiKeys';
 import type { WatchedFolderRow } from '../../db/repositories';
 import type { OwnerPurgeReport } from '../../library/ownerPurge';
-import type { PullEncoding } from '../../remoteEncoders/pullEncoding';
 import { AppError } from '../../errors/appError';
 import type { operationRoutes } from '../contract/operations';
+import type { ApiServices, IngestPort, WatcherPort } from '../ports';
 import { Reply, type Handlers } from '../router';
 import { accepted } from './ingest';
 
 export interface OperationHandlerDeps {
-  ingest: IngestService;
-  watcher: LibraryWatcher;
+  ingest: IngestPort;
+  watcher: WatcherPort;
   listWatches: (owner: string | undefined) => Promise<WatchedFolderRow[]>;
   reconcile: (fix: boolean) => Promise<ReconcileReport>;
   purgeOwner: (owner: string) => Promise<OwnerPurgeReport>;
   keys: ApiKeyService;
   /** Null when PULL_ENCODERS is off: the worker routes answer 409. */
-  pull: PullEncoding | null;
+  pull: ApiServices['pull'];
 }
 
 /** Operator powers: watched folders, repairs, purges, keys and the pull workers' leases. */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { normalizeQuery } from '../../search/textQuery';
-import { ownerName, textInputSchema } from '../../search/textCorpus';
-import { nulAt, NUL_MESSAGE } from '../nulCharacters';
-import { UUID_RE } from '../../util/ids';
+import { ownerName, textInputSchema } from '../../search/textInput';
+import { nulAt, NUL_MESSAGE } from '../../util/nul';
+import { UUID_RE } from '../../util/uuid';
 import { SUBSCRIBABLE_EVENTS } from '../../events/events';
 import { OPERATOR_SCOPES, SCOPES, TENANT_SCOPES } from '../../auth/principal';
 
@@ -370,22 +370,6 @@ export const watchCreateSchema = z
 /** POST /v1/admin/ocr/backfill */
 export const ocrBackfillSchema = z.object({ owner: ownerName.optional().describe("one owner's images; omitted: everyone's") }).strict();
 
-/** POST /v1/workers/lease: a pull worker asks for the next ingest batch. */
-export const workerLeaseSchema = z
-  .object({ pack: z.string().min(1).max(200).describe("name@version of the worker's model pack; a batch of another pack is never handed out") })
-  .strict();
-
-/** POST /v1/workers/leases/:id: a pull worker's embeddings for a batch it leased. */
-export const workerAnswerSchema = z
-  .object({
-    pack: z.string().min(1).max(200),
-    embeddings: z
-      .base64()
-      .max(64 * 4096 * 4 * 2)
-      .describe('float32 little-endian rows, one per image of the batch, base64'),
-  })
-  .strict();
-
 /** POST /v1/admin/reconcile */
 export const reconcileSchema = z.object({ fix: z.boolean().default(false) }).strict();
 
@@ -426,3 +410,5 @@ export const imageFileQuerySchema = ownerQuerySchema.extend({
   exp: z.string().optional().describe('signed URLs: expiry, Unix seconds'),
   sig: z.string().optional().describe('signed URLs: signature'),
 });
+
+export { workerAnswerSchema, workerLeaseSchema } from '../../remoteEncoders/protocol';

@@ -249,21 +249,6 @@ export const readinessSchema = z.object({
   }),
 });
 
-/** POST /v1/workers/lease */
-export const workerLeaseResultSchema = z.object({
-  lease: z
-    .object({
-      id: z.uuid(),
-      pack: z.string(),
-      count: z.number().int().describe('images in the batch'),
-      size: z.number().int().describe('tensor side: each image is 3×size×size float32, CHW, normalised'),
-      expiresInSeconds: z.number().int().describe('answer before this, or the batch goes back to the queue'),
-      tensors: z.string().describe('the tensors back to back, float32 little-endian, base64'),
-    })
-    .nullable()
-    .describe('null: nothing is waiting; ask again later'),
-});
-
 export const apiKeySchema = z.object({
   id: z.uuid(),
   name: z.string(),
@@ -284,8 +269,7 @@ export const apiKeyCreatedSchema = z.object({
 export const apiKeyListSchema = z.object({ keys: z.array(apiKeySchema) });
 export const apiKeyRevokedSchema = z.object({ id: z.uuid(), revoked: z.boolean().describe('false when the key was revoked already') });
 
-/** POST /v1/workers/leases/:id */
-export const workerAnswerResultSchema = z.object({ id: z.uuid(), accepted: z.literal(true) });
+export { workerAnswerResultSchema, workerLeaseResultSchema } from '../../remoteEncoders/protocol';
 
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
 export type SearchHit = z.infer<typeof searchHitSchema>;

@@ -1,0 +1,51 @@
+import type { Config } from '../config/env';
+import type { Repositories } from '../db/repositories';
+import type { DecodeLimits } from '../images/decode';
+import { DecodePool } from '../images/decodePool';
+import type { DerivativeStore } from '../images/derivativeStore';
+import type { ActiveModel } from '../packs/activeModel';
+import { CaptionService, GenerativeCaptioner, RetrievalCaptioner } from '../search/captions';
+import { SearchService } from '../search/searchService';
+import { TextCorpus } from '../search/textCorpus';
+import { TextInImages } from '../search/textInImages';
+import type { Logger } from '../util/logger';
+import type { Closers } from './closers';
+
+/** What every part of the wiring builds from. */
+export interface Wiring {
+  config: Config;
+  log: Logger;
+  repos: Repositories;
+  model: ActiveModel;
+  derivatives: DerivativeStore;
+  decodeLimits: DecodeLimits;
+  closers: Closers;
+}
+
+/** Search, the image-to-text corpus and captions, over the model in use. */
+export function wireSearch(w: Wiring): { search: SearchService; texts: TextCorpus; captions: CaptionService } {
+  const { config, repos, model } = w;
+  // Query images decode in their own process at normal priority: HEIC takes seconds, and ingest's decoding runs niced.
+  const queryDecoder = w.closers.own(new DecodePool(1, null, config.DECODE_TIMEOUT_MS), (d) => d.close());
+  const search = new SearchService(
+    repos.images,
+    model,
+    queryDecoder,
+    w.decodeLimits,
+    config.TEXT_EMBEDDING_CACHE_SIZE,
+    new TextInImages(repos.ocr, repos.images),
+    config.HYBRID_FUSION,
+    config.SEARCH_SEGMENT_MARGIN,
+  );
+  const texts = new TextCorpus(repos.texts, model);
+  const captioner = config.CAPTION_MODEL_DIR
+    ? new GenerativeCaptioner(config.CAPTION_MODEL_DIR, w.derivatives)
+    : new RetrievalCaptioner(
+        texts,
+        (id) => search.vectorOf(id),
+        () => model.current.pack.key,
+      );
+  const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, w.log.child({ component: 'captions' }));
+  texts.onChange = (owners) => captions.invalidate(owners);
+  return { search, texts, captions };
+}
