@@ -4,14 +4,14 @@
  *   entry points      src/main.ts, src/cli/ (the composition root only through src/cli/services.ts), bench/
  *   composition root  src/app/
  *   HTTP              src/api/ (routes, handlers, ports), src/client/ (the typed client)
- *   services          src/{search,library,duplicates,webhooks,events,ocr,packs,eval,remoteEncoders}/, ingest/
+ *   services          src/{search,library,duplicates,webhooks,events,ocr,packs,eval,remoteEncoders,stages,autotags}/, ingest/
  *   models, adapters  src/{models,store,images,video,raw,net,db,auth,observability,http}/ (http: what both HTTP servers share)
  *   base              src/{util,errors,config,types}/
  *
  * No carve-outs: a rule that needs one is a layering mistake to fix, not to except.
  * @type {import('dependency-cruiser').IConfiguration}
  */
-const SERVICES = 'src/(search|library|duplicates|webhooks|events|ocr|packs|eval|remoteEncoders)/';
+const SERVICES = 'src/(search|library|duplicates|webhooks|events|ocr|packs|eval|remoteEncoders|stages|autotags)/';
 const ADAPTERS = 'src/(models|store|images|video|raw|net|db|auth|observability|http)/';
 const BASE = 'src/(util|errors|config|types)/';
 const HTTP = 'src/(api|client)/';

@@ -158,6 +158,8 @@ export async function benchDuplicates(h: Harness, pack: BenchPack, opts: { bases
   /** Ingests the set under a fresh owner and reads back the service's groups, every page. */
   const grouped = async (s: Services, owner: string) => {
     await s.ingest.runJob(await s.ingest.createFolderJob(owner, folder));
+    // Grouping is a background stage: a service not started (this bench) does it here.
+    await s.stages.idle();
     const rows = await s.repos.images.listPage({ owner }, 'ingestedAt', null, 10_000);
     const name = new Map(rows.map((r) => [r.id, path.basename(r.source)]));
     const groupOf = new Map<string, string>();

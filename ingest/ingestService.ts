@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { ImageRepository, IngestRepository, JobKind, JobRow, NewItem, NewJob } from '../src/db/repositories';
+import type { ImageRepository, IngestRepository, JobKind, JobRow, NewItem, NewJob, StageCounts } from '../src/db/repositories';
 import { AppError } from '../src/errors/appError';
 import { JobWorker, type WorkerDeps } from './jobWorker';
 import type { JobProgress } from './pipeline';
@@ -24,7 +24,9 @@ export interface JobStatus extends JobProgress {
   /** The latest item errors, for a person to read. */
   errors: { source: string; error: string }[];
   /** Text reading of the images this job wrote (OCR runs beside the vector path). */
-  ocr: { pending: number; done: number; failed: number };
+  ocr: StageCounts;
+  /** The background image stages over this job's images (duplicates, autoTags, captions...). */
+  stages: Record<string, StageCounts>;
 }
 
 export interface CreateOptions {
@@ -51,6 +53,8 @@ function refuseRepeatedExternalIds(items: readonly { externalId?: string | undef
 
 export interface IngestServiceDeps extends WorkerDeps {
   imageRows: ImageRepository;
+  /** Each background stage's progress over a job's images. */
+  stageCounts: (jobId: string) => Promise<Record<string, StageCounts>>;
   jobs: IngestRepository;
   folders: FolderAccess;
 }
@@ -177,10 +181,11 @@ export class IngestService {
   async status(jobId: string, owner?: string): Promise<JobStatus | null> {
     const job = await this.deps.jobs.findJob(jobId);
     if (!job || (owner !== undefined && job.owner !== owner)) return null;
-    const [counts, errors, ocr] = await Promise.all([
+    const [counts, errors, ocr, stages] = await Promise.all([
       this.deps.jobs.itemCounts(jobId),
       this.deps.jobs.recentErrors(jobId, 20),
       this.deps.ocrRows.jobCounts(jobId),
+      this.deps.stageCounts(jobId),
     ]);
     return {
       id: job.id,
@@ -196,6 +201,7 @@ export class IngestService {
       ...counts,
       errors: errors.map((e) => ({ source: job.kind === 'upload' ? path.basename(e.source) : e.source, error: e.error })),
       ocr,
+      stages,
     };
   }
 

@@ -1,14 +1,19 @@
 import type { IngestRepository, JobRow, OcrRepository } from '../src/db/repositories';
 import type { Logger } from '../src/util/logger';
+import type { EventSink } from '../src/events/events';
 import type { DecodeLimits } from '../src/images/decode';
 import type { DecodePool } from '../src/images/decodePool';
-import { OcrBackfill } from './ocrBackfill';
+import { OcrBackfill, type OcrBackfillDeps } from './ocrBackfill';
 import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps } from './pipeline';
 import { dropStagedUploads } from './sources/uploadStaging';
 import { isDeadLocalHolder, JobLease, leaseHolderName, type LeaseSettings } from './jobLease';
 import { sleep } from '../src/util/async';
 
 export interface WorkerDeps extends PipelineDeps {
+  /** OCR, for backfill jobs: the copy it reads is made here and it is woken. */
+  ocr: OcrBackfillDeps['ocr'];
+  /** job.completed and job.failed, for webhooks. */
+  events: EventSink;
   jobs: IngestRepository;
   ocrRows: OcrRepository;
   stagingDir: string;

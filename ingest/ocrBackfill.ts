@@ -8,7 +8,7 @@ import { sha256Hex } from '../src/util/ids';
 import type { JobProgress } from './pipeline';
 
 export interface OcrBackfillDeps {
-  ocr: OcrStage | null;
+  ocr: Pick<OcrStage, 'inputSide' | 'wake'> | null;
   imageRows: ImageRepository;
   ocrRows: OcrRepository;
   jobs: IngestRepository;

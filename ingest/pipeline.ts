@@ -6,9 +6,7 @@ import type { ModelInUse, ModelSource } from '../src/packs/activeModel';
 import { VectorStoreError, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { assetPointIds, externalImageId, imageId, segmentPointId, sha256Hex } from '../src/util/ids';
-import type { EventSink } from '../src/events/events';
-import type { OcrStage } from '../src/ocr/ocrStage';
-import type { DuplicateFinder } from '../src/duplicates/duplicateFinder';
+import type { ImagePublisher } from '../src/stages/imageEvents';
 import type { Logger } from '../src/util/logger';
 import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
 import { motionBeside } from '../src/video/livePhotos';
@@ -35,11 +33,10 @@ export interface PipelineDeps {
   lookahead: number;
   storeRetries: number;
   storeRetryDelayMs: number;
-  events: EventSink;
-  /** Null when OCR is off. */
-  ocr: OcrStage | null;
-  /** Near-duplicate groups, kept up to date as images arrive; null when off. */
-  duplicates: DuplicateFinder | null;
+  /** Where committed images are announced: OCR, duplicate grouping, captions, webhooks listen. */
+  published: ImagePublisher;
+  /** Longest side of the copy OCR reads, stored with each new image; null when OCR is off. */
+  ocr: { readonly inputSide: number } | null;
   log: Logger;
 }
 
@@ -102,6 +99,8 @@ interface ImageMeta {
   hidden: boolean;
   archived: boolean;
   tags: string[];
+  /** The stage that chose them replaces them after this write; until then row and payload keep the last ones. */
+  autoTags: string[];
   camera: string | null;
   latitude: number | null;
   longitude: number | null;
@@ -233,8 +232,8 @@ export class IngestPipeline {
     const { facts } = media;
     // A known image keeps what its owner set (flags, tags, a corrected capture time); new content starts plain.
     const kept = existing
-      ? { favorite: existing.favorite, hidden: existing.hidden, archived: existing.archived, tags: existing.tags }
-      : { favorite: false, hidden: false, archived: false, tags: [] };
+      ? { favorite: existing.favorite, hidden: existing.hidden, archived: existing.archived, tags: existing.tags, autoTags: existing.autoTags }
+      : { favorite: false, hidden: false, archived: false, tags: [], autoTags: [] };
     const takenAt = (sameBytes ? (existing.takenAt ?? facts.takenAt) : (facts.takenAt ?? existing?.takenAt)) ?? undefined;
     const meta: ImageMeta = { albums, takenAt, ...kept, ...exifMeta(facts) };
     const nowPoints = new Set(assetPointIds({ id, segmentCount: media.frames.length - 1 }));
@@ -285,6 +284,7 @@ export class IngestPipeline {
         hidden: image.hidden,
         archived: image.archived,
         tags: image.tags,
+        autoTags: image.autoTags,
         camera: image.camera,
         latitude: image.latitude,
         longitude: image.longitude,
@@ -363,21 +363,7 @@ export class IngestPipeline {
     // Frames the asset's new content no longer has; their points are gone already.
     await Promise.all(stale.map((id) => derivatives.removeAll(id)));
     if (ctx.kind === 'reindex') return;
-    if (batch.some((p) => p.ocrInput)) this.deps.ocr?.wake();
-    // `points` holds each asset's frames in order: hand them back per asset.
-    let next = 0;
-    const indexed = batch.map((p) => ({
-      imageId: p.imageId,
-      phash: p.media.facts.phash,
-      points: p.media.frames.map((_f, segment) => {
-        const point = points[next++]!;
-        return { pointId: point.id, segment, vector: point.vector };
-      }),
-    }));
-    await this.deps.duplicates?.afterIndexedQuietly(ctx.owner, indexed, collection);
-    // The batch is committed; a failure to record its events must not undo or repeat it.
-    await this.deps.events
-      .emit(batch.map((p) => ({ type: 'image.indexed', owner: ctx.owner, data: { imageId: p.imageId, externalId: p.item.externalId, jobId: ctx.jobId } })))
-      .catch((e: Error) => log.warn({ err: e.message, job: ctx.jobId }, 'could not record image.indexed events'));
+    // The batch is committed; what follows it must not undo or repeat it (the bus logs a listener's failure).
+    await this.deps.published.indexed(batch.map((p) => ({ imageId: p.imageId, owner: p.owner, externalId: p.item.externalId, jobId: ctx.jobId })));
   }
 }

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   log.info({ url: `http://${config.HOST}:${port}`, store: services.store.kind, pack: services.pack.key }, 'imagesearch is listening');
   services.dispatcher.start();
   services.ocr?.start();
+  await services.stages.start();
   await services.watcher.start();
   const resumed = await services.ingest.resumeUnfinished();
   if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { IngestService } from '../../ingest/ingestService';
+import { IngestService, type IngestServiceDeps } from '../../ingest/ingestService';
 import { MediaFrames } from '../../ingest/media/mediaFrames';
 import type { FolderAccess } from '../../ingest/sources/folderAccess';
-import { DuplicateFinder } from '../duplicates/duplicateFinder';
 import type { EventSink } from '../events/events';
+import type { ImagePublisher } from '../stages/imageEvents';
 import { DecodePool } from '../images/decodePool';
 import { BackgroundPause } from '../models/backgroundPause';
 import type { Metrics } from '../observability/metrics';
@@ -17,12 +17,14 @@ export interface IngestWiring extends Wiring {
   ocr: OcrStage | null;
   folders: FolderAccess;
   events: EventSink;
+  published: ImagePublisher;
+  stageCounts: IngestServiceDeps['stageCounts'];
   metrics: Metrics;
   /** Pull workers encode ingest's batches too: one more batch in flight. */
   pulling: boolean;
 }
 
-/** Ingest: decoding in niced processes (paused while queries wait), media, duplicates, and the job worker. */
+/** Ingest: decoding in niced processes (paused while queries wait), media, and the job worker. */
 export function wireIngest(w: IngestWiring): IngestService {
   const { config, repos, model, log } = w;
   const decoder = w.closers.own(new DecodePool(config.DECODE_THREADS, config.BACKGROUND_NICE, config.DECODE_TIMEOUT_MS), (d) => d.close());
@@ -37,7 +39,6 @@ export function wireIngest(w: IngestWiring): IngestService {
     );
   }
   const raw = w.closers.own(new RawPreviews(path.join(config.dataDir, 'tmp')), (r) => r.close());
-  const duplicateSettings = { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS };
   const ingest = new IngestService({
     imageRows: repos.images,
     ocrRows: repos.ocr,
@@ -47,7 +48,6 @@ export function wireIngest(w: IngestWiring): IngestService {
     derivatives: w.derivatives,
     decode: w.decodeLimits,
     decoder,
-    duplicates: config.DUPLICATES === 'on' ? new DuplicateFinder(repos.duplicates, duplicateSettings, log.child({ component: 'duplicates' })) : null,
     media: new MediaFrames({
       decoder,
       decode: w.decodeLimits,
@@ -79,6 +79,8 @@ export function wireIngest(w: IngestWiring): IngestService {
     jobLease: { leaseMs: config.JOB_LEASE_MS, pollMs: config.JOB_POLL_MS },
     onProgress: w.metrics.onIngestProgress,
     events: w.events,
+    published: w.published,
+    stageCounts: w.stageCounts,
     log: log.child({ component: 'ingest' }),
   });
   w.metrics.probes = { encoderQueue: () => model.current.pack.gate.pending, ingestQueue: () => ingest.queueDepth };

@@ -1,3 +1,5 @@
+import { AutoTagger } from '../autotags/autoTagger';
+import { TagCaptioner } from '../autotags/tagCaptioner';
 import type { Config } from '../config/env';
 import type { Repositories } from '../db/repositories';
 import type { DecodeLimits } from '../images/decode';
@@ -23,7 +25,7 @@ export interface Wiring {
 }
 
 /** Search, the image-to-text corpus and captions, over the model in use. */
-export function wireSearch(w: Wiring): { search: SearchService; texts: TextCorpus; captions: CaptionService } {
+export function wireSearch(w: Wiring): { search: SearchService; texts: TextCorpus; captions: CaptionService; tagger: AutoTagger } {
   const { config, repos, model } = w;
   // Query images decode in their own process at normal priority: HEIC takes seconds, and ingest's decoding runs niced.
   const queryDecoder = w.closers.own(new DecodePool(1, null, config.DECODE_TIMEOUT_MS), (d) => d.close());
@@ -45,7 +47,14 @@ export function wireSearch(w: Wiring): { search: SearchService; texts: TextCorpu
         (id) => search.vectorOf(id),
         () => model.current.pack.key,
       );
-  const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, w.log.child({ component: 'captions' }));
+  // Shared with the auto-tag stage: the vocabulary's prompts are encoded once per pack.
+  const tagger = new AutoTagger();
+  const byTags = new TagCaptioner(
+    tagger,
+    () => model.current.pack,
+    (id) => search.vectorOf(id),
+  );
+  const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, w.log.child({ component: 'captions' }), byTags);
   texts.onChange = (owners) => captions.invalidate(owners);
-  return { search, texts, captions };
+  return { search, texts, captions, tagger };
 }

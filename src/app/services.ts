@@ -36,6 +36,8 @@ import { WebhookService } from '../webhooks/webhookService';
 import { createVectorStore, openTextReader, webhookDispatcher } from './adapters';
 import { Closers } from './closers';
 import { wireIngest } from './ingestWiring';
+import { wireStages } from './stagesWiring';
+import type { ImageStage, ImageStages } from '../stages/imageStages';
 import { wireSearch } from './searchWiring';
 import { openDatabase } from './database';
 import { ModelLoader, type LoadedModel } from './modelLoader';
@@ -78,6 +80,8 @@ export interface Services {
   dispatcher: WebhookDispatcher;
   /** Null when OCR is off (or its models could not be loaded). */
   ocr: OcrStage | null;
+  /** Per-image background work (duplicates, auto tags, captions); started by the server, not by CLIs. */
+  stages: ImageStages;
   /** Keeps watched library folders in sync; started by the server, not by CLIs. */
   watcher: LibraryWatcher;
   /** Which folders of the server's disk a caller may have ingested. */
@@ -94,6 +98,8 @@ export interface Services {
 export interface ServiceHooks {
   /** Extra observer of encoder runs (benchmarks); metrics are always recorded. */
   onEncoderRun?: (run: EncoderRun) => void;
+  /** Image stages beside the built-in ones (tests, extensions). */
+  stages?: readonly ImageStage[];
 }
 
 /** Builds every adapter and service from configuration; a failure part-way closes what was opened. */
@@ -126,22 +132,12 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       ? closers.own(new OcrStage(reader, repos.ocr, derivatives, ocrSettings, metrics.onOcr, log.child({ component: 'ocr' }), background), (o) => o.stop())
       : null;
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
-    const { search, texts, captions } = wireSearch({ config, log, repos, model, derivatives, decodeLimits, closers });
+    const wiring = { config, log, repos, model, derivatives, decodeLimits, closers };
+    const { search, texts, captions, tagger } = wireSearch(wiring);
     const deletion = new ImageDeletion({ images: repos.images, model, derivatives, events: dispatcher, log: log.child({ component: 'deletion' }) });
-    const ingest = wireIngest({
-      config,
-      log,
-      repos,
-      model,
-      derivatives,
-      decodeLimits,
-      ocr,
-      folders,
-      events: dispatcher,
-      metrics,
-      pulling: loader.pull !== null,
-      closers,
-    });
+    const { bus, stages } = wireStages({ ...wiring, ocr, events: dispatcher, metrics, tagger, extra: hooks.stages ?? [] });
+    const stageCounts = (jobId: string) => stages.counts(jobId);
+    const ingest = wireIngest({ ...wiring, ocr, folders, events: dispatcher, published: bus, stageCounts, metrics, pulling: loader.pull !== null });
     const packs = new PackSwitch({
       active: model,
       serving: first,
@@ -188,7 +184,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     };
     return {
       ...{ config, log, repos, store, model, packs, provisioning, derivatives, decodeLimits, search, texts, captions, ingest, deletion },
-      ...{ dispatcher, ocr, watcher, folders, keys, metrics, pull: loader.pull },
+      ...{ dispatcher, ocr, stages, watcher, folders, keys, metrics, pull: loader.pull },
       get pack() {
         return model.current.pack;
       },

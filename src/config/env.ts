@@ -146,6 +146,7 @@ export const envSchema = z.object({
   VIDEO_CONCURRENCY: int(1, 1, 16),
   /** Near-duplicates, found as images arrive (GET /v1/duplicates). */
   DUPLICATES: z.enum(['on', 'off']).default('on'),
+  AUTO_TAGS: z.enum(['on', 'off']).default('on'),
   /** Cosine similarity above which two photos or video frames are near-duplicates (model-dependent: see docs/ocr-and-media.md). */
   DUPLICATE_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.95),
   /** Difference-hash bits (of 64) two photos may differ in and still count as one picture re-encoded. */
@@ -198,6 +199,11 @@ export const envSchema = z.object({
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   /** How often the OCR stage looks for images queued by other processes (the ingest CLI, other instances). */
   OCR_POLL_MS: int(2_000, 50, 600_000),
+  /** Background image stages (duplicates, auto tags, captions): how often work of other processes is looked for, retries, and the longest a stage waits for queries to pause. */
+  STAGE_POLL_MS: int(2_000, 50, 600_000),
+  STAGE_RETRY_BASE_MS: int(30_000, 1, 3_600_000),
+  STAGE_MAX_ATTEMPTS: int(5, 1, 100),
+  STAGE_QUERY_WAIT_MS: int(2_000, 0, 60_000),
   /** Attempts of a vector write before an ingest batch waits out a store outage, and the first wait between them. */
   STORE_RETRIES: int(4, 1, 100),
   STORE_RETRY_DELAY_MS: int(250, 1, 60_000),

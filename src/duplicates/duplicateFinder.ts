@@ -1,7 +1,6 @@
 import type { DuplicateLink, DuplicateRepository, PointLinks } from '../db/repositories';
 import { phashToStored } from '../images/similarity';
 import type { VectorCollection } from '../store/vectorStore';
-import type { Logger } from '../util/logger';
 
 export interface DuplicateSettings {
   /** Cosine similarity above which two points are near-duplicates. */
@@ -30,7 +29,6 @@ export class DuplicateFinder {
   constructor(
     private readonly repo: DuplicateRepository,
     private readonly settings: DuplicateSettings,
-    private readonly log: Logger,
   ) {}
 
   /** `collection`: the one the assets' vectors were just written to (their neighbours are there, by the same model). */
@@ -77,10 +75,5 @@ export class DuplicateFinder {
     // The same pixels re-encoded says more than close vectors: it names the link when both hold.
     for (const n of sameHash) links.set(n.pointId, n);
     return [...links.values()];
-  }
-
-  /** Ingest never fails because of duplicate finding: the images are committed already. */
-  async afterIndexedQuietly(owner: string, assets: readonly IndexedAsset[], collection: VectorCollection): Promise<void> {
-    await this.afterIndexed(owner, assets, collection).catch((e: Error) => this.log.warn({ err: e.message, owner }, 'could not look for near-duplicates'));
   }
 }

@@ -9,6 +9,7 @@ export function imagePayload(i: {
   hidden: boolean;
   archived: boolean;
   tags: string[];
+  autoTags: string[];
   mediaType: 'image' | 'video';
   camera: string | null;
   latitude: number | null;
@@ -22,6 +23,7 @@ export function imagePayload(i: {
     hidden: i.hidden,
     archived: i.archived,
     tags: i.tags,
+    autoTags: i.autoTags,
     mediaType: i.mediaType,
     camera: i.camera ?? undefined,
     location: i.latitude !== null && i.longitude !== null ? { lat: i.latitude, lon: i.longitude } : undefined,

@@ -10,7 +10,7 @@ import {
 import { NotFound, toImageRecord } from '../search/searchService';
 import type { ImageRecord } from '../search/imageRecord';
 import type { ModelSource } from '../packs/activeModel';
-import { pushPayload, syncMarkedPayloads } from './payloadSync';
+import { syncChangedRow, syncMarkedPayloads } from './payloadSync';
 
 export interface LibraryPage {
   images: ImageRecord[];
@@ -49,8 +49,7 @@ export class LibraryService {
   async update(ref: ImageRef, owner: string | undefined, patch: ImagePatch): Promise<ImageRecord> {
     const row = await this.images.update(ref, owner, patch);
     if (!row) throw notFound(ref);
-    await pushPayload(this.model.current.images, row);
-    await this.images.payloadSynced(row.id, row.updatedAt);
+    await syncChangedRow(this.images, this.model.current.images, row);
     return toImageRecord(row);
   }
 

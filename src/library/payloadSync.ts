@@ -5,7 +5,19 @@ import { assetPointIds } from '../util/ids';
 import { imagePayload } from './imagePayload';
 
 /** The payload fields the search filters read, as one comparable value (a missing field is null). */
-const FILTERED: readonly (keyof PointPayload)[] = ['owner', 'albums', 'takenAt', 'favorite', 'hidden', 'archived', 'tags', 'mediaType', 'camera', 'location'];
+const FILTERED: readonly (keyof PointPayload)[] = [
+  'owner',
+  'albums',
+  'takenAt',
+  'favorite',
+  'hidden',
+  'archived',
+  'tags',
+  'autoTags',
+  'mediaType',
+  'camera',
+  'location',
+];
 const comparable = (p: Partial<PointPayload>) => JSON.stringify(FILTERED.map((k) => p[k] ?? null));
 
 /** Writes an image's payload, made from its row, to every point of the asset (a video's frames keep their segment). */
@@ -13,6 +25,12 @@ export async function pushPayload(collection: VectorCollection, row: ImageRow): 
   const points = await collection.retrieve(assetPointIds(row));
   const payload = imagePayload(row);
   if (points.length) await collection.upsert(points.map((p) => ({ ...p, payload: { ...payload, segment: p.payload.segment } })));
+}
+
+/** A row marked as changed: its payload is written, then the mark goes (a crash between is finished at start). */
+export async function syncChangedRow(images: ImageRepository, collection: VectorCollection, row: ImageRow): Promise<void> {
+  await pushPayload(collection, row);
+  await images.payloadSynced(row.id, row.updatedAt);
 }
 
 /**
@@ -25,10 +43,7 @@ export async function syncMarkedPayloads(images: ImageRepository, model: ModelSo
     const rows = await images.payloadsToSync();
     if (rows.length === 0) return total;
     const collection = model.current.images;
-    for (const row of rows) {
-      await pushPayload(collection, row);
-      await images.payloadSynced(row.id, row.updatedAt);
-    }
+    for (const row of rows) await syncChangedRow(images, collection, row);
     total += rows.length;
   }
 }

@@ -30,6 +30,12 @@ export class Metrics {
     ['result'],
     [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
+  readonly stageDuration = this.histogram(
+    'stage_item_duration_seconds',
+    'One item of a background image stage (duplicates, auto tags, captions), by stage and outcome',
+    ['stage', 'state'],
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  );
   readonly rateLimited = new Counter({ name: 'http_rate_limited_total', help: 'Requests refused by the per-key rate limit', registers: [this.registry] });
   /** Read at scrape time; set once the encoder and the ingest queue exist. */
   probes = { encoderQueue: () => 0, ingestQueue: () => 0 };
@@ -54,6 +60,10 @@ export class Metrics {
 
   onOcr = (r: { result: string; ms: number }): void => {
     this.ocrDuration.observe({ result: r.result }, r.ms / 1000);
+  };
+
+  onStage = (stage: string, a: { state: string; ms: number }): void => {
+    this.stageDuration.observe({ stage, state: a.state }, a.ms / 1000);
   };
 
   onIngestProgress = (d: { done?: number; skipped?: number; failed?: number }): void => {

@@ -75,13 +75,15 @@ export class PackSwitch<P extends ServingPack = ServingPack> {
     }
     await ingest.pause();
     const previous = this.serving;
+    let reindexJobId: string | null;
     try {
       active.replace(loaded.model);
       this.serving = loaded;
+      // Queued before ingest resumes: whoever sees the new pack answer also finds its re-index job.
+      reindexJobId = await ingest.reindex();
     } finally {
       ingest.resume();
     }
-    const reindexJobId = await ingest.reindex();
     log.info(
       { from: previous.model.pack.key, to: loaded.model.pack.key, reindexJobId },
       'switched model pack: searches use it now, the library is re-embedded',

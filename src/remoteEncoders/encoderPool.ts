@@ -10,7 +10,7 @@ export interface EncoderPoolSettings {
   token: string | undefined;
   /** A text encode (a search) that takes longer goes to the next encoder, then to the local pack. */
   timeoutMs: number;
-  /** The same for an image batch. */
+  /** The same for an image batch, and for texts encoded in the background (a vocabulary, a corpus). */
   batchTimeoutMs: number;
   /** How often every encoder is asked whether it is up and which pack it serves. */
   healthMs: number;
@@ -59,7 +59,10 @@ export class EncoderPool {
       dim: local.text.dim,
       maxLength: local.text.maxLength,
       encode: async (texts, priority = 'interactive') =>
-        (await this.remote((ep, signal) => this.encodeTexts(ep, texts, priority, signal), settings.timeoutMs)) ?? local.text.encode(texts, priority),
+        (await this.remote(
+          (ep, signal) => this.encodeTexts(ep, texts, priority, signal),
+          priority === 'background' ? settings.batchTimeoutMs : settings.timeoutMs,
+        )) ?? local.text.encode(texts, priority),
     };
   }
 

@@ -87,7 +87,8 @@ export type CaptionResult = { caption: Caption } | { error: string };
 
 /**
  * Captions for search hits, made once per image and model and cached in Postgres. Runs after
- * ranking; a slow or failing captioner costs at most `timeoutMs` and never fails the search.
+ * ranking; a slow or failing captioner costs at most `timeoutMs` and never fails the search. Where
+ * the captioner cannot (none configured, an empty corpus, a timeout), the fallback (auto tags) answers.
  */
 export class CaptionService {
   constructor(
@@ -95,18 +96,18 @@ export class CaptionService {
     private readonly captioner: Captioner | null,
     private readonly timeoutMs: number,
     private readonly log: Logger,
-    private readonly disabledReason = 'captioning is not configured',
+    private readonly fallback: Captioner | null = null,
   ) {}
 
   get model(): string | null {
-    return this.captioner?.model ?? null;
+    return this.captioner?.model ?? this.fallback?.model ?? null;
   }
 
   async forImages(images: readonly ImageRecord[]): Promise<Map<string, CaptionResult>> {
     const out = new Map<string, CaptionResult>();
     const captioner = this.captioner;
     if (!captioner) {
-      for (const i of images) out.set(i.id, { error: this.disabledReason });
+      await Promise.all(images.map(async (i) => out.set(i.id, await this.fallBack(i, 'captioning is not configured'))));
       return out;
     }
     const cached = await this.texts.cachedCaptions(
@@ -124,11 +125,23 @@ export class CaptionService {
             out.set(image.id, { caption: { ...made, model: captioner.model } });
           } catch (e) {
             if (!(e instanceof CaptionUnavailable)) this.log.warn({ image: image.id, err: (e as Error).message }, 'captioning failed');
-            out.set(image.id, { error: `caption unavailable: ${(e as Error).message}` });
+            out.set(image.id, await this.fallBack(image, (e as Error).message));
           }
         }),
     );
     return out;
+  }
+
+  private async fallBack(image: ImageRecord, why: string): Promise<CaptionResult> {
+    if (this.fallback) {
+      try {
+        const made = await withTimeout(this.fallback.caption(image), this.timeoutMs);
+        return { caption: { ...made, model: this.fallback.model } };
+      } catch (e) {
+        why = `${why}; ${(e as Error).message}`;
+      }
+    }
+    return { error: `caption unavailable: ${why}` };
   }
 
   /** Drops cached retrieval captions of these owners ("" = everyone's): the corpus changed under them. */

@@ -17,6 +17,9 @@ export const imageRecordSchema = z.object({
   hidden: z.boolean(),
   archived: z.boolean(),
   tags: z.array(z.string()),
+  autoTags: z
+    .array(z.object({ label: z.string(), score: z.number().describe('cosine similarity of the image and the prompt') }))
+    .describe('concepts of the built-in vocabulary the image pack sees in the photo, best first; made after ingest, [] until then'),
   takenAt: z.iso.datetime().nullable(),
   mediaType: z.enum(['image', 'video']),
   durationMs: z.number().int().nullable().describe("a video's length, or a Live Photo's or animated image's motion"),

@@ -35,6 +35,7 @@ export function toQdrantFilter(f: PointFilter | undefined): { must: Condition[];
   }
   if (f.favorite !== undefined) must.push({ key: 'favorite', match: { value: f.favorite } });
   for (const tag of f.tags ?? []) must.push({ key: 'tags', match: { value: tag } });
+  for (const tag of f.autoTags ?? []) must.push({ key: 'autoTags', match: { value: tag } });
   if (f.mediaType !== undefined) must.push({ key: 'mediaType', match: { value: f.mediaType } });
   if (f.camera !== undefined) must.push({ key: 'camera', match: { value: f.camera } });
   if (f.near) must.push({ key: 'location', geo_radius: { center: { lat: f.near.lat, lon: f.near.lon }, radius: f.near.radiusKm * 1000 } });
@@ -68,6 +69,7 @@ function toPayload(raw: Record<string, unknown> | null | undefined): PointPayloa
     hidden: raw?.hidden === true,
     archived: raw?.archived === true,
     tags: Array.isArray(raw?.tags) ? raw.tags.map(String) : [],
+    autoTags: Array.isArray(raw?.autoTags) ? raw.autoTags.map(String) : [],
     mediaType: raw?.mediaType === 'video' ? 'video' : 'image',
     camera: typeof raw?.camera === 'string' ? raw.camera : undefined,
     location: isGeoPoint(raw?.location) ? { lat: raw.location.lat, lon: raw.location.lon } : undefined,
@@ -89,6 +91,7 @@ function fromPayload(p: PointPayload): Record<string, unknown> {
     hidden: p.hidden ?? false,
     archived: p.archived ?? false,
     tags: p.tags ?? [],
+    autoTags: p.autoTags ?? [],
     mediaType: p.mediaType ?? 'image',
   };
   const optional = { takenAt: p.takenAt, camera: p.camera, location: p.location, segment: p.segment };
@@ -170,6 +173,8 @@ class QdrantCollection implements VectorCollection {
 const PAYLOAD_INDEXES: [string, 'keyword' | 'integer' | 'geo' | { type: 'keyword'; is_tenant: true }][] = [
   ['owner', { type: 'keyword', is_tenant: true }],
   ['albums', 'keyword'],
+  ['tags', 'keyword'],
+  ['autoTags', 'keyword'],
   ['takenAt', 'integer'],
   ['camera', 'keyword'],
   ['location', 'geo'],

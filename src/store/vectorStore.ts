@@ -14,6 +14,7 @@ export interface PointPayload {
   hidden?: boolean | undefined;
   archived?: boolean | undefined;
   tags?: string[] | undefined;
+  autoTags?: string[] | undefined;
   mediaType?: 'image' | 'video' | undefined;
   camera?: string | undefined;
   location?: GeoPoint | undefined;
@@ -44,6 +45,7 @@ export interface PointFilter {
   favorite?: boolean | undefined;
   /** Points carrying every one of these tags. */
   tags?: readonly string[] | undefined;
+  autoTags?: readonly string[] | undefined;
   mediaType?: 'image' | 'video' | undefined;
   camera?: string | undefined;
   /** Points located within this distance / inside this box (points without a location never match). */
@@ -111,6 +113,7 @@ export function matchesFilter(p: PointPayload, f: PointFilter | undefined): bool
   if (f.takenTo !== undefined && (p.takenAt === undefined || p.takenAt > f.takenTo)) return false;
   if (f.favorite !== undefined && (p.favorite ?? false) !== f.favorite) return false;
   if (f.tags?.some((t) => !(p.tags ?? []).includes(t))) return false;
+  if (f.autoTags?.some((t) => !(p.autoTags ?? []).includes(t))) return false;
   if (f.mediaType !== undefined && (p.mediaType ?? 'image') !== f.mediaType) return false;
   if (f.camera !== undefined && p.camera !== f.camera) return false;
   if (f.near && (!p.location || distanceKm(p.location, f.near) > f.near.radiusKm)) return false;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { SendableDelivery, WebhookRepository, WebhookRow } from '../db/repositories';
 import type { DomainEvent, EventSink } from '../events/events';
 import type { Logger } from '../util/logger';
+import { StageRunner } from '../stages/stageRunner';
+import type { Outcome, WorkItem, WorkQueue } from '../stages/workQueue';
 import { postJson } from './postJson';
 import { webhookHeaders } from './signature';
 
@@ -17,7 +19,6 @@ export interface DispatcherSettings {
 }
 
 const MAX_RETRY_MS = 3_600_000;
-const BATCH = 50;
 
 export interface DeliveryOutcome {
   state: 'pending' | 'delivered' | 'failed';
@@ -25,21 +26,72 @@ export interface DeliveryOutcome {
   error: string | null;
 }
 
+/** A receiver's answer other than 2xx: retried, and its status recorded. */
+class ReceiverRefused extends Error {
+  constructor(readonly status: number) {
+    super(`receiver answered HTTP ${status}`);
+  }
+}
+
+type DeliveryItem = WorkItem & SendableDelivery;
+
+/** The outbox table as the runner's queue. */
+class Outbox implements WorkQueue<DeliveryItem, number> {
+  constructor(
+    private readonly repo: WebhookRepository,
+    private readonly log: Logger,
+  ) {}
+
+  claim(take: number, leaseMs: number): Promise<DeliveryItem[]> {
+    return this.repo.claimDue(take, leaseMs);
+  }
+
+  async settle(d: DeliveryItem, outcome: Outcome<number>): Promise<void> {
+    const status = outcome.state === 'done' ? outcome.result : outcome.cause instanceof ReceiverRefused ? outcome.cause.status : null;
+    await this.repo.recordAttempt(d.id, {
+      state: outcome.state === 'done' ? 'delivered' : outcome.state === 'retry' ? 'pending' : 'failed',
+      status,
+      error: outcome.state === 'done' ? null : outcome.error,
+      nextAttemptAt: outcome.state === 'retry' ? outcome.dueAt : undefined,
+    });
+    if (outcome.state === 'failed')
+      this.log.warn({ delivery: d.id, url: d.webhook.url, attempts: d.attempts + 1, err: outcome.error }, 'webhook delivery given up');
+  }
+
+  release(ids: readonly string[]): Promise<void> {
+    return this.repo.release(ids);
+  }
+
+  nextDue(): Promise<Date | null> {
+    return this.repo.nextDue();
+  }
+}
+
 /**
  * Webhooks: an event is written to the outbox (one delivery per subscriber) before emit resolves,
- * then sent signed, and retried with backoff until a 2xx answer or maxAttempts. Delivery is at least
- * once: receivers drop duplicates by the webhook-id header (the event id).
+ * then sent signed by the stage runner, and retried with backoff until a 2xx answer or maxAttempts.
+ * Delivery is at least once: receivers drop duplicates by the webhook-id header (the event id).
  */
 export class WebhookDispatcher implements EventSink {
-  private timer: NodeJS.Timeout | null = null;
-  private draining: Promise<void> | null = null;
-  private stopped = true;
+  private readonly runner: StageRunner<DeliveryItem, number>;
 
   constructor(
     private readonly repo: WebhookRepository,
     private readonly settings: DispatcherSettings,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    // Different receivers in parallel; one slow receiver holds one slot for at most its timeout.
+    const runnerSettings = {
+      concurrency: 16,
+      page: 50,
+      leaseMs: this.leaseMs,
+      pollMs: settings.pollMs,
+      maxAttempts: settings.maxAttempts,
+      retryBaseMs: settings.retryBaseMs,
+      retryMaxMs: MAX_RETRY_MS,
+    };
+    this.runner = new StageRunner('webhooks', new Outbox(repo, log), (d) => this.send(d), runnerSettings, log);
+  }
 
   /** A claimed delivery is attempted within its timeout; one whose sender died is due again after this. */
   private get leaseMs(): number {
@@ -59,7 +111,7 @@ export class WebhookDispatcher implements EventSink {
     });
     if (deliveries.length === 0) return;
     await this.repo.addDeliveries(deliveries);
-    this.wake();
+    this.runner.wake();
   }
 
   /** Sends a webhook.test event to one subscription now, and reports how its first attempt went. */
@@ -67,7 +119,10 @@ export class WebhookDispatcher implements EventSink {
     const envelope = this.envelope({ type: 'webhook.test', owner: webhook.owner ?? '', data: { webhookId: webhook.id } });
     // Recorded already leased to this call: the poller (this process's or another's) cannot send it first.
     const delivery = await this.repo.addLeasedDelivery({ webhookId: webhook.id, ...envelope }, this.leaseMs);
-    return { eventId: envelope.eventId, ...(await this.attempt(delivery)) };
+    const outcome = await this.runner.runNow(delivery);
+    if (outcome.state === 'done') return { eventId: envelope.eventId, state: 'delivered', status: outcome.result, error: null };
+    const status = outcome.cause instanceof ReceiverRefused ? outcome.cause.status : null;
+    return { eventId: envelope.eventId, state: outcome.state === 'retry' ? 'pending' : 'failed', status, error: outcome.error };
   }
 
   private envelope(e: DomainEvent): { eventId: string; type: string; body: string } {
@@ -76,68 +131,22 @@ export class WebhookDispatcher implements EventSink {
   }
 
   start(): void {
-    this.stopped = false;
-    this.wake();
+    this.runner.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.draining;
+  stop(): Promise<void> {
+    return this.runner.stop();
   }
 
   /** Resolves when nothing is due now (tests). */
-  async settle(): Promise<void> {
-    while (this.draining) await this.draining;
+  settle(): Promise<void> {
+    return this.runner.idle();
   }
 
-  private wake(): void {
-    if (this.stopped || this.draining) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.draining = this.drain()
-      .catch((e: Error) => this.log.warn({ err: e.message }, 'webhook delivery pass failed'))
-      .finally(() => {
-        this.draining = null;
-        void this.scheduleNext();
-      });
-  }
-
-  private async scheduleNext(): Promise<void> {
-    if (this.stopped) return;
-    const next = await this.repo.nextDue().catch(() => null);
-    const delay = Math.min(next ? Math.max(next.getTime() - Date.now(), 0) : this.settings.pollMs, this.settings.pollMs);
-    if (this.stopped || this.draining) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), delay);
-    this.timer.unref();
-  }
-
-  private async drain(): Promise<void> {
-    for (;;) {
-      const due = await this.repo.claimDue(BATCH, this.leaseMs);
-      if (due.length === 0 || this.stopped) return;
-      // Different receivers in parallel; one slow receiver costs at most its timeout per pass.
-      await Promise.all(due.map((d) => this.attempt(d)));
-    }
-  }
-
-  private async attempt(d: SendableDelivery): Promise<DeliveryOutcome> {
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      status = await postJson(d.webhook.url, d.body, webhookHeaders(d.webhook.secret, d.eventId, d.body), this.settings);
-      if (status < 200 || status >= 300) error = `receiver answered HTTP ${status}`;
-    } catch (e) {
-      error = (e as Error).message;
-    }
-    const attempts = d.attempts + 1;
-    const outcome: DeliveryOutcome = { state: error === null ? 'delivered' : attempts >= this.settings.maxAttempts ? 'failed' : 'pending', status, error };
-    const nextAttemptAt =
-      outcome.state === 'pending' ? new Date(Date.now() + Math.min(this.settings.retryBaseMs * 2 ** (attempts - 1), MAX_RETRY_MS)) : undefined;
-    await this.repo.recordAttempt(d.id, { ...outcome, nextAttemptAt });
-    if (outcome.state === 'failed') this.log.warn({ delivery: d.id, url: d.webhook.url, attempts, err: error }, 'webhook delivery given up');
-    return outcome;
+  /** One attempt: the receiver's 2xx status, or a throw the runner retries. */
+  private async send(d: SendableDelivery): Promise<number> {
+    const status = await postJson(d.webhook.url, d.body, webhookHeaders(d.webhook.secret, d.eventId, d.body), this.settings);
+    if (status < 200 || status >= 300) throw new ReceiverRefused(status);
+    return status;
   }
 }

@@ -108,7 +108,7 @@ describe('image-to-text retrieval and captions', () => {
     expect(await svc.services.db.caption.count({ where: { image: { owner: 'alice' } } })).toBe(0);
   });
 
-  test('with no texts for an owner, hits say why they have no caption', async () => {
+  test('with no texts for an owner, hits are captioned by their auto tags', async () => {
     await ingestLibrary(svc, 'nobody-texts');
     await svc.services.db.textEntry.deleteMany({ where: { owner: '' } });
     const res = await svc
@@ -117,7 +117,9 @@ describe('image-to-text retrieval and captions', () => {
       .send({ query: '白', limit: 1, caption: true, filters: { owner: 'nobody-texts' } });
     expect(res.status).toBe(200);
     // Shared texts were removed from Postgres; retrieval only trusts rows that still exist.
-    expect((res.body.hits as Hit[])[0]).toMatchObject({ caption: null, captionError: expect.stringMatching(/no texts for this owner/) });
+    const [hit] = res.body.hits as Hit[];
+    expect(hit!.captionError).toBeUndefined();
+    expect(hit!.caption).toMatchObject({ text: expect.stringContaining('白色'), model: expect.stringMatching(/^autotags:/) });
     await admin('/v1/admin/texts').send({ texts: CAPTIONS });
   });
 
@@ -160,7 +162,7 @@ describe('generative captioner (transformers.js image-to-text pipeline)', () => 
 });
 
 describe('a failing or missing captioner never fails a search', () => {
-  test('an unusable CAPTION_MODEL_DIR leaves captions empty with the reason, and search works', async () => {
+  test('an unusable CAPTION_MODEL_DIR falls back to auto tags, and search works', async () => {
     const svc = await startTestService({ CAPTION_MODEL_DIR: await tempDir('no-model') });
     try {
       const lib = await writeColourLibrary(svc.inbox);
@@ -170,8 +172,7 @@ describe('a failing or missing captioner never fails a search', () => {
       expect(res.status).toBe(200);
       const hit = (res.body.hits as Hit[])[0]!;
       expect(hit.source).toBe(lib.get('blue'));
-      expect(hit.caption).toBeNull();
-      expect(hit.captionError).toMatch(/caption unavailable/);
+      expect(hit.caption).toMatchObject({ text: expect.stringContaining('蓝色'), model: expect.stringMatching(/^autotags:/) });
     } finally {
       await svc.close();
       await svc.database.drop();
@@ -187,7 +188,7 @@ describe('a failing or missing captioner never fails a search', () => {
       const out = await service.forImages([image]);
       expect(out.get(image.id)).toEqual({ error: expect.stringMatching(/longer than 50 ms/) });
       const disabled = new CaptionService(svc.services.repos.texts, null, 50, createLogger('silent'));
-      expect((await disabled.forImages([image])).get(image.id)).toEqual({ error: 'captioning is not configured' });
+      expect((await disabled.forImages([image])).get(image.id)).toEqual({ error: 'caption unavailable: captioning is not configured' });
     } finally {
       await svc.close();
       await svc.database.drop();

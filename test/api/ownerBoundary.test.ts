@@ -108,6 +108,7 @@ describe("owner boundary: no key of another owner reaches alice's data through a
     await svc.services.watcher.settle();
     await svc.services.ingest.idle();
     await svc.services.ocr?.idle();
+    await svc.services.stages.idle();
 
     const text = await svc
       .api(keys.alice)

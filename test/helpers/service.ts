@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
-import { startServices, type Services } from '../../src/app/services';
+import { startServices, type ServiceHooks, type Services } from '../../src/app/services';
 import type { Db } from '../../src/db/prisma';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/util/logger';
@@ -32,7 +32,11 @@ export interface TestService {
 }
 
 /** The real service (real Postgres, ONNX runtime and HNSW index) on a fresh database and data dir. */
-export async function startTestService(env: Record<string, string> = {}, reuse?: { database: TestDatabase; dataDir: string }): Promise<TestService> {
+export async function startTestService(
+  env: Record<string, string> = {},
+  reuse?: { database: TestDatabase; dataDir: string },
+  hooks: ServiceHooks = {},
+): Promise<TestService> {
   const database = reuse?.database ?? (await createTestDatabase());
   const dataDir = reuse?.dataDir ?? (await tempDir('svc'));
   const inbox = path.join(dataDir, 'inbox');
@@ -46,9 +50,10 @@ export async function startTestService(env: Record<string, string> = {}, reuse?:
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const services = Object.assign(await startServices(config, createLogger(config.LOG_LEVEL)), { db: database.db });
+  const services = Object.assign(await startServices(config, createLogger(config.LOG_LEVEL), hooks), { db: database.db });
   services.dispatcher.start();
   services.ocr?.start();
+  await services.stages.start();
   await services.watcher.start();
   const app = createApp(services, { version: 'test' });
   return {
@@ -79,6 +84,7 @@ export async function waitForJob(svc: TestService, jobId: string, timeoutMs = 30
     if (status && (status.state === 'completed' || status.state === 'failed' || status.state === 'cancelled')) {
       // OCR reads a job's images after their vectors are stored: tests see both done.
       await svc.services.ocr?.idle();
+      await svc.services.stages.idle();
       return (await svc.services.ingest.status(jobId))!;
     }
     if (Date.now() > until) throw new Error(`job ${jobId} did not finish: ${JSON.stringify(status)}`);

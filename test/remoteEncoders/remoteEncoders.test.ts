@@ -44,18 +44,24 @@ async function writeLibrary(dir: string, count: number): Promise<void> {
 describe('remote encoders (npm run encoder) over loopback HTTP', () => {
   test('two encoders share an ingest; one killed mid-job: the job completes with no failures and no duplicates', async () => {
     const [a, b] = await Promise.all([startEncoder(), startEncoder()]);
-    const svc = await startTestService({
-      ENCODER_URLS: `${a.url},${b.url}`,
-      ENCODER_TOKEN: TOKEN,
-      ENCODE_BATCH_SIZE: '2',
-      INGEST_WRITE_BATCH: '2',
-      DECODE_CONCURRENCY: '1',
-      OCR: 'off',
-    });
+    let localImages = 0;
+    const svc = await startTestService(
+      {
+        ENCODER_URLS: `${a.url},${b.url}`,
+        ENCODER_TOKEN: TOKEN,
+        ENCODE_BATCH_SIZE: '2',
+        INGEST_WRITE_BATCH: '2',
+        DECODE_CONCURRENCY: '1',
+        OCR: 'off',
+      },
+      undefined,
+      { onEncoderRun: (run) => void (run.kind === 'image' && (localImages += run.items)) },
+    );
     try {
       const s = svc.services;
       expect(s.encoders!.status().map((e) => e.state)).toEqual(['up', 'up']);
       const total = 40;
+      localImages = 0; // the pack's own check at load encodes one image locally
       await writeLibrary(path.join(svc.inbox, 'many'), total);
       const job = await s.ingest.createFolderJob('remy', 'many');
       let killed = false;
@@ -69,9 +75,10 @@ describe('remote encoders (npm run encoder) over loopback HTTP', () => {
       expect(await s.db.image.count({ where: { owner: 'remy', state: 'indexed' } })).toBe(total);
       expect(await s.images.count()).toBe(total);
       expect(s.encoders!.status().map((e) => e.state)).toEqual(['down', 'up']);
-      // The survivor did the rest of the work, not the local fallback.
+      // The survivor did the rest of the work, not the local fallback (how much is left at the kill varies with load).
       const survivor = await b.health();
-      expect(survivor.encoded.images).toBeGreaterThanOrEqual(total / 2);
+      expect(survivor.encoded.images).toBeGreaterThan(0);
+      expect(localImages).toBe(0);
       // Searches encode remotely too, and find what was ingested.
       const res = await svc
         .api()

@@ -61,7 +61,7 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       expect(hit!.score).toBeCloseTo(1, 4);
     });
 
-    test('filters by favourite, tags, hidden and archived', async () => {
+    test('filters by favourite, tags, auto tags, hidden and archived', async () => {
       const [a, b, c, d] = ids(4);
       const flagged = (id: string, v: Float32Array, flags: Partial<PointPayload>): VectorPoint => ({
         id,
@@ -71,7 +71,7 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       await col.upsert([
         flagged(a!, unit(1, 0), { favorite: true, tags: ['猫', '家'] }),
         flagged(b!, unit(1, 0.05), { hidden: true, tags: ['猫'] }),
-        flagged(c!, unit(1, 0.1), { archived: true, favorite: true }),
+        flagged(c!, unit(1, 0.1), { archived: true, favorite: true, autoTags: ['海边', '猫'] }),
         flagged(d!, unit(1, 0.2), {}),
       ]);
       const q = unit(1, 0);
@@ -80,6 +80,9 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       expect(await ids_({ favorite: false })).toEqual([b, d]);
       expect(await ids_({ tags: ['猫'] })).toEqual([a, b]);
       expect(await ids_({ tags: ['猫', '家'] })).toEqual([a]);
+      // The pack's tags are their own field: a user's tag 猫 is not an auto tag 猫.
+      expect(await ids_({ autoTags: ['猫'] })).toEqual([c]);
+      expect(await ids_({ autoTags: ['猫', '海边'], tags: ['猫'] })).toEqual([]);
       expect(await ids_({ excludeHidden: true, excludeArchived: true })).toEqual([a, d]);
       expect(await ids_({ excludeHidden: true, tags: ['猫'] })).toEqual([a]);
       const [back] = await col.retrieve([a!]);

@@ -37,6 +37,7 @@ describe('web page in a real browser', () => {
     await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('dora', 'dora'));
     // OCR is its own queue behind ingest: the receipt's words are searchable once it has read them.
     await svc.services.ocr?.idle();
+    await svc.services.stages.idle();
     await svc
       .api()
       .post('/v1/admin/texts')
@@ -95,6 +96,17 @@ describe('web page in a real browser', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'image-dialog.png') });
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
+
+    // The image pack's tags are in the large view; a click on one searches for it.
+    await page.getByTestId('hit').first().click();
+    const tags = dialog.getByRole('list', { name: '自动标签 Auto tags' });
+    const searched = page.waitForRequest((r) => r.url().endsWith('/v1/search/text') && (r.postData() ?? '').includes('"query":"红色"'));
+    await tags.getByRole('button', { name: '红色', exact: true }).click();
+    await searched;
+    await dialog.waitFor({ state: 'detached' });
+    await expect(page.getByRole('searchbox').inputValue()).resolves.toBe('红色');
+    await page.getByTestId('status').filter({ hasText: '张图片' }).waitFor();
+    expect(await firstHitName(page)).toBe('red.png');
     await page.close();
   });
 

@@ -63,6 +63,7 @@ export const filtersSchema = z
     takenTo: takenBound('last').optional(),
     favorite: z.boolean().optional(),
     tags: z.array(tagName).max(16).optional(),
+    autoTags: z.array(tagName).max(16).optional().describe('auto tags the image carries, every one (see GET /v1/autotags/vocabulary)'),
     includeHidden: z.boolean().optional(),
     includeArchived: z.boolean().optional(),
     mediaType: mediaType.optional(),
@@ -262,6 +263,16 @@ function numberList<T extends z.ZodType<unknown, Record<string, number | undefin
 }
 
 const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');
+const tagList = z
+  .string()
+  .max(1024)
+  .transform((t) =>
+    t
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(tagName).max(16));
 
 /** GET /v1/images: one owner's library, page by page, with the search filters. */
 export function listImagesQuerySchema(limits: Limits) {
@@ -272,18 +283,8 @@ export function listImagesQuerySchema(limits: Limits) {
       takenFrom: takenBound('first').optional(),
       takenTo: takenBound('last').optional(),
       favorite: queryBoolean.optional(),
-      tags: z
-        .string()
-        .max(1024)
-        .transform((t) =>
-          t
-            .split(',')
-            .map((x) => x.trim())
-            .filter(Boolean),
-        )
-        .pipe(z.array(tagName).max(16))
-        .optional()
-        .describe('comma-separated; images carrying every one'),
+      tags: tagList.optional().describe('comma-separated; images carrying every one'),
+      autoTags: tagList.optional().describe('comma-separated; images the image pack tagged with every one'),
       includeHidden: queryBoolean.optional(),
       includeArchived: queryBoolean.optional(),
       mediaType: mediaType.optional(),

@@ -65,6 +65,8 @@ export const reconcileReportSchema = z.object({
   reindexJobId: z.string().nullable(),
 });
 
+const stageCountsSchema = z.object({ pending: z.number().int(), done: z.number().int(), failed: z.number().int() });
+
 export const jobStatusSchema = z.object({
   id: z.uuid(),
   owner: z.string(),
@@ -81,9 +83,10 @@ export const jobStatusSchema = z.object({
   failed: z.number().int(),
   pending: z.number().int(),
   errors: z.array(z.object({ source: z.string(), error: z.string() })).describe('the latest item errors'),
-  ocr: z
-    .object({ pending: z.number().int(), done: z.number().int(), failed: z.number().int() })
-    .describe("OCR of the job's images (it runs beside the vector path; a failure leaves the image searchable by meaning)"),
+  ocr: stageCountsSchema.describe("OCR of the job's images (it runs beside the vector path; a failure leaves the image searchable by meaning)"),
+  stages: z
+    .record(z.string(), stageCountsSchema)
+    .describe("each background stage over the job's images, by name (duplicates, autoTags, captions): made after the vectors are stored"),
 });
 
 export const deleteResultSchema = z.object({

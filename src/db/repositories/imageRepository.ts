@@ -13,6 +13,8 @@ export interface ImageVisibility {
   favorite?: boolean | undefined;
   /** Images carrying every one of these tags. */
   tags?: readonly string[] | undefined;
+  /** Images the image pack tagged with every one of these (auto tags). */
+  autoTags?: readonly string[] | undefined;
   /** Hidden and archived images are left out unless asked for. */
   includeHidden?: boolean | undefined;
   includeArchived?: boolean | undefined;
@@ -62,6 +64,7 @@ function visible(v: ImageVisibility): Prisma.ImageWhereInput {
     ...(v.takenFrom || v.takenTo ? { takenAt: { ...(v.takenFrom ? { gte: v.takenFrom } : {}), ...(v.takenTo ? { lte: v.takenTo } : {}) } } : {}),
     ...(v.favorite !== undefined ? { favorite: v.favorite } : {}),
     ...(v.tags?.length ? { tags: { hasEvery: [...v.tags] } } : {}),
+    ...(v.autoTags?.length ? { autoTags: { hasEvery: [...v.autoTags] } } : {}),
     ...(v.includeHidden ? {} : { hidden: false }),
     ...(v.includeArchived ? {} : { archived: false }),
     ...(v.mediaType !== undefined ? { mediaType: v.mediaType } : {}),
@@ -152,12 +155,20 @@ export class ImageRepository {
     return rows;
   }
 
-  /** Applies a change of albums, flags, tags or capture time; null when the image is not the owner's (or gone). */
-  /** Changes an image, marked as not yet in its vector payload (payloadSynced clears the mark). */
+  /** Changes an image, marked as not yet in its vector payload (payloadSynced clears the mark); null when not the owner's (or gone). */
   async update(ref: ImageRef, owner: string | undefined, patch: ImagePatch): Promise<ImageRow | null> {
     const changed = await this.db.image.updateManyAndReturn({
       where: refWhere(ref, owner),
       data: { ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)), payloadDirty: true },
+    });
+    return changed[0] ?? null;
+  }
+
+  /** Stores the auto tags one version of the stage chose, marked like a change (their payload follows); null when gone. */
+  async setAutoTags(id: string, tags: readonly { label: string; score: number }[], model: string): Promise<ImageRow | null> {
+    const changed = await this.db.image.updateManyAndReturn({
+      where: { id, deletedAt: null },
+      data: { autoTags: tags.map((t) => t.label), autoTagScores: tags.map((t) => t.score), autoTagsModel: model, payloadDirty: true },
     });
     return changed[0] ?? null;
   }
@@ -192,7 +203,7 @@ export class ImageRepository {
     owner: string,
   ): Promise<Pick<
     ImageRow,
-    'id' | 'sha256' | 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags' | 'ocrState' | 'segmentCount'
+    'id' | 'sha256' | 'state' | 'modelPack' | 'albums' | 'takenAt' | 'favorite' | 'hidden' | 'archived' | 'tags' | 'autoTags' | 'ocrState' | 'segmentCount'
   > | null> {
     return this.db.image.findFirst({
       where: refWhere(ref, owner),
@@ -207,6 +218,7 @@ export class ImageRepository {
         hidden: true,
         archived: true,
         tags: true,
+        autoTags: true,
         ocrState: true,
         segmentCount: true,
       },

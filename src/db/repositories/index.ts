@@ -4,6 +4,7 @@ import { DuplicateRepository } from './duplicateRepository';
 import { ImageRepository } from './imageRepository';
 import { IngestRepository } from './ingestRepository';
 import { OcrRepository } from './ocrRepository';
+import { StageTaskRepository } from './stageTaskRepository';
 import { TextRepository } from './textRepository';
 import { WatchRepository } from './watchRepository';
 import { WebhookRepository } from './webhookRepository';
@@ -18,6 +19,7 @@ export interface Repositories {
   watches: WatchRepository;
   ocr: OcrRepository;
   duplicates: DuplicateRepository;
+  stageTasks: StageTaskRepository;
   /** Round trip to the database, for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -33,6 +35,7 @@ export function repositoriesOver(db: Db): Repositories {
     watches: new WatchRepository(db),
     ocr: new OcrRepository(db),
     duplicates: new DuplicateRepository(db),
+    stageTasks: new StageTaskRepository(db),
     ping: async () => {
       await db.$queryRaw`SELECT 1`;
     },
@@ -44,7 +47,18 @@ export function openRepositories(databaseUrl: string): Repositories {
   return repositoriesOver(createDb(databaseUrl));
 }
 
-export type { ApiKeyRepository, DuplicateRepository, ImageRepository, IngestRepository, OcrRepository, TextRepository, WatchRepository, WebhookRepository };
+export type {
+  ApiKeyRepository,
+  DuplicateRepository,
+  ImageRepository,
+  IngestRepository,
+  OcrRepository,
+  StageTaskRepository,
+  TextRepository,
+  WatchRepository,
+  WebhookRepository,
+};
+export type { StageCounts, StageTaskRow, StageTaskState } from './stageTaskRepository';
 export type { DuplicateGroupRow } from './duplicateRepository';
 export type { DuplicateLink, DuplicatePoint, PointLinks } from './duplicateLinks';
 export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';

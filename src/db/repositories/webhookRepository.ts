@@ -84,6 +84,11 @@ export class WebhookRepository {
     });
   }
 
+  /** Gives back claimed deliveries not attempted (the sender is stopping): due at once. */
+  async release(ids: readonly string[]): Promise<void> {
+    if (ids.length) await this.db.webhookDelivery.updateMany({ where: { id: { in: [...ids] }, state: 'pending' }, data: { nextAttemptAt: new Date() } });
+  }
+
   /** When the next pending delivery is due, if any. */
   async nextDue(): Promise<Date | null> {
     const next = await this.db.webhookDelivery.findFirst({ where: { state: 'pending' }, orderBy: { nextAttemptAt: 'asc' }, select: { nextAttemptAt: true } });

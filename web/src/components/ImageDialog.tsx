@@ -5,7 +5,16 @@ import { Grid } from './Grid';
 import { OcrLines } from './OcrLines';
 import { Player } from './Player';
 
-export function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filters: Filters; onClose: () => void; onOpen: (h: Hit) => void }) {
+interface DialogProps {
+  hit: Hit;
+  filters: Filters;
+  onClose: () => void;
+  onOpen: (h: Hit) => void;
+  /** An auto tag was clicked: search for it. */
+  onTag: (label: string) => void;
+}
+
+export function ImageDialog({ hit, filters, onClose, onOpen, onTag }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const [similar, setSimilar] = useState<Hit[]>([]);
   const [caption, setCaption] = useState<string>('');
@@ -36,6 +45,7 @@ export function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filte
       <p class="caption" data-testid="caption">
         {caption}
       </p>
+      <AutoTags tags={detail?.autoTags ?? hit.autoTags} onTag={onTag} />
       <dl class="meta">
         <dt>来源 Source</dt>
         <dd data-testid="meta-source">{hit.source}</dd>
@@ -65,5 +75,21 @@ export function ImageDialog({ hit, filters, onClose, onOpen }: { hit: Hit; filte
       <h3>相似图片 Similar images</h3>
       <Grid hits={similar} onOpen={onOpen} label="相似图片" />
     </dialog>
+  );
+}
+
+/** The concepts the image pack sees in the photo; a click searches for one. */
+function AutoTags({ tags, onTag }: { tags: Hit['autoTags']; onTag: (label: string) => void }) {
+  if (tags.length === 0) return null;
+  return (
+    <ul class="auto-tags" data-testid="auto-tags" aria-label="自动标签 Auto tags">
+      {tags.map((t) => (
+        <li key={t.label}>
+          <button type="button" title={`${t.score.toFixed(3)}：搜索「${t.label}」`} onClick={() => onTag(t.label)}>
+            {t.label}
+          </button>
+        </li>
+      ))}
+    </ul>
   );
 }

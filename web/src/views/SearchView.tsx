@@ -18,14 +18,14 @@ export function SearchView() {
   const sentinel = useRef<HTMLDivElement>(null);
   const lastQuery = useRef('');
 
-  const run = async (more: boolean) => {
-    if (busy || (!more && !query.trim())) return;
+  const run = async (more: boolean, q = query) => {
+    if (busy || (!more && !q.trim())) return;
     setBusy(true);
     // A new search says so at once: the count of the one before must not stand for its result.
     if (!more) setStatus('搜索中…');
     try {
-      const page = await searchText(query, filters, more ? cursor : null, mode);
-      lastQuery.current = query;
+      const page = await searchText(q, filters, more ? cursor : null, mode);
+      lastQuery.current = q;
       setHits(more ? [...hits, ...page.hits] : page.hits);
       setCursor(page.nextCursor);
       setStatus(`${more ? hits.length + page.hits.length : page.hits.length} 张图片 (${page.tookMs} ms)`);
@@ -129,7 +129,19 @@ export function SearchView() {
           </button>
         </div>
       )}
-      {open && <ImageDialog hit={open} filters={filters} onClose={() => setOpen(null)} onOpen={setOpen} />}
+      {open && (
+        <ImageDialog
+          hit={open}
+          filters={filters}
+          onClose={() => setOpen(null)}
+          onOpen={setOpen}
+          onTag={(label) => {
+            setOpen(null);
+            setQuery(label);
+            void run(false, label);
+          }}
+        />
+      )}
     </section>
   );
 }

@@ -1,0 +1,55 @@
+import type { AutoTagger } from '../autotags/autoTagger';
+import { autoTagStage } from '../autotags/autoTagStage';
+import { DuplicateFinder } from '../duplicates/duplicateFinder';
+import { duplicateStage } from '../duplicates/duplicateStage';
+import type { EventSink } from '../events/events';
+import type { Metrics } from '../observability/metrics';
+import type { OcrStage } from '../ocr/ocrStage';
+import { followQueries } from '../packs/activeModel';
+import { ImageEventBus } from '../stages/imageEvents';
+import { ImageStages, type ImageStage } from '../stages/imageStages';
+import { QuietTurn } from '../stages/quietTurn';
+import { indexedAnnouncer } from '../webhooks/indexedAnnouncer';
+import type { Wiring } from './searchWiring';
+
+export interface StageWiring extends Wiring {
+  ocr: OcrStage | null;
+  events: EventSink;
+  metrics: Metrics;
+  tagger: AutoTagger;
+  extra: readonly ImageStage[];
+}
+
+/** What follows an image being stored: the image events, their listeners, and the background stages (one line each). */
+export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageStages } {
+  const { config, repos, model, log } = w;
+  const stages = w.closers.own(
+    new ImageStages({
+      repo: repos.stageTasks,
+      defaults: {
+        concurrency: 1,
+        page: 16,
+        leaseMs: 10 * 60_000,
+        pollMs: config.STAGE_POLL_MS,
+        maxAttempts: config.STAGE_MAX_ATTEMPTS,
+        retryBaseMs: config.STAGE_RETRY_BASE_MS,
+        retryMaxMs: 3_600_000,
+      },
+      turn: new QuietTurn((listener) => followQueries(model, listener), config.STAGE_QUERY_WAIT_MS),
+      observe: w.metrics.onStage,
+      log: log.child({ component: 'stages' }),
+    }),
+    (s) => s.stop(),
+  );
+  const bus = new ImageEventBus(log.child({ component: 'image-events' }));
+  bus.subscribe(stages);
+  const ocr = w.ocr;
+  if (ocr) bus.subscribe({ name: 'ocr', indexed: () => Promise.resolve(ocr.wake()) });
+  bus.subscribe(indexedAnnouncer(w.events));
+
+  const duplicateSettings = { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS };
+  if (config.AUTO_TAGS === 'on') stages.register(autoTagStage(w.tagger, repos.images, model));
+  if (config.DUPLICATES === 'on') stages.register(duplicateStage(new DuplicateFinder(repos.duplicates, duplicateSettings), repos.images, model));
+  for (const stage of w.extra) stages.register(stage);
+  return { bus, stages };
+}

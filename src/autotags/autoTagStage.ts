@@ -1,0 +1,33 @@
+import type { ImageRepository } from '../db/repositories';
+import { syncChangedRow } from '../library/payloadSync';
+import type { ModelSource } from '../packs/activeModel';
+import type { ImageStage } from '../stages/imageStages';
+import { PermanentFailure } from '../stages/workQueue';
+import type { AutoTagger } from './autoTagger';
+
+/**
+ * Auto tags as a background image stage: each indexed image's stored vector (its still, for a video) is
+ * scored against the vocabulary, and the best concepts are stored on the row and in its vector payload,
+ * where the filters read them. A new pack is a new version: every image is tagged again.
+ */
+export function autoTagStage(tagger: AutoTagger, images: ImageRepository, model: ModelSource): ImageStage {
+  return {
+    name: 'autotags',
+    background: true,
+    version: () => tagger.version(model.current.pack),
+    async run({ imageId }) {
+      const { pack, images: collection } = model.current;
+      const [point] = await collection.retrieve([imageId]);
+      if (!point) {
+        const row = await images.findById(imageId);
+        if (!row || row.deletedAt) return;
+        // Indexed by another pack: the backfill of this pack's version comes after its re-index.
+        if (row.modelPack !== pack.key) throw new Error(`image ${imageId} is not yet in ${pack.key}'s collection`);
+        throw new PermanentFailure(`image ${imageId} has no vector in ${pack.key}'s collection`);
+      }
+      const tags = await tagger.tag(pack, point.vector);
+      const row = await images.setAutoTags(imageId, tags, tagger.version(pack));
+      if (row) await syncChangedRow(images, collection, row);
+    },
+  };
+}
