@@ -6,7 +6,7 @@ import type { DecodeLimits } from '../images/decode';
 import { DecodePool } from '../images/decodePool';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { ActiveModel } from '../packs/activeModel';
-import { CaptionService, GenerativeCaptioner, RetrievalCaptioner } from '../search/captions';
+import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { SearchService } from '../search/searchService';
 import { TextCorpus } from '../search/textCorpus';
 import { TextInImages } from '../search/textInImages';
@@ -25,7 +25,17 @@ export interface Wiring {
 }
 
 /** Search, the image-to-text corpus and captions, over the model in use. */
-export function wireSearch(w: Wiring): { search: SearchService; texts: TextCorpus; captions: CaptionService; tagger: AutoTagger } {
+export interface SearchWiring {
+  search: SearchService;
+  texts: TextCorpus;
+  captions: CaptionService;
+  /** Scores the vocabulary for the auto-tag stage and the tag captions alike. */
+  tagger: AutoTagger;
+  /** The captioning model, when one is configured: the caption stage runs it over every image. */
+  generative: Captioner | null;
+}
+
+export function wireSearch(w: Wiring): SearchWiring {
   const { config, repos, model } = w;
   // Query images decode in their own process at normal priority: HEIC takes seconds, and ingest's decoding runs niced.
   const queryDecoder = w.closers.own(new DecodePool(1, null, config.DECODE_TIMEOUT_MS), (d) => d.close());
@@ -40,13 +50,14 @@ export function wireSearch(w: Wiring): { search: SearchService; texts: TextCorpu
     config.SEARCH_SEGMENT_MARGIN,
   );
   const texts = new TextCorpus(repos.texts, model);
-  const captioner = config.CAPTION_MODEL_DIR
-    ? new GenerativeCaptioner(config.CAPTION_MODEL_DIR, w.derivatives)
-    : new RetrievalCaptioner(
-        texts,
-        (id) => search.vectorOf(id),
-        () => model.current.pack.key,
-      );
+  const generative = config.CAPTION_MODEL_DIR ? new GenerativeCaptioner(config.CAPTION_MODEL_DIR, w.derivatives) : null;
+  const captioner =
+    generative ??
+    new RetrievalCaptioner(
+      texts,
+      (id) => search.vectorOf(id),
+      () => model.current.pack.key,
+    );
   // Shared with the auto-tag stage: the vocabulary's prompts are encoded once per pack.
   const tagger = new AutoTagger();
   const byTags = new TagCaptioner(
@@ -56,5 +67,5 @@ export function wireSearch(w: Wiring): { search: SearchService; texts: TextCorpu
   );
   const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, w.log.child({ component: 'captions' }), byTags);
   texts.onChange = (owners) => captions.invalidate(owners);
-  return { search, texts, captions, tagger };
+  return { search, texts, captions, tagger, generative };
 }

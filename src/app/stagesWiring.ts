@@ -9,6 +9,8 @@ import { followQueries } from '../packs/activeModel';
 import { ImageEventBus } from '../stages/imageEvents';
 import { ImageStages, type ImageStage } from '../stages/imageStages';
 import { QuietTurn } from '../stages/quietTurn';
+import { captionStage } from '../search/captionStage';
+import type { Captioner } from '../search/captions';
 import { indexedAnnouncer } from '../webhooks/indexedAnnouncer';
 import type { Wiring } from './searchWiring';
 
@@ -17,6 +19,7 @@ export interface StageWiring extends Wiring {
   events: EventSink;
   metrics: Metrics;
   tagger: AutoTagger;
+  captioner: Captioner | null;
   extra: readonly ImageStage[];
 }
 
@@ -48,8 +51,10 @@ export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageS
   bus.subscribe(indexedAnnouncer(w.events));
 
   const duplicateSettings = { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS };
-  if (config.AUTO_TAGS === 'on') stages.register(autoTagStage(w.tagger, repos.images, model));
+  if (config.AUTO_TAGS === 'on') stages.register(autoTagStage(w.tagger, repos.images, repos.ocr, model));
   if (config.DUPLICATES === 'on') stages.register(duplicateStage(new DuplicateFinder(repos.duplicates, duplicateSettings), repos.images, model));
+  if (w.captioner)
+    stages.register(captionStage(w.captioner, { images: repos.images, texts: repos.texts, lexical: repos.ocr }, config.CAPTION_BACKGROUND_TIMEOUT_MS));
   for (const stage of w.extra) stages.register(stage);
   return { bus, stages };
 }

@@ -1,4 +1,5 @@
-import type { ImageRepository } from '../db/repositories';
+import type { ImageRepository, OcrRepository } from '../db/repositories';
+import { indexedText } from '../ocr/textTokens';
 import { syncChangedRow } from '../library/payloadSync';
 import type { ModelSource } from '../packs/activeModel';
 import type { ImageStage } from '../stages/imageStages';
@@ -8,9 +9,9 @@ import type { AutoTagger } from './autoTagger';
 /**
  * Auto tags as a background image stage: each indexed image's stored vector (its still, for a video) is
  * scored against the vocabulary, and the best concepts are stored on the row and in its vector payload,
- * where the filters read them. A new pack is a new version: every image is tagged again.
+ * where the filters read them, and in the lexical index, where a search's words find them. A new pack is a new version: every image is tagged again.
  */
-export function autoTagStage(tagger: AutoTagger, images: ImageRepository, model: ModelSource): ImageStage {
+export function autoTagStage(tagger: AutoTagger, images: ImageRepository, lexical: OcrRepository, model: ModelSource): ImageStage {
   return {
     name: 'autotags',
     background: true,
@@ -26,8 +27,13 @@ export function autoTagStage(tagger: AutoTagger, images: ImageRepository, model:
         throw new PermanentFailure(`image ${imageId} has no vector in ${pack.key}'s collection`);
       }
       const tags = await tagger.tag(pack, point.vector);
-      const row = await images.setAutoTags(imageId, tags, tagger.version(pack));
-      if (row) await syncChangedRow(images, collection, row);
+      const version = tagger.version(pack);
+      const row = await images.setAutoTags(imageId, tags, version);
+      if (!row) return;
+      await syncChangedRow(images, collection, row);
+      const text = tags.map((t) => t.label).join(' ');
+      const { content, tokens } = indexedText(text);
+      await lexical.saveWords(imageId, 'tags', version, text, content, tokens);
     },
   };
 }

@@ -44,6 +44,7 @@ export const envSchema = z.object({
   /** An encoder-decoder captioning model for transformers.js; unset: captions come from the text corpus. */
   CAPTION_MODEL_DIR: optionalString,
   CAPTION_TIMEOUT_MS: int(5000, 10),
+  CAPTION_BACKGROUND_TIMEOUT_MS: int(120_000, 100),
   MODEL_VERIFY_CHECKSUMS: z.stringbool().default(true),
   ADMIN_API_KEY: optionalString,
   /** Folder ingest is confined to these roots (comma separated). */

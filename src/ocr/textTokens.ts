@@ -89,3 +89,8 @@ export function matchRanges(line: string, query: TextQuery): [number, number][] 
   }
   return merged;
 }
+
+/** A text as the lexical index stores it: folded for the exact-phrase check, and its tokens. */
+export function indexedText(text: string): { content: string; tokens: string[] } {
+  return { content: foldText(text), tokens: indexTokens(text) };
+}

@@ -24,6 +24,9 @@ export class CaptionUnavailable extends AppError {
   }
 }
 
+/** The captioner did not answer in time: unlike other refusals, worth asking again later. */
+export class CaptionTimedOut extends CaptionUnavailable {}
+
 /** Default captioner: the corpus text closest to the image (image-to-text retrieval, top 1), by the pack in use. */
 export class RetrievalCaptioner implements Captioner {
   constructor(
@@ -83,6 +86,19 @@ export class GenerativeCaptioner implements Captioner {
   }
 }
 
+export interface StoredCaption {
+  text: string;
+  model: string;
+  language: 'zh' | 'en' | 'other';
+  createdAt: string;
+}
+
+/** By script: Han characters make it Chinese, Latin letters alone English. */
+export function languageOf(text: string): StoredCaption['language'] {
+  if (/\p{Script=Han}/u.test(text)) return 'zh';
+  return /[a-z]/i.test(text) ? 'en' : 'other';
+}
+
 export type CaptionResult = { caption: Caption } | { error: string };
 
 /**
@@ -132,6 +148,13 @@ export class CaptionService {
     return out;
   }
 
+  /** The caption the configured captioner stored for an image, if it has. */
+  async stored(imageId: string): Promise<StoredCaption | null> {
+    if (!this.captioner) return null;
+    const [row] = await this.texts.cachedCaptions([imageId], this.captioner.model);
+    return row ? { text: row.text, model: row.model, language: languageOf(row.text), createdAt: row.createdAt.toISOString() } : null;
+  }
+
   private async fallBack(image: ImageRecord, why: string): Promise<CaptionResult> {
     if (this.fallback) {
       try {
@@ -151,10 +174,10 @@ export class CaptionService {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CaptionUnavailable(`captioning took longer than ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new CaptionTimedOut(`captioning took longer than ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -37,8 +37,12 @@ export type ImageRecord = z.infer<typeof imageRecordSchema>;
 export const matchSchema = z
   .object({
     semanticScore: z.number().nullable().describe('cosine similarity of the image to the query; null when only its text matched'),
-    textScore: z.number().nullable().describe('rank score of the words read in the image; null when they did not match'),
-    matchedText: z.string().nullable().describe('the OCR line that matched'),
+    textScore: z.number().nullable().describe('rank score of the words printed in or written about the image; null when they did not match'),
+    matchedField: z
+      .enum(['ocr', 'caption', 'tags'])
+      .nullable()
+      .describe('where the words matched: printed in the photo (ocr), its caption, or its auto tags; null when they did not'),
+    matchedText: z.string().nullable().describe('the OCR line, the caption or the auto tags that matched'),
     highlights: z.array(z.tuple([z.number().int(), z.number().int()])).describe('[start, end) offsets of the matched words in matchedText'),
   })
   .describe('why the image matched a text query');

@@ -165,7 +165,10 @@ export class SearchService {
     const model = this.model.current;
     if (mode === 'semantic') {
       const result = await this.byVector(await this.embedText(query), filters, page);
-      return { ...result, hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedText: null, highlights: [] } })) };
+      return {
+        ...result,
+        hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedField: null, matchedText: null, highlights: [] } })),
+      };
     }
     // Both halves are ranked over the same window whatever the page size, so a page is a slice of one
     // fused ranking: with lists only as deep as the page, limit 1 and limit 10 could disagree on the first hit.
@@ -190,7 +193,13 @@ export class SearchService {
       return {
         ...byId.get(f.id)!,
         score: f.score,
-        match: { semanticScore: f.semanticScore, textScore: f.textScore, matchedText: t?.matchedText ?? null, highlights: t?.highlights ?? [] },
+        match: {
+          semanticScore: f.semanticScore,
+          textScore: f.textScore,
+          matchedField: t?.field ?? null,
+          matchedText: t?.matchedText ?? null,
+          highlights: t?.highlights ?? [],
+        },
       };
     });
     return { hits, nextOffset: fused.length > page.offset + page.limit ? page.offset + page.limit : null, model: semantic?.model ?? model.pack.key };

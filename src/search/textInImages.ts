@@ -1,10 +1,12 @@
-import type { ImageRepository, ImageRow, ImageVisibility, OcrRepository, StoredLine } from '../db/repositories';
+import type { ImageRepository, ImageRow, ImageVisibility, OcrRepository, StoredLine, TextField } from '../db/repositories';
 import { matchRanges, queryTokens } from '../ocr/textTokens';
 
 export interface TextMatch {
   row: ImageRow;
   score: number;
-  /** The OCR line that matched best, and where in it. */
+  /** Printed in the photo, in its caption, or in its auto tags. */
+  field: TextField;
+  /** The line (or the caption, or the tags) that matched best, and where in it. */
   matchedText: string | null;
   highlights: [number, number][];
 }
@@ -17,7 +19,7 @@ export interface ImageText {
   lines: StoredLine[];
 }
 
-/** Search by the words OCR read in images: the text index finds candidates, Postgres applies the caller's filters. */
+/** Search by the words printed in images or written about them: the text index finds candidates, Postgres applies the caller's filters. */
 export class TextInImages {
   constructor(
     private readonly ocr: OcrRepository,
@@ -49,7 +51,7 @@ export class TextInImages {
         const best = c.lines
           .map((l) => ({ text: l.text, highlights: matchRanges(l.text, q) }))
           .sort((a, b) => b.highlights.reduce((n, [s, e]) => n + e - s, 0) - a.highlights.reduce((n, [s, e]) => n + e - s, 0))[0];
-        return [{ row, score: c.score, matchedText: best?.text ?? null, highlights: best?.highlights ?? [] }];
+        return [{ row, score: c.score, field: c.field, matchedText: best?.text ?? null, highlights: best?.highlights ?? [] }];
       })
       .slice(0, limit);
   }

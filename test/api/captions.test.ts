@@ -142,32 +142,63 @@ describe('image-to-text retrieval and captions', () => {
 });
 
 describe('generative captioner (transformers.js image-to-text pipeline)', () => {
-  test('captions hits with the model’s own words, once per image', async () => {
-    const svc = await startTestService({ CAPTION_MODEL_DIR: testEnv('TEST_CAPTIONER_DIR') });
+  test('captions every image at ingest in the background, once; searches return the stored captions; they survive a restart and go with their image', async () => {
+    const env = { CAPTION_MODEL_DIR: testEnv('TEST_CAPTIONER_DIR'), OCR: 'off' };
+    const model = 'generative:test-captioner';
+    const first = await startTestService(env);
+    let svc = first;
     try {
-      const lib = await ingestLibrary(svc, 'alice');
-      const res = await svc.api().post('/v1/search/text').send({ query: '紫', limit: 3, caption: true });
-      const hits = res.body.hits as Hit[];
-      expect(hits[0]).toMatchObject({ source: lib.get('purple'), caption: { text: captionFor('purple'), model: 'generative:test-captioner' } });
+      const lib = await writeColourLibrary(path.join(svc.inbox, 'alice'));
+      const started = await svc.api().post('/v1/admin/ingest').send({ owner: 'alice', folder: 'alice' }).expect(202);
+      const status = await waitForJob(svc, started.body.jobId);
+      expect(status.stages.captions).toEqual({ pending: 0, done: lib.size, failed: 0 });
+      expect(await svc.services.db.caption.count({ where: { model } })).toBe(lib.size);
+
+      const search = () => svc.api().post('/v1/search/text').send({ query: '紫', limit: 3, caption: true }).expect(200);
+      const hits = (await search()).body.hits as Hit[];
+      expect(hits[0]).toMatchObject({ source: lib.get('purple'), caption: { text: captionFor('purple'), model } });
       for (const h of hits) {
         const key = [...lib].find(([, file]) => file === h.source)![0];
         expect(h.caption!.text).toBe(captionFor(key));
       }
-      expect(await svc.services.db.caption.count({ where: { model: 'generative:test-captioner' } })).toBe(3);
+
+      const detail = await svc.api().get(`/v1/images/${hits[0]!.id}?owner=alice`).expect(200);
+      expect(detail.body.caption).toEqual({ text: captionFor('purple'), model, language: 'zh', createdAt: expect.any(String) });
+      // A word of a caption finds its image, and the hit says the caption matched.
+      const byWords = await svc
+        .api()
+        .post('/v1/search/text')
+        .send({ query: '紫色的图片', mode: 'ocr', filters: { owner: 'alice' } })
+        .expect(200);
+      expect(byWords.body.hits[0]).toMatchObject({ source: lib.get('purple'), match: { matchedField: 'caption', matchedText: captionFor('purple') } });
+
+      await svc.close();
+      svc = await startTestService(env, { database: first.database, dataDir: first.dataDir });
+      await svc.services.stages.idle();
+      // Nothing made again after the restart: the captions were stored once per image and model.
+      expect(await svc.services.db.caption.count({ where: { model } })).toBe(lib.size);
+      expect(((await search()).body.hits as Hit[])[0]!.caption!.text).toBe(captionFor('purple'));
+
+      await svc.api().delete(`/v1/images/${hits[0]!.id}?owner=alice`).expect(200);
+      expect(await svc.services.db.caption.count({ where: { imageId: hits[0]!.id } })).toBe(0);
+      expect(((await search()).body.hits as Hit[]).map((h) => h.id)).not.toContain(hits[0]!.id);
     } finally {
       await svc.close();
       await svc.database.drop();
     }
-  });
+  }, 120_000);
 });
 
 describe('a failing or missing captioner never fails a search', () => {
-  test('an unusable CAPTION_MODEL_DIR falls back to auto tags, and search works', async () => {
+  test('an unusable CAPTION_MODEL_DIR: ingest completes, the caption stage keeps the reason and retries later, searches fall back to auto tags', async () => {
     const svc = await startTestService({ CAPTION_MODEL_DIR: await tempDir('no-model') });
     try {
       const lib = await writeColourLibrary(svc.inbox);
       const job = await svc.services.ingest.createFolderJob('alice', '.');
-      await waitForJob(svc, (svc.services.ingest.enqueue(job), job));
+      const status = await waitForJob(svc, (svc.services.ingest.enqueue(job), job));
+      expect(status).toMatchObject({ state: 'completed', done: lib.size, failed: 0, stages: { captions: { pending: lib.size, done: 0, failed: 0 } } });
+      const tasks = await svc.services.db.stageTask.findMany({ where: { stage: 'captions' } });
+      expect(tasks.every((t) => t.attempts === 1 && t.dueAt > new Date() && /no-model|not found|Could not/i.test(t.error ?? ''))).toBe(true);
       const res = await svc.api().post('/v1/search/text').send({ query: '蓝', limit: 1, caption: true });
       expect(res.status).toBe(200);
       const hit = (res.body.hits as Hit[])[0]!;

@@ -64,6 +64,14 @@ describe('auto tags', () => {
       .send({ query: '一张照片', filters: { owner: 'tess', autoTags: ['红色'] } })
       .expect(200);
     expect((searched.body.hits as Tagged[]).map((h) => h.id)).toEqual([red.id]);
+    // In the lexical index too: the word finds the photo, and the hit says its tags matched.
+    const byWord = await svc
+      .api()
+      .post('/v1/search/text')
+      .send({ query: '红色', mode: 'ocr', filters: { owner: 'tess' } })
+      .expect(200);
+    expect(byWord.body.hits).toHaveLength(1);
+    expect(byWord.body.hits[0]).toMatchObject({ id: red.id, match: { matchedField: 'tags', matchedText: expect.stringContaining('红色') } });
     // The user's own tags are another field: tagging red with 蓝色 does not make it an auto-tagged blue photo.
     await svc
       .api()
@@ -112,5 +120,11 @@ describe('auto tags', () => {
     expect(await svc.services.db.stageTask.count({ where: { imageId: green.id } })).toBe(0);
     const listed = await svc.api().get('/v1/images?owner=vera&autoTags=绿色').expect(200);
     expect(listed.body.images).toEqual([]);
+    const byWord = await svc
+      .api()
+      .post('/v1/search/text')
+      .send({ query: '绿色', mode: 'ocr', filters: { owner: 'vera' } })
+      .expect(200);
+    expect(byWord.body.hits).toEqual([]);
   }, 60_000);
 });

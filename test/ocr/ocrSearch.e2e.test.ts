@@ -11,7 +11,7 @@ interface Hit {
   id: string;
   source: string;
   score: number;
-  match: { semanticScore: number | null; textScore: number | null; matchedText: string | null; highlights: [number, number][] };
+  match: { semanticScore: number | null; textScore: number | null; matchedField: string | null; matchedText: string | null; highlights: [number, number][] };
 }
 
 const RECEIPT = ['老北京炸酱面馆', '发票金额：128元', '2024-05-01 12:30'];
@@ -92,10 +92,11 @@ describe('text in photos: real PP-OCRv4 at ingest, text and hybrid search', () =
     expect(name(text.hits[0]!)).toBe('screenshot.png');
     expect(text.hits[0]!.match.textScore).toBeGreaterThan(0);
     expect(text.hits[0]!.match.semanticScore).not.toBeNull();
-    // A colour word has no text match: the semantic half alone ranks the red photo first.
+    // A colour word is printed nowhere: meaning ranks the red photo first, and its auto tags (not its printed text) match the word.
     const colour = await search({ query: '红色', filters: { owner: 'ann' } });
     expect(name(colour.hits[0]!)).toBe('red.png');
-    expect(colour.hits[0]!.match).toMatchObject({ textScore: null, matchedText: null });
+    expect(colour.hits[0]!.match).toMatchObject({ semanticScore: expect.any(Number), matchedField: 'tags', matchedText: expect.stringContaining('红色') });
+    expect(colour.hits.filter((h) => h.match.matchedField === 'ocr')).toEqual([]);
     // Pages of the fused ranking neither repeat nor skip.
     const all = (await search({ query: '发票', filters: { owner: 'ann' }, limit: 6 })).hits.map((h) => h.id);
     // The page size does not change the ranking: a one-hit page is the first hit of a longer one.

@@ -49,7 +49,10 @@ async function sendMovie(res: Response, derivatives: DerivativeStore, image: Ima
 export function imageHandlers(d: ImageHandlerDeps): Handlers<typeof imageRoutes> {
   const image = (id: string, owner: string | undefined) => d.search.getImage(id, owner);
   return {
-    getImage: async ({ params, owner }) => d.search.getImageWithText(params.id, owner),
+    getImage: async ({ params, owner }) => {
+      const found = await d.search.getImageWithText(params.id, owner);
+      return { ...found, caption: await d.captions.stored(found.id) };
+    },
     getCaption: async ({ params, owner }) => {
       const found = await image(params.id, owner);
       const result = (await d.captions.forImages([found])).get(found.id);

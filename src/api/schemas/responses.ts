@@ -119,6 +119,17 @@ export const imageDetailSchema = imageRecordSchema.extend({
       lines: z.array(ocrLineSchema),
     })
     .describe('the text OCR read in the image'),
+  caption: z
+    .object({
+      text: z.string(),
+      model: z.string().describe('the captioner that wrote it'),
+      language: z.enum(['zh', 'en', 'other']).describe('by the script of the text'),
+      createdAt: z.iso.datetime(),
+    })
+    .nullable()
+    .describe(
+      'the caption the configured captioner stored for the image; null until it has (GET /v1/images/{id}/caption makes one, or answers with the auto tags)',
+    ),
 });
 
 export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });

@@ -61,7 +61,7 @@ export type {
 export type { StageCounts, StageTaskRow, StageTaskState } from './stageTaskRepository';
 export type { DuplicateGroupRow } from './duplicateRepository';
 export type { DuplicateLink, DuplicatePoint, PointLinks } from './duplicateLinks';
-export type { OcrMatch, OcrQuery, StoredLine } from './ocrRepository';
+export type { OcrMatch, OcrQuery, StoredLine, TextField } from './ocrRepository';
 export type { ImagePatch, ImageRef, ImageRow, ImageSort, ImageVisibility, LibraryPosition } from './imageRepository';
 export { positionOf } from './imageRepository';
 export type { DeliveryRow, SendableDelivery, WebhookRow } from './webhookRepository';

@@ -8,9 +8,15 @@ export interface StoredLine {
   box: [number, number, number, number];
 }
 
+/** Where a query's words were found: printed in the photo (OCR), in its caption, or in its auto tags. */
+export type TextField = 'ocr' | 'caption' | 'tags';
+
 export interface OcrMatch {
   id: string;
   score: number;
+  /** The image's best-matching field. */
+  field: TextField;
+  /** OCR: the lines read; caption and tags: one line, their text. */
   lines: StoredLine[];
 }
 
@@ -32,12 +38,14 @@ function likePattern(s: string): string {
 /** Live, indexed images waiting to be read that nobody holds (or whose reader's lease ran out). */
 const CLAIMABLE_OCR = Prisma.sql`ocr_state = 'pending' AND state = 'indexed' AND deleted_at IS NULL AND (ocr_lease_until IS NULL OR ocr_lease_until < now())`;
 
-/** Text read in images: stored with its token index, and searched by it. The OCR state lives on the image row. */
+/**
+ * The lexical index: text read in images (image_texts) and written about them (image_words: captions,
+ * auto tags), stored with their tokens and searched by them together. The OCR state lives on the image row.
+ */
 export class OcrRepository {
   constructor(private readonly db: Db) {}
 
-  /** Stores what was read (replacing an earlier reading) and marks the image's OCR done, together. */
-  /** Stores what was read; nothing when the image was deleted meanwhile. */
+  /** Stores what was read (replacing an earlier reading) and marks the image's OCR done, together; nothing when the image is gone. */
   async save(imageId: string, engine: string, lines: readonly StoredLine[], content: string, tokens: readonly string[]): Promise<void> {
     await this.db.$transaction([
       this.db.$executeRaw`
@@ -48,6 +56,16 @@ export class OcrRepository {
           tokens = EXCLUDED.tokens, created_at = now()`,
       this.db.image.updateMany({ where: { id: imageId }, data: { ocrState: 'done', ocrError: null } }),
     ]);
+  }
+
+  /** Stores a caption or the auto tags in the index (replacing the field's earlier text); nothing when the image is gone. */
+  async saveWords(imageId: string, field: Exclude<TextField, 'ocr'>, source: string, text: string, content: string, tokens: readonly string[]): Promise<void> {
+    await this.db.$executeRaw`
+      INSERT INTO image_words (image_id, field, source, text, content, tokens)
+      SELECT ${imageId}::uuid, ${field}, ${source}, ${text}, ${content}, array_to_tsvector(${[...tokens]}::text[])
+      WHERE EXISTS (SELECT 1 FROM images WHERE id = ${imageId}::uuid)
+      ON CONFLICT (image_id, field) DO UPDATE SET source = EXCLUDED.source, text = EXCLUDED.text, content = EXCLUDED.content,
+        tokens = EXCLUDED.tokens, updated_at = now()`;
   }
 
   async markFailed(imageId: string, error: string): Promise<void> {
@@ -65,25 +83,32 @@ export class OcrRepository {
   }
 
   /**
-   * Live, indexed images of `owner` (any when undefined) whose text holds every required token, best first:
-   * an exact occurrence of the whole phrase outranks scattered tokens, then ts_rank over tokens and words.
+   * Live, indexed images of `owner` (any when undefined) one of whose fields holds every required token,
+   * best first, each once at its best field: an exact occurrence of the whole phrase outranks scattered
+   * tokens, then ts_rank over tokens and words.
    */
   async search(q: OcrQuery, owner: string | undefined, limit: number): Promise<OcrMatch[]> {
     if (q.required.length === 0) return [];
-    const rows = await this.db.$queryRaw<{ id: string; score: number; lines: StoredLine[] }[]>`
-      SELECT t.image_id::text AS id, t.lines,
-        (CASE WHEN t.content LIKE ${likePattern(q.phrase)} THEN 1.0 ELSE 0.0 END
-          + ts_rank(t.tokens, (${tsquery([...q.required, ...q.boost], '|')})::tsquery))::float8 AS score
-      FROM image_texts t JOIN images i ON i.id = t.image_id
-      WHERE t.tokens @@ (${tsquery(q.required, '&')})::tsquery
-        AND i.deleted_at IS NULL AND i.state = 'indexed'
-        AND (${owner ?? null}::text IS NULL OR i.owner = ${owner ?? null}::text)
-      ORDER BY score DESC, t.image_id
-      LIMIT ${limit}`;
+    const all = Prisma.sql`(${tsquery(q.required, '&')})::tsquery`;
+    const rows = await this.db.$queryRaw<OcrMatch[]>`
+      WITH docs AS (
+        SELECT t.image_id, 'ocr' AS field, t.content, t.tokens, t.lines FROM image_texts t WHERE t.tokens @@ ${all}
+        UNION ALL
+        SELECT w.image_id, w.field, w.content, w.tokens,
+          jsonb_build_array(jsonb_build_object('text', w.text, 'confidence', 1, 'box', jsonb_build_array(0, 0, 0, 0)))
+        FROM image_words w WHERE w.tokens @@ ${all}
+      ), best AS (
+        SELECT DISTINCT ON (d.image_id) d.image_id, d.field, d.lines,
+          (CASE WHEN d.content LIKE ${likePattern(q.phrase)} THEN 1.0 ELSE 0.0 END
+            + ts_rank(d.tokens, (${tsquery([...q.required, ...q.boost], '|')})::tsquery))::float8 AS score
+        FROM docs d JOIN images i ON i.id = d.image_id
+        WHERE i.deleted_at IS NULL AND i.state = 'indexed' AND (${owner ?? null}::text IS NULL OR i.owner = ${owner ?? null}::text)
+        ORDER BY d.image_id, score DESC
+      )
+      SELECT image_id::text AS id, field, lines, score FROM best ORDER BY score DESC, image_id LIMIT ${limit}`;
     return rows;
   }
 
-  /** Images queued for OCR whose vectors are stored, oldest first. */
   /**
    * Leases the next page of images waiting to be read (oldest first), so that instances sharing the
    * database never read one twice; an image whose lease ran out (its reader died) is offered again.

@@ -5,6 +5,8 @@ import { Grid } from './Grid';
 import { OcrLines } from './OcrLines';
 import { Player } from './Player';
 
+const FIELD_NAMES = { ocr: '图中文字', caption: '说明', tags: '自动标签' } as const;
+
 interface DialogProps {
   hit: Hit;
   filters: Filters;
@@ -67,6 +69,7 @@ export function ImageDialog({ hit, filters, onClose, onOpen, onTag }: DialogProp
             <dt>匹配 Match</dt>
             <dd data-testid="match">
               语义 {hit.match.semanticScore?.toFixed(3) ?? '—'} · 文字 {hit.match.textScore?.toFixed(3) ?? '—'}
+              {hit.match.matchedField && `（${FIELD_NAMES[hit.match.matchedField]}）`}
             </dd>
           </>
         )}

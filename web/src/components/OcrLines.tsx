@@ -18,7 +18,7 @@ function Highlighted({ text, ranges }: { text: string; ranges: readonly (readonl
 export function OcrLines({ detail, hit }: { detail: ImageDetail | null; hit: Hit }) {
   if (!detail) return null;
   const { text } = detail;
-  const matched = hit.match?.matchedText;
+  const matched = hit.match?.matchedField === 'ocr' ? hit.match.matchedText : null;
   return (
     <section class="ocr" data-testid="ocr-lines">
       <h3>图中文字 Text in the photo</h3>
