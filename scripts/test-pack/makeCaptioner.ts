@@ -3,7 +3,8 @@
  * (config.json, generation_config.json, preprocessor_config.json, tokenizer.json,
  * onnx/encoder_model.onnx, onnx/decoder_model_merged.onnx), so the generative captioner runs a
  * real image-to-text pipeline in tests. The encoder emits the image's colour-concept weights;
- * the decoder is a bigram model biased by them: [CLS] -> "<colour>色的图片" -> [SEP].
+ * the decoder is a bigram model biased by them: [CLS] -> "<colour>色的图片" -> [SEP] (or, in English
+ * for the caption-then-translate packs, "a <colour> picture").
  *
  * Usage: tsx scripts/test-pack/makeCaptioner.ts [outDir]   (default models/test-captioner)
  */
@@ -21,9 +22,12 @@ const [PAD, UNK, CLS, SEP, MASK] = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'
 const K = COLOURS.length;
 
 export const captionFor = (colourKey: string) => `${COLOURS.find((c) => c.key === colourKey)!.words[0]}色的图片`;
+export const englishCaptionFor = (colourKey: string) => `a ${colourKey} picture`;
 
-function vocabulary(): string[] {
-  return [PAD, UNK, CLS, SEP, MASK, ...COLOURS.map((c) => captionFor(c.key))];
+export type CaptionLanguage = 'zh' | 'en';
+
+function vocabulary(language: CaptionLanguage): string[] {
+  return [PAD, UNK, CLS, SEP, MASK, ...COLOURS.map((c) => (language === 'zh' ? captionFor(c.key) : englishCaptionFor(c.key)))];
 }
 
 function encoder(): Uint8Array {
@@ -56,11 +60,12 @@ function decoder(vocabSize: number): Uint8Array {
   return g.encode();
 }
 
-export async function makeTestCaptioner(outDir: string): Promise<void> {
-  const vocab = vocabulary();
+/** `suffix`: the dtype's file suffix transformers.js asks for (fp32 '', q8 '_quantized', fp16 '_fp16'). */
+export async function makeTestCaptioner(outDir: string, language: CaptionLanguage = 'zh', suffix = ''): Promise<void> {
+  const vocab = vocabulary(language);
   await mkdir(path.join(outDir, 'onnx'), { recursive: true });
-  await writeFile(path.join(outDir, 'onnx', 'encoder_model.onnx'), encoder());
-  await writeFile(path.join(outDir, 'onnx', 'decoder_model_merged.onnx'), decoder(vocab.length));
+  await writeFile(path.join(outDir, 'onnx', `encoder_model${suffix}.onnx`), encoder());
+  await writeFile(path.join(outDir, 'onnx', `decoder_model_merged${suffix}.onnx`), decoder(vocab.length));
   const special = { decoder_start_token_id: 2, bos_token_id: 2, eos_token_id: 3, pad_token_id: 0 };
   const json = (f: string, v: unknown) => writeFile(path.join(outDir, f), `${JSON.stringify(v, null, 2)}\n`);
   await json('config.json', {

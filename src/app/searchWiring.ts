@@ -6,7 +6,8 @@ import type { DecodeLimits } from '../images/decode';
 import { DecodePool } from '../images/decodePool';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { ActiveModel } from '../packs/activeModel';
-import { CaptionService, GenerativeCaptioner, RetrievalCaptioner, type Captioner } from '../search/captions';
+import { CaptionService, RetrievalCaptioner, type Captioner } from '../search/captions';
+import { captionerFromConfig } from './captionerWiring';
 import { SearchService } from '../search/searchService';
 import { TextCorpus } from '../search/textCorpus';
 import { TextInImages } from '../search/textInImages';
@@ -50,7 +51,7 @@ export function wireSearch(w: Wiring): SearchWiring {
     config.SEARCH_SEGMENT_MARGIN,
   );
   const texts = new TextCorpus(repos.texts, model);
-  const generative = config.CAPTION_MODEL_DIR ? new GenerativeCaptioner(config.CAPTION_MODEL_DIR, w.derivatives) : null;
+  const generative = captionerFromConfig(config, w.derivatives);
   const captioner =
     generative ??
     new RetrievalCaptioner(

@@ -25,7 +25,7 @@ export function captionStage(
       if (!row || row.deletedAt) return;
       try {
         const made = await withTimeout(captioner.caption(toImageRecord(row)), timeoutMs);
-        await texts.saveCaption(imageId, captioner.model, made.text, made.score);
+        await texts.saveCaption(imageId, captioner.model, made);
         const { content, tokens } = indexedText(made.text);
         await lexical.saveWords(imageId, 'caption', captioner.model, made.text, content, tokens);
       } catch (e) {

@@ -1,21 +1,25 @@
 import type { TextRepository } from '../db/repositories';
 import { AppError } from '../errors/appError';
-import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
 import type { ImageRecord } from './imageRecord';
 import type { QueryVector } from './searchService';
 import type { TextCorpus } from './textCorpus';
 
-export interface Caption {
+/** What a captioner made: the text, a score when it has one, and the untranslated original when it translated. */
+export interface MadeCaption {
   text: string;
-  model: string;
   score: number | null;
+  original?: string | null;
+}
+
+export interface Caption extends MadeCaption {
+  model: string;
 }
 
 /** Makes one caption for one image; throws CaptionUnavailable (or anything) when it cannot. */
 export interface Captioner {
   readonly model: string;
-  caption(image: ImageRecord): Promise<{ text: string; score: number | null }>;
+  caption(image: ImageRecord): Promise<MadeCaption>;
 }
 
 export class CaptionUnavailable extends AppError {
@@ -39,55 +43,16 @@ export class RetrievalCaptioner implements Captioner {
     return `retrieval:${this.packKey()}`;
   }
 
-  async caption(image: ImageRecord): Promise<{ text: string; score: number | null }> {
+  async caption(image: ImageRecord): Promise<MadeCaption> {
     const [best] = await this.corpus.retrieve(await this.imageVector(image.id), image.owner, 1);
     if (!best) throw new CaptionUnavailable('the text corpus has no texts for this owner');
     return { text: best.text, score: best.score };
   }
 }
 
-type ImageToText = (input: string) => Promise<unknown>;
-
-/**
- * A generative captioner: an encoder-decoder ONNX model (e.g. a ViT-GPT2 or BLIP export) run by
- * transformers.js' image-to-text pipeline from a local folder, never from the hub.
- */
-export class GenerativeCaptioner implements Captioner {
-  readonly model: string;
-  private pipe: Promise<ImageToText> | null = null;
-
-  constructor(
-    private readonly modelDir: string,
-    private readonly derivatives: DerivativeStore,
-    private readonly maxNewTokens = 32,
-  ) {
-    this.model = `generative:${modelDir.split(/[\\/]/).filter(Boolean).pop() ?? 'model'}`;
-  }
-
-  /** Loads the model; fails fast with a readable reason when the folder is not a usable model. */
-  load(): Promise<ImageToText> {
-    this.pipe ??= (async () => {
-      const { pipeline, env } = await import('@huggingface/transformers');
-      env.allowRemoteModels = false;
-      env.allowLocalModels = true;
-      const pipe = await pipeline('image-to-text', this.modelDir, { local_files_only: true, dtype: 'fp32' });
-      return (input: string) => pipe(input, { max_new_tokens: this.maxNewTokens });
-    })();
-    this.pipe.catch(() => (this.pipe = null));
-    return this.pipe;
-  }
-
-  async caption(image: ImageRecord): Promise<{ text: string; score: number | null }> {
-    const pipe = await this.load();
-    const out = (await pipe(this.derivatives.pathFor('preview', image.id))) as { generated_text?: string }[];
-    const text = out[0]?.generated_text?.trim();
-    if (!text) throw new CaptionUnavailable('the captioning model produced no text');
-    return { text, score: null };
-  }
-}
-
 export interface StoredCaption {
   text: string;
+  original: string | null;
   model: string;
   language: 'zh' | 'en' | 'other';
   createdAt: string;
@@ -130,14 +95,14 @@ export class CaptionService {
       images.map((i) => i.id),
       captioner.model,
     );
-    for (const c of cached) out.set(c.imageId, { caption: { text: c.text, model: c.model, score: c.score } });
+    for (const c of cached) out.set(c.imageId, { caption: { text: c.text, model: c.model, score: c.score, original: c.original } });
     await Promise.all(
       images
         .filter((i) => !out.has(i.id))
         .map(async (image) => {
           try {
             const made = await withTimeout(captioner.caption(image), this.timeoutMs);
-            await this.texts.saveCaption(image.id, captioner.model, made.text, made.score);
+            await this.texts.saveCaption(image.id, captioner.model, made);
             out.set(image.id, { caption: { ...made, model: captioner.model } });
           } catch (e) {
             if (!(e instanceof CaptionUnavailable)) this.log.warn({ image: image.id, err: (e as Error).message }, 'captioning failed');
@@ -152,7 +117,7 @@ export class CaptionService {
   async stored(imageId: string): Promise<StoredCaption | null> {
     if (!this.captioner) return null;
     const [row] = await this.texts.cachedCaptions([imageId], this.captioner.model);
-    return row ? { text: row.text, model: row.model, language: languageOf(row.text), createdAt: row.createdAt.toISOString() } : null;
+    return row ? { text: row.text, original: row.original, model: row.model, language: languageOf(row.text), createdAt: row.createdAt.toISOString() } : null;
   }
 
   private async fallBack(image: ImageRecord, why: string): Promise<CaptionResult> {

@@ -163,7 +163,7 @@ describe('generative captioner (transformers.js image-to-text pipeline)', () => 
       }
 
       const detail = await svc.api().get(`/v1/images/${hits[0]!.id}?owner=alice`).expect(200);
-      expect(detail.body.caption).toEqual({ text: captionFor('purple'), model, language: 'zh', createdAt: expect.any(String) });
+      expect(detail.body.caption).toEqual({ text: captionFor('purple'), original: null, model, language: 'zh', createdAt: expect.any(String) });
       // A word of a caption finds its image, and the hit says the caption matched.
       const byWords = await svc
         .api()

@@ -319,9 +319,9 @@ describe('repositories on a real PostgreSQL', () => {
     expect((await repos.texts.indexedByIds([id]))[0]).toMatchObject({ text: '红色的花', externalId: 'p1', modelPack: 'pack@1' });
     expect((await repos.texts.staleForPack('pack@1', 10)).map((r) => r.id)).not.toContain(id);
 
-    await repos.texts.saveCaption(img.id, 'retrieval:x', '一朵花', 0.9);
-    await repos.texts.saveCaption(img.id, 'retrieval:x', '一朵红花', 0.95);
-    expect(await repos.texts.cachedCaptions([img.id], 'retrieval:x')).toEqual([expect.objectContaining({ text: '一朵红花', score: 0.95 })]);
+    await repos.texts.saveCaption(img.id, 'retrieval:x', { text: '一朵花', score: 0.9, original: 'a flower' });
+    await repos.texts.saveCaption(img.id, 'retrieval:x', { text: '一朵红花', score: 0.95 });
+    expect(await repos.texts.cachedCaptions([img.id], 'retrieval:x')).toEqual([expect.objectContaining({ text: '一朵红花', score: 0.95, original: null })]);
     await repos.texts.dropCaptions('retrieval:x', ['someone-else']);
     expect(await repos.texts.cachedCaptions([img.id], 'retrieval:x')).toHaveLength(1);
     await repos.texts.dropCaptions('retrieval:x', ['dave']);

@@ -15,7 +15,12 @@ export const errorResponseSchema = z.object({
   }),
 });
 
-export const captionSchema = z.object({ text: z.string(), model: z.string(), score: z.number().nullable() });
+export const captionSchema = z.object({
+  text: z.string(),
+  model: z.string(),
+  score: z.number().nullable(),
+  original: z.string().nullable().optional().describe("the captioner's own words when the pack translated them (English)"),
+});
 
 const hitSegmentSchema = segmentSchema.extend({ thumbnailUrl: z.string().describe("signed URL of the frame's thumbnail") });
 
@@ -122,6 +127,7 @@ export const imageDetailSchema = imageRecordSchema.extend({
   caption: z
     .object({
       text: z.string(),
+      original: z.string().nullable().describe("the captioner's own words when the pack translated them (English), else null"),
       model: z.string().describe('the captioner that wrote it'),
       language: z.enum(['zh', 'en', 'other']).describe('by the script of the text'),
       createdAt: z.iso.datetime(),

@@ -45,8 +45,9 @@ export class TextRepository {
     return this.db.caption.findMany({ where: { imageId: { in: [...imageIds] }, model } });
   }
 
-  async saveCaption(imageId: string, model: string, text: string, score: number | null): Promise<void> {
-    await this.db.caption.upsert({ where: { imageId_model: { imageId, model } }, create: { imageId, model, text, score }, update: { text, score } });
+  async saveCaption(imageId: string, model: string, made: { text: string; score: number | null; original?: string | null | undefined }): Promise<void> {
+    const data = { text: made.text, score: made.score, original: made.original ?? null };
+    await this.db.caption.upsert({ where: { imageId_model: { imageId, model } }, create: { imageId, model, ...data }, update: data });
   }
 
   /** Drops a model's cached captions of these owners' images, or of everyone's when `owners` is null. */

@@ -60,15 +60,19 @@ export function hubToken(s: Pick<FetchEnv, 'HF_TOKEN' | 'HUGGING_FACE_HUB_TOKEN'
   }
 }
 
+/** Repositories on the hub (or mirror) the settings name, with their token; partial downloads kept in models/.downloads. */
+export function hubSources(s: FetchEnv, modelsDir: string): (repo: string, revision: string, role?: string) => PackSource {
+  const endpoint = s.MODELS_ENDPOINT ?? s.HF_ENDPOINT ?? 'https://huggingface.co';
+  const token = hubToken(s);
+  return (repo, revision, role) => new HubSource({ endpoint, repo, revision, cacheDir: path.join(modelsDir, '.downloads'), token, role });
+}
+
 export function installOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<InstallOptions, 'onProgress' | 'onStep'> {
   const parsed = fetchEnvSchema.safeParse(env);
   if (!parsed.success) throw new ModelInstallError(`invalid models:fetch settings:\n${z.prettifyError(parsed.error)}`);
   const s = parsed.data;
   const modelsDir = path.resolve(s.MODELS_DIR);
-  const endpoint = s.MODELS_ENDPOINT ?? s.HF_ENDPOINT ?? 'https://huggingface.co';
-  const token = hubToken(s);
-  const hub = (repo: string, revision: string, role?: string): PackSource =>
-    new HubSource({ endpoint, repo, revision, cacheDir: path.join(modelsDir, '.downloads'), token, role });
+  const hub = hubSources(s, modelsDir);
   const source = s.MODELS_SOURCE ? new FolderSource(path.resolve(s.MODELS_SOURCE)) : hub(s.MODELS_REPO, s.MODELS_REVISION);
   // Asked only when a cn_clip export lacks its vocabulary or preprocessing, for a local folder as for the hub.
   const companion: CompanionFor = (model) => {

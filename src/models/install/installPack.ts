@@ -41,7 +41,7 @@ export interface InstalledPack {
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** Replaces `link` atomically, so a reader sees the old target or the new one, never none. */
-async function pointLink(link: string, target: string): Promise<void> {
+export async function pointLink(link: string, target: string): Promise<void> {
   const tmp = `${link}.${process.pid}.tmp`;
   await rm(tmp, { force: true });
   await symlink(target, tmp);

@@ -31,7 +31,12 @@ export function ImageDialog({ hit, filters, onClose, onOpen, onTag }: DialogProp
       () => setSimilar([]),
     );
     getCaption(hit.id).then(
-      (c) => setCaption(c.caption ? c.caption.text : `（${'captionError' in c ? c.captionError : '无说明'}）`),
+      (c) =>
+        setCaption(
+          c.caption
+            ? `${c.caption.text}${c.caption.original ? `（原文 ${c.caption.original}）` : ''}`
+            : `（${'captionError' in c ? c.captionError : '无说明'}）`,
+        ),
       () => setCaption(''),
     );
     setDetail(null);
