@@ -10,7 +10,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import sharp from 'sharp';
 import { bundledOcrModelDir, PpOcr } from '../src/ocr/ppOcr';
-import { foldText, indexTokens, queryTokens } from '../src/ocr/textTokens';
+import { foldText, indexTokens, runPairs } from '../src/ocr/textTokens';
+import { syntheticOcrLines } from './ocrLines';
 import { linearFusion, type Ranked } from '../src/search/rankFusion';
 import { COLOURS } from '../scripts/test-pack/concepts';
 import { textImage, writePhotoLikeJpegs } from './fixtures';
@@ -227,54 +228,12 @@ async function queries(h: Harness, testPack: BenchPack, requests: number) {
 
 /** The text index against pg_trgm and a LIKE scan, on synthetic OCR lines. */
 async function indexes(databaseUrl: string, rows: number) {
-  const pool = [
-    '北京',
-    '上海',
-    '广州',
-    '深圳',
-    '西站',
-    '南站',
-    '出口',
-    '入口',
-    '发票',
-    '金额',
-    '验证码',
-    '银行',
-    '停车场',
-    '营业时间',
-    '地铁',
-    '号线',
-    '宫保鸡丁',
-    '麻婆豆腐',
-    '炸酱面',
-    '二等座',
-    '票价',
-    '请勿',
-    '泄露',
-    '外卖',
-    '快递',
-    '取件码',
-    '会员',
-    '积分',
-    '优惠券',
-    '满减',
-    '收银',
-    '小票',
-    '合计',
-    '找零',
-    '微信',
-    '支付宝',
-    '订单',
-    '编号',
-    '电话',
-    '地址',
-  ];
-  let seed = 7;
+  const line = syntheticOcrLines(7);
+  let seed = 11;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
   };
-  const line = () => Array.from({ length: 3 + rand(5) }, () => (rand(5) === 0 ? String(rand(100000)) : pool[rand(pool.length)]!)).join('');
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   try {
@@ -317,8 +276,8 @@ async function indexes(databaseUrl: string, rows: number) {
     await db.query('ANALYZE bench_ocr');
     const collation = (await db.query<{ datcollate: string }>('SELECT datcollate FROM pg_database WHERE datname = current_database()')).rows[0]?.datcollate;
     const tsq = (q: string) =>
-      queryTokens(q)
-        .required.map((t) => `'${t.replace(/'/g, "''")}'`)
+      runPairs(foldText(q))
+        .map((t) => `'${t.replace(/'/g, "''")}'`)
         .join(' & ');
     const run = async (label: string, sql: string, params: (q: string) => string[]) => {
       const ms: number[] = [];

@@ -54,19 +54,48 @@ export function indexTokens(text: string): string[] {
 }
 
 export interface TextQuery {
-  /** Every one must be in the text for it to match. */
-  required: string[];
-  /** Words that raise the rank when present. */
+  /** The query's counted terms: character pairs of each run (a lone character stands for itself). */
+  terms: string[];
+  /** How many of `terms` a text must hold to match: about two thirds, like Elasticsearch's minimum_should_match. */
+  minMatch: number;
+  /** Terms that raise the rank when present and are never needed: pairs with a particle (站的), whole runs, jieba's words. */
   boost: string[];
-  /** The folded query without spaces: an exact (substring) match ranks first. */
+  /** The folded query without spaces or exclusions: an exact (substring) match ranks first. */
   phrase: string;
+  /** Folded `-word` parts: a text holding one does not match. */
+  excluded: string[];
 }
 
-/** A query's tokens: the pairs of each run (a lone character stands for itself); its words only rank. */
+/** The character pairs of every run of a folded text (a lone character stands for itself). */
+export function runPairs(folded: string): string[] {
+  return [...new Set(runs(folded).flatMap((run) => grams(run, false)))];
+}
+
+/** Particles and conjunctions that carry no subject: a pair holding one is not counted (北京西站的出口 finds 北京西站出口). */
+const PARTICLES = new Set([...'的了在是和与及或之着过吗呢吧啊呀地得也都就还被把从向对于']);
+
+/** Share of the counted terms a text must hold. */
+const MIN_SHARE = 2 / 3;
+
+/**
+ * A query as the lexical half ranks it, the way search engines treat CJK text: any of its character pairs
+ * may match, at least two thirds of them must, particles are not counted, and `-word` excludes.
+ * So 浦东机场 (浦东 东机 机场) finds 上海浦东国际机场 (two of three), and 金额 发票 finds 发票金额.
+ */
 export function queryTokens(query: string): TextQuery {
-  const folded = foldText(query);
-  const required = new Set(runs(folded).flatMap((run) => grams(run, false)));
-  return { required: [...required], boost: [...new Set([...runs(folded), ...words(folded)])], phrase: folded.replace(/\s+/g, '') };
+  const parts = foldText(query).split(/\s+/).filter(Boolean);
+  const excluded = parts.filter((p) => /^[-－]./u.test(p)).map((p) => p.slice(1));
+  const folded = parts.filter((p) => !/^[-－]./u.test(p)).join(' ');
+  const pairs = runPairs(folded);
+  const counted = pairs.filter((t) => ![...t].some((c) => PARTICLES.has(c)));
+  const terms = counted.length ? counted : pairs;
+  return {
+    terms,
+    minMatch: terms.length <= 2 ? terms.length : Math.ceil(terms.length * MIN_SHARE),
+    boost: [...new Set([...pairs.filter((t) => !terms.includes(t)), ...runs(folded), ...words(folded)])],
+    phrase: folded.replace(/\s+/g, ''),
+    excluded,
+  };
 }
 
 /** Where the folded query occurs in a line (code-unit offsets into the original line), for highlighting. */
@@ -75,7 +104,7 @@ export function matchRanges(line: string, query: TextQuery): [number, number][] 
   // NFKC and the character conversion keep one character per character for CJK and full-width forms, so
   // offsets carry over when the lengths agree; otherwise highlight nothing rather than the wrong span.
   if (folded.length !== line.length) return [];
-  const needles = query.phrase && folded.includes(query.phrase) ? [query.phrase] : query.required;
+  const needles = query.phrase && folded.includes(query.phrase) ? [query.phrase] : query.terms.filter((t) => folded.includes(t));
   const ranges: [number, number][] = [];
   for (const n of needles) {
     for (let i = folded.indexOf(n); i >= 0 && n; i = folded.indexOf(n, i + n.length)) ranges.push([i, i + n.length]);

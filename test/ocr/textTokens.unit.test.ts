@@ -9,15 +9,29 @@ describe('OCR text: folding, tokens, decoding, boxes, fusion', () => {
     expect(foldText('ＷｉＦｉ密码：１２３')).toBe('wifi密码:123');
   });
 
-  test('any substring of two or more characters is required as pairs; a lone character stands for itself', () => {
-    const indexed = new Set(indexTokens('北京西站出口'));
-    for (const q of ['西站', '北京西站', '站出口', '京西']) expect(queryTokens(q).required.every((t) => indexed.has(t))).toBe(true);
-    expect(queryTokens('口').required).toEqual(['口']);
-    expect(queryTokens('上海站').required.every((t) => indexed.has(t))).toBe(false);
+  test('a query is its character pairs, about two thirds of which a text must hold; particles are not counted; -word excludes', () => {
+    const holds = (text: string, query: string) => {
+      const indexed = new Set(indexTokens(text));
+      const q = queryTokens(query);
+      return q.terms.filter((t) => indexed.has(t)).length >= q.minMatch;
+    };
+    for (const q of ['西站', '北京西站', '站出口', '京西']) expect(holds('北京西站出口', q)).toBe(true);
+    expect(queryTokens('口')).toMatchObject({ terms: ['口'], minMatch: 1 });
+    expect(holds('北京西站出口', '上海站')).toBe(false);
+    // Abbreviated, with a particle, reordered, partial.
+    expect(queryTokens('浦东机场')).toMatchObject({ terms: ['浦东', '东机', '机场'], minMatch: 2 });
+    expect(holds('上海浦东国际机场', '浦东机场')).toBe(true);
+    expect(queryTokens('北京西站的出口')).toMatchObject({ terms: ['北京', '京西', '西站', '出口'], minMatch: 3 });
+    expect(queryTokens('北京西站的出口').boost).toEqual(expect.arrayContaining(['站的', '的出']));
+    expect(holds('北京西站出口', '北京西站的出口')).toBe(true);
+    expect(holds('发票金额', '金额 发票')).toBe(true);
+    expect(holds('酸辣土豆丝', '土豆丝')).toBe(true);
+    expect(holds('宫保鸡丁', '麻婆豆腐')).toBe(false);
+    expect(queryTokens('美食 -餐饮')).toMatchObject({ terms: ['美食'], excluded: ['餐饮'], phrase: '美食' });
     expect(indexTokens('Exit B2 出口')).toEqual(expect.arrayContaining(['exit', 'b2', '出口']));
     // Traditional queries meet simplified text.
-    expect(queryTokens('發票').required).toEqual(['发票']);
-    expect(queryTokens('exit').required.every((t) => new Set(indexTokens('ExitB2')).has(t))).toBe(true);
+    expect(queryTokens('發票').terms).toEqual(['发票']);
+    expect(holds('ExitB2', 'exit')).toBe(true);
   });
 
   test('highlights point into the original line', () => {

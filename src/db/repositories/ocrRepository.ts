@@ -21,14 +21,42 @@ export interface OcrMatch {
 }
 
 export interface OcrQuery {
-  required: readonly string[];
+  terms: readonly string[];
+  minMatch: number;
   boost: readonly string[];
   phrase: string;
+  excluded: readonly string[];
 }
 
 /** tsquery text with every lexeme quoted, so no character of a token is read as an operator. */
 function tsquery(tokens: readonly string[], op: '&' | '|'): string {
   return tokens.map((t) => `'${t.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`).join(` ${op} `);
+}
+
+/** Texts of one field scored per candidate set: a word printed in a tenth of a library costs this many, not the tenth. */
+const TIER_CANDIDATES = 2000;
+
+/** Most AND-combinations written out in a tsquery; past that, any term matches in the index and the count decides. */
+const MAX_COMBINATIONS = 64;
+
+function combinations(n: number, k: number): number {
+  let c = 1;
+  for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
+  return c;
+}
+
+function choose<T>(items: readonly T[], k: number): T[][] {
+  if (k === 0) return [[]];
+  return items.flatMap((first, i) => choose(items.slice(i + 1), k - 1).map((rest) => [first, ...rest]));
+}
+
+/** A tsquery the GIN index answers for texts with at least `m` of the terms (any of them, past MAX_COMBINATIONS: the count decides). */
+function atLeast(terms: readonly string[], m: number): string {
+  if (m >= terms.length) return tsquery(terms, '&');
+  if (combinations(terms.length, m) > MAX_COMBINATIONS) return tsquery(terms, '|');
+  return choose(terms, m)
+    .map((c) => `(${tsquery(c, '&')})`)
+    .join(' | ');
 }
 
 function likePattern(s: string): string {
@@ -83,30 +111,49 @@ export class OcrRepository {
   }
 
   /**
-   * Live, indexed images of `owner` (any when undefined) one of whose fields holds every required token,
-   * best first, each once at its best field: an exact occurrence of the whole phrase outranks scattered
-   * tokens, then ts_rank over tokens and words.
+   * Live, indexed images of `owner` (any when undefined) one of whose fields (printed text, caption, auto tags)
+   * holds at least `minMatch` of the query's terms and none of its exclusions, best first, each once at its best
+   * field: an exact occurrence of the whole phrase first, then the more terms held the better, then ts_rank
+   * over the terms and the boosting words. The candidates are the texts holding every term and those holding
+   * at least `minMatch`, each set capped at TIER_CANDIDATES per field, so a word printed in half the library
+   * costs a bounded scan and never crowds out the texts that hold the whole query.
    */
   async search(q: OcrQuery, owner: string | undefined, limit: number): Promise<OcrMatch[]> {
-    if (q.required.length === 0) return [];
-    const all = Prisma.sql`(${tsquery(q.required, '&')})::tsquery`;
-    const rows = await this.db.$queryRaw<OcrMatch[]>`
-      WITH docs AS (
-        SELECT t.image_id, 'ocr' AS field, t.content, t.tokens, t.lines FROM image_texts t WHERE t.tokens @@ ${all}
-        UNION ALL
-        SELECT w.image_id, w.field, w.content, w.tokens,
-          jsonb_build_array(jsonb_build_object('text', w.text, 'confidence', 1, 'box', jsonb_build_array(0, 0, 0, 0)))
-        FROM image_words w WHERE w.tokens @@ ${all}
+    const n = q.terms.length;
+    if (n === 0) return [];
+    const tiers = [...new Set([n, Math.max(1, Math.min(n, q.minMatch))])].map((k) => Prisma.sql`(${atLeast(q.terms, k)})::tsquery`);
+    const live = Prisma.sql`i.deleted_at IS NULL AND i.state = 'indexed' AND (${owner ?? null}::text IS NULL OR i.owner = ${owner ?? null}::text)`;
+    const candidates = Prisma.join(
+      tiers.flatMap((matches) => [
+        Prisma.sql`(SELECT t.image_id, 'ocr' AS field, t.content, t.tokens, t.lines
+          FROM image_texts t JOIN images i ON i.id = t.image_id WHERE t.tokens @@ ${matches} AND ${live} LIMIT ${TIER_CANDIDATES})`,
+        Prisma.sql`(SELECT w.image_id, w.field, w.content, w.tokens,
+            jsonb_build_array(jsonb_build_object('text', w.text, 'confidence', 1, 'box', jsonb_build_array(0, 0, 0, 0)))
+          FROM image_words w JOIN images i ON i.id = w.image_id WHERE w.tokens @@ ${matches} AND ${live} LIMIT ${TIER_CANDIDATES})`,
+      ]),
+      ' UNION ALL ',
+    );
+    // One lookup in the row's sorted lexemes per term: far cheaper than expanding the vector into rows.
+    const held = Prisma.join(
+      q.terms.map((t) => Prisma.sql`(d.tokens @@ (${tsquery([t], '&')})::tsquery)::int`),
+      ' + ',
+    );
+    const excluded = q.excluded.length
+      ? Prisma.sql`AND NOT EXISTS (SELECT 1 FROM image_texts x WHERE x.image_id = d.image_id AND x.content LIKE ANY(${q.excluded.map(likePattern)}::text[]))
+          AND NOT EXISTS (SELECT 1 FROM image_words x WHERE x.image_id = d.image_id AND x.content LIKE ANY(${q.excluded.map(likePattern)}::text[]))`
+      : Prisma.empty;
+    // score = phrase + (held + rank/(1+rank)) / (n+1): the phrase outweighs any count, a term outweighs any rank.
+    return this.db.$queryRaw<OcrMatch[]>`
+      WITH docs AS (${candidates}), counted AS (
+        SELECT d.*, (${held}) AS held, ts_rank(d.tokens, (${tsquery([...q.terms, ...q.boost], '|')})::tsquery) AS rank FROM docs d
       ), best AS (
         SELECT DISTINCT ON (d.image_id) d.image_id, d.field, d.lines,
-          (CASE WHEN d.content LIKE ${likePattern(q.phrase)} THEN 1.0 ELSE 0.0 END
-            + ts_rank(d.tokens, (${tsquery([...q.required, ...q.boost], '|')})::tsquery))::float8 AS score
-        FROM docs d JOIN images i ON i.id = d.image_id
-        WHERE i.deleted_at IS NULL AND i.state = 'indexed' AND (${owner ?? null}::text IS NULL OR i.owner = ${owner ?? null}::text)
+          ((CASE WHEN d.content LIKE ${likePattern(q.phrase)} THEN 1.0 ELSE 0.0 END) + (d.held + d.rank / (1 + d.rank)) / ${n + 1})::float8 AS score
+        FROM counted d
+        WHERE d.held >= ${q.minMatch} ${excluded}
         ORDER BY d.image_id, score DESC
       )
       SELECT image_id::text AS id, field, lines, score FROM best ORDER BY score DESC, image_id LIMIT ${limit}`;
-    return rows;
   }
 
   /**
