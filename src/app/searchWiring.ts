@@ -8,6 +8,7 @@ import type { DerivativeStore } from '../images/derivativeStore';
 import type { ActiveModel } from '../packs/activeModel';
 import { CaptionService, RetrievalCaptioner, type Captioner } from '../search/captions';
 import { captionerFromConfig } from './captionerWiring';
+import { RelevanceCalibration } from '../search/relevance';
 import { SearchService } from '../search/searchService';
 import { TextCorpus } from '../search/textCorpus';
 import { TextInImages } from '../search/textInImages';
@@ -40,6 +41,12 @@ export function wireSearch(w: Wiring): SearchWiring {
   const { config, repos, model } = w;
   // Query images decode in their own process at normal priority: HEIC takes seconds, and ingest's decoding runs niced.
   const queryDecoder = w.closers.own(new DecodePool(1, null, config.DECODE_TIMEOUT_MS), (d) => d.close());
+  // Shared with the auto-tag stage: the vocabulary's prompts are encoded once per pack, and calibrate relevance too.
+  const tagger = new AutoTagger();
+  const calibration = new RelevanceCalibration({
+    sampleImages: async (m, n) => (await m.images.retrieve(await repos.images.sampleIndexedIds(n))).map((p) => p.vector),
+    textVectors: (pack) => tagger.labels(pack),
+  });
   const search = new SearchService(
     repos.images,
     model,
@@ -49,6 +56,7 @@ export function wireSearch(w: Wiring): SearchWiring {
     new TextInImages(repos.ocr, repos.images),
     config.HYBRID_FUSION,
     config.SEARCH_SEGMENT_MARGIN,
+    calibration,
   );
   const texts = new TextCorpus(repos.texts, model);
   const generative = captionerFromConfig(config, w.derivatives);
@@ -59,8 +67,6 @@ export function wireSearch(w: Wiring): SearchWiring {
       (id) => search.vectorOf(id),
       () => model.current.pack.key,
     );
-  // Shared with the auto-tag stage: the vocabulary's prompts are encoded once per pack.
-  const tagger = new AutoTagger();
   const byTags = new TagCaptioner(
     tagger,
     () => model.current.pack,

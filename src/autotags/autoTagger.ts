@@ -22,7 +22,7 @@ const ENCODE_SLICE = 64;
 export const DEFAULT_AUTO_TAGS: AutoTagSettings = { keep: 5, perGroup: 2, margin: 0.05 };
 
 /** The label vectors of one pack: prompts encoded once, in the background, kept while the pack is in use. */
-interface LabelMatrix {
+export interface LabelMatrix {
   packKey: string;
   dim: number;
   vectors: Float32Array;
@@ -67,7 +67,8 @@ export class AutoTagger {
     return out;
   }
 
-  private labels(pack: ModelPack): Promise<LabelMatrix> {
+  /** The vocabulary's prompt vectors for this pack, row after row (relevance calibration reads them as unrelated texts). */
+  labels(pack: ModelPack): Promise<LabelMatrix> {
     if (!this.matrix) this.matrix = this.encode(pack);
     return this.matrix.then((m) => {
       if (m.packKey === pack.key) return m;

@@ -57,6 +57,13 @@ export const segmentSchema = z
   .describe('a stretch of a video (or of a Live Photo movie or an animation) stood for by one sampled frame');
 
 export const imageHitSchema = imageRecordSchema.extend({
+  relevance: z
+    .number()
+    .min(0)
+    .max(1)
+    .describe(
+      'how good a match this is, 0..1, comparable across queries of one pack: 0.5 and above is a good match (the cosine three standard deviations above what unrelated pairs score, or the query printed in the photo)',
+    ),
   score: z.number().describe('cosine similarity (image search, semantic mode), text score (ocr mode) or fused reciprocal-rank score (hybrid)'),
   match: matchSchema.optional(),
   segment: segmentSchema.optional().describe('where in a video the query matched best; each asset is returned once, at its best frame'),

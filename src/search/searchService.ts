@@ -11,7 +11,8 @@ import type { ImageHit, ImageRecord } from './imageRecord';
 import { segmentPointId } from '../util/ids';
 import { normalizeQuery } from './textQuery';
 import { fuse, type FusionMethod } from './rankFusion';
-import type { ImageText, TextInImages } from './textInImages';
+import type { ImageText, TextInImages, TextMatch } from './textInImages';
+import { GOOD_MATCH, lexicalRelevance, semanticRelevance, type RelevanceCalibration, type RelevanceScale } from './relevance';
 
 /** The same filters for search and for listings; hidden and archived images only when asked for. */
 export type SearchFilters = ImageVisibility;
@@ -26,6 +27,8 @@ export interface Page {
 
 export interface SearchResult {
   hits: ImageHit[];
+  /** No hit of this page is a good match (relevance below GOOD_MATCH), or there is none. */
+  noGoodMatch: boolean;
   /** Offset of the next page, or null when this page was the last. */
   nextOffset: number | null;
   /** name@version of the pack that ranked the hits. */
@@ -118,6 +121,8 @@ export class SearchService {
     private readonly fusion: FusionMethod = 'rrf',
     /** How far below a video's best frame another frame may score and still be listed as a match. */
     private readonly segmentMargin = 0.05,
+    /** Learns what a cosine means for the pack in use; without it, relevance is the cosine itself. */
+    private readonly calibration: RelevanceCalibration | null = null,
   ) {
     this.textCache = new LruCache(textCacheSize);
   }
@@ -164,7 +169,7 @@ export class SearchService {
   async byText(query: string, filters: SearchFilters, page: Page, mode: SearchMode = 'semantic'): Promise<SearchResult> {
     const model = this.model.current;
     if (mode === 'semantic') {
-      const result = await this.byVector(await this.embedText(query), filters, page);
+      const result = await this.byVector(await this.embedText(query), filters, page, undefined, 'text');
       return {
         ...result,
         hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedField: null, matchedText: null, highlights: [] } })),
@@ -175,10 +180,15 @@ export class SearchService {
     const depth = Math.max(FUSION_WINDOW, page.offset + page.limit + 1);
     // The words' search in Postgres runs while the text encoder works, not after it.
     const [semantic, text] = await Promise.all([
-      mode === 'hybrid' ? this.embedText(query).then((v) => this.byVector(v, filters, { offset: 0, limit: depth })) : null,
+      mode === 'hybrid' ? this.embedText(query).then((v) => this.byVector(v, filters, { offset: 0, limit: depth }, undefined, 'text')) : null,
       this.textInImages.search(query, filters, depth),
     ]);
-    const byId = new Map<string, ImageRecord>([...(semantic?.hits ?? []), ...text.map((t) => toImageRecord(t.row))].map((r) => [r.id, r]));
+    // The semantic half's record wins: it carries the video stretch that matched.
+    const byId = new Map<string, ImageRecord>([...text.map((t) => toImageRecord(t.row)), ...(semantic?.hits ?? [])].map((r) => [r.id, r]));
+    const scale = await this.scaleFor(model);
+    // A hit is as good a match as its stronger half says: meaning, or the query's words where it found them.
+    const relevance = (f: { semanticScore: number | null }, t: TextMatch | undefined) =>
+      Math.max(f.semanticScore === null ? 0 : semanticRelevance(f.semanticScore, scale?.text ?? null), t ? lexicalRelevance(t) : 0);
     const texts = new Map(text.map((t) => [t.row.id, t]));
     const fused =
       mode === 'hybrid'
@@ -193,6 +203,7 @@ export class SearchService {
       return {
         ...byId.get(f.id)!,
         score: f.score,
+        relevance: relevance(f, t),
         match: {
           semanticScore: f.semanticScore,
           textScore: f.textScore,
@@ -202,7 +213,16 @@ export class SearchService {
         },
       };
     });
-    return { hits, nextOffset: fused.length > page.offset + page.limit ? page.offset + page.limit : null, model: semantic?.model ?? model.pack.key };
+    return {
+      hits,
+      noGoodMatch: !hits.some((h) => h.relevance >= GOOD_MATCH),
+      nextOffset: fused.length > page.offset + page.limit ? page.offset + page.limit : null,
+      model: semantic?.model ?? model.pack.key,
+    };
+  }
+
+  private scaleFor(model: ModelInUse): Promise<RelevanceScale | null> {
+    return this.calibration ? this.calibration.scale(model) : Promise.resolve(null);
   }
 
   /** Vector of an indexed image, visible to `owner` when one is given. */
@@ -221,7 +241,14 @@ export class SearchService {
    * each asset ranked by its best frame, so a video appears once however many of its frames match. The
    * store is asked for deeper and deeper result lists until the page is full of assets (or it runs out).
    */
-  async byVector({ vector, model }: QueryVector, filters: SearchFilters, page: Page, excludeAssets?: string[]): Promise<SearchResult> {
+  async byVector(
+    { vector, model }: QueryVector,
+    filters: SearchFilters,
+    page: Page,
+    excludeAssets?: string[],
+    /** What asked: a text's vector and an image's stand against different null distributions. */
+    query: 'text' | 'image' = 'image',
+  ): Promise<SearchResult> {
     const wanted = page.offset + page.limit + 1;
     const filter = toPointFilter(filters, excludeAssets);
     const excluded = new Set(excludeAssets);
@@ -231,14 +258,24 @@ export class SearchService {
       const groups = groupByAsset(scored).filter((g) => !excluded.has(g.asset));
       if (groups.length >= wanted || scored.length < depth || depth >= MAX_SEARCH_DEPTH) {
         // One extra asset tells whether a next page exists.
-        const hits = await this.hydrate(groups.slice(page.offset, page.offset + page.limit), filters);
-        return { hits, nextOffset: groups.length > page.offset + page.limit ? page.offset + page.limit : null, model: model.pack.key };
+        const scale = await this.scaleFor(model);
+        const unrelated = scale ? (query === 'text' ? scale.text : scale.image) : null;
+        const hits = (await this.hydrate(groups.slice(page.offset, page.offset + page.limit), filters)).map((h) => ({
+          ...h,
+          relevance: semanticRelevance(h.score, unrelated),
+        }));
+        return {
+          hits,
+          noGoodMatch: !hits.some((h) => h.relevance >= GOOD_MATCH),
+          nextOffset: groups.length > page.offset + page.limit ? page.offset + page.limit : null,
+          model: model.pack.key,
+        };
       }
       depth = Math.min(depth * 4, MAX_SEARCH_DEPTH);
     }
   }
 
-  private async hydrate(groups: AssetGroup[], filters: SearchFilters): Promise<ImageHit[]> {
+  private async hydrate(groups: AssetGroup[], filters: SearchFilters): Promise<Omit<ImageHit, 'relevance'>[]> {
     // The store filtered on its payload; Postgres applies the same rules again, so a payload that
     // lags behind a change (an outage during PATCH) can cost a hit but never show a wrong one.
     const rows = await this.images.indexedByIds(

@@ -6,6 +6,9 @@ export interface TextMatch {
   score: number;
   /** Printed in the photo, in its caption, or in its auto tags. */
   field: TextField;
+  /** The whole query occurs there; else the share of its pairs held. */
+  phrase: boolean;
+  share: number;
   /** The line (or the caption, or the tags) that matched best, and where in it. */
   matchedText: string | null;
   highlights: [number, number][];
@@ -51,7 +54,7 @@ export class TextInImages {
         const best = c.lines
           .map((l) => ({ text: l.text, highlights: matchRanges(l.text, q) }))
           .sort((a, b) => b.highlights.reduce((n, [s, e]) => n + e - s, 0) - a.highlights.reduce((n, [s, e]) => n + e - s, 0))[0];
-        return [{ row, score: c.score, field: c.field, matchedText: best?.text ?? null, highlights: best?.highlights ?? [] }];
+        return [{ row, score: c.score, field: c.field, phrase: c.phrase, share: c.share, matchedText: best?.text ?? null, highlights: best?.highlights ?? [] }];
       })
       .slice(0, limit);
   }

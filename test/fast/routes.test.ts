@@ -77,7 +77,7 @@ describe('routes (fast tier)', () => {
 
   test('a query is normalised, a tenant is pinned to its own owner, and the cursor carries the next offset', async () => {
     const { tenant, search } = setup();
-    search.byText.mockResolvedValueOnce({ hits: [], nextOffset: 20, model: 'stub@1' });
+    search.byText.mockResolvedValueOnce({ hits: [], noGoodMatch: true, nextOffset: 20, model: 'stub@1' });
     const first = await tenant.post('/v1/search/text').send({ query: '  红色的花  ', limit: 20 });
     expect(first.status).toBe(200);
     expect(search.byText).toHaveBeenLastCalledWith('红色的花', expect.objectContaining({ owner: 'alice' }), { limit: 20, offset: 0 }, 'semantic');
@@ -89,7 +89,7 @@ describe('routes (fast tier)', () => {
 
   test('a capture date stands for its whole day (UTC); a timestamp is taken as it is', async () => {
     const { admin, search } = setup();
-    search.byText.mockResolvedValueOnce({ hits: [], nextOffset: null, model: 'stub@1' });
+    search.byText.mockResolvedValueOnce({ hits: [], noGoodMatch: true, nextOffset: null, model: 'stub@1' });
     const oneDay = await admin.post('/v1/search/text').send({ query: '花', filters: { takenFrom: '2024-05-01', takenTo: '2024-05-01' } });
     expect(oneDay.status).toBe(200);
     expect(search.byText).toHaveBeenLastCalledWith(

@@ -12,7 +12,7 @@ export const ADMIN_KEY = 'fast-admin-key';
 /** A tenant key pinned to owner alice with the search scope only. */
 export const TENANT_KEY = 'isk_tenant-alice';
 
-const empty: SearchResult = { hits: [], nextOffset: null, model: 'stub@1' };
+const empty: SearchResult = { hits: [], noGoodMatch: true, nextOffset: null, model: 'stub@1' };
 
 /**
  * The API's collaborators as in-memory stand-ins: no PostgreSQL, no ONNX runtime, no index. Route

@@ -11,6 +11,7 @@ interface Hit {
   id: string;
   source: string;
   score: number;
+  relevance: number;
   match: { semanticScore: number | null; textScore: number | null; matchedField: string | null; matchedText: string | null; highlights: [number, number][] };
 }
 
@@ -48,7 +49,8 @@ async function brokenOcrModels(): Promise<string> {
 
 describe('text in photos: real PP-OCRv4 at ingest, text and hybrid search', () => {
   let svc: TestService;
-  const search = async (body: object) => (await svc.api().post('/v1/search/text').send(body).expect(200)).body as { mode: string; hits: Hit[] };
+  const search = async (body: object) =>
+    (await svc.api().post('/v1/search/text').send(body).expect(200)).body as { mode: string; hits: Hit[]; noGoodMatch: boolean };
   const name = (h: Hit) => path.basename(h.source);
 
   beforeAll(async () => {
@@ -92,6 +94,9 @@ describe('text in photos: real PP-OCRv4 at ingest, text and hybrid search', () =
     expect(name(text.hits[0]!)).toBe('screenshot.png');
     expect(text.hits[0]!.match.textScore).toBeGreaterThan(0);
     expect(text.hits[0]!.match.semanticScore).not.toBeNull();
+    // The word printed in the photo makes it a good match whatever the meaning says.
+    expect(text.hits[0]!.relevance).toBeGreaterThan(0.95);
+    expect(text.noGoodMatch).toBe(false);
     // A colour word is printed nowhere: meaning ranks the red photo first, and its auto tags (not its printed text) match the word.
     const colour = await search({ query: '红色', filters: { owner: 'ann' } });
     expect(name(colour.hits[0]!)).toBe('red.png');

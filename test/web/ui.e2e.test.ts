@@ -85,6 +85,14 @@ describe('web page in a real browser', () => {
     // Thumbnails load through their signed URLs (no API key on <img>).
     await page.waitForFunction('[...document.querySelectorAll(".grid img")].every((i) => i.complete && i.naturalWidth > 0)');
     await page.screenshot({ path: path.join(ARTIFACTS, 'search-results.png'), fullPage: true });
+    // Each tile says how relevant it is; weak matches can be hidden.
+    expect(await page.getByTestId('relevance').first().textContent()).toMatch(/^\d{1,3}%$/);
+    const all = await page.getByTestId('hit').count();
+    await page.getByLabel('隐藏弱相关 Hide weak matches').check();
+    const strong = await page.getByTestId('hit').count();
+    expect(strong).toBeGreaterThan(0);
+    expect(strong).toBeLessThan(all);
+    await page.getByLabel('隐藏弱相关 Hide weak matches').uncheck();
 
     await page.getByTestId('hit').first().click();
     const dialog = page.getByTestId('image-dialog');

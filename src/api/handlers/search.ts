@@ -26,6 +26,7 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
   const respond = async (result: SearchResult, start: number, opts: { caption: boolean }) => ({
     model: result.model,
     hits: await d.decorate(result, opts),
+    noGoodMatch: result.noGoodMatch,
     nextCursor: result.nextOffset === null ? null : encodeCursor(result.nextOffset),
     tookMs: Math.round(performance.now() - start),
   });

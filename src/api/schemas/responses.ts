@@ -39,6 +39,7 @@ export const searchResponseSchema = z.object({
   query: z.string().optional().describe('the normalised text query'),
   mode: z.enum(['semantic', 'ocr', 'hybrid']).optional().describe('how a text query was answered'),
   hits: z.array(searchHitSchema),
+  noGoodMatch: z.boolean().describe('no hit of this page is a good match (every relevance below 0.5), or there is none'),
   nextCursor: z.string().nullable(),
   tookMs: z.number(),
 });

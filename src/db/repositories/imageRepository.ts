@@ -164,6 +164,18 @@ export class ImageRepository {
     return changed[0] ?? null;
   }
 
+  /**
+   * Up to `n` live indexed images spread over the library (relevance calibration scores their vectors): ids are
+   * uuidv5 hashes, so the run of ids from the middle of the id space on is a sample, read from the index alone.
+   */
+  async sampleIndexedIds(n: number): Promise<string[]> {
+    const rows = await this.db.$queryRaw<{ id: string }[]>`
+      (SELECT id::text AS id FROM images WHERE state = 'indexed' AND deleted_at IS NULL AND id >= '80000000-0000-0000-0000-000000000000' ORDER BY id LIMIT ${n})
+      UNION ALL
+      (SELECT id::text AS id FROM images WHERE state = 'indexed' AND deleted_at IS NULL AND id < '80000000-0000-0000-0000-000000000000' ORDER BY id LIMIT ${n})`;
+    return rows.slice(0, n).map((r) => r.id);
+  }
+
   /** Stores the auto tags one version of the stage chose, marked like a change (their payload follows); null when gone. */
   async setAutoTags(id: string, tags: readonly { label: string; score: number }[], model: string): Promise<ImageRow | null> {
     const changed = await this.db.image.updateManyAndReturn({

@@ -18,6 +18,10 @@ export interface OcrMatch {
   field: TextField;
   /** OCR: the lines read; caption and tags: one line, their text. */
   lines: StoredLine[];
+  /** The whole query occurs in the field. */
+  phrase: boolean;
+  /** Share of the query's terms the field holds. */
+  share: number;
 }
 
 export interface OcrQuery {
@@ -147,13 +151,13 @@ export class OcrRepository {
       WITH docs AS (${candidates}), counted AS (
         SELECT d.*, (${held}) AS held, ts_rank(d.tokens, (${tsquery([...q.terms, ...q.boost], '|')})::tsquery) AS rank FROM docs d
       ), best AS (
-        SELECT DISTINCT ON (d.image_id) d.image_id, d.field, d.lines,
+        SELECT DISTINCT ON (d.image_id) d.image_id, d.field, d.lines, d.content LIKE ${likePattern(q.phrase)} AS phrase, d.held::float8 / ${n} AS share,
           ((CASE WHEN d.content LIKE ${likePattern(q.phrase)} THEN 1.0 ELSE 0.0 END) + (d.held + d.rank / (1 + d.rank)) / ${n + 1})::float8 AS score
         FROM counted d
         WHERE d.held >= ${q.minMatch} ${excluded}
         ORDER BY d.image_id, score DESC
       )
-      SELECT image_id::text AS id, field, lines, score FROM best ORDER BY score DESC, image_id LIMIT ${limit}`;
+      SELECT image_id::text AS id, field, lines, phrase, share, score FROM best ORDER BY score DESC, image_id LIMIT ${limit}`;
   }
 
   /**

@@ -67,8 +67,10 @@ export function ImageDialog({ hit, filters, onClose, onOpen, onTag }: DialogProp
         <dd>{hit.takenAt ?? '—'}</dd>
         <dt>用户 Owner</dt>
         <dd>{hit.owner}</dd>
-        <dt>相似度 Score</dt>
-        <dd>{hit.score.toFixed(4)}</dd>
+        <dt>相关度 Relevance</dt>
+        <dd data-testid="dialog-relevance">
+          {Math.round(hit.relevance * 100)}%（排序分 {hit.score.toFixed(4)}）
+        </dd>
         {hit.match && (
           <>
             <dt>匹配 Match</dt>

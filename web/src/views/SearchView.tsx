@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { searchByUpload, searchText, type Filters, type Hit, type SearchMode } from '../api';
 import { FiltersForm } from '../components/FiltersForm';
-import { Grid } from '../components/Grid';
+import { GOOD_MATCH, Grid } from '../components/Grid';
 import { ImageDialog } from '../components/ImageDialog';
 import { message } from '../format';
 
@@ -15,6 +15,8 @@ export function SearchView() {
   const [open, setOpen] = useState<Hit | null>(null);
   const [dragging, setDragging] = useState(false);
   const [mode, setMode] = useState<SearchMode | ''>('');
+  const [hideWeak, setHideWeak] = useState(false);
+  const [noGoodMatch, setNoGoodMatch] = useState(false);
   const sentinel = useRef<HTMLDivElement>(null);
   const lastQuery = useRef('');
 
@@ -27,6 +29,7 @@ export function SearchView() {
       const page = await searchText(q, filters, more ? cursor : null, mode);
       lastQuery.current = q;
       setHits(more ? [...hits, ...page.hits] : page.hits);
+      if (!more) setNoGoodMatch(page.noGoodMatch);
       setCursor(page.nextCursor);
       setStatus(`${more ? hits.length + page.hits.length : page.hits.length} 张图片 (${page.tookMs} ms)`);
     } catch (e) {
@@ -41,6 +44,7 @@ export function SearchView() {
     try {
       const page = await searchByUpload(file, filters);
       setHits(page.hits);
+      setNoGoodMatch(page.noGoodMatch);
       setCursor(null);
       setStatus(`以图搜图：${page.hits.length} 张图片`);
     } catch (e) {
@@ -120,8 +124,13 @@ export function SearchView() {
       <p class="hint">也可以把图片拖到这里搜索相似图片 (drop an image here)</p>
       <p role="status" aria-live="polite" data-testid="status">
         {status}
+        {noGoodMatch && hits.length > 0 && <span data-testid="no-good-match">；没有很相关的结果 (no good match)</span>}
       </p>
-      <Grid hits={hits} onOpen={setOpen} label="搜索结果" />
+      <label class="hide-weak">
+        <input type="checkbox" checked={hideWeak} onChange={(e) => setHideWeak((e.target as HTMLInputElement).checked)} />
+        隐藏弱相关 Hide weak matches
+      </label>
+      <Grid hits={hideWeak ? hits.filter((h) => h.relevance >= GOOD_MATCH) : hits} onOpen={setOpen} label="搜索结果" />
       {cursor && (
         <div ref={sentinel} class="more">
           <button type="button" onClick={() => void run(true)} disabled={busy}>

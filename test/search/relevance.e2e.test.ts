@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { writeColourLibrary } from '../helpers/files';
+import { colourImage } from '../helpers/images';
+import { startTestService, waitForJob, type TestService } from '../helpers/service';
+
+interface Hit {
+  source: string;
+  relevance: number;
+  score: number;
+}
+
+describe('relevance and "no good match" (real PostgreSQL, over HTTP)', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ OCR: 'off' });
+    await writeColourLibrary(path.join(svc.inbox, 'pal'));
+    const res = await svc.api().post('/v1/admin/ingest').send({ owner: 'rita', folder: 'pal' }).expect(202);
+    await waitForJob(svc, res.body.jobId);
+  }, 60_000);
+  afterAll(async () => {
+    await svc.close();
+    await svc.database.drop();
+  });
+
+  const search = async (body: object) =>
+    (
+      await svc
+        .api()
+        .post('/v1/search/text')
+        .send({ filters: { owner: 'rita' }, ...body })
+        .expect(200)
+    ).body;
+
+  test('a query the library answers: the right photo is a good match, the others are not; relevance keeps the ranking’s order', async () => {
+    const res = await search({ query: '红色' });
+    const hits = res.hits as Hit[];
+    expect(path.basename(hits[0]!.source, path.extname(hits[0]!.source))).toBe('red');
+    expect(hits[0]!.relevance).toBeGreaterThanOrEqual(0.5);
+    expect(hits.slice(1).every((h) => h.relevance < 0.5)).toBe(true);
+    expect(res.noGoodMatch).toBe(false);
+    const relevances = hits.map((h) => h.relevance);
+    expect([...relevances].sort((a, b) => b - a)).toEqual(relevances);
+    expect(hits.every((h) => h.relevance >= 0 && h.relevance <= 1)).toBe(true);
+  });
+
+  test('a query nothing in the library is about: hits still come, and the response says none is a good match', async () => {
+    const res = await search({ query: '键盘和鼠标' });
+    expect((res.hits as Hit[]).length).toBeGreaterThan(0);
+    expect(res.noGoodMatch).toBe(true);
+    expect((res.hits as Hit[]).every((h) => h.relevance < 0.5)).toBe(true);
+  });
+
+  test('image queries are measured against images: the same photo is a good match', async () => {
+    const res = await svc
+      .api()
+      .post('/v1/search/image')
+      .attach('image', await colourImage('blue', { seed: 1 }), 'q.png')
+      .field('filters', JSON.stringify({ owner: 'rita' }))
+      .expect(200);
+    expect(res.body.hits[0].relevance).toBeGreaterThanOrEqual(0.5);
+    expect(res.body.noGoodMatch).toBe(false);
+  });
+});
