@@ -66,6 +66,13 @@ export interface TextQuery {
   excluded: string[];
 }
 
+/** A query's "-word" parts (ASCII or full-width minus) apart from the rest, which is what is searched for. */
+export function splitExclusions(query: string): { text: string; excluded: string[] } {
+  const parts = query.split(/\s+/).filter(Boolean);
+  const excluded = parts.filter((p) => /^[-－]./u.test(p)).map((p) => p.slice(1));
+  return { text: parts.filter((p) => !/^[-－]./u.test(p)).join(' '), excluded };
+}
+
 /** The character pairs of every run of a folded text (a lone character stands for itself). */
 export function runPairs(folded: string): string[] {
   return [...new Set(runs(folded).flatMap((run) => grams(run, false)))];
@@ -83,9 +90,7 @@ const MIN_SHARE = 2 / 3;
  * So 浦东机场 (浦东 东机 机场) finds 上海浦东国际机场 (two of three), and 金额 发票 finds 发票金额.
  */
 export function queryTokens(query: string): TextQuery {
-  const parts = foldText(query).split(/\s+/).filter(Boolean);
-  const excluded = parts.filter((p) => /^[-－]./u.test(p)).map((p) => p.slice(1));
-  const folded = parts.filter((p) => !/^[-－]./u.test(p)).join(' ');
+  const { text: folded, excluded } = splitExclusions(foldText(query));
   const pairs = runPairs(folded);
   const counted = pairs.filter((t) => ![...t].some((c) => PARTICLES.has(c)));
   const terms = counted.length ? counted : pairs;

@@ -10,6 +10,8 @@ import { LruCache } from '../util/lru';
 import type { ImageHit, ImageRecord } from './imageRecord';
 import { segmentPointId } from '../util/ids';
 import { normalizeQuery } from './textQuery';
+import { splitExclusions } from '../ocr/textTokens';
+import { dot } from '../models/vectorMath';
 import { fuse, type FusionMethod } from './rankFusion';
 import type { ImageText, TextInImages, TextMatch } from './textInImages';
 import { GOOD_MATCH, lexicalRelevance, semanticRelevance, type RelevanceCalibration, type RelevanceScale } from './relevance';
@@ -164,12 +166,25 @@ export class SearchService {
   /**
    * Text to image. Every hit says why it matched: its semantic score, its text score and the OCR line
    * with the matched words. Hybrid pages are cut from the fused ranking of both halves, each fetched
-   * to the fusion window or the page's end, whichever is deeper, so paging is stable.
+   * to the fusion window or the page's end, whichever is deeper, so paging is stable. Exclusions ("-word" in
+   * the query, or `exclude`) drop the hits that show the concept (a good match for it) or hold it in their words.
    */
-  async byText(query: string, filters: SearchFilters, page: Page, mode: SearchMode = 'semantic'): Promise<SearchResult> {
+  async byText(
+    query: string,
+    filters: SearchFilters,
+    page: Page,
+    mode: SearchMode = 'semantic',
+    exclude: readonly string[] = [],
+    /** An indexed image (of `owner`, when given) the photos should also look like, and its share of the query (0..1). */
+    alsoLike?: { imageId: string; owner: string | undefined; weight: number },
+  ): Promise<SearchResult> {
     const model = this.model.current;
-    if (mode === 'semantic') {
-      const result = await this.byVector(await this.embedText(query), filters, page, undefined, 'text');
+    const split = splitExclusions(query);
+    const excluded = [...split.excluded, ...exclude];
+    query = split.text;
+    if (!query) return { hits: [], noGoodMatch: true, nextOffset: null, model: model.pack.key };
+    if (mode === 'semantic' && excluded.length === 0) {
+      const result = await this.byVector(await this.queryVector(query, alsoLike), filters, page, undefined, 'text');
       return {
         ...result,
         hits: result.hits.map((h) => ({ ...h, match: { semanticScore: h.score, textScore: null, matchedField: null, matchedText: null, highlights: [] } })),
@@ -180,8 +195,8 @@ export class SearchService {
     const depth = Math.max(FUSION_WINDOW, page.offset + page.limit + 1);
     // The words' search in Postgres runs while the text encoder works, not after it.
     const [semantic, text] = await Promise.all([
-      mode === 'hybrid' ? this.embedText(query).then((v) => this.byVector(v, filters, { offset: 0, limit: depth }, undefined, 'text')) : null,
-      this.textInImages.search(query, filters, depth),
+      mode !== 'ocr' ? this.queryVector(query, alsoLike).then((v) => this.byVector(v, filters, { offset: 0, limit: depth }, undefined, 'text')) : null,
+      mode !== 'semantic' ? this.textInImages.search(query, filters, depth, excluded) : [],
     ]);
     // The semantic half's record wins: it carries the video stretch that matched.
     const byId = new Map<string, ImageRecord>([...text.map((t) => toImageRecord(t.row)), ...(semantic?.hits ?? [])].map((r) => [r.id, r]));
@@ -190,14 +205,18 @@ export class SearchService {
     const relevance = (f: { semanticScore: number | null }, t: TextMatch | undefined) =>
       Math.max(f.semanticScore === null ? 0 : semanticRelevance(f.semanticScore, scale?.text ?? null), t ? lexicalRelevance(t) : 0);
     const texts = new Map(text.map((t) => [t.row.id, t]));
-    const fused =
+    const ranked =
       mode === 'hybrid'
         ? fuse(
             this.fusion,
             semantic!.hits.map((h) => ({ id: h.id, score: h.score })),
             text.map((t) => ({ id: t.row.id, score: t.score })),
           )
-        : text.map((t) => ({ id: t.row.id, score: t.score, semanticScore: null, textScore: t.score }));
+        : mode === 'semantic'
+          ? semantic!.hits.map((h) => ({ id: h.id, score: h.score, semanticScore: h.score, textScore: null }))
+          : text.map((t) => ({ id: t.row.id, score: t.score, semanticScore: null, textScore: t.score }));
+    const shown = await this.showing(model, excluded, ranked, scale);
+    const fused = ranked.filter((f) => shown.has(f.id));
     const hits = fused.slice(page.offset, page.offset + page.limit).map((f) => {
       const t = texts.get(f.id);
       return {
@@ -221,13 +240,38 @@ export class SearchService {
     };
   }
 
+  /** The text's vector, or its blend with an image's (weighted, renormalised) for "like this photo, but ...". */
+  private async queryVector(query: string, alsoLike?: { imageId: string; owner: string | undefined; weight: number }): Promise<QueryVector> {
+    const text = await this.embedText(query);
+    if (!alsoLike) return text;
+    // From the collection of the model that encoded the text: both vectors are of one pack.
+    const image = await this.vectorOf(alsoLike.imageId, alsoLike.owner, 0, text.model);
+    const w = alsoLike.weight;
+    const blend = text.vector.map((t, i) => (1 - w) * t + w * image.vector[i]!);
+    const norm = Math.hypot(...blend) || 1;
+    return { vector: blend.map((x) => x / norm), model: text.model };
+  }
+
+  /**
+   * The ranked ids that show none of the excluded concepts: an image is left out when it is a good match for
+   * one (its relevance for that concept as a query reaches GOOD_MATCH). Words are left out by the text index.
+   */
+  private async showing(model: ModelInUse, excluded: readonly string[], ranked: readonly { id: string }[], scale: RelevanceScale | null): Promise<Set<string>> {
+    const ids = new Set(ranked.map((r) => r.id));
+    if (excluded.length === 0 || ids.size === 0) return ids;
+    const concepts = await Promise.all(excluded.map((e) => this.embedText(e)));
+    for (const point of await model.images.retrieve([...ids])) {
+      if (concepts.some((c) => semanticRelevance(dot(c.vector, point.vector), scale?.text ?? null) >= GOOD_MATCH)) ids.delete(point.id);
+    }
+    return ids;
+  }
+
   private scaleFor(model: ModelInUse): Promise<RelevanceScale | null> {
     return this.calibration ? this.calibration.scale(model) : Promise.resolve(null);
   }
 
   /** Vector of an indexed image, visible to `owner` when one is given. */
-  async vectorOf(imageId: string, owner?: string, segment = 0): Promise<QueryVector> {
-    const model = this.model.current;
+  async vectorOf(imageId: string, owner?: string, segment = 0, model: ModelInUse = this.model.current): Promise<QueryVector> {
     const image = await this.images.findById(imageId);
     if (!image || (owner !== undefined && image.owner !== owner)) throw new NotFound(`image ${imageId} not found`);
     if (segment > image.segmentCount) throw new NotFound(`image ${imageId} has no segment ${segment} (it has ${image.segmentCount + 1})`);

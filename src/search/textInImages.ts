@@ -1,5 +1,5 @@
 import type { ImageRepository, ImageRow, ImageVisibility, OcrRepository, StoredLine, TextField } from '../db/repositories';
-import { matchRanges, queryTokens } from '../ocr/textTokens';
+import { foldText, matchRanges, queryTokens } from '../ocr/textTokens';
 
 export interface TextMatch {
   row: ImageRow;
@@ -35,8 +35,9 @@ export class TextInImages {
     return { state: row.ocrState, error: row.ocrError, engine: stored?.engine ?? null, lines: stored?.lines ?? [] };
   }
 
-  async search(query: string, filters: ImageVisibility, limit: number): Promise<TextMatch[]> {
+  async search(query: string, filters: ImageVisibility, limit: number, exclude: readonly string[] = []): Promise<TextMatch[]> {
     const q = queryTokens(query);
+    q.excluded.push(...exclude.map(foldText));
     // Over-fetch: filters other than the owner are applied after the text index.
     const candidates = await this.ocr.search(q, filters.owner, Math.min(1000, limit * 3 + 20));
     const rows = new Map(

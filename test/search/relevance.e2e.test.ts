@@ -50,6 +50,37 @@ describe('relevance and "no good match" (real PostgreSQL, over HTTP)', () => {
     expect((res.hits as Hit[]).every((h) => h.relevance < 0.5)).toBe(true);
   });
 
+  test('exclusions: "-word" or exclude drop the photos that show the concept, and only those', async () => {
+    const names = (res: { hits: Hit[] }) => res.hits.map((h) => path.basename(h.source, path.extname(h.source)));
+    const all = names(await search({ query: '一张照片', mode: 'semantic', limit: 20 }));
+    expect(all).toContain('red');
+    const without = names(await search({ query: '一张照片 -红色', mode: 'semantic', limit: 20 }));
+    expect(without).not.toContain('red');
+    expect(without.sort()).toEqual(all.filter((n) => n !== 'red').sort());
+    expect(names(await search({ query: '一张照片', exclude: ['红色', '蓝色'], mode: 'hybrid', limit: 20 })).sort()).toEqual(
+      all.filter((n) => n !== 'red' && n !== 'blue').sort(),
+    );
+    // Nothing left to search for: no hits, and no error.
+    expect(await search({ query: '-红色' })).toMatchObject({ hits: [], noGoodMatch: true });
+  });
+
+  test('an image plus words: "like this photo" blended with the text by a weight; another owner’s photo is not found', async () => {
+    const rows = await svc.services.db.image.findMany({ where: { owner: 'rita' }, select: { id: true, source: true } });
+    const red = rows.find((r) => path.basename(r.source).startsWith('red.'))!.id;
+    const first = async (imageWeight: number) => {
+      const res = await search({ query: '蓝色', mode: 'semantic', imageId: red, imageWeight });
+      return (res.hits as Hit[]).slice(0, 2).map((h) => path.basename(h.source, path.extname(h.source)));
+    };
+    expect((await first(0))[0]).toBe('blue');
+    expect((await first(1))[0]).toBe('red');
+    expect((await first(0.5)).sort()).toEqual(['blue', 'red']);
+    // A key of another owner names Rita's photo: answered as a photo that does not exist.
+    const bob = (await svc.services.keys.create('bob-phone', 'bob', ['search'])).key;
+    const res = await svc.api().post('/v1/search/text').set('authorization', `Bearer ${bob}`).send({ query: '蓝色', imageId: red });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+
   test('image queries are measured against images: the same photo is a good match', async () => {
     const res = await svc
       .api()

@@ -15,6 +15,7 @@ export const searchRoutes = routes({
     access: searcher('filters'),
     body: { schema: textSearchSchema, required: true },
     responses: { 200: searchResponseSchema },
+    errors: ['not_found'],
   },
   searchImage: {
     at: 'POST /v1/search/image',

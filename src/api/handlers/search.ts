@@ -31,10 +31,11 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
     tookMs: Math.round(performance.now() - start),
   });
   return {
-    searchText: async ({ body }) => {
+    searchText: async ({ body, owner }) => {
       const start = performance.now();
       const mode = body.mode ?? d.defaultMode;
-      const result = await d.search.byText(body.query, body.filters, page(body), mode);
+      const alsoLike = body.imageId ? { imageId: body.imageId, owner, weight: body.imageWeight } : undefined;
+      const result = await d.search.byText(body.query, body.filters, page(body), mode, body.exclude, alsoLike);
       return { query: body.query, mode, ...(await respond(result, start, { caption: body.caption })) };
     },
     searchImage: async ({ req, body, owner }) => {

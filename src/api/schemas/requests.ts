@@ -155,6 +155,13 @@ export function textSearchSchema(limits: Limits) {
         .pipe(z.string().min(1, 'query is empty').max(limits.queryMaxChars, `query is longer than ${limits.queryMaxChars} characters`)),
       ...pagingShape(limits),
       caption: z.boolean().default(false),
+      imageId: imageIdSchema.optional().describe('an indexed image the photos should also look like ("like this one, but at night")'),
+      imageWeight: z.number().min(0).max(1).default(0.5).describe("with imageId: the image's share of the combined query"),
+      exclude: z
+        .array(z.string().trim().min(1).max(64))
+        .max(8)
+        .optional()
+        .describe('concepts the photos must not show (nor print, nor be captioned or tagged with); "-word" in the query does the same'),
       mode: z
         .enum(['semantic', 'ocr', 'hybrid'])
         .optional()
