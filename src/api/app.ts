@@ -62,6 +62,7 @@ export function createApp(s: ApiServices, opts: AppOptions): Express {
       texts: s.texts,
       decorate: hitDecorator(s.captions, signer),
       defaultMode: s.searchMode,
+      defaultTimeZone: s.config.DEFAULT_TIME_ZONE,
     }),
     ...imageHandlers({ search: s.search, library: s.library, deletion: s.deletion, derivatives: s.derivatives, captions: s.captions }),
     ...duplicateHandlers(s.duplicates, signer),

@@ -2,6 +2,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
+/** An IANA time zone name the runtime knows (Asia/Shanghai). */
+export const timeZoneSchema = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not a known IANA time zone (e.g. Asia/Shanghai)');
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const optionalString = z
   .string()
@@ -147,6 +156,8 @@ export const envSchema = z.object({
   VIDEO_CONCURRENCY: int(1, 1, 16),
   /** Near-duplicates, found as images arrive (GET /v1/duplicates). */
   DUPLICATES: z.enum(['on', 'off']).default('on'),
+  /** The zone dates in queries (昨天, 上个月) are read in when a request names none. */
+  DEFAULT_TIME_ZONE: timeZoneSchema.default('Asia/Shanghai'),
   AUTO_TAGS: z.enum(['on', 'off']).default('on'),
   /** Cosine similarity above which two photos or video frames are near-duplicates (model-dependent: see docs/ocr-and-media.md). */
   DUPLICATE_THRESHOLD: z.coerce.number().min(-1).max(1).default(0.95),

@@ -11,6 +11,7 @@ import type { ImageHit, ImageRecord } from './imageRecord';
 import { segmentPointId } from '../util/ids';
 import { normalizeQuery } from './textQuery';
 import { splitExclusions } from '../ocr/textTokens';
+import { parseQueryDates } from './queryDates';
 import { dot } from '../models/vectorMath';
 import { fuse, type FusionMethod } from './rankFusion';
 import type { ImageText, TextInImages, TextMatch } from './textInImages';
@@ -27,7 +28,26 @@ export interface Page {
   offset: number;
 }
 
+/** How a text query was read: what was searched, what it excluded, and the dates it named. */
+export interface ParsedQuery {
+  text: string;
+  excluded: string[];
+  dates: { phrase: string; from: string; to: string } | null;
+}
+
+export interface TextQueryOptions {
+  /** Concepts the photos must not show or hold in their words (beside "-word" in the query). */
+  exclude?: readonly string[] | undefined;
+  /** An indexed image (of `owner`, when given) the photos should also look like, and its share of the query (0..1). */
+  alsoLike?: { imageId: string; owner: string | undefined; weight: number } | undefined;
+  /** IANA zone the query's dates ("昨天", "上个月") are read in; UTC when not given. */
+  timeZone?: string | undefined;
+  now?: Date;
+}
+
 export interface SearchResult {
+  /** Text queries: how the query was read. */
+  parsed?: ParsedQuery;
   hits: ImageHit[];
   /** No hit of this page is a good match (relevance below GOOD_MATCH), or there is none. */
   noGoodMatch: boolean;
@@ -169,20 +189,35 @@ export class SearchService {
    * to the fusion window or the page's end, whichever is deeper, so paging is stable. Exclusions ("-word" in
    * the query, or `exclude`) drop the hits that show the concept (a good match for it) or hold it in their words.
    */
-  async byText(
+  async byText(query: string, filters: SearchFilters, page: Page, mode: SearchMode = 'semantic', options: TextQueryOptions = {}): Promise<SearchResult> {
+    const split = splitExclusions(query);
+    const excluded = [...split.excluded, ...(options.exclude ?? [])];
+    // Dates the request gives win over dates in the words; then the words are searched as they are.
+    const { text, dates } =
+      filters.takenFrom || filters.takenTo
+        ? { text: split.text, dates: null }
+        : parseQueryDates(split.text, options.now ?? new Date(), options.timeZone ?? 'UTC');
+    // A query that is only a date ("去年夏天") searches its phrase too: a summer looks like one.
+    const searched = text || dates?.phrase || '';
+    const parsed: ParsedQuery = {
+      text: searched,
+      excluded,
+      dates: dates && { phrase: dates.phrase, from: dates.from.toISOString(), to: dates.to.toISOString() },
+    };
+    if (!searched) return { hits: [], noGoodMatch: true, nextOffset: null, model: this.model.current.pack.key, parsed };
+    const dated = dates ? { ...filters, takenFrom: dates.from, takenTo: dates.to } : filters;
+    return { ...(await this.rank(searched, dated, page, mode, excluded, options.alsoLike)), parsed };
+  }
+
+  private async rank(
     query: string,
     filters: SearchFilters,
     page: Page,
-    mode: SearchMode = 'semantic',
-    exclude: readonly string[] = [],
-    /** An indexed image (of `owner`, when given) the photos should also look like, and its share of the query (0..1). */
-    alsoLike?: { imageId: string; owner: string | undefined; weight: number },
+    mode: SearchMode,
+    excluded: readonly string[],
+    alsoLike: TextQueryOptions['alsoLike'],
   ): Promise<SearchResult> {
     const model = this.model.current;
-    const split = splitExclusions(query);
-    const excluded = [...split.excluded, ...exclude];
-    query = split.text;
-    if (!query) return { hits: [], noGoodMatch: true, nextOffset: null, model: model.pack.key };
     if (mode === 'semantic' && excluded.length === 0) {
       const result = await this.byVector(await this.queryVector(query, alsoLike), filters, page, undefined, 'text');
       return {
@@ -241,7 +276,7 @@ export class SearchService {
   }
 
   /** The text's vector, or its blend with an image's (weighted, renormalised) for "like this photo, but ...". */
-  private async queryVector(query: string, alsoLike?: { imageId: string; owner: string | undefined; weight: number }): Promise<QueryVector> {
+  private async queryVector(query: string, alsoLike: TextQueryOptions['alsoLike']): Promise<QueryVector> {
     const text = await this.embedText(query);
     if (!alsoLike) return text;
     // From the collection of the model that encoded the text: both vectors are of one pack.

@@ -85,11 +85,16 @@ describe('routes (fast tier)', () => {
       expect.objectContaining({ owner: 'alice' }),
       { limit: 20, offset: 0 },
       'semantic',
-      undefined,
-      undefined,
+      expect.anything(),
     );
     await tenant.post('/v1/search/text').send({ query: '红色的花', limit: 20, cursor: first.body.nextCursor });
-    expect(search.byText).toHaveBeenLastCalledWith('红色的花', expect.anything(), { limit: 20, offset: 20 }, 'semantic', undefined, undefined);
+    expect(search.byText).toHaveBeenLastCalledWith(
+      '红色的花',
+      expect.anything(),
+      { limit: 20, offset: 20 },
+      'semantic',
+      expect.objectContaining({ timeZone: expect.any(String) }),
+    );
     const foreign = await tenant.post('/v1/search/text').send({ query: '花', filters: { owner: 'bob' } });
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'forbidden']);
   });
@@ -104,8 +109,7 @@ describe('routes (fast tier)', () => {
       expect.objectContaining({ takenFrom: new Date('2024-05-01T00:00:00.000Z'), takenTo: new Date('2024-05-01T23:59:59.999Z') }),
       expect.anything(),
       'semantic',
-      undefined,
-      undefined,
+      expect.anything(),
     );
     const bad = await admin.post('/v1/search/text').send({ query: '花', filters: { takenTo: '2024-13-01' } });
     expect([bad.status, bad.body.error.details[0].path]).toEqual([400, 'filters.takenTo']);

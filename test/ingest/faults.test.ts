@@ -234,7 +234,8 @@ describe('reconcile', () => {
 
     const second = await startTestService({}, { database, dataDir });
     try {
-      expect(await second.services.library.finishInterruptedChanges()).toBe(1);
+      // The PATCH, and any auto tags whose row OCR touched before their mark could go (the mark then stays: safe).
+      expect(await second.services.library.finishInterruptedChanges()).toBeGreaterThanOrEqual(1);
       expect((await tagged(second)).body.hits.map((h: { id: string }) => h.id)).toEqual([changed!.id]);
       expect(existsSync(deadWriter)).toBe(false);
       const report = await second.services.reconcile(false);

@@ -81,6 +81,39 @@ describe('relevance and "no good match" (real PostgreSQL, over HTTP)', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 
+  test('dates in the words become a capture-date range in the caller’s zone; the rest is searched; the answer says how it read the query', async () => {
+    const rows = await svc.services.db.image.findMany({ where: { owner: 'rita' }, select: { id: true, source: true } });
+    const idOf = (c: string) => rows.find((r) => path.basename(r.source).startsWith(`${c}.`))!.id;
+    const year = Number(new Intl.DateTimeFormat('en', { timeZone: 'Asia/Shanghai', year: 'numeric' }).format(new Date()));
+    await svc
+      .api()
+      .patch(`/v1/images/${idOf('red')}?owner=rita`)
+      .send({ takenAt: `${year - 1}-07-15T10:00:00+08:00` })
+      .expect(200);
+    await svc
+      .api()
+      .patch(`/v1/images/${idOf('blue')}?owner=rita`)
+      .send({ takenAt: `${year - 1}-10-03T10:00:00+08:00` })
+      .expect(200);
+    const summer = await search({ query: '去年夏天的照片', mode: 'semantic' });
+    expect((summer.hits as Hit[]).map((h) => path.basename(h.source, path.extname(h.source)))).toEqual(['red']);
+    expect(summer.parsed).toEqual({
+      text: '照片',
+      excluded: [],
+      dates: { phrase: '去年夏天', from: new Date(`${year - 1}-05-31T16:00:00Z`).toISOString(), to: new Date(`${year - 1}-08-31T15:59:59.999Z`).toISOString() },
+    });
+    const holiday = await search({ query: `${year - 1}年国庆 -红色`, mode: 'hybrid' });
+    expect((holiday.hits as Hit[]).map((h) => path.basename(h.source, path.extname(h.source)))).toEqual(['blue']);
+    // Read in another zone when the request says so; a zone that does not exist is a 400.
+    const ny = await search({ query: '去年夏天', timeZone: 'America/New_York' });
+    expect(ny.parsed.dates.from).toBe(new Date(`${year - 1}-06-01T04:00:00Z`).toISOString());
+    const bad = await svc.api().post('/v1/search/text').send({ query: '昨天', timeZone: 'Mars/Olympus' });
+    expect(bad.status).toBe(400);
+    // A filter the request gives wins over a date in the words, which are then searched as they are.
+    const given = await search({ query: '去年夏天', filters: { owner: 'rita', takenFrom: `${year - 1}-10-01` } });
+    expect(given.parsed.dates).toBeNull();
+  });
+
   test('image queries are measured against images: the same photo is a good match', async () => {
     const res = await svc
       .api()

@@ -15,6 +15,8 @@ export interface SearchHandlerDeps {
   texts: TextCorpus;
   decorate: HitDecorator;
   defaultMode: SearchMode;
+  /** The zone dates in queries are read in when the request names none (DEFAULT_TIME_ZONE). */
+  defaultTimeZone: string;
 }
 
 function page(p: { limit: number; offset?: number | undefined; cursor?: number | undefined }) {
@@ -35,8 +37,9 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
       const start = performance.now();
       const mode = body.mode ?? d.defaultMode;
       const alsoLike = body.imageId ? { imageId: body.imageId, owner, weight: body.imageWeight } : undefined;
-      const result = await d.search.byText(body.query, body.filters, page(body), mode, body.exclude, alsoLike);
-      return { query: body.query, mode, ...(await respond(result, start, { caption: body.caption })) };
+      const timeZone = body.timeZone ?? d.defaultTimeZone;
+      const result = await d.search.byText(body.query, body.filters, page(body), mode, { exclude: body.exclude, alsoLike, timeZone });
+      return { query: body.query, mode, parsed: result.parsed, ...(await respond(result, start, { caption: body.caption })) };
     },
     searchImage: async ({ req, body, owner }) => {
       const start = performance.now();

@@ -5,6 +5,7 @@ import { nulAt, NUL_MESSAGE } from '../../util/nul';
 import { UUID_RE } from '../../util/uuid';
 import { SUBSCRIBABLE_EVENTS } from '../../events/events';
 import { OPERATOR_SCOPES, SCOPES, TENANT_SCOPES } from '../../auth/principal';
+import { timeZoneSchema } from '../../config/env';
 
 /** Request shapes: validated here, and the source of the OpenAPI document's request bodies. */
 export interface Limits {
@@ -156,6 +157,7 @@ export function textSearchSchema(limits: Limits) {
       ...pagingShape(limits),
       caption: z.boolean().default(false),
       imageId: imageIdSchema.optional().describe('an indexed image the photos should also look like ("like this one, but at night")'),
+      timeZone: timeZoneSchema.optional().describe("IANA time zone the query's dates (昨天, 上个月, 去年夏天) are read in; default DEFAULT_TIME_ZONE"),
       imageWeight: z.number().min(0).max(1).default(0.5).describe("with imageId: the image's share of the combined query"),
       exclude: z
         .array(z.string().trim().min(1).max(64))

@@ -38,6 +38,17 @@ export const searchResponseSchema = z.object({
   model: z.string().describe('name@version of the model pack that ranked the hits'),
   query: z.string().optional().describe('the normalised text query'),
   mode: z.enum(['semantic', 'ocr', 'hybrid']).optional().describe('how a text query was answered'),
+  parsed: z
+    .object({
+      text: z.string().describe('what was searched'),
+      excluded: z.array(z.string()).describe('concepts left out ("-word", exclude)'),
+      dates: z
+        .object({ phrase: z.string(), from: z.iso.datetime(), to: z.iso.datetime() })
+        .nullable()
+        .describe('the date phrase understood and the capture-date range it became'),
+    })
+    .optional()
+    .describe('text queries: how the query was read'),
   hits: z.array(searchHitSchema),
   noGoodMatch: z.boolean().describe('no hit of this page is a good match (every relevance below 0.5), or there is none'),
   nextCursor: z.string().nullable(),
