@@ -1,16 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { timeZoneSchema } from '../util/timeZone';
 
-/** An IANA time zone name the runtime knows (Asia/Shanghai). */
-export const timeZoneSchema = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a known IANA time zone (e.g. Asia/Shanghai)');
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const optionalString = z
   .string()

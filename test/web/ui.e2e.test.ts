@@ -179,8 +179,11 @@ describe('web page in a real browser', () => {
     await page.close();
   });
 
-  test('filters narrow the results', async () => {
+  test('filters narrow the results; dates and exclusions in the words are read as filters, and the page says how', async () => {
     const page = await openPage();
+    await page.getByRole('searchbox').fill('去年夏天的红色 -蓝色');
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '拍摄于 去年夏天' }).filter({ hasText: '排除 蓝色' }).waitFor();
     await page.getByLabel('相册 Album').fill('别的相册');
     await page.getByRole('searchbox').fill('红色');
     await page.getByRole('button', { name: '搜索', exact: true }).click();

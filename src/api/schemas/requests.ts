@@ -5,7 +5,7 @@ import { nulAt, NUL_MESSAGE } from '../../util/nul';
 import { UUID_RE } from '../../util/uuid';
 import { SUBSCRIBABLE_EVENTS } from '../../events/events';
 import { OPERATOR_SCOPES, SCOPES, TENANT_SCOPES } from '../../auth/principal';
-import { timeZoneSchema } from '../../config/env';
+import { timeZoneSchema } from '../../util/timeZone';
 
 /** Request shapes: validated here, and the source of the OpenAPI document's request bodies. */
 export interface Limits {

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { searchByUpload, searchText, type Filters, type Hit, type SearchMode } from '../api';
+import { searchByUpload, searchText, type Filters, type Hit, type SearchMode, type SearchPage } from '../api';
 import { FiltersForm } from '../components/FiltersForm';
 import { GOOD_MATCH, Grid } from '../components/Grid';
 import { ImageDialog } from '../components/ImageDialog';
@@ -31,7 +31,7 @@ export function SearchView() {
       setHits(more ? [...hits, ...page.hits] : page.hits);
       if (!more) setNoGoodMatch(page.noGoodMatch);
       setCursor(page.nextCursor);
-      setStatus(`${more ? hits.length + page.hits.length : page.hits.length} 张图片 (${page.tookMs} ms)`);
+      setStatus(`${more ? hits.length + page.hits.length : page.hits.length} 张图片 (${page.tookMs} ms)${readAs(page.parsed)}`);
     } catch (e) {
       setStatus(message(e));
     } finally {
@@ -153,4 +153,15 @@ export function SearchView() {
       )}
     </section>
   );
+}
+
+/** How the service read the query, when it read more than words: the dates it named, what it left out. */
+function readAs(parsed: SearchPage['parsed']): string {
+  if (!parsed) return '';
+  const day = (iso: string) => new Date(iso).toLocaleDateString('zh-CN');
+  const parts = [
+    ...(parsed.dates ? [`拍摄于 ${parsed.dates.phrase}（${day(parsed.dates.from)}–${day(parsed.dates.to)}）`] : []),
+    ...(parsed.excluded.length ? [`排除 ${parsed.excluded.join('、')}`] : []),
+  ];
+  return parts.length ? `；${parts.join('；')}` : '';
 }
