@@ -42,6 +42,8 @@ export interface TextQueryOptions {
   alsoLike?: { imageId: string; owner: string | undefined; weight: number } | undefined;
   /** IANA zone the query's dates ("昨天", "上个月") are read in; UTC when not given. */
   timeZone?: string | undefined;
+  /** False: dates in the words are searched as words. */
+  readDates?: boolean | undefined;
   now?: Date;
 }
 
@@ -194,7 +196,7 @@ export class SearchService {
     const excluded = [...split.excluded, ...(options.exclude ?? [])];
     // Dates the request gives win over dates in the words; then the words are searched as they are.
     const { text, dates } =
-      filters.takenFrom || filters.takenTo
+      filters.takenFrom || filters.takenTo || options.readDates === false
         ? { text: split.text, dates: null }
         : parseQueryDates(split.text, options.now ?? new Date(), options.timeZone ?? 'UTC');
     // A query that is only a date ("去年夏天") searches its phrase too: a summer looks like one.

@@ -112,6 +112,9 @@ describe('relevance and "no good match" (real PostgreSQL, over HTTP)', () => {
     // A filter the request gives wins over a date in the words, which are then searched as they are.
     const given = await search({ query: '去年夏天', filters: { owner: 'rita', takenFrom: `${year - 1}-10-01` } });
     expect(given.parsed.dates).toBeNull();
+    // Or when asked: a sign reading 周末特价 is searched for its words.
+    const words = await search({ query: '周末特价', readDates: false });
+    expect(words.parsed).toEqual({ text: '周末特价', excluded: [], dates: null });
   });
 
   test('image queries are measured against images: the same photo is a good match', async () => {

@@ -38,7 +38,12 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
       const mode = body.mode ?? d.defaultMode;
       const alsoLike = body.imageId ? { imageId: body.imageId, owner, weight: body.imageWeight } : undefined;
       const timeZone = body.timeZone ?? d.defaultTimeZone;
-      const result = await d.search.byText(body.query, body.filters, page(body), mode, { exclude: body.exclude, alsoLike, timeZone });
+      const result = await d.search.byText(body.query, body.filters, page(body), mode, {
+        exclude: body.exclude,
+        alsoLike,
+        timeZone,
+        readDates: body.readDates,
+      });
       return { query: body.query, mode, parsed: result.parsed, ...(await respond(result, start, { caption: body.caption })) };
     },
     searchImage: async ({ req, body, owner }) => {

@@ -157,6 +157,10 @@ export function textSearchSchema(limits: Limits) {
       ...pagingShape(limits),
       caption: z.boolean().default(false),
       imageId: imageIdSchema.optional().describe('an indexed image the photos should also look like ("like this one, but at night")'),
+      readDates: z
+        .boolean()
+        .default(true)
+        .describe('read dates in the words (去年夏天, 上个月) as a capture-date range; false searches them as words (a sign reading 周末特价)'),
       timeZone: timeZoneSchema.optional().describe("IANA time zone the query's dates (昨天, 上个月, 去年夏天) are read in; default DEFAULT_TIME_ZONE"),
       imageWeight: z.number().min(0).max(1).default(0.5).describe("with imageId: the image's share of the combined query"),
       exclude: z
