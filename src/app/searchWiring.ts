@@ -46,6 +46,7 @@ export function wireSearch(w: Wiring): SearchWiring {
   const calibration = new RelevanceCalibration({
     sampleImages: async (m, n) => (await m.images.retrieve(await repos.images.sampleIndexedIds(n))).map((p) => p.vector),
     textVectors: (pack) => tagger.labels(pack),
+    textVectorsReady: (pack) => tagger.hasLabels(pack),
   });
   const search = new SearchService(
     repos.images,

@@ -34,6 +34,7 @@ export interface LabelMatrix {
  */
 export class AutoTagger {
   private matrix: Promise<LabelMatrix> | null = null;
+  private readyFor: string | null = null;
 
   constructor(
     private readonly settings: AutoTagSettings = DEFAULT_AUTO_TAGS,
@@ -67,6 +68,11 @@ export class AutoTagger {
     return out;
   }
 
+  /** Whether this pack's prompt vectors are encoded already. */
+  hasLabels(pack: ModelPack): boolean {
+    return this.readyFor === pack.key;
+  }
+
   /** The vocabulary's prompt vectors for this pack, row after row (relevance calibration reads them as unrelated texts). */
   labels(pack: ModelPack): Promise<LabelMatrix> {
     if (!this.matrix) this.matrix = this.encode(pack);
@@ -87,6 +93,7 @@ export class AutoTagger {
         const vectors = await pack.text.encode(prompts.slice(at, at + ENCODE_SLICE), 'background');
         vectors.forEach((v, k) => flat.set(v, (at + k) * dim));
       }
+      this.readyFor = pack.key;
       return { packKey: pack.key, dim, vectors: flat };
     } catch (e) {
       this.matrix = null;

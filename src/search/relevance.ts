@@ -62,29 +62,56 @@ export interface CalibrationSources {
   sampleImages(model: ModelInUse, n: number): Promise<Float32Array[]>;
   /** The unrelated texts' vectors, row after row: the auto-tag vocabulary's prompts. */
   textVectors(pack: ModelPack): Promise<{ dim: number; vectors: Float32Array }>;
+  /** Whether textVectors answers at once (encoding the vocabulary takes seconds on a real pack). */
+  textVectorsReady(pack: ModelPack): boolean;
 }
 
 const SAMPLE = 256;
 
+interface Learning {
+  pack: string;
+  images: number;
+  /** When the library was last sampled for it. */
+  at: number;
+  scale: Promise<RelevanceScale>;
+}
+
 /**
  * Learns each pack's null distributions without labelled data, from the library itself: a sample of its
  * images scored against the vocabulary's 1,248 prompts (almost every such pair unrelated), and against each
- * other. Learnt again when the pack changes or the library has doubled since (up to SAMPLE images).
+ * other. Learnt again when the pack changes or the library has doubled since (up to SAMPLE images, looked
+ * at no more often than `resampleMs`). A search never waits for the vocabulary to be encoded: until it is,
+ * relevance is uncalibrated (the cosine itself).
  */
 export class RelevanceCalibration {
-  private learnt: { pack: string; images: number; scale: Promise<RelevanceScale> } | null = null;
+  private learning: Learning | null = null;
+  private settled: { pack: string; scale: RelevanceScale } | null = null;
 
-  constructor(private readonly sources: CalibrationSources) {}
+  constructor(
+    private readonly sources: CalibrationSources,
+    private readonly resampleMs = 60_000,
+  ) {}
 
   async scale(model: ModelInUse): Promise<RelevanceScale | null> {
-    const current = this.learnt;
-    if (current && current.pack === model.pack.key && current.images >= SAMPLE) return current.scale;
+    const { pack } = model;
+    const current = this.learning?.pack === pack.key ? this.learning : null;
+    if (current && (current.images >= SAMPLE || Date.now() - current.at < this.resampleMs)) return current.scale;
+    if (!this.sources.textVectorsReady(pack)) {
+      void this.sources.textVectors(pack).catch(() => undefined);
+      return this.settled?.pack === pack.key ? this.settled.scale : null;
+    }
     const images = await this.sources.sampleImages(model, SAMPLE);
     if (images.length === 0) return null;
-    if (current && current.pack === model.pack.key && images.length < current.images * 2) return current.scale;
-    const scale = this.learn(model.pack, images);
-    this.learnt = { pack: model.pack.key, images: images.length, scale };
-    scale.catch(() => (this.learnt = null));
+    if (current && images.length < current.images * 2) {
+      current.at = Date.now();
+      return current.scale;
+    }
+    const scale = this.learn(pack, images);
+    this.learning = { pack: pack.key, images: images.length, at: Date.now(), scale };
+    scale.then(
+      (s) => (this.settled = { pack: pack.key, scale: s }),
+      () => (this.learning = null),
+    );
     return scale;
   }
 

@@ -29,11 +29,21 @@ describe('relevance: how far a score stands above what unrelated pairs score', (
     let library = [unit(1, 0, 0), unit(0, 1, 0)];
     let sampled = 0;
     let encoded = 0;
-    const calibration = new RelevanceCalibration({
-      sampleImages: () => (sampled++, Promise.resolve(library)),
-      textVectors: () => (encoded++, Promise.resolve({ dim: 3, vectors: texts })),
-    });
+    let ready = false;
+    const calibration = new RelevanceCalibration(
+      {
+        sampleImages: () => (sampled++, Promise.resolve(library)),
+        textVectors: () => (encoded++, Promise.resolve({ dim: 3, vectors: texts })),
+        textVectorsReady: () => ready,
+      },
+      0,
+    );
     const model = (key: string) => ({ pack: { key } as ModelPack }) as ModelInUse;
+    // The vocabulary is not encoded yet: no search waits for it; it is started, and relevance is uncalibrated meanwhile.
+    expect(await calibration.scale(model('a@1'))).toBeNull();
+    expect([encoded, sampled]).toEqual([1, 0]);
+    ready = true;
+    encoded = 0;
     const first = (await calibration.scale(model('a@1')))!;
     // Two images × three texts: cosines 1, 0, 0, 0, 1, 0.
     expect(first.text).toEqual({ mean: 2 / 6, std: expect.closeTo(Math.sqrt(2 / 6 - 1 / 9), 6), pairs: 6 });
