@@ -48,6 +48,17 @@ export async function syncMarkedPayloads(images: ImageRepository, model: ModelSo
   }
 }
 
+/** Whether any stored point of the row's asset has a payload other than the row's (points: read already, or read now). */
+async function differs(collection: VectorCollection, row: ImageRow, points?: Map<string, PointPayload>): Promise<boolean> {
+  const ids = assetPointIds(row);
+  const stored = points ?? new Map((await collection.retrieve(ids)).map((p) => [p.id, p.payload]));
+  const want = comparable(imagePayload(row));
+  return ids.some((id) => {
+    const got = stored.get(id);
+    return got !== undefined && comparable(got) !== want;
+  });
+}
+
 /**
  * Every indexed image whose points' payload differs from its row (what the search filters read would
  * miss or wrongly find it), page by page; with `fix`, the payload is written again from the row.
@@ -60,14 +71,13 @@ export async function payloadDrift(images: ImageRepository, collection: VectorCo
     after = rows.at(-1)!.id;
     const points = new Map((await collection.retrieve(rows.flatMap(assetPointIds))).map((p) => [p.id, p.payload]));
     for (const row of rows) {
-      const want = comparable(imagePayload(row));
-      const stale = assetPointIds(row).some((id) => {
-        const got = points.get(id);
-        return got !== undefined && comparable(got) !== want;
-      });
-      if (!stale) continue;
+      if (!(await differs(collection, row, points))) continue;
+      // Read both again: a background stage may have changed row and payload between the two reads above,
+      // and writing the payload of the row as it was read would undo its change.
+      const fresh = await images.findById(row.id);
+      if (!fresh || fresh.deletedAt || !(await differs(collection, fresh))) continue;
       drifted.push(row.id);
-      if (fix) await pushPayload(collection, row);
+      if (fix) await pushPayload(collection, fresh);
     }
   }
 }
