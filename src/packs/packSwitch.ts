@@ -79,7 +79,7 @@ export class PackSwitch<P extends ServingPack = ServingPack> {
     try {
       active.replace(loaded.model);
       this.serving = loaded;
-      // Queued before ingest resumes: whoever sees the new pack answer also finds its re-index job.
+      // Queued before ingest resumes: the re-index is the first work ingest does on the new pack.
       reindexJobId = await ingest.reindex();
     } finally {
       ingest.resume();

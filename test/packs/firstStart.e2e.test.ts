@@ -119,8 +119,11 @@ describe('the real model on first start', () => {
         expect(res.status).toBe(200);
         return String(res.body.model).startsWith('chinese-clip-vit-base-patch16-quantized@') ? true : undefined;
       });
-      const jobs = await s.call('GET', '/v1/admin/jobs?limit=10');
-      expect((jobs.body.jobs as { kind: string }[]).filter((j) => j.kind === 'reindex')).toHaveLength(2);
+      // Its re-index job is queued as the switch completes (a search may see the new pack a moment before).
+      await until('the second re-index job', async () => {
+        const jobs = await s.call('GET', '/v1/admin/jobs?limit=10');
+        return (jobs.body.jobs as { kind: string }[]).filter((j) => j.kind === 'reindex').length === 2 ? true : undefined;
+      });
       // Not a terminal: JSON lines, for a log collector.
       expect(
         log
