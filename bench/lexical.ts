@@ -10,10 +10,10 @@ import { Client } from 'pg';
 import { cliConfig, openDatabase } from '../src/cli/services';
 import type { OcrQuery } from '../src/db/repositories';
 import { tempDirForCluster } from '../src/db/localPostgres';
-import { foldText, indexTokens, queryTokens, runPairs } from '../src/ocr/textTokens';
+import { foldText, queryTokens, runPairs } from '../src/ocr/textTokens';
 import { envNumber } from './harness';
 import { LEXICAL_PAIRS, type PairKind } from './lexicalPairs';
-import { syntheticOcrLines } from './ocrLines';
+import { insertOcrTexts, syntheticOcrLines } from './ocrLines';
 import { round, summarize, timed, writeBenchResults } from './stats';
 
 const OWNER = 'bench';
@@ -48,20 +48,7 @@ async function insertTexts(db: Client, texts: readonly string[]): Promise<string
        SELECT id, $2, repeat('0', 64), 'folder', id::text, 'image/jpeg', 1, 1, 1, 'indexed', now() FROM unnest($1::uuid[]) AS u(id)`,
       [pageIds, OWNER],
     );
-    await db.query(
-      `INSERT INTO image_texts (image_id, engine, lines, content, tokens)
-       SELECT id, 'bench', '[]'::jsonb, c, array_to_tsvector(t::text[]) FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, c, t)`,
-      [
-        pageIds,
-        page.map((t) => foldText(t)),
-        page.map(
-          (t) =>
-            `{${indexTokens(t)
-              .map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`)
-              .join(',')}}`,
-        ),
-      ],
-    );
+    await insertOcrTexts(db, pageIds, page);
   }
   return ids;
 }

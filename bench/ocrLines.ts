@@ -1,3 +1,6 @@
+import type { Client } from 'pg';
+import { foldText, indexTokens } from '../src/ocr/textTokens';
+
 /** Words of signs, receipts, menus and screenshots that synthetic OCR lines are made of. */
 const POOL = [
   '北京',
@@ -50,4 +53,22 @@ export function syntheticOcrLines(seed: number): () => string {
     return s % n;
   };
   return () => Array.from({ length: 3 + rand(5) }, () => (rand(5) === 0 ? String(rand(100000)) : POOL[rand(POOL.length)]!)).join('');
+}
+
+/** Stores texts as OCR would (folded content, token vector) for the given image ids, in one statement. */
+export async function insertOcrTexts(db: Client, ids: readonly string[], texts: readonly string[]): Promise<void> {
+  await db.query(
+    `INSERT INTO image_texts (image_id, engine, lines, content, tokens)
+     SELECT id, 'bench', '[]'::jsonb, c, array_to_tsvector(t::text[]) FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, c, t)`,
+    [
+      ids,
+      texts.map((t) => foldText(t)),
+      texts.map(
+        (t) =>
+          `{${indexTokens(t)
+            .map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`)
+            .join(',')}}`,
+      ),
+    ],
+  );
 }

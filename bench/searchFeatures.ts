@@ -11,10 +11,9 @@ import { Client } from 'pg';
 import { makeTestPack } from '../scripts/test-pack/make';
 import { cliConfig, startServices } from '../src/cli/services';
 import { startLocalPostgres, tempDirForCluster } from '../src/db/localPostgres';
-import { foldText, indexTokens } from '../src/ocr/textTokens';
 import { createLogger } from '../src/util/logger';
 import { envNumber } from './harness';
-import { syntheticOcrLines } from './ocrLines';
+import { insertOcrTexts, syntheticOcrLines } from './ocrLines';
 import { listen } from './query';
 import { round, summarize, timed, writeBenchResults } from './stats';
 
@@ -74,20 +73,7 @@ export async function benchSearchFeatures(images: number, requests: number) {
          FROM unnest($1::uuid[], $4::float8[]) AS u(id, t)`,
         [ids, OWNER, s.pack.key, taken],
       );
-      await db.query(
-        `INSERT INTO image_texts (image_id, engine, lines, content, tokens)
-         SELECT id, 'bench', '[]'::jsonb, c, array_to_tsvector(t::text[]) FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, c, t)`,
-        [
-          ids,
-          texts.map((t) => foldText(t)),
-          texts.map(
-            (t) =>
-              `{${indexTokens(t)
-                .map((x) => `"${x.replace(/["\\]/g, '\\$&')}"`)
-                .join(',')}}`,
-          ),
-        ],
-      );
+      await insertOcrTexts(db, ids, texts);
       await s.images.upsert(ids.map((id, k) => ({ id, vector: randomUnit(dim), payload: { owner: OWNER, albums: [], takenAt: taken[k] } })));
     }
     await db.query('ANALYZE');
