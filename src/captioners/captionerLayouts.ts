@@ -8,16 +8,12 @@ export type CaptionerRole = 'caption' | 'translate';
 export const CAPTIONER_DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
 export type CaptionerDtype = (typeof CAPTIONER_DTYPES)[number];
 
-/**
- * The model types each role accepts, and whether this service runs them yet. Florence-2 and Qwen2-VL
- * need their own processors and prompts (not the image-to-text pipeline); their files are planned
- * like the others', but an install stops before downloading them rather than leave a pack that cannot caption.
- */
-const MODEL_TYPES: Record<string, { role: CaptionerRole; runs: boolean }> = {
-  'vision-encoder-decoder': { role: 'caption', runs: true },
-  florence2: { role: 'caption', runs: false },
-  qwen2_vl: { role: 'caption', runs: false },
-  marian: { role: 'translate', runs: true },
+/** The model types each role accepts (a captioning layout runs as describers.ts drives it). */
+const MODEL_TYPES: Record<string, CaptionerRole> = {
+  'vision-encoder-decoder': 'caption',
+  florence2: 'caption',
+  qwen2_vl: 'caption',
+  marian: 'translate',
 };
 
 export interface ModelConfig {
@@ -30,15 +26,11 @@ export function checkModelType(config: ModelConfig, role: CaptionerRole, repo: s
   const type = config.model_type ?? '(none)';
   const known = MODEL_TYPES[type];
   const wanted = Object.entries(MODEL_TYPES)
-    .filter(([, t]) => t.role === role)
+    .filter(([, r]) => r === role)
     .map(([name]) => name)
     .join(', ');
   const what = role === 'caption' ? 'an image captioner' : 'a translator';
-  if (!known || known.role !== role) throw new ModelInstallError(`${repo} has model_type ${type}, which is not ${what} (expected one of: ${wanted})`);
-  if (!known.runs)
-    throw new ModelInstallError(
-      `${repo} (${type}) is a captioner layout this version plans but does not run yet; install the caption-then-translate pack (npm run models:fetch -- --captioner vit-gpt2)`,
-    );
+  if (known !== role) throw new ModelInstallError(`${repo} has model_type ${type}, which is not ${what} (expected one of: ${wanted})`);
   return type;
 }
 

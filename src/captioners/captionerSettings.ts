@@ -7,8 +7,8 @@ import type { CaptionerInstallOptions, CaptionerSource } from './installCaptione
 
 /**
  * The captioner packs `models:fetch -- --captioner [name]` knows. vit-gpt2 is the fast CPU chain: an
- * English captioner, then Marian English→Chinese. Florence-2 and Qwen2-VL are planned (their files are
- * derived like the others') but not run by this version; MODELS_CAPTIONER may also name any repository.
+ * English captioner, then Marian English→Chinese; Florence-2 is a better English captioner in the same
+ * chain; Qwen2-VL writes Chinese itself (a GPU box's model). MODELS_CAPTIONER may also name any repository.
  */
 export const CAPTIONER_PRESETS = {
   'vit-gpt2': { caption: 'Xenova/vit-gpt2-image-captioning', translate: 'Xenova/opus-mt-en-zh', dtype: 'q8' },

@@ -3,6 +3,7 @@ import type { DerivativeStore } from '../images/derivativeStore';
 import { CaptionUnavailable, type Captioner, type MadeCaption } from '../search/captions';
 import type { ImageRecord } from '../search/imageRecord';
 import type { CaptionerModel } from './captionerManifest';
+import { firstText, loadDescriber, localTransformers } from './describers';
 
 type Generate = (input: string) => Promise<string>;
 
@@ -16,9 +17,9 @@ export interface CaptionerSpec {
 }
 
 /**
- * Runs a captioner pack with transformers.js from its local folder, never from the hub: the image-to-text
- * pipeline describes the photo, and where the pack has a translator, the translation pipeline turns the
- * (English) description into Chinese, the original kept beside it.
+ * Runs a captioner pack with transformers.js from its local folder, never from the hub: the captioning
+ * model describes the photo as its layout needs (describers.ts), and where the pack has a translator, the
+ * translation pipeline turns the (English) description into Chinese, the original kept beside it.
  */
 export class PackCaptioner implements Captioner {
   readonly model: string;
@@ -34,20 +35,19 @@ export class PackCaptioner implements Captioner {
   /** Loads the models; fails fast with a readable reason when a folder is not a usable model. */
   load(): Promise<{ caption: Generate; translate: Generate | null }> {
     this.loaded ??= (async () => {
-      const { pipeline, env } = await import('@huggingface/transformers');
-      env.allowRemoteModels = false;
-      env.allowLocalModels = true;
       const dirOf = (role: CaptionerModel['role']) => this.spec.models.find((m) => m.role === role);
       const captioner = dirOf('caption');
-      if (!captioner) throw new CaptionUnavailable('the captioner pack has no captioning model');
-      const options = (m: Pick<CaptionerModel, 'dtype'>) => ({ local_files_only: true, dtype: m.dtype });
-      const max_new_tokens = this.spec.maxNewTokens;
-      const describe = await pipeline('image-to-text', path.join(this.spec.dir, captioner.dir), options(captioner));
-      const caption: Generate = async (file) => firstText(await describe(file, { max_new_tokens }), 'generated_text');
+      if (!captioner) throw new CaptionUnavailable('the captioning pack has no captioning model');
+      const maxNewTokens = this.spec.maxNewTokens;
+      const caption = await loadDescriber(path.join(this.spec.dir, captioner.dir), { dtype: captioner.dtype, maxNewTokens });
       const translator = dirOf('translate');
       if (!translator) return { caption, translate: null };
-      const translatePipe = await pipeline('translation', path.join(this.spec.dir, translator.dir), options(translator));
-      return { caption, translate: async (text) => firstText(await translatePipe(text, { max_new_tokens }), 'translation_text') };
+      const { pipeline } = await localTransformers();
+      const translatePipe = await pipeline('translation', path.join(this.spec.dir, translator.dir), { local_files_only: true, dtype: translator.dtype });
+      return {
+        caption,
+        translate: async (text) => firstText(await translatePipe(text, { max_new_tokens: maxNewTokens }), 'translation_text'),
+      };
     })();
     this.loaded.catch(() => (this.loaded = null));
     return this.loaded;
@@ -68,10 +68,4 @@ export class PackCaptioner implements Captioner {
     if (!this.derivatives) throw new CaptionUnavailable('this captioner reads files, not stored images');
     return this.describe(this.derivatives.pathFor('preview', image.id));
   }
-}
-
-function firstText(out: unknown, key: 'generated_text' | 'translation_text'): string {
-  const first = (Array.isArray(out) ? out[0] : out) as Record<string, unknown> | undefined;
-  const text = first?.[key];
-  return typeof text === 'string' ? text.trim() : '';
 }

@@ -1,8 +1,9 @@
-import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { captionFor, englishCaptionFor, makeTestCaptioner } from '../../scripts/test-pack/makeCaptioner';
 import { makeTestTranslator } from '../../scripts/test-pack/makeTranslator';
+import { makeTestFlorence2, makeTestQwen2Vl } from '../../scripts/test-pack/makeVlm';
 import { captionerFiles } from '../../src/captioners/captionerLayouts';
 import { captionerOptionsFromEnv } from '../../src/captioners/captionerSettings';
 import { readCaptionerManifest } from '../../src/captioners/captionerManifest';
@@ -147,7 +148,7 @@ describe('models:fetch --captioner from a hub on loopback', () => {
     expect((await readdir(path.join(modelsDir, 'captioners'))).filter((f) => f.startsWith('.staging'))).toEqual([]);
   }, 60_000);
 
-  test('Qwen2-VL: files planned from config.json as transformers.js opens them (external data included); the install says plainly it does not run it yet', async () => {
+  test('Qwen2-VL: files planned from config.json as transformers.js opens them, external data included', async () => {
     const listing = (paths: string[]): SourceFile[] => paths.map((p) => ({ path: p, size: 1 }));
     const qwen = {
       model_type: 'qwen2_vl',
@@ -187,16 +188,68 @@ describe('models:fetch --captioner from a hub on loopback', () => {
         'tokenizer_config.json',
       ].sort(),
     );
-    const qwenRepo: RepoFiles = new Map([['config.json', Buffer.from(JSON.stringify(qwen))]]);
-    hub.add('onnx-community/Qwen2-VL-2B-Instruct', qwenRepo);
+  });
+
+  test('Qwen2-VL installs as a pack that writes Chinese itself: the chat template, a Chinese instruction, the q4 graphs only', async () => {
+    const repoName = 'onnx-community/Qwen2-VL-2B-Instruct';
+    const dir = await tempDir('qwen');
+    await makeTestQwen2Vl(dir, '');
+    await makeTestQwen2Vl(dir, '_q4');
+    hub.add(repoName, await folderFiles(dir));
     const modelsDir = await tempDir('models');
-    await mkdir(modelsDir, { recursive: true });
-    await writeFile(path.join(modelsDir, 'keep'), '');
-    await expect(installCaptioner(await options({}, 'qwen2-vl', modelsDir))).rejects.toThrow(
-      /qwen2_vl\) is a captioner layout this version plans but does not run yet/,
+    const installed = await installCaptioner(await options({}, 'qwen2-vl', modelsDir));
+    expect(installed.sample).toBe(captionFor('red'));
+    expect(installed.manifest).toMatchObject({
+      name: 'qwen2-vl-q4',
+      language: 'zh',
+      models: [{ role: 'caption', repo: repoName, modelType: 'qwen2_vl', dtype: 'q4' }],
+    });
+    expect(installed.manifest.files.map((f) => f.path).sort()).toEqual(
+      [
+        'caption/chat_template.json',
+        'caption/config.json',
+        'caption/generation_config.json',
+        'caption/onnx/decoder_model_merged_q4.onnx',
+        'caption/onnx/embed_tokens_q4.onnx',
+        'caption/onnx/vision_encoder_q4.onnx',
+        'caption/preprocessor_config.json',
+        'caption/tokenizer.json',
+        'caption/tokenizer_config.json',
+      ].sort(),
     );
-    // Stopped after config.json: no graph was asked for.
-    expect(hub.requests.filter((r) => r.url.includes('Qwen2-VL') && r.url.includes('.onnx'))).toEqual([]);
+    const pack = new PackCaptioner({ model: 'm', dir: installed.dir, ...(await readCaptionerManifest(installed.dir)) }, null);
+    const purple = await pack.describe(await colourFile(await tempDir('img'), { r: 140, g: 30, b: 190 }));
+    expect(purple).toEqual({ text: captionFor('purple'), original: null, score: null });
+  }, 60_000);
+
+  test('Florence-2 installs with the translator: its caption task in English, then Chinese, the English kept', async () => {
+    const dir = await tempDir('florence');
+    await makeTestFlorence2(dir, '');
+    await makeTestFlorence2(dir, '_quantized');
+    hub.add('onnx-community/Florence-2-base-ft', await folderFiles(dir));
+    const installed = await installCaptioner(await options({}, 'florence2'));
+    expect(installed.manifest).toMatchObject({
+      name: 'florence2-q8',
+      language: 'zh',
+      models: [
+        { role: 'caption', modelType: 'florence2', dtype: 'q8' },
+        { role: 'translate', repo: TRANSLATOR, modelType: 'marian' },
+      ],
+    });
+    expect(
+      installed.manifest.files
+        .filter((f) => f.path.startsWith('caption/onnx/'))
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual([
+      'caption/onnx/decoder_model_merged_quantized.onnx',
+      'caption/onnx/embed_tokens_quantized.onnx',
+      'caption/onnx/encoder_model_quantized.onnx',
+      'caption/onnx/vision_encoder_quantized.onnx',
+    ]);
+    const pack = new PackCaptioner({ model: 'm', dir: installed.dir, ...(await readCaptionerManifest(installed.dir)) }, null);
+    const yellow = await pack.describe(await colourFile(await tempDir('img'), { r: 240, g: 225, b: 30 }));
+    expect(yellow).toEqual({ text: captionFor('yellow'), original: englishCaptionFor('yellow'), score: null });
   }, 60_000);
 
   test('the service captions every image with the active pack in Chinese, the English kept; the caption stage counts them', async () => {
