@@ -9,6 +9,8 @@ export class GraphBuilder {
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private readonly valueInfos: onnx.IValueInfoProto[] = [];
   private counter = 0;
+  /** onnxruntime's contrib ops (com.microsoft), e.g. MatMulNBits, when a graph uses them. */
+  private contrib = false;
 
   constructor(
     private readonly name: string,
@@ -32,7 +34,8 @@ export class GraphBuilder {
   floatConst(values: ArrayLike<number>, dims: number[]): string {
     const name = `c${this.counter++}`;
     // raw_data (little-endian bytes) keeps large weight tensors compact to build and to store.
-    const data = Float32Array.from(values);
+    // Float32Array.from over a typed array lists its values first: past ~100M values that list cannot be made.
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
     this.initializers.push({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
@@ -57,11 +60,26 @@ export class GraphBuilder {
     return out;
   }
 
+  /** A raw tensor (quantised weights: int8, or 4-bit values packed two to a byte as uint8). */
+  rawConst(dataType: onnx.TensorProto.DataType, bytes: Uint8Array, dims: number[]): string {
+    const name = `c${this.counter++}`;
+    this.initializers.push({ name, dataType, dims, rawData: bytes });
+    return name;
+  }
+
+  /** An op of onnxruntime's com.microsoft domain (what its quantisers write). */
+  contribOp(opType: string, inputs: string[], attributes: onnx.IAttributeProto[] = []): string {
+    this.contrib = true;
+    const out = `t${this.counter++}`;
+    this.nodes.push({ opType, domain: 'com.microsoft', input: inputs, output: [out], attribute: attributes, name: `${opType}_${this.counter++}` });
+    return out;
+  }
+
   encode(): Uint8Array {
     const model: onnx.IModelProto = {
       irVersion: 8,
       producerName: 'image-search test pack',
-      opsetImport: [{ domain: '', version: this.opset }],
+      opsetImport: [{ domain: '', version: this.opset }, ...(this.contrib ? [{ domain: 'com.microsoft', version: 1 }] : [])],
       graph: {
         name: this.name,
         node: this.nodes,

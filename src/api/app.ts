@@ -76,6 +76,7 @@ export function createApp(s: ApiServices, opts: AppOptions): Express {
       purgeOwner: (owner) => s.purgeOwner(owner),
       keys: s.keys,
       pull: s.pull,
+      pullCaptions: s.pullCaptions,
     }),
   };
   mountRoutes(app, handlers, {

@@ -11,6 +11,7 @@ import type { ModelPack } from '../models/modelPack';
 import type { Metrics } from '../observability/metrics';
 import type { InstallStatus } from '../packs/installProgress';
 import type { EncoderPool } from '../remoteEncoders/encoderPool';
+import type { PullCaptions } from '../remoteEncoders/pullCaptions';
 import type { PullEncoding } from '../remoteEncoders/pullEncoding';
 import type { CaptionService } from '../search/captions';
 import type { SearchMode, SearchService } from '../search/searchService';
@@ -61,6 +62,7 @@ export interface ApiServices {
   provisioning: { readonly status: InstallStatus | null };
   readonly encoders: Pick<EncoderPool, 'status'> | null;
   pull: Pick<PullEncoding, 'lease' | 'answer'> | null;
+  pullCaptions: Pick<PullCaptions, 'lease' | 'answer'> | null;
   keys: ApiKeyService;
   folders: { ownerRoot(owner: string): string | null };
   search: SearchService;

@@ -7,7 +7,7 @@ import { DecodePool } from '../images/decodePool';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { ActiveModel } from '../packs/activeModel';
 import { CaptionService, RetrievalCaptioner, type Captioner } from '../search/captions';
-import { captionerFromConfig } from './captionerWiring';
+import { captionerFromConfig } from '../captioners/activeCaptioner';
 import { RelevanceCalibration } from '../search/relevance';
 import { SearchService } from '../search/searchService';
 import { TextCorpus } from '../search/textCorpus';

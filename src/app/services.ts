@@ -24,6 +24,7 @@ import { OcrStage } from '../ocr/ocrStage';
 import { PackSwitch } from '../packs/packSwitch';
 import { ModelProvisioning } from '../packs/provisioning';
 import type { EncoderPool } from '../remoteEncoders/encoderPool';
+import type { PullCaptions } from '../remoteEncoders/pullCaptions';
 import type { PullEncoding } from '../remoteEncoders/pullEncoding';
 import type { CaptionService } from '../search/captions';
 import type { SearchMode, SearchService } from '../search/searchService';
@@ -64,6 +65,8 @@ export interface Services {
   readonly encoders: EncoderPool | null;
   /** The pull queue's side in this service (PULL_ENCODERS=on): workers lease ingest's batches through it. */
   pull: PullEncoding | null;
+  /** Captions by pull workers with the service's captioner (PULL_ENCODERS=on and a captioner pack). */
+  pullCaptions: PullCaptions | null;
   derivatives: DerivativeStore;
   decodeLimits: DecodeLimits;
   search: SearchService;
@@ -135,7 +138,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const wiring = { config, log, repos, model, derivatives, decodeLimits, closers };
     const { search, texts, captions, tagger, generative } = wireSearch(wiring);
     const deletion = new ImageDeletion({ images: repos.images, model, derivatives, events: dispatcher, log: log.child({ component: 'deletion' }) });
-    const { bus, stages } = wireStages({ ...wiring, ocr, events: dispatcher, metrics, tagger, captioner: generative, extra: hooks.stages ?? [] });
+    const { bus, stages, pullCaptions } = wireStages({ ...wiring, ocr, events: dispatcher, metrics, tagger, captioner: generative, extra: hooks.stages ?? [] });
     const stageCounts = (jobId: string) => stages.counts(jobId);
     const ingest = wireIngest({ ...wiring, ocr, folders, events: dispatcher, published: bus, stageCounts, metrics, pulling: loader.pull !== null });
     const packs = new PackSwitch({
@@ -184,7 +187,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     };
     return {
       ...{ config, log, repos, store, model, packs, provisioning, derivatives, decodeLimits, search, texts, captions, ingest, deletion },
-      ...{ dispatcher, ocr, stages, watcher, folders, keys, metrics, pull: loader.pull },
+      ...{ dispatcher, ocr, stages, watcher, folders, keys, metrics, pull: loader.pull, pullCaptions },
       get pack() {
         return model.current.pack;
       },

@@ -9,6 +9,7 @@ import { followQueries } from '../packs/activeModel';
 import { ImageEventBus } from '../stages/imageEvents';
 import { ImageStages, type ImageStage } from '../stages/imageStages';
 import { QuietTurn } from '../stages/quietTurn';
+import { PullCaptions } from '../remoteEncoders/pullCaptions';
 import { captionStage } from '../search/captionStage';
 import type { Captioner } from '../search/captions';
 import { indexedAnnouncer } from '../webhooks/indexedAnnouncer';
@@ -24,7 +25,7 @@ export interface StageWiring extends Wiring {
 }
 
 /** What follows an image being stored: the image events, their listeners, and the background stages (one line each). */
-export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageStages } {
+export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageStages; pullCaptions: PullCaptions | null } {
   const { config, repos, model, log } = w;
   const stages = w.closers.own(
     new ImageStages({
@@ -53,8 +54,19 @@ export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageS
   const duplicateSettings = { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS };
   if (config.AUTO_TAGS === 'on') stages.register(autoTagStage(w.tagger, repos.images, repos.ocr, model));
   if (config.DUPLICATES === 'on') stages.register(duplicateStage(new DuplicateFinder(repos.duplicates, duplicateSettings), repos.images, model));
-  if (w.captioner)
-    stages.register(captionStage(w.captioner, { images: repos.images, texts: repos.texts, lexical: repos.ocr }, config.CAPTION_BACKGROUND_TIMEOUT_MS));
+  const captioner = w.captioner;
+  const captionRepos = { images: repos.images, texts: repos.texts, lexical: repos.ocr };
+  // With pull workers on, a worker holding the same captioner pack captions instead of this process.
+  const pullCaptions =
+    captioner && config.PULL_ENCODERS === 'on'
+      ? new PullCaptions(() => captioner.model, repos.stageTasks, captionRepos, w.derivatives, {
+          leaseMs: config.PULL_LEASE_SECONDS * 1000,
+          presenceMs: config.PULL_CAPTION_PRESENCE_MS,
+          retryMs: config.STAGE_RETRY_BASE_MS,
+          maxAttempts: config.STAGE_MAX_ATTEMPTS,
+        })
+      : null;
+  if (captioner) stages.register(captionStage(captioner, captionRepos, config.CAPTION_BACKGROUND_TIMEOUT_MS, () => pullCaptions?.connected() ?? false));
   for (const stage of w.extra) stages.register(stage);
-  return { bus, stages };
+  return { bus, stages, pullCaptions };
 }

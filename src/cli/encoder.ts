@@ -1,10 +1,12 @@
 /**
  * npm run encoder — an encoder for one model pack (MODEL_DIR, like the service), in either or both ways:
  * - push (ENCODER_TOKEN): serves encoding on HOST:ENCODER_PORT; services point ENCODER_URLS at it;
- * - pull (SERVICE_URL and WORKER_KEY): leases ingest batches from a service with PULL_ENCODERS=on.
+ * - pull (SERVICE_URL and WORKER_KEY): leases ingest batches from a service with PULL_ENCODERS=on, and
+ *   with a captioner pack installed here, the images the service would caption.
  * ORT_EXECUTION_PROVIDERS=cuda,cpu puts it on a GPU where onnxruntime has one.
  */
 import type { AddressInfo } from 'node:net';
+import { captionerFromConfig } from '../captioners/activeCaptioner';
 import { loadConfig } from '../config/env';
 import { encodeOnce, loadModelPack, packOptionsFrom } from '../models/modelPack';
 import { createEncoderApp } from '../remoteEncoders/encoderServer';
@@ -32,8 +34,10 @@ runMain(async () => {
     const { port } = server.address() as AddressInfo;
     log.info({ url: `http://${config.HOST}:${port}`, pack: pack.key, dim: pack.image.dim }, 'encoder is listening');
   }
-  const worker = pull ? new PullWorker(new ServiceLink(pull.url, pull.key), pack, { idleMs: config.PULL_POLL_MS }, log) : null;
-  if (worker) log.info({ service: pull!.url, pack: pack.key }, 'pull worker is leasing batches');
+  // The captioner pack this machine has (models:fetch -- --captioner): a GPU box captions for the service.
+  const captioner = pull ? captionerFromConfig(config, null) : null;
+  const worker = pull ? new PullWorker(new ServiceLink(pull.url, pull.key), pack, { idleMs: config.PULL_POLL_MS }, log, captioner) : null;
+  if (worker) log.info({ service: pull!.url, pack: pack.key, captioner: captioner?.model ?? null }, 'pull worker is leasing batches');
   // A refused pack ends the worker (and the process) with the service's reason.
   await Promise.race([stopped, worker?.start() ?? stopped]);
   await worker?.stop();

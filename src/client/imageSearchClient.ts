@@ -235,6 +235,10 @@ export class ImageSearchClient implements ClientMethods {
   answerBatch(id: string, body: In<typeof Req.workerAnswerSchema>): Promise<Out<typeof Res.workerAnswerResultSchema>> {
     return this.call('answerBatch', { params: { id }, json: body });
   }
+  readonly leaseCaption = (captioner: string): Promise<Out<typeof Res.captionLeaseResultSchema>> => this.call('leaseCaption', { json: { captioner } });
+  answerCaption(imageId: string, body: In<typeof Req.captionAnswerSchema>): Promise<Out<typeof Res.captionAnswerResultSchema>> {
+    return this.call('answerCaption', { params: { imageId }, json: body });
+  }
 
   // Keys (operator)
   /** A tenant key (owner; scopes search, ingest) or an operator key; `key` is shown only in this answer. */

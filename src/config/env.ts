@@ -106,6 +106,8 @@ export const envSchema = z.object({
   PULL_LOCAL_ENCODER: z.stringbool().default(true),
   /** How often a waiting batch, and an idle queue, are looked at. */
   PULL_POLL_MS: int(100, 10, 60_000),
+  /** A pull worker with the service's captioner that asked within this holds the captions: the local stage steps aside. */
+  PULL_CAPTION_PRESENCE_MS: int(30_000, 1000, 3_600_000),
   /** Pull worker (`npm run encoder` with these set): the service to lease batches from, and its API key (scope "worker"). */
   SERVICE_URL: optionalString,
   WORKER_KEY: optionalString,

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   pull_disabled: { status: 409, description: 'This service queues no batches for pull workers (PULL_ENCODERS=off).' },
   lease_gone: { status: 409, description: 'The batch was answered already, or its lease expired.' },
   pack_mismatch: { status: 409, description: "The worker's model pack is not the one this service indexes with." },
+  captioner_mismatch: { status: 409, description: "The worker's captioner is not the one this service captions with, or the service has none." },
   body_too_large: { status: 413, description: 'The JSON body is over its limit.' },
   upload_limit_file_size: { status: 413, description: 'An uploaded file is over MAX_IMAGE_BYTES (MAX_VIDEO_BYTES for videos).' },
   upload_limit_file_count: { status: 413, description: 'More files than MAX_UPLOAD_FILES.' },

@@ -19,7 +19,12 @@ export const PATHS = { health: '/healthz', text: '/v1/encode/text', image: '/v1/
  * Pull workers (`npm run encoder` with SERVICE_URL): the service's routes they lease ingest batches from
  * and answer them on, with an operator key holding the worker scope. The API declares them from these.
  */
-export const WORKER_ROUTES = { lease: '/v1/workers/lease', answer: '/v1/workers/leases/{id}' } as const;
+export const WORKER_ROUTES = {
+  lease: '/v1/workers/lease',
+  answer: '/v1/workers/leases/{id}',
+  captionLease: '/v1/workers/captions/lease',
+  captionAnswer: '/v1/workers/captions/{imageId}',
+} as const;
 
 /** POST /v1/workers/lease: a pull worker asks for the next ingest batch. */
 export const workerLeaseSchema = z
@@ -54,6 +59,38 @@ export const workerLeaseResultSchema = z.object({
 
 /** POST /v1/workers/leases/:id */
 export const workerAnswerResultSchema = z.object({ id: z.uuid(), accepted: z.literal(true) });
+
+const captionerName = z.string().min(1).max(200).describe("the captioner pack's model name (captioner:name@version); an image is never captioned by another");
+
+/** POST /v1/workers/captions/lease: a pull worker with a captioner pack asks for an image to caption. */
+export const captionLeaseSchema = z.object({ captioner: captionerName }).strict();
+
+/** POST /v1/workers/captions/lease */
+export const captionLeaseResultSchema = z.object({
+  task: z
+    .object({
+      imageId: z.uuid(),
+      captioner: z.string(),
+      expiresInSeconds: z.number().int().describe('answer before this, or the image goes back to the queue'),
+      preview: z.string().describe("the image's 512 px JPEG preview, base64"),
+    })
+    .nullable()
+    .describe('null: no image waits for a caption; ask again later'),
+});
+
+/** POST /v1/workers/captions/:imageId: the caption (or why none could be made) of an image the worker leased. */
+export const captionAnswerSchema = z
+  .object({
+    captioner: captionerName,
+    text: z.string().trim().min(1).max(1000).optional().describe('the caption'),
+    original: z.string().max(1000).nullable().optional().describe('the untranslated caption, when the pack translated it'),
+    error: z.string().min(1).max(500).optional().describe('why no caption could be made; the image is tried again later'),
+  })
+  .strict()
+  .refine((a) => (a.text === undefined) !== (a.error === undefined), { message: 'send either text or error' });
+
+/** POST /v1/workers/captions/:imageId */
+export const captionAnswerResultSchema = z.object({ imageId: z.uuid(), accepted: z.literal(true) });
 
 /** Items one request may carry; the encoder splits them into its own batches. */
 export const MAX_ITEMS = 64;

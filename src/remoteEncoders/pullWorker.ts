@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { ModelPack } from '../models/modelPack';
+import type { MadeCaption } from '../search/captions';
 import type { Logger } from '../util/logger';
 import { floatsToBuffer, tensorsFromBuffer } from './protocol';
 import { ServiceRefusal, type ServiceLink } from './serviceLink';
@@ -8,22 +12,31 @@ export interface PullWorkerSettings {
   idleMs: number;
 }
 
+/** A captioner pack on the worker's machine: it captions the service's images when the service runs the same one. */
+export interface WorkerCaptioner {
+  readonly model: string;
+  describe(file: string): Promise<MadeCaption>;
+}
+
 /**
  * The worker side of pull encoding: leases ingest batches from a service (SERVICE_URL, a key with
  * scope worker), encodes them with this machine's pack and answers. It needs no address of its own,
  * so a desktop behind NAT helps whenever it is awake; a batch it leaves unanswered (asleep, killed)
- * goes back to the queue when its lease expires.
+ * goes back to the queue when its lease expires. With a captioner pack it also captions the service's
+ * images whenever no batch waits (ingest first: captions can follow).
  */
 export class PullWorker {
   private stopped = false;
   private loop: Promise<void> | null = null;
   answered = 0;
+  captioned = 0;
 
   constructor(
     private readonly service: ServiceLink,
     private readonly pack: Pick<ModelPack, 'key' | 'image'>,
     private readonly settings: PullWorkerSettings,
     private readonly log: Logger,
+    private captioner: WorkerCaptioner | null = null,
   ) {}
 
   /** Resolves when stopped, or rejects when the service refuses this worker's pack. */
@@ -41,7 +54,7 @@ export class PullWorker {
   private async work(): Promise<void> {
     while (!this.stopped) {
       try {
-        if (!(await this.once())) await this.idle();
+        if (!(await this.once()) && !(await this.captionOnce())) await this.idle();
       } catch (e) {
         if (e instanceof ServiceRefusal && e.code === 'pack_mismatch') throw e;
         this.log.warn({ err: (e as Error).message }, 'pull worker: request failed; trying again');
@@ -65,6 +78,41 @@ export class PullWorker {
     } catch (e) {
       if (!(e instanceof ServiceRefusal && e.code === 'lease_gone')) throw e;
       this.log.info({ batch: lease.id }, 'pull worker: batch was answered elsewhere meanwhile');
+    }
+    return true;
+  }
+
+  /** One image leased, captioned (or its failure said) and answered; false when none was waiting. */
+  private async captionOnce(): Promise<boolean> {
+    const captioner = this.captioner;
+    if (!captioner) return false;
+    let task;
+    try {
+      ({ task } = await this.service.leaseCaption(captioner.model));
+    } catch (e) {
+      if (!(e instanceof ServiceRefusal && e.code === 'captioner_mismatch')) throw e;
+      // Encoding goes on; only the captions are the service's to make.
+      this.log.warn({ captioner: captioner.model, reason: e.message }, 'pull worker: the service does not take this captioner’s captions');
+      this.captioner = null;
+      return false;
+    }
+    if (!task) return false;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'caption-'));
+    try {
+      const file = path.join(dir, 'preview.jpg');
+      await writeFile(file, Buffer.from(task.preview, 'base64'));
+      const answer = await captioner.describe(file).then(
+        (made) => ({ captioner: captioner.model, text: made.text, original: made.original ?? null }),
+        (e: Error) => ({ captioner: captioner.model, error: e.message.slice(0, 500) || 'caption failed' }),
+      );
+      await this.service.answerCaption(task.imageId, answer);
+      if ('text' in answer) this.captioned++;
+      this.log.info({ image: task.imageId, caption: 'text' in answer ? answer.text : null }, 'pull worker: answered caption');
+    } catch (e) {
+      if (!(e instanceof ServiceRefusal && e.code === 'lease_gone')) throw e;
+      this.log.info({ image: task.imageId }, 'pull worker: image was captioned elsewhere meanwhile');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
     return true;
   }

@@ -1,6 +1,14 @@
 import type { z } from 'zod';
 import { isErrorCode, type ErrorCode } from '../errors/codes';
-import { WORKER_ROUTES, workerAnswerResultSchema, workerLeaseResultSchema, type workerAnswerSchema } from './protocol';
+import {
+  captionAnswerResultSchema,
+  captionLeaseResultSchema,
+  WORKER_ROUTES,
+  workerAnswerResultSchema,
+  workerLeaseResultSchema,
+  type captionAnswerSchema,
+  type workerAnswerSchema,
+} from './protocol';
 
 /** The service refused a worker's request: its status and the error code of the catalogue. */
 export class ServiceRefusal extends Error {
@@ -13,7 +21,7 @@ export class ServiceRefusal extends Error {
   }
 }
 
-/** A pull worker's two calls to the service (SERVICE_URL, WORKER_KEY): lease a batch, answer it. */
+/** A pull worker's calls to the service (SERVICE_URL, WORKER_KEY): lease a batch or an image to caption, answer it. */
 export class ServiceLink {
   private readonly base: string;
 
@@ -44,5 +52,13 @@ export class ServiceLink {
 
   answer(id: string, body: z.input<typeof workerAnswerSchema>): Promise<z.output<typeof workerAnswerResultSchema>> {
     return this.post(WORKER_ROUTES.answer.replace('{id}', encodeURIComponent(id)), body, workerAnswerResultSchema);
+  }
+
+  leaseCaption(captioner: string): Promise<z.output<typeof captionLeaseResultSchema>> {
+    return this.post(WORKER_ROUTES.captionLease, { captioner }, captionLeaseResultSchema);
+  }
+
+  answerCaption(imageId: string, body: z.input<typeof captionAnswerSchema>): Promise<z.output<typeof captionAnswerResultSchema>> {
+    return this.post(WORKER_ROUTES.captionAnswer.replace('{imageId}', encodeURIComponent(imageId)), body, captionAnswerResultSchema);
   }
 }

@@ -2,8 +2,23 @@ import type { ImageRepository, OcrRepository, TextRepository } from '../db/repos
 import { indexedText } from '../ocr/textTokens';
 import type { ImageStage } from '../stages/imageStages';
 import { PermanentFailure } from '../stages/workQueue';
-import { CaptionTimedOut, CaptionUnavailable, withTimeout, type Captioner } from './captions';
+import { CaptionTimedOut, CaptionUnavailable, withTimeout, type Captioner, type MadeCaption } from './captions';
 import { toImageRecord } from './searchService';
+
+export const CAPTION_STAGE = 'captions';
+
+export interface CaptionRepos {
+  images: ImageRepository;
+  texts: TextRepository;
+  lexical: OcrRepository;
+}
+
+/** A caption where `caption: true` finds it at once, and in the lexical index, where a search's words find it. */
+export async function storeCaption(repos: CaptionRepos, imageId: string, model: string, made: MadeCaption): Promise<void> {
+  await repos.texts.saveCaption(imageId, model, made);
+  const { content, tokens } = indexedText(made.text);
+  await repos.lexical.saveWords(imageId, 'caption', model, made.text, content, tokens);
+}
 
 /**
  * Captions made at ingest, in the background behind queries: each indexed image is captioned once per
@@ -12,22 +27,21 @@ import { toImageRecord } from './searchService';
  */
 export function captionStage(
   captioner: Captioner,
-  repos: { images: ImageRepository; texts: TextRepository; lexical: OcrRepository },
+  repos: CaptionRepos,
   timeoutMs: number,
+  /** True while pull workers caption (a GPU box): this process leaves the images to them. */
+  remote: () => boolean = () => false,
 ): ImageStage {
-  const { images, texts, lexical } = repos;
   return {
-    name: 'captions',
+    name: CAPTION_STAGE,
     background: true,
     version: () => captioner.model,
+    paused: remote,
     async run({ imageId }) {
-      const row = await images.findById(imageId);
+      const row = await repos.images.findById(imageId);
       if (!row || row.deletedAt) return;
       try {
-        const made = await withTimeout(captioner.caption(toImageRecord(row)), timeoutMs);
-        await texts.saveCaption(imageId, captioner.model, made);
-        const { content, tokens } = indexedText(made.text);
-        await lexical.saveWords(imageId, 'caption', captioner.model, made.text, content, tokens);
+        await storeCaption(repos, imageId, captioner.model, await withTimeout(captioner.caption(toImageRecord(row)), timeoutMs));
       } catch (e) {
         // The model said it cannot caption this image: trying again would say the same.
         if (e instanceof CaptionUnavailable && !(e instanceof CaptionTimedOut)) throw new PermanentFailure(e.message);

@@ -28,6 +28,8 @@ export interface ImageStage {
   run(task: ImageTask): Promise<void>;
   /** Starts items only while no query waits (model work). */
   readonly background: boolean;
+  /** True while someone else does this stage's work (pull workers): the images are queued, not claimed here. */
+  paused?(): boolean;
   readonly settings?: Partial<RunnerSettings>;
 }
 
@@ -52,6 +54,7 @@ class StageTaskQueue implements WorkQueue<TaskItem> {
       if (queued > 0) this.log.info({ stage: this.stage.name, version, queued }, 'stage queued the images it has not done with this version');
       this.backfilled = version;
     }
+    if (this.stage.paused?.()) return [];
     const rows = await this.repo.claim(this.stage.name, take, leaseMs, this.holder);
     return rows.map((r) => ({ ...r, id: r.imageId }));
   }
@@ -68,7 +71,9 @@ class StageTaskQueue implements WorkQueue<TaskItem> {
     // A version not backfilled yet is work due now.
     const version = this.stage.version();
     if (version === null) return null;
-    return version !== this.backfilled ? new Date() : this.repo.nextDue(this.stage.name);
+    if (version !== this.backfilled) return new Date();
+    // Paused: look again at the next poll, when the others may have gone.
+    return this.stage.paused?.() ? null : this.repo.nextDue(this.stage.name);
   }
 }
 

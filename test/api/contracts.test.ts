@@ -3,6 +3,8 @@ import path from 'node:path';
 import type request from 'supertest';
 import { API_ROUTES, type RouteSpec } from '../../src/api/contract';
 import { errorResponseSchema } from '../../src/api/schemas/responses';
+import { makeTestCaptioner } from '../../scripts/test-pack/makeCaptioner';
+import { tempDir } from '../helpers/env';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
 import { colourVideo } from '../helpers/video';
@@ -172,6 +174,28 @@ describe('API contract: responses match the documented schemas', () => {
       await pulling.database.drop();
     }
     await check('post', '/v1/workers/lease', (t) => t.send({ pack: 'test-pack@1' }));
+  });
+
+  test('pull workers: lease an image to caption and answer it (PULL_ENCODERS=on and a captioning model)', async () => {
+    const captioner = await tempDir('captioner');
+    await makeTestCaptioner(captioner);
+    const pulling = await startTestService({ PULL_ENCODERS: 'on', CAPTION_MODEL_DIR: captioner, OCR: 'off', AUTO_TAGS: 'off' });
+    try {
+      const model = `generative:${path.basename(captioner)}`;
+      // Asking first makes the service leave its captions to workers.
+      await check('post', '/v1/workers/captions/lease', (t) => t.send({ captioner: model }), pulling);
+      await writeColourLibrary(path.join(pulling.inbox, 'one'));
+      await pulling.services.ingest.runJob(await pulling.services.ingest.createFolderJob('cora', 'one'));
+      let task: { imageId: string } | null = null;
+      while (!task) task = (await check('post', '/v1/workers/captions/lease', (t) => t.send({ captioner: model }), pulling)).body.task;
+      const answer = { captioner: model, text: '红色的图片', original: null };
+      await check('post', `/v1/workers/captions/${task.imageId}`, (t) => t.send(answer), pulling);
+      await check('post', `/v1/workers/captions/${task.imageId}`, (t) => t.send(answer), pulling);
+      await check('post', '/v1/workers/captions/lease', (t) => t.send({ captioner: 'generative:other' }), pulling);
+    } finally {
+      await pulling.close();
+      await pulling.database.drop();
+    }
   });
 
   test('the metrics and this document are served as documented', async () => {

@@ -212,6 +212,14 @@ describe("owner boundary: no key of another owner reaches alice's data through a
     listKeys: { url: '/v1/admin/keys', as: 'operator', ok: 200, bob: 'denied' },
     revokeKey: { url: `/v1/admin/keys/${ids.bobOldKey}`, as: 'operator', ok: 200, bob: 'denied', destructive: 5 },
     leaseBatch: { url: '/v1/workers/lease', body: { pack: pack() }, as: 'operator', ok: 409, bob: 'denied' },
+    leaseCaption: { url: '/v1/workers/captions/lease', body: { captioner: 'captioner:x@1' }, as: 'operator', ok: 409, bob: 'denied' },
+    answerCaption: {
+      url: '/v1/workers/captions/00000000-0000-4000-8000-000000000000',
+      body: { captioner: 'captioner:x@1', text: '红色的图片' },
+      as: 'operator',
+      ok: 409,
+      bob: 'denied',
+    },
     answerBatch: {
       url: '/v1/workers/leases/00000000-0000-4000-8000-000000000000',
       body: { pack: pack(), embeddings: '' },

@@ -1,5 +1,8 @@
 import {
+  captionAnswerSchema,
+  captionLeaseSchema,
   idParams,
+  imageIdParams,
   keyCreateSchema,
   ocrBackfillSchema,
   ownerParams,
@@ -11,6 +14,8 @@ import {
   workerLeaseSchema,
 } from '../schemas/requests';
 import {
+  captionAnswerResultSchema,
+  captionLeaseResultSchema,
   apiKeyCreatedSchema,
   apiKeyListSchema,
   apiKeyRevokedSchema,
@@ -114,5 +119,23 @@ export const operationRoutes = routes({
     body: { schema: workerAnswerSchema, required: true },
     errors: [...noLongerPulling, 'lease_gone', 'batch_mismatch'],
     responses: { 200: workerAnswerResultSchema },
+  },
+  leaseCaption: {
+    at: `POST ${WORKER_ROUTES.captionLease}`,
+    summary:
+      "Pull worker with a captioner pack (scope worker, PULL_ENCODERS=on): lease the next image to caption, its preview included; null when none waits. While workers ask, the service's own caption stage leaves the images to them",
+    access: worker,
+    body: { schema: captionLeaseSchema, required: true },
+    responses: { 200: captionLeaseResultSchema },
+    errors: ['captioner_mismatch'],
+  },
+  answerCaption: {
+    at: `POST ${WORKER_ROUTES.captionAnswer}`,
+    summary: "Pull worker: the leased image's caption (stored and searchable at once), or why none could be made (tried again later)",
+    access: worker,
+    params: imageIdParams,
+    body: { schema: captionAnswerSchema, required: true },
+    errors: ['captioner_mismatch', 'lease_gone'],
+    responses: { 200: captionAnswerResultSchema },
   },
 });

@@ -17,6 +17,8 @@ export interface OperationHandlerDeps {
   keys: ApiKeyService;
   /** Null when PULL_ENCODERS is off: the worker routes answer 409. */
   pull: ApiServices['pull'];
+  /** Null when PULL_ENCODERS is off or the service has no captioner pack. */
+  pullCaptions: ApiServices['pullCaptions'];
 }
 
 /** Operator powers: watched folders, repairs, purges, keys and the pull workers' leases. */
@@ -24,6 +26,10 @@ export function operationHandlers(d: OperationHandlerDeps): Handlers<typeof oper
   const pull = () => {
     if (!d.pull) throw new AppError('pull_disabled', 'this service does not queue batches for workers (PULL_ENCODERS=off)');
     return d.pull;
+  };
+  const captions = () => {
+    if (!d.pullCaptions) throw new AppError('captioner_mismatch', 'this service hands out no captions (PULL_ENCODERS=off, or no captioner pack)');
+    return d.pullCaptions;
   };
   return {
     watchFolder: async ({ body }) => d.watcher.register(body.owner, body.folder, body.albums, body.externalIdPrefix),
@@ -66,6 +72,13 @@ export function operationHandlers(d: OperationHandlerDeps): Handlers<typeof oper
         throw new AppError('lease_gone', `batch ${params.id} was answered already, or its lease expired and it went to another encoder`);
       }
       return { id: params.id, accepted: true };
+    },
+    leaseCaption: async ({ body }) => ({ task: await captions().lease(body.captioner) }),
+    answerCaption: async ({ params, body }) => {
+      if (!(await captions().answer(params.imageId, body))) {
+        throw new AppError('lease_gone', `image ${params.imageId} was captioned already, or its lease expired and it went to another worker`);
+      }
+      return { imageId: params.imageId, accepted: true };
     },
   };
 }

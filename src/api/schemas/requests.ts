@@ -425,4 +425,5 @@ export const imageFileQuerySchema = ownerQuerySchema.extend({
   sig: z.string().optional().describe('signed URLs: signature'),
 });
 
-export { workerAnswerSchema, workerLeaseSchema } from '../../remoteEncoders/protocol';
+export { captionAnswerSchema, captionLeaseSchema, workerAnswerSchema, workerLeaseSchema } from '../../remoteEncoders/protocol';
+export const imageIdParams = z.object({ imageId: imageIdSchema });

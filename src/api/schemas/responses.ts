@@ -301,7 +301,7 @@ export const apiKeyCreatedSchema = z.object({
 export const apiKeyListSchema = z.object({ keys: z.array(apiKeySchema) });
 export const apiKeyRevokedSchema = z.object({ id: z.uuid(), revoked: z.boolean().describe('false when the key was revoked already') });
 
-export { workerAnswerResultSchema, workerLeaseResultSchema } from '../../remoteEncoders/protocol';
+export { captionAnswerResultSchema, captionLeaseResultSchema, workerAnswerResultSchema, workerLeaseResultSchema } from '../../remoteEncoders/protocol';
 
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
 export type SearchHit = z.infer<typeof searchHitSchema>;

@@ -76,6 +76,14 @@ export class StageTaskRepository {
       RETURNING t.image_id::text AS "imageId", t.owner, t.version, t.attempts`;
   }
 
+  /** The task of an image while `holder` still holds its lease (a pull worker's answer is checked against it). */
+  async leased(stage: string, imageId: string, holder: string): Promise<StageTaskRow | null> {
+    const rows = await this.db.$queryRaw<StageTaskRow[]>`
+      SELECT t.image_id::text AS "imageId", t.owner, t.version, t.attempts FROM stage_tasks t
+      WHERE t.stage = ${stage} AND t.image_id = ${imageId}::uuid AND t.state = 'pending' AND t.leased_by = ${holder} AND t.lease_until > now()`;
+    return rows[0] ?? null;
+  }
+
   /** Records an outcome, unless the task was queued again meanwhile (a newer version, a re-ingest) or another holder has it. */
   async settle(
     stage: string,
