@@ -14,8 +14,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { GraphBuilder, intAttr, intsAttr } from '../scripts/lib/onnxGraph';
-import { gaussian, mulberry32 } from '../scripts/lib/random';
+import { intAttr, intsAttr } from '../scripts/lib/onnxGraph';
+import { Net } from './net';
 import { buildVocab } from '../scripts/test-pack/make';
 import { writeManifest } from '../src/models/manifest';
 
@@ -34,196 +34,10 @@ export const ARCH = {
   typeVocab: 2,
   maxPositions: 512,
 };
-const HEAD_DIM = ARCH.hidden / ARCH.heads;
 const TOKENS = (ARCH.imageSize / ARCH.patch) ** 2 + 1;
 
-type Shape = (number | string)[];
-
-/** A GraphBuilder that knows every tensor's shape, declares it in the graph, and so can be checked. */
-class Net {
-  readonly g: GraphBuilder;
-  private readonly shapes = new Map<string, Shape>();
-  private readonly rand: () => number;
-  /** Inside a layer, the n-th weight asked for is the n-th weight of every layer: shared, same compute. */
-  private readonly layerWeights = new Map<number, string>();
-  private inLayer = false;
-  private layerSlot = 0;
-
-  constructor(name: string, seed: number) {
-    this.g = new GraphBuilder(name, 14);
-    this.rand = mulberry32(seed);
-  }
-
-  shape(t: string): Shape {
-    const s = this.shapes.get(t);
-    if (!s) throw new Error(`no shape for ${t}`);
-    return s;
-  }
-
-  /** Runs one transformer layer; its weights are made by the first layer and reused by the others. */
-  layer(run: () => void): void {
-    this.inLayer = true;
-    this.layerSlot = 0;
-    run();
-    this.inLayer = false;
-  }
-
-  declare(t: string, shape: Shape): string {
-    return this.out(t, shape);
-  }
-
-  private out(t: string, shape: Shape): string {
-    this.shapes.set(t, shape);
-    this.g.valueInfo(t, F, shape);
-    return t;
-  }
-
-  input(name: string, type: onnx.TensorProto.DataType, shape: Shape): string {
-    this.shapes.set(name, shape);
-    return this.g.input(name, type, shape);
-  }
-
-  /** Weights drawn like BERT's initialiser (normal, std 0.02). */
-  weight(dims: number[], std = 0.02): string {
-    if (this.inLayer) {
-      const slot = this.layerSlot++;
-      const existing = this.layerWeights.get(slot);
-      if (existing) return existing;
-      const made = this.makeWeight(dims, std);
-      this.layerWeights.set(slot, made);
-      return made;
-    }
-    return this.makeWeight(dims, std);
-  }
-
-  private makeWeight(dims: number[], std: number): string {
-    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = gaussian(this.rand) * std;
-    const t = this.g.floatConst(data, dims);
-    this.shapes.set(t, dims);
-    return t;
-  }
-
-  fill(dims: number[], value: number): string {
-    const t = this.g.floatConst(new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value), dims);
-    this.shapes.set(t, dims);
-    return t;
-  }
-
-  scalar(value: number): string {
-    return this.fill([], value);
-  }
-
-  ints(values: number[]): string {
-    return this.g.int64Const(values);
-  }
-
-  private broadcast(a: Shape, b: Shape): Shape {
-    const n = Math.max(a.length, b.length);
-    return Array.from({ length: n }, (_, i) => {
-      const x = a[a.length - n + i] ?? 1;
-      const y = b[b.length - n + i] ?? 1;
-      return x === 1 ? y : x;
-    });
-  }
-
-  binary(op: 'Add' | 'Sub' | 'Mul' | 'Div' | 'Pow', a: string, b: string): string {
-    return this.out(this.g.op(op, [a, b]), this.broadcast(this.shape(a), this.shape(b)));
-  }
-
-  unary(op: 'Sqrt' | 'Erf' | 'Sigmoid', a: string): string {
-    return this.out(this.g.op(op, [a]), this.shape(a));
-  }
-
-  matmul(a: string, b: string): string {
-    const sa = this.shape(a);
-    const sb = this.shape(b);
-    const batch = this.broadcast(sa.slice(0, -2), sb.slice(0, -2));
-    return this.out(this.g.op('MatMul', [a, b]), [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!]);
-  }
-
-  linear(x: string, inDim: number, outDim: number, bias = true): string {
-    const y = this.matmul(x, this.weight([inDim, outDim]));
-    return bias ? this.binary('Add', y, this.fill([outDim], 0)) : y;
-  }
-
-  reduceMeanLast(x: string): string {
-    const s = this.shape(x);
-    return this.out(this.g.op('ReduceMean', [x], [intsAttr('axes', [-1]), intAttr('keepdims', 1)]), [...s.slice(0, -1), 1]);
-  }
-
-  /** LayerNorm as the PyTorch export writes it; onnxruntime fuses it back into one LayerNormalization. */
-  layerNorm(x: string, eps: number): string {
-    const dim = Number(this.shape(x).at(-1));
-    const centred = this.binary('Sub', x, this.reduceMeanLast(x));
-    const variance = this.reduceMeanLast(this.binary('Pow', centred, this.scalar(2)));
-    const normed = this.binary('Div', centred, this.unary('Sqrt', this.binary('Add', variance, this.scalar(eps))));
-    return this.binary('Add', this.binary('Mul', normed, this.fill([dim], 1)), this.fill([dim], 0));
-  }
-
-  /** GELU through Erf (BERT): x · ½ · (1 + erf(x / √2)). */
-  gelu(x: string): string {
-    const erf = this.unary('Erf', this.binary('Div', x, this.scalar(Math.SQRT2)));
-    return this.binary('Mul', this.binary('Mul', x, this.binary('Add', erf, this.scalar(1))), this.scalar(0.5));
-  }
-
-  /** quick-GELU (CLIP's vision tower): x · sigmoid(1.702 x). */
-  quickGelu(x: string): string {
-    return this.binary('Mul', x, this.unary('Sigmoid', this.binary('Mul', x, this.scalar(1.702))));
-  }
-
-  reshape(x: string, dims: number[], shape: Shape): string {
-    return this.out(this.g.op('Reshape', [x, this.ints(dims)]), shape);
-  }
-
-  transpose(x: string, perm: number[]): string {
-    const s = this.shape(x);
-    return this.out(
-      this.g.op('Transpose', [x], [intsAttr('perm', perm)]),
-      perm.map((p) => s[p]!),
-    );
-  }
-
-  softmax(x: string): string {
-    return this.out(this.g.op('Softmax', [x], [intAttr('axis', -1)]), this.shape(x));
-  }
-
-  /** Multi-head self-attention over [batch, seq, hidden]; `mask` is added to the scores. */
-  attention(x: string, seq: number, scaleQuery: boolean, mask?: string): string {
-    const heads = (t: string) => this.transpose(this.reshape(t, [0, 0, ARCH.heads, HEAD_DIM], ['batch', seq, ARCH.heads, HEAD_DIM]), [0, 2, 1, 3]);
-    const scale = 1 / Math.sqrt(HEAD_DIM);
-    let q = this.linear(x, ARCH.hidden, ARCH.hidden);
-    if (scaleQuery) q = this.binary('Mul', q, this.scalar(scale)); // CLIP scales the query
-    const k = this.linear(x, ARCH.hidden, ARCH.hidden);
-    const v = this.linear(x, ARCH.hidden, ARCH.hidden);
-    const kT = this.transpose(this.reshape(k, [0, 0, ARCH.heads, HEAD_DIM], ['batch', seq, ARCH.heads, HEAD_DIM]), [0, 2, 3, 1]);
-    let scores = this.matmul(heads(q), kT);
-    if (!scaleQuery) scores = this.binary('Div', scores, this.scalar(Math.sqrt(HEAD_DIM))); // BERT scales the scores
-    if (mask) scores = this.binary('Add', scores, mask);
-    const context = this.matmul(this.softmax(scores), heads(v));
-    const merged = this.reshape(this.transpose(context, [0, 2, 1, 3]), [0, 0, ARCH.hidden], ['batch', seq, ARCH.hidden]);
-    return this.linear(merged, ARCH.hidden, ARCH.hidden);
-  }
-
-  /** x[:, 0, :] */
-  firstToken(x: string): string {
-    const s = this.shape(x);
-    return this.out(this.g.op('Gather', [x, this.ints([0])], [intAttr('axis', 1)]), [s[0]!, 1, s[2]!]);
-  }
-
-  squeezeTokens(x: string): string {
-    const s = this.shape(x);
-    return this.out(this.g.op('Reshape', [x, this.ints([-1, Number(s[2])])]), [s[0]!, s[2]!]);
-  }
-
-  output(t: string, name: string): void {
-    this.g.op('Identity', [t], [], name);
-    this.g.output(name, F, this.shape(t));
-  }
-}
-
 export function imageTowerGraph(seed = 16): Uint8Array {
-  const n = new Net('vit-b-16-image', seed);
+  const n = new Net('vit-b-16-image', seed, ARCH);
   const pixels = n.input('pixel_values', F, ['batch', 3, ARCH.imageSize, ARCH.imageSize]);
   const grid = ARCH.imageSize / ARCH.patch;
   const conv = n.g.op(
@@ -252,7 +66,7 @@ export function imageTowerGraph(seed = 16): Uint8Array {
 }
 
 export function textTowerGraph(seed = 52): Uint8Array {
-  const n = new Net('roberta-wwm-base-text', seed);
+  const n = new Net('roberta-wwm-base-text', seed, ARCH);
   const L = ARCH.textLength;
   const ids = n.input('input_ids', I64, ['batch', L]);
   const mask = n.input('attention_mask', I64, ['batch', L]);

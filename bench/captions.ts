@@ -1,0 +1,173 @@
+/**
+ * npm run bench:captions — seconds per caption on this machine for each captioner pack, on graphs with
+ * the real architectures and shapes (bench/captionArch.ts; random weights, so the tokens are timed, not
+ * read): the encoder once, cross-attention keys and values once, then one decoder step per token with
+ * the growing cache, as transformers.js' generate runs them (greedy, batch 1). vit-gpt2 in fp32 and int8
+ * (every MatMul weight quantised dynamically, as the hub's _quantized / q8 files are); decoder layers each
+ * with their own weights, since one token's step is bound by reading them.
+ * - vit-gpt2-q8 chain: 12 English tokens, then opus-mt-en-zh: 16 tokens in, 16 Chinese tokens out;
+ * - qwen2-vl q4 (MatMulNBits, 4-bit blocks of 32, as the hub's q4 files): the 336 px image (576 patches,
+ *   144 image tokens) and a 20-token instruction prefilled, then 20 Chinese tokens.
+ * Florence-2 is not timed: its DaViT vision tower (windowed attention at 768 px) has no graph here yet.
+ * Writes bench/captions-results.json and .md.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { quantizeMatMulWeights } from './archPack';
+import { crossKvGraph, decoderStepGraph, encoderGraph, lmHeadGraph, OPUS_MT, QWEN2_VL, VIT_GPT2, type DecoderShape, type EncoderShape } from './captionArch';
+import { round, summarize, writeBenchResults } from './stats';
+
+/** int8: every MatMul weight quantised dynamically (the hub's q8 files); q4: MatMulNBits (its q4 files). */
+type Variant = 'fp32' | 'int8' | 'q4';
+const REPEATS = Number(process.env.BENCH_CAPTION_REPEATS ?? 3);
+
+interface Model {
+  encoder: ort.InferenceSession;
+  crossKv: ort.InferenceSession | null;
+  decoder: ort.InferenceSession;
+  head: ort.InferenceSession;
+  e: EncoderShape;
+  d: DecoderShape;
+}
+
+const zeros = (dims: number[]) => new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+const noise = (dims: number[]) =>
+  new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.random() - 0.5),
+    dims,
+  );
+
+async function session(dir: string, name: string, bytes: Uint8Array, variant: Variant): Promise<ort.InferenceSession> {
+  const file = path.join(dir, `${name}-${variant}.onnx`);
+  await writeFile(file, variant === 'int8' ? quantizeMatMulWeights(bytes) : bytes);
+  return ort.InferenceSession.create(file, { graphOptimizationLevel: 'all' });
+}
+
+async function load(dir: string, spec: { encoder: EncoderShape; decoder: DecoderShape }, variant: Variant): Promise<Model> {
+  const e = spec.encoder;
+  const d = spec.decoder;
+  const options = { q4: variant === 'q4' };
+  const encoder = await session(dir, e.name, encoderGraph(e, options), variant);
+  const crossKv = d.cross ? await session(dir, `${d.name}-cross`, crossKvGraph(d, e.tokens, options), variant) : null;
+  const decoder = await session(dir, d.name, decoderStepGraph(d, d.cross ? e.tokens : 0, options), variant);
+  const head = await session(dir, `${d.name}-head`, lmHeadGraph(d, options), variant);
+  return { encoder, crossKv, decoder, head, e, d };
+}
+
+interface Timing {
+  encodeMs: number;
+  prefillMs: number;
+  stepMs: number[];
+}
+
+/** One caption: encode, prefill `prompt` tokens (1 for a start token), then `tokens - 1` more steps. */
+async function caption(m: Model, prompt: number, tokens: number): Promise<Timing> {
+  const { e, d } = m;
+  const headDim = d.hidden / d.heads;
+  const t0 = performance.now();
+  const encoderInput: Record<string, ort.Tensor> = e.patchInput
+    ? { pixel_values: noise([1, e.tokens, e.patchInput]) }
+    : e.embedsInput
+      ? { inputs_embeds: noise([1, e.tokens, e.hidden]) }
+      : { pixel_values: noise([1, 3, e.imageSize!, e.imageSize!]) };
+  const encoded = await m.encoder.run(encoderInput);
+  const cross = m.crossKv ? await m.crossKv.run({ encoder_hidden_states: encoded.last_hidden_state! }) : {};
+  const t1 = performance.now();
+  let past: Record<string, ort.Tensor> = {};
+  for (let i = 0; i < d.layers; i++) for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = zeros([1, d.kvHeads, 0, headDim]);
+  const step = async (n: number) => {
+    const out = await m.decoder.run({ inputs_embeds: noise([1, n, d.hidden]), ...past, ...cross });
+    past = {};
+    for (let i = 0; i < d.layers; i++) for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = out[`present.${i}.${kv}`]!;
+    return (await m.head.run({ last_hidden_state: out.last_hidden_state! })).logits!;
+  };
+  await step(prompt);
+  const t2 = performance.now();
+  const stepMs: number[] = [];
+  for (let t = 1; t < tokens; t++) {
+    const s = performance.now();
+    await step(1);
+    stepMs.push(performance.now() - s);
+  }
+  return { encodeMs: t1 - t0, prefillMs: t2 - t1, stepMs };
+}
+
+interface Row {
+  layout: string;
+  variant: Variant;
+  part: string;
+  encodeMs: number;
+  prefillMs: number;
+  stepMsP50: number;
+  tokens: number;
+  secondsPerCaption: number;
+}
+
+async function measure(label: string, m: Model, variant: Variant, prompt: number, tokens: number): Promise<Row> {
+  await caption(m, prompt, 3); // warm-up: allocations and the first run's optimisations
+  const runs: Timing[] = [];
+  for (let r = 0; r < REPEATS; r++) runs.push(await caption(m, prompt, tokens));
+  const total = runs.map((t) => t.encodeMs + t.prefillMs + t.stepMs.reduce((a, b) => a + b, 0));
+  const row: Row = {
+    layout: label.split(':')[0]!,
+    variant,
+    part: label.split(':')[1]!,
+    encodeMs: round(summarize(runs.map((t) => t.encodeMs)).p50, 0),
+    prefillMs: round(summarize(runs.map((t) => t.prefillMs)).p50, 0),
+    stepMsP50: round(summarize(runs.flatMap((t) => t.stepMs)).p50, 1),
+    tokens,
+    secondsPerCaption: round(summarize(total).p50 / 1000, 2),
+  };
+  console.log(JSON.stringify(row));
+  for (const s of [m.encoder, m.crossKv, m.decoder, m.head]) await s?.release();
+  return row;
+}
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-captions-'));
+  const rows: Row[] = [];
+  try {
+    for (const variant of ['int8', 'fp32'] as const) {
+      rows.push(await measure('vit-gpt2:caption', await load(dir, VIT_GPT2, variant), variant, 1, 12));
+      rows.push(await measure('vit-gpt2:translate', await load(dir, OPUS_MT, variant), variant, 1, 16));
+    }
+    // The hub's default for Qwen2-VL is q4; its fp32 decoder (6 GB) is no CPU's model.
+    rows.push(await measure('qwen2-vl:caption', await load(dir, QWEN2_VL, 'q4'), 'q4', 144 + 20, 20));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const perCaption = (layout: string, variant: Variant) =>
+    round(
+      rows.filter((r) => r.layout === layout && r.variant === variant).reduce((s, r) => s + r.secondsPerCaption, 0),
+      2,
+    );
+  const chains = [...new Set(rows.map((r) => `${r.layout}|${r.variant}`))].map((key) => {
+    const [layout, variant] = key.split('|') as [string, Variant];
+    const s = perCaption(layout, variant);
+    return { layout, variant, secondsPerCaption: s, captionsPerHour: Math.round(3600 / s) };
+  });
+  const md = [
+    '| pack | dtype | part | encoder (ms) | prefill (ms) | step p50 (ms) | tokens | s per part |',
+    '|---|---|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.layout} | ${r.variant} | ${r.part} | ${r.encodeMs} | ${r.prefillMs} | ${r.stepMsP50} | ${r.tokens} | ${r.secondsPerCaption} |`),
+    '',
+    '| pack | dtype | s per caption | captions per hour (the whole machine) |',
+    '|---|---|---:|---:|',
+    ...chains.map((c) => `| ${c.layout} | ${c.variant} | ${c.secondsPerCaption} | ${c.captionsPerHour} |`),
+    '',
+    'Random weights with the real architectures and shapes (bench/captionArch.ts), greedy, batch 1, p50 of ' +
+      `${REPEATS} captions after a warm-up. The caption stage runs behind queries and ingest (it waits while a query ` +
+      'holds the encoder), so these are its rates on an otherwise idle machine.',
+    '',
+  ].join('\n');
+  await writeBenchResults('captions', 'Captioner packs: seconds per caption', 'npm run bench:captions', started, { repeats: REPEATS, rows, chains }, md);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
