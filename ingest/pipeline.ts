@@ -335,7 +335,8 @@ export class IngestPipeline {
     }
     let at = 0;
     const points: VectorPoint[] = batch.flatMap((p) => {
-      const payload = imagePayload({ owner: p.owner, mediaType: p.media.facts.mediaType, ...p.meta });
+      // No place yet: the place stage geocodes the position once the image is stored.
+      const payload = imagePayload({ owner: p.owner, mediaType: p.media.facts.mediaType, places: [], ...p.meta });
       return p.media.frames.map((f, index) => ({
         id: segmentPointId(p.imageId, index),
         vector: vectors[at++]!,

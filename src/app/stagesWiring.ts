@@ -9,6 +9,8 @@ import { followQueries } from '../packs/activeModel';
 import { ImageEventBus } from '../stages/imageEvents';
 import { ImageStages, type ImageStage } from '../stages/imageStages';
 import { QuietTurn } from '../stages/quietTurn';
+import { placeStage } from '../places/placeStage';
+import { ReverseGeocoder } from '../places/reverseGeocoder';
 import { PullCaptions } from '../remoteEncoders/pullCaptions';
 import { captionStage } from '../search/captionStage';
 import type { Captioner } from '../search/captions';
@@ -53,6 +55,7 @@ export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageS
 
   const duplicateSettings = { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS };
   if (config.AUTO_TAGS === 'on') stages.register(autoTagStage(w.tagger, repos.images, repos.ocr, model));
+  stages.register(placeStage(new ReverseGeocoder(), repos.images, model));
   if (config.DUPLICATES === 'on') stages.register(duplicateStage(new DuplicateFinder(repos.duplicates, duplicateSettings), repos.images, model));
   const captioner = w.captioner;
   const captionRepos = { images: repos.images, texts: repos.texts, lexical: repos.ocr };

@@ -235,6 +235,8 @@ export class ImageSearchClient implements ClientMethods {
   answerBatch(id: string, body: In<typeof Req.workerAnswerSchema>): Promise<Out<typeof Res.workerAnswerResultSchema>> {
     return this.call('answerBatch', { params: { id }, json: body });
   }
+  /** Where an owner's photos were taken, with counts: the names a `place` filter takes. */
+  readonly listPlaces = (owner?: string): Promise<Out<typeof Res.placeFacetSchema>> => this.call('listPlaces', { query: { owner } });
   readonly leaseCaption = (captioner: string): Promise<Out<typeof Res.captionLeaseResultSchema>> => this.call('leaseCaption', { json: { captioner } });
   answerCaption(imageId: string, body: In<typeof Req.captionAnswerSchema>): Promise<Out<typeof Res.captionAnswerResultSchema>> {
     return this.call('answerCaption', { params: { imageId }, json: body });

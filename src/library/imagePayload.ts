@@ -10,6 +10,7 @@ export function imagePayload(i: {
   archived: boolean;
   tags: string[];
   autoTags: string[];
+  places: string[];
   mediaType: 'image' | 'video';
   camera: string | null;
   latitude: number | null;
@@ -24,6 +25,7 @@ export function imagePayload(i: {
     archived: i.archived,
     tags: i.tags,
     autoTags: i.autoTags,
+    places: i.places,
     mediaType: i.mediaType,
     camera: i.camera ?? undefined,
     location: i.latitude !== null && i.longitude !== null ? { lat: i.latitude, lon: i.longitude } : undefined,

@@ -8,7 +8,8 @@ import {
   type LibraryPosition,
 } from '../db/repositories';
 import { NotFound, toImageRecord } from '../search/searchService';
-import type { ImageRecord } from '../search/imageRecord';
+import { placeSchema, type ImageRecord } from '../search/imageRecord';
+import type { Place } from '../places/place';
 import type { ModelSource } from '../packs/activeModel';
 import { syncChangedRow, syncMarkedPayloads } from './payloadSync';
 
@@ -56,6 +57,14 @@ export class LibraryService {
   /** Changes a stop interrupted between Postgres and the index, brought into the index; returns how many. */
   finishInterruptedChanges(): Promise<number> {
     return syncMarkedPayloads(this.images, this.model);
+  }
+
+  /** Where an owner's photos were taken, each place with its count (the place facet). */
+  async places(owner: string | undefined): Promise<{ place: Place; count: number }[]> {
+    return (await this.images.placeFacet(owner)).flatMap((r) => {
+      const place = placeSchema.safeParse(r.place);
+      return place.success ? [{ place: place.data, count: r.count }] : [];
+    });
   }
 
   async get(ref: ImageRef, owner: string | undefined): Promise<ImageRecord> {

@@ -14,6 +14,7 @@ const FILTERED: readonly (keyof PointPayload)[] = [
   'archived',
   'tags',
   'autoTags',
+  'places',
   'mediaType',
   'camera',
   'location',

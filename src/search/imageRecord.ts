@@ -1,5 +1,13 @@
 import { z } from 'zod';
 
+const placeName = z.object({ zh: z.string().nullable().describe('null where the data has no Chinese name'), en: z.string() });
+
+export const placeSchema = z.object({
+  country: placeName.extend({ code: z.string().describe('ISO 3166-1 alpha-2') }),
+  province: placeName.nullable().describe('China only'),
+  city: placeName.nullable(),
+});
+
 /** The image record the API returns; its TypeScript type is derived here, and the web page imports the type. */
 export const imageRecordSchema = z.object({
   id: z.uuid(),
@@ -27,6 +35,7 @@ export const imageRecordSchema = z.object({
   segmentCount: z.number().int().describe('sampled frames beyond the first that the asset is searched by (segments 1..segmentCount)'),
   camera: z.string().nullable().describe('EXIF make and model'),
   location: z.object({ lat: z.number(), lon: z.number() }).nullable().describe('EXIF GPS position, degrees'),
+  place: placeSchema.nullable().describe('where it was taken, from its GPS position (offline reverse geocoding); null without GPS or until placed'),
   ingestedAt: z.iso.datetime(),
   modelPack: z.string().nullable(),
   state: z.enum(['pending', 'indexed', 'failed']),

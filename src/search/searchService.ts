@@ -7,11 +7,12 @@ import type { ModelInUse, ModelSource } from '../packs/activeModel';
 import type { PointFilter } from '../store/vectorStore';
 import { bestStretches, groupByAsset, type AssetGroup } from './assetRanking';
 import { LruCache } from '../util/lru';
-import type { ImageHit, ImageRecord } from './imageRecord';
+import { placeSchema, type ImageHit, type ImageRecord } from './imageRecord';
 import { segmentPointId } from '../util/ids';
 import { normalizeQuery } from './textQuery';
 import { splitExclusions } from '../ocr/textTokens';
 import { parseQueryDates } from './queryDates';
+import { parseQueryPlace, type QueryPlace } from '../places/queryPlaces';
 import { dot } from '../models/vectorMath';
 import { fuse, type FusionMethod } from './rankFusion';
 import type { ImageText, TextInImages, TextMatch } from './textInImages';
@@ -33,6 +34,8 @@ export interface ParsedQuery {
   text: string;
   excluded: string[];
   dates: { phrase: string; from: string; to: string } | null;
+  /** The place the words named and the filter it became, when the owner has photos taken there. */
+  place: { phrase: string; place: string } | null;
 }
 
 export interface TextQueryOptions {
@@ -44,6 +47,8 @@ export interface TextQueryOptions {
   timeZone?: string | undefined;
   /** False: dates in the words are searched as words. */
   readDates?: boolean | undefined;
+  /** False: place names in the words are searched as words. */
+  readPlaces?: boolean | undefined;
   now?: Date;
 }
 
@@ -99,6 +104,7 @@ export function toImageRecord(i: ImageRow): ImageRecord {
     segmentCount: i.segmentCount,
     camera: i.camera,
     location: i.latitude !== null && i.longitude !== null ? { lat: i.latitude, lon: i.longitude } : null,
+    place: placeSchema.nullable().catch(null).parse(i.place),
     ingestedAt: i.ingestedAt.toISOString(),
     modelPack: i.modelPack,
     state: i.state,
@@ -114,6 +120,7 @@ function toPointFilter(f: SearchFilters, excludeIds?: string[]): PointFilter {
     favorite: f.favorite,
     tags: f.tags,
     autoTags: f.autoTags,
+    place: f.place,
     mediaType: f.mediaType,
     camera: f.camera,
     near: f.near,
@@ -199,16 +206,28 @@ export class SearchService {
       filters.takenFrom || filters.takenTo || options.readDates === false
         ? { text: split.text, dates: null }
         : parseQueryDates(split.text, options.now ?? new Date(), options.timeZone ?? 'UTC');
-    // A query that is only a date ("去年夏天") searches its phrase too: a summer looks like one.
-    const searched = text || dates?.phrase || '';
+    const placed = filters.place === undefined && options.readPlaces !== false ? await this.placeIn(text, filters.owner) : null;
+    const words = placed ? placed.text : text;
+    // A query that is only a date ("去年夏天") or a place ("杭州") searches its phrase too: a summer looks like one.
+    const searched = words || dates?.phrase || placed?.phrase || '';
     const parsed: ParsedQuery = {
       text: searched,
       excluded,
       dates: dates && { phrase: dates.phrase, from: dates.from.toISOString(), to: dates.to.toISOString() },
+      place: placed && { phrase: placed.phrase, place: placed.place },
     };
     if (!searched) return { hits: [], noGoodMatch: true, nextOffset: null, model: this.model.current.pack.key, parsed };
-    const dated = dates ? { ...filters, takenFrom: dates.from, takenTo: dates.to } : filters;
-    return { ...(await this.rank(searched, dated, page, mode, excluded, options.alsoLike)), parsed };
+    const narrowed = { ...filters, ...(dates ? { takenFrom: dates.from, takenTo: dates.to } : {}), ...(placed ? { place: placed.place } : {}) };
+    return { ...(await this.rank(searched, narrowed, page, mode, excluded, options.alsoLike)), parsed };
+  }
+
+  /**
+   * The place the words name, when the owner (or, unnamed, anyone) has photos taken there: a library without GPS
+   * positions, or none there, searches the words as they are rather than find nothing.
+   */
+  private async placeIn(text: string, owner: string | undefined): Promise<QueryPlace | null> {
+    const named = parseQueryPlace(text);
+    return named && (await this.images.hasPlace(owner, named.place)) ? named : null;
   }
 
   private async rank(

@@ -36,6 +36,7 @@ export function toQdrantFilter(f: PointFilter | undefined): { must: Condition[];
   if (f.favorite !== undefined) must.push({ key: 'favorite', match: { value: f.favorite } });
   for (const tag of f.tags ?? []) must.push({ key: 'tags', match: { value: tag } });
   for (const tag of f.autoTags ?? []) must.push({ key: 'autoTags', match: { value: tag } });
+  if (f.place !== undefined) must.push({ key: 'places', match: { value: f.place } });
   if (f.mediaType !== undefined) must.push({ key: 'mediaType', match: { value: f.mediaType } });
   if (f.camera !== undefined) must.push({ key: 'camera', match: { value: f.camera } });
   if (f.near) must.push({ key: 'location', geo_radius: { center: { lat: f.near.lat, lon: f.near.lon }, radius: f.near.radiusKm * 1000 } });
@@ -70,6 +71,7 @@ function toPayload(raw: Record<string, unknown> | null | undefined): PointPayloa
     archived: raw?.archived === true,
     tags: Array.isArray(raw?.tags) ? raw.tags.map(String) : [],
     autoTags: Array.isArray(raw?.autoTags) ? raw.autoTags.map(String) : [],
+    places: Array.isArray(raw?.places) ? raw.places.map(String) : [],
     mediaType: raw?.mediaType === 'video' ? 'video' : 'image',
     camera: typeof raw?.camera === 'string' ? raw.camera : undefined,
     location: isGeoPoint(raw?.location) ? { lat: raw.location.lat, lon: raw.location.lon } : undefined,
@@ -92,6 +94,7 @@ function fromPayload(p: PointPayload): Record<string, unknown> {
     archived: p.archived ?? false,
     tags: p.tags ?? [],
     autoTags: p.autoTags ?? [],
+    places: p.places ?? [],
     mediaType: p.mediaType ?? 'image',
   };
   const optional = { takenAt: p.takenAt, camera: p.camera, location: p.location, segment: p.segment };
@@ -175,6 +178,7 @@ const PAYLOAD_INDEXES: [string, 'keyword' | 'integer' | 'geo' | { type: 'keyword
   ['albums', 'keyword'],
   ['tags', 'keyword'],
   ['autoTags', 'keyword'],
+  ['places', 'keyword'],
   ['takenAt', 'integer'],
   ['camera', 'keyword'],
   ['location', 'geo'],

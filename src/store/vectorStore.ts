@@ -15,6 +15,8 @@ export interface PointPayload {
   archived?: boolean | undefined;
   tags?: string[] | undefined;
   autoTags?: string[] | undefined;
+  /** Every name of the place it was taken (placeNames). */
+  places?: string[] | undefined;
   mediaType?: 'image' | 'video' | undefined;
   camera?: string | undefined;
   location?: GeoPoint | undefined;
@@ -46,6 +48,8 @@ export interface PointFilter {
   /** Points carrying every one of these tags. */
   tags?: readonly string[] | undefined;
   autoTags?: readonly string[] | undefined;
+  /** Points taken in this country, province or city (one of their `places`). */
+  place?: string | undefined;
   mediaType?: 'image' | 'video' | undefined;
   camera?: string | undefined;
   /** Points located within this distance / inside this box (points without a location never match). */
@@ -114,6 +118,7 @@ export function matchesFilter(p: PointPayload, f: PointFilter | undefined): bool
   if (f.favorite !== undefined && (p.favorite ?? false) !== f.favorite) return false;
   if (f.tags?.some((t) => !(p.tags ?? []).includes(t))) return false;
   if (f.autoTags?.some((t) => !(p.autoTags ?? []).includes(t))) return false;
+  if (f.place !== undefined && !(p.places ?? []).includes(f.place)) return false;
   if (f.mediaType !== undefined && (p.mediaType ?? 'image') !== f.mediaType) return false;
   if (f.camera !== undefined && p.camera !== f.camera) return false;
   if (f.near && (!p.location || distanceKm(p.location, f.near) > f.near.radiusKm)) return false;

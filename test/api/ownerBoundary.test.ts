@@ -168,6 +168,7 @@ describe("owner boundary: no key of another owner reaches alice's data through a
     segmentPreview: { url: `/v1/images/${ids.clip}/segments/0/preview`, as: 'alice', ok: 200, bob: 'denied' },
     movie: { url: `/v1/images/${ids.clip}/video`, as: 'alice', ok: 200, bob: 'denied' },
     listImages: { url: '/v1/images?owner=alice', as: 'alice', ok: 200, bob: 'denied' },
+    listPlaces: { url: '/v1/places?owner=alice', as: 'alice', ok: 200, bob: 'denied' },
     updateImage: { url: `/v1/images/${ids.blue}`, body: { favorite: true }, as: 'alice', ok: 200, bob: 'denied', destructive: 1 },
     deleteImage: { url: `/v1/images/${ids.del1}`, as: 'alice', ok: 200, bob: 'own', destructive: 2 },
     getByExternalId: { url: '/v1/images/by-external-id/a-red', as: 'alice', ok: 200, bob: 'denied' },

@@ -39,3 +39,18 @@ export const TINY_PREP = {
   mean: [0, 0, 0] as [number, number, number],
   std: [1, 1, 1] as [number, number, number],
 };
+
+/** A JPEG of a colour taken at lat/lon (EXIF GPS, degrees minutes seconds as rationals). */
+export async function photoAt(lat: number, lon: number, seed: number, colourKey = 'red'): Promise<Buffer> {
+  const dms = (v: number) => {
+    const a = Math.abs(v);
+    const d = Math.floor(a);
+    const m = Math.floor((a - d) * 60);
+    return `${d}/1 ${m}/1 ${Math.round(((a - d) * 60 - m) * 60 * 100)}/100`;
+  };
+  const gps = { GPSLatitudeRef: lat >= 0 ? 'N' : 'S', GPSLatitude: dms(lat), GPSLongitudeRef: lon >= 0 ? 'E' : 'W', GPSLongitude: dms(lon) };
+  return sharp(await colourImage(colourKey, { seed }))
+    .withExif({ IFD3: gps })
+    .jpeg()
+    .toBuffer();
+}

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { writeColourLibrary } from '../helpers/files';
-import { colourImage } from '../helpers/images';
+import { colourImage, photoAt } from '../helpers/images';
 import { heicFrom } from '../helpers/heic';
 import { colourVideo } from '../helpers/video';
 import { textImage } from '../../bench/fixtures';
@@ -35,6 +35,11 @@ describe('web page in a real browser', () => {
     await writeFile(path.join(svc.inbox, 'dora', 'receipt.png'), await textImage(['老北京炸酱面馆', '发票金额：128元'], { width: 640, fontSize: 32 }));
     for (const i of [1, 2]) await writeFile(path.join(svc.inbox, 'dora', `white${i}.png`), await colourImage('white', { seed: 70 + i }));
     await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('dora', 'dora'));
+    // A photo taken in Hangzhou, for the place read from a query and shown in the large view.
+    await mkdir(path.join(svc.inbox, 'fay'));
+    await writeFile(path.join(svc.inbox, 'fay', 'west-lake.jpg'), await photoAt(30.2741, 120.1551, 5, 'purple'));
+    await writeFile(path.join(svc.inbox, 'fay', 'home.png'), await colourImage('purple', { seed: 6 }));
+    await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('fay', 'fay'));
     // OCR is its own queue behind ingest: the receipt's words are searchable once it has read them.
     await svc.services.ocr?.idle();
     await svc.services.stages.idle();
@@ -191,6 +196,21 @@ describe('web page in a real browser', () => {
     await page.getByLabel('相册 Album').fill('调色板');
     await page.getByRole('button', { name: '搜索', exact: true }).click();
     await page.getByTestId('status').filter({ hasText: '8 张图片' }).waitFor();
+    await page.close();
+  });
+
+  test('a place in the query filters by it and the page says so; the large view names the place; the place field suggests the owner’s places', async () => {
+    const page = await openPage();
+    await page.getByLabel('用户 Owner').fill('fay');
+    await page.getByRole('searchbox').fill('杭州的紫色');
+    // The owner's places, once the owner field is left.
+    await page.locator('#place-names option[value="杭州市"]').waitFor({ state: 'attached' });
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.getByTestId('status').filter({ hasText: '1 张图片' }).filter({ hasText: '地点 杭州' }).waitFor();
+    await page.getByTestId('hit').first().click();
+    const dialog = page.getByTestId('image-dialog');
+    await dialog.waitFor();
+    await expect(dialog.getByTestId('meta-place').textContent()).resolves.toBe('杭州市 · 浙江省 · 中国');
     await page.close();
   });
 

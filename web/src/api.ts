@@ -6,6 +6,7 @@ import type {
   ImageDetail,
   IngestAccepted,
   JobStatusResponse,
+  PlaceFacet,
   Readiness,
   SearchHit,
   SearchResponse,
@@ -24,6 +25,8 @@ export interface Filters {
   album?: string;
   takenFrom?: string;
   takenTo?: string;
+  /** A country, province or city (北京, 浙江, 日本). */
+  place?: string;
 }
 
 const KEY_STORAGE = 'imagesearch.apiKey';
@@ -76,11 +79,19 @@ export function cleanFilters(f: Filters): Filters {
   if (f.album?.trim()) out.album = f.album.trim();
   if (f.takenFrom) out.takenFrom = f.takenFrom;
   if (f.takenTo) out.takenTo = f.takenTo;
+  if (f.place?.trim()) out.place = f.place.trim();
   return out;
 }
 
 export const searchText = (query: string, filters: Filters, cursor: string | null, mode: SearchMode | '', limit = 24) =>
   call<SearchPage>('searchText', { json: { query, limit, filters: cleanFilters(filters), ...(mode ? { mode } : {}), ...(cursor ? { cursor } : {}) } });
+
+/** Where the owner's photos were taken (each place's names), for the place filter's suggestions. */
+export async function placeNamesOf(owner: string): Promise<string[]> {
+  const { places } = await call<PlaceFacet>('listPlaces', { query: owner ? { owner } : {} });
+  const names = places.flatMap(({ place }) => [place.city, place.province, place.country].map((p) => p && (p.zh ?? p.en)));
+  return [...new Set(names.filter((n): n is string => Boolean(n)))];
+}
 
 export const getImage = (id: string) => call<ImageDetail>('getImage', { params: { id } });
 

@@ -16,6 +16,7 @@ import {
   imageCaptionResponseSchema,
   imageDetailSchema,
   imagePageSchema,
+  placeFacetSchema,
 } from '../schemas/responses';
 import { routes } from './route';
 
@@ -76,6 +77,13 @@ export const imageRoutes = routes({
     access: reader,
     query: listImagesQuerySchema,
     responses: { 200: imagePageSchema },
+  },
+  listPlaces: {
+    at: 'GET /v1/places',
+    summary: "Where one owner's photos were taken (by their GPS position): each country, province and city with its count, for a place filter",
+    access: reader,
+    query: ownerQuerySchema,
+    responses: { 200: placeFacetSchema },
   },
   updateImage: {
     at: 'PATCH /v1/images/{id}',

@@ -68,6 +68,7 @@ export function imageHandlers(d: ImageHandlerDeps): Handlers<typeof imageRoutes>
       const page = await d.library.list(filters, sort, { after: cursor?.after ?? null, limit });
       return { images: page.images, nextCursor: page.next && encodeLibraryCursor(sort, page.next) };
     },
+    listPlaces: async ({ owner }) => ({ places: await d.library.places(owner) }),
     updateImage: async ({ params, owner, body }) => d.library.update({ id: params.id }, owner, body),
     deleteImage: async ({ params, owner }) => ({ id: params.id, deleted: (await d.deletion.delete([{ id: params.id }], owner)).length > 0 }),
     getByExternalId: async ({ params, owner }) => d.library.get({ externalId: params.externalId }, owner),

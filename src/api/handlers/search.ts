@@ -43,6 +43,7 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
         alsoLike,
         timeZone,
         readDates: body.readDates,
+        readPlaces: body.readPlaces,
       });
       return { query: body.query, mode, parsed: result.parsed, ...(await respond(result, start, { caption: body.caption })) };
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { placeKey } from '../../places/place';
 import { normalizeQuery } from '../../search/textQuery';
 import { ownerName, textInputSchema } from '../../search/textInput';
 import { nulAt, NUL_MESSAGE } from '../../util/nul';
@@ -56,6 +57,15 @@ export const imageIdSchema = z
   .regex(UUID_RE, 'must be a UUID')
   .transform((s) => s.toLowerCase());
 
+/** A country, province or city in Chinese or English (北京, 北京市, Beijing, 浙江, 日本, Paris): photos whose GPS position is there. */
+const placeFilter = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .transform(placeKey)
+  .describe('a country, province or city, in Chinese or English (北京, 浙江省, 日本, Paris): photos taken there (by their GPS position)');
+
 export const filtersSchema = z
   .object({
     owner: ownerName.optional(),
@@ -65,6 +75,7 @@ export const filtersSchema = z
     favorite: z.boolean().optional(),
     tags: z.array(tagName).max(16).optional(),
     autoTags: z.array(tagName).max(16).optional().describe('auto tags the image carries, every one (see GET /v1/autotags/vocabulary)'),
+    place: placeFilter.optional(),
     includeHidden: z.boolean().optional(),
     includeArchived: z.boolean().optional(),
     mediaType: mediaType.optional(),
@@ -161,6 +172,10 @@ export function textSearchSchema(limits: Limits) {
         .boolean()
         .default(true)
         .describe('read dates in the words (去年夏天, 上个月) as a capture-date range; false searches them as words (a sign reading 周末特价)'),
+      readPlaces: z
+        .boolean()
+        .default(true)
+        .describe('read a place in the words (北京的雪) as a place filter, when the photos have been taken there; false searches it as words'),
       timeZone: timeZoneSchema.optional().describe("IANA time zone the query's dates (昨天, 上个月, 去年夏天) are read in; default DEFAULT_TIME_ZONE"),
       imageWeight: z.number().min(0).max(1).default(0.5).describe("with imageId: the image's share of the combined query"),
       exclude: z
@@ -298,6 +313,7 @@ export function listImagesQuerySchema(limits: Limits) {
       favorite: queryBoolean.optional(),
       tags: tagList.optional().describe('comma-separated; images carrying every one'),
       autoTags: tagList.optional().describe('comma-separated; images the image pack tagged with every one'),
+      place: placeFilter.optional(),
       includeHidden: queryBoolean.optional(),
       includeArchived: queryBoolean.optional(),
       mediaType: mediaType.optional(),

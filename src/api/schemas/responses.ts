@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../../errors/codes';
-import { imageHitSchema, imageRecordSchema, segmentSchema } from '../../search/imageRecord';
+import { imageHitSchema, imageRecordSchema, placeSchema, segmentSchema } from '../../search/imageRecord';
 
 /**
  * Response bodies as they go over the wire (dates as ISO strings). The OpenAPI document is generated
@@ -46,6 +46,10 @@ export const searchResponseSchema = z.object({
         .object({ phrase: z.string(), from: z.iso.datetime(), to: z.iso.datetime() })
         .nullable()
         .describe('the date phrase understood and the capture-date range it became'),
+      place: z
+        .object({ phrase: z.string(), place: z.string().describe('the place filter it became') })
+        .nullable()
+        .describe('the place named in the words (北京的雪 → 北京), when photos were taken there'),
     })
     .optional()
     .describe('text queries: how the query was read'),
@@ -151,6 +155,12 @@ export const imageDetailSchema = imageRecordSchema.extend({
 });
 
 export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });
+
+export const placeFacetSchema = z.object({
+  places: z
+    .array(z.object({ place: placeSchema, count: z.number().int() }))
+    .describe('each place (country, province, city) the photos were taken, with how many, most first; any of its names is a `place` filter'),
+});
 
 export const duplicateGroupSchema = z.object({
   id: z.uuid(),
@@ -305,6 +315,7 @@ export { captionAnswerResultSchema, captionLeaseResultSchema, workerAnswerResult
 
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
 export type SearchHit = z.infer<typeof searchHitSchema>;
+export type PlaceFacet = z.infer<typeof placeFacetSchema>;
 export type SearchResponse = z.infer<typeof searchResponseSchema>;
 export type RetrieveResponse = z.infer<typeof retrieveResponseSchema>;
 export type ImageCaptionResponse = z.infer<typeof imageCaptionResponseSchema>;

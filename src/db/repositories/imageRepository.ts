@@ -1,4 +1,5 @@
-import type { Image, Prisma } from '../generated/client';
+import { Prisma, type Image } from '../generated/client';
+import { placeNames, type Place } from '../../places/place';
 import type { Db } from '../prisma';
 import { EARTH_RADIUS_KM, type GeoBox, type GeoCircle } from '../../util/geo';
 
@@ -15,6 +16,8 @@ export interface ImageVisibility {
   tags?: readonly string[] | undefined;
   /** Images the image pack tagged with every one of these (auto tags). */
   autoTags?: readonly string[] | undefined;
+  /** Taken in this country, province or city (a name of placeNames). */
+  place?: string | undefined;
   /** Hidden and archived images are left out unless asked for. */
   includeHidden?: boolean | undefined;
   includeArchived?: boolean | undefined;
@@ -65,6 +68,7 @@ function visible(v: ImageVisibility): Prisma.ImageWhereInput {
     ...(v.favorite !== undefined ? { favorite: v.favorite } : {}),
     ...(v.tags?.length ? { tags: { hasEvery: [...v.tags] } } : {}),
     ...(v.autoTags?.length ? { autoTags: { hasEvery: [...v.autoTags] } } : {}),
+    ...(v.place !== undefined ? { places: { has: v.place } } : {}),
     ...(v.includeHidden ? {} : { hidden: false }),
     ...(v.includeArchived ? {} : { archived: false }),
     ...(v.mediaType !== undefined ? { mediaType: v.mediaType } : {}),
@@ -183,6 +187,36 @@ export class ImageRepository {
       data: { autoTags: tags.map((t) => t.label), autoTagScores: tags.map((t) => t.score), autoTagsModel: model, payloadDirty: true },
     });
     return changed[0] ?? null;
+  }
+
+  /** Stores where the photo was taken, as one gazetteer version placed it, marked like a change; null when gone. */
+  async setPlace(id: string, place: Place | null, version: string): Promise<ImageRow | null> {
+    const changed = await this.db.image.updateManyAndReturn({
+      where: { id, deletedAt: null },
+      data: {
+        place: place ? (place as unknown as Prisma.InputJsonObject) : Prisma.DbNull,
+        places: placeNames(place),
+        placeVersion: version,
+        payloadDirty: true,
+      },
+    });
+    return changed[0] ?? null;
+  }
+
+  /** Whether any visible photo (of `owner`, when given) was taken at this place. */
+  async hasPlace(owner: string | undefined, place: string): Promise<boolean> {
+    const found = await this.db.image.findFirst({ where: { ...visible({ owner }), places: { has: place } }, select: { id: true } });
+    return found !== null;
+  }
+
+  /** The places an owner's visible photos were taken, with how many at each, most first (the listing's place facet). */
+  async placeFacet(owner: string | undefined, take = 500): Promise<{ place: Prisma.JsonValue; count: number }[]> {
+    const rows = await this.db.$queryRaw<{ place: Prisma.JsonValue; count: bigint }[]>`
+      SELECT place, count(*) AS count FROM images
+      WHERE state = 'indexed' AND deleted_at IS NULL AND hidden = false AND archived = false AND place IS NOT NULL
+        AND (${owner ?? null}::text IS NULL OR owner = ${owner ?? null})
+      GROUP BY place ORDER BY count(*) DESC LIMIT ${take}`;
+    return rows.map((r) => ({ place: r.place, count: Number(r.count) }));
   }
 
   /** The vector payload has the row as it was at `updatedAt`; a change made since keeps its mark. */

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getCaption, getImage, searchSimilar, type Filters, type Hit, type ImageDetail } from '../api';
-import { clock, fileName } from '../format';
+import { clock, fileName, placeLabel } from '../format';
 import { Grid } from './Grid';
 import { OcrLines } from './OcrLines';
 import { Player } from './Player';
@@ -65,6 +65,8 @@ export function ImageDialog({ hit, filters, onClose, onOpen, onTag }: DialogProp
         <dd>{hit.albums.join('、') || '—'}</dd>
         <dt>拍摄 Taken</dt>
         <dd>{hit.takenAt ?? '—'}</dd>
+        <dt>地点 Place</dt>
+        <dd data-testid="meta-place">{hit.place ? placeLabel(hit.place) : '—'}</dd>
         <dt>用户 Owner</dt>
         <dd>{hit.owner}</dd>
         <dt>相关度 Relevance</dt>

@@ -161,6 +161,7 @@ function readAs(parsed: SearchPage['parsed']): string {
   const day = (iso: string) => new Date(iso).toLocaleDateString('zh-CN');
   const parts = [
     ...(parsed.dates ? [`拍摄于 ${parsed.dates.phrase}（${day(parsed.dates.from)}–${day(parsed.dates.to)}）`] : []),
+    ...(parsed.place ? [`地点 ${parsed.place.phrase}`] : []),
     ...(parsed.excluded.length ? [`排除 ${parsed.excluded.join('、')}`] : []),
   ];
   return parts.length ? `；${parts.join('；')}` : '';

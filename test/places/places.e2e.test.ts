@@ -1,0 +1,71 @@
+import { ImageSearchClient } from '../../src/client/imageSearchClient';
+import { colourImage, photoAt } from '../helpers/images';
+import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+describe('places: photos with GPS get country, province and city at ingest; place filters, a facet, and places read from the query', () => {
+  let svc: TestService;
+  let server: http.Server;
+  let client: ImageSearchClient;
+  beforeAll(async () => {
+    svc = await startTestService({ OCR: 'off' });
+    server = svc.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    client = new ImageSearchClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: ADMIN_KEY });
+    const files = [
+      { name: 'bj.jpg', data: await photoAt(39.9042, 116.4074, 1), externalId: 'bj' },
+      { name: 'hz.jpg', data: await photoAt(30.2741, 120.1551, 2), externalId: 'hz' },
+      { name: 'paris.jpg', data: await photoAt(48.8566, 2.3522, 3), externalId: 'paris' },
+      { name: 'plain.png', data: await colourImage('red', { seed: 4 }), externalId: 'plain' },
+    ];
+    await client.waitForJob((await client.ingest({ owner: 'pat', files })).jobId);
+    await svc.services.stages.idle();
+  }, 120_000);
+  afterAll(async () => {
+    server.close();
+    await svc.close();
+    await svc.database.drop();
+  });
+
+  test('the place is on the image, in Chinese and English; a photo without GPS has none', async () => {
+    expect((await client.getByExternalId('hz', 'pat')).place).toEqual({
+      country: { code: 'CN', zh: '中国', en: 'China' },
+      province: { zh: '浙江省', en: 'Zhejiang' },
+      city: { zh: '杭州市', en: 'Hangzhou' },
+    });
+    expect((await client.getByExternalId('paris', 'pat')).place).toMatchObject({ country: { zh: '法国' }, city: { en: 'Paris' } });
+    expect((await client.getByExternalId('plain', 'pat')).place).toBeNull();
+  });
+
+  test('place filters the listing and the search by any of its names, at any level; the facet counts each place', async () => {
+    const listed = async (place: string) => (await client.listImages({ owner: 'pat', place })).images.map((i) => i.externalId).sort();
+    expect(await listed('北京')).toEqual(['bj']);
+    expect(await listed('浙江省')).toEqual(['hz']);
+    expect(await listed('Hangzhou')).toEqual(['hz']);
+    expect(await listed('中国')).toEqual(['bj', 'hz']);
+    expect(await listed('france')).toEqual(['paris']);
+    expect(await listed('东京')).toEqual([]);
+    const searched = async (place: string) =>
+      (await client.searchText({ query: '红色', limit: 10, filters: { owner: 'pat', place } })).hits.map((h) => h.externalId).sort();
+    expect(await searched('杭州')).toEqual(['hz']);
+    expect(await searched('china')).toEqual(['bj', 'hz']);
+    const facet = (await client.listPlaces('pat')).places;
+    expect(facet.map((f) => [f.place.city?.zh ?? f.place.city?.en, f.count]).sort()).toEqual([
+      ['Paris', 1],
+      ['北京市', 1],
+      ['杭州市', 1],
+    ]);
+  });
+
+  test('北京的红 filters to Beijing and searches 红; a place with no photos there, or readPlaces false, is searched as words', async () => {
+    const beijing = await client.searchText({ query: '北京的红', limit: 10, filters: { owner: 'pat' } });
+    expect(beijing.parsed).toMatchObject({ text: '红', place: { phrase: '北京', place: '北京' } });
+    expect(beijing.hits.map((h) => h.externalId)).toEqual(['bj']);
+    const tokyo = await client.searchText({ query: '日本的红', limit: 10, filters: { owner: 'pat' } });
+    expect(tokyo.parsed).toMatchObject({ text: '日本的红', place: null });
+    expect(tokyo.hits.length).toBe(4);
+    const asWords = await client.searchText({ query: '北京的红', limit: 10, readPlaces: false, filters: { owner: 'pat' } });
+    expect(asWords.parsed).toMatchObject({ text: '北京的红', place: null });
+  });
+});
