@@ -41,7 +41,8 @@ export async function modelTypeOf(dir: string): Promise<string> {
     const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { model_type?: unknown };
     return typeof config.model_type === 'string' ? config.model_type : '(none)';
   } catch (e) {
-    throw new CaptionUnavailable(`the captioning model at ${dir} has no readable config.json: ${(e as Error).message}`);
+    // Retried later, not given up: a folder may be mounted or filled after the service starts.
+    throw new Error(`could not read the captioning model's config.json in ${dir}: ${(e as Error).message}`, { cause: e });
   }
 }
 
