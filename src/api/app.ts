@@ -7,6 +7,7 @@ import { projectRoot } from '../util/projectRoot';
 import { KeyAuthenticator } from './auth';
 import { errorHandler, notFoundHandler } from '../http/errorHandler';
 import { duplicateHandlers } from './handlers/duplicates';
+import { settingsHandlers } from './handlers/settings';
 import { healthHandlers } from './handlers/health';
 import { imageHandlers } from './handlers/images';
 import { ingestHandlers } from './handlers/ingest';
@@ -62,10 +63,11 @@ export function createApp(s: ApiServices, opts: AppOptions): Express {
       texts: s.texts,
       decorate: hitDecorator(s.captions, signer),
       defaultMode: s.searchMode,
-      defaultTimeZone: s.config.DEFAULT_TIME_ZONE,
+      timeZoneOf: (owner) => s.settings.timeZone(owner),
     }),
     ...imageHandlers({ search: s.search, library: s.library, deletion: s.deletion, derivatives: s.derivatives, captions: s.captions }),
     ...duplicateHandlers(s.duplicates, signer),
+    ...settingsHandlers(s.settings),
     ...webhookHandlers(s.webhooks),
     ...ingestHandlers(s.ingest, s.texts),
     ...operationHandlers({

@@ -12,6 +12,7 @@ import type { Metrics } from '../observability/metrics';
 import type { InstallStatus } from '../packs/installProgress';
 import type { EncoderPool } from '../remoteEncoders/encoderPool';
 import type { PullCaptions } from '../remoteEncoders/pullCaptions';
+import type { OwnerSettingsService } from '../library/ownerSettingsService';
 import type { PullEncoding } from '../remoteEncoders/pullEncoding';
 import type { CaptionService } from '../search/captions';
 import type { SearchMode, SearchService } from '../search/searchService';
@@ -63,6 +64,7 @@ export interface ApiServices {
   readonly encoders: Pick<EncoderPool, 'status'> | null;
   pull: Pick<PullEncoding, 'lease' | 'answer'> | null;
   pullCaptions: Pick<PullCaptions, 'lease' | 'answer'> | null;
+  settings: Pick<OwnerSettingsService, 'get' | 'update' | 'timeZone'>;
   keys: ApiKeyService;
   folders: { ownerRoot(owner: string): string | null };
   search: SearchService;

@@ -24,7 +24,9 @@ import { OcrStage } from '../ocr/ocrStage';
 import { PackSwitch } from '../packs/packSwitch';
 import { ModelProvisioning } from '../packs/provisioning';
 import type { EncoderPool } from '../remoteEncoders/encoderPool';
+import type { AutoTagger } from '../autotags/autoTagger';
 import type { PullCaptions } from '../remoteEncoders/pullCaptions';
+import { OwnerSettingsService } from '../library/ownerSettingsService';
 import type { PullEncoding } from '../remoteEncoders/pullEncoding';
 import type { CaptionService } from '../search/captions';
 import type { SearchMode, SearchService } from '../search/searchService';
@@ -67,6 +69,10 @@ export interface Services {
   pull: PullEncoding | null;
   /** Captions by pull workers with the service's captioner (PULL_ENCODERS=on and a captioner pack). */
   pullCaptions: PullCaptions | null;
+  /** Scores the auto-tag vocabulary; its prompts, encoded once per pack, also calibrate relevance. */
+  tagger: AutoTagger;
+  /** Per-owner settings: the time zone an owner's queries are read in. */
+  settings: OwnerSettingsService;
   derivatives: DerivativeStore;
   decodeLimits: DecodeLimits;
   search: SearchService;
@@ -176,6 +182,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       deletion,
       removeTexts: (o: string) => texts.removeOwner(o),
       removeWebhooks: (o: string) => repos.webhooks.removeOwner(o),
+      removeSettings: (o: string) => repos.ownerSettings.removeOwner(o),
     };
     const consistency = {
       imageRows: repos.images,
@@ -188,6 +195,8 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     return {
       ...{ config, log, repos, store, model, packs, provisioning, derivatives, decodeLimits, search, texts, captions, ingest, deletion },
       ...{ dispatcher, ocr, stages, watcher, folders, keys, metrics, pull: loader.pull, pullCaptions },
+      settings: new OwnerSettingsService(repos.ownerSettings, config.DEFAULT_TIME_ZONE),
+      tagger,
       get pack() {
         return model.current.pack;
       },

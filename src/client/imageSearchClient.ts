@@ -235,6 +235,11 @@ export class ImageSearchClient implements ClientMethods {
   answerBatch(id: string, body: In<typeof Req.workerAnswerSchema>): Promise<Out<typeof Res.workerAnswerResultSchema>> {
     return this.call('answerBatch', { params: { id }, json: body });
   }
+  /** An owner's settings (the owner is required with an operator key). */
+  readonly getSettings = (owner?: string): Promise<Out<typeof Res.ownerSettingsSchema>> => this.call('getSettings', { query: { owner } });
+  updateSettings(body: In<typeof Req.settingsPatchSchema>, owner?: string): Promise<Out<typeof Res.ownerSettingsSchema>> {
+    return this.call('updateSettings', { query: { owner }, json: body });
+  }
   /** Where an owner's photos were taken, with counts: the names a `place` filter takes. */
   readonly listPlaces = (owner?: string): Promise<Out<typeof Res.placeFacetSchema>> => this.call('listPlaces', { query: { owner } });
   readonly leaseCaption = (captioner: string): Promise<Out<typeof Res.captionLeaseResultSchema>> => this.call('leaseCaption', { json: { captioner } });

@@ -10,6 +10,8 @@ export interface OwnerPurgeDeps {
   removeTexts(owner: string): Promise<number>;
   /** Removes the owner's webhook subscriptions and their delivery logs. */
   removeWebhooks(owner: string): Promise<number>;
+  /** Removes the owner's settings (its time zone). */
+  removeSettings(owner: string): Promise<number>;
 }
 
 export interface OwnerPurgeReport {
@@ -25,7 +27,7 @@ export interface OwnerPurgeReport {
  * Everything of one owner goes: watched folders and jobs first (so no batch in flight writes images back), then every
  * image (hidden at once; vectors, unshared files, rows and cached captions after), then its texts.
  * Then its webhook subscriptions, undelivered events included (global subscriptions still hear of the
- * deletes). Idempotent: a second run finds nothing. API keys are left to `npm run keys -- revoke`.
+ * deletes), and its settings. Idempotent: a second run finds nothing. API keys are left to `npm run keys -- revoke`.
  */
 export async function purgeOwner(deps: OwnerPurgeDeps, owner: string): Promise<OwnerPurgeReport> {
   const watches = await deps.removeWatches(owner);
@@ -33,5 +35,6 @@ export async function purgeOwner(deps: OwnerPurgeDeps, owner: string): Promise<O
   const images = await deps.deletion.deleteOwner(owner);
   const texts = await deps.removeTexts(owner);
   const webhooks = await deps.removeWebhooks(owner);
+  await deps.removeSettings(owner);
   return { owner, images, texts, jobs, webhooks, watches };
 }

@@ -102,6 +102,8 @@ describe('API contract: responses match the documented schemas', () => {
     await check('post', `/v1/duplicates/${dups.body.groups[0].id}/dismiss?owner=alice`);
     await check('get', '/v1/images?owner=alice&limit=3&sort=ingestedAt');
     await check('get', '/v1/places?owner=alice');
+    await check('patch', '/v1/settings?owner=alice', (t) => t.send({ timeZone: 'Asia/Tokyo' }));
+    await check('get', '/v1/settings?owner=alice');
     await check('patch', `/v1/images/${imageId}`, (t) => t.send({ favorite: true, tags: ['花'], albums: ['精选'], takenAt: '2024-05-01T08:00:00Z' }));
     await check('delete', `/v1/images/${imageId}`);
   });

@@ -169,6 +169,8 @@ describe("owner boundary: no key of another owner reaches alice's data through a
     movie: { url: `/v1/images/${ids.clip}/video`, as: 'alice', ok: 200, bob: 'denied' },
     listImages: { url: '/v1/images?owner=alice', as: 'alice', ok: 200, bob: 'denied' },
     listPlaces: { url: '/v1/places?owner=alice', as: 'alice', ok: 200, bob: 'denied' },
+    getSettings: { url: '/v1/settings?owner=alice', as: 'alice', ok: 200, bob: 'denied' },
+    updateSettings: { url: '/v1/settings?owner=alice', body: { timeZone: 'Asia/Tokyo' }, as: 'alice', ok: 200, bob: 'denied' },
     updateImage: { url: `/v1/images/${ids.blue}`, body: { favorite: true }, as: 'alice', ok: 200, bob: 'denied', destructive: 1 },
     deleteImage: { url: `/v1/images/${ids.del1}`, as: 'alice', ok: 200, bob: 'own', destructive: 2 },
     getByExternalId: { url: '/v1/images/by-external-id/a-red', as: 'alice', ok: 200, bob: 'denied' },

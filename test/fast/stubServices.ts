@@ -56,6 +56,7 @@ export function stubServices() {
     deletion: { delete: jest.fn(async () => []) },
     texts: { add: jest.fn(async () => []), retrieve: jest.fn(async () => []) },
     captions: { forImages: jest.fn(async () => new Map()) },
+    settings: { timeZone: jest.fn(async () => 'Asia/Shanghai') },
     derivatives: {},
     metrics: new Metrics(),
     reconcile: jest.fn(async () => ({ missingVectors: [], orphanPoints: [], staleModel: [], stuckPending: [], reindexJobId: null })),

@@ -101,6 +101,7 @@ describe('relevance and "no good match" (real PostgreSQL, over HTTP)', () => {
       text: '照片',
       excluded: [],
       dates: { phrase: '去年夏天', from: new Date(`${year - 1}-05-31T16:00:00Z`).toISOString(), to: new Date(`${year - 1}-08-31T15:59:59.999Z`).toISOString() },
+      place: null,
     });
     const holiday = await search({ query: `${year - 1}年国庆 -红色`, mode: 'hybrid' });
     expect((holiday.hits as Hit[]).map((h) => path.basename(h.source, path.extname(h.source)))).toEqual(['blue']);
@@ -114,7 +115,31 @@ describe('relevance and "no good match" (real PostgreSQL, over HTTP)', () => {
     expect(given.parsed.dates).toBeNull();
     // Or when asked: a sign reading 周末特价 is searched for its words.
     const words = await search({ query: '周末特价', readDates: false });
-    expect(words.parsed).toEqual({ text: '周末特价', excluded: [], dates: null });
+    expect(words.parsed).toEqual({ text: '周末特价', excluded: [], dates: null, place: null });
+  });
+
+  test('an owner’s own time zone: its queries’ dates are read there unless the request names one; an operator must name the owner', async () => {
+    const year = Number(new Intl.DateTimeFormat('en', { timeZone: 'America/Vancouver', year: 'numeric' }).format(new Date()));
+    const settings = (body?: object) =>
+      body ? svc.api().patch('/v1/settings?owner=rita').send(body).expect(200) : svc.api().get('/v1/settings?owner=rita').expect(200);
+    expect((await settings()).body).toEqual({ owner: 'rita', timeZone: null, effectiveTimeZone: 'Asia/Shanghai' });
+    expect((await settings({ timeZone: 'America/Vancouver' })).body).toEqual({
+      owner: 'rita',
+      timeZone: 'America/Vancouver',
+      effectiveTimeZone: 'America/Vancouver',
+    });
+    const vancouver = await search({ query: '去年夏天' });
+    expect(vancouver.parsed.dates.from).toBe(new Date(`${year - 1}-06-01T07:00:00Z`).toISOString());
+    // The request's own zone still wins; another owner keeps the default.
+    expect((await search({ query: '去年夏天', timeZone: 'Asia/Shanghai' })).parsed.dates.from).toBe(new Date(`${year - 1}-05-31T16:00:00Z`).toISOString());
+    expect((await search({ query: '去年夏天', filters: { owner: 'someone-else' } })).parsed.dates.from).toBe(
+      new Date(`${year - 1}-05-31T16:00:00Z`).toISOString(),
+    );
+    // A zone that does not exist is a 400 and changes nothing; null goes back to the default.
+    await svc.api().patch('/v1/settings?owner=rita').send({ timeZone: 'Mars/Olympus' }).expect(400);
+    expect((await settings()).body.timeZone).toBe('America/Vancouver');
+    expect((await settings({ timeZone: null })).body).toMatchObject({ timeZone: null, effectiveTimeZone: 'Asia/Shanghai' });
+    await svc.api().get('/v1/settings').expect(400);
   });
 
   test('image queries are measured against images: the same photo is a good match', async () => {

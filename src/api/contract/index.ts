@@ -5,12 +5,14 @@ import { ingestRoutes } from './ingest';
 import { operationRoutes } from './operations';
 import type { RouteSpec } from './route';
 import { searchRoutes } from './search';
+import { settingsRoutes } from './settings';
 import { webhookRoutes } from './webhooks';
 
 /** Every route of the API, by name: served, documented and called from these declarations alone. */
 export const API_ROUTES = {
   ...searchRoutes,
   ...imageRoutes,
+  ...settingsRoutes,
   ...duplicateRoutes,
   ...webhookRoutes,
   ...ingestRoutes,

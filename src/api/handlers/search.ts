@@ -15,8 +15,8 @@ export interface SearchHandlerDeps {
   texts: TextCorpus;
   decorate: HitDecorator;
   defaultMode: SearchMode;
-  /** The zone dates in queries are read in when the request names none (DEFAULT_TIME_ZONE). */
-  defaultTimeZone: string;
+  /** The zone dates in queries are read in when the request names none: the owner's, else DEFAULT_TIME_ZONE. */
+  timeZoneOf: (owner: string | undefined) => Promise<string>;
 }
 
 function page(p: { limit: number; offset?: number | undefined; cursor?: number | undefined }) {
@@ -37,7 +37,7 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
       const start = performance.now();
       const mode = body.mode ?? d.defaultMode;
       const alsoLike = body.imageId ? { imageId: body.imageId, owner, weight: body.imageWeight } : undefined;
-      const timeZone = body.timeZone ?? d.defaultTimeZone;
+      const timeZone = body.timeZone ?? (await d.timeZoneOf(owner));
       const result = await d.search.byText(body.query, body.filters, page(body), mode, {
         exclude: body.exclude,
         alsoLike,

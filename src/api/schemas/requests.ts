@@ -66,6 +66,16 @@ const placeFilter = z
   .transform(placeKey)
   .describe('a country, province or city, in Chinese or English (北京, 浙江省, 日本, Paris): photos taken there (by their GPS position)');
 
+/** PATCH /v1/settings */
+export const settingsPatchSchema = z
+  .object({
+    timeZone: timeZoneSchema
+      .nullable()
+      .optional()
+      .describe("IANA zone the owner's queries' dates are read in (a request's timeZone still wins); null: DEFAULT_TIME_ZONE"),
+  })
+  .strict();
+
 export const filtersSchema = z
   .object({
     owner: ownerName.optional(),

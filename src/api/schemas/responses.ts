@@ -156,6 +156,12 @@ export const imageDetailSchema = imageRecordSchema.extend({
 
 export const imagePageSchema = z.object({ images: z.array(imageRecordSchema), nextCursor: z.string().nullable() });
 
+export const ownerSettingsSchema = z.object({
+  owner: z.string(),
+  timeZone: z.string().nullable().describe('the zone the owner set; null: none'),
+  effectiveTimeZone: z.string().describe("the zone the owner's queries are read in: its own, else DEFAULT_TIME_ZONE"),
+});
+
 export const placeFacetSchema = z.object({
   places: z
     .array(z.object({ place: placeSchema, count: z.number().int() }))

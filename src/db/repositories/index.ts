@@ -4,6 +4,7 @@ import { DuplicateRepository } from './duplicateRepository';
 import { ImageRepository } from './imageRepository';
 import { IngestRepository } from './ingestRepository';
 import { OcrRepository } from './ocrRepository';
+import { OwnerSettingsRepository } from './ownerSettingsRepository';
 import { StageTaskRepository } from './stageTaskRepository';
 import { TextRepository } from './textRepository';
 import { WatchRepository } from './watchRepository';
@@ -20,6 +21,7 @@ export interface Repositories {
   ocr: OcrRepository;
   duplicates: DuplicateRepository;
   stageTasks: StageTaskRepository;
+  ownerSettings: OwnerSettingsRepository;
   /** Round trip to the database, for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +38,7 @@ export function repositoriesOver(db: Db): Repositories {
     ocr: new OcrRepository(db),
     duplicates: new DuplicateRepository(db),
     stageTasks: new StageTaskRepository(db),
+    ownerSettings: new OwnerSettingsRepository(db),
     ping: async () => {
       await db.$queryRaw`SELECT 1`;
     },
@@ -53,6 +56,7 @@ export type {
   ImageRepository,
   IngestRepository,
   OcrRepository,
+  OwnerSettingsRepository,
   StageTaskRepository,
   TextRepository,
   WatchRepository,
