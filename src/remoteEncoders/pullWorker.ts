@@ -29,7 +29,6 @@ export class PullWorker {
   private stopped = false;
   private loop: Promise<void> | null = null;
   answered = 0;
-  captioned = 0;
 
   constructor(
     private readonly service: ServiceLink,
@@ -106,7 +105,6 @@ export class PullWorker {
         (e: Error) => ({ captioner: captioner.model, error: e.message.slice(0, 500) || 'caption failed' }),
       );
       await this.service.answerCaption(task.imageId, answer);
-      if ('text' in answer) this.captioned++;
       this.log.info({ image: task.imageId, caption: 'text' in answer ? answer.text : null }, 'pull worker: answered caption');
     } catch (e) {
       if (!(e instanceof ServiceRefusal && e.code === 'lease_gone')) throw e;
