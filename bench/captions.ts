@@ -9,7 +9,8 @@
  * - qwen2-vl q4 (MatMulNBits, 4-bit blocks of 32, as the hub's q4 files): the 336 px image (576 patches,
  *   144 image tokens) and a 20-token instruction prefilled, then 20 Chinese tokens.
  * Florence-2 is not timed: its DaViT vision tower (windowed attention at 768 px) has no graph here yet.
- * Writes bench/captions-results.json and .md.
+ * Then what the vit-gpt2 chain, run as the background caption stage, costs the service on the same cores: ingest's
+ * rate, and searches while it works. Writes bench/captions-results.json and .md.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,7 +18,11 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { quantizeMatMulWeights } from './archPack';
 import { crossKvGraph, decoderStepGraph, encoderGraph, lmHeadGraph, OPUS_MT, QWEN2_VL, VIT_GPT2, type DecoderShape, type EncoderShape } from './captionArch';
-import { round, summarize, writeBenchResults } from './stats';
+import { writePhotoLikeJpegs } from './fixtures';
+import { runStandaloneBench, type Harness } from './harness';
+import { listen, searchOnce } from './query';
+import { round, summarize, timed, writeBenchResults } from './stats';
+import type { ImageStage } from '../src/stages/imageStages';
 
 /** int8: every MatMul weight quantised dynamically (the hub's q8 files); q4: MatMulNBits (its q4 files). */
 type Variant = 'fp32' | 'int8' | 'q4';
@@ -126,48 +131,152 @@ async function measure(label: string, m: Model, variant: Variant, prompt: number
   return row;
 }
 
-async function main(): Promise<void> {
-  const started = new Date().toISOString();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-captions-'));
+/** Part 1: seconds per caption of each pack, alone on the machine. */
+async function perCaptionTimes(
+  dir: string,
+): Promise<{ rows: Row[]; chains: { layout: string; variant: Variant; secondsPerCaption: number; captionsPerHour: number }[] }> {
   const rows: Row[] = [];
-  try {
-    for (const variant of ['int8', 'fp32'] as const) {
-      rows.push(await measure('vit-gpt2:caption', await load(dir, VIT_GPT2, variant), variant, 1, 12));
-      rows.push(await measure('vit-gpt2:translate', await load(dir, OPUS_MT, variant), variant, 1, 16));
-    }
-    // The hub's default for Qwen2-VL is q4; its fp32 decoder (6 GB) is no CPU's model.
-    rows.push(await measure('qwen2-vl:caption', await load(dir, QWEN2_VL, 'q4'), 'q4', 144 + 20, 20));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  for (const variant of ['int8', 'fp32'] as const) {
+    rows.push(await measure('vit-gpt2:caption', await load(dir, VIT_GPT2, variant), variant, 1, 12));
+    rows.push(await measure('vit-gpt2:translate', await load(dir, OPUS_MT, variant), variant, 1, 16));
   }
+  // The hub's default for Qwen2-VL is q4; its fp32 decoder (6 GB) is no CPU's model.
+  rows.push(await measure('qwen2-vl:caption', await load(dir, QWEN2_VL, 'q4'), 'q4', 144 + 20, 20));
   const perCaption = (layout: string, variant: Variant) =>
     round(
-      rows.filter((r) => r.layout === layout && r.variant === variant).reduce((s, r) => s + r.secondsPerCaption, 0),
+      rows.filter((r) => r.layout === layout && r.variant === variant).reduce((sum, r) => sum + r.secondsPerCaption, 0),
       2,
     );
   const chains = [...new Set(rows.map((r) => `${r.layout}|${r.variant}`))].map((key) => {
     const [layout, variant] = key.split('|') as [string, Variant];
-    const s = perCaption(layout, variant);
-    return { layout, variant, secondsPerCaption: s, captionsPerHour: Math.round(3600 / s) };
+    const sec = perCaption(layout, variant);
+    return { layout, variant, secondsPerCaption: sec, captionsPerHour: Math.round(3600 / sec) };
   });
-  const md = [
-    '| pack | dtype | part | encoder (ms) | prefill (ms) | step p50 (ms) | tokens | s per part |',
-    '|---|---|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.layout} | ${r.variant} | ${r.part} | ${r.encodeMs} | ${r.prefillMs} | ${r.stepMsP50} | ${r.tokens} | ${r.secondsPerCaption} |`),
-    '',
-    '| pack | dtype | s per caption | captions per hour (the whole machine) |',
-    '|---|---|---:|---:|',
-    ...chains.map((c) => `| ${c.layout} | ${c.variant} | ${c.secondsPerCaption} | ${c.captionsPerHour} |`),
-    '',
-    'Random weights with the real architectures and shapes (bench/captionArch.ts), greedy, batch 1, p50 of ' +
-      `${REPEATS} captions after a warm-up. The caption stage runs behind queries and ingest (it waits while a query ` +
-      'holds the encoder), so these are its rates on an otherwise idle machine.',
-    '',
-  ].join('\n');
-  await writeBenchResults('captions', 'Captioner packs: seconds per caption', 'npm run bench:captions', started, { repeats: REPEATS, rows, chains }, md);
+  return { rows, chains };
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
+const EFFECT_PHOTOS = Number(process.env.BENCH_CAPTION_PHOTOS ?? 48);
+const EFFECT_ROUNDS = Number(process.env.BENCH_CAPTION_ROUNDS ?? 3);
+const QUERIES = ['海边的日落', '穿红裙子的小女孩', '一只在草地上奔跑的狗', '雪山和湖泊', '城市夜景', '桌上的咖啡和书'];
+
+/**
+ * Part 2: what captioning in the background costs the service on the same cores. The int8 vit-gpt2 chain runs
+ * as the caption stage runs (an image stage, background: it starts nothing while a query waits on the encoder),
+ * in a service with the int8 architecture pack, OCR and auto tags off to isolate it: ingest's rate with and
+ * without the stage, and searches (one at a time, 150 ms apart) while it works through the photos' captions
+ * against searches once it is idle.
+ */
+async function effectOnService(dir: string, h: Harness) {
+  const pack = h.packs.find((p) => p.label.includes('int8')) ?? h.packs[0]!;
+  const [captioner, translator] = [await load(dir, VIT_GPT2, 'int8'), await load(dir, OPUS_MT, 'int8')];
+  let captioned = 0;
+  const stage: ImageStage = {
+    name: 'captions',
+    background: true,
+    version: () => 'bench-vit-gpt2-int8',
+    async run() {
+      await caption(captioner, 1, 12);
+      await caption(translator, 1, 16);
+      captioned++;
+    },
+  };
+  const photos = path.join(h.root, 'caption-photos');
+  await writePhotoLikeJpegs(photos, EFFECT_PHOTOS, 1600, 1200, 21);
+  const env = { ADMIN_API_KEY: 'bench', RATE_LIMIT_PER_MINUTE: '1000000', TEXT_EMBEDDING_CACHE_SIZE: '0', OCR: 'off', AUTO_TAGS: 'off', DUPLICATES: 'off' };
+  const rates: Record<'without' | 'withCaptions', number[]> = { without: [], withCaptions: [] };
+  const during: number[] = [];
+  const idle: number[] = [];
+  let captionedDuringIngest = 0;
+  // Rounds alternate the two services: on this noisy machine one pair of runs can differ by half either way.
+  for (let round = 0; round < EFFECT_ROUNDS; round++) {
+    for (const withCaptions of [false, true]) {
+      const s = await h.start(pack, env, withCaptions ? { stages: [stage] } : {});
+      // The server starts the stages; a bench's service is started here. The first search encodes the auto-tag
+      // vocabulary for relevance (about a minute of CPU): done first, so it overlaps neither measurement.
+      await s.stages.start();
+      await s.tagger.labels(s.pack);
+      const server = await listen(s);
+      try {
+        let n = 0;
+        const search = async () => (await timed(() => searchOnce(server.url, 'bench', `${QUERIES[n % QUERIES.length]} ${round}-${n++}`))).ms;
+        for (let i = 0; i < 5; i++) await search();
+        // The harness's PostgreSQL outlives each service: every run ingests as its own owner, after a warm-up.
+        const owner = `${withCaptions ? 'with-captions' : 'without'}-${round}`;
+        await s.ingest.runJob(await s.ingest.createFolderJob(`${owner}-warm-up`, photos));
+        await s.stages.idle();
+        captioned = 0;
+        const ingestMs = (await timed(async () => s.ingest.runJob(await s.ingest.createFolderJob(owner, photos)))).ms;
+        rates[withCaptions ? 'withCaptions' : 'without'].push(EFFECT_PHOTOS / (ingestMs / 1000));
+        if (!withCaptions) continue;
+        captionedDuringIngest += captioned;
+        while (captioned < EFFECT_PHOTOS) {
+          during.push(await search());
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        await s.stages.idle();
+        for (let i = 0; i < 30; i++) {
+          idle.push(await search());
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      } finally {
+        await server.close();
+        await s.close();
+      }
+    }
+  }
+  const median = (xs: number[]) => round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!, 2);
+  const out = {
+    pack: pack.label,
+    photos: EFFECT_PHOTOS,
+    rounds: EFFECT_ROUNDS,
+    withoutIngestImagesPerSec: median(rates.without),
+    withCaptionsIngestImagesPerSec: median(rates.withCaptions),
+    ingestRates: rates,
+    captionedDuringIngest: Math.round(captionedDuringIngest / EFFECT_ROUNDS),
+    searchWhileCaptioningMs: summarize(during),
+    searchIdleMs: summarize(idle),
+  };
+  for (const m of [captioner, translator]) for (const x of [m.encoder, m.crossKv, m.decoder, m.head]) await x?.release();
+  return out;
+}
+
+runStandaloneBench(async (h, started) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-captions-'));
+  try {
+    const { rows, chains } = await perCaptionTimes(dir);
+    console.error('[bench] captions: effect on the service');
+    const effect = await effectOnService(dir, h);
+    const md = [
+      '| pack | dtype | part | encoder (ms) | prefill (ms) | step p50 (ms) | tokens | s per part |',
+      '|---|---|---|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.layout} | ${r.variant} | ${r.part} | ${r.encodeMs} | ${r.prefillMs} | ${r.stepMsP50} | ${r.tokens} | ${r.secondsPerCaption} |`),
+      '',
+      '| pack | dtype | s per caption | captions per hour (the whole machine) |',
+      '|---|---|---:|---:|',
+      ...chains.map((c) => `| ${c.layout} | ${c.variant} | ${c.secondsPerCaption} | ${c.captionsPerHour} |`),
+      '',
+      'Random weights with the real architectures and shapes (bench/captionArch.ts), greedy, batch 1, p50 of ' +
+        `${REPEATS} captions after a warm-up, alone on the machine.`,
+      '',
+      `**On the service** (${effect.pack}, ${effect.photos} photos of 1600×1200, OCR and auto tags off, the int8 vit-gpt2 chain as a background image stage; ${effect.rounds} rounds alternating the two services, ingest as the median round, searches pooled):`,
+      '',
+      '| | value |',
+      '|---|---|',
+      `| ingest without captions | ${effect.withoutIngestImagesPerSec} img/s (rounds: ${effect.ingestRates.without.map((r) => round(r, 2)).join(', ')}) |`,
+      `| ingest with the caption stage working | ${effect.withCaptionsIngestImagesPerSec} img/s (rounds: ${effect.ingestRates.withCaptions.map((r) => round(r, 2)).join(', ')}; ${effect.captionedDuringIngest} photos captioned meanwhile) |`,
+      `| search p50 / p95 while captioning | ${effect.searchWhileCaptioningMs.p50} / ${effect.searchWhileCaptioningMs.p95} ms (${effect.searchWhileCaptioningMs.n} searches) |`,
+      `| search p50 / p95 with the stage idle | ${effect.searchIdleMs.p50} / ${effect.searchIdleMs.p95} ms |`,
+      '',
+    ].join('\n');
+    await writeBenchResults(
+      'captions',
+      'Captioner packs: seconds per caption, and what captioning costs the service',
+      'npm run bench:captions',
+      started,
+      { repeats: REPEATS, rows, chains, effect },
+      md,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
