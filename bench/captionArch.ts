@@ -61,6 +61,26 @@ export const OPUS_MT = {
   decoder: { name: 'marian-decoder', hidden: 512, heads: 8, kvHeads: 8, mlp: 2048, layers: 6, vocab: 65001, act: 'silu', preNorm: false, cross: true },
 } as const satisfies { encoder: EncoderShape; decoder: DecoderShape };
 
+/**
+ * Florence-2-base's language model (BART-base): 6 post-norm encoder layers over the 577 image tokens and the task
+ * prompt (8 tokens), 6 decoder layers with cross-attention, a 51,289-word head. Its vision tower is davitArch.ts.
+ */
+export const FLORENCE2 = {
+  encoder: { name: 'florence2-bart-encoder', tokens: 585, hidden: 768, heads: 12, mlp: 3072, layers: 6, act: 'gelu', preNorm: false, embedsInput: true },
+  decoder: {
+    name: 'florence2-bart-decoder',
+    hidden: 768,
+    heads: 12,
+    kvHeads: 12,
+    mlp: 3072,
+    layers: 6,
+    vocab: 51289,
+    act: 'gelu',
+    preNorm: false,
+    cross: true,
+  },
+} as const satisfies { encoder: EncoderShape; decoder: DecoderShape };
+
 export const QWEN2_VL = {
   encoder: {
     name: 'qwen2-vl-vision',
