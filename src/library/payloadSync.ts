@@ -31,7 +31,7 @@ export async function pushPayload(collection: VectorCollection, row: ImageRow): 
 /** A row marked as changed: its payload is written, then the mark goes (a crash between is finished at start). */
 export async function syncChangedRow(images: ImageRepository, collection: VectorCollection, row: ImageRow): Promise<void> {
   await pushPayload(collection, row);
-  await images.payloadSynced(row.id, row.updatedAt);
+  await images.payloadSynced(row);
 }
 
 /**

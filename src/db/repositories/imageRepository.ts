@@ -219,9 +219,31 @@ export class ImageRepository {
     return rows.map((r) => ({ place: r.place, count: Number(r.count) }));
   }
 
-  /** The vector payload has the row as it was at `updatedAt`; a change made since keeps its mark. */
-  async payloadSynced(id: string, updatedAt: Date): Promise<void> {
-    await this.db.image.updateMany({ where: { id, updatedAt }, data: { payloadDirty: false } });
+  /**
+   * The vector payload has the row's filtered fields as `row` had them: the mark goes unless one of those fields
+   * changed since. Compared field by field, not by updated_at, which writes the payload does not carry (OCR's
+   * state) also move: those left the mark behind, and the next start rewrote payloads that were right.
+   */
+  async payloadSynced(row: ImageRow): Promise<void> {
+    await this.db.image.updateMany({
+      where: {
+        id: row.id,
+        owner: row.owner,
+        albums: { equals: row.albums },
+        takenAt: row.takenAt,
+        favorite: row.favorite,
+        hidden: row.hidden,
+        archived: row.archived,
+        tags: { equals: row.tags },
+        autoTags: { equals: row.autoTags },
+        places: { equals: row.places },
+        mediaType: row.mediaType,
+        camera: row.camera,
+        latitude: row.latitude,
+        longitude: row.longitude,
+      },
+      data: { payloadDirty: false },
+    });
   }
 
   /** Images changed in Postgres whose vector payload may not have the change (a crash came between). */
