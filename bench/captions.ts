@@ -78,6 +78,10 @@ async function load(dir: string, spec: { encoder: EncoderShape; decoder: Decoder
   return { vision, encoder, crossKv, decoder, head, e, d };
 }
 
+async function release(m: Model): Promise<void> {
+  for (const s of [m.vision, m.encoder, m.crossKv, m.decoder, m.head]) await s?.release();
+}
+
 interface Timing {
   encodeMs: number;
   prefillMs: number;
@@ -144,7 +148,7 @@ async function measure(label: string, m: Model, variant: Variant, prompt: number
     secondsPerCaption: round(summarize(total).p50 / 1000, 2),
   };
   console.log(JSON.stringify(row));
-  for (const s of [m.vision, m.encoder, m.crossKv, m.decoder, m.head]) await s?.release();
+  await release(m);
   return row;
 }
 
@@ -256,7 +260,7 @@ async function effectOnService(dir: string, h: Harness) {
     searchWhileCaptioningMs: summarize(during),
     searchIdleMs: summarize(idle),
   };
-  for (const m of [captioner, translator]) for (const x of [m.encoder, m.crossKv, m.decoder, m.head]) await x?.release();
+  for (const m of [captioner, translator]) await release(m);
   return out;
 }
 

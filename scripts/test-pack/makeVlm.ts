@@ -17,7 +17,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { bertTokenizerJsonFromVocab } from '../../src/models/tokenizer';
+import { bertTokenizerJsonFromVocab, specialToken } from '../../src/models/tokenizer';
 import { GraphBuilder, intAttr, intsAttr } from '../lib/onnxGraph';
 import { COLOURS } from './concepts';
 import { colourWeights, IMAGE_SIZE, MEAN, STD } from './make';
@@ -72,6 +72,12 @@ function logits(g: GraphBuilder, embeds: string, context: string, v: Vocab): str
 
 const masked = (g: GraphBuilder, x: string, mask: string) => g.op('Mul', [x, g.op('Unsqueeze', [g.op('Cast', [mask], [intAttr('to', F)]), g.int64Const([2])])]);
 
+/** Writes a layout's graphs as transformers.js names them: onnx/<name><dtype suffix>.onnx. */
+async function graphWriter(outDir: string, suffix: string): Promise<(name: string, bytes: Uint8Array) => Promise<void>> {
+  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
+  return (name, bytes) => writeFile(path.join(outDir, 'onnx', `${name}${suffix}.onnx`), bytes);
+}
+
 const json = (dir: string, f: string, v: unknown) => writeFile(path.join(dir, f), `${JSON.stringify(v, null, 2)}\n`);
 
 function florenceVocab(): Vocab {
@@ -83,8 +89,7 @@ function florenceVocab(): Vocab {
 export async function makeTestFlorence2(outDir: string, suffix = ''): Promise<void> {
   const v = florenceVocab();
   const V = v.tokens.length;
-  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
-  const graph = (name: string, bytes: Uint8Array) => writeFile(path.join(outDir, 'onnx', `${name}${suffix}.onnx`), bytes);
+  const graph = await graphWriter(outDir, suffix);
 
   const vision = new GraphBuilder('test-florence2-vision');
   const pixels = vision.input('pixel_values', F, ['batch_size', 3, IMAGE_SIZE, IMAGE_SIZE]);
@@ -170,23 +175,14 @@ function qwenVocab(): Vocab {
 /** Qwen's tokenizer has no [CLS]/[SEP] around a sequence, and its chat tokens are special. */
 function qwenTokenizer(v: Vocab) {
   const base = bertTokenizerJsonFromVocab(v.tokens, true);
-  const added = QWEN_SPECIAL.map((content) => ({
-    id: v.tokens.indexOf(content),
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
+  const added = QWEN_SPECIAL.map((content) => specialToken(v.tokens.indexOf(content), content));
   return { ...base, added_tokens: [...base.added_tokens, ...added], post_processor: null };
 }
 
 export async function makeTestQwen2Vl(outDir: string, suffix = ''): Promise<void> {
   const v = qwenVocab();
   const V = v.tokens.length;
-  await mkdir(path.join(outDir, 'onnx'), { recursive: true });
-  const graph = (name: string, bytes: Uint8Array) => writeFile(path.join(outDir, 'onnx', `${name}${suffix}.onnx`), bytes);
+  const graph = await graphWriter(outDir, suffix);
 
   // Patches arrive flattened as [n, channel × temporal × 14 × 14]; each run of MERGE² rows is one image token.
   const vision = new GraphBuilder('test-qwen2vl-vision');

@@ -37,7 +37,7 @@ export class PackCaptioner implements Captioner {
     this.loaded ??= (async () => {
       const dirOf = (role: CaptionerModel['role']) => this.spec.models.find((m) => m.role === role);
       const captioner = dirOf('caption');
-      if (!captioner) throw new CaptionUnavailable('the captioning pack has no captioning model');
+      if (!captioner) throw new CaptionUnavailable('the captioner pack has no captioning model');
       const maxNewTokens = this.spec.maxNewTokens;
       const caption = await loadDescriber(path.join(this.spec.dir, captioner.dir), { dtype: captioner.dtype, maxNewTokens });
       const translator = dirOf('translate');

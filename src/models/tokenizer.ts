@@ -65,6 +65,11 @@ const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
  * `tokenizer.json` format. This describes the same WordPiece tokenizer in that format,
  * so the tokenisation itself is still done by the library's BertTokenizer.
  */
+/** An added token of tokenizer.json that is matched whole, before normalisation, and left out when decoding. */
+export function specialToken(id: number, content: string) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
 export function bertTokenizerJsonFromVocab(vocabLines: readonly string[], lowercase: boolean) {
   const vocab: Record<string, number> = {};
   vocabLines.forEach((token, id) => {
@@ -78,15 +83,7 @@ export function bertTokenizerJsonFromVocab(vocabLines: readonly string[], lowerc
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL.map((content) => ({
-      id: vocab[content]!,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: SPECIAL.map((content) => specialToken(vocab[content]!, content)),
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
