@@ -70,7 +70,7 @@ describe('pull workers caption: a worker with the service’s captioner pack tak
       MODELS_DIR: modelsDir,
       PULL_ENCODERS: 'on',
       PULL_POLL_MS: '20',
-      PULL_CAPTION_PRESENCE_MS: '1500',
+      PULL_CAPTION_PRESENCE_MS: '5000',
       STAGE_POLL_MS: '200',
       OCR: 'off',
       AUTO_TAGS: 'off',
