@@ -12,6 +12,7 @@ import { RelevanceCalibration } from '../search/relevance';
 import { SearchService } from '../search/searchService';
 import { TextCorpus } from '../search/textCorpus';
 import { TextInImages } from '../search/textInImages';
+import { KnownPlaces } from '../places/knownPlaces';
 import type { Logger } from '../util/logger';
 import type { Closers } from './closers';
 
@@ -35,6 +36,8 @@ export interface SearchWiring {
   tagger: AutoTagger;
   /** The captioning model, when one is configured: the caption stage runs it over every image. */
   generative: Captioner | null;
+  /** Which places each owner has photos from; the places stage says when they change. */
+  knownPlaces: KnownPlaces;
 }
 
 export function wireSearch(w: Wiring): SearchWiring {
@@ -48,6 +51,7 @@ export function wireSearch(w: Wiring): SearchWiring {
     textVectors: (pack) => tagger.labels(pack),
     textVectorsReady: (pack) => tagger.hasLabels(pack),
   });
+  const knownPlaces = new KnownPlaces(repos.images);
   const search = new SearchService(
     repos.images,
     model,
@@ -58,6 +62,7 @@ export function wireSearch(w: Wiring): SearchWiring {
     config.HYBRID_FUSION,
     config.SEARCH_SEGMENT_MARGIN,
     calibration,
+    knownPlaces,
   );
   const texts = new TextCorpus(repos.texts, model);
   const generative = captionerFromConfig(config, w.derivatives);
@@ -75,5 +80,5 @@ export function wireSearch(w: Wiring): SearchWiring {
   );
   const captions = new CaptionService(repos.texts, captioner, config.CAPTION_TIMEOUT_MS, w.log.child({ component: 'captions' }), byTags);
   texts.onChange = (owners) => captions.invalidate(owners);
-  return { search, texts, captions, tagger, generative };
+  return { search, texts, captions, tagger, generative, knownPlaces };
 }

@@ -142,9 +142,18 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       : null;
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     const wiring = { config, log, repos, model, derivatives, decodeLimits, closers };
-    const { search, texts, captions, tagger, generative } = wireSearch(wiring);
+    const { search, texts, captions, tagger, generative, knownPlaces } = wireSearch(wiring);
     const deletion = new ImageDeletion({ images: repos.images, model, derivatives, events: dispatcher, log: log.child({ component: 'deletion' }) });
-    const { bus, stages, pullCaptions } = wireStages({ ...wiring, ocr, events: dispatcher, metrics, tagger, captioner: generative, extra: hooks.stages ?? [] });
+    const { bus, stages, pullCaptions } = wireStages({
+      ...wiring,
+      ocr,
+      events: dispatcher,
+      metrics,
+      tagger,
+      knownPlaces,
+      captioner: generative,
+      extra: hooks.stages ?? [],
+    });
     const stageCounts = (jobId: string) => stages.counts(jobId);
     const ingest = wireIngest({ ...wiring, ocr, folders, events: dispatcher, published: bus, stageCounts, metrics, pulling: loader.pull !== null });
     const packs = new PackSwitch({

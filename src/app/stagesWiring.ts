@@ -1,4 +1,5 @@
 import type { AutoTagger } from '../autotags/autoTagger';
+import type { KnownPlaces } from '../places/knownPlaces';
 import { autoTagStage } from '../autotags/autoTagStage';
 import { DuplicateFinder } from '../duplicates/duplicateFinder';
 import { duplicateStage } from '../duplicates/duplicateStage';
@@ -22,6 +23,7 @@ export interface StageWiring extends Wiring {
   events: EventSink;
   metrics: Metrics;
   tagger: AutoTagger;
+  knownPlaces: KnownPlaces;
   captioner: Captioner | null;
   extra: readonly ImageStage[];
 }
@@ -55,7 +57,7 @@ export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageS
 
   const duplicateSettings = { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS };
   if (config.AUTO_TAGS === 'on') stages.register(autoTagStage(w.tagger, repos.images, repos.ocr, model));
-  stages.register(placeStage(new ReverseGeocoder(), repos.images, model));
+  stages.register(placeStage(new ReverseGeocoder(), repos.images, model, (owner) => w.knownPlaces.forget(owner)));
   if (config.DUPLICATES === 'on') stages.register(duplicateStage(new DuplicateFinder(repos.duplicates, duplicateSettings), repos.images, model));
   const captioner = w.captioner;
   const captionRepos = { images: repos.images, texts: repos.texts, lexical: repos.ocr };

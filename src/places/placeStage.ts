@@ -10,7 +10,13 @@ import type { ReverseGeocoder } from './reverseGeocoder';
  * is placed by the stage's backfill; a new gazetteer version places every photo again. The names go on the row
  * and into the vector payload, where the `place` filter reads them.
  */
-export function placeStage(geocoder: ReverseGeocoder, images: ImageRepository, model: ModelSource): ImageStage {
+export function placeStage(
+  geocoder: ReverseGeocoder,
+  images: ImageRepository,
+  model: ModelSource,
+  /** Told the owner of each photo whose place changed. */
+  placed: (owner: string) => void = () => {},
+): ImageStage {
   return {
     name: 'places',
     background: false,
@@ -22,7 +28,9 @@ export function placeStage(geocoder: ReverseGeocoder, images: ImageRepository, m
       // Nothing to write for a photo without a place that had none (most screenshots and downloads).
       if (!place && row.places.length === 0) return;
       const changed = await images.setPlace(imageId, place, geocoder.version);
-      if (changed) await syncChangedRow(images, model.current.images, changed);
+      if (!changed) return;
+      await syncChangedRow(images, model.current.images, changed);
+      placed(changed.owner);
     },
   };
 }

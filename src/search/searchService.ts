@@ -13,6 +13,7 @@ import { normalizeQuery } from './textQuery';
 import { splitExclusions } from '../ocr/textTokens';
 import { parseQueryDates } from './queryDates';
 import { parseQueryPlace, type QueryPlace } from '../places/queryPlaces';
+import type { KnownPlaces } from '../places/knownPlaces';
 import { dot } from '../models/vectorMath';
 import { fuse, type FusionMethod } from './rankFusion';
 import type { ImageText, TextInImages, TextMatch } from './textInImages';
@@ -43,8 +44,11 @@ export interface TextQueryOptions {
   exclude?: readonly string[] | undefined;
   /** An indexed image (of `owner`, when given) the photos should also look like, and its share of the query (0..1). */
   alsoLike?: { imageId: string; owner: string | undefined; weight: number } | undefined;
-  /** IANA zone the query's dates ("昨天", "上个月") are read in; UTC when not given. */
-  timeZone?: string | undefined;
+  /**
+   * The IANA zone the query's dates ("昨天", "上个月") are read in (UTC when not given): asked only when the words
+   * name a date, so a search without one costs no settings lookup.
+   */
+  timeZone?: (() => Promise<string>) | undefined;
   /** False: dates in the words are searched as words. */
   readDates?: boolean | undefined;
   /** False: place names in the words are searched as words. */
@@ -154,6 +158,8 @@ export class SearchService {
     private readonly segmentMargin = 0.05,
     /** Learns what a cosine means for the pack in use; without it, relevance is the cosine itself. */
     private readonly calibration: RelevanceCalibration | null = null,
+    /** Whether an owner has photos at a place; by default the repository is asked each time. */
+    private readonly places: Pick<KnownPlaces, 'has'> = { has: (owner, place) => images.hasPlace(owner, place) },
   ) {
     this.textCache = new LruCache(textCacheSize);
   }
@@ -205,7 +211,7 @@ export class SearchService {
     const { text, dates } =
       filters.takenFrom || filters.takenTo || options.readDates === false
         ? { text: split.text, dates: null }
-        : parseQueryDates(split.text, options.now ?? new Date(), options.timeZone ?? 'UTC');
+        : await this.readDates(split.text, options.now ?? new Date(), options.timeZone);
     const placed = filters.place === undefined && options.readPlaces !== false ? await this.placeIn(text, filters.owner) : null;
     const words = placed ? placed.text : text;
     // A query that is only a date ("去年夏天") or a place ("杭州") searches its phrase too: a summer looks like one.
@@ -221,13 +227,21 @@ export class SearchService {
     return { ...(await this.rank(searched, narrowed, page, mode, excluded, options.alsoLike)), parsed };
   }
 
+  /** Which words name a date does not depend on the zone, only the range they name: the zone is asked once one is found. */
+  private async readDates(text: string, now: Date, timeZone: TextQueryOptions['timeZone']): Promise<ReturnType<typeof parseQueryDates>> {
+    const inUtc = parseQueryDates(text, now, 'UTC');
+    if (!inUtc.dates || !timeZone) return inUtc;
+    const zone = await timeZone();
+    return zone === 'UTC' ? inUtc : parseQueryDates(text, now, zone);
+  }
+
   /**
    * The place the words name, when the owner (or, unnamed, anyone) has photos taken there: a library without GPS
    * positions, or none there, searches the words as they are rather than find nothing.
    */
   private async placeIn(text: string, owner: string | undefined): Promise<QueryPlace | null> {
     const named = parseQueryPlace(text);
-    return named && (await this.images.hasPlace(owner, named.place)) ? named : null;
+    return named && (await this.places.has(owner, named.place)) ? named : null;
   }
 
   private async rank(

@@ -68,4 +68,14 @@ describe('places: photos with GPS get country, province and city at ingest; plac
     const asWords = await client.searchText({ query: '北京的红', limit: 10, readPlaces: false, filters: { owner: 'pat' } });
     expect(asWords.parsed).toMatchObject({ text: '北京的红', place: null });
   });
+
+  test("a photo from a new place is read from the words as soon as it is placed, though the owner's places were asked before", async () => {
+    expect((await client.searchText({ query: '上海的红', limit: 10, filters: { owner: 'pat' } })).parsed.place).toBeNull();
+    const files = [{ name: 'sh.jpg', data: await photoAt(31.2304, 121.4737, 5), externalId: 'sh' }];
+    await client.waitForJob((await client.ingest({ owner: 'pat', files })).jobId);
+    await svc.services.stages.idle();
+    const shanghai = await client.searchText({ query: '上海的红', limit: 10, filters: { owner: 'pat' } });
+    expect(shanghai.parsed).toMatchObject({ text: '红', place: { place: '上海' } });
+    expect(shanghai.hits.map((h) => h.externalId)).toEqual(['sh']);
+  });
 });

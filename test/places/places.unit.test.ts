@@ -1,3 +1,4 @@
+import { KnownPlaces, type PlaceNames } from '../../src/places/knownPlaces';
 import { placeNames } from '../../src/places/place';
 import { parseQueryPlace } from '../../src/places/queryPlaces';
 import { ReverseGeocoder } from '../../src/places/reverseGeocoder';
@@ -39,5 +40,66 @@ describe('places, offline: GeoNames cities1000, GB/T 2260 names, country names f
     expect(parseQueryPlace('法国')).toEqual({ phrase: '法国', place: '法国', text: '' });
     // A place inside another word is that word: a dish, a style, a landmark.
     for (const q of ['北京烤鸭', '中国风', '上海外滩', '海边的日落', '去年夏天的海边']) expect(parseQueryPlace(q)).toBeNull();
+  });
+
+  describe("an owner's places, kept between searches", () => {
+    /** The repository's two questions over an in-memory library, counting how often each owner's names are read. */
+    function library(places: Record<string, string[]>) {
+      const reads: string[] = [];
+      let gate: Promise<void> = Promise.resolve();
+      const source: PlaceNames = {
+        placeNamesOf: async (owner) => {
+          reads.push(owner);
+          const names = [...(places[owner] ?? [])];
+          await gate;
+          return names;
+        },
+        hasPlace: async (_owner, place) => Object.values(places).some((p) => p.includes(place)),
+      };
+      return {
+        source,
+        reads,
+        places,
+        hold: (p: Promise<void>) => {
+          gate = p;
+        },
+      };
+    }
+
+    test('names are read once per owner and window, again after it or when the places stage forgets the owner', async () => {
+      let now = 0;
+      const lib = library({ pat: ['北京', '北京市'], sam: ['杭州'] });
+      const known = new KnownPlaces(lib.source, 60_000, 10, () => now);
+      expect([await known.has('pat', '北京'), await known.has('pat', '杭州'), await known.has('sam', '杭州')]).toEqual([true, false, true]);
+      expect(lib.reads).toEqual(['pat', 'sam']);
+      lib.places.pat!.push('上海');
+      expect(await known.has('pat', '上海')).toBe(false);
+      known.forget('pat');
+      expect(await known.has('pat', '上海')).toBe(true);
+      lib.places.sam!.push('上海');
+      now = 60_000;
+      expect(await known.has('sam', '上海')).toBe(true);
+      expect(lib.reads).toEqual(['pat', 'sam', 'pat', 'sam']);
+      // An operator's search across owners asks the repository each time.
+      expect(await known.has(undefined, '上海')).toBe(true);
+    });
+
+    test('names read while a forget happened are used once, not kept; the owner read longest ago goes when full', async () => {
+      const lib = library({ pat: ['北京'], a: [], b: [] });
+      const known = new KnownPlaces(lib.source, 60_000, 2);
+      let open!: () => void;
+      lib.hold(new Promise<void>((r) => (open = r)));
+      const asked = known.has('pat', '北京');
+      known.forget('pat');
+      open();
+      expect(await asked).toBe(true);
+      await known.has('pat', '北京');
+      expect(lib.reads).toEqual(['pat', 'pat']);
+      await known.has('a', 'x');
+      await known.has('b', 'x');
+      await known.has('a', 'x');
+      await known.has('pat', '北京');
+      expect(lib.reads).toEqual(['pat', 'pat', 'a', 'b', 'pat']);
+    });
   });
 });

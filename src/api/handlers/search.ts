@@ -37,7 +37,7 @@ export function searchHandlers(d: SearchHandlerDeps): Handlers<typeof searchRout
       const start = performance.now();
       const mode = body.mode ?? d.defaultMode;
       const alsoLike = body.imageId ? { imageId: body.imageId, owner, weight: body.imageWeight } : undefined;
-      const timeZone = body.timeZone ?? (await d.timeZoneOf(owner));
+      const timeZone = async () => body.timeZone ?? d.timeZoneOf(owner);
       const result = await d.search.byText(body.query, body.filters, page(body), mode, {
         exclude: body.exclude,
         alsoLike,

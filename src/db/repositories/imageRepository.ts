@@ -209,6 +209,14 @@ export class ImageRepository {
     return found !== null;
   }
 
+  /** Every name of the places an owner's visible photos were taken (src/places/knownPlaces.ts keeps them). */
+  async placeNamesOf(owner: string): Promise<string[]> {
+    const rows = await this.db.$queryRaw<{ name: string }[]>`
+      SELECT DISTINCT unnest(places) AS name FROM images
+      WHERE owner = ${owner} AND places <> '{}' AND state = 'indexed' AND deleted_at IS NULL AND hidden = false AND archived = false`;
+    return rows.map((r) => r.name);
+  }
+
   /** The places an owner's visible photos were taken, with how many at each, most first (the listing's place facet). */
   async placeFacet(owner: string | undefined, take = 500): Promise<{ place: Prisma.JsonValue; count: number }[]> {
     const rows = await this.db.$queryRaw<{ place: Prisma.JsonValue; count: bigint }[]>`
