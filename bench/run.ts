@@ -18,6 +18,7 @@ import { benchOcr, type OcrBench } from './ocr';
 import { ocrMarkdown } from './ocrRun';
 import { benchQueriesFirst, queriesFirstMarkdown, type QueriesFirstBench } from './queriesFirst';
 import { benchRemoteEncoders, remoteEncodersMarkdown, type RemoteEncodersBench } from './remoteEncoders';
+import { benchSearchFeatures, searchFeaturesMarkdown, type SearchFeaturesBench } from './searchFeatures';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--markdown')) {
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
       requests: envNumber('BENCH_REQUESTS', 200),
       indexRows: envNumber('BENCH_OCR_INDEX_ROWS', 100_000),
     });
+    log('query features, against the service before issue 36');
+    const searchFeatures = await benchSearchFeatures(envNumber('BENCH_FEATURE_IMAGES', 100_000), envNumber('BENCH_FEATURE_REQUESTS', 100));
     const ann: (AnnResult & { measured?: string })[] = [];
     const compareUpTo = envNumber('BENCH_ANN_COMPARE_MAX', 100_000);
     const sizes = (process.env.BENCH_ANN_SIZES ?? '100000,1000000').split(',').map(Number).filter(Boolean);
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
       encoders,
       media,
       ocr,
+      searchFeatures,
       ann,
     };
     const out = path.resolve(__dirname, 'results.json');
@@ -129,6 +133,8 @@ type Results = {
   ann: (AnnResult & { measured?: string })[];
   /** Absent in results from before OCR. */
   ocr?: OcrBench;
+  /** Absent in results from before issue 36's comparison. */
+  searchFeatures?: SearchFeaturesBench;
   /** Absent in results from before queries went first. */
   queriesFirst?: QueriesFirstBench;
   encoders?: RemoteEncodersBench;
@@ -251,6 +257,7 @@ function markdown(r: Results): string {
       : []),
     mediaMarkdown(r.media),
     ...(r.ocr ? [`## OCR`, ``, ocrMarkdown(r.ocr), ``] : []),
+    ...(r.searchFeatures ? [`## Query features`, ``, searchFeaturesMarkdown(r.searchFeatures), ``] : []),
     `## ANN (cosine, synthetic clustered 512-d vectors, single-query search)`,
     ``,
     `hnswlib-node inserts one point at a time, as the embedded store does; usearch inserts the batch on all cores.`,

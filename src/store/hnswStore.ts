@@ -254,22 +254,48 @@ class HnswCollection implements VectorCollection {
   async search(req: SearchRequest): Promise<ScoredPoint[]> {
     if (req.vector.length !== this.dim) throw new VectorStoreError(`query has ${req.vector.length} dims, collection ${this.name} has ${this.dim}`);
     const k = (req.offset ?? 0) + req.limit;
-    const allowed = this.candidates(req.filter);
-    const total = allowed ? allowed.length : this.byLabel.size;
-    if (total === 0 || k === 0) return [];
-    let hits: ScoredPoint[];
-    if (allowed && allowed.length <= this.settings.exactSearchThreshold) {
-      hits = this.exact(req.vector, allowed, k);
-    } else {
-      const want = Math.min(k, total);
-      this.index.setEf(Math.max(this.settings.efSearch, want));
-      const set = allowed ? new Set(allowed) : null;
-      const res = this.index.searchKnn(Array.from(req.vector), want, set ? (label) => set.has(label) : undefined);
-      hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
-      // A very selective filter can starve the graph walk; exact search is then the honest answer.
-      if (hits.length < want && allowed) hits = this.exact(req.vector, allowed, k);
-    }
+    if (k === 0 || this.byLabel.size === 0) return [];
+    const hits = this.ownerWide(req.filter) ? this.walkFiltered(req.vector, k, req.filter!) : this.searchAllowed(req.vector, k, req.filter);
     return hits.slice(req.offset ?? 0, k);
+  }
+
+  /**
+   * Whether the filter keeps most of an owner's large library: the owner and what a search always leaves out (hidden,
+   * archived, the query image), nothing narrower. Such a filter is checked on the points the graph walk meets,
+   * a few thousand, instead of listing the owner's every point first (31 ms a search at 100 000 photos).
+   */
+  private ownerWide(filter: PointFilter | undefined): boolean {
+    if (!filter || filter.owner === undefined) return false;
+    const { owner: _, excludeHidden: _h, excludeArchived: _a, excludeIds: _i, ...narrower } = filter;
+    if (Object.values(narrower).some((v) => v !== undefined)) return false;
+    return ownerList(filter.owner).reduce((n, o) => n + (this.byOwner.get(o)?.size ?? 0), 0) > this.settings.exactSearchThreshold;
+  }
+
+  private walkFiltered(vector: Float32Array, k: number, filter: PointFilter): ScoredPoint[] {
+    const excluded = new Set(filter.excludeIds ?? []);
+    const keep = (label: number) => {
+      const e = this.byLabel.get(label);
+      return e !== undefined && !excluded.has(e.id) && matchesFilter(e.payload, filter);
+    };
+    this.index.setEf(Math.max(this.settings.efSearch, k));
+    const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size), keep);
+    const hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
+    // Fewer than asked: most of the owner's points are hidden or archived, or fewer than k match. Listed, then.
+    return hits.length < k ? this.searchAllowed(vector, k, filter) : hits;
+  }
+
+  private searchAllowed(vector: Float32Array, k: number, filter: PointFilter | undefined): ScoredPoint[] {
+    const allowed = this.candidates(filter);
+    const total = allowed ? allowed.length : this.byLabel.size;
+    if (total === 0) return [];
+    if (allowed && allowed.length <= this.settings.exactSearchThreshold) return this.exact(vector, allowed, k);
+    const want = Math.min(k, total);
+    this.index.setEf(Math.max(this.settings.efSearch, want));
+    const set = allowed ? new Set(allowed) : null;
+    const res = this.index.searchKnn(Array.from(vector), want, set ? (label) => set.has(label) : undefined);
+    const hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
+    // A very selective filter can starve the graph walk; exact search is then the honest answer.
+    return hits.length < want && allowed ? this.exact(vector, allowed, k) : hits;
   }
 
   private hit(label: number, score: number): ScoredPoint {

@@ -70,7 +70,7 @@ describe('places: photos with GPS get country, province and city at ingest; plac
   });
 
   test("a photo from a new place is read from the words as soon as it is placed, though the owner's places were asked before", async () => {
-    expect((await client.searchText({ query: '上海的红', limit: 10, filters: { owner: 'pat' } })).parsed.place).toBeNull();
+    expect((await client.searchText({ query: '上海的红', limit: 10, filters: { owner: 'pat' } })).parsed?.place).toBeNull();
     const files = [{ name: 'sh.jpg', data: await photoAt(31.2304, 121.4737, 5), externalId: 'sh' }];
     await client.waitForJob((await client.ingest({ owner: 'pat', files })).jobId);
     await svc.services.stages.idle();

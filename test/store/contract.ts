@@ -207,6 +207,40 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
         found += exact.filter((id) => got.has(id)).length;
       }
       expect(found / (queries * 10)).toBeGreaterThanOrEqual(0.95);
+      // One owner's half of the collection, as every tenant's search asks: as good.
+      let ownFound = 0;
+      for (let q = 0; q < queries; q++) {
+        const v = randomUnitVector(DIM, rand);
+        const exact = pts
+          .filter((p) => p.payload.owner === 'alice')
+          .map((p) => ({ id: p.id, s: dot(v, p.vector) }))
+          .sort((x, y) => y.s - x.s)
+          .slice(0, 10)
+          .map((x) => x.id);
+        const got = await col.search({ vector: v, limit: 10, filter: { owner: 'alice', excludeHidden: true } });
+        expect(got.every((h) => h.payload.owner === 'alice')).toBe(true);
+        ownFound += exact.filter((id) => got.some((h) => h.id === id)).length;
+      }
+      expect(ownFound / (queries * 10)).toBeGreaterThanOrEqual(0.95);
+    });
+
+    test('an owner whose points are nearly all hidden still gets the visible ones, nearest first', async () => {
+      const rand = seededRandom(7);
+      const pts = ids(1200).map((id, i) => ({
+        id,
+        vector: randomUnitVector(DIM, rand),
+        payload: { owner: i % 2 ? 'alice' : 'bob', albums: [], hidden: i % 2 === 1 && i > 12 },
+      }));
+      await col.upsert(pts);
+      const v = randomUnitVector(DIM, rand);
+      const visible = pts.filter((p) => p.payload.owner === 'alice' && !p.payload.hidden);
+      const got = await col.search({ vector: v, limit: 10, filter: { owner: 'alice', excludeHidden: true } });
+      expect(got.map((h) => h.id)).toEqual(
+        visible
+          .map((p) => ({ id: p.id, s: dot(v, p.vector) }))
+          .sort((x, y) => y.s - x.s)
+          .map((x) => x.id),
+      );
     });
   });
 }
