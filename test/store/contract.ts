@@ -192,7 +192,7 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
 
     test('approximate search agrees with exact search (recall@10 >= 0.95)', async () => {
       const rand = seededRandom(42);
-      const pts = ids(3000).map((id, i) => point(id, randomUnitVector(DIM, rand), i % 2 ? 'alice' : 'bob'));
+      const pts = ids(3000).map((id, i) => point(id, randomUnitVector(DIM, rand), i % 2 ? 'alice' : 'bob', [], i));
       for (let i = 0; i < pts.length; i += 500) await col.upsert(pts.slice(i, i + 500));
       let found = 0;
       const queries = 40;
@@ -222,6 +222,23 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
         ownFound += exact.filter((id) => got.some((h) => h.id === id)).length;
       }
       expect(ownFound / (queries * 10)).toBeGreaterThanOrEqual(0.95);
+      // A third of that owner's points by date, and a fiftieth: as good, and only points the filter keeps.
+      for (const takenFrom of [2000, 2940]) {
+        let keptFound = 0;
+        for (let q = 0; q < queries; q++) {
+          const v = randomUnitVector(DIM, rand);
+          const exact = pts
+            .filter((p) => p.payload.owner === 'alice' && p.payload.takenAt! >= takenFrom)
+            .map((p) => ({ id: p.id, s: dot(v, p.vector) }))
+            .sort((x, y) => y.s - x.s)
+            .slice(0, 10)
+            .map((x) => x.id);
+          const got = await col.search({ vector: v, limit: 10, filter: { owner: 'alice', takenFrom } });
+          expect(got.every((h) => h.payload.owner === 'alice' && h.payload.takenAt! >= takenFrom)).toBe(true);
+          keptFound += exact.filter((id) => got.some((h) => h.id === id)).length;
+        }
+        expect(keptFound / (queries * 10)).toBeGreaterThanOrEqual(0.95);
+      }
     });
 
     test('an owner whose points are nearly all hidden still gets the visible ones, nearest first', async () => {
