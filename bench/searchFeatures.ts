@@ -217,7 +217,7 @@ export function searchFeaturesMarkdown(r: SearchFeaturesBench): string {
           '',
           `Goal: at most +${ADDED_P50_GOAL_MS} ms p50 for query parsing and the lexical change. Reading dates and places where the words name none (the first row against the second, both now): ${signed(r.rows[0]!.latencyMs.p50 - r.rows[1]!.latencyMs.p50)} ms p50. ` +
             `The lexical change (the ocr row, now against before): ${signed(lexical.latencyMs.p50 - lexical.baselineMs!.p50)} ms p50. ` +
-            `"Now" also has the embedded index's owner-wide search, which checks the owner on the points the graph walk meets instead of listing the owner's every point first: that is most of the semantic rows' difference. ` +
+            `"Now" also has the embedded index's filtered walk (a filter that keeps a twentieth or more of the owner's points is checked on the points the graph walk meets, instead of listing every point it keeps first): that is most of the semantic rows' difference. ` +
             `The earlier version reads a date, place or exclusion as words, so those rows compare the same text searched both ways.`,
         ]
       : ['| request | ms p50 / p95 |', '|---|---|', ...r.rows.map((x) => `| ${x.feature} | ${x.latencyMs.p50} / ${x.latencyMs.p95} |`)]),
