@@ -5,7 +5,7 @@
  * pairs) against pg_trgm and a plain LIKE scan on recall and speed.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 import sharp from 'sharp';
@@ -14,19 +14,12 @@ import { foldText, indexTokens, runPairs } from '../src/ocr/textTokens';
 import { syntheticOcrLines } from './ocrLines';
 import { linearFusion, type Ranked } from '../src/search/rankFusion';
 import { COLOURS } from '../scripts/test-pack/concepts';
-import { textImage, writePhotoLikeJpegs } from './fixtures';
+import { textImage } from './fixtures';
+import { TEXTS, writeTextFreePhotos, writeTextPhotos, type MixPhoto } from './ocrMix';
+import { decodeOcrInput } from '../src/images/decode';
 import type { BenchPack, Harness } from './harness';
 import { listen } from './query';
 import { round, summarize, timed } from './stats';
-
-export const TEXTS: { name: string; lines: string[] }[] = [
-  { name: 'receipt', lines: ['老北京炸酱面馆', '发票金额：128元', '2024-05-01 12:30'] },
-  { name: 'sign', lines: ['北京西站出口', '地铁7号线'] },
-  { name: 'sms', lines: ['【银行】您的验证码是384912', '请勿泄露给他人'] },
-  { name: 'ticket', lines: ['北京南站 G123 上海虹桥', '二等座 07车12F号', '票价：553.0元'] },
-  { name: 'menu', lines: ['宫保鸡丁 38元', '麻婆豆腐 26元', '西红柿炒鸡蛋 22元'] },
-  { name: 'notice', lines: ['停车场入口', '请出示停车卡', '营业时间 8:00-22:00'] },
-];
 
 const FONTS = ['WenQuanYi Zen Hei', 'AR PL UMing CN', 'AR PL UKai CN'];
 const SIZES = [18, 28, 48];
@@ -118,24 +111,100 @@ async function cost(threads: number) {
   return summarize(ms.slice(2));
 }
 
-async function ingestRate(h: Harness, pack: BenchPack, files: string[], ocr: 'on' | 'off', run: string) {
+async function ingestRate(h: Harness, pack: BenchPack, folder: string, images: number, ocr: 'on' | 'off', run: string) {
   const s = await h.start(pack, { OCR: ocr });
   try {
     const start = performance.now();
     // An owner per run: the same bytes under another owner are new images, so neither run skips any.
-    const jobId = await s.ingest.createFolderJob(`bench-ocr-${run}-${ocr}`, path.dirname(files[0]!));
+    const jobId = await s.ingest.createFolderJob(`bench-ocr-${run}-${ocr}`, folder);
     await s.ingest.runJob(jobId);
     const searchable = performance.now() - start;
     // OCR reads the images after their vectors are stored, in this process's stage.
     await s.ocr?.idle();
     const read = performance.now() - start;
     return {
-      imagesPerSec: round(files.length / (searchable / 1000), 2),
-      withTextPerSec: round(files.length / (read / 1000), 2),
+      imagesPerSec: round(images / (searchable / 1000), 2),
+      withTextPerSec: round(images / (read / 1000), 2),
       ocr: (await s.ingest.status(jobId))?.ocr,
     };
   } finally {
     await s.close();
+  }
+}
+
+interface GlimpseRow {
+  kind: string;
+  lines: string[];
+  cpuMs: { off: number; on: number };
+  read: { off: string[]; on: string[] };
+  glimpseSaysText: boolean;
+}
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * What the OCR stage spends on each photo of the mix, with the glimpse and without, on one thread: the input ingest
+ * stores (1280 px JPEG) decoded as the stage decodes it, then read. CPU of the whole process (libvips' threads too).
+ */
+async function glimpseCost(photos: readonly MixPhoto[]) {
+  const settings = { modelDir: bundledOcrModelDir(), maxSide: 1280, minConfidence: 0.5, intraOpThreads: 1 };
+  const readers = { off: await PpOcr.open({ ...settings, glimpsePixels: 0 }), on: await PpOcr.open(settings) };
+  try {
+    const rows: GlimpseRow[] = [];
+    for (const [i, p] of photos.entries()) {
+      const input = await decodeOcrInput(await readFile(p.file), 1280);
+      const row: GlimpseRow = { kind: p.kind, lines: p.lines, cpuMs: { off: 0, on: 0 }, read: { off: [], on: [] }, glimpseSaysText: false };
+      for (const mode of ['off', 'on'] as const) {
+        // The first photo twice: the models' first runs allocate.
+        for (let n = i === 0 ? 2 : 1; n > 0; n--) {
+          const c0 = cpuMs();
+          const { data, info } = await sharp(input).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+          row.read[mode] = (await readers[mode].read({ data, width: info.width, height: info.height })).map((l) => l.text);
+          row.cpuMs[mode] = cpuMs() - c0;
+          if (mode === 'on') row.glimpseSaysText = await readers.on.mayHoldText({ data, width: info.width, height: info.height });
+        }
+      }
+      rows.push(row);
+    }
+    const free = rows.filter((r) => r.lines.length === 0);
+    const text = rows.filter((r) => r.lines.length > 0);
+    const cer = (rs: typeof rows, mode: 'off' | 'on') => {
+      const e = rs.reduce((n, r) => n + editDistance([...squash(r.lines.join(''))], [...squash(r.read[mode].join(''))]), 0);
+      return round(
+        e /
+          Math.max(
+            1,
+            rs.reduce((n, r) => n + [...squash(r.lines.join(''))].length, 0),
+          ),
+        4,
+      );
+    };
+    const mean = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), 1);
+    const kinds = [...new Set(rows.map((r) => r.kind))];
+    return {
+      textFree: {
+        photos: free.length,
+        cpuMs: { off: summarize(free.map((r) => r.cpuMs.off)), on: summarize(free.map((r) => r.cpuMs.on)) },
+        /** Text-free photos the glimpse sent on to the full detection. */
+        glimpseSaysText: free.filter((r) => r.glimpseSaysText).length,
+      },
+      withText: {
+        photos: text.length,
+        cpuMs: { off: summarize(text.map((r) => r.cpuMs.off)), on: summarize(text.map((r) => r.cpuMs.on)) },
+        /** Photos where the full detection read a line and the glimpse saw none. */
+        glimpseMissed: text.filter((r) => r.read.off.length > 0 && !r.glimpseSaysText).length,
+        characterErrorRate: { off: cer(text, 'off'), on: cer(text, 'on') },
+      },
+      byKind: kinds.map((k) => {
+        const of = rows.filter((r) => r.kind === k);
+        return { kind: k, photos: of.length, meanCpuMs: { off: mean(of.map((r) => r.cpuMs.off)), on: mean(of.map((r) => r.cpuMs.on)) } };
+      }),
+    };
+  } finally {
+    await Promise.all([readers.off.close(), readers.on.close()]);
   }
 }
 
@@ -336,19 +405,29 @@ export async function benchOcr(h: Harness, opts: { ingestImages: number; request
   await reader.close();
   log('cost per image');
   const costMs = { oneThread: await cost(1), allCores: await cost(0) };
-  log('ingest with OCR on and off');
-  const files = await writePhotoLikeJpegs(path.join(h.root, 'ocr-ingest'), opts.ingestImages, 1600, 1200, 5);
+  // A phone library's mix: 85 % photos without text, 15 % screenshots, receipts, menus and signs.
+  const withText = Math.max(4, Math.round(opts.ingestImages * 0.15));
+  const mixDir = path.join(h.root, 'ocr-mix');
+  const mix = [
+    ...(await writeTextFreePhotos(path.join(mixDir, 'without-text'), opts.ingestImages - withText, 1600, 1200, 5)),
+    ...(await writeTextPhotos(path.join(mixDir, 'with-text'), withText, 5)),
+  ];
+  log('OCR cost per photo of the mix, with and without the glimpse');
+  const glimpse = await glimpseCost(mix);
+  log('ingest of the mix with OCR on and off');
   const ingest = [];
   for (const [i, pack] of h.packs.filter((p) => !p.label.includes('test pack')).entries()) {
-    const off = await ingestRate(h, pack, files, 'off', String(i));
-    const on = await ingestRate(h, pack, files, 'on', String(i));
+    const off = await ingestRate(h, pack, mixDir, mix.length, 'off', String(i));
+    const on = await ingestRate(h, pack, mixDir, mix.length, 'on', String(i));
     ingest.push({
       model: pack.label,
-      images: files.length,
+      images: mix.length,
+      withText,
       offImagesPerSec: off.imagesPerSec,
       onImagesPerSec: on.imagesPerSec,
       ratio: round(on.imagesPerSec / off.imagesPerSec, 3),
       onWithTextPerSec: on.withTextPerSec,
+      withTextRatio: round(on.withTextPerSec / off.imagesPerSec, 3),
       ocr: on.ocr,
     });
   }
@@ -357,7 +436,7 @@ export async function benchOcr(h: Harness, opts: { ingestImages: number; request
   const query = { model: testPack.label, ...(await queries(h, testPack, opts.requests)) };
   log('text index comparison');
   const index = await indexes(h.databaseUrl, opts.indexRows);
-  return { engine: reader.key, accuracy: acc, costMs, ingest, query, index };
+  return { engine: reader.key, accuracy: acc, costMs, glimpse, ingest, query, index };
 }
 
 export type OcrBench = Awaited<ReturnType<typeof benchOcr>>;

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     };
     log('ocr');
     const ocr = await benchOcr(h, {
-      ingestImages: envNumber('BENCH_OCR_INGEST', 60),
+      ingestImages: envNumber('BENCH_OCR_INGEST', 80),
       requests: envNumber('BENCH_REQUESTS', 200),
       indexRows: envNumber('BENCH_OCR_INDEX_ROWS', 100_000),
     });

@@ -47,6 +47,7 @@ export async function openTextReader(config: Config, log: Logger): Promise<TextR
         maxSide: config.OCR_MAX_SIDE,
         minConfidence: config.OCR_MIN_CONFIDENCE,
         intraOpThreads: config.OCR_THREADS,
+        glimpsePixels: config.OCR_GLIMPSE_PIXELS,
       },
       { concurrency: config.OCR_CONCURRENCY, nice: config.BACKGROUND_NICE },
     );

@@ -175,6 +175,8 @@ export const envSchema = z.object({
   HYBRID_FUSION: z.enum(['rrf', 'linear']).default('rrf'),
   OCR_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
   OCR_MAX_SIDE: int(1280, 64, 8192),
+  /** Pixels of OCR's first, small detection: a photo where it finds no text is not read (0: every photo is read). */
+  OCR_GLIMPSE_PIXELS: int(172_800, 0, 67_108_864),
   OCR_CONCURRENCY: int(1, 1, 64),
   OCR_THREADS: int(1, 0, 256),
   /** Watched folders: quiet time after the last file event before a scan, and the periodic full rescan. */

