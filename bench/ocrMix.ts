@@ -76,8 +76,8 @@ async function signInScene(scene: string, lines: readonly string[], fontSize: nu
   const { width = 1600, height = 1200 } = await photo.metadata();
   const sign = await textImage(lines, { width: Math.min(width - 40, Math.round(fontSize * 14)), fontSize, background: '#f4f1e8', colour: '#202020' });
   const meta = await sharp(sign).metadata();
-  const left = Math.floor(rand() * Math.max(1, width - meta.width! - 20));
-  const top = Math.floor(rand() * Math.max(1, height - meta.height! - 20));
+  const left = Math.floor(rand() * Math.max(1, width - meta.width - 20));
+  const top = Math.floor(rand() * Math.max(1, height - meta.height - 20));
   return photo
     .composite([{ input: sign, left, top }])
     .jpeg({ quality: 88 })
