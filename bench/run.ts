@@ -15,7 +15,7 @@ import { runLoad } from './load';
 import { benchQuery } from './query';
 import { benchPacks } from './packs';
 import { benchOcr, type OcrBench } from './ocr';
-import { ocrMarkdown } from './ocrRun';
+import { libraryLine, ocrMarkdown } from './ocrRun';
 import { benchQueriesFirst, queriesFirstMarkdown, type QueriesFirstBench } from './queriesFirst';
 import { benchRemoteEncoders, remoteEncodersMarkdown, type RemoteEncodersBench } from './remoteEncoders';
 import { benchSearchFeatures, searchFeaturesMarkdown, type SearchFeaturesBench } from './searchFeatures';
@@ -116,6 +116,8 @@ async function main(): Promise<void> {
     await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
     await writeFile(path.resolve(__dirname, 'results.md'), markdown(results));
     log(`wrote ${out} and results.md`);
+    const library = libraryLine(ocr);
+    if (library) console.log(library);
   } finally {
     await h.close();
   }
