@@ -9,11 +9,12 @@
  * tree's node_modules, bench/baselineService.ts) answers the same requests over the same rows and vectors,
  * round-robin with the current one, so each feature's cost is measured against the code it changed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { makeTestPack } from '../scripts/test-pack/make';
 import { cliConfig, startServices } from '../src/cli/services';
@@ -54,16 +55,8 @@ function randomUnit(dim: number): Float32Array {
   return v.map((x) => x / n);
 }
 
-/** Runs a command to its end, or throws with what it printed. */
-function run(cmd: string, args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`))));
-  });
-}
+/** Runs a command to its end; its error carries what it printed. */
+const run = promisify(execFile);
 
 interface Baseline {
   url: string;
@@ -78,11 +71,11 @@ interface Baseline {
 async function startBaseline(commit: string, root: string, env: Record<string, string>, vectorsFile: string): Promise<Baseline> {
   const tree = path.join(root, 'baseline');
   await mkdir(tree, { recursive: true });
-  await run('bash', ['-c', `git archive ${commit} | tar -x -C "${tree}"`], REPO);
+  await run('bash', ['-c', `git archive ${commit} | tar -x -C "${tree}"`], { cwd: REPO });
   await symlink(path.join(REPO, 'node_modules'), path.join(tree, 'node_modules'));
   await copyFile(path.join(__dirname, 'baselineService.ts'), path.join(tree, 'bench', 'baselineService.ts'));
-  await run('node', ['scripts/prisma-generate.js'], tree);
-  await run('npm', ['run', '-s', 'build:wasm'], tree);
+  await run('node', ['scripts/prisma-generate.js'], { cwd: tree });
+  await run('npm', ['run', '-s', 'build:wasm'], { cwd: tree });
   const child: ChildProcess = spawn(process.execPath, [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'bench/baselineService.ts'], {
     cwd: tree,
     env: { ...process.env, ...env, BASELINE_VECTORS: vectorsFile },

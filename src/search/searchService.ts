@@ -158,8 +158,8 @@ export class SearchService {
     private readonly segmentMargin = 0.05,
     /** Learns what a cosine means for the pack in use; without it, relevance is the cosine itself. */
     private readonly calibration: RelevanceCalibration | null = null,
-    /** Whether an owner has photos at a place; by default the repository is asked each time. */
-    private readonly places: Pick<KnownPlaces, 'has'> = { has: (owner, place) => images.hasPlace(owner, place) },
+    /** Whether an owner has photos at a place. */
+    private readonly places: Pick<KnownPlaces, 'has'>,
   ) {
     this.textCache = new LruCache(textCacheSize);
   }

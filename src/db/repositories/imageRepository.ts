@@ -58,6 +58,9 @@ function boxWhere(b: GeoBox): Prisma.ImageWhereInput {
   return { latitude: { gte: b.south, lte: b.north }, ...longitude };
 }
 
+/** What `visible()` requires of every row, as raw SQL over `images`: indexed, not deleted, hidden or archived. */
+const SHOWN_SQL = Prisma.sql`state = 'indexed' AND deleted_at IS NULL AND hidden = false AND archived = false`;
+
 function visible(v: ImageVisibility): Prisma.ImageWhereInput {
   return {
     state: 'indexed',
@@ -213,7 +216,7 @@ export class ImageRepository {
   async placeNamesOf(owner: string): Promise<string[]> {
     const rows = await this.db.$queryRaw<{ name: string }[]>`
       SELECT DISTINCT unnest(places) AS name FROM images
-      WHERE owner = ${owner} AND places <> '{}' AND state = 'indexed' AND deleted_at IS NULL AND hidden = false AND archived = false`;
+      WHERE owner = ${owner} AND places <> '{}' AND ${SHOWN_SQL}`;
     return rows.map((r) => r.name);
   }
 
@@ -221,7 +224,7 @@ export class ImageRepository {
   async placeFacet(owner: string | undefined, take = 500): Promise<{ place: Prisma.JsonValue; count: number }[]> {
     const rows = await this.db.$queryRaw<{ place: Prisma.JsonValue; count: bigint }[]>`
       SELECT place, count(*) AS count FROM images
-      WHERE state = 'indexed' AND deleted_at IS NULL AND hidden = false AND archived = false AND place IS NOT NULL
+      WHERE ${SHOWN_SQL} AND place IS NOT NULL
         AND (${owner ?? null}::text IS NULL OR owner = ${owner ?? null})
       GROUP BY place ORDER BY count(*) DESC LIMIT ${take}`;
     return rows.map((r) => ({ place: r.place, count: Number(r.count) }));
