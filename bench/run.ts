@@ -15,6 +15,7 @@ import { runLoad } from './load';
 import { benchQuery } from './query';
 import { benchPacks } from './packs';
 import { benchOcr, type OcrBench } from './ocr';
+import { benchDecode, decodeMarkdown, type DecodeBench } from './decode';
 import { libraryLine, ocrMarkdown } from './ocrRun';
 import { benchQueriesFirst, queriesFirstMarkdown, type QueriesFirstBench } from './queriesFirst';
 import { benchRemoteEncoders, remoteEncodersMarkdown, type RemoteEncodersBench } from './remoteEncoders';
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
       requests: envNumber('BENCH_REQUESTS', 200),
       indexRows: envNumber('BENCH_OCR_INDEX_ROWS', 100_000),
     });
+    log('decode of a 12 MP photo, against the decode before issue 37');
+    const decode = await benchDecode(path.join(h.root, 'decode'), envNumber('BENCH_DECODE_ROUNDS', 5));
     log('query features, against the service before issue 36');
     const searchFeatures = await benchSearchFeatures(envNumber('BENCH_FEATURE_IMAGES', 100_000), envNumber('BENCH_FEATURE_REQUESTS', 100));
     const ann: (AnnResult & { measured?: string })[] = [];
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
       encoders,
       media,
       ocr,
+      decode,
       searchFeatures,
       ann,
     };
@@ -137,6 +141,7 @@ type Results = {
   ocr?: OcrBench;
   /** Absent in results from before issue 36's comparison. */
   searchFeatures?: SearchFeaturesBench;
+  decode?: DecodeBench;
   /** Absent in results from before queries went first. */
   queriesFirst?: QueriesFirstBench;
   encoders?: RemoteEncodersBench;
@@ -259,6 +264,7 @@ function markdown(r: Results): string {
       : []),
     mediaMarkdown(r.media),
     ...(r.ocr ? [`## OCR`, ``, ocrMarkdown(r.ocr), ``] : []),
+    ...(r.decode ? [`## Decode`, ``, decodeMarkdown(r.decode), ``] : []),
     ...(r.searchFeatures ? [`## Query features`, ``, searchFeaturesMarkdown(r.searchFeatures), ``] : []),
     `## ANN (cosine, synthetic clustered 512-d vectors, single-query search)`,
     ``,

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { TINY_PREP } from '../helpers/images';
-import { decodeImage, DEFAULT_DECODE_LIMITS, ImageRejected, probeImage } from '../../src/images/decode';
+import { decodeImage, decodeOcrInput, decodeSize, DEFAULT_DECODE_LIMITS, ImageRejected, probeImage } from '../../src/images/decode';
 
 const prep = TINY_PREP;
 
@@ -40,6 +40,34 @@ describe('image decoding', () => {
     const own = await decodeImage(tagged, prep, { ...DEFAULT_DECODE_LIMITS, fallbackOrientation: 6 });
     expect(own).toMatchObject({ width: 40, height: 20 });
     expect([await redAt(own.preview, 5, 10), await redAt(own.preview, 35, 10)]).toEqual([true, false]);
+  });
+
+  test("one decode size serves every derivative: 1/factor for the tensor and preview, OCR's input where that is larger", () => {
+    // 12 MP: 1/4 (1000×750) would do for the tensor and preview; OCR's 1280 px is larger, so that is decoded.
+    expect(decodeSize(4000, 3000, 224, 512)).toEqual({ width: 1000, height: 750 });
+    expect(decodeSize(4000, 3000, 224, 512, 1280)).toEqual({ width: 1280, height: 960 });
+    expect(decodeSize(3000, 4000, 224, 512, 1280)).toEqual({ width: 960, height: 1280 });
+    // A panorama whose 1/8 is still longer than OCR's side: OCR's input is resized from it.
+    expect(decodeSize(16000, 2000, 224, 512, 1280)).toEqual({ width: 2000, height: 250 });
+    // Smaller than OCR's side: decoded whole, as before.
+    expect(decodeSize(1000, 800, 224, 512, 1280)).toEqual({ width: 1000, height: 800 });
+  });
+
+  test("OCR's input, made from the one decode, is upright at 1280 px and the picture OCR read from the file before", async () => {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="2600" height="2000"><rect width="100%" height="100%" fill="#8ac"/><circle cx="700" cy="800" r="500" fill="#d42"/><text x="1200" y="1500" font-size="300" fill="#000">发票 128</text></svg>`;
+    const stored = await sharp(Buffer.from(svg)).flatten().jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer();
+    const decoded = await decodeImage(stored, prep, { ...DEFAULT_DECODE_LIMITS, ocrSide: 1280 });
+    expect(decoded).toMatchObject({ width: 2000, height: 2600 });
+    const fromDecode = await sharp(decoded.ocrInput).raw().toBuffer({ resolveWithObject: true });
+    const fromFile = await sharp(await decodeOcrInput(stored, 1280))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect(fromDecode.info).toMatchObject({ width: 985, height: 1280, channels: 3 });
+    expect(fromFile.info).toMatchObject({ width: fromDecode.info.width, height: fromDecode.info.height });
+    let sum = 0;
+    for (let i = 0; i < fromFile.data.length; i++) sum += Math.abs(fromDecode.data[i]! - fromFile.data[i]!);
+    // Levels of a byte: two JPEG round trips and two resampling kernels apart, not a different picture.
+    expect(sum / fromFile.data.length).toBeLessThan(2);
   });
 
   test('bounds previews and thumbnails, and keeps small images small', async () => {

@@ -1,0 +1,180 @@
+/**
+ * npm run bench:decode — CPU of the whole decode of a new 12 MP photo (tensor, preview, thumbnail, near-duplicate
+ * hash and sharpness, and OCR's 1280 px input when OCR is on, as it is by default), this tree against an earlier
+ * commit's decode (BENCH_DECODE_BASELINE, extracted with `git archive` and run in this process on this tree's
+ * node_modules), interleaved on the same files in one run; and each version's tensor against Chinese-CLIP's
+ * transform computed by Pillow from the full image (mean |d|, normalised units).
+ *
+ * One libvips thread, as in ingest's decode processes' share of a core: what is counted is CPU, not wall time.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { DEFAULT_DECODE_LIMITS, decodeImage, type DecodeLimits } from '../src/images/decode';
+import type { ImagePreprocessing } from '../src/models/preprocess';
+import { smoothPhoto, writePhotoLikeJpegs, writeSceneJpegs } from './fixtures';
+import { envNumber } from './harness';
+import { round, summarize, timedCpu, writeBenchResults } from './stats';
+
+const run = promisify(execFile);
+const REPO = path.resolve(__dirname, '..');
+/** The decode before issue 37 item 2: the tensor's decode, and OCR's input decoded again from the file. */
+const BASELINE_COMMIT = process.env.BENCH_DECODE_BASELINE ?? '5859778';
+const PYTHON = process.env.REFERENCE_PYTHON ?? '/usr/bin/python3';
+const OCR_SIDE = 1280;
+/** Issue 37's bound on the whole decode of a 12 MP JPEG. */
+export const DECODE_GOAL_MS = 30;
+
+const CHINESE_CLIP: ImagePreprocessing = {
+  size: 224,
+  resize: 'squash',
+  interpolation: 'bicubic',
+  mean: [0.48145466, 0.4578275, 0.40821073],
+  std: [0.26862954, 0.26130258, 0.27577711],
+};
+
+type Decode = typeof decodeImage;
+
+/** Black Chinese text and a hard-edged frame on white, the parity test's worst case, at 12 MP. */
+function denseText(width: number, height: number): Promise<Buffer> {
+  const font = Math.round(height / 9);
+  const lines = Array.from(
+    { length: 8 },
+    (_, i) =>
+      `<text x="6" y="${(i + 1) * Math.round(height / 8.5)}" font-family="WenQuanYi Zen Hei" font-size="${font}" fill="#000">北京西站出口 发票金额：128元 验证码 ${i}</text>`,
+  ).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/><rect x="${width / 3}" y="${height / 3}" width="${width / 5}" height="${height / 6}" fill="none" stroke="#d00" stroke-width="${width / 200}"/>${lines}</svg>`;
+  return sharp(Buffer.from(svg)).flatten({ background: '#fff' }).jpeg({ quality: 92 }).toBuffer();
+}
+
+/** 12 MP (4000×3000) JPEGs of every kind the fixtures make, and their Pillow reference tensors. */
+async function photos(dir: string): Promise<{ name: string; data: Buffer; reference: Float32Array }[]> {
+  await mkdir(dir, { recursive: true });
+  const files = [...(await writePhotoLikeJpegs(dir, 3, 4000, 3000, 9)), ...(await writeSceneJpegs(dir, 3, 4000, 3000, 3))];
+  for (const [name, data] of [
+    ['smooth.jpg', await smoothPhoto(4000, 3000, 5).jpeg({ quality: 92 }).toBuffer()],
+    ['text.jpg', await denseText(4000, 3000)],
+  ] as const) {
+    files.push(path.join(dir, name));
+    await writeFile(files.at(-1)!, data);
+  }
+  await run(PYTHON, [path.join(REPO, 'test/helpers/pilReference.py'), '224', ...files]);
+  return Promise.all(
+    files.map(async (f) => {
+      const ref = await readFile(`${f}.ref.f32`);
+      return { name: path.basename(f), data: await readFile(f), reference: new Float32Array(ref.buffer, ref.byteOffset, ref.byteLength / 4) };
+    }),
+  );
+}
+
+/** The decode as it was at `commit`, loaded from a tree extracted beside the run. */
+async function baselineDecode(commit: string, root: string): Promise<Decode> {
+  const tree = path.join(root, 'baseline');
+  await mkdir(tree, { recursive: true });
+  await run('bash', ['-c', `git archive ${commit} src | tar -x -C "${tree}"`], { cwd: REPO });
+  await symlink(path.join(REPO, 'node_modules'), path.join(tree, 'node_modules'));
+  // Built, not committed: the WebAssembly resampler, the same at both commits.
+  await cp(path.join(REPO, 'src/models/generated'), path.join(tree, 'src/models/generated'), { recursive: true });
+  return ((await import(path.join(tree, 'src/images/decode.ts'))) as { decodeImage: Decode }).decodeImage;
+}
+
+function meanAbsDifference(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+export async function benchDecode(root: string, rounds: number, baselineCommit = BASELINE_COMMIT) {
+  const [threads, cache] = [sharp.concurrency(), sharp.cache()];
+  sharp.concurrency(1);
+  sharp.cache(false);
+  try {
+    return await measure(root, rounds, baselineCommit);
+  } finally {
+    sharp.concurrency(threads);
+    sharp.cache(cache.memory.max > 0);
+  }
+}
+
+async function measure(root: string, rounds: number, baselineCommit: string) {
+  const files = await photos(path.join(root, 'photos'));
+  const versions: { label: string; decode: Decode }[] = [
+    { label: 'now', decode: decodeImage },
+    { label: baselineCommit, decode: await baselineDecode(baselineCommit, root) },
+  ];
+  const modes: { label: string; limits: DecodeLimits }[] = [
+    { label: 'OCR on (the default: its 1280 px input too)', limits: { ...DEFAULT_DECODE_LIMITS, similarity: true, ocrSide: OCR_SIDE } },
+    { label: 'OCR off', limits: { ...DEFAULT_DECODE_LIMITS, similarity: true } },
+  ];
+  const cpu = modes.map(() => versions.map((): number[] => []));
+  for (const f of files) for (const m of modes) for (const v of versions) await v.decode(f.data, CHINESE_CLIP, m.limits); // warm-up
+  for (let r = 0; r < rounds; r++)
+    for (const f of files)
+      for (const [mi, m] of modes.entries()) {
+        // Alternate which version goes first, so neither always follows the other's caches.
+        const order = r % 2 ? [...versions.keys()].reverse() : [...versions.keys()];
+        for (const vi of order) cpu[mi]![vi]!.push((await timedCpu(() => versions[vi]!.decode(f.data, CHINESE_CLIP, m.limits))).cpuMs);
+      }
+  const parity = await Promise.all(
+    files.map(async (f) => ({
+      photo: f.name,
+      megabytes: round(f.data.length / 1e6),
+      meanAbsDifference: await Promise.all(
+        versions.map(async (v) => round(meanAbsDifference((await v.decode(f.data, CHINESE_CLIP, modes[0]!.limits)).tensor.data, f.reference), 4)),
+      ),
+    })),
+  );
+  const hashMs = summarize(
+    files.map((f) => {
+      const start = performance.now();
+      createHash('sha256').update(f.data).digest('hex');
+      return performance.now() - start;
+    }),
+  );
+  return {
+    photos: files.length,
+    rounds,
+    versions: versions.map((v) => v.label),
+    modes: modes.map((m, mi) => ({ mode: m.label, cpuMs: versions.map((_, vi) => summarize(cpu[mi]![vi]!)) })),
+    parity,
+    sha256Ms: hashMs,
+  };
+}
+
+export type DecodeBench = Awaited<ReturnType<typeof measure>>;
+
+export function decodeMarkdown(r: DecodeBench): string {
+  const [now, before] = r.versions;
+  return [
+    `**Decode of a new 12 MP photo** (4000×3000 JPEG: ${r.photos} photos of every kind the fixtures make, ${r.rounds} rounds, this tree and ${before} interleaved in one run; one libvips thread): CPU ms per photo, p50 / p95, for the tensor, the 512 px preview, the thumbnail, the near-duplicate hash and sharpness, and OCR's input where OCR is on. Goal: ≤ ${DECODE_GOAL_MS} ms.`,
+    '',
+    `| | ${now} | ${before} |`,
+    '|---|---|---|',
+    ...r.modes.map((m) => `| ${m.mode} | ${m.cpuMs[0]!.p50} / ${m.cpuMs[0]!.p95} | ${m.cpuMs[1]!.p50} / ${m.cpuMs[1]!.p95} |`),
+    '',
+    `The tensor against Chinese-CLIP's Pillow transform from the full image, mean |d| (normalised units), OCR on:`,
+    '',
+    `| photo | MB | ${now} | ${before} |`,
+    '|---|---|---|---|',
+    ...r.parity.map((p) => `| ${p.photo} | ${p.megabytes} | ${p.meanAbsDifference[0]} | ${p.meanAbsDifference[1]} |`),
+    '',
+    `The file's SHA-256 (ingest's identity of the bytes, on the main thread): ${r.sha256Ms.p50} ms p50.`,
+    '',
+  ].join('\n');
+}
+
+if (require.main === module)
+  void (async () => {
+    const started = new Date().toISOString();
+    const root = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-decode-'));
+    const r = await benchDecode(root, envNumber('BENCH_DECODE_ROUNDS', 5)).finally(() => rm(root, { recursive: true, force: true }));
+    await writeBenchResults('decode', 'Decode benchmark', 'npm run bench:decode', started, r, decodeMarkdown(r));
+    console.log(decodeMarkdown(r));
+  })().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
