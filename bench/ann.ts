@@ -55,6 +55,18 @@ export interface AnnResult {
   sweep: { ef: number; recallAt10: number; qps: number }[];
   /** Smallest ef reaching recall@10 >= 0.98, if any. */
   efFor098: number | null;
+  /** How vectors are held, e.g. "f32" or "i8, top 30 re-ranked in f32". */
+  variant?: string;
+  /** Filtered searches against the unfiltered one, at the ef of the recall goal (hnswlib, the embedded store's library). */
+  filtered?: FilteredRow[];
+}
+
+export interface FilteredRow {
+  filter: string;
+  kept: number;
+  path: string;
+  recallAt10: number;
+  qps: number;
 }
 
 export interface AnnDataset {
@@ -87,6 +99,77 @@ interface AnnOptions {
   m?: number;
   efConstruction?: number;
   efs?: number[];
+  /** usearch only: how the graph holds vectors, and how many of its hits are re-ranked exactly in f32 (0: none). */
+  quantization?: 'f32' | 'i8';
+  rerank?: number;
+  /** hnswlib only: also measure filtered searches. */
+  filtered?: boolean;
+}
+
+function dotAt(data: Float32Array, label: number, dim: number, q: Float32Array): number {
+  let s = 0;
+  const off = label * dim;
+  for (let d = 0; d < dim; d++) s += data[off + d]! * q[d]!;
+  return s;
+}
+
+/** The k best of `labels` by exact cosine (the vectors are unit length). */
+function exactAmong(ds: AnnDataset, labels: readonly number[], q: Float32Array, k: number): number[] {
+  return labels
+    .map((label) => ({ label, s: dotAt(ds.data, label, ds.dim, q) }))
+    .sort((a, b) => b.s - a.s)
+    .slice(0, k)
+    .map((x) => x.label);
+}
+
+/**
+ * The embedded store's two ways through a filter, on the same graph: walk it checking each point met (what
+ * it does when the filter keeps a large share), or score every kept point exactly (a small share). Filters as
+ * Qdrant's filtered-search benchmark sets them: one owner of 100, and an album of 1 % of that owner's photos.
+ */
+function filteredSearch(ds: AnnDataset, index: HierarchicalNSW, ef: number): FilteredRow[] {
+  const filters = [
+    { filter: 'one owner of 100', keep: (i: number) => i % 100 === 7 },
+    { filter: "an album of 1 % of that owner's photos", keep: (i: number) => i % 10_000 === 7 },
+  ];
+  const time = (search: (q: Float32Array) => number[], truth: (q: Float32Array) => Set<number>) => {
+    const truths = ds.queries.map(truth);
+    search(ds.queries[0]!);
+    const t0 = performance.now();
+    let found = 0;
+    ds.queries.forEach((q, i) => (found += search(q).filter((x) => truths[i]!.has(x)).length));
+    const secs = (performance.now() - t0) / 1000;
+    const expected = truths.reduce((n, t) => n + t.size, 0);
+    return { recallAt10: round(found / Math.max(1, expected), 4), qps: round(ds.queries.length / secs, 1) };
+  };
+  index.setEf(ef);
+  const rows: FilteredRow[] = [
+    {
+      filter: 'none',
+      kept: ds.n,
+      path: 'graph walk',
+      ...time(
+        (q) => index.searchKnn(Array.from(q), 10).neighbors,
+        (q) => ds.truth[ds.queries.indexOf(q)]!,
+      ),
+    },
+  ];
+  for (const f of filters) {
+    const kept: number[] = [];
+    for (let i = 0; i < ds.n; i++) if (f.keep(i)) kept.push(i);
+    const keptSet = new Set(kept);
+    const truth = (q: Float32Array) => new Set(exactAmong(ds, kept, q, 10));
+    rows.push(
+      {
+        filter: f.filter,
+        kept: kept.length,
+        path: 'graph walk, each point checked',
+        ...time((q) => index.searchKnn(Array.from(q), 10, (label) => keptSet.has(label)).neighbors, truth),
+      },
+      { filter: f.filter, kept: kept.length, path: 'exact over the kept points', ...time((q) => exactAmong(ds, kept, q, 10), truth) },
+    );
+  }
+  return rows;
 }
 
 function sweepWith(ds: AnnDataset, efs: number[], search: (ef: number, q: Float32Array) => number[]) {
@@ -117,8 +200,11 @@ export function benchHnswlib(ds: AnnDataset, opts: AnnOptions = {}): AnnResult {
     index.setEf(ef);
     return index.searchKnn(Array.from(q), 10).neighbors;
   });
+  const filtered = opts.filtered ? filteredSearch(ds, index, result.efFor098 ?? result.sweep.at(-1)!.ef) : undefined;
   return {
     library: 'hnswlib-node',
+    variant: 'f32',
+    ...(filtered ? { filtered } : {}),
     n,
     dim,
     m,
@@ -130,7 +216,11 @@ export function benchHnswlib(ds: AnnDataset, opts: AnnOptions = {}): AnnResult {
   };
 }
 
-/** usearch for comparison: batch insert on all cores; its search ef is fixed per Index, so each ef reloads a saved index. */
+/**
+ * usearch for comparison: batch insert on all cores; its search ef is fixed per Index, so each ef reloads a saved
+ * index. Quantised to i8, the graph holds a quarter of the bytes and its distances cost less; the f32 vectors a
+ * re-rank reads are those the caller keeps anyway (RSS counts the graph only).
+ */
 export function benchUsearch(ds: AnnDataset, dir: string, opts: AnnOptions = {}): AnnResult {
   // Loaded lazily: a dev dependency used only here.
   // eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/consistent-type-imports
@@ -138,10 +228,12 @@ export function benchUsearch(ds: AnnDataset, dir: string, opts: AnnOptions = {})
   const { n, dim, data } = ds;
   const m = opts.m ?? 16;
   const efConstruction = opts.efConstruction ?? 200;
+  const quantization = opts.quantization ?? 'f32';
+  const rerank = opts.rerank ?? 0;
   const config = (ef: number) => ({
     dimensions: dim,
     metric: 'cos' as never,
-    quantization: 'f32' as never,
+    quantization: quantization as never,
     connectivity: m,
     expansion_add: efConstruction,
     expansion_search: ef,
@@ -165,10 +257,12 @@ export function benchUsearch(ds: AnnDataset, dir: string, opts: AnnOptions = {})
       idx.load(file);
       byEf.set(ef, idx);
     }
-    return Array.from(idx.search(q, 10, 1).keys, Number);
+    if (!rerank) return Array.from(idx.search(q, 10, 1).keys, Number);
+    return exactAmong(ds, Array.from(idx.search(q, rerank, 1).keys, Number), q, 10);
   });
   return {
     library: 'usearch',
+    variant: rerank ? `${quantization}, top ${rerank} re-ranked in f32` : quantization,
     n,
     dim,
     m,
@@ -178,4 +272,70 @@ export function benchUsearch(ds: AnnDataset, dir: string, opts: AnnOptions = {})
     rssMiB: round(rssMiB, 0),
     ...result,
   };
+}
+
+/** Rows of earlier runs carry when they were measured. */
+export type AnnRow = AnnResult & { measured?: string };
+
+/** Issue 37's bar for a million photos on one machine. */
+const GOAL = { n: 1_000_000, qps: 600, recall: 0.98, insertsPerSecond: 2000 };
+
+/**
+ * Every size: hnswlib as the embedded store runs it (with filtered searches), usearch i8 with an exact f32
+ * re-rank of its top 30, and usearch f32 up to `compareUpTo`.
+ */
+export function benchAnn(sizes: readonly number[], compareUpTo: number, dir: string, log: (msg: string) => void): AnnResult[] {
+  const rows: AnnResult[] = [];
+  for (const n of sizes) {
+    log(`ann ${n}: dataset and exact answers`);
+    const ds = annDataset(n, { queries: n > 200_000 ? 50 : 100 });
+    log(`ann ${n}: hnswlib-node, then filtered searches`);
+    rows.push(benchHnswlib(ds, { filtered: true }));
+    log(`ann ${n}: usearch i8, top 30 re-ranked`);
+    rows.push(benchUsearch(ds, dir, { quantization: 'i8', efConstruction: 128, rerank: 30 }));
+    if (n <= compareUpTo) {
+      log(`ann ${n}: usearch f32`);
+      rows.push(benchUsearch(ds, dir));
+    }
+  }
+  return rows;
+}
+
+/** The best QPS a row reaches at recall@10 >= 0.98. */
+const qpsAtGoal = (a: AnnResult) => Math.max(0, ...a.sweep.filter((s) => s.recallAt10 >= GOAL.recall).map((s) => s.qps));
+
+export function annMarkdown(rows: readonly AnnRow[]): string {
+  const filtered = rows.filter((a) => a.filtered);
+  const atGoal = rows.filter((a) => a.n === GOAL.n);
+  return [
+    `hnswlib-node inserts one point at a time, as the embedded store does; usearch inserts the batch on all cores.`,
+    ``,
+    `| library | vectors | M | efC | build s | inserts/s | RSS MiB | ef: recall@10 / QPS | ef for recall ≥ 0.98 |`,
+    `|---|---|---|---|---|---|---|---|---|`,
+    ...rows.map(
+      (a) =>
+        `| ${a.library}${a.variant ? ` (${a.variant})` : ''} | ${a.n}${a.measured ? ` (run of ${a.measured.slice(0, 10)})` : ''} | ${a.m} | ${a.efConstruction} | ${a.buildSeconds} | ${a.insertsPerSecond} | ${a.rssMiB} | ${a.sweep.map((s) => `${s.ef}: ${s.recallAt10} / ${s.qps}`).join('; ')} | ${a.efFor098 ?? '—'} |`,
+    ),
+    ``,
+    ...(atGoal.length
+      ? [
+          `Goal at ${GOAL.n.toLocaleString('en')} vectors: ≥ ${GOAL.qps} QPS at recall@10 ≥ ${GOAL.recall}, ≥ ${GOAL.insertsPerSecond} inserts/s. ` +
+            atGoal
+              .map((a) => `${a.library} ${a.variant ?? ''}: ${qpsAtGoal(a) || 'no ef reaches the recall'} QPS, ${a.insertsPerSecond} inserts/s`)
+              .join('; ') +
+            '.',
+          ``,
+        ]
+      : []),
+    ...(filtered.length
+      ? [
+          `**Filtered search** (hnswlib, at the ef of the recall goal, recall against the exact answer within the filter):`,
+          ``,
+          `| vectors | filter | kept | path | recall@10 | QPS |`,
+          `|---|---|---|---|---|---|`,
+          ...filtered.flatMap((a) => a.filtered!.map((f) => `| ${a.n} | ${f.filter} | ${f.kept} | ${f.path} | ${f.recallAt10} | ${f.qps} |`)),
+          ``,
+        ]
+      : []),
+  ].join('\n');
 }

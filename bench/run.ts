@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { machineInfo, round } from './stats';
 import path from 'node:path';
-import { annDataset, benchHnswlib, benchUsearch, type AnnResult } from './ann';
+import { annMarkdown, benchAnn, type AnnRow } from './ann';
 import { createHarness, envNumber } from './harness';
 import { benchIngest, type IngestBench, type IngestRound } from './ingest';
 import { benchDuplicates, benchVideo, mediaMarkdown, type DuplicatesBench, type VideoBench } from './media';
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const decode = await benchDecode(path.join(h.root, 'decode'), envNumber('BENCH_DECODE_ROUNDS', 5));
     log('query features, against the service before issue 36');
     const searchFeatures = await benchSearchFeatures(envNumber('BENCH_FEATURE_IMAGES', 100_000), envNumber('BENCH_FEATURE_REQUESTS', 100));
-    const ann: (AnnResult & { measured?: string })[] = [];
+    const ann: AnnRow[] = [];
     const compareUpTo = envNumber('BENCH_ANN_COMPARE_MAX', 100_000);
     const sizes = (process.env.BENCH_ANN_SIZES ?? '100000,1000000').split(',').map(Number).filter(Boolean);
     // ANN figures do not depend on the model pack: sizes left out of this run keep the last run's rows, dated.
@@ -90,16 +90,7 @@ async function main(): Promise<void> {
       .then((j) => JSON.parse(j) as Results)
       .catch(() => null);
     for (const row of previous?.ann ?? []) if (!sizes.includes(row.n)) ann.push({ ...row, measured: row.measured ?? previous!.started });
-    for (const n of sizes) {
-      log(`ann ${n}: dataset and exact answers`);
-      const ds = annDataset(n, { queries: n > 200_000 ? 50 : 100 });
-      log(`ann ${n}: hnswlib-node`);
-      ann.push(benchHnswlib(ds));
-      if (n <= compareUpTo) {
-        log(`ann ${n}: usearch`);
-        ann.push(benchUsearch(ds, h.root));
-      }
-    }
+    ann.push(...benchAnn(sizes, compareUpTo, h.root, log));
     const results = {
       started,
       finished: new Date().toISOString(),
@@ -136,7 +127,7 @@ type Results = {
   query: Awaited<ReturnType<typeof benchQuery>>[];
   packs: Awaited<ReturnType<typeof benchPacks>>;
   load: Awaited<ReturnType<typeof runLoad>> & { model: string };
-  ann: (AnnResult & { measured?: string })[];
+  ann: AnnRow[];
   /** Absent in results from before OCR. */
   ocr?: OcrBench;
   /** Absent in results from before issue 36's comparison. */
@@ -268,15 +259,7 @@ function markdown(r: Results): string {
     ...(r.searchFeatures ? [`## Query features`, ``, searchFeaturesMarkdown(r.searchFeatures), ``] : []),
     `## ANN (cosine, synthetic clustered 512-d vectors, single-query search)`,
     ``,
-    `hnswlib-node inserts one point at a time, as the embedded store does; usearch inserts the batch on all cores.`,
-    ``,
-    `| library | vectors | M | efC | build s | inserts/s | RSS MiB | ef: recall@10 / QPS | ef for recall ≥ 0.98 |`,
-    `|---|---|---|---|---|---|---|---|---|`,
-    ...r.ann.map(
-      (a) =>
-        `| ${a.library} | ${a.n}${a.measured ? ` (run of ${a.measured.slice(0, 10)})` : ''} | ${a.m} | ${a.efConstruction} | ${a.buildSeconds} | ${a.insertsPerSecond} | ${a.rssMiB} | ${a.sweep.map((s) => `${s.ef}: ${s.recallAt10} / ${s.qps}`).join('; ')} | ${a.efFor098 ?? '—'} |`,
-    ),
-    ``,
+    annMarkdown(r.ann),
   );
   return lines.join('\n');
 }
