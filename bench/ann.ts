@@ -122,36 +122,48 @@ function exactAmong(ds: AnnDataset, labels: readonly number[], q: Float32Array, 
     .map((x) => x.label);
 }
 
+/** Timing passes over the queries; a pass's QPS swings several-fold at 1M on a shared machine, so the median pass counts. */
+const PASSES = 3;
+
+/** recall@10 against `truths` and the median pass's QPS of `search` over the dataset's queries. */
+function measureQueries(ds: AnnDataset, truths: readonly Set<number>[], search: (q: Float32Array) => number[]) {
+  search(ds.queries[0]!); // let the library settle before timing
+  const qps: number[] = [];
+  let found = 0;
+  for (let pass = 0; pass < PASSES; pass++) {
+    const t0 = performance.now();
+    ds.queries.forEach((q, i) => {
+      const hits = search(q);
+      if (pass === 0) found += hits.filter((x) => truths[i]!.has(x)).length;
+    });
+    qps.push(ds.queries.length / ((performance.now() - t0) / 1000));
+  }
+  const expected = truths.reduce((n, t) => n + Math.min(10, t.size), 0);
+  return { recallAt10: round(found / Math.max(1, expected), 4), qps: round(qps.sort((a, b) => a - b)[Math.floor(PASSES / 2)]!, 1) };
+}
+
+const FILTERED_QUERIES = 20;
+
 /**
  * The embedded store's two ways through a filter, on the same graph: walk it checking each point met (what
  * it does when the filter keeps a large share), or score every kept point exactly (a small share). Filters as
  * Qdrant's filtered-search benchmark sets them: one owner of 100, and an album of 1 % of that owner's photos.
+ * The first FILTERED_QUERIES queries only: a walk through a very selective filter takes seconds at 1M.
  */
-function filteredSearch(ds: AnnDataset, index: HierarchicalNSW, ef: number): FilteredRow[] {
+function filteredSearch(all: AnnDataset, index: HierarchicalNSW, ef: number): FilteredRow[] {
+  const ds = { ...all, queries: all.queries.slice(0, FILTERED_QUERIES), truth: all.truth.slice(0, FILTERED_QUERIES) };
   const filters = [
     { filter: 'one owner of 100', keep: (i: number) => i % 100 === 7 },
     { filter: "an album of 1 % of that owner's photos", keep: (i: number) => i % 10_000 === 7 },
   ];
-  const time = (search: (q: Float32Array) => number[], truth: (q: Float32Array) => Set<number>) => {
-    const truths = ds.queries.map(truth);
-    search(ds.queries[0]!);
-    const t0 = performance.now();
-    let found = 0;
-    ds.queries.forEach((q, i) => (found += search(q).filter((x) => truths[i]!.has(x)).length));
-    const secs = (performance.now() - t0) / 1000;
-    const expected = truths.reduce((n, t) => n + t.size, 0);
-    return { recallAt10: round(found / Math.max(1, expected), 4), qps: round(ds.queries.length / secs, 1) };
-  };
+  const time = (search: (q: Float32Array) => number[], truth: (q: Float32Array) => Set<number>) => measureQueries(ds, ds.queries.map(truth), search);
   index.setEf(ef);
   const rows: FilteredRow[] = [
     {
       filter: 'none',
       kept: ds.n,
       path: 'graph walk',
-      ...time(
-        (q) => index.searchKnn(Array.from(q), 10).neighbors,
-        (q) => ds.truth[ds.queries.indexOf(q)]!,
-      ),
+      ...measureQueries(ds, ds.truth, (q) => index.searchKnn(Array.from(q), 10).neighbors),
     },
   ];
   for (const f of filters) {
@@ -174,12 +186,7 @@ function filteredSearch(ds: AnnDataset, index: HierarchicalNSW, ef: number): Fil
 
 function sweepWith(ds: AnnDataset, efs: number[], search: (ef: number, q: Float32Array) => number[]) {
   const sweep = efs.map((ef) => {
-    search(ef, ds.queries[0]!); // let the library settle on this ef before timing
-    const t0 = performance.now();
-    let found = 0;
-    ds.queries.forEach((q, i) => (found += search(ef, q).filter((x) => ds.truth[i]!.has(x)).length));
-    const secs = (performance.now() - t0) / 1000;
-    return { ef, recallAt10: round(found / (ds.queries.length * 10), 4), qps: round(ds.queries.length / secs, 1) };
+    return { ef, ...measureQueries(ds, ds.truth, (q) => search(ef, q)) };
   });
   return { sweep, efFor098: sweep.find((x) => x.recallAt10 >= 0.98)?.ef ?? null };
 }
@@ -288,7 +295,7 @@ export function benchAnn(sizes: readonly number[], compareUpTo: number, dir: str
   const rows: AnnResult[] = [];
   for (const n of sizes) {
     log(`ann ${n}: dataset and exact answers`);
-    const ds = annDataset(n, { queries: n > 200_000 ? 50 : 100 });
+    const ds = annDataset(n, { queries: n > 200_000 ? 200 : 100 });
     log(`ann ${n}: hnswlib-node, then filtered searches`);
     rows.push(benchHnswlib(ds, { filtered: true }));
     log(`ann ${n}: usearch i8, top 30 re-ranked`);
@@ -329,7 +336,7 @@ export function annMarkdown(rows: readonly AnnRow[]): string {
       : []),
     ...(filtered.length
       ? [
-          `**Filtered search** (hnswlib, at the ef of the recall goal, recall against the exact answer within the filter):`,
+          `**Filtered search** (hnswlib, at the ef of the recall goal, ${FILTERED_QUERIES} queries, recall against the exact answer within the filter):`,
           ``,
           `| vectors | filter | kept | path | recall@10 | QPS |`,
           `|---|---|---|---|---|---|`,

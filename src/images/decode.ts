@@ -179,8 +179,8 @@ function fitInside(width: number, height: number, maxSide: number): { width: num
 /**
  * The one size a new photo is decoded to, every derivative made from it: 1/factor of the image for the
  * tensor and the preview, or OCR's input where that is larger (it is, for a 12 MP photo: 1280 px against
- * 1000). sharp decodes a JPEG at half the scale asked for when the request is a whole power of two (to
- * dodge libjpeg's rounding), so either way the file is read once at 1/2 and resized from there.
+ * 1000). The larger request costs little more: sharp halves its shrink-on-load when the request is within
+ * a factor of a whole power of two (to dodge libjpeg's rounding), so a 12 MP JPEG is read at 1/2 for either.
  */
 export function decodeSize(width: number, height: number, minShort: number, minLong: number, ocrSide?: number): { width: number; height: number } {
   const factor = shrinkOnLoadFactor(width, height, minShort, minLong);
