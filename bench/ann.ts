@@ -26,12 +26,17 @@ export function clusteredVectors(n: number, dim: number, clusters: number, seed:
   return out;
 }
 
+function dotAt(data: Float32Array, label: number, dim: number, q: Float32Array): number {
+  let s = 0;
+  const off = label * dim;
+  for (let d = 0; d < dim; d++) s += data[off + d]! * q[d]!;
+  return s;
+}
+
 function exactTopK(data: Float32Array, n: number, dim: number, q: Float32Array, k: number): number[] {
   const best: { i: number; s: number }[] = [];
   for (let i = 0; i < n; i++) {
-    let s = 0;
-    const off = i * dim;
-    for (let d = 0; d < dim; d++) s += data[off + d]! * q[d]!;
+    const s = dotAt(data, i, dim, q);
     if (best.length < k) {
       best.push({ i, s });
       best.sort((a, b) => b.s - a.s);
@@ -106,13 +111,6 @@ interface AnnOptions {
   filtered?: boolean;
 }
 
-function dotAt(data: Float32Array, label: number, dim: number, q: Float32Array): number {
-  let s = 0;
-  const off = label * dim;
-  for (let d = 0; d < dim; d++) s += data[off + d]! * q[d]!;
-  return s;
-}
-
 /** The k best of `labels` by exact cosine (the vectors are unit length). */
 function exactAmong(ds: AnnDataset, labels: readonly number[], q: Float32Array, k: number): number[] {
   return labels
@@ -185,9 +183,7 @@ function filteredSearch(all: AnnDataset, index: HierarchicalNSW, ef: number): Fi
 }
 
 function sweepWith(ds: AnnDataset, efs: number[], search: (ef: number, q: Float32Array) => number[]) {
-  const sweep = efs.map((ef) => {
-    return { ef, ...measureQueries(ds, ds.truth, (q) => search(ef, q)) };
-  });
+  const sweep = efs.map((ef) => ({ ef, ...measureQueries(ds, ds.truth, (q) => search(ef, q)) }));
   return { sweep, efFor098: sweep.find((x) => x.recallAt10 >= 0.98)?.ef ?? null };
 }
 
