@@ -9,14 +9,14 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { DEFAULT_DECODE_LIMITS, decodeImage, type DecodeLimits } from '../src/images/decode';
-import type { ImagePreprocessing } from '../src/models/preprocess';
-import { smoothPhoto, writePhotoLikeJpegs, writeSceneJpegs } from './fixtures';
+import { extractCommit } from './baselineTree';
+import { CHINESE_CLIP_PREP, denseTextImage, smoothPhoto, writePhotoLikeJpegs, writeSceneJpegs } from './fixtures';
 import { envNumber } from './harness';
 import { round, summarize, timedCpu, writeBenchResults } from './stats';
 
@@ -26,38 +26,25 @@ const REPO = path.resolve(__dirname, '..');
 const BASELINE_COMMIT = process.env.BENCH_DECODE_BASELINE ?? '5859778';
 const PYTHON = process.env.REFERENCE_PYTHON ?? '/usr/bin/python3';
 const OCR_SIDE = 1280;
+/** A 12 MP phone photo. */
+const [WIDTH, HEIGHT] = [4000, 3000];
 /** Issue 37's bound on the whole decode of a 12 MP JPEG. */
 export const DECODE_GOAL_MS = 30;
 
-const CHINESE_CLIP: ImagePreprocessing = {
-  size: 224,
-  resize: 'squash',
-  interpolation: 'bicubic',
-  mean: [0.48145466, 0.4578275, 0.40821073],
-  std: [0.26862954, 0.26130258, 0.27577711],
-};
-
 type Decode = typeof decodeImage;
-
-/** Black Chinese text and a hard-edged frame on white, the parity test's worst case, at 12 MP. */
-function denseText(width: number, height: number): Promise<Buffer> {
-  const font = Math.round(height / 9);
-  const lines = Array.from(
-    { length: 8 },
-    (_, i) =>
-      `<text x="6" y="${(i + 1) * Math.round(height / 8.5)}" font-family="WenQuanYi Zen Hei" font-size="${font}" fill="#000">北京西站出口 发票金额：128元 验证码 ${i}</text>`,
-  ).join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/><rect x="${width / 3}" y="${height / 3}" width="${width / 5}" height="${height / 6}" fill="none" stroke="#d00" stroke-width="${width / 200}"/>${lines}</svg>`;
-  return sharp(Buffer.from(svg)).flatten({ background: '#fff' }).jpeg({ quality: 92 }).toBuffer();
-}
 
 /** 12 MP (4000×3000) JPEGs of every kind the fixtures make, and their Pillow reference tensors. */
 async function photos(dir: string): Promise<{ name: string; data: Buffer; reference: Float32Array }[]> {
   await mkdir(dir, { recursive: true });
-  const files = [...(await writePhotoLikeJpegs(dir, 3, 4000, 3000, 9)), ...(await writeSceneJpegs(dir, 3, 4000, 3000, 3))];
+  const files = [...(await writePhotoLikeJpegs(dir, 3, WIDTH, HEIGHT, 9)), ...(await writeSceneJpegs(dir, 3, WIDTH, HEIGHT, 3))];
   for (const [name, data] of [
-    ['smooth.jpg', await smoothPhoto(4000, 3000, 5).jpeg({ quality: 92 }).toBuffer()],
-    ['text.jpg', await denseText(4000, 3000)],
+    ['smooth.jpg', await smoothPhoto(WIDTH, HEIGHT, 5).jpeg({ quality: 92 }).toBuffer()],
+    [
+      'text.jpg',
+      await sharp(await denseTextImage(WIDTH, HEIGHT))
+        .jpeg({ quality: 92 })
+        .toBuffer(),
+    ],
   ] as const) {
     files.push(path.join(dir, name));
     await writeFile(files.at(-1)!, data);
@@ -74,9 +61,7 @@ async function photos(dir: string): Promise<{ name: string; data: Buffer; refere
 /** The decode as it was at `commit`, loaded from a tree extracted beside the run. */
 async function baselineDecode(commit: string, root: string): Promise<Decode> {
   const tree = path.join(root, 'baseline');
-  await mkdir(tree, { recursive: true });
-  await run('bash', ['-c', `git archive ${commit} src | tar -x -C "${tree}"`], { cwd: REPO });
-  await symlink(path.join(REPO, 'node_modules'), path.join(tree, 'node_modules'));
+  await extractCommit(commit, tree, 'src');
   // Built, not committed: the WebAssembly resampler, the same at both commits.
   await cp(path.join(REPO, 'src/models/generated'), path.join(tree, 'src/models/generated'), { recursive: true });
   return ((await import(path.join(tree, 'src/images/decode.ts'))) as { decodeImage: Decode }).decodeImage;
@@ -96,7 +81,7 @@ export async function benchDecode(root: string, rounds: number, baselineCommit =
     return await measure(root, rounds, baselineCommit);
   } finally {
     sharp.concurrency(threads);
-    sharp.cache(cache.memory.max > 0);
+    sharp.cache({ memory: cache.memory.max, files: cache.files.max, items: cache.items.max });
   }
 }
 
@@ -111,23 +96,33 @@ async function measure(root: string, rounds: number, baselineCommit: string) {
     { label: 'OCR off', limits: { ...DEFAULT_DECODE_LIMITS, similarity: true } },
   ];
   const cpu = modes.map(() => versions.map((): number[] => []));
-  for (const f of files) for (const m of modes) for (const v of versions) await v.decode(f.data, CHINESE_CLIP, m.limits); // warm-up
+  for (const f of files) for (const m of modes) for (const v of versions) await v.decode(f.data, CHINESE_CLIP_PREP, m.limits); // warm-up
   for (let r = 0; r < rounds; r++)
     for (const f of files)
       for (const [mi, m] of modes.entries()) {
         // Alternate which version goes first, so neither always follows the other's caches.
         const order = r % 2 ? [...versions.keys()].reverse() : [...versions.keys()];
-        for (const vi of order) cpu[mi]![vi]!.push((await timedCpu(() => versions[vi]!.decode(f.data, CHINESE_CLIP, m.limits))).cpuMs);
+        for (const vi of order) cpu[mi]![vi]!.push((await timedCpu(() => versions[vi]!.decode(f.data, CHINESE_CLIP_PREP, m.limits))).cpuMs);
       }
   // The least any decode of the file can cost: libjpeg at 1/8 scale (sharp loads at 1/8 when asked for 1/9 or less), nearest-neighbour after it.
   const floor: number[] = [];
   for (let r = 0; r < rounds; r++)
-    for (const f of files) floor.push((await timedCpu(() => sharp(f.data).resize(445, 334, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer())).cpuMs);
+    for (const f of files)
+      floor.push(
+        (
+          await timedCpu(() =>
+            sharp(f.data)
+              .resize(Math.floor(WIDTH / 9), Math.floor(HEIGHT / 9), { fit: 'fill', kernel: 'nearest' })
+              .raw()
+              .toBuffer(),
+          )
+        ).cpuMs,
+      );
   const parity = [];
   for (const f of files) {
     const differences = [];
     for (const v of versions)
-      for (const m of modes) differences.push(round(meanAbsDifference((await v.decode(f.data, CHINESE_CLIP, m.limits)).tensor.data, f.reference), 4));
+      for (const m of modes) differences.push(round(meanAbsDifference((await v.decode(f.data, CHINESE_CLIP_PREP, m.limits)).tensor.data, f.reference), 4));
     parity.push({ photo: f.name, megabytes: round(f.data.length / 1e6), meanAbsDifference: differences });
   }
   const hashMs = summarize(

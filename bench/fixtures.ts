@@ -102,6 +102,27 @@ export function smoothPhoto(width: number, height: number, seed: number): Sharp 
   return sharp(px, { raw: { width, height, channels: 3 } });
 }
 
+/** Chinese-CLIP's transform (cn_clip: squash to 224 with bicubic, CLIP's mean and std), which parity is measured against. */
+export const CHINESE_CLIP_PREP: ImagePreprocessing = {
+  size: 224,
+  resize: 'squash',
+  interpolation: 'bicubic',
+  mean: [0.48145466, 0.4578275, 0.40821073],
+  std: [0.26862954, 0.26130258, 0.27577711],
+};
+
+/** Black Chinese text and a hard-edged frame on white, as PNG: the worst case for resampling differences. */
+export function denseTextImage(width: number, height: number): Promise<Buffer> {
+  const font = Math.max(10, Math.round(height / 9));
+  const lines = Array.from(
+    { length: 8 },
+    (_, i) =>
+      `<text x="6" y="${(i + 1) * Math.round(height / 8.5)}" font-family="WenQuanYi Zen Hei" font-size="${font}" fill="#000">北京西站出口 发票金额：128元 验证码 ${i}</text>`,
+  ).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/><rect x="${width / 3}" y="${height / 3}" width="${width / 5}" height="${height / 6}" fill="none" stroke="#d00" stroke-width="${Math.max(2, width / 200)}"/>${lines}</svg>`;
+  return sharp(Buffer.from(svg)).flatten({ background: '#fff' }).removeAlpha().png().toBuffer();
+}
+
 export interface TextImageOptions {
   width?: number;
   height?: number;

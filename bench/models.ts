@@ -15,18 +15,11 @@ import { promisify } from 'node:util';
 import { onnx } from 'onnx-proto';
 import sharp from 'sharp';
 import { GraphBuilder, intAttr, intsAttr } from '../scripts/lib/onnxGraph';
-import { smoothPhoto } from './fixtures';
+import { CHINESE_CLIP_PREP, smoothPhoto } from './fixtures';
 import { DEFAULT_DECODE_LIMITS, decodeImage } from '../src/images/decode';
-import { rgbToChw, type ImagePreprocessing } from '../src/models/preprocess';
+import { rgbToChw } from '../src/models/preprocess';
 
 const run = promisify(execFile);
-const PREP: ImagePreprocessing = {
-  size: 224,
-  resize: 'squash',
-  interpolation: 'bicubic',
-  mean: [0.48145466, 0.4578275, 0.40821073],
-  std: [0.26862954, 0.26130258, 0.27577711],
-};
 
 /** The path before Pillow parity (as decodeImage was): one decode to the 512 px preview, then the tensor with libvips's lanczos3 and both derivatives from it. */
 async function previousPath(data: Buffer): Promise<Float32Array> {
@@ -43,7 +36,7 @@ async function previousPath(data: Buffer): Promise<Float32Array> {
     sharp(pv.data, raw).jpeg({ quality: 85 }).toBuffer(),
     sharp(pv.data, raw).resize(256, 256, { fit: 'inside' }).jpeg({ quality: 80 }).toBuffer(),
   ]);
-  return rgbToChw(t, 224, PREP.mean, PREP.std);
+  return rgbToChw(t, 224, CHINESE_CLIP_PREP.mean, CHINESE_CLIP_PREP.std);
 }
 
 const cpuMs = () => {
@@ -91,7 +84,7 @@ async function benchPreprocess(dir: string) {
           `Pillow-exact, oversample ${oversample}`,
           data,
           ref,
-          async () => (await decodeImage(data, PREP, { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample })).tensor.data,
+          async () => (await decodeImage(data, CHINESE_CLIP_PREP, { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample })).tensor.data,
           reps,
         )),
       });

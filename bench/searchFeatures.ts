@@ -11,7 +11,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
@@ -20,6 +20,7 @@ import { makeTestPack } from '../scripts/test-pack/make';
 import { cliConfig, startServices } from '../src/cli/services';
 import { startLocalPostgres, tempDirForCluster } from '../src/db/localPostgres';
 import { createLogger } from '../src/util/logger';
+import { extractCommit } from './baselineTree';
 import { envNumber } from './harness';
 import { insertOcrTexts, syntheticOcrLines } from './ocrLines';
 import { listen } from './query';
@@ -70,9 +71,7 @@ interface Baseline {
  */
 async function startBaseline(commit: string, root: string, env: Record<string, string>, vectorsFile: string): Promise<Baseline> {
   const tree = path.join(root, 'baseline');
-  await mkdir(tree, { recursive: true });
-  await run('bash', ['-c', `git archive ${commit} | tar -x -C "${tree}"`], { cwd: REPO });
-  await symlink(path.join(REPO, 'node_modules'), path.join(tree, 'node_modules'));
+  await extractCommit(commit, tree);
   await copyFile(path.join(__dirname, 'baselineService.ts'), path.join(tree, 'bench', 'baselineService.ts'));
   await run('node', ['scripts/prisma-generate.js'], { cwd: tree });
   await run('npm', ['run', '-s', 'build:wasm'], { cwd: tree });

@@ -3,37 +3,27 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { smoothPhoto } from '../../bench/fixtures';
+import { CHINESE_CLIP_PREP, denseTextImage, smoothPhoto } from '../../bench/fixtures';
 import { DEFAULT_DECODE_LIMITS, decodeImage } from '../../src/images/decode';
-import type { ImagePreprocessing } from '../../src/models/preprocess';
 import { tempDir } from '../helpers/env';
 
 /** Debian's python3 with python3-pil and python3-numpy (.ci/run installs them). */
 const PYTHON = process.env.REFERENCE_PYTHON ?? '/usr/bin/python3';
-const CHINESE_CLIP: ImagePreprocessing = { size: 224, resize: 'squash', interpolation: 'bicubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] };
 
 const photo = (width: number, height: number, seed: number) => smoothPhoto(width, height, seed).png().toBuffer();
-
-/** Black Chinese text and hard-edged shapes on white: the worst case for resampling differences. */
-function textImage(width: number, height: number): Promise<Buffer> {
-  const font = Math.max(10, Math.round(height / 9));
-  const lines = Array.from({ length: 8 }, (_, i) => `<text x="6" y="${(i + 1) * Math.round(height / 8.5)}" font-family="WenQuanYi Zen Hei" font-size="${font}" fill="#000">北京西站出口 发票金额：128元 验证码 ${i}</text>`).join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/><rect x="${width / 3}" y="${height / 3}" width="${width / 5}" height="${height / 6}" fill="none" stroke="#d00" stroke-width="${Math.max(2, width / 200)}"/>${lines}</svg>`;
-  return sharp(Buffer.from(svg)).flatten({ background: '#fff' }).removeAlpha().png().toBuffer();
-}
 
 /** `fullScale`: decoded at full size (too small to shrink on load), so only the resampling could differ. */
 const CASES: { name: string; make: () => Promise<Buffer>; jpeg?: boolean; fullScale?: boolean }[] = [
   { name: 'photo-50x50', make: () => photo(50, 50, 1), fullScale: true },
   { name: 'photo-100x60', make: () => photo(100, 60, 2), fullScale: true },
-  { name: 'text-160x300', make: () => textImage(160, 300), fullScale: true },
-  { name: 'text-300x200', make: () => textImage(300, 200), fullScale: true },
+  { name: 'text-160x300', make: () => denseTextImage(160, 300), fullScale: true },
+  { name: 'text-300x200', make: () => denseTextImage(300, 200), fullScale: true },
   { name: 'photo-224x224', make: () => photo(224, 224, 3), fullScale: true },
   { name: 'photo-800x800', make: () => photo(800, 800, 4), jpeg: true, fullScale: true },
-  { name: 'text-600x1000', make: () => textImage(600, 1000), fullScale: true },
-  { name: 'text-1600x1200', make: () => textImage(1600, 1200), jpeg: true },
+  { name: 'text-600x1000', make: () => denseTextImage(600, 1000), fullScale: true },
+  { name: 'text-1600x1200', make: () => denseTextImage(1600, 1200), jpeg: true },
   { name: 'photo-1600x1200', make: () => photo(1600, 1200, 5), jpeg: true },
-  { name: 'text-4000x3000', make: () => textImage(4000, 3000), jpeg: true },
+  { name: 'text-4000x3000', make: () => denseTextImage(4000, 3000), jpeg: true },
 ];
 
 describe('image preprocessing parity with the reference transform', () => {
@@ -60,7 +50,7 @@ describe('image preprocessing parity with the reference transform', () => {
   async function difference(name: string, oversample: number): Promise<{ mean: number; max: number }> {
     const { file } = files.find((f) => f.name === name)!;
     const ref = new Float32Array((await readFile(`${file}.ref.f32`)).buffer.slice(0));
-    const { tensor } = await decodeImage(await readFile(file), CHINESE_CLIP, { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample });
+    const { tensor } = await decodeImage(await readFile(file), CHINESE_CLIP_PREP, { ...DEFAULT_DECODE_LIMITS, tensorOversample: oversample });
     expect(tensor.data.length).toBe(ref.length);
     let sum = 0;
     let max = 0;
