@@ -112,7 +112,7 @@ interface AnnOptions {
 }
 
 /** The k best of `labels` by exact cosine (the vectors are unit length). */
-function exactAmong(ds: AnnDataset, labels: readonly number[], q: Float32Array, k: number): number[] {
+export function exactAmong(ds: AnnDataset, labels: readonly number[], q: Float32Array, k: number): number[] {
   return labels
     .map((label) => ({ label, s: dotAt(ds.data, label, ds.dim, q) }))
     .sort((a, b) => b.s - a.s)
@@ -142,6 +142,12 @@ function measureQueries(ds: AnnDataset, truths: readonly Set<number>[], search: 
 
 const FILTERED_QUERIES = 20;
 
+/** Point i's owner is i % 100; the album is 1 % of owner 7's points. As Qdrant's filtered-search benchmark sets them. */
+export const QDRANT_STYLE_FILTERS = [
+  { filter: 'one owner of 100', keep: (i: number) => i % 100 === 7 },
+  { filter: "an album of 1 % of that owner's photos", keep: (i: number) => i % 10_000 === 7 },
+] as const;
+
 /**
  * The embedded store's two ways through a filter, on the same graph: walk it checking each point met (what
  * it does when the filter keeps a large share), or score every kept point exactly (a small share). Filters as
@@ -150,10 +156,6 @@ const FILTERED_QUERIES = 20;
  */
 function filteredSearch(all: AnnDataset, index: HierarchicalNSW, ef: number): FilteredRow[] {
   const ds = { ...all, queries: all.queries.slice(0, FILTERED_QUERIES), truth: all.truth.slice(0, FILTERED_QUERIES) };
-  const filters = [
-    { filter: 'one owner of 100', keep: (i: number) => i % 100 === 7 },
-    { filter: "an album of 1 % of that owner's photos", keep: (i: number) => i % 10_000 === 7 },
-  ];
   const time = (search: (q: Float32Array) => number[], truth: (q: Float32Array) => Set<number>) => measureQueries(ds, ds.queries.map(truth), search);
   index.setEf(ef);
   const rows: FilteredRow[] = [
@@ -164,7 +166,7 @@ function filteredSearch(all: AnnDataset, index: HierarchicalNSW, ef: number): Fi
       ...measureQueries(ds, ds.truth, (q) => index.searchKnn(Array.from(q), 10).neighbors),
     },
   ];
-  for (const f of filters) {
+  for (const f of QDRANT_STYLE_FILTERS) {
     const kept: number[] = [];
     for (let i = 0; i < ds.n; i++) if (f.keep(i)) kept.push(i);
     const keptSet = new Set(kept);

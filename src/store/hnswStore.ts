@@ -5,6 +5,7 @@ import { HierarchicalNSW } from 'hnswlib-node';
 import { dot } from '../models/vectorMath';
 import { acquireLock } from './fileLock';
 import { LabelSet } from './labelSet';
+import { QuantizedVectors } from './quantizedVectors';
 import {
   matchesFilter,
   ownerList,
@@ -22,18 +23,21 @@ export interface HnswSettings {
   m: number;
   efConstruction: number;
   efSearch: number;
-  /** A filter matching at most this many points is answered by exact search (fast and exact). */
+  /**
+   * A filter matching at most this many points is answered by scoring each of them (fast and exact); so is one that
+   * keeps less than walkShare of the collection, however many that is.
+   */
   exactSearchThreshold: number;
+  /** The share of the whole graph a filter must keep to be searched by walking the graph (see WALK_SHARE). */
+  walkShare: number;
   /** Log entries after which the index is snapshotted and the log truncated. */
   snapshotEvery: number;
   /**
-   * Vectors kept as Float32Array for exact search (an owner's library at most exactSearchThreshold):
-   * reading one out of hnswlib makes a JS array each time, which cost ~5 ms of a 100-photo search.
+   * Vectors kept as Float32Array for scoring a filter's best candidates exactly: reading one out of hnswlib makes a
+   * JS array each time, which cost ~5 ms of a 100-photo search.
    */
   vectorCache: number;
 }
-
-export const DEFAULT_HNSW: HnswSettings = { m: 16, efConstruction: 200, efSearch: 128, exactSearchThreshold: 5000, snapshotEvery: 20_000, vectorCache: 20_000 };
 
 interface Entry {
   id: string;
@@ -43,7 +47,8 @@ interface Entry {
 type LogRecord = { op: 'upsert'; points: { id: string; v: string; p: PointPayload }[] } | { op: 'delete'; ids: string[] };
 
 interface SnapshotMeta {
-  format: 1;
+  /** 2: the snapshot also holds quantized.bin, the int8 vectors of `points` in that order. */
+  format: 1 | 2;
   dim: number;
   nextLabel: number;
   capacity: number;
@@ -55,17 +60,51 @@ const filtersNothing = (f: PointFilter): boolean => Object.values(f).every((v) =
 /** Points drawn to estimate the share a filter keeps. */
 const SHARE_SAMPLE = 200;
 /**
- * The share of the pool a filter must keep for the walk to check it as it goes: at 100 000 points the walk took
- * 1.4 ms keeping all, 4.1 keeping a third, 11.6 a tenth and 52 a hundredth (hnswlib, ef 128, 512-d), against 12 ms
- * and more to list the kept points first.
+ * The share of the whole graph a filter must keep for the walk, checking it on each point met, to beat listing the
+ * kept points and scoring each (about half a microsecond a point): at 100 000 points the walk took 1.4 ms keeping
+ * all, 4.1 keeping a third, 11.6 a tenth and 52 a hundredth (hnswlib, ef 128, 512-d); one owner of 100 among 1M,
+ * 263 ms at ef 512 against 15 ms scored.
  */
 const WALK_SHARE = 0.05;
+
+export const DEFAULT_HNSW: HnswSettings = {
+  m: 16,
+  efConstruction: 200,
+  efSearch: 128,
+  exactSearchThreshold: 5000,
+  walkShare: WALK_SHARE,
+  snapshotEvery: 20_000,
+  vectorCache: 20_000,
+};
+
+/** Flushes a file (or a directory's entries) to disk: CURRENT must never name a snapshot a power cut can tear. */
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeDurably(file: string, data: string | Buffer): Promise<void> {
+  await writeFile(file, data);
+  await syncFile(file);
+}
 
 const encodeVector = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 const decodeVector = (s: string) => {
   const b = Buffer.from(s, 'base64');
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
+
+/**
+ * Whether a filter keeping `kept` of a graph's `points` is searched by walking the graph (else its points are listed
+ * and scored): it must keep more than the exact-search threshold, and at least walkShare of the whole graph.
+ */
+export function walksThrough(kept: number, points: number, settings: Pick<HnswSettings, 'exactSearchThreshold' | 'walkShare'>): boolean {
+  return kept > settings.exactSearchThreshold && kept >= settings.walkShare * points;
+}
 
 /**
  * One collection: an hnswlib graph plus id/payload maps in memory, made durable by an
@@ -79,11 +118,14 @@ class HnswCollection implements VectorCollection {
   private readonly byOwner = new Map<string, LabelSet>();
   /** Oldest first: the first key is evicted when full. */
   private readonly vectors = new Map<number, Float32Array>();
+  private quantized: QuantizedVectors;
   private nextLabel = 0;
   private generation = 0;
   private logEntries = 0;
   private log: FileHandle | null = null;
   private closed = false;
+  /** Set when the int8 vectors had to be made at open, so that the next start reads them. */
+  private snapshotOnClose = false;
   /** Serialises writes: the log and the graph must see them in one order. */
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -94,6 +136,7 @@ class HnswCollection implements VectorCollection {
     private readonly settings: HnswSettings,
   ) {
     this.index = this.emptyIndex(INITIAL_CAPACITY);
+    this.quantized = new QuantizedVectors(dim, INITIAL_CAPACITY);
   }
 
   private emptyIndex(capacity: number): HierarchicalNSW {
@@ -125,6 +168,15 @@ class HnswCollection implements VectorCollection {
     this.index.setEf(this.settings.efSearch);
     this.nextLabel = meta.nextLabel;
     for (const [label, id, payload] of meta.points) this.remember(label, id, payload);
+    const labels = meta.points.map(([label]) => label);
+    this.quantized = new QuantizedVectors(this.dim, Math.max(labels.length, INITIAL_CAPACITY));
+    const file = path.join(dir, 'quantized.bin');
+    const loaded = meta.format === 2 && existsSync(file) && this.quantized.load(await readFile(file), labels);
+    // A snapshot from before format 2 (or a damaged file): made again from the graph, once; the next snapshot holds it.
+    if (!loaded) {
+      for (const label of labels) this.quantized.set(label, this.index.getPoint(label));
+      this.snapshotOnClose = true;
+    }
   }
 
   private async replayLog(file: string): Promise<void> {
@@ -158,6 +210,7 @@ class HnswCollection implements VectorCollection {
     const entry = this.byLabel.get(label);
     if (!entry) return;
     this.vectors.delete(label);
+    this.quantized.delete(label);
     this.byLabel.delete(label);
     this.byId.delete(entry.id);
     const owned = this.byOwner.get(entry.payload.owner);
@@ -175,6 +228,7 @@ class HnswCollection implements VectorCollection {
       const label = existing ?? this.nextLabel++;
       if (existing !== undefined) this.forget(existing);
       this.index.addPoint(Array.from(p.vector), label, existing === undefined);
+      this.quantized.set(label, p.vector);
       this.remember(label, p.id, p.payload);
     }
   }
@@ -228,19 +282,20 @@ class HnswCollection implements VectorCollection {
     const dir = path.join(this.dir, `snap-${next}`);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir);
-    if (this.byLabel.size > 0) await this.index.writeIndex(path.join(dir, 'index.bin'));
-    const meta: SnapshotMeta = {
-      format: 1,
-      dim: this.dim,
-      nextLabel: this.nextLabel,
-      capacity: this.index.getMaxElements(),
-      points: [...this.byLabel].map(([label, e]) => [label, e.id, e.payload]),
-    };
-    await writeFile(path.join(dir, 'meta.json'), JSON.stringify(meta));
+    if (this.byLabel.size > 0) {
+      await this.index.writeIndex(path.join(dir, 'index.bin'));
+      await syncFile(path.join(dir, 'index.bin'));
+    }
+    const points: SnapshotMeta['points'] = [...this.byLabel].map(([label, e]) => [label, e.id, e.payload]);
+    await writeDurably(path.join(dir, 'quantized.bin'), this.quantized.serialize(points.map(([label]) => label)));
+    const meta: SnapshotMeta = { format: 2, dim: this.dim, nextLabel: this.nextLabel, capacity: this.index.getMaxElements(), points };
+    await writeDurably(path.join(dir, 'meta.json'), JSON.stringify(meta));
+    await syncFile(dir);
     const nextLog = await open(this.logPath(next), 'w');
     const tmp = path.join(this.dir, 'CURRENT.tmp');
-    await writeFile(tmp, String(next));
+    await writeDurably(tmp, String(next));
     await rename(tmp, path.join(this.dir, 'CURRENT'));
+    await syncFile(this.dir);
     await this.log?.close();
     this.log = nextLog;
     await rm(path.join(this.dir, `snap-${this.generation}`), { recursive: true, force: true });
@@ -249,8 +304,8 @@ class HnswCollection implements VectorCollection {
     this.logEntries = 0;
   }
 
-  private candidates(filter: PointFilter | undefined): number[] | null {
-    if (!filter || filtersNothing(filter)) return null;
+  /** Every point the filter keeps. */
+  private candidates(filter: PointFilter): number[] {
     const pool = filter.owner !== undefined ? ownerList(filter.owner).flatMap((o) => this.byOwner.get(o)?.values() ?? []) : this.byLabel.keys();
     const excluded = new Set(filter.excludeIds ?? []);
     const out: number[] = [];
@@ -262,25 +317,24 @@ class HnswCollection implements VectorCollection {
     if (req.vector.length !== this.dim) throw new VectorStoreError(`query has ${req.vector.length} dims, collection ${this.name} has ${this.dim}`);
     const k = (req.offset ?? 0) + req.limit;
     if (k === 0 || this.byLabel.size === 0) return [];
-    const hits = this.keepsMany(req.filter) ? this.walkFiltered(req.vector, k, req.filter) : this.searchAllowed(req.vector, k, req.filter);
+    const filter = req.filter && !filtersNothing(req.filter) ? req.filter : undefined;
+    const hits = filter ? this.searchFiltered(req.vector, k, filter) : this.walk(req.vector, k);
     return hits.slice(req.offset ?? 0, k);
   }
 
-  /**
-   * Whether the filter keeps enough of a large pool (the owner's points, or all) for the graph walk to check it on
-   * the points it meets, a few thousand, instead of listing every point it keeps first (most of a 66 ms search at
-   * 100 000 photos of one owner). Estimated from a sample of the pool: below WALK_SHARE the walk meets
-   * too few kept points and goes on for longer than the list takes; few enough kept points are searched exactly.
-   */
-  private keepsMany(filter: PointFilter | undefined): filter is PointFilter {
-    if (!filter || filtersNothing(filter)) return false;
+  private searchFiltered(vector: Float32Array, k: number, filter: PointFilter): ScoredPoint[] {
+    return this.walksWell(filter) ? this.walkFiltered(vector, k, filter) : this.exact(vector, this.candidates(filter), k);
+  }
+
+  /** walksThrough, with the kept count estimated from a sample of the pool the filter draws from (the owner's points, or all). */
+  private walksWell(filter: PointFilter): boolean {
     const pools = filter.owner === undefined ? null : ownerList(filter.owner).flatMap((o) => this.byOwner.get(o) ?? []);
     const size = pools ? pools.reduce((n, p) => n + p.size, 0) : this.byLabel.size;
     if (size <= this.settings.exactSearchThreshold) return false;
     const drawn = pools ? pools.flatMap((p) => p.sample(Math.ceil((SHARE_SAMPLE * p.size) / size))) : this.sampleLabels(SHARE_SAMPLE);
     const excluded = new Set(filter.excludeIds ?? []);
-    const kept = drawn.filter((label) => this.keeps(label, filter, excluded)).length / Math.max(1, drawn.length);
-    return kept >= WALK_SHARE && kept * size > this.settings.exactSearchThreshold;
+    const kept = (size * drawn.filter((label) => this.keeps(label, filter, excluded)).length) / Math.max(1, drawn.length);
+    return walksThrough(kept, this.byLabel.size, this.settings);
   }
 
   /** Labels drawn at random from the whole collection (a label of a deleted point is drawn again). */
@@ -298,27 +352,19 @@ class HnswCollection implements VectorCollection {
     return e !== undefined && !excluded.has(e.id) && matchesFilter(e.payload, filter);
   }
 
+  private walk(vector: Float32Array, k: number): ScoredPoint[] {
+    this.index.setEf(Math.max(this.settings.efSearch, k));
+    const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size));
+    return res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
+  }
+
   private walkFiltered(vector: Float32Array, k: number, filter: PointFilter): ScoredPoint[] {
     const excluded = new Set(filter.excludeIds ?? []);
     this.index.setEf(Math.max(this.settings.efSearch, k));
     const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size), (label) => this.keeps(label, filter, excluded));
     const hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
-    // Fewer than asked: the sample over-estimated, or fewer than k points are kept. Listed, then.
-    return hits.length < k ? this.searchAllowed(vector, k, filter) : hits;
-  }
-
-  private searchAllowed(vector: Float32Array, k: number, filter: PointFilter | undefined): ScoredPoint[] {
-    const allowed = this.candidates(filter);
-    const total = allowed ? allowed.length : this.byLabel.size;
-    if (total === 0) return [];
-    if (allowed && allowed.length <= this.settings.exactSearchThreshold) return this.exact(vector, allowed, k);
-    const want = Math.min(k, total);
-    this.index.setEf(Math.max(this.settings.efSearch, want));
-    const set = allowed ? new Set(allowed) : null;
-    const res = this.index.searchKnn(Array.from(vector), want, set ? (label) => set.has(label) : undefined);
-    const hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
-    // A very selective filter can starve the graph walk; exact search is then the honest answer.
-    return hits.length < want && allowed ? this.exact(vector, allowed, k) : hits;
+    // Fewer than asked: the sample over-estimated, or fewer than k points are kept. Scored one by one, then.
+    return hits.length < k ? this.exact(vector, this.candidates(filter), k) : hits;
   }
 
   private hit(label: number, score: number): ScoredPoint {
@@ -326,8 +372,10 @@ class HnswCollection implements VectorCollection {
     return { id: e.id, score, payload: e.payload };
   }
 
+  /** The k best of `labels` by exact cosine: the int8 vectors choose the candidates, the float vectors rank them. */
   private exact(vector: Float32Array, labels: readonly number[], k: number): ScoredPoint[] {
-    return labels
+    return this.quantized
+      .mayBeBest(vector, labels, k)
       .map((label) => this.hit(label, dot(vector, this.vectorOf(label))))
       .sort((a, b) => b.score - a.score)
       .slice(0, k);
@@ -355,7 +403,7 @@ class HnswCollection implements VectorCollection {
   }
 
   async count(filter?: PointFilter): Promise<number> {
-    return this.candidates(filter)?.length ?? this.byLabel.size;
+    return filter && !filtersNothing(filter) ? this.candidates(filter).length : this.byLabel.size;
   }
 
   async *listIds(pageSize = 1000): AsyncIterable<string[]> {
@@ -367,7 +415,7 @@ class HnswCollection implements VectorCollection {
     if (this.closed) return;
     this.closed = true;
     await this.writes;
-    if (this.logEntries > 0) await this.snapshot();
+    if (this.logEntries > 0 || this.snapshotOnClose) await this.snapshot();
     await this.log?.close();
     this.log = null;
   }

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile, readdir } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_HNSW, HnswStore } from '../../src/store/hnswStore';
+import { dot } from '../../src/models/vectorMath';
+import { DEFAULT_HNSW, HnswStore, walksThrough } from '../../src/store/hnswStore';
+import type { VectorPoint } from '../../src/store/vectorStore';
 import { tempDir } from '../helpers/env';
 import { randomUnitVector, seededRandom } from '../helpers/vectors';
 import { vectorStoreContract } from './contract';
@@ -73,6 +75,98 @@ describe('embedded HNSW persistence', () => {
     store = new HnswStore(dir);
     await expect(store.collection('c', 16)).rejects.toThrow(/8-d/);
     await store.close();
+  });
+});
+
+describe('embedded HNSW under a filter that keeps a small share of the graph', () => {
+  const DIM = 64;
+  const rand = seededRandom(5);
+  // Tight clusters: a query's nearest points differ by less than int8 scores err, so only the exact re-scoring
+  // of the candidates gets their order right.
+  const centres = Array.from({ length: 12 }, () => randomUnitVector(DIM, rand));
+  const near = (c: Float32Array) => {
+    const v = c.map((x) => x + (rand() - 0.5) * 0.02);
+    const n = Math.sqrt(dot(v, v));
+    return v.map((x) => x / n);
+  };
+  const points: VectorPoint[] = Array.from({ length: 6000 }, (_, i) => ({
+    id: randomUUID(),
+    vector: near(centres[i % centres.length]!),
+    payload: { owner: i % 24 === 0 ? 'small' : 'big', albums: i % 48 === 0 ? ['few'] : [] },
+  }));
+  const exactly = (q: Float32Array, keep: (p: VectorPoint) => boolean) =>
+    points
+      .filter(keep)
+      .map((p) => ({ id: p.id, score: dot(q, p.vector) }))
+      .sort((a, b) => b.score - a.score);
+
+  test('the store walks only filters keeping a large share of the whole graph', () => {
+    expect(walksThrough(10_000, 1_000_000, DEFAULT_HNSW)).toBe(false); // one owner of 100 among 1M: scored
+    expect(walksThrough(60_000, 1_000_000, DEFAULT_HNSW)).toBe(true);
+    expect(walksThrough(4000, 10_000, DEFAULT_HNSW)).toBe(false); // few enough to score, whatever the share
+    expect(walksThrough(30_000, 100_000, DEFAULT_HNSW)).toBe(true);
+  });
+
+  test('an owner of 4 % of the graph, above the exact-search threshold, gets the exact answer; so do its pages and a reopened store', async () => {
+    const dir = await tempDir('hnsw-share');
+    const settings = { ...DEFAULT_HNSW, exactSearchThreshold: 100 };
+    let store = new HnswStore(dir, settings);
+    let col = await store.collection('c', DIM);
+    for (let i = 0; i < points.length; i += 1000) await col.upsert(points.slice(i, i + 1000));
+    const queries = Array.from({ length: 10 }, (_, i) => near(centres[i]!));
+    const check = async () => {
+      for (const q of queries) {
+        const want = exactly(q, (p) => p.payload.owner === 'small');
+        const got = await col.search({ vector: q, limit: 10, filter: { owner: 'small' } });
+        expect(got.map((h) => h.id)).toEqual(want.slice(0, 10).map((h) => h.id));
+        got.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!.score, 5));
+        const page = await col.search({ vector: q, limit: 10, offset: 30, filter: { owner: 'small' } });
+        expect(page.map((h) => h.id)).toEqual(want.slice(30, 40).map((h) => h.id));
+        const album = await col.search({ vector: q, limit: 5, filter: { album: 'few' } });
+        expect(album.map((h) => h.id)).toEqual(
+          exactly(q, (p) => p.payload.albums.includes('few'))
+            .slice(0, 5)
+            .map((h) => h.id),
+        );
+      }
+    };
+    await check();
+    // Replaced and deleted points: their int8 copies follow.
+    const moved = points.find((p) => p.payload.owner === 'small')!;
+    moved.vector = near(centres[3]!);
+    await col.upsert([moved]);
+    const gone = points.splice(
+      points.findIndex((p) => p.payload.owner === 'small' && p !== moved),
+      1,
+    );
+    await col.delete(gone.map((p) => p.id));
+    await check();
+    await store.close();
+
+    // The snapshot holds the int8 vectors (format 2); one from before them, or a damaged file, is made again.
+    const snap = path.join(dir, 'c', `snap-${(await readFile(path.join(dir, 'c', 'CURRENT'), 'utf8')).trim()}`);
+    const meta = JSON.parse(await readFile(path.join(snap, 'meta.json'), 'utf8')) as { format: number };
+    expect(meta.format).toBe(2);
+    store = new HnswStore(dir, settings);
+    col = await store.collection('c', DIM);
+    await check();
+    await store.close();
+    await truncate(path.join(snap, 'quantized.bin'), 100);
+    store = new HnswStore(dir, settings);
+    col = await store.collection('c', DIM);
+    await check();
+    await store.close();
+    const current = async () => path.join(dir, 'c', `snap-${(await readFile(path.join(dir, 'c', 'CURRENT'), 'utf8')).trim()}`);
+    const fresh = await current();
+    expect(fresh).not.toBe(snap); // made again at open, kept at close
+    await rm(path.join(fresh, 'quantized.bin'));
+    const freshMeta = JSON.parse(await readFile(path.join(fresh, 'meta.json'), 'utf8')) as { format: number };
+    await writeFile(path.join(fresh, 'meta.json'), JSON.stringify({ ...freshMeta, format: 1 }));
+    store = new HnswStore(dir, settings);
+    col = await store.collection('c', DIM);
+    await check();
+    await store.close();
+    expect((await readdir(await current())).sort()).toEqual(['index.bin', 'meta.json', 'quantized.bin']);
   });
 });
 
