@@ -200,7 +200,7 @@ export const envSchema = z.object({
   HNSW_M: int(16, 4, 128),
   HNSW_EF_CONSTRUCTION: int(200, 8, 2000),
   HNSW_EF_SEARCH: int(128, 8, 5000),
-  /** Embedded index: vectors kept ready for exact search over small libraries (about 2 KiB each at 512 dims). */
+  /** Embedded index: float vectors kept ready for re-scoring a filtered search's candidates exactly (about 2 KiB each at 512 dims). */
   HNSW_VECTOR_CACHE: int(20_000, 0, 10_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** pretty: one readable line per event (the default on a terminal); json: one JSON object per line (the default otherwise). */

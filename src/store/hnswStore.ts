@@ -7,8 +7,8 @@ import { acquireLock } from './fileLock';
 import { LabelSet } from './labelSet';
 import { QuantizedVectors } from './quantizedVectors';
 import {
-  matchesFilter,
   ownerList,
+  payloadTest,
   VectorStoreError,
   type PointFilter,
   type PointPayload,
@@ -169,7 +169,7 @@ class HnswCollection implements VectorCollection {
     this.nextLabel = meta.nextLabel;
     for (const [label, id, payload] of meta.points) this.remember(label, id, payload);
     const labels = meta.points.map(([label]) => label);
-    this.quantized = new QuantizedVectors(this.dim, Math.max(labels.length, INITIAL_CAPACITY));
+    this.quantized = new QuantizedVectors(this.dim, Math.max(Math.ceil(labels.length * 1.1), INITIAL_CAPACITY));
     const file = path.join(dir, 'quantized.bin');
     const loaded = meta.format === 2 && existsSync(file) && this.quantized.load(await readFile(file), labels);
     // A snapshot from before format 2 (or a damaged file): made again from the graph, once; the next snapshot holds it.
@@ -305,12 +305,24 @@ class HnswCollection implements VectorCollection {
   }
 
   /** Every point the filter keeps. */
-  private candidates(filter: PointFilter): number[] {
-    const pool = filter.owner !== undefined ? ownerList(filter.owner).flatMap((o) => this.byOwner.get(o)?.values() ?? []) : this.byLabel.keys();
-    const excluded = new Set(filter.excludeIds ?? []);
+  private candidates(filter: PointFilter, keeps = this.keeper(filter)): number[] {
     const out: number[] = [];
-    for (const label of pool) if (this.keeps(label, filter, excluded)) out.push(label);
+    if (filter.owner === undefined) {
+      for (const label of this.byLabel.keys()) if (keeps(label)) out.push(label);
+      return out;
+    }
+    for (const owner of ownerList(filter.owner)) for (const label of this.byOwner.get(owner)?.values() ?? []) if (keeps(label)) out.push(label);
     return out;
+  }
+
+  /** The filter as a test of a label, made once per search: the point is there, not excluded, and passes. */
+  private keeper(filter: PointFilter): (label: number) => boolean {
+    const excluded = new Set(filter.excludeIds ?? []);
+    const passes = payloadTest(filter);
+    return (label) => {
+      const e = this.byLabel.get(label);
+      return e !== undefined && (excluded.size === 0 || !excluded.has(e.id)) && passes(e.payload);
+    };
   }
 
   async search(req: SearchRequest): Promise<ScoredPoint[]> {
@@ -323,17 +335,22 @@ class HnswCollection implements VectorCollection {
   }
 
   private searchFiltered(vector: Float32Array, k: number, filter: PointFilter): ScoredPoint[] {
-    return this.walksWell(filter) ? this.walkFiltered(vector, k, filter) : this.exact(vector, this.candidates(filter), k);
+    const keeps = this.keeper(filter);
+    if (!this.walksWell(filter, keeps)) return this.exact(vector, this.candidates(filter, keeps), k);
+    this.index.setEf(Math.max(this.settings.efSearch, k));
+    const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size), keeps);
+    const hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
+    // Fewer than asked: the sample over-estimated, or fewer than k points are kept. Scored one by one, then.
+    return hits.length < k ? this.exact(vector, this.candidates(filter, keeps), k) : hits;
   }
 
   /** walksThrough, with the kept count estimated from a sample of the pool the filter draws from (the owner's points, or all). */
-  private walksWell(filter: PointFilter): boolean {
+  private walksWell(filter: PointFilter, keeps: (label: number) => boolean): boolean {
     const pools = filter.owner === undefined ? null : ownerList(filter.owner).flatMap((o) => this.byOwner.get(o) ?? []);
     const size = pools ? pools.reduce((n, p) => n + p.size, 0) : this.byLabel.size;
     if (size <= this.settings.exactSearchThreshold) return false;
     const drawn = pools ? pools.flatMap((p) => p.sample(Math.ceil((SHARE_SAMPLE * p.size) / size))) : this.sampleLabels(SHARE_SAMPLE);
-    const excluded = new Set(filter.excludeIds ?? []);
-    const kept = (size * drawn.filter((label) => this.keeps(label, filter, excluded)).length) / Math.max(1, drawn.length);
+    const kept = (size * drawn.filter(keeps).length) / Math.max(1, drawn.length);
     return walksThrough(kept, this.byLabel.size, this.settings);
   }
 
@@ -347,24 +364,10 @@ class HnswCollection implements VectorCollection {
     return out;
   }
 
-  private keeps(label: number, filter: PointFilter, excluded: ReadonlySet<string>): boolean {
-    const e = this.byLabel.get(label);
-    return e !== undefined && !excluded.has(e.id) && matchesFilter(e.payload, filter);
-  }
-
   private walk(vector: Float32Array, k: number): ScoredPoint[] {
     this.index.setEf(Math.max(this.settings.efSearch, k));
     const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size));
     return res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
-  }
-
-  private walkFiltered(vector: Float32Array, k: number, filter: PointFilter): ScoredPoint[] {
-    const excluded = new Set(filter.excludeIds ?? []);
-    this.index.setEf(Math.max(this.settings.efSearch, k));
-    const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size), (label) => this.keeps(label, filter, excluded));
-    const hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
-    // Fewer than asked: the sample over-estimated, or fewer than k points are kept. Scored one by one, then.
-    return hits.length < k ? this.exact(vector, this.candidates(filter), k) : hits;
   }
 
   private hit(label: number, score: number): ScoredPoint {

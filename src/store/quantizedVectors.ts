@@ -59,22 +59,7 @@ export class QuantizedVectors {
   /** The approximate cosine of `query` (unit length) with the label's vector. */
   score(query: Float32Array, label: number): number {
     const row = this.rowOf[label]!;
-    const off = row * this.dim;
-    const c = this.codes;
-    // Four sums let V8 overlap the multiplies: 3.5 against 9 ms for 10 000 vectors of 512 dims.
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let d = 0;
-    for (; d + 3 < this.dim; d += 4) {
-      s0 += c[off + d]! * query[d]!;
-      s1 += c[off + d + 1]! * query[d + 1]!;
-      s2 += c[off + d + 2]! * query[d + 2]!;
-      s3 += c[off + d + 3]! * query[d + 3]!;
-    }
-    for (; d < this.dim; d++) s0 += c[off + d]! * query[d]!;
-    return (s0 + s1 + s2 + s3) * this.scales[row]!;
+    return rowDot(this.codes, row * this.dim, query, this.dim) * this.scales[row]!;
   }
 
   /**
@@ -83,15 +68,21 @@ export class QuantizedVectors {
    * a true top-n row falls below that only past 5 standard deviations of the difference of two errors).
    */
   mayBeBest(query: Float32Array, labels: readonly number[], n: number): number[] {
-    if (labels.length <= n) return [...labels];
-    const scores = new Float32Array(labels.length);
+    const count = labels.length;
+    if (count <= n) return [...labels];
+    const { codes, scales, rowOf, dim } = this;
+    const scores = new Float32Array(count);
     let step = 0;
-    labels.forEach((label, i) => {
-      scores[i] = this.score(query, label);
-      step = Math.max(step, this.scales[this.rowOf[label]!]!);
-    });
-    const floor = scores.slice().sort()[labels.length - n]! - ERROR_STEPS * step;
-    return labels.filter((_, i) => scores[i]! >= floor);
+    for (let i = 0; i < count; i++) {
+      const row = rowOf[labels[i]!]!;
+      const scale = scales[row]!;
+      scores[i] = rowDot(codes, row * dim, query, dim) * scale;
+      if (scale > step) step = scale;
+    }
+    const floor = scores.slice().sort()[count - n]! - ERROR_STEPS * step;
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) if (scores[i]! >= floor) out.push(labels[i]!);
+    return out;
   }
 
   /** The rows of `labels`, in that order, as one buffer: every scale (float32), then every code. */
@@ -131,7 +122,8 @@ export class QuantizedVectors {
     if (existing >= 0) return existing;
     const row = this.freeRows.pop() ?? this.rows++;
     if (row >= this.scales.length) {
-      const capacity = Math.max(row + 1, this.scales.length * 2);
+      // By half again, not double: at a million 512-d vectors a doubling would hold 512 MiB of empty rows.
+      const capacity = Math.max(row + 1, Math.ceil(this.scales.length * 1.5));
       const codes = new Int8Array(capacity * this.dim);
       codes.set(this.codes);
       const scales = new Float32Array(capacity);
@@ -142,4 +134,21 @@ export class QuantizedVectors {
     this.rowOf[label] = row;
     return row;
   }
+}
+
+/** Four sums let V8 overlap the multiplies: 3.5 against 9 ms for 10 000 vectors of 512 dims. */
+function rowDot(codes: Int8Array, off: number, query: Float32Array, dim: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let d = 0;
+  for (; d + 3 < dim; d += 4) {
+    s0 += codes[off + d]! * query[d]!;
+    s1 += codes[off + d + 1]! * query[d + 1]!;
+    s2 += codes[off + d + 2]! * query[d + 2]!;
+    s3 += codes[off + d + 3]! * query[d + 3]!;
+  }
+  for (; d < dim; d++) s0 += codes[off + d]! * query[d]!;
+  return s0 + s1 + s2 + s3;
 }
