@@ -61,9 +61,9 @@ const filtersNothing = (f: PointFilter): boolean => Object.values(f).every((v) =
 const SHARE_SAMPLE = 200;
 /**
  * The share of the whole graph a filter must keep for the walk, checking it on each point met, to beat listing the
- * kept points and scoring each (about half a microsecond a point): at 100 000 points the walk took 1.4 ms keeping
- * all, 4.1 keeping a third, 11.6 a tenth and 52 a hundredth (hnswlib, ef 128, 512-d); one owner of 100 among 1M,
- * 263 ms at ef 512 against 15 ms scored.
+ * kept points and scoring each (about a microsecond a point): at 100 000 points the walk took 1.4 ms keeping all,
+ * 4.1 keeping a third, 11.6 a tenth and 52 a hundredth (hnswlib, ef 128, 512-d); one owner of 100 among 1M took
+ * 455 ms walked at ef 512, 14 ms scored (npm run bench:store).
  */
 const WALK_SHARE = 0.05;
 
