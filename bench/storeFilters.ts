@@ -132,9 +132,9 @@ void (async () => {
       const col = await store.collection('bench', ds.dim);
       opens.push({ rule, openS: round((performance.now() - t0) / 1000, 1) });
       for (const [fi, f] of FILTERS.entries()) {
-        const path = f.where && !walksThrough(kept[fi]!.length, n, all) ? 'scored' : 'graph walk';
-        log(`${f.filter}, ${rule}: ${path}`);
-        rows.push({ filter: f.filter, kept: kept[fi]!.length, rule, path, ...(await measure(col, ds, f.where, truths[fi]!)) });
+        const route = f.where && !walksThrough(kept[fi]!.length, n, all) ? 'scored' : 'graph walk';
+        log(`${f.filter}, ${rule}: ${route}`);
+        rows.push({ filter: f.filter, kept: kept[fi]!.length, rule, path: route, ...(await measure(col, ds, f.where, truths[fi]!)) });
       }
       await store.close();
     }

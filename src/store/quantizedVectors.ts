@@ -1,11 +1,12 @@
+/** How far below the n-th best int8 score a candidate may score, in quantization steps (see mayBeBest). */
+const ERROR_STEPS = 2;
+
 /**
  * An int8 copy of every vector in a collection, by label, with one scale per vector: 1 byte a dimension, a quarter of
  * the float vectors, so a search can score all of a filter's points without asking hnswlib for each one (32 µs a
  * vector through hnswlib-node's getPoint, which builds a JS array). Its scores are within about 1e-3 of the float
  * ones, so they choose candidates; the candidates are then scored again exactly.
  */
-const ERROR_STEPS = 2;
-
 export class QuantizedVectors {
   private codes: Int8Array;
   private scales: Float32Array;
@@ -136,7 +137,7 @@ export class QuantizedVectors {
   }
 }
 
-/** Four sums let V8 overlap the multiplies: 3.5 against 9 ms for 10 000 vectors of 512 dims. */
+/** Four sums let V8 overlap the multiplies: about twice as fast as one (6 ms for 10,000 rows of 512 dims here). */
 function rowDot(codes: Int8Array, off: number, query: Float32Array, dim: number): number {
   let s0 = 0;
   let s1 = 0;

@@ -130,8 +130,8 @@ export function payloadTest(f: PointFilter): (p: PointPayload) => boolean {
   if (place !== undefined) tests.push((p) => (p.places ?? []).includes(place));
   if (mediaType !== undefined) tests.push((p) => (p.mediaType ?? 'image') === mediaType);
   if (camera !== undefined) tests.push((p) => p.camera === camera);
-  if (near) tests.push((p) => p.location !== undefined && distanceKm(p.location, near) <= near.radiusKm);
-  if (within) tests.push((p) => p.location !== undefined && inBox(p.location, within));
+  if (near) tests.push((p) => !!p.location && distanceKm(p.location, near) <= near.radiusKm);
+  if (within) tests.push((p) => !!p.location && inBox(p.location, within));
   if (f.excludeHidden) tests.push((p) => !p.hidden);
   if (f.excludeArchived) tests.push((p) => !p.archived);
   return (p) => {
