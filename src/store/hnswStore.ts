@@ -337,9 +337,7 @@ class HnswCollection implements VectorCollection {
   private searchFiltered(vector: Float32Array, k: number, filter: PointFilter): ScoredPoint[] {
     const keeps = this.keeper(filter);
     if (!this.walksWell(filter, keeps)) return this.exact(vector, this.candidates(filter, keeps), k);
-    this.index.setEf(Math.max(this.settings.efSearch, k));
-    const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size), keeps);
-    const hits = res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
+    const hits = this.walk(vector, k, keeps);
     // Fewer than asked: the sample over-estimated, or fewer than k points are kept. Scored one by one, then.
     return hits.length < k ? this.exact(vector, this.candidates(filter, keeps), k) : hits;
   }
@@ -364,9 +362,10 @@ class HnswCollection implements VectorCollection {
     return out;
   }
 
-  private walk(vector: Float32Array, k: number): ScoredPoint[] {
+  /** The graph walk, checking `keeps` on each point it meets when given. */
+  private walk(vector: Float32Array, k: number, keeps?: (label: number) => boolean): ScoredPoint[] {
     this.index.setEf(Math.max(this.settings.efSearch, k));
-    const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size));
+    const res = this.index.searchKnn(Array.from(vector), Math.min(k, this.byLabel.size), keeps);
     return res.neighbors.map((label, i) => this.hit(label, 1 - res.distances[i]!));
   }
 
