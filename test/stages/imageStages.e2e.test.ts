@@ -82,6 +82,8 @@ describe('an image stage registered in one line', () => {
     try {
       const { ids } = await ingest(svc, 'cai', COLOURS.slice(0, 3));
       const [flaky, broken, deleted] = ids as [string, string, string];
+      // The ingest's own tasks settle first: a run in flight across the reset below would settle it as done.
+      await svc.services.stages.idle();
       probe.flaky.set(flaky, 2);
       probe.broken.add(broken);
       await svc.services.db.$executeRaw`UPDATE stage_tasks SET state = 'pending', attempts = 0, due_at = now() WHERE stage = 'probe'`;
