@@ -9,6 +9,7 @@ export default tseslint.config(
       'dist/',
       'src/db/generated/',
       'src/models/generated/',
+      'src/store/generated/',
       'web/dist/',
       'bench/out/',
       'models/',

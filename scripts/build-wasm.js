@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Assembles the WebAssembly text modules listed below into TypeScript modules holding their bytes
-// (src/models/generated/), so tsx, jest and the tsc build all load them like any other module.
+// (generated/ beside each), so tsx, jest and the tsc build all load them like any other module.
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const MODULES = [{ wat: 'src/models/pilResample.wat', out: 'src/models/generated/pilResample.ts', name: 'PIL_RESAMPLE_WASM' }];
+const MODULES = [
+  { wat: 'src/models/pilResample.wat', out: 'src/models/generated/pilResample.ts', name: 'PIL_RESAMPLE_WASM' },
+  { wat: 'src/store/int8Dots.wat', out: 'src/store/generated/int8Dots.ts', name: 'INT8_DOTS_WASM' },
+];
 
 require('wabt')()
   .then((wabt) => {

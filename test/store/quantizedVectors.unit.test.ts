@@ -17,6 +17,21 @@ describe('int8 vectors for scoring a filter', () => {
     expect(q.size).toBe(300);
   });
 
+  test('any length of vector is scored, up to sums that would overflow 32 bits if the query were not scaled to fit', () => {
+    for (const dim of [3, 20, 1024, 4096]) {
+      const q = new QuantizedVectors(dim, 1);
+      // Every code ±127 and the query at its largest in every dimension: the largest sum a row can make.
+      const flat = new Float32Array(dim).fill(1 / Math.sqrt(dim));
+      const signs = flat.map((x, d) => (d % 3 ? x : -x));
+      q.set(0, flat);
+      q.set(1, signs);
+      q.set(2, randomUnitVector(dim, rand));
+      expect(q.score(flat, 0)).toBeCloseTo(1, 5);
+      expect(q.score(signs, 1)).toBeCloseTo(1, 5);
+      expect(q.score(flat, 1)).toBeCloseTo(dot(flat, signs), 5);
+    }
+  });
+
   test('mayBeBest keeps every label whose exact score is among the n best, and few more when scores spread', () => {
     const q = new QuantizedVectors(DIM);
     const labels = vectors.map((_, i) => i * 3);
