@@ -56,7 +56,8 @@ interface SnapshotMeta {
 }
 
 const INITIAL_CAPACITY = 1024;
-const filtersNothing = (f: PointFilter): boolean => Object.values(f).every((v) => v === undefined);
+/** The filter, or undefined when it sets no condition. */
+const someFilter = (f: PointFilter | undefined): PointFilter | undefined => (f && Object.values(f).some((v) => v !== undefined) ? f : undefined);
 /** Points drawn to estimate the share a filter keeps. */
 const SHARE_SAMPLE = 200;
 /**
@@ -307,12 +308,18 @@ class HnswCollection implements VectorCollection {
   /** Every point the filter keeps. */
   private candidates(filter: PointFilter, keeps = this.keeper(filter)): number[] {
     const out: number[] = [];
-    if (filter.owner === undefined) {
+    const pools = this.pools(filter);
+    if (!pools) {
       for (const label of this.byLabel.keys()) if (keeps(label)) out.push(label);
       return out;
     }
-    for (const owner of ownerList(filter.owner)) for (const label of this.byOwner.get(owner)?.values() ?? []) if (keeps(label)) out.push(label);
+    for (const pool of pools) for (const label of pool.values()) if (keeps(label)) out.push(label);
     return out;
+  }
+
+  /** The labels a filter draws from: its owners' points, or null for the whole collection. */
+  private pools(filter: PointFilter): LabelSet[] | null {
+    return filter.owner === undefined ? null : ownerList(filter.owner).flatMap((o) => this.byOwner.get(o) ?? []);
   }
 
   /** The filter as a test of a label, made once per search: the point is there, not excluded, and passes. */
@@ -329,7 +336,7 @@ class HnswCollection implements VectorCollection {
     if (req.vector.length !== this.dim) throw new VectorStoreError(`query has ${req.vector.length} dims, collection ${this.name} has ${this.dim}`);
     const k = (req.offset ?? 0) + req.limit;
     if (k === 0 || this.byLabel.size === 0) return [];
-    const filter = req.filter && !filtersNothing(req.filter) ? req.filter : undefined;
+    const filter = someFilter(req.filter);
     const hits = filter ? this.searchFiltered(req.vector, k, filter) : this.walk(req.vector, k);
     return hits.slice(req.offset ?? 0, k);
   }
@@ -344,7 +351,7 @@ class HnswCollection implements VectorCollection {
 
   /** walksThrough, with the kept count estimated from a sample of the pool the filter draws from (the owner's points, or all). */
   private walksWell(filter: PointFilter, keeps: (label: number) => boolean): boolean {
-    const pools = filter.owner === undefined ? null : ownerList(filter.owner).flatMap((o) => this.byOwner.get(o) ?? []);
+    const pools = this.pools(filter);
     const size = pools ? pools.reduce((n, p) => n + p.size, 0) : this.byLabel.size;
     if (size <= this.settings.exactSearchThreshold) return false;
     const drawn = pools ? pools.flatMap((p) => p.sample(Math.ceil((SHARE_SAMPLE * p.size) / size))) : this.sampleLabels(SHARE_SAMPLE);
@@ -405,7 +412,8 @@ class HnswCollection implements VectorCollection {
   }
 
   async count(filter?: PointFilter): Promise<number> {
-    return filter && !filtersNothing(filter) ? this.candidates(filter).length : this.byLabel.size;
+    const some = someFilter(filter);
+    return some ? this.candidates(some).length : this.byLabel.size;
   }
 
   async *listIds(pageSize = 1000): AsyncIterable<string[]> {
