@@ -5,6 +5,7 @@ import { HierarchicalNSW } from 'hnswlib-node';
 import { dot } from '../models/vectorMath';
 import { acquireLock } from './fileLock';
 import { LabelSet } from './labelSet';
+import { LabelTable } from './labelTable';
 import { QuantizedVectors } from './quantizedVectors';
 import {
   ownerList,
@@ -114,7 +115,7 @@ export function walksThrough(kept: number, points: number, settings: Pick<HnswSe
  */
 class HnswCollection implements VectorCollection {
   private index: HierarchicalNSW;
-  private readonly byLabel = new Map<number, Entry>();
+  private readonly byLabel = new LabelTable<Entry>();
   private readonly byId = new Map<string, number>();
   private readonly byOwner = new Map<string, LabelSet>();
   /** Oldest first: the first key is evicted when full. */
@@ -287,7 +288,7 @@ class HnswCollection implements VectorCollection {
       await this.index.writeIndex(path.join(dir, 'index.bin'));
       await syncFile(path.join(dir, 'index.bin'));
     }
-    const points: SnapshotMeta['points'] = [...this.byLabel].map(([label, e]) => [label, e.id, e.payload]);
+    const points: SnapshotMeta['points'] = [...this.byLabel.entries()].map(([label, e]) => [label, e.id, e.payload]);
     await writeDurably(path.join(dir, 'quantized.bin'), this.quantized.serialize(points.map(([label]) => label)));
     const meta: SnapshotMeta = { format: 2, dim: this.dim, nextLabel: this.nextLabel, capacity: this.index.getMaxElements(), points };
     await writeDurably(path.join(dir, 'meta.json'), JSON.stringify(meta));
@@ -310,7 +311,7 @@ class HnswCollection implements VectorCollection {
     const out: number[] = [];
     const pools = this.pools(filter);
     if (!pools) {
-      for (const label of this.byLabel.keys()) if (keeps(label)) out.push(label);
+      for (const [label] of this.byLabel.entries()) if (keeps(label)) out.push(label);
       return out;
     }
     for (const pool of pools) for (const label of pool.values()) if (keeps(label)) out.push(label);
