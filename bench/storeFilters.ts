@@ -2,8 +2,9 @@
  * npm run bench:store — the embedded store itself (HnswStore: write-ahead log, snapshot, int8 vectors) at
  * BENCH_STORE_SIZE (1,000,000) clustered 512-d vectors of 100 owners: its build, memory, snapshot and open, and
  * filtered searches as Qdrant's filtered-search benchmark sets them, each through the store's rule (walk a filter
- * only when it keeps a large share of the whole graph) and through the rule before it (walk any filter keeping more
- * than the exact-search threshold), on the same snapshot. Written to bench/store-results.json and .md.
+ * only when it keeps a large share of the whole graph), through the rule before it (walk any filter keeping more
+ * than the exact-search threshold), and through an earlier commit's store (BENCH_STORE_BASELINE, extracted with
+ * `git archive`), all on the same snapshot, their passes interleaved. Written to bench/store-results.json and .md.
  */
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { DEFAULT_HNSW, HnswStore, walksThrough, type HnswSettings } from '../src/store/hnswStore';
 import type { PointFilter, VectorCollection } from '../src/store/vectorStore';
 import { annDataset, exactAmong, QDRANT_STYLE_FILTERS, type AnnDataset } from './ann';
+import { extractCommit } from './baselineTree';
 import { envNumber } from './harness';
 import { round, writeBenchResults } from './stats';
 
@@ -44,10 +46,26 @@ const FILTERS: { filter: string; keep: (i: number) => boolean; where: PointFilte
   { filter: QDRANT_STYLE_FILTERS[1].filter, keep: QDRANT_STYLE_FILTERS[1].keep, where: { owner: 'o7', album: 'a' } },
 ];
 
-const RULES: { rule: string; settings: Partial<HnswSettings> }[] = [
-  { rule: 'now: a walk when the filter keeps ≥ 5 % of the graph', settings: {} },
-  { rule: 'before: a walk whenever it keeps > 5,000 points', settings: { walkShare: 0 } },
-];
+/** The commit whose store is measured beside this tree's (its int8 vectors scored in JavaScript). */
+const BASELINE_COMMIT = process.env.BENCH_STORE_BASELINE ?? '2b61d8b';
+
+type StoreClass = typeof HnswStore;
+
+interface Variant {
+  rule: string;
+  Store: StoreClass;
+  settings: Partial<HnswSettings>;
+}
+
+async function variants(tree: string): Promise<Variant[]> {
+  await extractCommit(BASELINE_COMMIT, tree, 'src');
+  const baseline = ((await import(path.join(tree, 'src/store/hnswStore.ts'))) as { HnswStore: StoreClass }).HnswStore;
+  return [
+    { rule: 'now: a walk when the filter keeps ≥ 5 % of the graph', Store: HnswStore, settings: {} },
+    { rule: 'before: a walk whenever it keeps > 5,000 points', Store: HnswStore, settings: { walkShare: 0 } },
+    { rule: `${BASELINE_COMMIT}'s store, the rule of now`, Store: baseline, settings: {} },
+  ];
+}
 
 async function build(ds: AnnDataset, dir: string, log: (msg: string) => void) {
   const rss0 = rss();
@@ -77,21 +95,14 @@ async function build(ds: AnnDataset, dir: string, log: (msg: string) => void) {
   return { buildS: round(buildS, 1), insertsPerSecond: Math.round(ds.n / buildS), rssMiB, snapshotS: round(snapshotS, 1), snapshotMiB: files };
 }
 
-async function measure(col: VectorCollection, ds: AnnDataset, where: PointFilter | undefined, truths: readonly Set<number>[]) {
+/** One timed pass of the queries through a filter: the QPS, and how many of the exact top 10 came back. */
+async function pass(col: VectorCollection, ds: AnnDataset, where: PointFilter | undefined, truths: readonly Set<number>[]) {
   const search = async (q: Float32Array) => (await col.search({ vector: q, limit: 10, ...(where ? { filter: where } : {}) })).map((h) => indexOf(h.id));
   await search(ds.queries[0]!);
-  const qps: number[] = [];
   let found = 0;
-  for (let pass = 0; pass < PASSES; pass++) {
-    const t0 = performance.now();
-    for (const [i, q] of ds.queries.entries()) {
-      const hits = await search(q);
-      if (pass === 0) found += hits.filter((x) => truths[i]!.has(x)).length;
-    }
-    qps.push(ds.queries.length / ((performance.now() - t0) / 1000));
-  }
-  const expected = truths.reduce((n, t) => n + Math.min(10, t.size), 0);
-  return { recallAt10: round(found / expected, 4), qps: round(qps.sort((a, b) => a - b)[Math.floor(PASSES / 2)]!, 1) };
+  const t0 = performance.now();
+  for (const [i, q] of ds.queries.entries()) found += (await search(q)).filter((x) => truths[i]!.has(x)).length;
+  return { qps: ds.queries.length / ((performance.now() - t0) / 1000), found };
 }
 
 function markdown(n: number, built: Awaited<ReturnType<typeof build>>, opens: { rule: string; openS: number }[], rows: FilterRow[]): string {
@@ -102,7 +113,7 @@ function markdown(n: number, built: Awaited<ReturnType<typeof build>>, opens: { 
     `**Snapshot** at close: ${built.snapshotS} s, files (MiB): ${Object.entries(built.snapshotMiB)
       .map(([f, m]) => `${f} ${m}`)
       .join(', ')}.`,
-    `**Open** (read the snapshot): ${opens.map((o) => `${o.openS} s`).join(', ')}.`,
+    `**Open** (read the snapshot; each variant, each pass): ${opens.map((o) => `${o.openS} s`).join(', ')}. The baseline commit (BENCH_STORE_BASELINE): ${BASELINE_COMMIT}.`,
     '',
     '| filter | kept | rule | path | recall@10 | QPS |',
     '|---|---|---|---|---|---|',
@@ -123,21 +134,42 @@ void (async () => {
     const truths = FILTERS.map((f, fi) => (f.where ? ds.queries.map((q) => new Set(exactAmong(ds, kept[fi]!, q, 10))) : ds.truth));
     const built = await build(ds, dir, log);
     log(`built: ${JSON.stringify(built)}`);
-    const rows: FilterRow[] = [];
+    const all = await variants(path.join(dir, 'baseline'));
     const opens: { rule: string; openS: number }[] = [];
-    for (const { rule, settings } of RULES) {
-      const all = { ...DEFAULT_HNSW, efSearch: EF, ...settings };
-      const t0 = performance.now();
-      const store = new HnswStore(dir, all);
-      const col = await store.collection('bench', ds.dim);
-      opens.push({ rule, openS: round((performance.now() - t0) / 1000, 1) });
-      for (const [fi, f] of FILTERS.entries()) {
-        const route = f.where && !walksThrough(kept[fi]!.length, n, all) ? 'scored' : 'graph walk';
-        log(`${f.filter}, ${rule}: ${route}`);
-        rows.push({ filter: f.filter, kept: kept[fi]!.length, rule, path: route, ...(await measure(col, ds, f.where, truths[fi]!)) });
+    const qps = all.map(() => FILTERS.map((): number[] => []));
+    const found = all.map(() => FILTERS.map(() => 0));
+    // Each pass opens every variant's store in turn, in an order rotated each pass: none is always the first read.
+    for (let p = 0; p < PASSES; p++) {
+      for (let j = 0; j < all.length; j++) {
+        const v = (p + j) % all.length;
+        const { rule, Store, settings } = all[v]!;
+        const t0 = performance.now();
+        const store = new Store(dir, { ...DEFAULT_HNSW, efSearch: EF, ...settings });
+        const col = await store.collection('bench', ds.dim);
+        opens.push({ rule, openS: round((performance.now() - t0) / 1000, 1) });
+        for (const [fi, f] of FILTERS.entries()) {
+          log(`pass ${p + 1}, ${f.filter}, ${rule}`);
+          const r = await pass(col, ds, f.where, truths[fi]!);
+          qps[v]![fi]!.push(r.qps);
+          if (p === 0) found[v]![fi] = r.found;
+        }
+        await store.close();
       }
-      await store.close();
     }
+    const rows: FilterRow[] = all.flatMap(({ rule, settings }, v) =>
+      FILTERS.map((f, fi) => {
+        const expected = truths[fi]!.reduce((sum, t) => sum + Math.min(10, t.size), 0);
+        const walked = !f.where || walksThrough(kept[fi]!.length, n, { ...DEFAULT_HNSW, ...settings });
+        return {
+          filter: f.filter,
+          kept: kept[fi]!.length,
+          rule,
+          path: walked ? 'graph walk' : 'scored',
+          recallAt10: round(found[v]![fi]! / expected, 4),
+          qps: round(qps[v]![fi]!.sort((a, b) => a - b)[Math.floor(PASSES / 2)]!, 1),
+        };
+      }),
+    );
     await writeBenchResults(
       'store',
       'The embedded store at scale: build, snapshot, open, and filtered search',
