@@ -1,7 +1,8 @@
 ;; Dot products of int8 rows with an int16 query in WebAssembly SIMD: the embedded store scores a filter's
 ;; points with its int8 vectors (quantizedVectors.ts) 16 bytes at a time, where JavaScript multiplied one
-;; byte at a time. Rows are `stride` bytes (a multiple of 16, zero-padded past the vector's length); the
-;; query holds `stride` int16 values, small enough that no sum of a row can overflow 32 bits.
+;; byte at a time. Rows are `stride` bytes (a multiple of 16; past the vector's length the query is zero,
+;; so whatever the padding holds adds nothing); the query's int16 values are small enough that no sum of
+;; a row can overflow 32 bits.
 ;; Compiled by scripts/build-wasm.js.
 (module
   (memory (export "memory") 1)
