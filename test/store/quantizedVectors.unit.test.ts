@@ -1,5 +1,5 @@
 import { dot } from '../../src/models/vectorMath';
-import { QuantizedVectors } from '../../src/store/quantizedVectors';
+import { nthLargest, QuantizedVectors } from '../../src/store/quantizedVectors';
 import { randomUnitVector, seededRandom } from '../helpers/vectors';
 
 const DIM = 512;
@@ -90,5 +90,14 @@ describe('int8 vectors for scoring a filter', () => {
     for (const label of labels) expect(copy.score(vectors[0]!, label)).toBe(q.score(vectors[0]!, label));
     expect(copy.has(101)).toBe(false);
     expect(new QuantizedVectors(DIM).load(bytes.subarray(1), labels)).toBe(false);
+  });
+
+  test('nthLargest finds the n-th largest value as a full sort does, ties and all', () => {
+    for (const count of [1, 2, 10, 11, 1000]) {
+      // Coarse values: many ties.
+      const values = Float32Array.from({ length: count }, () => Math.round(rand() * 50) / 10 - 2);
+      const sorted = [...values].sort((a, b) => b - a);
+      for (const n of new Set([1, 2, 10, count].filter((m) => m <= count))) expect(nthLargest(values, n)).toBe(sorted[n - 1]);
+    }
   });
 });
