@@ -65,7 +65,7 @@ const SHARE_SAMPLE = 200;
  * The share of the whole graph a filter must keep for the walk, checking it on each point met, to beat listing the
  * kept points and scoring each (about a microsecond a point): at 100 000 points the walk took 1.4 ms keeping all,
  * 4.1 keeping a third, 11.6 a tenth and 52 a hundredth (hnswlib, ef 128, 512-d); one owner of 100 among 1M took
- * 455 ms walked at ef 512, 14 ms scored (npm run bench:store).
+ * 400 ms walked at ef 512, 3.4 ms scored (npm run bench:store).
  */
 const WALK_SHARE = 0.05;
 
@@ -311,7 +311,7 @@ class HnswCollection implements VectorCollection {
     const out: number[] = [];
     const pools = this.pools(filter);
     if (!pools) {
-      for (const [label] of this.byLabel.entries()) if (keeps(label)) out.push(label);
+      for (const label of this.byLabel.keys()) if (keeps(label)) out.push(label);
       return out;
     }
     for (const pool of pools) for (const label of pool.values()) if (keeps(label)) out.push(label);

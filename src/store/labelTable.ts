@@ -32,6 +32,11 @@ export class LabelTable<T> {
     this.count--;
   }
 
+  /** The labels held, in order. */
+  *keys(): IterableIterator<number> {
+    for (let label = 0; label < this.items.length; label++) if (this.items[label] !== undefined) yield label;
+  }
+
   /** The labels held and their values, by label. */
   *entries(): IterableIterator<[number, T]> {
     for (let label = 0; label < this.items.length; label++) {

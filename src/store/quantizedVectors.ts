@@ -192,7 +192,7 @@ export class QuantizedVectors {
 
 /**
  * The n-th largest of `values` (1 ≤ n ≤ their count), from a min-heap of the n largest seen: for the 10 best of an
- * owner's 10,000 scores it replaces a sort of all of them (0.9 ms here, a fifth of the search).
+ * owner's 10,000 scores it replaces a sort of all of them (0.9 ms here).
  */
 export function nthLargest(values: Float32Array, n: number): number {
   const heap = values.slice(0, n).sort();

@@ -15,6 +15,7 @@ describe('values by index label', () => {
     t.delete(0);
     t.delete(7);
     expect(t.size).toBe(2);
+    expect([...t.keys()]).toEqual([5, 200_000]);
     expect([...t.entries()]).toEqual([
       [5, 'FIVE'],
       [200_000, 'far'],
