@@ -6,11 +6,12 @@ import { dot } from '../models/vectorMath';
 import { acquireLock } from './fileLock';
 import { LabelSet } from './labelSet';
 import { LabelTable } from './labelTable';
-import { QuantizedVectors } from './quantizedVectors';
+import { QuantizedVectors, WASM_MEMORY_MAX_BYTES } from './quantizedVectors';
 import {
   ownerList,
   payloadTest,
   VectorStoreError,
+  VectorStoreFull,
   type PointFilter,
   type PointPayload,
   type ScoredPoint,
@@ -38,6 +39,11 @@ export interface HnswSettings {
    * JS array each time, which cost ~5 ms of a 100-photo search.
    */
   vectorCache: number;
+  /**
+   * The WebAssembly memory a collection's int8 vectors may take, 4 GiB at most: it caps the points a collection holds
+   * (about 8.3 million at 512-d), and a write past that is refused before it is logged.
+   */
+  int8MemoryBytes: number;
 }
 
 interface Entry {
@@ -77,6 +83,7 @@ export const DEFAULT_HNSW: HnswSettings = {
   walkShare: WALK_SHARE,
   snapshotEvery: 20_000,
   vectorCache: 20_000,
+  int8MemoryBytes: WASM_MEMORY_MAX_BYTES,
 };
 
 /** Flushes a file (or a directory's entries) to disk: CURRENT must never name a snapshot a power cut can tear. */
@@ -138,13 +145,17 @@ class HnswCollection implements VectorCollection {
     private readonly settings: HnswSettings,
   ) {
     this.index = this.emptyIndex(INITIAL_CAPACITY);
-    this.quantized = new QuantizedVectors(dim, INITIAL_CAPACITY);
+    this.quantized = this.emptyQuantized(INITIAL_CAPACITY);
   }
 
   private emptyIndex(capacity: number): HierarchicalNSW {
     const index = new HierarchicalNSW('cosine', this.dim);
     index.initIndex({ maxElements: capacity, m: this.settings.m, efConstruction: this.settings.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
     return index;
+  }
+
+  private emptyQuantized(capacity: number): QuantizedVectors {
+    return new QuantizedVectors(this.dim, capacity, this.settings.int8MemoryBytes);
   }
 
   async open(): Promise<void> {
@@ -171,7 +182,7 @@ class HnswCollection implements VectorCollection {
     this.nextLabel = meta.nextLabel;
     for (const [label, id, payload] of meta.points) this.remember(label, id, payload);
     const labels = meta.points.map(([label]) => label);
-    this.quantized = new QuantizedVectors(this.dim, Math.max(Math.ceil(labels.length * 1.1), INITIAL_CAPACITY));
+    this.quantized = this.emptyQuantized(Math.max(Math.ceil(labels.length * 1.1), INITIAL_CAPACITY));
     const file = path.join(dir, 'quantized.bin');
     const loaded = meta.format === 2 && existsSync(file) && this.quantized.load(await readFile(file), labels);
     // A snapshot from before format 2 (or a damaged file): made again from the graph, once; the next snapshot holds it.
@@ -250,13 +261,24 @@ class HnswCollection implements VectorCollection {
     }
   }
 
-  private write(rec: LogRecord, apply: () => void): Promise<void> {
+  /** Refuses points the int8 memory cannot hold, before they are logged: a logged write must apply at every replay. */
+  private admit(points: readonly VectorPoint[]): void {
+    const fresh = new Set(points.map((p) => p.id).filter((id) => !this.byId.has(id))).size;
+    if (!this.quantized.roomFor(fresh)) {
+      throw new VectorStoreFull(
+        `collection ${this.name} holds ${this.quantized.size} points, and no more than ${this.quantized.maxRows} fit in its int8 memory`,
+      );
+    }
+  }
+
+  private write(rec: LogRecord, apply: () => void, admit?: () => void): Promise<void> {
     // Refused at call time: once close() has begun, no write may slip in behind its snapshot.
     if (this.closed || !this.log) return Promise.reject(new VectorStoreError(`collection ${this.name} is closed`));
     const task = this.writes.then(async () => {
       // Read here, not at call time: a snapshot earlier in the chain may have switched logs.
       const log = this.log;
       if (!log) throw new VectorStoreError(`collection ${this.name} is closed`);
+      admit?.();
       await log.appendFile(`${JSON.stringify(rec)}\n`);
       await log.datasync();
       apply();
@@ -270,7 +292,11 @@ class HnswCollection implements VectorCollection {
     if (points.length === 0) return;
     this.checkDim(points);
     const rec: LogRecord = { op: 'upsert', points: points.map((p) => ({ id: p.id, v: encodeVector(p.vector), p: p.payload })) };
-    return this.write(rec, () => this.applyUpsert(points));
+    return this.write(
+      rec,
+      () => this.applyUpsert(points),
+      () => this.admit(points),
+    );
   }
 
   async delete(ids: readonly string[]): Promise<void> {

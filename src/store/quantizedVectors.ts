@@ -2,6 +2,8 @@ import { INT8_DOTS_WASM } from './generated/int8Dots';
 
 /** How far below the n-th best int8 score a candidate may score, in quantization steps (see mayBeBest). */
 const ERROR_STEPS = 2;
+/** The most a WebAssembly memory can hold (65,536 pages of 64 KiB): it bounds the rows, and a search's scratch past them. */
+export const WASM_MEMORY_MAX_BYTES = 2 ** 32;
 
 interface DotsModule {
   memory: WebAssembly.Memory;
@@ -28,15 +30,25 @@ export class QuantizedVectors {
   private rowOf: Int32Array;
   private readonly freeRows: number[] = [];
   private rows = 0;
+  /**
+   * The most rows the memory holds with room left for a search that scores all of them: its query (int16), the
+   * rows' numbers and their scores (4 bytes each) lie past the rows. About 8.3 million at 512-d.
+   */
+  readonly maxRows: number;
+  private readonly maxBytes: number;
 
   constructor(
     readonly dim: number,
     capacity = 1024,
+    maxBytes = WASM_MEMORY_MAX_BYTES,
   ) {
+    this.maxBytes = Math.min(maxBytes, WASM_MEMORY_MAX_BYTES);
     this.stride = Math.ceil(dim / 16) * 16;
     this.queryMax = Math.min(32767, Math.floor(0x7fffffff / (127 * this.stride)));
+    this.maxRows = Math.floor((this.maxBytes - this.stride * 2) / (this.stride + 8));
     compiled ??= new WebAssembly.Module(INT8_DOTS_WASM);
     this.wasm = new WebAssembly.Instance(compiled).exports as unknown as DotsModule;
+    capacity = Math.min(capacity, this.maxRows);
     this.scales = new Float32Array(capacity);
     this.rowOf = new Int32Array(capacity).fill(-1);
     this.reserve(capacity * this.stride);
@@ -48,12 +60,18 @@ export class QuantizedVectors {
   }
 
   private reserve(bytes: number): void {
+    if (bytes > this.maxBytes) throw new RangeError(`${bytes} bytes of int8 memory asked for, ${this.maxBytes} allowed`);
     const missing = bytes - this.wasm.memory.buffer.byteLength;
     if (missing > 0) this.wasm.memory.grow(Math.ceil(missing / 65536));
   }
 
   get size(): number {
     return this.rows - this.freeRows.length;
+  }
+
+  /** Whether `fresh` more labels fit (deleted rows are reused first). */
+  roomFor(fresh: number): boolean {
+    return this.size + fresh <= this.maxRows;
   }
 
   has(label: number): boolean {
@@ -175,11 +193,12 @@ export class QuantizedVectors {
     }
     const existing = this.rowOf[label]!;
     if (existing >= 0) return existing;
+    if (this.freeRows.length === 0 && this.rows >= this.maxRows) throw new RangeError(`no room for more than ${this.maxRows} int8 rows`);
     const row = this.freeRows.pop() ?? this.rows++;
     if (row >= this.scales.length) {
       // By half again, not double: at a million 512-d vectors a doubling would hold 512 MiB of empty rows. The rows
       // grow in place, over the scratch past them: a padding byte left from it meets a zero of the query.
-      const capacity = Math.max(row + 1, Math.ceil(this.scales.length * 1.5));
+      const capacity = Math.min(this.maxRows, Math.max(row + 1, Math.ceil(this.scales.length * 1.5)));
       this.reserve(capacity * this.stride);
       const scales = new Float32Array(capacity);
       scales.set(this.scales);

@@ -105,6 +105,13 @@ export class VectorStoreError extends AppError {
   }
 }
 
+/** The store holds as many points as it can: deleting some, or a store without the cap (Qdrant), makes room. */
+export class VectorStoreFull extends AppError {
+  constructor(message: string) {
+    super('vector_store_full', message);
+  }
+}
+
 export function ownerList(owner: string | readonly string[]): readonly string[] {
   return typeof owner === 'string' ? [owner] : owner;
 }

@@ -67,6 +67,36 @@ describe('embedded HNSW persistence', () => {
     await new HnswStore(dir).close();
   });
 
+  test('a write past what the int8 memory holds is refused before it is logged, and the store opens again whole', async () => {
+    const dir = await tempDir('hnsw-full');
+    // 8-d rows take 16 bytes, and a search scoring all of them 8 more each, past a 32-byte query: 10 rows fit.
+    const settings = { ...DEFAULT_HNSW, int8MemoryBytes: 32 + 10 * 24 };
+    const ids = Array.from({ length: 12 }, () => randomUUID());
+    const vectors = ids.map(() => vec());
+    const point = (i: number): VectorPoint => ({ id: ids[i]!, vector: vectors[i]!, payload: { owner: 'o', albums: [] } });
+    let store = new HnswStore(dir, settings);
+    let col = await store.collection('c', 8);
+    await col.upsert([0, 1, 2, 3, 4, 5, 6, 7].map(point));
+    await expect(col.upsert([8, 9, 10].map(point))).rejects.toMatchObject({ code: 'vector_store_full', status: 507 });
+    // The same new id twice takes one row; a replacement takes none.
+    await col.upsert([point(8), point(8), { ...point(0), vector: vectors[11]! }]);
+    await col.upsert([point(9)]);
+    await expect(col.upsert([point(10)])).rejects.toMatchObject({ code: 'vector_store_full' });
+    await col.delete([ids[1]!]);
+    await col.upsert([point(10)]);
+    await store.close();
+
+    store = new HnswStore(dir, settings);
+    col = await store.collection('c', 8);
+    expect(await col.count()).toBe(10);
+    const found = async (v: Float32Array) => (await col.search({ vector: v, limit: 1 }))[0]?.id;
+    expect(await found(vectors[11]!)).toBe(ids[0]);
+    expect(await found(vectors[10]!)).toBe(ids[10]);
+    expect(await found(vectors[1]!)).not.toBe(ids[1]);
+    await expect(col.upsert([point(11)])).rejects.toMatchObject({ code: 'vector_store_full' });
+    await store.close();
+  });
+
   test('a collection keeps its dimension', async () => {
     const dir = await tempDir('hnsw-dim');
     let store = new HnswStore(dir);

@@ -78,6 +78,22 @@ describe('int8 vectors for scoring a filter', () => {
     expect(q.score(vectors[3]!, 1)).toBeCloseTo(1, 2);
   });
 
+  test('rows stop where a search scoring all of them would outgrow the memory allowed, and deleted rows make room', () => {
+    expect(new QuantizedVectors(DIM).maxRows).toBe(8_259_550); // 4 GiB, less a query, over 512 + 8 bytes a row
+    const q = new QuantizedVectors(DIM, 1, 2 * 65536);
+    expect(q.maxRows).toBe(250);
+    const labels = vectors.slice(0, 250).map((v, label) => (q.set(label, v), label));
+    expect(q.roomFor(1)).toBe(false);
+    // Scoring every row fits past them: the scratch's reservation would throw if it did not.
+    expect(q.mayBeBest(vectors[7]!, labels, 1)).toContain(7);
+    expect(() => q.set(250, vectors[250]!)).toThrow(RangeError);
+    expect(q.size).toBe(250);
+    q.delete(3);
+    expect(q.roomFor(1)).toBe(true);
+    q.set(250, vectors[250]!);
+    expect(q.mayBeBest(vectors[250]!, [...labels.filter((l) => l !== 3), 250], 1)).toContain(250);
+  });
+
   test('serialize and load round-trip the rows of the labels given, in their order', () => {
     const q = new QuantizedVectors(DIM);
     vectors.slice(0, 20).forEach((v, label) => q.set(label + 100, v));
