@@ -21,11 +21,14 @@ const FILTERED: readonly (keyof PointPayload)[] = [
 ];
 const comparable = (p: Partial<PointPayload>) => JSON.stringify(FILTERED.map((k) => p[k] ?? null));
 
-/** Writes an image's payload, made from its row, to every point of the asset (a video's frames keep their segment). */
+/**
+ * Writes an image's payload, made from its row, to every stored point of the asset (a video's frames keep their
+ * segment). Payloads only: an ingest replacing the vectors meanwhile keeps its vectors.
+ */
 export async function pushPayload(collection: VectorCollection, row: ImageRow): Promise<void> {
   const points = await collection.retrieve(assetPointIds(row));
   const payload = imagePayload(row);
-  if (points.length) await collection.upsert(points.map((p) => ({ ...p, payload: { ...payload, segment: p.payload.segment } })));
+  await collection.setPayload(points.map((p) => ({ id: p.id, payload: { ...payload, segment: p.payload.segment } })));
 }
 
 /** A row marked as changed: its payload is written, then the mark goes (a crash between is finished at start). */

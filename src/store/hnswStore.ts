@@ -12,6 +12,7 @@ import {
   payloadTest,
   VectorStoreError,
   VectorStoreFull,
+  type PayloadUpdate,
   type PointFilter,
   type PointPayload,
   type ScoredPoint,
@@ -51,7 +52,10 @@ interface Entry {
   payload: PointPayload;
 }
 
-type LogRecord = { op: 'upsert'; points: { id: string; v: string; p: PointPayload }[] } | { op: 'delete'; ids: string[] };
+type LogRecord =
+  | { op: 'upsert'; points: { id: string; v: string; p: PointPayload }[] }
+  | { op: 'payload'; points: { id: string; p: PointPayload }[] }
+  | { op: 'delete'; ids: string[] };
 
 interface SnapshotMeta {
   /** 2: the snapshot also holds quantized.bin, the int8 vectors of `points` in that order. */
@@ -206,6 +210,7 @@ class HnswCollection implements VectorCollection {
         throw new VectorStoreError(`corrupt log ${file} at line ${i + 1}: ${(e as Error).message}`);
       }
       if (rec.op === 'upsert') this.applyUpsert(rec.points.map((p) => ({ id: p.id, vector: decodeVector(p.v), payload: p.p })));
+      else if (rec.op === 'payload') this.applyPayload(rec.points.map((p) => ({ id: p.id, payload: p.p })));
       else this.applyDelete(rec.ids);
       this.logEntries++;
     }
@@ -226,9 +231,13 @@ class HnswCollection implements VectorCollection {
     this.quantized.delete(label);
     this.byLabel.delete(label);
     this.byId.delete(entry.id);
-    const owned = this.byOwner.get(entry.payload.owner);
+    this.disown(label, entry.payload.owner);
+  }
+
+  private disown(label: number, owner: string): void {
+    const owned = this.byOwner.get(owner);
     owned?.delete(label);
-    if (owned?.size === 0) this.byOwner.delete(entry.payload.owner);
+    if (owned?.size === 0) this.byOwner.delete(owner);
   }
 
   private applyUpsert(points: readonly VectorPoint[]): void {
@@ -243,6 +252,15 @@ class HnswCollection implements VectorCollection {
       this.index.addPoint(Array.from(p.vector), label, existing === undefined);
       this.quantized.set(label, p.vector);
       this.remember(label, p.id, p.payload);
+    }
+  }
+
+  private applyPayload(points: readonly PayloadUpdate[]): void {
+    for (const { id, payload } of points) {
+      const label = this.byId.get(id);
+      if (label === undefined) continue;
+      this.disown(label, this.byLabel.get(label)!.payload.owner);
+      this.remember(label, id, payload);
     }
   }
 
@@ -297,6 +315,11 @@ class HnswCollection implements VectorCollection {
       () => this.applyUpsert(points),
       () => this.admit(points),
     );
+  }
+
+  async setPayload(points: readonly PayloadUpdate[]): Promise<void> {
+    if (points.length === 0) return;
+    return this.write({ op: 'payload', points: points.map((p) => ({ id: p.id, p: p.payload })) }, () => this.applyPayload(points));
   }
 
   async delete(ids: readonly string[]): Promise<void> {

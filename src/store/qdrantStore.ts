@@ -7,6 +7,7 @@ import {
   type ScoredPoint,
   type SearchRequest,
   type VectorCollection,
+  type PayloadUpdate,
   type VectorPoint,
   type VectorStore,
 } from './vectorStore';
@@ -126,6 +127,16 @@ class QdrantCollection implements VectorCollection {
         return { id: p.id, vector: Array.from(p.vector), payload: fromPayload(p.payload) };
       });
       await wrap('upsert', () => this.client.upsert(this.name, { wait: true, points: batch }));
+    }
+  }
+
+  async setPayload(points: readonly PayloadUpdate[]): Promise<void> {
+    for (let i = 0; i < points.length; i += this.settings.upsertBatch) {
+      // Each point by a filter on its id, not by the id: an id not stored then matches nothing, where it would fail the batch.
+      const operations = points.slice(i, i + this.settings.upsertBatch).map((p) => ({
+        overwrite_payload: { payload: fromPayload(p.payload), filter: { must: [{ has_id: [p.id] }] } },
+      }));
+      await wrap('setPayload', () => this.client.batchUpdate(this.name, { wait: true, operations }));
     }
   }
 

@@ -38,6 +38,8 @@ export interface VectorPoint {
   payload: PointPayload;
 }
 
+export type PayloadUpdate = Pick<VectorPoint, 'id' | 'payload'>;
+
 export interface PointFilter {
   /** One owner, or any of several (e.g. an owner plus the shared "" corpus). */
   owner?: string | readonly string[] | undefined;
@@ -81,6 +83,11 @@ export interface VectorCollection {
   readonly dim: number;
   /** Insert or replace by id; idempotent. */
   upsert(points: readonly VectorPoint[]): Promise<void>;
+  /**
+   * Replaces the payloads of stored points and leaves their vectors; ids not stored are left out (none is made). A
+   * change of filtered fields goes through this, not a retrieve and upsert that could write back a replaced vector.
+   */
+  setPayload(points: readonly PayloadUpdate[]): Promise<void>;
   search(req: SearchRequest): Promise<ScoredPoint[]>;
   /** Stored points for these ids (unknown ids are left out). */
   retrieve(ids: readonly string[]): Promise<VectorPoint[]>;

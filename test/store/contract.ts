@@ -61,6 +61,28 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       expect(hit!.score).toBeCloseTo(1, 4);
     });
 
+    test('setPayload replaces payloads, keeps vectors, moves a point to its new owner and adds no point', async () => {
+      const [a, b, unknown] = ids(3);
+      await col.upsert([point(a!, unit(1, 0), 'alice', ['trip']), point(b!, unit(0, 1), 'alice')]);
+      await col.setPayload([
+        { id: a!, payload: { owner: 'alice', albums: [], tags: ['海边'] } },
+        { id: b!, payload: { owner: 'bob', albums: ['home'] } },
+        { id: unknown!, payload: { owner: 'alice', albums: [] } },
+      ]);
+      expect(await col.count()).toBe(2);
+      expect(await col.retrieve([unknown!])).toEqual([]);
+      const [got] = await col.retrieve([a!]);
+      expect(Array.from(got!.vector).map((x) => Number(x.toFixed(5)))).toEqual(Array.from(unit(1, 0)).map((x) => Number(x.toFixed(5))));
+      expect(got!.payload).toMatchObject({ owner: 'alice', albums: [], tags: ['海边'] });
+      const found = async (filter: PointFilter) => (await col.search({ vector: unit(1, 1), limit: 5, filter })).map((h) => h.id).sort();
+      expect(await found({ owner: 'alice', album: 'trip' })).toEqual([]);
+      expect(await found({ owner: 'alice', tags: ['海边'] })).toEqual([a]);
+      expect(await found({ owner: 'alice' })).toEqual([a]);
+      expect(await found({ owner: 'bob', album: 'home' })).toEqual([b]);
+      expect(await col.count({ owner: 'bob' })).toBe(1);
+      await expect(col.setPayload([])).resolves.toBeUndefined();
+    });
+
     test('filters by favourite, tags, auto tags, hidden and archived', async () => {
       const [a, b, c, d] = ids(4);
       const flagged = (id: string, v: Float32Array, flags: Partial<PointPayload>): VectorPoint => ({

@@ -43,7 +43,7 @@ describe('embedded HNSW persistence', () => {
     await store.close();
   });
 
-  test('writes acknowledged before a crash survive it; a torn last log line is ignored', async () => {
+  test('writes acknowledged before a crash (an upsert, a payload) survive it; a torn last log line is ignored', async () => {
     const dir = await tempDir('hnsw-crash');
     const id = randomUUID();
     const v = vec();
@@ -54,7 +54,7 @@ describe('embedded HNSW persistence', () => {
     await appendFile(path.join(dir, 'c', wal), '{"op":"upsert","points":[{"id":"');
     const reopened = new HnswStore(dir);
     const col = await reopened.collection('c', 8);
-    expect((await col.search({ vector: v, limit: 1 }))[0]?.id).toBe(id);
+    expect((await col.search({ vector: v, limit: 1 }))[0]).toMatchObject({ id, payload: { albums: ['later'] } });
     await reopened.close();
   });
 
@@ -204,6 +204,9 @@ const CRASHING_WRITER = `
 const { HnswStore } = require(${JSON.stringify(path.resolve(__dirname, '../../src/store/hnswStore'))});
 const [dir, id, vector] = process.argv.slice(1);
 new HnswStore(dir).collection('c', 8)
-  .then((col) => col.upsert([{ id, vector: Float32Array.from(JSON.parse(vector)), payload: { owner: 'o', albums: [] } }]))
+  .then(async (col) => {
+    await col.upsert([{ id, vector: Float32Array.from(JSON.parse(vector)), payload: { owner: 'o', albums: [] } }]);
+    await col.setPayload([{ id, payload: { owner: 'o', albums: ['later'] } }]);
+  })
   .then(() => process.exit(0));
 `;
