@@ -3,7 +3,7 @@ import type { DerivativeStore } from '../src/images/derivativeStore';
 import { ImageRejected } from '../src/images/decode';
 import { phashToStored } from '../src/images/similarity';
 import type { ModelInUse, ModelSource } from '../src/packs/activeModel';
-import { VectorStoreError, type VectorPoint } from '../src/store/vectorStore';
+import { VectorStoreError, type PointPayload, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
 import { mapConcurrent, withRetry } from '../src/util/async';
 import { assetPointIds, externalImageId, imageId, segmentPointId, sha256Hex } from '../src/util/ids';
 import type { ImagePublisher } from '../src/stages/imageEvents';
@@ -11,6 +11,7 @@ import type { Logger } from '../src/util/logger';
 import { readItem, type ItemKind, type ReaderOptions } from './sources/itemReader';
 import { motionBeside } from '../src/video/livePhotos';
 import { imagePayload } from '../src/library/imagePayload';
+import { settlePayloads } from '../src/library/payloadSync';
 import { uploadName } from './sources/uploadStaging';
 import { UrlFetchFailed } from './sources/urlFetch';
 import { UrlNotAllowed } from '../src/net/addressGuard';
@@ -80,6 +81,8 @@ type Prepared =
       bytes: number;
       media: Pick<ReadMedia, 'facts' | 'frames'>;
       meta: ImageMeta;
+      /** Its place's names, for the payload: the row's for a re-index; new content has none until the place stage. */
+      places: string[];
       /** What OCR will read (stored with the derivatives), when it must read this image. */
       ocrInput: Buffer | null;
       /** The movie, kept so it can play when its source will not stay on disk (uploads, URLs). */
@@ -246,6 +249,7 @@ export class IngestPipeline {
       bytes: data.length,
       media,
       meta,
+      places: [],
       ocrInput: media.ocrInput,
       original: ctx.kind === 'folder' ? null : facts.mediaType === 'video' ? data : (motion?.data ?? null),
       stalePoints: existing ? assetPointIds({ id, segmentCount: existing.segmentCount }).filter((p) => !nowPoints.has(p)) : [],
@@ -274,6 +278,7 @@ export class IngestPipeline {
       sha256: image.sha256,
       bytes: image.bytes,
       media: { facts, frames },
+      places: image.places,
       ocrInput: null,
       original: null,
       stalePoints: [],
@@ -334,9 +339,10 @@ export class IngestPipeline {
       );
     }
     let at = 0;
+    const written = new Map<string, PointPayload>();
     const points: VectorPoint[] = batch.flatMap((p) => {
-      // No place yet: the place stage geocodes the position once the image is stored.
-      const payload = imagePayload({ owner: p.owner, mediaType: p.media.facts.mediaType, places: [], ...p.meta });
+      const payload = imagePayload({ owner: p.owner, mediaType: p.media.facts.mediaType, places: p.places, ...p.meta });
+      written.set(p.imageId, payload);
       return p.media.frames.map((f, index) => ({
         id: segmentPointId(p.imageId, index),
         vector: vectors[at++]!,
@@ -361,10 +367,25 @@ export class IngestPipeline {
       throw new StoreUnavailable(error);
     }
     await jobs.markIndexed(pack.key, pairs);
+    await this.settle(ctx, collection, written);
     // Frames the asset's new content no longer has; their points are gone already.
     await Promise.all(stale.map((id) => derivatives.removeAll(id)));
     if (ctx.kind === 'reindex') return;
     // The batch is committed; what follows it must not undo or repeat it (the bus logs a listener's failure).
     await this.deps.published.indexed(batch.map((p) => ({ imageId: p.imageId, owner: p.owner, externalId: p.item.externalId, jobId: ctx.jobId })));
+  }
+
+  /**
+   * The payloads were made from rows read before the encoding (seconds before, for a re-index of a large batch): a
+   * stage that changed a row and pushed its payload meanwhile (auto tags, a place) was just overwritten, so such a
+   * row's payload is written again. A failure leaves drift that reconcile finds; the batch itself is committed.
+   */
+  private async settle(ctx: RunContext, collection: VectorCollection, written: ReadonlyMap<string, PointPayload>): Promise<void> {
+    try {
+      const rewritten = await settlePayloads(this.deps.imageRows, collection, written);
+      if (rewritten.length) this.deps.log.debug({ job: ctx.jobId, images: rewritten.length }, 'payloads changed during the batch written again');
+    } catch (e) {
+      this.deps.log.warn({ job: ctx.jobId, err: (e as Error).message }, 'payloads changed during the batch not written again');
+    }
   }
 }

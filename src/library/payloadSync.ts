@@ -31,6 +31,16 @@ export async function pushPayload(collection: VectorCollection, row: ImageRow): 
   await collection.setPayload(points.map((p) => ({ id: p.id, payload: { ...payload, segment: p.payload.segment } })));
 }
 
+/**
+ * After points were written with payloads made from rows read earlier, writes again the payload of each row that
+ * has changed since (a stage's write between the read and the upsert would otherwise be undone). Returns their ids.
+ */
+export async function settlePayloads(images: ImageRepository, collection: VectorCollection, written: ReadonlyMap<string, PointPayload>): Promise<string[]> {
+  const changed = (await images.indexedByIds([...written.keys()])).filter((row) => comparable(imagePayload(row)) !== comparable(written.get(row.id)!));
+  for (const row of changed) await pushPayload(collection, row);
+  return changed.map((row) => row.id);
+}
+
 /** A row marked as changed: its payload is written, then the mark goes (a crash between is finished at start). */
 export async function syncChangedRow(images: ImageRepository, collection: VectorCollection, row: ImageRow): Promise<void> {
   await pushPayload(collection, row);

@@ -173,8 +173,8 @@ describe('faults: the ingest process is killed', () => {
 
 describe('reconcile', () => {
   test('finds missing vectors, orphan points, stale models and stuck rows, and repairs them', async () => {
-    // Vectors and rows are under test here; auto tags written beside the repair's re-index raced it (see the stop's note).
-    const svc = await startTestService({ AUTO_TAGS: 'off' });
+    // With auto tags on, as by default: their stage writes rows and payloads while the repair's re-index runs.
+    const svc = await startTestService();
     try {
       const s = svc.services;
       await writeColourLibrary(svc.inbox);

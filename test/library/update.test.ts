@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { settlePayloads } from '../../src/library/payloadSync';
 import { writeColourLibrary } from '../helpers/files';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
@@ -64,6 +65,26 @@ describe('changing images after ingest, and listing a library', () => {
     expect(listed.map((i) => i.id)).toEqual([red]);
     // The vector payload changed with Postgres: the store's own filter agrees.
     expect((await svc.services.images.retrieve([red]))[0]!.payload).toMatchObject({ favorite: true, tags: ['花', '春天'], albums: ['精选'] });
+  });
+
+  test("a batch's late payload write, made from a row read before a change, is written again from the row", async () => {
+    const blue = idOf(all, 'blue');
+    const collection = svc.services.images;
+    const db = svc.services.repos.images;
+    const [before] = await collection.retrieve([blue]);
+    // Rows and payloads agree after ingest: a batch's own payloads are not written twice.
+    expect(await settlePayloads(db, collection, new Map([[blue, before!.payload]]))).toEqual([]);
+    // A change lands (row, then payload) while the batch encodes; then the batch writes what it read before it.
+    await svc
+      .api()
+      .patch(`/v1/images/${blue}`)
+      .send({ tags: ['海边'] })
+      .expect(200);
+    await collection.upsert([before!]);
+    expect(await search({ tags: ['海边'] })).toEqual([]);
+    expect(await settlePayloads(db, collection, new Map([[blue, before!.payload]]))).toEqual([blue]);
+    expect(await search({ tags: ['海边'] })).toEqual([blue]);
+    await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
   });
 
   test('hidden and archived images leave search and listings unless asked for', async () => {

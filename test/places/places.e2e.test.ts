@@ -1,6 +1,7 @@
 import { ImageSearchClient } from '../../src/client/imageSearchClient';
 import { colourImage, photoAt } from '../helpers/images';
-import { ADMIN_KEY, startTestService, type TestService } from '../helpers/service';
+import { isClean } from '../../src/library/consistency';
+import { ADMIN_KEY, startTestService, waitForJob, type TestService } from '../helpers/service';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -67,6 +68,16 @@ describe('places: photos with GPS get country, province and city at ingest; plac
     expect(tokyo.hits.length).toBe(4);
     const asWords = await client.searchText({ query: '北京的红', limit: 10, readPlaces: false, filters: { owner: 'pat' } });
     expect(asWords.parsed).toMatchObject({ text: '北京的红', place: null });
+  });
+
+  test('a re-index keeps the place in the payload: a vector lost and repaired by reconcile is still found by its place', async () => {
+    const hz = await client.getByExternalId('hz', 'pat');
+    await svc.services.images.delete([hz.id]);
+    const repair = await svc.api().post('/v1/admin/reconcile').send({ fix: true }).expect(200);
+    await waitForJob(svc, repair.body.reindexJobId as string);
+    const searched = await client.searchText({ query: '红色', limit: 10, filters: { owner: 'pat', place: '杭州' } });
+    expect(searched.hits.map((h) => h.externalId)).toEqual(['hz']);
+    expect(isClean(await svc.services.reconcile(false))).toBe(true);
   });
 
   test("a photo from a new place is read from the words as soon as it is placed, though the owner's places were asked before", async () => {
