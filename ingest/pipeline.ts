@@ -370,7 +370,7 @@ export class IngestPipeline {
     await this.settle(ctx, collection, written);
     // Frames the asset's new content no longer has; their points are gone already.
     await Promise.all(stale.map((id) => derivatives.removeAll(id)));
-    if (ctx.kind === 'reindex') return;
+    if (ctx.kind === 'reindex') return this.deps.published.reindexed(batch.map((p) => p.imageId));
     // The batch is committed; what follows it must not undo or repeat it (the bus logs a listener's failure).
     await this.deps.published.indexed(batch.map((p) => ({ imageId: p.imageId, owner: p.owner, externalId: p.item.externalId, jobId: ctx.jobId })));
   }

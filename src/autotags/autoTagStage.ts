@@ -22,7 +22,7 @@ export function autoTagStage(tagger: AutoTagger, images: ImageRepository, lexica
       if (!point) {
         const row = await images.findById(imageId);
         if (!row || row.deletedAt) return;
-        // Indexed by another pack: the backfill of this pack's version comes after its re-index.
+        // Indexed by another pack: retried, and made due again (attempts forgotten) when the re-index reaches it.
         if (row.modelPack !== pack.key) throw new Error(`image ${imageId} is not yet in ${pack.key}'s collection`);
         throw new PermanentFailure(`image ${imageId} has no vector in ${pack.key}'s collection`);
       }

@@ -12,14 +12,15 @@ export interface IndexedImage {
 export interface ImageListener {
   readonly name: string;
   indexed(images: readonly IndexedImage[]): Promise<void>;
+  /** Images whose vectors a re-index made again with the pack in use: work waiting on them may run now. */
+  reindexed?(imageIds: readonly string[]): Promise<void>;
 }
 
 /** The port ingest publishes through; it knows none of its listeners. */
 export interface ImagePublisher {
   indexed(images: readonly IndexedImage[]): Promise<void>;
+  reindexed(imageIds: readonly string[]): Promise<void>;
 }
-
-export const NO_LISTENERS: ImagePublisher = { indexed: () => Promise.resolve() };
 
 /**
  * Hands each committed batch to every listener. A listener that fails is logged and the others still
@@ -36,9 +37,18 @@ export class ImageEventBus implements ImagePublisher {
 
   async indexed(images: readonly IndexedImage[]): Promise<void> {
     if (images.length === 0) return;
+    await this.each((l) => l.indexed(images));
+  }
+
+  async reindexed(imageIds: readonly string[]): Promise<void> {
+    if (imageIds.length === 0) return;
+    await this.each((l) => l.reindexed?.(imageIds));
+  }
+
+  private async each(call: (l: ImageListener) => Promise<void> | undefined): Promise<void> {
     await Promise.all(
       this.listeners.map((l) =>
-        l.indexed(images).catch((e: Error) => this.log.warn({ listener: l.name, err: e.message }, 'an image listener failed; its backfill catches up')),
+        Promise.resolve(call(l)).catch((e: Error) => this.log.warn({ listener: l.name, err: e.message }, 'an image listener failed; its backfill catches up')),
       ),
     );
   }

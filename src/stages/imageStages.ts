@@ -130,6 +130,11 @@ export class ImageStages implements ImageListener {
     }
   }
 
+  async reindexed(imageIds: readonly string[]): Promise<void> {
+    await this.deps.repo.retryNow(imageIds);
+    this.wake();
+  }
+
   /** A stage's inputs changed outside ingest (a pack switch): look now rather than at the next poll. */
   wake(): void {
     for (const e of this.entries) e.runner.wake();

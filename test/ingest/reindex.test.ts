@@ -68,4 +68,34 @@ describe('a model pack change re-indexes the library', () => {
       await database.drop();
     }
   });
+
+  test('stage work waiting for the re-index runs when the re-index reaches its image, though its attempts ran out', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await tempDir('reindex-stages');
+    const v1 = await startTestService({}, { database, dataDir });
+    await writeColourLibrary(v1.inbox);
+    await v1.services.ingest.runJob(await v1.services.ingest.createFolderJob('alice', '.'));
+    await v1.services.stages.idle();
+    await v1.close();
+
+    // One attempt, and no retry for an hour: as a library too large to re-index before the retries run out.
+    const packV2 = await editedTestPack((m) => ({ ...m, version: '2' }));
+    const v2 = await startTestService({ MODEL_DIR: packV2, STAGE_MAX_ATTEMPTS: '1', STAGE_RETRY_BASE_MS: '3600000' }, { database, dataDir });
+    try {
+      const autoTags = () => v2.services.db.stageTask.findMany({ where: { stage: 'autotags' } });
+      await v2.services.stages.idle();
+      expect((await autoTags()).map((t) => t.state)).toEqual(Array(8).fill('failed'));
+      const [job] = await v2.services.ingest.resumeUnfinished();
+      await waitForJob(v2, job!);
+      await v2.services.stages.idle();
+      const tasks = await autoTags();
+      expect(tasks.map((t) => t.state)).toEqual(Array(8).fill('done'));
+      const rows = await v2.services.db.image.findMany();
+      expect(rows.every((r) => r.autoTagsModel === tasks[0]!.version)).toBe(true);
+      expect(await v2.services.db.stageTask.count({ where: { state: { not: 'done' } } })).toBe(0);
+    } finally {
+      await v2.close();
+      await database.drop();
+    }
+  });
 });

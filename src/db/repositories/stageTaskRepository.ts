@@ -63,6 +63,18 @@ export class StageTaskRepository {
     }
   }
 
+  /**
+   * Makes every unfinished task of these images due now, its attempts forgotten: after a pack switch a stage that
+   * reads the vector fails until the re-index reaches the image, and on a large library would run out of attempts.
+   * A task running now keeps its lease; its outcome still counts as its first attempt.
+   */
+  async retryNow(imageIds: readonly string[]): Promise<void> {
+    if (imageIds.length === 0) return;
+    await this.db.$executeRaw`
+      UPDATE stage_tasks SET state = 'pending', attempts = 0, due_at = now(), error = NULL, updated_at = now()
+      WHERE image_id = ANY(${[...imageIds]}::uuid[]) AND state <> 'done'`;
+  }
+
   /** Leases the next due tasks of live images, oldest first; deleted images' tasks are dropped on the way. */
   async claim(stage: string, take: number, leaseMs: number, holder: string): Promise<StageTaskRow[]> {
     await this.db.$executeRaw`
