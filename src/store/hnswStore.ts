@@ -240,10 +240,14 @@ class HnswCollection implements VectorCollection {
     if (owned?.size === 0) this.byOwner.delete(owner);
   }
 
+  /** How many points of `points` are new: a new id given twice takes one label. */
+  private freshCount(points: readonly VectorPoint[]): number {
+    return new Set(points.map((p) => p.id).filter((id) => !this.byId.has(id))).size;
+  }
+
   private applyUpsert(points: readonly VectorPoint[]): void {
-    const fresh = points.filter((p) => !this.byId.has(p.id)).length;
     // Deleted slots are reused first, so this over-estimates; growing early is harmless.
-    const needed = this.index.getCurrentCount() + fresh;
+    const needed = this.index.getCurrentCount() + this.freshCount(points);
     if (needed > this.index.getMaxElements()) this.index.resizeIndex(Math.max(needed, this.index.getMaxElements() * 2));
     for (const p of points) {
       const existing = this.byId.get(p.id);
@@ -281,8 +285,7 @@ class HnswCollection implements VectorCollection {
 
   /** Refuses points the int8 memory cannot hold, before they are logged: a logged write must apply at every replay. */
   private admit(points: readonly VectorPoint[]): void {
-    const fresh = new Set(points.map((p) => p.id).filter((id) => !this.byId.has(id))).size;
-    if (!this.quantized.roomFor(fresh)) {
+    if (!this.quantized.roomFor(this.freshCount(points))) {
       throw new VectorStoreFull(
         `collection ${this.name} holds ${this.quantized.size} points, and no more than ${this.quantized.maxRows} fit in its int8 memory`,
       );
