@@ -237,11 +237,14 @@ export class JobWorker {
     return ids;
   }
 
-  /** Leases held by processes of this host that are gone (a crash, a kill) are freed at once rather than left to run out. */
+  /**
+   * Leases held by processes of this host that are gone (a crash, a kill) are freed at once rather than left to run out:
+   * an unfinished job is taken over now, and a cancelled one no longer looks busy to reconcile.
+   */
   private async freeDeadLeases(): Promise<void> {
     for (const { id, holder } of await this.deps.jobs.leasedJobs()) {
       if (!isDeadLocalHolder(holder)) continue;
-      this.deps.log.info({ job: id, holder }, 'the process that ran this job is gone: taking its job over now');
+      this.deps.log.info({ job: id, holder }, 'the process that held this job is gone: its lease is freed');
       await this.deps.jobs.releaseLease(id, holder);
     }
   }

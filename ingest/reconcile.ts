@@ -17,8 +17,14 @@ export interface ReconcileDeps {
   derivatives: Pick<DerivativeStore, 'settledFiles' | 'removeFile'>;
 }
 
-/** Files younger than this may belong to a batch whose rows are being written right now. */
+/**
+ * While a job may be writing, a file younger than this may belong to a batch whose rows are not written yet. With no
+ * job active, a file written before the check is settled: its batch wrote its rows before its job ended or let go, or
+ * its writer died (a crash between a batch's files and its rows), and a job started after the check writes later.
+ */
 const SETTLED_MS = 10 * 60_000;
+/** File systems that keep modification times coarsely (FAT: 2 s) may date a file written just after the check before it. */
+const MTIME_SLACK_MS = 2_000;
 
 const PAGE = 1000;
 
@@ -36,6 +42,9 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
   const { imageRows } = deps;
   const { images, pack } = deps.model.current;
   const packKey = pack.key;
+  // Checked before the rows are read, so that a row written meanwhile is seen rather than its files taken for orphans.
+  const asOf = Date.now();
+  const settledBefore = asOf - ((await deps.jobs.anyJobActive()) ? SETTLED_MS : MTIME_SLACK_MS);
   const points = await allPointIds(images);
   const rows = await imageRows.allStates();
   // An asset's points are its own id and one per later video frame: all must be there, none are orphans.
@@ -51,7 +60,7 @@ export async function reconcile(deps: ReconcileDeps, fix: boolean): Promise<Reco
     orphanFiles: [],
     reindexJobId: null,
   };
-  for await (const f of deps.derivatives.settledFiles(SETTLED_MS)) if (!known.has(f.imageId)) report.orphanFiles.push(f.file);
+  for await (const f of deps.derivatives.settledFiles(settledBefore)) if (!known.has(f.imageId)) report.orphanFiles.push(f.file);
   if (!fix) return report;
   await deps.purgeDeleted();
   await syncMarkedPayloads(imageRows, deps.model);

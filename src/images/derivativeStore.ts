@@ -80,9 +80,9 @@ export class DerivativeStore {
     return readFile(this.pathFor(kind, imageId));
   }
 
-  /** Every file, with the image (or frame) it belongs to, last written over `olderThanMs` ago (reconcile's orphan check). */
-  async *settledFiles(olderThanMs: number): AsyncIterable<{ file: string; imageId: string }> {
-    const before = Date.now() - olderThanMs;
+  /** Every file, with the image (or frame) it belongs to, last written before `writtenBefore` (epoch ms; reconcile's orphan check). */
+  async *settledFiles(writtenBefore: number): AsyncIterable<{ file: string; imageId: string }> {
+    const before = writtenBefore;
     for (const kind of KINDS) {
       for (const shard of await readdir(path.join(this.root, kind)).catch(() => [] as string[])) {
         for (const name of await readdir(path.join(this.root, kind, shard)).catch(() => [] as string[])) {

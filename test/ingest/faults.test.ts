@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COLOURS } from '../../scripts/test-pack/concepts';
@@ -251,6 +252,46 @@ describe('reconcile', () => {
         .post('/v1/search/text')
         .send({ query: '蓝', filters: { owner: 'alice', favorite: true } });
       expect(favourites.body.hits.map((h: { id: string }) => h.id)).toEqual([drifted!.id]);
+    } finally {
+      await second.close();
+      await database.drop();
+    }
+  });
+
+  test('files a batch killed before its rows left are orphans to reconcile at once when no job can be writing (found by the crash soak)', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await tempDir('orphan-files');
+    const first = await startTestService({}, { database, dataDir });
+    await writeColourLibrary(first.inbox);
+    await first.services.ingest.runJob(await first.services.ingest.createFolderJob('alice', '.'));
+    const live = await first.services.db.image.findMany({ select: { id: true } });
+    // A batch's files, seconds old, whose rows never came: its process was killed during an owner purge, which had
+    // cancelled the job already, so no resumed job writes them again.
+    const orphan = randomUUID();
+    await first.services.derivatives.put('thumbnail', orphan, Buffer.from('jpeg'));
+    const recent = new Date(Date.now() - 5_000);
+    await utimes(first.services.derivatives.pathFor('thumbnail', orphan), recent, recent);
+    const orphanFiles = async (s: Services) => (await s.reconcile(false)).orphanFiles;
+    const file = first.services.derivatives.pathFor('thumbnail', orphan);
+    expect(await orphanFiles(first.services)).toEqual([file]);
+    // While a job is queued, or a cancelled one's holder still holds it (it may be writing its last batch), such a file
+    // may be one whose rows are about to be written.
+    const queued = await first.services.ingest.createFolderJob('bob', '.');
+    expect(await orphanFiles(first.services)).toEqual([]);
+    await first.services.ingest.cancel(queued, 'bob');
+    expect(await orphanFiles(first.services)).toEqual([file]);
+    const deadHolder = `${hostname()}:99999999:dead`;
+    await first.services.db.ingestJob.update({ where: { id: queued }, data: { leaseOwner: deadHolder, leaseUntil: new Date(Date.now() + 3_600_000) } });
+    expect(await orphanFiles(first.services)).toEqual([]);
+    await first.close();
+    const second = await startTestService({}, { database, dataDir });
+    try {
+      // What the service does at start frees the dead process's lease, cancelled job or not.
+      await second.services.ingest.resumeUnfinished();
+      await second.services.reconcile(true);
+      expect(existsSync(file)).toBe(false);
+      expect(isClean(await second.services.reconcile(false))).toBe(true);
+      for (const { id } of live) expect(second.services.derivatives.has('thumbnail', id)).toBe(true);
     } finally {
       await second.close();
       await database.drop();

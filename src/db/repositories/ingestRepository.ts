@@ -176,11 +176,17 @@ export class IngestRepository {
     await this.db.ingestJob.updateMany({ where: { id: jobId, leaseOwner: holder }, data: { leaseOwner: null, leaseUntil: null } });
   }
 
-  /** Unfinished jobs with an unexpired lease, and who holds each. */
+  /** Jobs with an unexpired lease, and who holds each: a cancelled job's holder may still be writing its last batch. */
   async leasedJobs(): Promise<{ id: string; holder: string }[]> {
     return this.db.$queryRaw<{ id: string; holder: string }[]>`
-      SELECT id, lease_owner AS holder FROM ingest_jobs
-      WHERE state IN ('queued', 'running') AND ${HELD_LEASE}`;
+      SELECT id, lease_owner AS holder FROM ingest_jobs WHERE ${HELD_LEASE}`;
+  }
+
+  /** True while any job may still write: one unfinished, or one whose holder has not let go (a cancel waits for its last batch). */
+  async anyJobActive(): Promise<boolean> {
+    const rows = await this.db.$queryRaw<{ id: string }[]>`
+      SELECT id FROM ingest_jobs WHERE state IN ('queued', 'running') OR (${HELD_LEASE}) LIMIT 1`;
+    return rows.length > 0;
   }
 
   /** True while some process holds an unexpired lease on the job. */
