@@ -8,6 +8,7 @@ import { IngestPipeline, StoreUnavailable, type JobProgress, type PipelineDeps }
 import { dropStagedUploads } from './sources/uploadStaging';
 import { isDeadLocalHolder, JobLease, leaseHolderName, type LeaseSettings } from './jobLease';
 import { sleep } from '../src/util/async';
+import { isDatabaseUnavailable, outageReason } from '../src/db/unavailable';
 
 export interface WorkerDeps extends PipelineDeps {
   /** OCR, for backfill jobs: the copy it reads is made here and it is woken. */
@@ -123,8 +124,10 @@ export class JobWorker {
         if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
         await this.announce('job.completed', job);
       } catch (e) {
-        // An outage is not the job's fault: it stays queued (claimed again after a delay), with the reason recorded.
-        if (e instanceof StoreUnavailable) await this.retryLater(job, e.message);
+        // An outage (of the store, or of PostgreSQL: a restart drops every connection) is not the job's fault: it
+        // stays queued (claimed again after a delay), with the reason recorded. Were PostgreSQL still away, that write
+        // fails too, and the lease running out frees the job.
+        if (e instanceof StoreUnavailable || isDatabaseUnavailable(e)) await this.retryLater(job, e instanceof StoreUnavailable ? e.message : outageReason(e));
         else {
           await jobs.markFailed(jobId, (e as Error).message);
           this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
@@ -157,7 +160,7 @@ export class JobWorker {
   private async retryLater(job: JobRow, error: string): Promise<void> {
     const attempt = job.retries + 1;
     const delay = Math.min(this.deps.jobRetryBaseMs * 2 ** (attempt - 1), MAX_RETRY_MS);
-    this.deps.log.warn({ job: job.id, attempt, delayMs: delay }, 'vector store unavailable; ingest job will retry');
+    this.deps.log.warn({ job: job.id, attempt, delayMs: delay, err: error }, 'an outage stopped the ingest job; it will retry');
     await this.deps.jobs.markOutage(job.id, error, delay);
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
@@ -224,7 +227,7 @@ export class JobWorker {
       this.waiting = await jobs.countWaitingJobs();
       if (!job) return;
       await this.runLeased(JobLease.held(jobs, job.id, this.holder, jobLease, log)).catch((e: Error) => {
-        if (!(e instanceof StoreUnavailable)) log.warn({ job: job.id, err: e.message }, 'ingest job stopped');
+        if (!(e instanceof StoreUnavailable || isDatabaseUnavailable(e))) log.warn({ job: job.id, err: e.message }, 'ingest job stopped');
       });
     }
   }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import { pinoHttp } from 'pino-http';
+import { asDatabaseUnavailable } from '../db/unavailable';
 import { errorBody } from '../errors/codes';
 import { projectRoot } from '../util/projectRoot';
 import { KeyAuthenticator } from './auth';
@@ -94,6 +95,8 @@ export function createApp(s: ApiServices, opts: AppOptions): Express {
   if (existsSync(web)) app.use(express.static(web, { index: 'index.html', maxAge: '1h' }));
   else app.get('/', (_req, res) => void res.status(503).json(errorBody('web_not_built', 'the web page is not built: npm run build:web')));
   app.use(notFoundHandler);
+  // Whatever step met the outage, the client is told to retry rather than of an internal error.
+  app.use(((err, _req, _res, next) => next(asDatabaseUnavailable(err))) satisfies ErrorRequestHandler);
   app.use(errorHandler);
   return app;
 }

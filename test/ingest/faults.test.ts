@@ -11,6 +11,7 @@ import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
 import { tempDir, testEnv } from '../helpers/env';
 import { startTestService, waitForJob, type TestServices as Services } from '../helpers/service';
+import { startTcpProxy, throughProxy } from '../helpers/tcpProxy';
 import { eventually, startReceiver } from '../helpers/webhookReceiver';
 import { verifyWebhook } from '../../src/client/imageSearchClient';
 
@@ -63,6 +64,85 @@ describe('faults: the vector store goes away mid-ingest', () => {
       expect(hits.every((h) => h.source.endsWith('purple.jpg'))).toBe(true);
     } finally {
       await second.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('faults: PostgreSQL goes away mid-ingest', () => {
+  test('a statement an outage ends pauses the job rather than failing it, and the job finishes once PostgreSQL answers', async () => {
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '4', INGEST_WRITE_BATCH: '4', JOB_RETRY_BASE_MS: '200' });
+    try {
+      await writeColourLibrary(svc.inbox);
+      // The first batch's commit ends as a PostgreSQL restart ends a statement (57P01), with the server up again at once.
+      await svc.database.db.$executeRawUnsafe(`
+        CREATE SEQUENCE outage_once;
+        CREATE FUNCTION outage_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          -- A sequence, not a table: the failure rolls back what the statement wrote, but not nextval.
+          IF nextval('outage_once') = 1 THEN
+            RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER outage_once BEFORE UPDATE ON ingest_items FOR EACH STATEMENT EXECUTE FUNCTION outage_once();`);
+      const job = await svc.services.ingest.createFolderJob('alice', '.');
+      await expect(svc.services.ingest.runJob(job)).rejects.toThrow(/57P01|administrator command/);
+      // A failed job is never resumed: the images it had not indexed would be lost.
+      expect(await svc.services.ingest.status(job)).toMatchObject({ state: 'queued', error: expect.stringMatching(/^database unavailable: /) });
+      expect(await waitForJob(svc, job)).toMatchObject({ state: 'completed', done: 8, pending: 0, failed: 0 });
+      await expectConsistent(svc.services, 8);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
+  test('a dropped connection pauses the job, which finishes once PostgreSQL answers; a request meanwhile is a 503 database_unavailable', async () => {
+    const database = await createTestDatabase();
+    const pg = new URL(database.url);
+    const proxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port) });
+    const svc = await startTestService(
+      { ENCODE_BATCH_SIZE: '4', INGEST_WRITE_BATCH: '4', JOB_RETRY_BASE_MS: '200', JOB_LEASE_MS: '1000', JOB_POLL_MS: '200' },
+      { database: { ...database, url: throughProxy(database.url, proxy) }, dataDir: await tempDir('pg-outage') },
+    );
+    try {
+      for (const seed of [1, 2, 3]) await writeColourLibrary(path.join(svc.inbox, `set${seed}`), seed);
+      // Polling, as the service does from its start: a job whose holder could not record the outage is claimed again.
+      await svc.services.ingest.resumeUnfinished();
+      const job = await svc.services.ingest.createFolderJob('alice', '.');
+      let dropping = false;
+      let attemptEnded = false;
+      const first = svc.services.ingest.runJob(job, (d) => {
+        if (dropping || !d.done) return;
+        dropping = true;
+        // What a PostgreSQL restart does to its clients, until the job has met it.
+        void (async () => {
+          while (!attemptEnded) {
+            proxy.drop();
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        })();
+      });
+      await first.catch(() => undefined);
+      attemptEnded = true;
+      // Paused, not failed: a failed job is never resumed, and its acknowledged images would never be indexed.
+      const paused = await database.db.ingestJob.findUniqueOrThrow({ where: { id: job } });
+      expect(paused.state).not.toBe('failed');
+      expect(await waitForJob(svc, job)).toMatchObject({ state: 'completed', done: 24, pending: 0, failed: 0 });
+      await expectConsistent({ ...svc.services, db: database.db }, 24);
+
+      await proxy.cut();
+      const during = await svc.api().get('/v1/images?owner=alice');
+      expect(during.status).toBe(503);
+      expect(during.body.error.code).toBe('database_unavailable');
+      await proxy.restore();
+      const after = await svc.api().get('/v1/images?owner=alice&limit=100');
+      expect(after.status).toBe(200);
+      expect(after.body.images).toHaveLength(24);
+    } finally {
+      await svc.close();
+      await proxy.close();
       await database.drop();
     }
   });
