@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   caption_unavailable: { status: 503, description: 'No caption could be made.' },
   model_unavailable: { status: 503, description: 'The model pack could not be loaded or run.' },
   vector_store_unavailable: { status: 503, description: 'The vector store did not answer.' },
-  database_unavailable: { status: 503, description: 'PostgreSQL did not answer (a restart, a failover); nothing was changed by the failed step, retry later.' },
+  database_unavailable: { status: 503, description: 'PostgreSQL did not answer (a restart, a failover); retry later.' },
   vector_store_full: { status: 507, description: 'The embedded vector store holds as many vectors as it can (about 8 million at 512-d).' },
   web_not_built: { status: 503, description: 'The web page is not built (npm run build:web).' },
 } as const satisfies Record<string, { status: number; description: string }>;

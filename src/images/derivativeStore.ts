@@ -82,14 +82,13 @@ export class DerivativeStore {
 
   /** Every file, with the image (or frame) it belongs to, last written before `writtenBefore` (epoch ms; reconcile's orphan check). */
   async *settledFiles(writtenBefore: number): AsyncIterable<{ file: string; imageId: string }> {
-    const before = writtenBefore;
     for (const kind of KINDS) {
       for (const shard of await readdir(path.join(this.root, kind)).catch(() => [] as string[])) {
         for (const name of await readdir(path.join(this.root, kind, shard)).catch(() => [] as string[])) {
           const file = path.join(this.root, kind, shard, name);
           const imageId = name.replace(/\.[^.]+$/, '');
           const written = await stat(file).catch(() => null);
-          if (UUID_RE.test(imageId) && written && written.mtimeMs < before) yield { file, imageId };
+          if (UUID_RE.test(imageId) && written && written.mtimeMs < writtenBefore) yield { file, imageId };
         }
       }
     }

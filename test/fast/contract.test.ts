@@ -21,7 +21,16 @@ describe('route declarations (no database, no model)', () => {
   test('the codes a route answers with follow from what it declares', () => {
     const codes = (name: keyof typeof API_ROUTES) => errorCodesOf(API_ROUTES[name]).sort();
     expect(codes('health')).toEqual(['internal_error', 'timeout']);
-    expect(codes('getImage')).toEqual(['forbidden', 'internal_error', 'not_found', 'rate_limited', 'timeout', 'unauthorized', 'validation_error']);
+    expect(codes('getImage')).toEqual([
+      'database_unavailable',
+      'forbidden',
+      'internal_error',
+      'not_found',
+      'rate_limited',
+      'timeout',
+      'unauthorized',
+      'validation_error',
+    ]);
     expect(codes('ingest')).toEqual(expect.arrayContaining(['path_not_allowed', 'upload_limit_file_size', 'invalid_json', 'unsupported_media_type']));
     expect(codes('cancelJob')).toContain('job_finished');
   });

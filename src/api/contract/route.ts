@@ -82,7 +82,9 @@ export const expressPath = (path: string): string => path.replace(/\{(\w+)\}/g, 
 
 /** Every code a route can answer with: those of its access, parameters and body, and its own. */
 export function errorCodesOf(r: RouteSpec): ErrorCode[] {
-  const codes = new Set<ErrorCode>(['internal_error', 'timeout', 'database_unavailable']);
+  const codes = new Set<ErrorCode>(['internal_error', 'timeout']);
+  // A key is checked in PostgreSQL, and so is whatever a parameter names.
+  if (r.access.caller !== 'public' || r.params) codes.add('database_unavailable');
   if (r.access.caller !== 'public') for (const c of ['unauthorized', 'forbidden', 'rate_limited'] as const) codes.add(c);
   if (r.access.caller === 'owner' && (r.access.owner.from !== 'key' || r.access.owner.required)) codes.add('validation_error');
   if (r.params || r.query) codes.add('validation_error');
