@@ -177,6 +177,8 @@ describe('decode pool: ingest decodes in child processes', () => {
       });
       expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
       clearInterval(freeze);
+      // A process started just before the freeze ended may have been stopped too.
+      for (const pid of own.processIds()) process.kill(pid, 'SIGCONT');
       expect(await own.decode(small, prep, DEFAULT_DECODE_LIMITS)).toMatchObject({ width: 64, height: 48 });
     } finally {
       clearInterval(freeze);
