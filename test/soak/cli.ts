@@ -29,6 +29,7 @@ async function main(): Promise<number> {
     killEveryMs: [2_000, 8_000],
     pKill: 0.6,
     pPostgres: 0.25,
+    pPostgresAlone: 0.15,
     workers: 3,
     log: (line) => console.log(`${((Date.now() - started) / 60_000).toFixed(1)} min  ${line}`),
   });

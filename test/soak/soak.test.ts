@@ -9,7 +9,16 @@ describe('crash soak (short): kills of the service and its PostgreSQL while inge
     const dir = await mkdtemp(path.join(os.tmpdir(), 'imagesearch-soak-'));
     await chmod(dir, 0o755);
     try {
-      const report = await runSoak({ minutes: 1.5, seed: 20261206, dir, killEveryMs: [1_500, 4_000], pKill: 0.7, pPostgres: 0.35, workers: 3 });
+      const report = await runSoak({
+        minutes: 1.5,
+        seed: 20261206,
+        dir,
+        killEveryMs: [1_500, 4_000],
+        pKill: 0.7,
+        pPostgres: 0.35,
+        pPostgresAlone: 0.2,
+        workers: 3,
+      });
       expect(report.kills.service).toBeGreaterThanOrEqual(3);
       expect(report.acknowledged.images).toBeGreaterThan(0);
       expect(report.acknowledged.deletes + report.acknowledged.bulkDeletes).toBeGreaterThan(0);

@@ -34,6 +34,8 @@ export interface SoakOptions {
   /** Chance that a decision kills the service, and that a kill takes PostgreSQL down too. */
   pKill: number;
   pPostgres: number;
+  /** Chance that a kill takes only PostgreSQL, with the service up: the service starts it again (LOCAL_POSTGRES_CHECK_MS). */
+  pPostgresAlone: number;
   workers: number;
   log?: (line: string) => void;
 }
@@ -41,7 +43,7 @@ export interface SoakOptions {
 export interface SoakReport {
   minutes: number;
   seed: number;
-  kills: { service: number; postgres: number; restartMsP50: number };
+  kills: { service: number; postgres: number; postgresAlone: number; restartMsP50: number };
   acknowledged: { ingestJobs: number; images: number; patches: number; deletes: number; bulkDeletes: number; purges: number };
   unacknowledged: number;
   checks: { deadReads: number; searches: number; listings: number };
@@ -104,12 +106,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     INGEST_ROOTS: path.join(o.dir, 'inbox'),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    LOCAL_POSTGRES_CHECK_MS: '500',
   };
   const service = new ServiceProcess(env, await freePort(), path.join(o.dir, 'service.log'));
   const report: SoakReport = {
     minutes: o.minutes,
     seed: o.seed,
-    kills: { service: 0, postgres: 0, restartMsP50: 0 },
+    kills: { service: 0, postgres: 0, postgresAlone: 0, restartMsP50: 0 },
     acknowledged: { ingestJobs: 0, images: 0, patches: 0, deletes: 0, bulkDeletes: 0, purges: 0 },
     unacknowledged: 0,
     checks: { deadReads: 0, searches: 0, listings: 0 },
@@ -348,6 +351,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     while (Date.now() < endAt) {
       await new Promise((r) => setTimeout(r, rng.int(o.killEveryMs[0], o.killEveryMs[1])));
       if (Date.now() >= endAt || rng.next() >= o.pKill) continue;
+      if (rng.next() < o.pPostgresAlone) {
+        // The service stays up: it answers 503s, its jobs pause, and it starts its PostgreSQL again.
+        if (await killPostgres(path.join(dataDir, 'postgres'))) report.kills.postgresAlone++;
+        log(`PostgreSQL alone killed (${report.kills.postgresAlone})`);
+        continue;
+      }
       up = false;
       const withPostgres = rng.next() < o.pPostgres;
       if (withPostgres && (await killPostgres(path.join(dataDir, 'postgres')))) report.kills.postgres++;
@@ -478,7 +487,7 @@ export async function writeSoakReport(report: SoakReport, file: string): Promise
     '| | |',
     '|---|---|',
     `| kills of the service | ${report.kills.service} (restart to ready, p50 ${(report.kills.restartMsP50 / 1000).toFixed(1)} s) |`,
-    `| kills of PostgreSQL | ${report.kills.postgres} |`,
+    `| kills of PostgreSQL | ${report.kills.postgres} with the service, ${report.kills.postgresAlone} alone (the service started it again) |`,
     `| acknowledged writes | ${report.acknowledged.ingestJobs} ingest jobs (${report.acknowledged.images} images), ${report.acknowledged.patches} PATCHes, ${report.acknowledged.deletes} deletes, ${report.acknowledged.bulkDeletes} bulk deletes, ${report.acknowledged.purges} owner purges |`,
     `| writes cut off by a kill (unknown outcome) | ${report.unacknowledged} |`,
     `| reads of deleted images while it ran | ${report.checks.deadReads} (plus ${report.checks.searches} searches and ${report.checks.listings} full listings) |`,
