@@ -1,4 +1,5 @@
 import { AppError } from '../errors/appError';
+import { lastLine } from '../errors/lastLine';
 
 /** PostgreSQL could not be reached, or dropped the connection (a restart, a failover): nothing the caller did wrong. */
 export class DatabaseUnavailable extends AppError {
@@ -35,13 +36,9 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
   return isDatabaseUnavailable(s.meta?.driverAdapterError?.cause, depth + 1) || isDatabaseUnavailable(s.cause, depth + 1);
 }
 
-/** One line for a job's recorded error: Prisma's messages quote the calling code over several lines, the cause last. */
+/** One line for a job's recorded error. */
 export function outageReason(e: unknown): string {
-  const lines = String((e as Error)?.message ?? e)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return `database unavailable: ${(lines.at(-1) ?? 'no answer').slice(0, 300)}`;
+  return `database unavailable: ${lastLine(e).slice(0, 300)}`;
 }
 
 /** The error a caller should see: a DatabaseUnavailable for an outage, anything else as it was. */

@@ -3,6 +3,7 @@ import multer from 'multer';
 import { z } from 'zod';
 import { AppError } from '../errors/appError';
 import { errorBody, isErrorCode } from '../errors/codes';
+import { lastLine } from '../errors/lastLine';
 
 /**
  * Every error leaves the API as `{ "error": { "code", "message", "details"? } }`. Application errors
@@ -33,7 +34,9 @@ export function toAppError(err: unknown): AppError {
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const error = toAppError(err);
-  if (error.status >= 500) req.log?.error({ err }, 'request failed');
+  if (error.status === 500) req.log?.error({ err }, 'request failed');
+  // An outage or a timeout: one line each, not a stack per request while it lasts.
+  else if (error.status > 500) req.log?.warn({ code: error.code, err: lastLine(error.cause ?? error) }, 'request failed');
   if (res.headersSent) return;
   res.status(error.status).json(errorBody(error.code, error.message, error.details));
 };
