@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../util/logger';
 import { mapConcurrent } from '../util/async';
 import { ALWAYS, type Turn } from './quietTurn';
@@ -135,8 +136,9 @@ export class StageRunner<T extends WorkItem, R = void> {
     } catch (cause) {
       const error = (cause as Error).message ?? String(cause);
       const attempts = item.attempts + 1;
+      // PostgreSQL away for a moment is no fault of the item's: it is never given up for that.
       outcome =
-        cause instanceof PermanentFailure || attempts >= this.settings.maxAttempts
+        cause instanceof PermanentFailure || (attempts >= this.settings.maxAttempts && !isDatabaseUnavailable(cause))
           ? { state: 'failed', error, cause }
           : { state: 'retry', error, cause, dueAt: new Date(Date.now() + Math.min(this.settings.retryBaseMs * 2 ** (attempts - 1), this.settings.retryMaxMs)) };
       if (outcome.state === 'failed') this.log.warn({ stage: this.name, item: item.id, attempts, err: error }, 'stage gave an item up');

@@ -101,6 +101,27 @@ describe('the stage runner', () => {
     expect(delays[1]! - delays[0]!).toBeGreaterThanOrEqual(10);
   });
 
+  test('an item whose attempts PostgreSQL being away ended is not given up, and is done once it answers', async () => {
+    const q = new MemoryQueue();
+    q.add('tagged');
+    let away = 5;
+    const runner = new StageRunner(
+      't',
+      q,
+      async () => {
+        // What pg throws while the server refuses connections.
+        if (away-- > 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
+        return 'ok';
+      },
+      settings,
+      log,
+    );
+    runner.start();
+    for (let t = 0; t < 200 && q.items.get('tagged')!.state === 'pending'; t++) await new Promise((r) => setTimeout(r, 10));
+    await runner.stop();
+    expect(q.items.get('tagged')).toMatchObject({ state: 'done', attempts: 6 });
+  });
+
   test('stop lets started items finish and gives the rest of the page back', async () => {
     const q = new MemoryQueue();
     q.add('a', 'b', 'c');
