@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/util/logger';
 import { createTestDatabase, type TestDatabase } from './database';
 import { tempDir, testEnv } from './env';
+import { writeColourLibrary } from './files';
 
 export const ADMIN_KEY = 'test-admin-key';
 
@@ -75,6 +76,16 @@ export async function startTestService(
       await services.close();
     },
   };
+}
+
+/** A service on a database and data folder that a later start can reuse (a restart), with the colour library ingested for alice. */
+export async function startWithColourLibrary(name: string, env: Record<string, string> = {}) {
+  const database = await createTestDatabase();
+  const dataDir = await tempDir(name);
+  const svc = await startTestService(env, { database, dataDir });
+  await writeColourLibrary(svc.inbox);
+  await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('alice', '.'));
+  return { database, dataDir, svc };
 }
 
 export async function waitForJob(svc: TestService, jobId: string, timeoutMs = 30_000) {

@@ -10,7 +10,7 @@ import { createTestDatabase } from '../helpers/database';
 import { writeColourLibrary } from '../helpers/files';
 import { colourImage } from '../helpers/images';
 import { tempDir, testEnv } from '../helpers/env';
-import { startTestService, waitForJob, type TestServices as Services } from '../helpers/service';
+import { startTestService, startWithColourLibrary, waitForJob, type TestServices as Services } from '../helpers/service';
 import { startTcpProxy, throughProxy } from '../helpers/tcpProxy';
 import { eventually, startReceiver } from '../helpers/webhookReceiver';
 import { verifyWebhook } from '../../src/client/imageSearchClient';
@@ -288,11 +288,7 @@ describe('reconcile', () => {
   });
 
   test('a change a crash cut off between Postgres and the index is finished at the next start; reconcile finds payload drift and orphan files (found by the crash soak)', async () => {
-    const database = await createTestDatabase();
-    const dataDir = await tempDir('payloads');
-    const first = await startTestService({}, { database, dataDir });
-    await writeColourLibrary(first.inbox);
-    await first.services.ingest.runJob(await first.services.ingest.createFolderJob('alice', '.'));
+    const { database, dataDir, svc: first } = await startWithColourLibrary('payloads');
     await first.services.stages.idle();
     // Marks a background stage's write left behind (OCR touched the row after auto tags marked it) go first,
     // so the drift below is found only by the comparison, never quietly repaired by the start.
@@ -340,11 +336,7 @@ describe('reconcile', () => {
   });
 
   test('files a batch killed before its rows left are orphans to reconcile at once when no job can be writing (found by the crash soak)', async () => {
-    const database = await createTestDatabase();
-    const dataDir = await tempDir('orphan-files');
-    const first = await startTestService({}, { database, dataDir });
-    await writeColourLibrary(first.inbox);
-    await first.services.ingest.runJob(await first.services.ingest.createFolderJob('alice', '.'));
+    const { database, dataDir, svc: first } = await startWithColourLibrary('orphan-files');
     const live = await first.services.db.image.findMany({ select: { id: true } });
     // A batch's files, seconds old, whose rows never came: its process was killed during an owner purge, which had
     // cancelled the job already, so no resumed job writes them again.

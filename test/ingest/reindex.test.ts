@@ -3,7 +3,7 @@ import path from 'node:path';
 import { writeColourLibrary } from '../helpers/files';
 import { createTestDatabase } from '../helpers/database';
 import { tempDir } from '../helpers/env';
-import { startTestService, waitForJob } from '../helpers/service';
+import { startTestService, startWithColourLibrary, waitForJob } from '../helpers/service';
 import { editedTestPack } from '../helpers/testPack';
 import { colourVideo } from '../helpers/video';
 
@@ -70,11 +70,7 @@ describe('a model pack change re-indexes the library', () => {
   });
 
   test('stage work waiting for the re-index runs when the re-index reaches its image, though its attempts ran out', async () => {
-    const database = await createTestDatabase();
-    const dataDir = await tempDir('reindex-stages');
-    const v1 = await startTestService({}, { database, dataDir });
-    await writeColourLibrary(v1.inbox);
-    await v1.services.ingest.runJob(await v1.services.ingest.createFolderJob('alice', '.'));
+    const { database, dataDir, svc: v1 } = await startWithColourLibrary('reindex-stages');
     await v1.services.stages.idle();
     await v1.close();
 
