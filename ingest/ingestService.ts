@@ -234,6 +234,20 @@ export class IngestService {
     return (await this.status(jobId))!;
   }
 
+  /**
+   * Runs a failed job again (after what failed it was mended: a model, a disk): its pending items are read again, its
+   * uploads were kept for this. Anything but a failed job is a 409.
+   */
+  async retry(jobId: string, owner: string | undefined): Promise<JobStatus> {
+    if (!(await this.deps.jobs.requeueFailed(jobId, owner))) {
+      const job = await this.status(jobId, owner);
+      if (!job) throw new AppError('not_found', `job ${jobId} not found`);
+      throw new AppError('job_not_failed', `job ${jobId} is ${job.state}, not failed`);
+    }
+    this.worker.enqueue(jobId);
+    return (await this.status(jobId))!;
+  }
+
   /** Cancels an owner's unfinished jobs, waits for the worker to let go of them, then deletes all of its jobs. */
   async purgeOwner(owner: string): Promise<number> {
     const jobs = await this.deps.jobs.jobsOfOwner(owner);

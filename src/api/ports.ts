@@ -43,6 +43,7 @@ export interface IngestPort {
     page: { offset: number; limit: number },
   ): Promise<{ jobs: object[]; nextOffset: number | null }>;
   cancel(jobId: string, owner: string | undefined): Promise<object>;
+  retry(jobId: string, owner: string | undefined): Promise<object>;
 }
 
 /** Watched library folders (ingest/watch implements it). */

@@ -208,6 +208,7 @@ export class ImageSearchClient implements ClientMethods {
     return this.call('listJobs', { query });
   }
   readonly cancelJob = (id: string): Promise<JobStatus> => this.call('cancelJob', { params: { id } });
+  readonly retryJob = (id: string): Promise<JobStatus> => this.call('retryJob', { params: { id } });
   /** OCR over images ingested while it was off; jobId null when there is nothing to read. */
   ocrBackfill(body: In<typeof Req.ocrBackfillSchema> = {}): Promise<Out<typeof Res.backfillAcceptedSchema>> {
     return this.call('ocrBackfill', { json: body });

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, description: 'No such resource for this key (another owner’s is answered the same way).' },
   already_watched: { status: 409, description: 'The folder is watched for this owner already.' },
   job_finished: { status: 409, description: 'The job has finished already.' },
+  job_not_failed: { status: 409, description: 'Only a failed job can be run again.' },
   pull_disabled: { status: 409, description: 'This service queues no batches for pull workers (PULL_ENCODERS=off).' },
   lease_gone: { status: 409, description: 'The batch was answered already, or its lease expired.' },
   pack_mismatch: { status: 409, description: "The worker's model pack is not the one this service indexes with." },

@@ -139,6 +139,10 @@ describe('API contract: responses match the documented schemas', () => {
     const queued = await svc.services.ingest.createUploadJob('alice', [{ name: 'x.png', data: await colourImage('blue') }]);
     await check('post', `/v1/admin/jobs/${queued}/cancel`);
     await check('post', `/v1/admin/jobs/${jobId}/cancel`);
+    // A job as a failure leaves it (test/ingest/faults.test.ts fails one for real) runs again.
+    const failed = await svc.services.ingest.createUploadJob('alice', [{ name: 'y.png', data: await colourImage('yellow') }]);
+    await svc.services.db.ingestJob.update({ where: { id: failed }, data: { state: 'failed', error: 'disk full', finishedAt: new Date() } });
+    await check('post', `/v1/admin/jobs/${failed}/retry`);
     await check('post', '/v1/admin/reconcile', (t) => t.send({ fix: false }));
     await check('post', '/v1/admin/ocr/backfill', (t) => t.send({ owner: 'alice' }));
     const green = await colourImage('green');

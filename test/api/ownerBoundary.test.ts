@@ -196,6 +196,7 @@ describe("owner boundary: no key of another owner reaches alice's data through a
     getJob: { url: `/v1/admin/jobs/${ids.job}`, as: 'alice', ok: 200, bob: 'denied' },
     listJobs: { url: '/v1/admin/jobs?owner=alice', as: 'alice', ok: 200, bob: 'denied' },
     cancelJob: { url: `/v1/admin/jobs/${ids.job}/cancel`, as: 'alice', ok: 409, bob: 'denied' },
+    retryJob: { url: `/v1/admin/jobs/${ids.job}/retry`, as: 'alice', ok: 409, bob: 'denied' },
     watchFolder: {
       url: '/v1/admin/watches',
       body: { owner: 'alice', folder: 'users/bob/alice-shared' },

@@ -192,6 +192,39 @@ describe('faults: the encoder fails mid-job', () => {
   });
 });
 
+describe('faults: a job fails for a reason that is then mended', () => {
+  test('a failed upload job runs again on request, from the uploads it kept; other states are a 409', async () => {
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '2', INGEST_WRITE_BATCH: '2' });
+    try {
+      // The first batch's commit fails as a full disk fails it (53100): no outage, so the job fails.
+      await svc.database.db.$executeRawUnsafe(`
+        CREATE SEQUENCE disk_full_once;
+        CREATE FUNCTION disk_full_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF nextval('disk_full_once') = 1 THEN
+            RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER disk_full_once BEFORE UPDATE ON ingest_items FOR EACH STATEMENT EXECUTE FUNCTION disk_full_once();`);
+      let upload = svc.api().post('/v1/admin/ingest').field('owner', 'alice');
+      for (const [i, colour] of ['red', 'green', 'blue', 'yellow'].entries()) upload = upload.attach('files', await colourImage(colour), `${i}-${colour}.png`);
+      const { jobId } = (await upload.expect(202)).body as { jobId: string };
+      expect(await waitForJob(svc, jobId)).toMatchObject({ state: 'failed', done: 0, pending: 4, error: expect.stringMatching(/No space left/) });
+      const retried = await svc.api().post(`/v1/admin/jobs/${jobId}/retry`).expect(200);
+      expect(retried.body).toMatchObject({ id: jobId, state: expect.stringMatching(/^(queued|running|completed)$/), error: null });
+      expect(await waitForJob(svc, jobId)).toMatchObject({ state: 'completed', done: 4, pending: 0, failed: 0 });
+      await expectConsistent(svc.services, 4);
+      const again = await svc.api().post(`/v1/admin/jobs/${jobId}/retry`).expect(409);
+      expect(again.body.error).toMatchObject({ code: 'job_not_failed', message: expect.stringContaining('completed') });
+      await svc.api().post(`/v1/admin/jobs/${randomUUID()}/retry`).expect(404);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+});
+
 describe('faults: the ingest process is killed', () => {
   test('resuming the job finishes it with no duplicates and no orphans', async () => {
     const database = await createTestDatabase();

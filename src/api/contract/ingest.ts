@@ -39,4 +39,13 @@ export const ingestRoutes = routes({
     errors: ['job_finished'],
     responses: { 200: jobStatusSchema },
   },
+  retryJob: {
+    at: 'POST /v1/admin/jobs/{id}/retry',
+    summary:
+      'Run a failed job again: the items its failure left pending are read again (uploads are kept for this), items that failed on their own stay failed (409 when the job has not failed)',
+    access: jobs,
+    params: idParams,
+    errors: ['job_not_failed'],
+    responses: { 200: jobStatusSchema },
+  },
 });

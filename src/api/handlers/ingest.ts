@@ -53,6 +53,7 @@ export function ingestHandlers(ingest: IngestPort, texts: TextCorpus): Handlers<
       return { jobs: page.jobs, nextCursor: page.nextOffset === null ? null : encodeCursor(page.nextOffset) };
     },
     cancelJob: async ({ params, owner }) => ingest.cancel(params.id, owner),
+    retryJob: async ({ params, owner }) => ingest.retry(params.id, owner),
   };
 }
 

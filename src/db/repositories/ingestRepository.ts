@@ -235,6 +235,15 @@ export class IngestRepository {
     return rows[0] ?? null;
   }
 
+  /** Queues a failed job of `owner` (any owner's when undefined) again, as new; null when there was none failed. */
+  async requeueFailed(jobId: string, owner: string | undefined): Promise<JobRow | null> {
+    const rows = await this.db.ingestJob.updateManyAndReturn({
+      where: { id: jobId, state: 'failed', ...(owner !== undefined ? { owner } : {}) },
+      data: { state: 'queued', error: null, finishedAt: null, retries: 0, retryAt: null },
+    });
+    return rows[0] ?? null;
+  }
+
   jobsOfOwner(owner: string): Promise<Pick<JobRow, 'id' | 'kind' | 'state'>[]> {
     return this.db.ingestJob.findMany({ where: { owner }, select: { id: true, kind: true, state: true } });
   }
