@@ -487,7 +487,7 @@ export async function writeSoakReport(report: SoakReport, file: string): Promise
     '| | |',
     '|---|---|',
     `| kills of the service | ${report.kills.service} (restart to ready, p50 ${(report.kills.restartMsP50 / 1000).toFixed(1)} s) |`,
-    `| kills of PostgreSQL | ${report.kills.postgres} with the service, ${report.kills.postgresAlone} alone (the service started it again) |`,
+    `| kills of PostgreSQL | ${report.kills.postgres} with the service, ${report.kills.postgresAlone} alone, with the service up |`,
     `| acknowledged writes | ${report.acknowledged.ingestJobs} ingest jobs (${report.acknowledged.images} images), ${report.acknowledged.patches} PATCHes, ${report.acknowledged.deletes} deletes, ${report.acknowledged.bulkDeletes} bulk deletes, ${report.acknowledged.purges} owner purges |`,
     `| writes cut off by a kill (unknown outcome) | ${report.unacknowledged} |`,
     `| reads of deleted images while it ran | ${report.checks.deadReads} (plus ${report.checks.searches} searches and ${report.checks.listings} full listings) |`,
