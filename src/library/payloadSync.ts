@@ -41,10 +41,21 @@ export async function settlePayloads(images: ImageRepository, collection: Vector
   return changed.map((row) => row.id);
 }
 
-/** A row marked as changed: its payload is written, then the mark goes (a crash between is finished at start). */
+/** How often a payload is written again because its row changed meanwhile; past that, start or reconcile finish it. */
+const RESYNCS = 5;
+
+/**
+ * A row marked as changed: its payload is written, then the mark goes (a crash between is finished at start). Two
+ * writers of one image (auto tags and places, at once on a new photo) may write their payloads in the other order than
+ * their rows: the one whose row is older then finds the row changed, and writes the newer row's payload after.
+ */
 export async function syncChangedRow(images: ImageRepository, collection: VectorCollection, row: ImageRow): Promise<void> {
-  await pushPayload(collection, row);
-  await images.payloadSynced(row);
+  let current: ImageRow | null = row;
+  for (let i = 0; current && i < RESYNCS; i++) {
+    await pushPayload(collection, current);
+    if (await images.payloadSynced(current)) return;
+    current = await images.findById(current.id);
+  }
 }
 
 /**

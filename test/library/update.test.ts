@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { settlePayloads } from '../../src/library/payloadSync';
+import { settlePayloads, syncChangedRow } from '../../src/library/payloadSync';
 import { writeColourLibrary } from '../helpers/files';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
@@ -84,6 +84,21 @@ describe('changing images after ingest, and listing a library', () => {
     expect(await search({ tags: ['海边'] })).toEqual([]);
     expect(await settlePayloads(db, collection, new Map([[blue, before!.payload]]))).toEqual([blue]);
     expect(await search({ tags: ['海边'] })).toEqual([blue]);
+    await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
+  });
+
+  test("two writers of one image whose payload writes come in the other order than their rows: the newer row's payload stays", async () => {
+    const blue = idOf(all, 'blue');
+    const collection = svc.services.images;
+    const db = svc.services.repos.images;
+    // Auto tags write the row first; places (here a tag, as a PATCH does) write it after and push their payload first.
+    const older = (await db.update({ id: blue }, 'alice', { tags: ['旧'] }))!;
+    const newer = (await db.update({ id: blue }, 'alice', { tags: ['新'] }))!;
+    await syncChangedRow(db, collection, newer);
+    await syncChangedRow(db, collection, older);
+    expect(await search({ tags: ['新'] })).toEqual([blue]);
+    expect(await search({ tags: ['旧'] })).toEqual([]);
+    expect(await db.payloadsToSync()).toEqual([]);
     await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
   });
 

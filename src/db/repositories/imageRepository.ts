@@ -233,10 +233,11 @@ export class ImageRepository {
   /**
    * The vector payload has the row's filtered fields as `row` had them: the mark goes unless one of those fields
    * changed since. Compared field by field, not by updated_at, which writes the payload does not carry (OCR's
-   * state) also move: those left the mark behind, and the next start rewrote payloads that were right.
+   * state) also move: those left the mark behind, and the next start rewrote payloads that were right. False when
+   * a field changed since (or the image is gone): the payload just written may be older than the row.
    */
-  async payloadSynced(row: ImageRow): Promise<void> {
-    await this.db.image.updateMany({
+  async payloadSynced(row: ImageRow): Promise<boolean> {
+    const { count } = await this.db.image.updateMany({
       where: {
         id: row.id,
         owner: row.owner,
@@ -255,6 +256,7 @@ export class ImageRepository {
       },
       data: { payloadDirty: false },
     });
+    return count > 0;
   }
 
   /** Images changed in Postgres whose vector payload may not have the change (a crash came between). */
