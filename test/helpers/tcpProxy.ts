@@ -32,19 +32,20 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port = (s.address() as net.AddressInfo).port;
     server = s;
   };
+  const drop = () => {
+    for (const sock of sockets) sock.destroy();
+  };
   const stop = async () => {
     const s = server;
     server = null;
-    for (const sock of sockets) sock.destroy();
+    drop();
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   };
   await listen();
   return {
     port,
     cut: stop,
-    drop: () => {
-      for (const sock of sockets) sock.destroy();
-    },
+    drop,
     restore: listen,
     close: stop,
   };

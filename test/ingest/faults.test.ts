@@ -18,6 +18,21 @@ import { verifyWebhook } from '../../src/client/imageSearchClient';
 const ROOT = path.resolve(__dirname, '../..');
 const reconcileWith = (s: Services, fix = false) => s.reconcile(fix);
 
+/** The first statement that updates ingest items (a batch's commit) fails once with `sqlstate`, as the server would fail it. */
+async function failFirstItemUpdate(db: Services['db'], message: string, sqlstate: string): Promise<void> {
+  await db.$executeRawUnsafe(`
+    CREATE SEQUENCE fail_once;
+    CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      -- A sequence, not a table: the failure rolls back what the statement wrote, but not nextval.
+      IF nextval('fail_once') = 1 THEN
+        RAISE EXCEPTION '${message}' USING ERRCODE = '${sqlstate}';
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER fail_once BEFORE UPDATE ON ingest_items FOR EACH STATEMENT EXECUTE FUNCTION fail_once();`);
+}
+
 async function expectConsistent(s: Services, images: number) {
   expect(await s.db.image.count({ where: { state: 'indexed' } })).toBe(images);
   expect(await s.db.image.count()).toBe(images);
@@ -75,17 +90,7 @@ describe('faults: PostgreSQL goes away mid-ingest', () => {
     try {
       await writeColourLibrary(svc.inbox);
       // The first batch's commit ends as a PostgreSQL restart ends a statement (57P01), with the server up again at once.
-      await svc.database.db.$executeRawUnsafe(`
-        CREATE SEQUENCE outage_once;
-        CREATE FUNCTION outage_once() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          -- A sequence, not a table: the failure rolls back what the statement wrote, but not nextval.
-          IF nextval('outage_once') = 1 THEN
-            RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01';
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER outage_once BEFORE UPDATE ON ingest_items FOR EACH STATEMENT EXECUTE FUNCTION outage_once();`);
+      await failFirstItemUpdate(svc.database.db, 'terminating connection due to administrator command', '57P01');
       const job = await svc.services.ingest.createFolderJob('alice', '.');
       await expect(svc.services.ingest.runJob(job)).rejects.toThrow(/57P01|administrator command/);
       // A failed job is never resumed: the images it had not indexed would be lost.
@@ -197,16 +202,7 @@ describe('faults: a job fails for a reason that is then mended', () => {
     const svc = await startTestService({ ENCODE_BATCH_SIZE: '2', INGEST_WRITE_BATCH: '2' });
     try {
       // The first batch's commit fails as a full disk fails it (53100): no outage, so the job fails.
-      await svc.database.db.$executeRawUnsafe(`
-        CREATE SEQUENCE disk_full_once;
-        CREATE FUNCTION disk_full_once() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF nextval('disk_full_once') = 1 THEN
-            RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100';
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER disk_full_once BEFORE UPDATE ON ingest_items FOR EACH STATEMENT EXECUTE FUNCTION disk_full_once();`);
+      await failFirstItemUpdate(svc.database.db, 'could not extend file: No space left on device', '53100');
       let upload = svc.api().post('/v1/admin/ingest').field('owner', 'alice');
       for (const [i, colour] of ['red', 'green', 'blue', 'yellow'].entries()) upload = upload.attach('files', await colourImage(colour), `${i}-${colour}.png`);
       const { jobId } = (await upload.expect(202)).body as { jobId: string };
