@@ -180,7 +180,7 @@ export const envSchema = z.object({
   /** Pixels of OCR's first, small detection: a photo where it finds no text is not read (0: every photo is read). */
   OCR_GLIMPSE_PIXELS: int(172_800, 0, 67_108_864),
   OCR_CONCURRENCY: int(1, 1, 64),
-  OCR_THREADS: int(1, 0, 256),
+  OCR_THREADS: int(0, 0, 256),
   /** Watched folders: quiet time after the last file event before a scan, and the periodic full rescan. */
   WATCH_DEBOUNCE_MS: int(1_000, 10),
   WATCH_RESCAN_MS: int(300_000, 1_000),
