@@ -102,7 +102,7 @@ async function accuracy(reader: PpOcr) {
 }
 
 async function cost(threads: number) {
-  const reader = await PpOcr.open({ modelDir: bundledOcrModelDir(), maxSide: 1280, minConfidence: 0.5, intraOpThreads: threads });
+  const reader = await PpOcr.open({ modelDir: bundledOcrModelDir(), minConfidence: 0.5, intraOpThreads: threads });
   // A 12 MP phone photo of a notice: decode + scale to 1280 + detection + recognition.
   const photo = await textImage(TEXTS[5]!.lines, { width: 4032, height: 3024, fontSize: 160, format: 'jpeg', quality: 85, noise: 6 });
   const ms: number[] = [];
@@ -153,7 +153,7 @@ const cpuMs = () => {
  * stores (1280 px JPEG) decoded as the stage decodes it, then read. CPU of the whole process (libvips' threads too).
  */
 async function glimpseCost(photos: readonly MixPhoto[]) {
-  const settings = { modelDir: bundledOcrModelDir(), maxSide: 1280, minConfidence: 0.5, intraOpThreads: 1 };
+  const settings = { modelDir: bundledOcrModelDir(), minConfidence: 0.5, intraOpThreads: 1 };
   const readers = { off: await PpOcr.open({ ...settings, glimpsePixels: 0 }), on: await PpOcr.open(settings) };
   try {
     const inputs = await Promise.all(photos.map(async (p) => decodeOcrInput(await readFile(p.file), 1280)));
@@ -409,7 +409,7 @@ function requireFonts(): void {
 export async function benchOcr(h: Harness, opts: { ingestImages: number; requests: number; indexRows: number }) {
   requireFonts();
   const log = (msg: string) => console.error(`[bench:ocr ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-  const reader = await PpOcr.open({ modelDir: bundledOcrModelDir(), maxSide: 1280, minConfidence: 0, intraOpThreads: 1 });
+  const reader = await PpOcr.open({ modelDir: bundledOcrModelDir(), minConfidence: 0, intraOpThreads: 1 });
   log('accuracy on rendered text');
   const acc = await accuracy(reader);
   await reader.close();

@@ -4,7 +4,7 @@ import type { WebhookRepository } from '../db/repositories';
 import { WebhookDispatcher } from '../webhooks/webhookDispatcher';
 import { DEFAULT_DECODE_LIMITS } from '../images/decode';
 import { OcrThreads } from '../ocr/ocrThreads';
-import { bundledOcrModelDir } from '../ocr/ppOcr';
+import { bundledOcrModelDir, DETECT_SIDE, type PpOcrSettings } from '../ocr/ppOcr';
 import type { TextReader } from '../ocr/textReader';
 import type { EncoderPoolSettings } from '../remoteEncoders/encoderPool';
 import { DEFAULT_HNSW, HnswStore } from '../store/hnswStore';
@@ -37,20 +37,22 @@ export function createVectorStore(config: Config): VectorStore {
   });
 }
 
+/** PP-OCR's settings: the detector sees OCR_DETECT_SIDE (PaddleOCR's 960 unless set), never more than OCR reads. */
+export function ocrSettingsFrom(config: Config): PpOcrSettings {
+  return {
+    modelDir: config.OCR_MODEL_DIR ?? bundledOcrModelDir(),
+    detectSide: Math.min(config.OCR_DETECT_SIDE ?? DETECT_SIDE, config.OCR_MAX_SIDE),
+    minConfidence: config.OCR_MIN_CONFIDENCE,
+    intraOpThreads: config.OCR_THREADS,
+    glimpsePixels: config.OCR_GLIMPSE_PIXELS,
+  };
+}
+
 /** The OCR engine, unless OCR is off; a model that fails to load turns OCR off rather than stopping the service. */
 export async function openTextReader(config: Config, log: Logger): Promise<TextReader | null> {
   if (config.OCR === 'off') return null;
   try {
-    const reader = await OcrThreads.open(
-      {
-        modelDir: config.OCR_MODEL_DIR ?? bundledOcrModelDir(),
-        maxSide: config.OCR_MAX_SIDE,
-        minConfidence: config.OCR_MIN_CONFIDENCE,
-        intraOpThreads: config.OCR_THREADS,
-        glimpsePixels: config.OCR_GLIMPSE_PIXELS,
-      },
-      { concurrency: config.OCR_CONCURRENCY, nice: config.BACKGROUND_NICE },
-    );
+    const reader = await OcrThreads.open(ocrSettingsFrom(config), { concurrency: config.OCR_CONCURRENCY, nice: config.BACKGROUND_NICE });
     log.info({ engine: reader.key }, 'OCR is on');
     return reader;
   } catch (e) {

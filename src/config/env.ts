@@ -177,6 +177,8 @@ export const envSchema = z.object({
   HYBRID_FUSION: z.enum(['rrf', 'linear']).default('rrf'),
   OCR_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
   OCR_MAX_SIDE: int(1280, 64, 8192),
+  /** Longest side OCR's detector sees (at most OCR_MAX_SIDE); unset: PaddleOCR's 960. */
+  OCR_DETECT_SIDE: z.coerce.number().int().min(64).max(8192).optional(),
   /** Pixels of OCR's first, small detection: a photo where it finds no text is not read (0: every photo is read). */
   OCR_GLIMPSE_PIXELS: int(172_800, 0, 67_108_864),
   OCR_CONCURRENCY: int(1, 1, 64),

@@ -7,7 +7,7 @@ import { bundledOcrModelDir, PpOcr, type PpOcrSettings } from '../../src/ocr/ppO
 import type { RgbImage, Schedule } from '../../src/ocr/textReader';
 import { tempDir } from '../helpers/env';
 
-const settings: PpOcrSettings = { modelDir: bundledOcrModelDir(), maxSide: 1280, minConfidence: 0.5, intraOpThreads: 1 };
+const settings: PpOcrSettings = { modelDir: bundledOcrModelDir(), minConfidence: 0.5, intraOpThreads: 1 };
 
 /** The image as the OCR stage reads it: the 1280 px input ingest stores, decoded. */
 async function asStageReads(file: string): Promise<RgbImage> {

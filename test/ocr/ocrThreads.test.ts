@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/env';
 import { threadNices } from '../helpers/proc';
 
 const RECEIPT = ['老北京炸酱面馆', '发票金额：128元', '2024-05-01 12:30'];
-const settings: PpOcrSettings = { modelDir: bundledOcrModelDir(), maxSide: 1280, minConfidence: 0.5, intraOpThreads: 1 };
+const settings: PpOcrSettings = { modelDir: bundledOcrModelDir(), minConfidence: 0.5, intraOpThreads: 1 };
 
 async function receiptPixels(): Promise<RgbImage> {
   const { data, info } = await sharp(await textImage(RECEIPT, { width: 640, fontSize: 32 }))
