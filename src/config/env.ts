@@ -179,8 +179,8 @@ export const envSchema = z.object({
   OCR_MAX_SIDE: int(1280, 64, 8192),
   /** Longest side OCR's detector sees (at most OCR_MAX_SIDE); unset: PaddleOCR's 960. */
   OCR_DETECT_SIDE: z.coerce.number().int().min(64).max(8192).optional(),
-  /** Pixels of OCR's first, small detection: a photo where it finds no text is not read (0: every photo is read). */
-  OCR_GLIMPSE_PIXELS: int(172_800, 0, 67_108_864),
+  /** Pixels of OCR's first, small detection: a photo where it finds no text is not read (0: every photo is read); unset: 480 × 360. */
+  OCR_GLIMPSE_PIXELS: z.coerce.number().int().min(0).max(67_108_864).optional(),
   OCR_CONCURRENCY: int(1, 1, 64),
   OCR_THREADS: int(0, 0, 256),
   /** Watched folders: quiet time after the last file event before a scan, and the periodic full rescan. */

@@ -28,6 +28,9 @@ describe("OCR detects at PaddleOCR's 960 and reads the lines from the 1280 px in
     expect(detectSide({ OCR_DETECT_SIDE: '2000' })).toBe(1280);
     expect(detectSide({ OCR_MAX_SIDE: '800' })).toBe(800);
     expect(() => loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/x', OCR_DETECT_SIDE: '10' })).toThrow(/OCR_DETECT_SIDE/);
+    // The glimpse's size likewise has its default in one place, the reader's.
+    expect(ocrSettingsFrom(loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/x' })).glimpsePixels).toBeUndefined();
+    expect(ocrSettingsFrom(loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/x', OCR_GLIMPSE_PIXELS: '0' })).glimpsePixels).toBe(0);
   });
 
   test('a screenshot, a receipt, a menu and a sign with 24 px text read the same lines as detected at 1280, boxes in the input', async () => {
