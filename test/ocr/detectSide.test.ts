@@ -1,23 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { writeTextPhotos } from '../../bench/ocrMix';
 import { ocrSettingsFrom } from '../../src/app/adapters';
 import { loadConfig } from '../../src/config/env';
-import { decodeOcrInput } from '../../src/images/decode';
 import { bundledOcrModelDir, DETECT_SIDE, PpOcr, type PpOcrSettings } from '../../src/ocr/ppOcr';
-import type { RgbImage } from '../../src/ocr/textReader';
 import { tempDir } from '../helpers/env';
+import { asStageReads } from '../helpers/ocrInput';
 
 const settings: PpOcrSettings = { modelDir: bundledOcrModelDir(), minConfidence: 0.5, intraOpThreads: 1, glimpsePixels: 0 };
-
-async function asStageReads(file: string): Promise<RgbImage> {
-  const { data, info } = await sharp(await decodeOcrInput(await readFile(file), 1280))
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
 
 describe("OCR detects at PaddleOCR's 960 and reads the lines from the 1280 px input", () => {
   test('the service detects at 960 unless told, and never at more than the side OCR reads', () => {

@@ -1,22 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { writeTextFreePhotos, writeTextPhotos } from '../../bench/ocrMix';
-import { decodeOcrInput } from '../../src/images/decode';
 import { bundledOcrModelDir, PpOcr, type PpOcrSettings } from '../../src/ocr/ppOcr';
 import type { RgbImage, Schedule } from '../../src/ocr/textReader';
 import { tempDir } from '../helpers/env';
+import { asStageReads } from '../helpers/ocrInput';
 
 const settings: PpOcrSettings = { modelDir: bundledOcrModelDir(), minConfidence: 0.5, intraOpThreads: 1 };
-
-/** The image as the OCR stage reads it: the 1280 px input ingest stores, decoded. */
-async function asStageReads(file: string): Promise<RgbImage> {
-  const { data, info } = await sharp(await decodeOcrInput(await readFile(file), 1280))
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
 
 /** Counts the model runs a read asks for. */
 function counted() {
