@@ -84,6 +84,25 @@ async function differs(collection: VectorCollection, row: ImageRow, points?: Map
   });
 }
 
+/** How long a row marked as changed may take its writer to write its payload before it counts as drift. */
+const WRITER_GRACE_MS = 1_000;
+
+/**
+ * The row, read again, when its payload still differs from it; null when it does not (or it is gone). Both are read
+ * again because a background stage may have changed row and payload since the first reads, and writing the payload
+ * of the row as it was read would undo its change. A row still marked as changed is being written by its writer (a
+ * stage, a PATCH): it gets a moment to finish; one left marked by a crash is finished at start and by `reconcile --fix`.
+ */
+async function settledRow(images: ImageRepository, collection: VectorCollection, id: string): Promise<ImageRow | null> {
+  const deadline = performance.now() + WRITER_GRACE_MS;
+  for (;;) {
+    const fresh = await images.findById(id);
+    if (!fresh || fresh.deletedAt || !(await differs(collection, fresh))) return null;
+    if (!fresh.payloadDirty || performance.now() >= deadline) return fresh;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /**
  * Every indexed image whose points' payload differs from its row (what the search filters read would
  * miss or wrongly find it), page by page; with `fix`, the payload is written again from the row.
@@ -97,10 +116,8 @@ export async function payloadDrift(images: ImageRepository, collection: VectorCo
     const points = new Map((await collection.retrieve(rows.flatMap(assetPointIds))).map((p) => [p.id, p.payload]));
     for (const row of rows) {
       if (!(await differs(collection, row, points))) continue;
-      // Read both again: a background stage may have changed row and payload between the two reads above,
-      // and writing the payload of the row as it was read would undo its change.
-      const fresh = await images.findById(row.id);
-      if (!fresh || fresh.deletedAt || !(await differs(collection, fresh))) continue;
+      const fresh = await settledRow(images, collection, row.id);
+      if (!fresh) continue;
       drifted.push(row.id);
       if (fix) await pushPayload(collection, fresh);
     }

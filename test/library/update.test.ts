@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { settlePayloads, syncChangedRow } from '../../src/library/payloadSync';
+import { payloadDrift, settlePayloads, syncChangedRow } from '../../src/library/payloadSync';
 import { writeColourLibrary } from '../helpers/files';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
@@ -99,6 +99,23 @@ describe('changing images after ingest, and listing a library', () => {
     expect(await search({ tags: ['新'] })).toEqual([blue]);
     expect(await search({ tags: ['旧'] })).toEqual([]);
     expect(await db.payloadsToSync()).toEqual([]);
+    await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
+  });
+
+  test('reconcile does not take a change its writer is still writing for drift; one a crash left is drift', async () => {
+    const blue = idOf(all, 'blue');
+    const collection = svc.services.images;
+    const db = svc.services.repos.images;
+    // The row is written and marked; its payload comes 300 ms later, as a stage's would a moment after its row.
+    const row = (await db.update({ id: blue }, 'alice', { tags: ['在写'] }))!;
+    const writer = new Promise((r) => setTimeout(r, 300)).then(() => syncChangedRow(db, collection, row));
+    expect(await payloadDrift(db, collection, false)).toEqual([]);
+    await writer;
+    expect(await search({ tags: ['在写'] })).toEqual([blue]);
+    // Marked and never written (the writer crashed): drift, and the fix writes it.
+    await db.update({ id: blue }, 'alice', { tags: ['崩溃'] });
+    expect(await payloadDrift(db, collection, true)).toEqual([blue]);
+    expect(await search({ tags: ['崩溃'] })).toEqual([blue]);
     await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
   });
 
