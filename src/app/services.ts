@@ -136,9 +136,10 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const reader = await openTextReader(config, log);
     if (reader) closers.own(reader, (r) => r.close());
     const ocrSettings = { maxSide: config.OCR_MAX_SIDE, concurrency: config.OCR_CONCURRENCY, pollMs: config.OCR_POLL_MS };
-    const background = <T>(run: () => Promise<T>) => model.current.pack.gate.run('background', run);
+    // OCR reads photos already searchable by meaning: its runs wait for ingest's.
+    const deferred = <T>(run: () => Promise<T>) => model.current.pack.gate.run('deferred', run);
     const ocr = reader
-      ? closers.own(new OcrStage(reader, repos.ocr, derivatives, ocrSettings, metrics.onOcr, log.child({ component: 'ocr' }), background), (o) => o.stop())
+      ? closers.own(new OcrStage(reader, repos.ocr, derivatives, ocrSettings, metrics.onOcr, log.child({ component: 'ocr' }), deferred), (o) => o.stop())
       : null;
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     const wiring = { config, log, repos, model, derivatives, decodeLimits, closers };

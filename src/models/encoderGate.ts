@@ -1,22 +1,29 @@
 /** Who is waiting for the encoder: a person searching, or ingest working through a library. */
 export type Priority = 'interactive' | 'background';
 
+/** The gate's lanes: besides those, work on photos already searchable by meaning (OCR), which may wait for ingest. */
+export type Lane = Priority | 'deferred';
+
+type Behind = Exclude<Lane, 'interactive'>;
+
 /**
  * Admits encoder runs by priority. Interactive runs (queries) start as soon as a slot is free;
  * background runs (ingest) start only while no interactive run is waiting or running, so a query
  * waits at most for the background runs already started, which ingest keeps short (see
- * BackgroundChunker). Background runs take their turn between queries, and one that has waited
- * starvationMs takes the next free slot even under a stream of queries that never pauses.
+ * BackgroundChunker); deferred runs (OCR) start only while, besides, no background run waits, so a new
+ * photo becomes searchable by meaning before the text of the last one is read. Background and deferred
+ * runs take their turn between queries, and one that has waited starvationMs takes the next free slot
+ * even under a stream of queries (or ingest runs) that never pauses.
  */
 export class EncoderGate {
-  private readonly active = { interactive: 0, background: 0 };
-  private readonly waiting: Record<Priority, { since: number; resume: () => void }[]> = { interactive: [], background: [] };
+  private readonly active: Record<Lane, number> = { interactive: 0, background: 0, deferred: 0 };
+  private readonly waiting: Record<Lane, { since: number; resume: () => void }[]> = { interactive: [], background: [], deferred: [] };
   private readonly queryWatchers = new Set<(busy: boolean) => void>();
   private queriesBusy = false;
 
   /**
-   * @param starvationMs a background run waiting this long starts beside queries (one at a time), so a
-   *   stream of queries that never pauses slows ingest down but cannot stop it.
+   * @param starvationMs a background or deferred run waiting this long starts beside queries (one at a time),
+   *   so a stream of queries that never pauses slows ingest and OCR down but cannot stop them.
    */
   constructor(
     private readonly capacity: number,
@@ -27,7 +34,7 @@ export class EncoderGate {
 
   /** Runs waiting for a slot (queue depth, for metrics). */
   get pending(): number {
-    return this.waiting.interactive.length + this.waiting.background.length;
+    return this.waiting.interactive.length + this.waiting.background.length + this.waiting.deferred.length;
   }
 
   /**
@@ -51,19 +58,21 @@ export class EncoderGate {
     return this.active.interactive === 0 && this.waiting.interactive.length === 0;
   }
 
-  private canStart(p: Priority, now = performance.now()): boolean {
-    if (this.active.interactive + this.active.background >= this.capacity) return false;
+  private canStart(p: Lane, now = performance.now()): boolean {
+    const behind = this.active.background + this.active.deferred;
+    if (this.active.interactive + behind >= this.capacity) return false;
     if (p === 'interactive') return true;
     // One slot stays free for queries: they never wait for a background run to end.
-    if (this.capacity > 1 && this.active.background >= this.capacity - 1) return false;
-    return this.quiet() || this.starving(now);
+    if (this.capacity > 1 && behind >= this.capacity - 1) return false;
+    if (this.starving(p, now)) return true;
+    return this.quiet() && (p === 'background' || this.waiting.background.length === 0);
   }
 
-  private starving(now = performance.now()): boolean {
-    return this.active.background === 0 && (this.waiting.background[0]?.since ?? now) <= now - this.starvationMs;
+  private starving(p: Behind, now = performance.now()): boolean {
+    return this.active.background + this.active.deferred === 0 && (this.waiting[p][0]?.since ?? now) <= now - this.starvationMs;
   }
 
-  async run<T>(priority: Priority, task: () => Promise<T>): Promise<T> {
+  async run<T>(priority: Lane, task: () => Promise<T>): Promise<T> {
     // A waiter is handed its slot by admit(), already counted.
     if (this.waiting[priority].length === 0 && this.canStart(priority)) this.active[priority]++;
     else
@@ -82,8 +91,9 @@ export class EncoderGate {
   }
 
   private admit(): void {
-    // A starving ingest run takes the next free slot; otherwise queries go first.
-    const order = this.starving() ? (['background', 'interactive'] as const) : (['interactive', 'background'] as const);
+    // A run that has waited too long takes the next free slot; otherwise queries, then ingest, then OCR.
+    const starved = (['background', 'deferred'] as const).filter((p) => this.starving(p));
+    const order = [...starved, ...(['interactive', 'background', 'deferred'] as const).filter((p) => !starved.includes(p as Behind))];
     for (const p of order) {
       while (this.waiting[p].length && this.canStart(p)) {
         this.active[p]++;

@@ -87,6 +87,59 @@ describe('encoder gate: queries first', () => {
     expect(answeredBefore).toBeGreaterThan(2);
   });
 
+  test('OCR (deferred) waits for waiting ingest runs, and starts at once on an idle gate', async () => {
+    const gate = new EncoderGate(2, 60_000);
+    const order: string[] = [];
+    await gate.run('deferred', async () => void order.push('ocr-alone'));
+    const first = deferred();
+    const running = gate.run('background', async () => {
+      order.push('ingest-1');
+      await first.promise;
+    });
+    await tick();
+    // The OCR run asks first, the ingest run after it: ingest still goes first.
+    const waiting = [gate.run('deferred', async () => void order.push('ocr')), gate.run('background', async () => void order.push('ingest-2'))];
+    await tick();
+    expect(gate.pending).toBe(2);
+    first.resolve();
+    await Promise.all([running, ...waiting]);
+    expect(order).toEqual(['ocr-alone', 'ingest-1', 'ingest-2', 'ocr']);
+    // A query still goes before both.
+    const held = deferred();
+    const ingest = gate.run('background', () => held.promise);
+    await tick();
+    const after: string[] = [];
+    const queued = [
+      gate.run('deferred', async () => void after.push('ocr')),
+      gate.run('background', async () => void after.push('ingest')),
+      gate.run('interactive', async () => void after.push('query')),
+    ];
+    await expect(queued[2]).resolves.toBeUndefined();
+    held.resolve();
+    await Promise.all([ingest, ...queued]);
+    expect(after).toEqual(['query', 'ingest', 'ocr']);
+  });
+
+  test('a never-ending stream of ingest runs slows OCR but cannot stop it', async () => {
+    const gate = new EncoderGate(2, 20);
+    let stop = false;
+    let encoded = 0;
+    // Two ingest loops, so an ingest run is always waiting when one finishes.
+    const ingest = async () => {
+      while (!stop) {
+        await gate.run('background', () => new Promise((r) => setTimeout(r, 2)));
+        encoded++;
+      }
+    };
+    const loops = [ingest(), ingest()];
+    await tick();
+    let encodedBefore = -1;
+    await gate.run('deferred', async () => void (encodedBefore = encoded));
+    stop = true;
+    await Promise.all(loops);
+    expect(encodedBefore).toBeGreaterThan(2);
+  });
+
   test('background chunks follow the measured time per item', () => {
     const c = new BackgroundChunker(8, 150);
     expect(c.size).toBe(1);
