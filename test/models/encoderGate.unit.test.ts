@@ -67,26 +67,6 @@ describe('encoder gate: queries first', () => {
     expect(started).toEqual(['ingest', 'ocr']);
   });
 
-  test('a never-ending stream of queries slows ingest but cannot stop it', async () => {
-    const gate = new EncoderGate(1, 20);
-    let stop = false;
-    let answered = 0;
-    // Two searchers, so a query is always waiting when one finishes.
-    const searcher = async () => {
-      while (!stop) {
-        await gate.run('interactive', () => new Promise((r) => setTimeout(r, 2)));
-        answered++;
-      }
-    };
-    const searchers = [searcher(), searcher()];
-    await tick();
-    let answeredBefore = -1;
-    await gate.run('background', async () => void (answeredBefore = answered));
-    stop = true;
-    await Promise.all(searchers);
-    expect(answeredBefore).toBeGreaterThan(2);
-  });
-
   test('OCR (deferred) waits for waiting ingest runs, and starts at once on an idle gate', async () => {
     const gate = new EncoderGate(2, 60_000);
     const order: string[] = [];
@@ -120,24 +100,27 @@ describe('encoder gate: queries first', () => {
     expect(after).toEqual(['query', 'ingest', 'ocr']);
   });
 
-  test('a never-ending stream of ingest runs slows OCR but cannot stop it', async () => {
-    const gate = new EncoderGate(2, 20);
+  test.each([
+    { flood: 'interactive', of: 'queries', slowed: 'background', capacity: 1 },
+    { flood: 'background', of: 'ingest runs', slowed: 'deferred', capacity: 2 },
+  ] as const)('a never-ending stream of $of slows a $slowed run but cannot stop it', async ({ flood, slowed, capacity }) => {
+    const gate = new EncoderGate(capacity, 20);
     let stop = false;
-    let encoded = 0;
-    // Two ingest loops, so an ingest run is always waiting when one finishes.
-    const ingest = async () => {
+    let ran = 0;
+    // Two loops, so a run of the stream is always waiting when one finishes.
+    const loop = async () => {
       while (!stop) {
-        await gate.run('background', () => new Promise((r) => setTimeout(r, 2)));
-        encoded++;
+        await gate.run(flood, () => new Promise((r) => setTimeout(r, 2)));
+        ran++;
       }
     };
-    const loops = [ingest(), ingest()];
+    const loops = [loop(), loop()];
     await tick();
-    let encodedBefore = -1;
-    await gate.run('deferred', async () => void (encodedBefore = encoded));
+    let ranBefore = -1;
+    await gate.run(slowed, async () => void (ranBefore = ran));
     stop = true;
     await Promise.all(loops);
-    expect(encodedBefore).toBeGreaterThan(2);
+    expect(ranBefore).toBeGreaterThan(2);
   });
 
   test('background chunks follow the measured time per item', () => {
