@@ -93,7 +93,7 @@ export class EncoderGate {
   private admit(): void {
     // A run that has waited too long takes the next free slot; otherwise queries, then ingest, then OCR.
     const starved = (['background', 'deferred'] as const).filter((p) => this.starving(p));
-    const order = [...starved, ...(['interactive', 'background', 'deferred'] as const).filter((p) => !starved.includes(p as Behind))];
+    const order = [...starved, 'interactive' as const, ...(['background', 'deferred'] as const).filter((p) => !starved.includes(p))];
     for (const p of order) {
       while (this.waiting[p].length && this.canStart(p)) {
         this.active[p]++;

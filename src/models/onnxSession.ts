@@ -15,7 +15,7 @@ export interface SessionOptions {
  * 2-core machines: PP-OCR's detection at 1280 × 960 took 358 ms with 0 and 275 with 2, and ingest's encoder
  * likewise. So 0 is said to it as the number of cores.
  */
-export function intraOpThreadsFor(requested: number): number {
+function intraOpThreadsFor(requested: number): number {
   return requested > 0 ? requested : availableParallelism();
 }
 
