@@ -67,56 +67,59 @@ describe('changing images after ingest, and listing a library', () => {
     expect((await svc.services.images.retrieve([red]))[0]!.payload).toMatchObject({ favorite: true, tags: ['花', '春天'], albums: ['精选'] });
   });
 
-  test("a batch's late payload write, made from a row read before a change, is written again from the row", async () => {
-    const blue = idOf(all, 'blue');
-    const collection = svc.services.images;
-    const db = svc.services.repos.images;
-    const [before] = await collection.retrieve([blue]);
-    // Rows and payloads agree after ingest: a batch's own payloads are not written twice.
-    expect(await settlePayloads(db, collection, new Map([[blue, before!.payload]]))).toEqual([]);
-    // A change lands (row, then payload) while the batch encodes; then the batch writes what it read before it.
-    await svc
-      .api()
-      .patch(`/v1/images/${blue}`)
-      .send({ tags: ['海边'] })
-      .expect(200);
-    await collection.upsert([before!]);
-    expect(await search({ tags: ['海边'] })).toEqual([]);
-    expect(await settlePayloads(db, collection, new Map([[blue, before!.payload]]))).toEqual([blue]);
-    expect(await search({ tags: ['海边'] })).toEqual([blue]);
-    await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
-  });
+  describe("the blue photo's row and payload, written directly", () => {
+    let blue: string;
+    let collection: TestService['services']['images'];
+    let db: TestService['services']['repos']['images'];
+    beforeEach(() => {
+      blue = idOf(all, 'blue');
+      collection = svc.services.images;
+      db = svc.services.repos.images;
+    });
+    // Cleared even after a failed test, so that no other test meets its tags.
+    afterEach(async () => {
+      await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
+    });
 
-  test("two writers of one image whose payload writes come in the other order than their rows: the newer row's payload stays", async () => {
-    const blue = idOf(all, 'blue');
-    const collection = svc.services.images;
-    const db = svc.services.repos.images;
-    // Auto tags write the row first; places (here a tag, as a PATCH does) write it after and push their payload first.
-    const older = (await db.update({ id: blue }, 'alice', { tags: ['旧'] }))!;
-    const newer = (await db.update({ id: blue }, 'alice', { tags: ['新'] }))!;
-    await syncChangedRow(db, collection, newer);
-    await syncChangedRow(db, collection, older);
-    expect(await search({ tags: ['新'] })).toEqual([blue]);
-    expect(await search({ tags: ['旧'] })).toEqual([]);
-    expect(await db.payloadsToSync()).toEqual([]);
-    await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
-  });
+    test("a batch's late payload write, made from a row read before a change, is written again from the row", async () => {
+      const [before] = await collection.retrieve([blue]);
+      // Rows and payloads agree after ingest: a batch's own payloads are not written twice.
+      expect(await settlePayloads(db, collection, new Map([[blue, before!.payload]]))).toEqual([]);
+      // A change lands (row, then payload) while the batch encodes; then the batch writes what it read before it.
+      await svc
+        .api()
+        .patch(`/v1/images/${blue}`)
+        .send({ tags: ['海边'] })
+        .expect(200);
+      await collection.upsert([before!]);
+      expect(await search({ tags: ['海边'] })).toEqual([]);
+      expect(await settlePayloads(db, collection, new Map([[blue, before!.payload]]))).toEqual([blue]);
+      expect(await search({ tags: ['海边'] })).toEqual([blue]);
+    });
 
-  test('reconcile does not take a change its writer is still writing for drift; one a crash left is drift', async () => {
-    const blue = idOf(all, 'blue');
-    const collection = svc.services.images;
-    const db = svc.services.repos.images;
-    // The row is written and marked; its payload comes 300 ms later, as a stage's would a moment after its row.
-    const row = (await db.update({ id: blue }, 'alice', { tags: ['在写'] }))!;
-    const writer = new Promise((r) => setTimeout(r, 300)).then(() => syncChangedRow(db, collection, row));
-    expect(await payloadDrift(db, collection, false)).toEqual([]);
-    await writer;
-    expect(await search({ tags: ['在写'] })).toEqual([blue]);
-    // Marked and never written (the writer crashed): drift, and the fix writes it.
-    await db.update({ id: blue }, 'alice', { tags: ['崩溃'] });
-    expect(await payloadDrift(db, collection, true)).toEqual([blue]);
-    expect(await search({ tags: ['崩溃'] })).toEqual([blue]);
-    await svc.api().patch(`/v1/images/${blue}`).send({ tags: [] }).expect(200);
+    test("two writers of one image whose payload writes come in the other order than their rows: the newer row's payload stays", async () => {
+      // Auto tags write the row first; places (here a tag, as a PATCH does) write it after and push their payload first.
+      const older = (await db.update({ id: blue }, 'alice', { tags: ['旧'] }))!;
+      const newer = (await db.update({ id: blue }, 'alice', { tags: ['新'] }))!;
+      await syncChangedRow(db, collection, newer);
+      await syncChangedRow(db, collection, older);
+      expect(await search({ tags: ['新'] })).toEqual([blue]);
+      expect(await search({ tags: ['旧'] })).toEqual([]);
+      expect(await db.payloadsToSync()).toEqual([]);
+    });
+
+    test('reconcile does not take a change its writer is still writing for drift; one a crash left is drift', async () => {
+      // The row is written and marked; its payload comes 300 ms later, as a stage's would a moment after its row.
+      const row = (await db.update({ id: blue }, 'alice', { tags: ['在写'] }))!;
+      const writer = new Promise((r) => setTimeout(r, 300)).then(() => syncChangedRow(db, collection, row));
+      expect(await payloadDrift(db, collection, false)).toEqual([]);
+      await writer;
+      expect(await search({ tags: ['在写'] })).toEqual([blue]);
+      // Marked and never written (the writer crashed): drift, and the fix writes it.
+      await db.update({ id: blue }, 'alice', { tags: ['崩溃'] });
+      expect(await payloadDrift(db, collection, true)).toEqual([blue]);
+      expect(await search({ tags: ['崩溃'] })).toEqual([blue]);
+    });
   });
 
   test('hidden and archived images leave search and listings unless asked for', async () => {
