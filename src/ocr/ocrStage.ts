@@ -11,7 +11,7 @@ import type { Schedule, TextReader } from './textReader';
 export interface OcrStageSettings {
   /** Longest side of the image OCR reads (the detector scales to it too). */
   maxSide: number;
-  /** OCR runs at once: each takes a core's worth of work. */
+  /** OCR worker threads (OCR_CONCURRENCY), each reading one image at a time. */
   concurrency: number;
   /** How often images queued by other processes (the ingest CLI) are looked for. */
   pollMs: number;
@@ -70,7 +70,9 @@ export class OcrStage {
     turn?: Turn,
   ) {
     const runnerSettings = {
-      concurrency: settings.concurrency,
+      // One image more than the workers read: while they read, the next is loaded from disk and the last
+      // one's text stored (the OCR mix's tail: 7.5 → 6.6 s, the worker thread busy 64 → 74 % of it).
+      concurrency: settings.concurrency + 1,
       page: 16,
       leaseMs: OCR_LEASE_MS,
       pollMs: settings.pollMs,

@@ -1,6 +1,5 @@
 import { isDatabaseUnavailable } from '../db/unavailable';
 import type { Logger } from '../util/logger';
-import { mapConcurrent } from '../util/async';
 import { ALWAYS, type Turn } from './quietTurn';
 import { PermanentFailure, type Outcome, type WorkItem, type WorkQueue } from './workQueue';
 
@@ -108,24 +107,45 @@ export class StageRunner<T extends WorkItem, R = void> {
     this.timer.unref();
   }
 
+  /**
+   * Handles items at the runner's concurrency until none is due. The next page is claimed as soon as the
+   * last one has no item left to start, not once all its items are done: a long item (the OCR of a menu)
+   * does not leave the other slots idle until it ends.
+   */
   private async drain(stoppable: boolean): Promise<void> {
     const halt = () => stoppable && this.stopped;
-    for (;;) {
-      const page = await this.queue.claim(this.settings.page, this.settings.leaseMs);
-      if (page.length === 0) return;
-      const unstarted = new Set(page.map((i) => i.id));
-      const started = mapConcurrent(page, this.settings.concurrency, async (item) => {
-        await this.turn.wait();
-        if (halt()) return;
-        unstarted.delete(item.id);
-        await this.attempt(item);
-      });
-      for await (const _ of started) void _;
-      if (halt()) {
-        await this.queue.release([...unstarted]);
-        return;
+    const claimed: T[] = [];
+    let exhausted = false;
+    let claiming: Promise<void> | null = null;
+    const next = async (): Promise<T | undefined> => {
+      while (claimed.length === 0 && !exhausted) {
+        claiming ??= this.queue
+          .claim(this.settings.page, this.settings.leaseMs)
+          .then((page) => {
+            claimed.push(...page);
+            exhausted = page.length === 0;
+          })
+          .finally(() => (claiming = null));
+        await claiming;
       }
-    }
+      return claimed.shift();
+    };
+    const slot = async () => {
+      while (!halt()) {
+        const item = await next();
+        if (!item) return;
+        await this.turn.wait();
+        if (halt()) {
+          claimed.unshift(item);
+          return;
+        }
+        await this.attempt(item);
+      }
+    };
+    const slots = await Promise.allSettled(Array.from({ length: this.settings.concurrency }, slot));
+    if (claimed.length) await this.queue.release(claimed.map((i) => i.id));
+    const failed = slots.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async attempt(item: T): Promise<Outcome<R>> {

@@ -152,6 +152,22 @@ describe('the stage runner', () => {
     ]);
   });
 
+  test('a long item does not hold the next page back: the other slots go on with it', async () => {
+    const q = new MemoryQueue();
+    q.add('long', 'b', 'c', 'd', 'e', 'f');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const runner = new StageRunner('t', q, (i) => (i.id === 'long' ? held.then(() => 'slow') : Promise.resolve('quick')), settings, log);
+    runner.start();
+    // Pages of 3: d, e and f are on the second page, claimed while the first page's long item still runs.
+    while (q.items.get('f')!.state !== 'done') await new Promise((r) => setTimeout(r, 2));
+    expect(q.items.get('long')!.state).toBe('pending');
+    release();
+    await runner.idle();
+    await runner.stop();
+    expect([...q.items.values()].every((i) => i.state === 'done')).toBe(true);
+  });
+
   test('starts no item while queries wait, and at most maxWaitMs late under queries that never pause', async () => {
     let listener: (busy: boolean) => void = () => undefined;
     const turn = new QuietTurn((l) => ((listener = l), () => undefined), 60_000);
