@@ -47,27 +47,8 @@ async function main(): Promise<void> {
   // Socket-level backstops behind the per-request deadline.
   server.requestTimeout = config.REQUEST_TIMEOUT_MS + 5000;
   server.headersTimeout = Math.min(60_000, server.requestTimeout);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  const { port } = server.address() as AddressInfo;
-  log.info({ url: `http://${config.HOST}:${port}`, store: services.store.kind, pack: services.pack.key }, 'imagesearch is listening');
-  services.dispatcher.start();
-  services.ocr?.start();
-  await services.stages.start();
-  await services.watcher.start();
-  const resumed = await services.ingest.resumeUnfinished();
-  if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');
-  const finished = await services.library.finishInterruptedChanges();
-  if (finished) log.info({ images: finished }, 'finished changes a stop interrupted: the search filters have them');
-  const purged = await services.deletion.purgeInterrupted();
-  if (purged.length) log.info({ images: purged.length }, 'finished deletes a stop interrupted: vectors and files removed');
-  const reembedded = await services.texts.reindexStale();
-  if (reembedded) log.info({ texts: reembedded }, 're-embedded texts for the current model pack');
-  if (config.followsActivePack) {
-    // No pack installed yet: the test pack serves while the real one is fetched, then the service switches to it.
-    if (config.MODELS_AUTO_FETCH && services.pack.manifest.testOnly && !(await activePackTarget(config.modelsDir))) services.provisioning.fetchInBackground();
-    services.provisioning.watchActiveLink();
-  }
-
+  // Handled from here on, so that a stop asked for as soon as the service answers is a clean one (not the default exit).
+  let startup: Promise<void> = Promise.resolve();
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
@@ -78,12 +59,37 @@ async function main(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;
+    // A stop that came while the service was still starting (right after it said ready) lets the start finish first.
+    await startup.catch(() => undefined);
     await services.close();
     log.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  startup = (async () => {
+    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+    const { port } = server.address() as AddressInfo;
+    log.info({ url: `http://${config.HOST}:${port}`, store: services.store.kind, pack: services.pack.key }, 'imagesearch is listening');
+    services.dispatcher.start();
+    services.ocr?.start();
+    await services.stages.start();
+    await services.watcher.start();
+    const resumed = await services.ingest.resumeUnfinished();
+    if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');
+    const finished = await services.library.finishInterruptedChanges();
+    if (finished) log.info({ images: finished }, 'finished changes a stop interrupted: the search filters have them');
+    const purged = await services.deletion.purgeInterrupted();
+    if (purged.length) log.info({ images: purged.length }, 'finished deletes a stop interrupted: vectors and files removed');
+    const reembedded = await services.texts.reindexStale();
+    if (reembedded) log.info({ texts: reembedded }, 're-embedded texts for the current model pack');
+    if (config.followsActivePack) {
+      // No pack installed yet: the test pack serves while the real one is fetched, then the service switches to it.
+      if (config.MODELS_AUTO_FETCH && services.pack.manifest.testOnly && !(await activePackTarget(config.modelsDir))) services.provisioning.fetchInBackground();
+      services.provisioning.watchActiveLink();
+    }
+  })();
+  await startup;
 }
 
 main().catch((e: unknown) => {

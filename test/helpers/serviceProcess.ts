@@ -18,7 +18,7 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The service as a user runs it (`tsx src/main.ts`, its own local PostgreSQL under DATA_DIR), in a process
+ * The service as a user runs it (`npm start`: node with tsx's loader, its own local PostgreSQL under DATA_DIR), in a process
  * group of its own so a SIGKILL takes its decode processes and ffmpeg with it, as a crash or an OOM kill would.
  * PostgreSQL is its own session (pg_ctl starts it so) and survives, as it would.
  */
@@ -43,7 +43,7 @@ export class ServiceProcess {
   async start(timeoutMs = 180_000): Promise<number> {
     const started = Date.now();
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
       detached: true,

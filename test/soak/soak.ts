@@ -13,7 +13,7 @@ import { colourImage } from '../helpers/images';
 import { freePort, killPostgres, ServiceProcess } from '../helpers/serviceProcess';
 
 /**
- * A crash soak, as qdrant's crasher runs one: the service (`tsx src/main.ts` on its own local PostgreSQL and
+ * A crash soak, as qdrant's crasher runs one: the service (`npm start`'s `node --import tsx src/main.ts` on its own local PostgreSQL and
  * embedded index) is SIGKILLed every few seconds with a probability, and its PostgreSQL at times too, while
  * workers ingest, PATCH, delete, bulk-delete and purge owners through the API. Every write the API
  * acknowledged is recorded; at the end, with the service up for good and its jobs finished:
