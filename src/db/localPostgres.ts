@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -22,11 +22,12 @@ export interface LocalPostgres {
   dataDir: string;
   /** False when another process (e.g. the running service) had already started this cluster. */
   ownsServer: boolean;
-  /** Stops the server if this process started it. */
+  /** Stops the server if this process owns it and no other live process uses it (that one is its owner then). */
   stop(): Promise<void>;
   /**
-   * Starts the server again, on its port, when this process started it and it no longer runs (killed, crashed);
-   * true when it did. PostgreSQL's crash recovery replays its log on that start.
+   * Starts the server again, on its port, when it no longer runs (killed, crashed) and no other live process owns
+   * it: this process's own, or one whose owner has ended; true when it did. PostgreSQL's crash recovery replays
+   * its log on that start.
    */
   revive(): Promise<boolean>;
 }
@@ -199,48 +200,109 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     await pgCommand(bin, ['initdb', '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8'], runAs);
   }
   const database = opts.database ?? 'imagesearch';
-  const ownerFile = path.join(opts.dir, 'owner.pid');
+  const holders = new ClusterHolders(opts.dir);
   const running = await runningPort(dataDir);
   // Who started a running server: a live process (the service, when this is a CLI beside it) keeps it; a dead one left it.
-  const starter = running === null ? null : Number((await readFile(ownerFile, 'utf8').catch(() => '')) || NaN);
-  const orphaned = starter !== null && Number.isInteger(starter) && starter > 0 && !processAlive(starter);
-  if (running !== null && !orphaned) {
-    // A CLI next to the running service shares its cluster rather than fighting over it.
-    return {
-      url: `postgresql://postgres@127.0.0.1:${running}/${database}`,
-      dataDir,
-      ownsServer: false,
-      stop: async () => undefined,
-      revive: async () => false,
-    };
-  }
-  // Not running, or left running by a process that is gone (a killed service's server stays up): this process owns it now.
-  const port = running ?? opts.port ?? (await freePort());
+  const starter = running === null ? null : await holders.owner();
+  const joined = running !== null && (starter === null || holders.alive(starter));
   const logFile = path.join(opts.dir, 'postgres.log');
   if (!existsSync(logFile)) {
     await writeFile(logFile, '');
     if (runAs) await chown(logFile, runAs.uid, runAs.gid);
   }
+  const port = running ?? opts.port ?? (await freePort());
   const serverOpts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
   const start = () => pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
-  if (running === null) await start();
-  await writeFile(ownerFile, String(process.pid));
-  await createDatabase(port, database);
+  if (joined) {
+    // A CLI next to the running service shares its cluster rather than fighting over it, and says so: the
+    // one that started it hands it over instead of stopping it under this process.
+    await holders.join();
+  } else {
+    // Not running, or left running by a process that is gone (a killed service's server stays up): this process owns it now.
+    if (running === null) await start();
+    await holders.own();
+    await createDatabase(port, database);
+  }
   let stopped = false;
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/${database}`,
     dataDir,
-    ownsServer: true,
+    ownsServer: !joined,
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-m', 'fast', '-w', 'stop'], runAs);
-      await rm(ownerFile, { force: true });
+      // A second handle on this process's own server: the first one stops it.
+      if (joined && starter === process.pid) return;
+      if (!(await holders.leave())) return;
+      if ((await runningPort(dataDir)) !== null) await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-m', 'fast', '-w', 'stop'], runAs);
+      await holders.disown();
     },
     revive: async () => {
       if (stopped || (await runningPort(dataDir)) !== null) return false;
+      // A live owner starts it again itself; one that is gone (a CLI that stopped it, then ended) leaves it to this process.
+      const owner = await holders.owner();
+      if (owner !== process.pid && owner !== null && holders.alive(owner)) return false;
       await start();
+      await holders.own();
       return true;
     },
   };
+}
+
+/**
+ * The processes using a local cluster, in files beside it: `owner.pid` names the one that started the server
+ * (and stops it), `joined/<pid>` each process that found it running and uses it too. An owner that ends while
+ * another still uses the cluster names that one the owner instead of stopping the server under it.
+ */
+class ClusterHolders {
+  private readonly ownerFile: string;
+  private readonly joinedDir: string;
+
+  constructor(dir: string) {
+    this.ownerFile = path.join(dir, 'owner.pid');
+    this.joinedDir = path.join(dir, 'joined');
+  }
+
+  alive(pid: number): boolean {
+    return pid === process.pid || processAlive(pid);
+  }
+
+  async owner(): Promise<number | null> {
+    const pid = Number((await readFile(this.ownerFile, 'utf8').catch(() => '')) || NaN);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  }
+
+  async own(): Promise<void> {
+    await writeFile(this.ownerFile, String(process.pid));
+    await rm(path.join(this.joinedDir, String(process.pid)), { force: true });
+  }
+
+  async join(): Promise<void> {
+    await mkdir(this.joinedDir, { recursive: true });
+    await writeFile(path.join(this.joinedDir, String(process.pid)), '');
+  }
+
+  /**
+   * This process stops using the cluster: true when it should stop the server (it owns it and no one else
+   * uses it); an owner with a live process still joined hands the cluster to it instead.
+   */
+  async leave(): Promise<boolean> {
+    await rm(path.join(this.joinedDir, String(process.pid)), { force: true });
+    if ((await this.owner()) !== process.pid) return false;
+    const joined = await readdir(this.joinedDir).catch(() => [] as string[]);
+    for (const name of joined) {
+      const pid = Number(name);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        await writeFile(this.ownerFile, String(pid));
+        await rm(path.join(this.joinedDir, name), { force: true });
+        return false;
+      }
+      await rm(path.join(this.joinedDir, name), { force: true });
+    }
+    return true;
+  }
+
+  async disown(): Promise<void> {
+    await rm(this.ownerFile, { force: true });
+  }
 }

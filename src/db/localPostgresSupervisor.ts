@@ -2,8 +2,8 @@ import type { Logger } from '../util/logger';
 import type { LocalPostgres } from './localPostgres';
 
 /**
- * Keeps the embedded PostgreSQL running: a server this process started that died (the OOM killer, a crash) is
- * started again on its port, so the pools reconnect and paused jobs resume with no one restarting the service.
+ * Keeps the embedded PostgreSQL running: a server that died (the OOM killer, a crash) and that this process owns,
+ * or whose owner has ended, is started again on its port, so the pools reconnect and paused jobs resume with no one restarting the service.
  * Checks one at a time; a start that fails (a dying server's memory still held) is tried again at the next check.
  */
 export function superviseLocalPostgres(pg: LocalPostgres, everyMs: number, log?: Logger): { stop(): Promise<void> } {
@@ -24,7 +24,8 @@ export function superviseLocalPostgres(pg: LocalPostgres, everyMs: number, log?:
     }, everyMs);
     timer.unref();
   };
-  if (pg.ownsServer) schedule();
+  // A process that joined another's cluster checks too: it may own it by now, or its owner may be gone.
+  schedule();
   return {
     stop: async () => {
       stopped = true;

@@ -5,7 +5,9 @@ import { Client } from 'pg';
 import pino from 'pino';
 import { npmPostgresBin, startLocalPostgres } from '../../src/db/localPostgres';
 import { superviseLocalPostgres } from '../../src/db/localPostgresSupervisor';
-import { killPostgres } from '../helpers/serviceProcess';
+import { spawn } from 'node:child_process';
+import { makeTestPack } from '../../scripts/test-pack/make';
+import { freePort, killPostgres, ServiceProcess } from '../helpers/serviceProcess';
 import { eventually } from '../helpers/webhookReceiver';
 import { tempDir } from '../helpers/env';
 
@@ -90,6 +92,69 @@ describe('local PostgreSQL supervision', () => {
       expect(existsSync(path.join(dir, 'data', 'postmaster.pid'))).toBe(false);
     } finally {
       await first.stop().catch(() => undefined);
+    }
+  }, 90_000);
+
+  test('a CLI that started the cluster and ends while the service uses it hands the cluster over instead of stopping it', async () => {
+    const parent = await tempDir('pg-handover');
+    await chmod(parent, 0o755);
+    const dataDir = path.join(parent, 'data');
+    const dir = path.join(dataDir, 'postgres');
+    await makeTestPack(path.join(parent, 'test-pack'));
+    // This process plays the CLI: it started the cluster; the service, started after it, joins.
+    const cli = await startLocalPostgres({ dir });
+    const service = new ServiceProcess(
+      { DATA_DIR: dataDir, MODEL_DIR: path.join(parent, 'test-pack'), MODELS_AUTO_FETCH: 'false', OCR: 'off', LOCAL_POSTGRES_CHECK_MS: '200' },
+      await freePort(),
+      path.join(parent, 'service.log'),
+    );
+    try {
+      await service.start();
+      await cli.stop();
+      const heir = Number(await readFile(path.join(dir, 'owner.pid'), 'utf8'));
+      expect(heir).not.toBe(process.pid);
+      expect(existsSync(path.join(dir, 'data', 'postmaster.pid'))).toBe(true);
+      // The service still reads its database, and is now the one that stops the server.
+      const res = await fetch(`${service.url}/readyz`);
+      expect(res.status).toBe(200);
+      await service.stop();
+      expect(existsSync(path.join(dir, 'data', 'postmaster.pid'))).toBe(false);
+    } finally {
+      await service.kill();
+      await killPostgres(dir);
+    }
+  }, 180_000);
+
+  test('a process that joined starts the server again when the process that started it stopped it and ended', async () => {
+    const parent = await tempDir('pg-orphan');
+    await chmod(parent, 0o755);
+    const dir = path.join(parent, 'postgres');
+    const first = await startLocalPostgres({ dir });
+    // Another live process owns the server (the CLI that started it), and this one joins it.
+    const other = spawn('sleep', ['600']);
+    await writeFile(path.join(dir, 'owner.pid'), String(other.pid));
+    const joined = await startLocalPostgres({ dir });
+    expect(joined.ownsServer).toBe(false);
+    const lines: string[] = [];
+    const supervisor = superviseLocalPostgres(joined, 200, pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }));
+    try {
+      expect(await joined.revive()).toBe(false);
+      // That process stops the server (as a CLI did before it handed clusters over) and ends.
+      expect(await killPostgres(dir)).toBe(true);
+      other.kill('SIGKILL');
+      await eventually('the cluster started again', async () => lines.find((l) => l.includes('the local PostgreSQL had stopped: started it again')), 60_000);
+      expect(await readFile(path.join(dir, 'owner.pid'), 'utf8')).toBe(String(process.pid));
+      const client = new Client({ connectionString: joined.url });
+      await client.connect();
+      await client.end();
+      await supervisor.stop();
+      await joined.stop();
+      expect(existsSync(path.join(dir, 'data', 'postmaster.pid'))).toBe(false);
+    } finally {
+      other.kill('SIGKILL');
+      await supervisor.stop();
+      await first.stop().catch(() => undefined);
+      await killPostgres(dir);
     }
   }, 90_000);
 });
