@@ -13,6 +13,13 @@ import { tempDir } from '../helpers/env';
 
 const asRoot = process.getuid?.() === 0;
 
+/** A folder for a cluster of its own, inside one the postgres user can enter. */
+async function clusterDir(prefix: string): Promise<string> {
+  const parent = await tempDir(prefix);
+  await chmod(parent, 0o755);
+  return path.join(parent, 'postgres');
+}
+
 describe('local PostgreSQL cluster', () => {
   (asRoot ? test : test.skip)('a data folder inside a root-only folder fails with a message that says why and what to do', async () => {
     const closed = await tempDir('closed');
@@ -29,9 +36,7 @@ describe('PostgreSQL binaries from npm', () => {
   test('run the local cluster where the system has none (as root, under the postgres user)', async () => {
     const bin = npmPostgresBin();
     expect(bin).toBeDefined();
-    const parent = await tempDir('npm-pg');
-    await chmod(parent, 0o755);
-    const dir = path.join(parent, 'postgres');
+    const dir = await clusterDir('npm-pg');
     const pg = await startLocalPostgres({ dir, bin: bin!, database: 'imagesearch' });
     try {
       const client = new Client({ connectionString: pg.url });
@@ -50,9 +55,7 @@ describe('PostgreSQL binaries from npm', () => {
 
 describe('local PostgreSQL supervision', () => {
   test('a cluster this process started that is killed is started again on its port, with what it had committed', async () => {
-    const parent = await tempDir('pg-revive');
-    await chmod(parent, 0o755);
-    const dir = path.join(parent, 'postgres');
+    const dir = await clusterDir('pg-revive');
     const pg = await startLocalPostgres({ dir });
     const lines: string[] = [];
     const supervisor = superviseLocalPostgres(pg, 200, pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }));
@@ -78,9 +81,7 @@ describe('local PostgreSQL supervision', () => {
   }, 90_000);
 
   test('a server left running by a process that is gone (a killed service) is owned by the next start (so supervised), which stops it', async () => {
-    const parent = await tempDir('pg-adopt');
-    await chmod(parent, 0o755);
-    const dir = path.join(parent, 'postgres');
+    const dir = await clusterDir('pg-adopt');
     const first = await startLocalPostgres({ dir });
     try {
       // The starter was SIGKILLed: its server runs on, and the file naming it names a process that is gone.
@@ -126,9 +127,7 @@ describe('local PostgreSQL supervision', () => {
   }, 180_000);
 
   test('a process that joined starts the server again when the process that started it stopped it and ended', async () => {
-    const parent = await tempDir('pg-orphan');
-    await chmod(parent, 0o755);
-    const dir = path.join(parent, 'postgres');
+    const dir = await clusterDir('pg-orphan');
     const first = await startLocalPostgres({ dir });
     // Another live process owns the server (the CLI that started it), and this one joins it.
     const other = spawn('sleep', ['600']);
