@@ -16,6 +16,9 @@ describe('operations', () => {
     svc = await startTestService({ RATE_LIMIT_PER_MINUTE: '1000' });
     await writeColourLibrary(svc.inbox);
     await svc.services.ingest.runJob(await svc.services.ingest.createFolderJob('alice', '.'));
+    // OCR and the stages read the new photos after ingest: once they are done, no run waits for the encoder.
+    await svc.services.ocr?.idle();
+    await svc.services.stages.idle();
   });
   afterAll(async () => {
     await svc.close();
