@@ -291,13 +291,13 @@ class ClusterHolders {
     if ((await this.owner()) !== process.pid) return false;
     const joined = await readdir(this.joinedDir).catch(() => [] as string[]);
     for (const name of joined) {
+      // The heir owns the cluster from now on, and a process that is gone uses it no more: either leaves the list.
+      await rm(path.join(this.joinedDir, name), { force: true });
       const pid = Number(name);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         await writeFile(this.ownerFile, String(pid));
-        await rm(path.join(this.joinedDir, name), { force: true });
         return false;
       }
-      await rm(path.join(this.joinedDir, name), { force: true });
     }
     return true;
   }

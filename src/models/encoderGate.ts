@@ -6,6 +6,9 @@ export type Lane = Priority | 'deferred';
 
 type Behind = Exclude<Lane, 'interactive'>;
 
+/** The lanes behind queries, in the order they go. */
+const BEHIND: readonly Behind[] = ['background', 'deferred'];
+
 /**
  * Admits encoder runs by priority. Interactive runs (queries) start as soon as a slot is free;
  * background runs (ingest) start only while no interactive run is waiting or running, so a query
@@ -58,8 +61,12 @@ export class EncoderGate {
     return this.active.interactive === 0 && this.waiting.interactive.length === 0;
   }
 
+  private activeBehind(): number {
+    return this.active.background + this.active.deferred;
+  }
+
   private canStart(p: Lane, now = performance.now()): boolean {
-    const behind = this.active.background + this.active.deferred;
+    const behind = this.activeBehind();
     if (this.active.interactive + behind >= this.capacity) return false;
     if (p === 'interactive') return true;
     // One slot stays free for queries: they never wait for a background run to end.
@@ -69,7 +76,7 @@ export class EncoderGate {
   }
 
   private starving(p: Behind, now = performance.now()): boolean {
-    return this.active.background + this.active.deferred === 0 && (this.waiting[p][0]?.since ?? now) <= now - this.starvationMs;
+    return this.activeBehind() === 0 && (this.waiting[p][0]?.since ?? now) <= now - this.starvationMs;
   }
 
   async run<T>(priority: Lane, task: () => Promise<T>): Promise<T> {
@@ -92,8 +99,8 @@ export class EncoderGate {
 
   private admit(): void {
     // A run that has waited too long takes the next free slot; otherwise queries, then ingest, then OCR.
-    const starved = (['background', 'deferred'] as const).filter((p) => this.starving(p));
-    const order = [...starved, 'interactive' as const, ...(['background', 'deferred'] as const).filter((p) => !starved.includes(p))];
+    const starved = BEHIND.filter((p) => this.starving(p));
+    const order: Lane[] = [...starved, 'interactive', ...BEHIND.filter((p) => !starved.includes(p))];
     for (const p of order) {
       while (this.waiting[p].length && this.canStart(p)) {
         this.active[p]++;
