@@ -26,9 +26,9 @@ const comparable = (p: Partial<PointPayload>) => JSON.stringify(FILTERED.map((k)
  * segment). Payloads only: an ingest replacing the vectors meanwhile keeps its vectors.
  */
 export async function pushPayload(collection: VectorCollection, row: ImageRow): Promise<void> {
-  const points = await collection.retrieve(assetPointIds(row));
+  const stored = await collection.payloads(assetPointIds(row));
   const payload = imagePayload(row);
-  await collection.setPayload(points.map((p) => ({ id: p.id, payload: { ...payload, segment: p.payload.segment } })));
+  await collection.setPayload([...stored].map(([id, p]) => ({ id, payload: { ...payload, segment: p.segment } })));
 }
 
 /**
@@ -76,7 +76,7 @@ export async function syncMarkedPayloads(images: ImageRepository, model: ModelSo
 /** Whether any stored point of the row's asset has a payload other than the row's (points: read already, or read now). */
 async function differs(collection: VectorCollection, row: ImageRow, points?: Map<string, PointPayload>): Promise<boolean> {
   const ids = assetPointIds(row);
-  const stored = points ?? new Map((await collection.retrieve(ids)).map((p) => [p.id, p.payload]));
+  const stored = points ?? (await collection.payloads(ids));
   const want = comparable(imagePayload(row));
   return ids.some((id) => {
     const got = stored.get(id);
@@ -113,7 +113,7 @@ export async function payloadDrift(images: ImageRepository, collection: VectorCo
     const rows: ImageRow[] = await images.indexedPage(after, pageSize);
     if (rows.length === 0) return drifted;
     after = rows.at(-1)!.id;
-    const points = new Map((await collection.retrieve(rows.flatMap(assetPointIds))).map((p) => [p.id, p.payload]));
+    const points = await collection.payloads(rows.flatMap(assetPointIds));
     for (const row of rows) {
       if (!(await differs(collection, row, points))) continue;
       const fresh = await settledRow(images, collection, row.id);

@@ -464,6 +464,15 @@ class HnswCollection implements VectorCollection {
     return out;
   }
 
+  async payloads(ids: readonly string[]): Promise<Map<string, PointPayload>> {
+    const out = new Map<string, PointPayload>();
+    for (const id of ids) {
+      const label = this.byId.get(id);
+      if (label !== undefined) out.set(id, this.byLabel.get(label)!.payload);
+    }
+    return out;
+  }
+
   async count(filter?: PointFilter): Promise<number> {
     const some = someFilter(filter);
     return some ? this.candidates(some).length : this.byLabel.size;

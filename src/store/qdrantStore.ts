@@ -162,6 +162,12 @@ class QdrantCollection implements VectorCollection {
     return res.map((p) => ({ id: String(p.id), vector: Float32Array.from(p.vector as number[]), payload: toPayload(p.payload) }));
   }
 
+  async payloads(ids: readonly string[]): Promise<Map<string, PointPayload>> {
+    if (ids.length === 0) return new Map();
+    const res = await wrap('retrieve', () => this.client.retrieve(this.name, { ids: [...ids], with_payload: true, with_vector: false }));
+    return new Map(res.map((p) => [String(p.id), toPayload(p.payload)]));
+  }
+
   async delete(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await wrap('delete', () => this.client.delete(this.name, { wait: true, points: [...ids] }));

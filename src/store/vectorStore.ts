@@ -91,6 +91,8 @@ export interface VectorCollection {
   search(req: SearchRequest): Promise<ScoredPoint[]>;
   /** Stored points for these ids (unknown ids are left out). */
   retrieve(ids: readonly string[]): Promise<VectorPoint[]>;
+  /** Stored payloads for these ids, without their vectors (what payload checks read; unknown ids are left out). */
+  payloads(ids: readonly string[]): Promise<Map<string, PointPayload>>;
   delete(ids: readonly string[]): Promise<void>;
   count(filter?: PointFilter): Promise<number>;
   /** Every stored id, in pages; used by reconcile. */

@@ -190,9 +190,12 @@ export function vectorStoreContract(label: string, harness: StoreHarness): void 
       const all = ids(25);
       await col.upsert(all.map((id, i) => point(id, unit(1, i / 10))));
       expect(await col.retrieve([all[0]!, randomUUID()])).toHaveLength(1);
+      const [first] = await col.retrieve([all[0]!]);
+      expect(await col.payloads([all[0]!, randomUUID()])).toEqual(new Map([[all[0]!, first!.payload]]));
       await col.delete([all[0]!, all[1]!, randomUUID()]);
       expect(await col.count()).toBe(23);
       expect(await col.retrieve([all[0]!])).toEqual([]);
+      expect(await col.payloads([all[0]!])).toEqual(new Map());
       const listed: string[] = [];
       for await (const page of col.listIds(7)) listed.push(...page);
       expect(listed.sort()).toEqual(all.slice(2).sort());
