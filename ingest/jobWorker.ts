@@ -9,6 +9,7 @@ import { dropStagedUploads } from './sources/uploadStaging';
 import { isDeadLocalHolder, JobLease, leaseHolderName, type LeaseSettings } from './jobLease';
 import { sleep } from '../src/util/async';
 import { isDatabaseUnavailable, outageReason } from '../src/db/unavailable';
+import type { IngestActivity } from '../src/stages/ingestActivity';
 
 export interface WorkerDeps extends PipelineDeps {
   /** OCR, for backfill jobs: the copy it reads is made here and it is woken. */
@@ -26,6 +27,8 @@ export interface WorkerDeps extends PipelineDeps {
   jobLease: LeaseSettings;
   /** Every job's progress, e.g. for metrics. */
   onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
+  /** Told while a job encodes photos (OCR backfill jobs do not), for the background work that waits for ingest. */
+  activity?: IngestActivity | undefined;
   log: Logger;
 }
 
@@ -95,9 +98,11 @@ export class JobWorker {
     const { jobs } = this.deps;
     const jobId = lease.jobId;
     this.running.set(jobId, lease);
+    let ended: () => void = () => undefined;
     try {
       const job = await jobs.findJob(jobId);
       if (!job || !(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
+      if (job.kind !== 'ocr' && this.deps.activity) ended = this.deps.activity.begin();
       const report = (d: Partial<JobProgress>) => {
         onProgress?.(d);
         this.deps.onProgress?.(d);
@@ -136,6 +141,7 @@ export class JobWorker {
         throw e;
       }
     } finally {
+      ended();
       this.running.delete(jobId);
       this.cancelled.delete(jobId);
       await lease.release().catch((e: Error) => this.deps.log.warn({ job: jobId, err: e.message }, 'could not release the job lease'));

@@ -71,10 +71,7 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
     const { port } = server.address() as AddressInfo;
     log.info({ url: `http://${config.HOST}:${port}`, store: services.store.kind, pack: services.pack.key }, 'imagesearch is listening');
-    services.dispatcher.start();
-    services.ocr?.start();
-    await services.stages.start();
-    await services.watcher.start();
+    await services.startBackground();
     const resumed = await services.ingest.resumeUnfinished();
     if (resumed.length) log.info({ jobs: resumed }, 'resumed unfinished ingest jobs');
     const finished = await services.library.finishInterruptedChanges();

@@ -4,6 +4,7 @@ import { MediaFrames } from '../../ingest/media/mediaFrames';
 import type { FolderAccess } from '../../ingest/sources/folderAccess';
 import type { EventSink } from '../events/events';
 import type { ImagePublisher } from '../stages/imageEvents';
+import type { IngestActivity } from '../stages/ingestActivity';
 import { DecodePool } from '../images/decodePool';
 import { BackgroundPause } from '../models/backgroundPause';
 import type { Metrics } from '../observability/metrics';
@@ -22,6 +23,8 @@ export interface IngestWiring extends Wiring {
   metrics: Metrics;
   /** Pull workers encode ingest's batches too: one more batch in flight. */
   pulling: boolean;
+  /** Told while a job runs: OCR and the image stages wait for it. */
+  ingestActivity: IngestActivity;
 }
 
 /** Ingest: decoding in niced processes (paused while queries wait), media, and the job worker. */
@@ -78,6 +81,7 @@ export function wireIngest(w: IngestWiring): IngestService {
     jobRetryBaseMs: config.JOB_RETRY_BASE_MS,
     jobLease: { leaseMs: config.JOB_LEASE_MS, pollMs: config.JOB_POLL_MS },
     onProgress: w.metrics.onIngestProgress,
+    activity: w.ingestActivity,
     events: w.events,
     published: w.published,
     stageCounts: w.stageCounts,

@@ -39,6 +39,7 @@ import { WebhookService } from '../webhooks/webhookService';
 import { createVectorStore, openTextReader, webhookDispatcher } from './adapters';
 import { Closers } from './closers';
 import { wireIngest } from './ingestWiring';
+import { JobActivity, NEVER_BUSY } from '../stages/ingestActivity';
 import { wireStages } from './stagesWiring';
 import type { ImageStage, ImageStages } from '../stages/imageStages';
 import { wireSearch } from './searchWiring';
@@ -93,6 +94,8 @@ export interface Services {
   stages: ImageStages;
   /** Keeps watched library folders in sync; started by the server, not by CLIs. */
   watcher: LibraryWatcher;
+  /** Starts what the server runs beside requests: webhook delivery, OCR, the image stages and folder watching. */
+  startBackground(): Promise<void>;
   /** Which folders of the server's disk a caller may have ingested. */
   folders: FolderAccess;
   /** Deletes everything of one owner (admin). */
@@ -136,10 +139,12 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const reader = await openTextReader(config, log);
     if (reader) closers.own(reader, (r) => r.close());
     const ocrSettings = { maxSide: config.OCR_MAX_SIDE, concurrency: config.OCR_CONCURRENCY, pollMs: config.OCR_POLL_MS };
-    // OCR reads photos already searchable by meaning: its runs wait for ingest's.
+    // OCR reads photos already searchable by meaning: its runs wait for ingest's, and it claims none while ingest runs.
     const deferred = <T>(run: () => Promise<T>) => model.current.pack.gate.run('deferred', run);
+    const ingestActivity = config.BACKGROUND_DURING_INGEST === 'wait' ? new JobActivity() : NEVER_BUSY;
+    const ocrLog = log.child({ component: 'ocr' });
     const ocr = reader
-      ? closers.own(new OcrStage(reader, repos.ocr, derivatives, ocrSettings, metrics.onOcr, log.child({ component: 'ocr' }), deferred), (o) => o.stop())
+      ? closers.own(new OcrStage(reader, repos.ocr, derivatives, ocrSettings, metrics.onOcr, ocrLog, deferred, undefined, ingestActivity), (o) => o.stop())
       : null;
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     const wiring = { config, log, repos, model, derivatives, decodeLimits, closers };
@@ -154,9 +159,20 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       knownPlaces,
       captioner: generative,
       extra: hooks.stages ?? [],
+      ingestActivity,
     });
     const stageCounts = (jobId: string) => stages.counts(jobId);
-    const ingest = wireIngest({ ...wiring, ocr, folders, events: dispatcher, published: bus, stageCounts, metrics, pulling: loader.pull !== null });
+    const ingest = wireIngest({
+      ...wiring,
+      ocr,
+      folders,
+      events: dispatcher,
+      published: bus,
+      stageCounts,
+      metrics,
+      ingestActivity,
+      pulling: loader.pull !== null,
+    });
     const packs = new PackSwitch({
       active: model,
       serving: first,
@@ -222,6 +238,12 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
       duplicates: new DuplicateService(repos.duplicates),
       purgeOwner: (owner) => purgeOwner(purge, owner),
       reconcile: (fix) => reconcile(consistency, fix),
+      startBackground: async () => {
+        dispatcher.start();
+        ocr?.start();
+        await stages.start();
+        await watcher.start();
+      },
       close: () => closers.closeAll(),
     };
   } catch (e) {

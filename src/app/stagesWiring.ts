@@ -9,6 +9,7 @@ import type { OcrStage } from '../ocr/ocrStage';
 import { followQueries } from '../packs/activeModel';
 import { ImageEventBus } from '../stages/imageEvents';
 import { ImageStages, type ImageStage } from '../stages/imageStages';
+import type { IngestActivity } from '../stages/ingestActivity';
 import { QuietTurn } from '../stages/quietTurn';
 import { placeStage } from '../places/placeStage';
 import { ReverseGeocoder } from '../places/reverseGeocoder';
@@ -26,6 +27,8 @@ export interface StageWiring extends Wiring {
   knownPlaces: KnownPlaces;
   captioner: Captioner | null;
   extra: readonly ImageStage[];
+  /** While it is busy, no stage claims work; its end wakes them. */
+  ingestActivity: IngestActivity;
 }
 
 /** What follows an image being stored: the image events, their listeners, and the background stages (one line each). */
@@ -44,6 +47,7 @@ export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageS
         retryMaxMs: 3_600_000,
       },
       turn: new QuietTurn((listener) => followQueries(model, listener), config.STAGE_QUERY_WAIT_MS),
+      ingest: w.ingestActivity,
       observe: w.metrics.onStage,
       log: log.child({ component: 'stages' }),
     }),
@@ -53,6 +57,13 @@ export function wireStages(w: StageWiring): { bus: ImageEventBus; stages: ImageS
   bus.subscribe(stages);
   const ocr = w.ocr;
   if (ocr) bus.subscribe({ name: 'ocr', indexed: () => Promise.resolve(ocr.wake()) });
+  w.closers.own(
+    w.ingestActivity.onIdle(() => {
+      stages.wake();
+      ocr?.wake();
+    }),
+    (unwatch) => unwatch(),
+  );
   bus.subscribe(indexedAnnouncer(w.events));
 
   const duplicateSettings = { threshold: config.DUPLICATE_THRESHOLD, phashBits: config.DUPLICATE_PHASH_BITS, neighbours: config.DUPLICATE_NEIGHBOURS };

@@ -216,6 +216,11 @@ export const envSchema = z.object({
   STAGE_RETRY_BASE_MS: int(30_000, 1, 3_600_000),
   STAGE_MAX_ATTEMPTS: int(5, 1, 100),
   STAGE_QUERY_WAIT_MS: int(2_000, 0, 60_000),
+  /**
+   * wait: OCR and the image stages claim no work while this process runs an ingest job, so a new library is
+   * searchable by meaning first (they slowed it by a third and ended no sooner); run: they work beside ingest.
+   */
+  BACKGROUND_DURING_INGEST: z.enum(['wait', 'run']).default('wait'),
   /** Attempts of a vector write before an ingest batch waits out a store outage, and the first wait between them. */
   STORE_RETRIES: int(4, 1, 100),
   STORE_RETRY_DELAY_MS: int(250, 1, 60_000),

@@ -3,6 +3,7 @@ import type { OcrRepository, StoredLine } from '../db/repositories';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { Logger } from '../util/logger';
 import { StageRunner } from '../stages/stageRunner';
+import { NEVER_BUSY, type IngestActivity } from '../stages/ingestActivity';
 import type { Turn } from '../stages/quietTurn';
 import { PermanentFailure, type Outcome, type WorkItem, type WorkQueue } from '../stages/workQueue';
 import { foldText, indexTokens } from './textTokens';
@@ -26,9 +27,13 @@ type OcrItem = WorkItem & { width: number };
 
 /** OCR's queue is its state on the image row: pending images are leased there, and the outcome written there. */
 class OcrQueue implements WorkQueue<OcrItem> {
-  constructor(private readonly repo: OcrRepository) {}
+  constructor(
+    private readonly repo: OcrRepository,
+    private readonly ingest: IngestActivity,
+  ) {}
 
   async claim(take: number, leaseMs: number): Promise<OcrItem[]> {
+    if (this.ingest.busy) return [];
     return (await this.repo.claimPendingOcr(take, leaseMs)).map((i) => ({ ...i, attempts: 0 }));
   }
 
@@ -43,14 +48,16 @@ class OcrQueue implements WorkQueue<OcrItem> {
   }
 
   async nextDue(): Promise<Date | null> {
-    return (await this.repo.hasClaimableOcr()) ? new Date() : null;
+    // While ingest runs, nothing is due: its end wakes the stage.
+    return !this.ingest.busy && (await this.repo.hasClaimableOcr()) ? new Date() : null;
   }
 }
 
 /**
  * OCR beside the vector path, on the stage runner. Ingest stores, with each new image, a grey JPEG at OCR
  * resolution and marks the image's OCR pending; this stage reads pending images after their vectors are
- * stored, at its own concurrency and behind queries, and removes that file once the text is stored.
+ * stored, at its own concurrency, behind queries and once this process's ingest jobs are done, and removes that
+ * file once the text is stored.
  * Ingest never waits for OCR, an image that cannot be read is recorded as failed (still searchable by
  * meaning), a database that cannot store the text gives the image back to be read again, and a restart
  * finds the pending images again.
@@ -68,6 +75,7 @@ export class OcrStage {
     /** Where OCR's model runs wait their turn: behind queries, like ingest's encoder runs. */
     private readonly schedule: Schedule = (run) => run(),
     turn?: Turn,
+    ingest: IngestActivity = NEVER_BUSY,
   ) {
     const runnerSettings = {
       // One image more than the workers read: while they read, the next is loaded from disk and the last
@@ -82,7 +90,7 @@ export class OcrStage {
     };
     this.runner = new StageRunner(
       'ocr',
-      new OcrQueue(repo),
+      new OcrQueue(repo, ingest),
       (i) => this.readStored(i.id, i.width),
       runnerSettings,
       log,
@@ -113,7 +121,7 @@ export class OcrStage {
     this.runner.wake();
   }
 
-  /** Resolves when no pending image is left (tests, the CLI). */
+  /** Resolves when no pending image is left, or ingest runs (tests, the CLI). */
   idle(): Promise<void> {
     return this.runner.idle();
   }

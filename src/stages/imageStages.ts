@@ -3,6 +3,7 @@ import type { StageCounts, StageTaskRepository, StageTaskRow } from '../db/repos
 import type { Logger } from '../util/logger';
 import { processAlive } from '../util/processAlive';
 import type { ImageListener, IndexedImage } from './imageEvents';
+import { NEVER_BUSY, type IngestActivity } from './ingestActivity';
 import { ALWAYS, type Turn } from './quietTurn';
 import { StageRunner, type Attempted, type RunnerSettings } from './stageRunner';
 import type { Outcome, WorkItem, WorkQueue } from './workQueue';
@@ -43,6 +44,7 @@ class StageTaskQueue implements WorkQueue<TaskItem> {
     private readonly stage: ImageStage,
     private readonly repo: StageTaskRepository,
     private readonly holder: string,
+    private readonly ingest: IngestActivity,
     private readonly log: Logger,
   ) {}
 
@@ -54,7 +56,7 @@ class StageTaskQueue implements WorkQueue<TaskItem> {
       if (queued > 0) this.log.info({ stage: this.stage.name, version, queued }, 'stage queued the images it has not done with this version');
       this.backfilled = version;
     }
-    if (this.stage.paused?.()) return [];
+    if (this.stage.paused?.() || this.ingest.busy) return [];
     const rows = await this.repo.claim(this.stage.name, take, leaseMs, this.holder);
     return rows.map((r) => ({ ...r, id: r.imageId }));
   }
@@ -72,8 +74,8 @@ class StageTaskQueue implements WorkQueue<TaskItem> {
     const version = this.stage.version();
     if (version === null) return null;
     if (version !== this.backfilled) return new Date();
-    // Paused: look again at the next poll, when the others may have gone.
-    return this.stage.paused?.() ? null : this.repo.nextDue(this.stage.name);
+    // Paused: look again at the next poll, when the others may have gone. Ingest's end wakes the stage.
+    return this.stage.paused?.() || this.ingest.busy ? null : this.repo.nextDue(this.stage.name);
   }
 }
 
@@ -82,6 +84,8 @@ export interface ImageStagesDeps {
   defaults: RunnerSettings;
   /** When model work may start (queries first). */
   turn?: Turn;
+  /** No work is claimed while it is busy. */
+  ingest?: IngestActivity;
   observe?: (stage: string, a: Attempted) => void;
   log: Logger;
 }
@@ -98,7 +102,7 @@ export class ImageStages implements ImageListener {
   register(stage: ImageStage): void {
     const { repo, defaults, log } = this.deps;
     if (this.entries.some((e) => e.stage.name === stage.name)) throw new Error(`image stage ${stage.name} is registered twice`);
-    const queue = new StageTaskQueue(stage, repo, this.holder, log);
+    const queue = new StageTaskQueue(stage, repo, this.holder, this.deps.ingest ?? NEVER_BUSY, log);
     const run = (t: TaskItem) => stage.run({ imageId: t.imageId, owner: t.owner, version: t.version });
     const runner = new StageRunner(stage.name, queue, run, { ...defaults, ...stage.settings }, log, stage.background ? this.deps.turn : ALWAYS, (a) =>
       this.deps.observe?.(stage.name, a),
@@ -140,7 +144,7 @@ export class ImageStages implements ImageListener {
     for (const e of this.entries) e.runner.wake();
   }
 
-  /** Resolves when no stage has work due now. */
+  /** Resolves when no stage has work due now (or ingest runs). */
   async idle(): Promise<void> {
     for (const e of this.entries) await e.runner.idle();
   }

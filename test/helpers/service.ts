@@ -52,10 +52,7 @@ export async function startTestService(
     ...env,
   });
   const services = Object.assign(await startServices(config, createLogger(config.LOG_LEVEL), hooks), { db: database.db });
-  services.dispatcher.start();
-  services.ocr?.start();
-  await services.stages.start();
-  await services.watcher.start();
+  await services.startBackground();
   const app = createApp(services, { version: 'test' });
   return {
     services,
