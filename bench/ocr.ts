@@ -117,7 +117,7 @@ export async function ingestRate(h: Harness, pack: BenchPack, folder: string, im
     // The auto-tag vocabulary is encoded once per process start (a minute of CPU with this pack): first, so that it
     // overlaps neither run.
     await s.tagger.labels(s.pack);
-    // As `npm start` does: OCR and the image stages read beside ingest, behind it at the encoder gate.
+    // As `npm start` does: OCR and the image stages start (with all defaults they wait for the ingest job to end).
     await s.startBackground();
     const start = performance.now();
     // An owner per run: the same bytes under another owner are new images, so neither run skips any.

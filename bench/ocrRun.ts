@@ -62,7 +62,7 @@ export function ocrMarkdown(r: OcrBench): string {
     '',
     ...glimpseLines(r),
     `**Ingest** of a phone library's mix (${r.ingest[0]?.images ?? 0} photos: ${r.ingest[0]?.withText ?? 0} with text, the rest without), OCR on against off, same photos, same run. ` +
-      'The service's background work started, as `npm start` does (all defaults: OCR and the image stages wait for the ingest job to end). Searchable by meaning: the job done; with text: OCR done too. Goal: OCR done for the whole mix at ≥ 0.8 of the OCR-off rate.',
+      'Background work started as `npm start` starts it (all defaults: OCR and the image stages wait for the ingest job to end). Searchable by meaning: the job done; with text: OCR done too. Goal: OCR done for the whole mix at ≥ 0.8 of the OCR-off rate.',
     '',
     '| model | OCR off: img/s | OCR on: searchable img/s | on/off | OCR on: with text img/s | with text / off |',
     '|---|---|---|---|---|---|',

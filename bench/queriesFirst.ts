@@ -41,7 +41,7 @@ async function measure(h: Harness, pack: BenchPack, dir: string, images: number,
     // The auto-tag vocabulary is encoded once per process start (a minute of CPU): before, or the lone ingest shares
     // the cores with it and seems slower than the one beside searches.
     await s.tagger.labels(s.pack);
-    // As `npm start` does: OCR and the image stages read beside ingest, behind it and behind searches.
+    // As `npm start` does: OCR and the image stages start (with all defaults they wait for the ingest job to end).
     await s.startBackground();
     for (let i = 0; i < 5; i++) await search(); // warm-up
     /** One ingest of the folder: ms until its job is done (searchable by meaning), and until OCR has read it too. */

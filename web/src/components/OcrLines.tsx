@@ -23,7 +23,7 @@ export function OcrLines({ detail, hit }: { detail: ImageDetail | null; hit: Hit
     <section class="ocr" data-testid="ocr-lines">
       <h3>图中文字 Text in the photo</h3>
       {text.state === 'failed' && <p class="hint">文字识别失败：{text.error}</p>}
-      {text.state === 'pending' && <p class="hint">文字识别中…</p>}
+      {text.state === 'pending' && <p class="hint">等待识别文字（导入结束后依次识别）Text is read after the import</p>}
       {text.state === null && <p class="hint">导入时未识别文字 (OCR was off)</p>}
       {text.state === 'done' && text.lines.length === 0 && <p class="hint">未发现文字 No text</p>}
       <ol>
