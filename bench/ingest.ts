@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, DEFAULT_DECODE_LIMITS } from '../src/images/decode';
-import { mapConcurrent } from '../src/util/async';
+import { mapAsReady } from '../src/util/async';
 import type { Services } from '../src/cli/services';
 import { decodeTensors, heicFromJpeg, writePhotoLikeJpegs } from './fixtures';
 import type { BenchPack, Harness } from './harness';
@@ -113,7 +113,7 @@ export async function benchIngest(
     throughput(
       files.length,
       await timedCpu(async () => {
-        for await (const _ of mapConcurrent(files, lookahead, async (f) => decodeImage(await readFile(f), prep, stillLimits))) void _;
+        for await (const _ of mapAsReady(files, lookahead, async (f) => decodeImage(await readFile(f), prep, stillLimits))) void _;
       }),
     );
   const rounds: IngestRound[] = [];

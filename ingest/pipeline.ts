@@ -4,7 +4,7 @@ import { ImageRejected } from '../src/images/decode';
 import { phashToStored } from '../src/images/similarity';
 import type { ModelInUse, ModelSource } from '../src/packs/activeModel';
 import { VectorStoreError, type PointPayload, type VectorCollection, type VectorPoint } from '../src/store/vectorStore';
-import { mapConcurrent, withRetry } from '../src/util/async';
+import { mapAsReady, withRetry } from '../src/util/async';
 import { assetPointIds, externalImageId, imageId, segmentPointId, sha256Hex } from '../src/util/ids';
 import type { ImagePublisher } from '../src/stages/imageEvents';
 import type { Logger } from '../src/util/logger';
@@ -178,7 +178,7 @@ export class IngestPipeline {
       return !halted();
     };
     try {
-      for await (const p of mapConcurrent(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
+      for await (const p of mapAsReady(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
         if (halted()) break;
         if (p.type === 'rejected') {
           await this.deps.jobs.markItemFailed(p.item.itemId, p.error);

@@ -1,26 +1,32 @@
 /**
- * Maps items with at most `concurrency` calls in flight, yielding results in input order.
- * Work keeps running while the consumer handles a yielded result, which is what lets
- * decoding overlap encoding in the ingest pipeline.
+ * Maps items with at most `concurrency` calls in flight, yielding each result as soon as it is ready, not in input
+ * order: one slow item (a URL that answers late) must not hold back the ones after it. Work keeps running while the
+ * consumer handles a yielded result, which is what lets decoding overlap encoding in the ingest pipeline. A call
+ * that fails throws from the iteration once it has failed.
  */
-export async function* mapConcurrent<T, R>(items: Iterable<T>, concurrency: number, fn: (item: T) => Promise<R>): AsyncIterable<R> {
-  const inflight: Promise<R>[] = [];
+export async function* mapAsReady<T, R>(items: Iterable<T>, concurrency: number, fn: (item: T) => Promise<R>): AsyncIterable<R> {
+  const inflight = new Map<number, Promise<{ key: number; result: PromiseSettledResult<R> }>>();
   const it = items[Symbol.iterator]();
+  let keys = 0;
   const fill = () => {
-    while (inflight.length < concurrency) {
+    while (inflight.size < concurrency) {
       const next = it.next();
       if (next.done) return;
-      const p = fn(next.value);
-      // Rejections are observed when the result is yielded; this keeps them from going unhandled meanwhile.
-      p.catch(() => undefined);
-      inflight.push(p);
+      const key = keys++;
+      const settled = fn(next.value).then(
+        (value) => ({ key, result: { status: 'fulfilled', value } as const }),
+        (reason: unknown) => ({ key, result: { status: 'rejected', reason } as const }),
+      );
+      inflight.set(key, settled);
     }
   };
   fill();
-  while (inflight.length > 0) {
-    const result = await inflight.shift()!;
+  while (inflight.size > 0) {
+    const { key, result } = await Promise.race(inflight.values());
+    inflight.delete(key);
     fill();
-    yield result;
+    if (result.status === 'rejected') throw result.reason;
+    yield result.value;
   }
 }
 

@@ -24,3 +24,27 @@ export async function serveRoutes(routes: Record<string, Route>): Promise<{ url:
       }),
   };
 }
+
+/**
+ * Two photos for a URL job (`urls`, at /a.png and /b.png): the one named with `hold` is held until `release()`, the
+ * other served at once. A job reads its items in the order of their ids, so a test holds the first or the second.
+ */
+export async function serveOneHeld(served: Buffer, held: Buffer) {
+  let hold: (url: string) => void = () => undefined;
+  const heldPath = new Promise<string>((resolve) => (hold = (url) => resolve(new URL(url).pathname)));
+  const holding: http.ServerResponse[] = [];
+  const photo = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url === (await heldPath)) holding.push(res);
+    else res.writeHead(200, { 'content-type': 'image/png' }).end(served);
+  };
+  const server = await serveRoutes({ '/a.png': (q, r) => void photo(q, r), '/b.png': (q, r) => void photo(q, r) });
+  return {
+    urls: [server.url('/a.png'), server.url('/b.png')],
+    hold,
+    holding: () => holding.length,
+    release: () => {
+      for (const res of holding.splice(0)) res.writeHead(200, { 'content-type': 'image/png' }).end(held);
+    },
+    close: server.close,
+  };
+}

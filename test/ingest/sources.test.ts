@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { colourImage } from '../helpers/images';
-import { serveRoutes } from '../helpers/httpServer';
+import { serveOneHeld, serveRoutes } from '../helpers/httpServer';
 import { sweepUploadSpool } from '../../ingest/sources/uploadStaging';
 import { tempDir } from '../helpers/env';
 import { ADMIN_KEY, startTestService, waitForJob, type TestService } from '../helpers/service';
@@ -160,5 +160,30 @@ describe('ingest from uploads and URLs', () => {
     ).body.hits;
     expect(byAlbum).toHaveLength(1);
     expect(await svc.services.images.count({ owner: 'gina' })).toBe(1);
+  });
+});
+
+describe('a URL that answers late', () => {
+  test('does not hold back the photos after it: they are stored while it is fetched', async () => {
+    const svc = await startTestService({ URL_FETCH_ALLOW_PRIVATE: 'true', INGEST_WRITE_BATCH: '1', ENCODE_BATCH_SIZE: '1' });
+    const server = await serveOneHeld(await colourImage('red', { seed: 3 }), await colourImage('blue', { seed: 4 }));
+    try {
+      const res = await svc.api().post('/v1/admin/ingest').send({ owner: 'kim', urls: server.urls }).expect(202);
+      // The job's first item (items run in the order of their ids) is the one held.
+      const [first] = await svc.services.db.ingestItem.findMany({ where: { jobId: res.body.jobId }, orderBy: { id: 'asc' }, take: 1 });
+      server.hold(first!.source);
+      const indexed = () => svc.services.db.image.findMany({ where: { owner: 'kim', state: 'indexed' }, select: { source: true } });
+      for (const end = Date.now() + 10_000; (await indexed()).length === 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      expect({ stored: (await indexed()).map((r) => r.source), held: server.holding() }).toEqual({
+        stored: server.urls.filter((u) => u !== first!.source),
+        held: 1,
+      });
+      server.release();
+      expect(await waitForJob(svc, res.body.jobId)).toMatchObject({ state: 'completed', done: 2, failed: 0 });
+    } finally {
+      await server.close();
+      await svc.close();
+      await svc.database.drop();
+    }
   });
 });

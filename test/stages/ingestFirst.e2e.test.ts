@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { colourImage } from '../helpers/images';
-import { serveRoutes } from '../helpers/httpServer';
+import { serveOneHeld } from '../helpers/httpServer';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 import { ProbeStage } from './probeStage/probeStage';
 
@@ -23,30 +22,16 @@ async function duringAndAfter(env: Record<string, string>) {
     undefined,
     { stages: [probe] },
   );
-  const holding: ServerResponse[] = [];
-  // The job's items run in the order of their ids: the first is served, the other held.
-  let firstIs: (path: string) => void = () => undefined;
-  const firstPath = new Promise<string>((resolve) => (firstIs = resolve));
-  const [red, blue] = [await colourImage('red', { seed: 1 }), await colourImage('blue', { seed: 2 })];
-  const photo = async (q: IncomingMessage, r: ServerResponse) => {
-    if (q.url === (await firstPath)) r.writeHead(200, { 'content-type': 'image/png' }).end(red);
-    else holding.push(r);
-  };
-  const server = await serveRoutes({ '/a.png': (q, r) => void photo(q, r), '/b.png': (q, r) => void photo(q, r) });
+  const server = await serveOneHeld(await colourImage('red', { seed: 1 }), await colourImage('blue', { seed: 2 }));
   try {
-    const res = await svc
-      .api()
-      .post('/v1/admin/ingest')
-      .send({ owner: 'ivy', urls: [server.url('/a.png'), server.url('/b.png')] })
-      .expect(202);
-    const [first] = await svc.services.db.ingestItem.findMany({ where: { jobId: res.body.jobId }, orderBy: { id: 'asc' }, take: 1 });
-    firstIs(new URL(first!.source).pathname);
+    const res = await svc.api().post('/v1/admin/ingest').send({ owner: 'ivy', urls: server.urls }).expect(202);
+    server.hold(server.urls[1]!);
     const rows = () => svc.services.db.image.findMany({ where: { owner: 'ivy', state: 'indexed' }, select: { id: true, ocrState: true } });
-    await until(async () => (await rows()).length === 1 && holding.length === 1, 'the first photo stored while the second is held', 20_000);
+    await until(async () => (await rows()).length === 1 && server.holding() === 1, 'the first photo stored while the second is held', 20_000);
     // Many of the stages' and OCR's polls (100 ms) long: each found the first photo due.
     await until(async () => probe.runs.length > 0 && (await rows())[0]!.ocrState === 'done', 'the first photo read and staged', 4000).catch(() => undefined);
     const during = { probeRuns: probe.runs.length, ocr: (await rows())[0]!.ocrState, job: (await svc.services.ingest.status(res.body.jobId))!.state };
-    holding[0]!.writeHead(200, { 'content-type': 'image/png' }).end(blue);
+    server.release();
     expect(await waitForJob(svc, res.body.jobId)).toMatchObject({ state: 'completed', done: 2 });
     await svc.services.stages.idle();
     const after = { probeRuns: probe.runs.length, ocr: (await rows()).map((r) => r.ocrState) };
