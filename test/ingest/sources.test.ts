@@ -7,6 +7,7 @@ import { serveOneHeld, serveRoutes } from '../helpers/httpServer';
 import { sweepUploadSpool } from '../../ingest/sources/uploadStaging';
 import { tempDir } from '../helpers/env';
 import { ADMIN_KEY, startTestService, waitForJob, type TestService } from '../helpers/service';
+import { until } from '../helpers/until';
 
 describe('ingest from uploads and URLs', () => {
   let svc: TestService;
@@ -173,7 +174,7 @@ describe('a URL that answers late', () => {
       const [first] = await svc.services.db.ingestItem.findMany({ where: { jobId: res.body.jobId }, orderBy: { id: 'asc' }, take: 1 });
       server.hold(first!.source);
       const indexed = () => svc.services.db.image.findMany({ where: { owner: 'kim', state: 'indexed' }, select: { source: true } });
-      for (const end = Date.now() + 10_000; (await indexed()).length === 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      await until(async () => (await indexed()).length > 0, 'a photo stored while the other is held', 10_000);
       expect({ stored: (await indexed()).map((r) => r.source), held: server.holding() }).toEqual({
         stored: server.urls.filter((u) => u !== first!.source),
         held: 1,

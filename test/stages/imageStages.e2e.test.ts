@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { colourImage } from '../helpers/images';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
+import { until } from '../helpers/until';
 import { ProbeStage } from './probeStage/probeStage';
 
 const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'];
@@ -20,14 +21,6 @@ async function ingest(svc: TestService, owner: string, names: string[]): Promise
 }
 
 const runsAt = (probe: ProbeStage, version: string) => probe.runs.filter((r) => r.version === version).map((r) => r.imageId);
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('an image stage registered in one line', () => {
   test('runs over the library that was there and the images after it, across a restart mid-backfill and a dead holder, and again for a new version', async () => {

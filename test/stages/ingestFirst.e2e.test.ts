@@ -1,15 +1,8 @@
 import { colourImage } from '../helpers/images';
 import { serveOneHeld } from '../helpers/httpServer';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
+import { until } from '../helpers/until';
 import { ProbeStage } from './probeStage/probeStage';
-
-async function until(cond: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * A URL job of two photos whose second is held by the server: the first is stored (searchable by meaning)
