@@ -28,7 +28,7 @@ export interface WorkerDeps extends PipelineDeps {
   /** Every job's progress, e.g. for metrics. */
   onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
   /** Told while a job encodes photos (OCR backfill jobs do not), for the background work that waits for ingest. */
-  activity?: IngestActivity | undefined;
+  activity: IngestActivity;
   log: Logger;
 }
 
@@ -102,7 +102,7 @@ export class JobWorker {
     try {
       const job = await jobs.findJob(jobId);
       if (!job || !(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
-      if (job.kind !== 'ocr' && this.deps.activity) ended = this.deps.activity.begin();
+      if (job.kind !== 'ocr') ended = this.deps.activity.begin();
       const report = (d: Partial<JobProgress>) => {
         onProgress?.(d);
         this.deps.onProgress?.(d);
