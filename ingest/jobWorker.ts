@@ -10,6 +10,7 @@ import { isDeadLocalHolder, JobLease, leaseHolderName, type LeaseSettings } from
 import { sleep } from '../src/util/async';
 import { isDatabaseUnavailable, outageReason } from '../src/db/unavailable';
 import type { IngestActivity } from '../src/stages/ingestActivity';
+import { JobTurn } from './jobTurn';
 
 export interface WorkerDeps extends PipelineDeps {
   /** OCR, for backfill jobs: the copy it reads is made here and it is woken. */
@@ -25,6 +26,8 @@ export interface WorkerDeps extends PipelineDeps {
   /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
   jobRetryBaseMs: number;
   jobLease: LeaseSettings;
+  /** A job that ran this long gives way to another owner's waiting job (JobTurn); 0: jobs run to their end. */
+  jobTurnMs: number;
   /** Every job's progress, e.g. for metrics. */
   onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
   /** Told while a job encodes photos (OCR backfill jobs do not), for the background work that waits for ingest. */
@@ -38,8 +41,8 @@ const REMOTE_SETTLE_MS = 10_000;
 
 /**
  * Runs ingest jobs one at a time (the encoder is the bottleneck; one job saturates it). The queue is
- * the jobs table itself: the worker leases the oldest unfinished job nobody holds, claims its pending
- * items page by page, hands them to the pipeline and records how the job ended. Leases are what let
+ * the jobs table itself: the worker leases an unfinished job nobody holds (owners take turns, see
+ * JobTurn), claims its pending items page by page, hands them to the pipeline and records how the job ended. Leases are what let
  * several instances share one database (and the ingest CLI run beside the service) without running a
  * job twice, and what hands a crashed holder's job to the next claim: ingest is resumable wherever
  * it stopped. While the vector store is down a job waits out a growing delay recorded in the row.
@@ -61,6 +64,8 @@ export class JobWorker {
   private waiting = 0;
   /** Whether the worker polled when it was paused, to poll again on resume. */
   private pollingBeforePause = false;
+  /** The ingest activity of a job whose turn ended, held until the next job has begun: OCR waits on through the switch. */
+  private handover: (() => void) | null = null;
 
   constructor(private readonly deps: WorkerDeps) {
     this.pipeline = new IngestPipeline(deps);
@@ -93,16 +98,24 @@ export class JobWorker {
     }
   }
 
-  /** Runs a job this worker holds the lease of, and lets the lease go however it ends. */
-  private async runLeased(lease: JobLease, onProgress?: (delta: Partial<JobProgress>) => void): Promise<void> {
+  /**
+   * Runs a job this worker holds the lease of, and lets the lease go however it ends. With `takingTurns`,
+   * the job gives way to other owners' jobs (JobTurn); a job run for a caller (the CLI) runs to its end.
+   */
+  private async runLeased(lease: JobLease, onProgress?: (delta: Partial<JobProgress>) => void, takingTurns = false): Promise<void> {
     const { jobs } = this.deps;
     const jobId = lease.jobId;
     this.running.set(jobId, lease);
     let ended: () => void = () => undefined;
+    let turn: JobTurn | null = null;
+    let gaveWay = false;
     try {
       const job = await jobs.findJob(jobId);
       if (!job || !(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
       if (job.kind !== 'ocr') ended = this.deps.activity.begin();
+      this.endHandover();
+      if (takingTurns) turn = JobTurn.start(jobs, job.owner, { turnMs: this.deps.jobTurnMs, pollMs: this.deps.jobLease.pollMs }, this.deps.log);
+      const turnOver = () => turn?.over ?? false;
       const report = (d: Partial<JobProgress>) => {
         onProgress?.(d);
         this.deps.onProgress?.(d);
@@ -113,16 +126,24 @@ export class JobWorker {
         let cursor: string | undefined;
         for (;;) {
           if (shouldStop()) return await this.leftOff(job);
+          if (turnOver()) {
+            // A job whose last photo was written in its turn ends now, not on its next turn.
+            if ((await jobs.claimPendingItems(jobId, undefined, 1)).length === 0) break;
+            this.deps.log.info({ job: jobId, owner: job.owner }, "the job's turn is over: another owner's job runs, then it goes on");
+            gaveWay = true;
+            return;
+          }
           const items = await jobs.claimPendingItems(jobId, cursor);
           if (items.length === 0) break;
           cursor = items[items.length - 1]!.id;
-          if (job.kind === 'ocr') await this.backfill.run(items, report, shouldStop);
+          if (job.kind === 'ocr') await this.backfill.run(items, report, () => shouldStop() || turnOver());
           else
             await this.pipeline.run(
               { jobId, owner: job.owner, albums: job.albums, kind: job.kind },
               items.map((i) => ({ itemId: i.id, source: i.source, externalId: i.externalId, imageId: i.imageId })),
               report,
               shouldStop,
+              turnOver,
             );
         }
         await jobs.markCompleted(jobId);
@@ -141,7 +162,9 @@ export class JobWorker {
         throw e;
       }
     } finally {
-      ended();
+      turn?.end();
+      if (gaveWay) this.handover = ended;
+      else ended();
       this.running.delete(jobId);
       this.cancelled.delete(jobId);
       await lease.release().catch((e: Error) => this.deps.log.warn({ job: jobId, err: e.message }, 'could not release the job lease'));
@@ -225,17 +248,26 @@ export class JobWorker {
       });
   }
 
-  /** Runs claimable jobs, oldest first, until none is left. */
+  /** Runs claimable jobs, owners taking turns, until none is left. */
   private async drain(): Promise<void> {
     const { jobs, jobLease, log } = this.deps;
-    while (!this.stopping) {
-      const job = await jobs.claimNextJob(this.holder, jobLease.leaseMs);
-      this.waiting = await jobs.countWaitingJobs();
-      if (!job) return;
-      await this.runLeased(JobLease.held(jobs, job.id, this.holder, jobLease, log)).catch((e: Error) => {
-        if (!(e instanceof StoreUnavailable || isDatabaseUnavailable(e))) log.warn({ job: job.id, err: e.message }, 'ingest job stopped');
-      });
+    try {
+      while (!this.stopping) {
+        const job = await jobs.claimNextJob(this.holder, jobLease.leaseMs);
+        this.waiting = await jobs.countWaitingJobs();
+        if (!job) return;
+        await this.runLeased(JobLease.held(jobs, job.id, this.holder, jobLease, log), undefined, true).catch((e: Error) => {
+          if (!(e instanceof StoreUnavailable || isDatabaseUnavailable(e))) log.warn({ job: job.id, err: e.message }, 'ingest job stopped');
+        });
+      }
+    } finally {
+      this.endHandover();
     }
+  }
+
+  private endHandover(): void {
+    this.handover?.();
+    this.handover = null;
   }
 
   /** Re-queues jobs left unfinished by a crash or restart (they are claimed like any queued job) and keeps polling. */

@@ -122,6 +122,14 @@ function isPermanent(e: unknown): boolean {
   return code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES';
 }
 
+/** The items, until `done` says stop when the next one is asked for. */
+function* takeUntil<T>(items: readonly T[], done: () => boolean): Generator<T> {
+  for (const item of items) {
+    if (done()) return;
+    yield item;
+  }
+}
+
 /**
  * Runs the pending items of one job: read -> hash -> skip known content -> decode -> batch
  * encode -> write derivatives, metadata and vectors. The order of writes is what keeps
@@ -138,8 +146,16 @@ export class IngestPipeline {
    * would otherwise wait on Postgres and the store after every batch. Up to `encodeInFlight`
    * batches are encoded at once (remote encoders work in parallel), but they are written one at a
    * time and in order, so batches commit in order and a failure stops the ones after it.
+   * Once `turnOver` says so, no further image is read, and those already read are encoded and written:
+   * the rest stays pending for the job's next turn.
    */
-  async run(job: JobContext, items: WorkItem[], onProgress?: (delta: Partial<JobProgress>) => void, shouldStop: () => boolean = () => false): Promise<void> {
+  async run(
+    job: JobContext,
+    items: WorkItem[],
+    onProgress?: (delta: Partial<JobProgress>) => void,
+    shouldStop: () => boolean = () => false,
+    turnOver: () => boolean = () => false,
+  ): Promise<void> {
     const { batchSize, lookahead } = this.deps;
     const ctx: RunContext = { ...job, model: this.deps.model.current };
     const window = Math.max(1, this.deps.encodeInFlight);
@@ -178,7 +194,7 @@ export class IngestPipeline {
       return !halted();
     };
     try {
-      for await (const p of mapAsReady(items, Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
+      for await (const p of mapAsReady(takeUntil(items, turnOver), Math.max(lookahead, 1), (item) => this.prepare(ctx, item))) {
         if (halted()) break;
         if (p.type === 'rejected') {
           await this.deps.jobs.markItemFailed(p.item.itemId, p.error);

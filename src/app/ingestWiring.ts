@@ -80,6 +80,7 @@ export function wireIngest(w: IngestWiring): IngestService {
     stagingDir: path.join(config.dataDir, 'staging'),
     jobRetryBaseMs: config.JOB_RETRY_BASE_MS,
     jobLease: { leaseMs: config.JOB_LEASE_MS, pollMs: config.JOB_POLL_MS },
+    jobTurnMs: config.JOB_TURN_MS,
     onProgress: w.metrics.onIngestProgress,
     activity: w.ingestActivity,
     events: w.events,

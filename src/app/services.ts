@@ -112,6 +112,8 @@ export interface ServiceHooks {
   onEncoderRun?: (run: EncoderRun) => void;
   /** Image stages beside the built-in ones (tests, extensions). */
   stages?: readonly ImageStage[];
+  /** Extra observer of the moments ingest stops (tests): OCR and the image stages are woken then. */
+  onIngestIdle?: () => void;
 }
 
 /** Builds every adapter and service from configuration; a failure part-way closes what was opened. */
@@ -142,6 +144,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     // OCR reads photos already searchable by meaning: its runs wait for ingest's, and it claims none while ingest runs.
     const deferred = <T>(run: () => Promise<T>) => model.current.pack.gate.run('deferred', run);
     const ingestActivity = config.BACKGROUND_DURING_INGEST === 'wait' ? new JobActivity() : NEVER_BUSY;
+    if (hooks.onIngestIdle) ingestActivity.onIdle(hooks.onIngestIdle);
     const ocrLog = log.child({ component: 'ocr' });
     const ocr = reader
       ? closers.own(new OcrStage(reader, repos.ocr, derivatives, ocrSettings, metrics.onOcr, ocrLog, deferred, undefined, ingestActivity), (o) => o.stop())

@@ -219,6 +219,28 @@ describe('repositories on a real PostgreSQL', () => {
     expect(await repos.ingest.claimJob(heldByA, 'D', 60_000)).toBe(false);
   });
 
+  test("owners take turns: the next job claimed is of the owner least recently served, and that owner's oldest", async () => {
+    await t.db.ingestJob.updateMany({ where: { state: { in: ['queued', 'running'] } }, data: { state: 'cancelled' } });
+    const big1 = await repos.ingest.createJob({ owner: 'tia', kind: 'folder' });
+    const big2 = await repos.ingest.createJob({ owner: 'tia', kind: 'folder' });
+    expect(await repos.ingest.claimNextJob('W', 60_000)).toMatchObject({ id: big1 });
+    expect(await repos.ingest.otherOwnerWaiting('tia')).toBe(false);
+    const small = await repos.ingest.createJob({ owner: 'uma', kind: 'url' });
+    expect(await repos.ingest.otherOwnerWaiting('tia')).toBe(true);
+    expect(await repos.ingest.otherOwnerWaiting('uma')).toBe(true); // tia's second job
+    // tia's first job ends its turn unfinished: uma, never served, goes before both of tia's.
+    await repos.ingest.releaseLease(big1, 'W');
+    expect(await repos.ingest.claimNextJob('W', 60_000)).toMatchObject({ id: small });
+    await repos.ingest.releaseLease(small, 'W');
+    // uma's turn ends unfinished too: tia, served longer ago, goes next, her jobs in the order they were made.
+    expect(await repos.ingest.claimNextJob('W', 60_000)).toMatchObject({ id: big1 });
+    // A job waiting out a retry delay is no one's to give way to.
+    await repos.ingest.markOutage(big2, 'store down', 60_000);
+    expect(await repos.ingest.otherOwnerWaiting('uma')).toBe(false);
+    expect(await repos.ingest.otherOwnerWaiting('tia')).toBe(true); // uma's job
+    await t.db.ingestJob.updateMany({ where: { id: { in: [big1, big2, small] } }, data: { state: 'cancelled' } });
+  });
+
   test('OCR pages are leased: two readers never get the same image; given back or run out, an image is offered again', async () => {
     const imgs = Array.from({ length: 6 }, (_, i) => image('ola', 300 + i, { ocrState: 'pending' }));
     await repos.ingest.upsertPendingImages(imgs);

@@ -48,3 +48,31 @@ export async function serveOneHeld(served: Buffer, held: Buffer) {
     close: server.close,
   };
 }
+
+/**
+ * Photos for a URL job (`urls`, at /0.png, /1.png ...), every request held until `release()` answers those held
+ * so far: a test decides how far a job gets. `requests` counts the requests for each path.
+ */
+export async function serveGated(photos: Buffer[]) {
+  const held: { res: http.ServerResponse; photo: Buffer }[] = [];
+  const requests = new Map<string, number>();
+  const routes = Object.fromEntries(
+    photos.map((photo, i): [string, Route] => [
+      `/${i}.png`,
+      (req, res) => {
+        requests.set(req.url!, (requests.get(req.url!) ?? 0) + 1);
+        held.push({ res, photo });
+      },
+    ]),
+  );
+  const server = await serveRoutes(routes);
+  return {
+    urls: photos.map((_, i) => server.url(`/${i}.png`)),
+    holding: () => held.length,
+    requests,
+    release: () => {
+      for (const { res, photo } of held.splice(0)) res.writeHead(200, { 'content-type': 'image/png' }).end(photo);
+    },
+    close: server.close,
+  };
+}

@@ -7,10 +7,12 @@ export type JobKind = IngestJob['kind'];
 export type SourceKind = 'folder' | 'upload' | 'url';
 
 const ITEM_PAGE = 500;
-/** An unfinished job nobody holds: never leased, released, or its holder's lease ran out. */
-const UNHELD_JOB = Prisma.sql`state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until < now())`;
+/** An unfinished job (aliased j) nobody holds: never leased, released, or its holder's lease ran out. */
+const UNHELD_JOB = Prisma.sql`j.state IN ('queued', 'running') AND (j.lease_until IS NULL OR j.lease_until < now())`;
 /** A lease some process still holds: named, and not run out. */
 const HELD_LEASE = Prisma.sql`lease_owner IS NOT NULL AND lease_until >= now()`;
+/** An unheld job (aliased j) not waiting out a retry delay. */
+const CLAIMABLE_JOB = Prisma.sql`${UNHELD_JOB} AND (j.retry_at IS NULL OR j.retry_at <= now())`;
 /** A folder of a few hundred thousand files is recorded in one transaction. */
 const CREATE_TIMEOUT_MS = 300_000;
 
@@ -139,26 +141,34 @@ export class IngestRepository {
   }
 
   /**
-   * Leases the oldest unfinished job nobody holds (or whose holder let its lease run out), skipping
-   * jobs waiting out a retry delay. SKIP LOCKED lets instances claim at once without waiting on each
-   * other; the database's clock decides expiry, so instances' clocks need not agree.
+   * Leases an unfinished job nobody holds (or whose holder let its lease run out), skipping jobs waiting
+   * out a retry delay: one of the owner whose last turn is oldest (owners never served first), and that
+   * owner's oldest. SKIP LOCKED lets instances claim at once without waiting on each other; the
+   * database's clock decides expiry, so instances' clocks need not agree.
    */
   async claimNextJob(holder: string, leaseMs: number): Promise<JobRow | null> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
-      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = ${msFromNow(leaseMs)}
+      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = ${msFromNow(leaseMs)}, served_at = now()
       WHERE id = (
-        SELECT id FROM ingest_jobs
-        WHERE ${UNHELD_JOB} AND (retry_at IS NULL OR retry_at <= now())
-        ORDER BY created_at, id
+        SELECT j.id FROM ingest_jobs j
+        WHERE ${CLAIMABLE_JOB}
+        ORDER BY (SELECT max(s.served_at) FROM ingest_jobs s WHERE s.owner = j.owner) NULLS FIRST, j.created_at, j.id
         LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING id`;
     return rows[0] ? this.findJob(rows[0].id) : null;
   }
 
+  /** Whether another owner's job could be claimed now: the job running for `owner` then ends its turn. */
+  async otherOwnerWaiting(owner: string): Promise<boolean> {
+    const rows = await this.db.$queryRaw<{ waiting: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM ingest_jobs j WHERE ${CLAIMABLE_JOB} AND j.owner <> ${owner}) AS waiting`;
+    return rows[0]?.waiting ?? false;
+  }
+
   /** Leases this job (asked for by name, so a retry delay does not apply); false while another holds it or it has ended. */
   async claimJob(jobId: string, holder: string, leaseMs: number): Promise<boolean> {
     const n = await this.db.$executeRaw`
-      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = ${msFromNow(leaseMs)}
+      UPDATE ingest_jobs SET lease_owner = ${holder}, lease_until = ${msFromNow(leaseMs)}, served_at = now()
       WHERE id = ${jobId}::uuid AND state IN ('queued', 'running')
         AND (lease_owner IS NULL OR lease_owner = ${holder} OR lease_until < now())`;
     return n > 0;
@@ -199,7 +209,7 @@ export class IngestRepository {
   /** Unfinished jobs nobody runs yet (queued, or left by a crashed holder). */
   async countWaitingJobs(): Promise<number> {
     const rows = await this.db.$queryRaw<{ n: bigint }[]>`
-      SELECT count(*) AS n FROM ingest_jobs WHERE ${UNHELD_JOB}`;
+      SELECT count(*) AS n FROM ingest_jobs j WHERE ${UNHELD_JOB}`;
     return Number(rows[0]?.n ?? 0);
   }
 

@@ -1,0 +1,87 @@
+import { colourImage } from '../helpers/images';
+import { serveGated } from '../helpers/httpServer';
+import { startTestService, type TestService } from '../helpers/service';
+import { until } from '../helpers/until';
+
+/**
+ * Owner ann's URL job of six photos, whose server answers only when the test says, and then owner bo's upload of
+ * one photo. Two photos are read at a time (DECODE_CONCURRENCY 1 plus a batch of 1), so ann's job stands at two
+ * photos in flight when bo's job is queued; the test then answers those two and watches who goes next.
+ */
+async function annThenBo(turnMs: string) {
+  let idles = 0;
+  const svc: TestService = await startTestService(
+    {
+      URL_FETCH_ALLOW_PRIVATE: 'true',
+      DECODE_CONCURRENCY: '1',
+      INGEST_WRITE_BATCH: '1',
+      ENCODE_BATCH_SIZE: '1',
+      JOB_TURN_MS: turnMs,
+      JOB_POLL_MS: '20',
+      OCR: 'off',
+      DUPLICATES: 'off',
+      AUTO_TAGS: 'off',
+    },
+    undefined,
+    { onIngestIdle: () => idles++ },
+  );
+  const photos = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => colourImage('red', { seed })));
+  const server = await serveGated(photos);
+  const job = async (id: string) => (await svc.services.ingest.status(id))!;
+  try {
+    const ann = (await svc.api().post('/v1/admin/ingest').send({ owner: 'ann', urls: server.urls }).expect(202)).body.jobId as string;
+    await until(async () => server.holding() === 2, "ann's first two photos asked for", 20_000);
+    const bo = (
+      await svc
+        .api()
+        .post('/v1/admin/ingest')
+        .field('owner', 'bo')
+        .attach('files', await colourImage('blue'), 'b.png')
+        .expect(202)
+    ).body.jobId as string;
+    // Many turn lengths and polls (50 ms, 20 ms): the worker has seen bo's job waiting.
+    await new Promise((r) => setTimeout(r, 1000));
+    server.release();
+    // Then bo's job is done (turns), or ann's job stores those two and asks for its next two (no turns).
+    if (turnMs === '0') await until(async () => server.holding() === 2 && (await job(ann)).done === 2, "ann's next photos asked for", 20_000);
+    else await until(async () => (await job(bo)).state === 'completed', "bo's job done", 20_000);
+    const midway = { ann: await job(ann), bo: await job(bo), asked: server.requests.size };
+    // Every photo answered as soon as it is asked for, until both jobs end.
+    const answering = setInterval(() => server.release(), 20);
+    try {
+      await until(async () => (await job(ann)).state === 'completed' && (await job(bo)).state === 'completed', 'both jobs done', 30_000);
+    } finally {
+      clearInterval(answering);
+    }
+    return { midway, ann: await job(ann), bo: await job(bo), requests: [...server.requests.values()], idles };
+  } finally {
+    await server.close();
+    await svc.close();
+    await svc.database.drop();
+  }
+}
+
+describe('owners take turns at the ingest worker (JOB_TURN_MS)', () => {
+  test("another owner's job waiting, a running job gives way after its turn and then goes on where it stopped", async () => {
+    const r = await annThenBo('50');
+    // ann's job wrote the two photos it had read, and bo's photo was stored before ann's next (held) ones.
+    expect(r.midway.bo).toMatchObject({ state: 'completed', done: 1 });
+    expect(r.midway.ann).toMatchObject({ state: 'running', done: 2, pending: 4 });
+    // Then ann's job went on: all six stored, each photo read once.
+    expect(r.ann).toMatchObject({ state: 'completed', done: 6, failed: 0, pending: 0 });
+    expect(r.requests).toEqual([1, 1, 1, 1, 1, 1]);
+    // Ingest stopped when bo's job ended and when ann's did, not between ann's turn and bo's: OCR and the stages
+    // (which wait for ingest) were not woken by a turn changing hands.
+    expect(r.idles).toBe(2);
+  }, 90_000);
+
+  test('0: a job runs to its end before the next (the control)', async () => {
+    const r = await annThenBo('0');
+    expect(r.midway.bo.state).toBe('queued');
+    expect(r.midway.ann).toMatchObject({ state: 'running', done: 2 });
+    expect(r.midway.asked).toBe(4);
+    expect(r.ann).toMatchObject({ state: 'completed', done: 6 });
+    expect(r.bo).toMatchObject({ state: 'completed', done: 1 });
+    expect(r.bo.finishedAt!.getTime()).toBeGreaterThanOrEqual(r.ann.finishedAt!.getTime());
+  }, 90_000);
+});
