@@ -241,18 +241,24 @@ describe('repositories on a real PostgreSQL', () => {
     await t.db.ingestJob.updateMany({ where: { id: { in: [big1, big2, small] } }, data: { state: 'cancelled' } });
   });
 
-  test('OCR pages are leased: two readers never get the same image; given back or run out, an image is offered again', async () => {
-    const imgs = Array.from({ length: 6 }, (_, i) => image('ola', 300 + i, { ocrState: 'pending' }));
+  /** Writes these images of one owner and marks them indexed, as an ingest job does; returns a filter to their ids. */
+  async function indexed(imgs: PendingImage[]) {
     await repos.ingest.upsertPendingImages(imgs);
     const jobId = await repos.ingest.createJob(
-      { owner: 'ola', kind: 'folder' },
-      imgs.map((_, i) => ({ source: `/ocr/${i}` })),
+      { owner: imgs[0]!.owner, kind: 'folder' },
+      imgs.map((img) => ({ source: img.source })),
     );
     const items = await repos.ingest.claimPendingItems(jobId, undefined);
+    const bySource = new Map(imgs.map((img) => [img.source, img.id]));
     await repos.ingest.markIndexed(
       'pack@1',
-      items.map((it, i) => ({ itemId: it.id, imageId: imgs[i]!.id })),
+      items.map((it) => ({ itemId: it.id, imageId: bySource.get(it.source)! })),
     );
+  }
+
+  test('OCR pages are leased: two readers never get the same image; given back or run out, an image is offered again', async () => {
+    const imgs = Array.from({ length: 6 }, (_, i) => image('ola', 300 + i, { ocrState: 'pending' }));
+    await indexed(imgs);
     const ours = new Set(imgs.map((i) => i.id));
     const mine = (rows: { id: string }[]) => rows.map((r) => r.id).filter((id) => ours.has(id));
 
@@ -266,6 +272,36 @@ describe('repositories on a real PostgreSQL', () => {
     await new Promise((r) => setTimeout(r, 120));
     expect(await repos.ocr.hasClaimableOcr()).toBe(true);
     expect(mine(await repos.ocr.claimPendingOcr(10, 60_000))).toEqual([imgs[0]!.id]);
+  });
+
+  test("OCR's and the image stages' pages: every waiting owner's oldest before anyone's second", async () => {
+    // pam's five photos were ingested before quy's one.
+    const pam = Array.from({ length: 5 }, (_, i) => image('pam', 400 + i, { ocrState: 'pending' }));
+    const quy = image('quy', 410, { ocrState: 'pending' });
+    await indexed(pam);
+    await indexed([quy]);
+    const ids = (rows: { id?: string; imageId?: string }[]) => rows.map((r) => r.id ?? r.imageId);
+    // Ingested in one statement, pam's are in the order of their ids.
+    const pamIds = pam.map((p) => p.id).sort();
+    const ocrPage = ids(await repos.ocr.claimPendingOcr(2, 60_000));
+    expect(ocrPage).toHaveLength(2);
+    expect(ocrPage).toEqual(expect.arrayContaining([pamIds[0], quy.id]));
+    // Then pam's next ones, oldest first.
+    expect(ids(await repos.ocr.claimPendingOcr(2, 60_000)).sort()).toEqual([pamIds[1], pamIds[2]]);
+
+    await repos.stageTasks.enqueue(
+      'turns',
+      'v1',
+      pam.map((p) => ({ imageId: p.id, owner: 'pam' })),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    await repos.stageTasks.enqueue('turns', 'v1', [{ imageId: quy.id, owner: 'quy' }]);
+    const stagePage = ids(await repos.stageTasks.claim('turns', 2, 60_000, 'H'));
+    expect(stagePage).toHaveLength(2);
+    expect(stagePage).toContain(quy.id);
+    // Two claims at once still get different tasks.
+    const [a, b] = await Promise.all([repos.stageTasks.claim('turns', 2, 60_000, 'H'), repos.stageTasks.claim('turns', 2, 60_000, 'I')]);
+    expect(new Set([...stagePage, ...ids(a), ...ids(b)]).size).toBe(6);
   });
 
   test("a batch's image rows are written in one statement: every field kept, refreshed in place when written again", async () => {

@@ -1,6 +1,6 @@
 import { Prisma } from '../generated/client';
 import type { Db } from '../prisma';
-import { jsonb, msFromNow } from './sqlFragments';
+import { jsonb, msFromNow, ownersTakingTurns, type OwnerQueue } from './sqlFragments';
 
 export interface StoredLine {
   text: string;
@@ -161,17 +161,21 @@ export class OcrRepository {
   }
 
   /**
-   * Leases the next page of images waiting to be read (oldest first), so that instances sharing the
-   * database never read one twice; an image whose lease ran out (its reader died) is offered again.
+   * Leases the next page of images waiting to be read (owners taking turns, each owner's oldest first), so
+   * that instances sharing the database never read one twice; an image whose lease ran out (its reader died)
+   * is offered again.
    */
   claimPendingOcr(take: number, leaseMs: number): Promise<{ id: string; width: number }[]> {
+    const queue: OwnerQueue = {
+      table: Prisma.sql`images`,
+      waiting: Prisma.sql`t.ocr_state = 'pending'`,
+      claimable: CLAIMABLE_OCR,
+      at: Prisma.sql`t.ingested_at`,
+      key: Prisma.sql`t.id`,
+    };
     return this.db.$queryRaw<{ id: string; width: number }[]>`
       UPDATE images SET ocr_lease_until = ${msFromNow(leaseMs)}
-      WHERE id IN (
-        SELECT id FROM images
-        WHERE ${CLAIMABLE_OCR}
-        ORDER BY ingested_at, id
-        LIMIT ${take} FOR UPDATE SKIP LOCKED)
+      WHERE ${CLAIMABLE_OCR} AND id IN (${ownersTakingTurns(queue, take)})
       RETURNING id, width`;
   }
 

@@ -1,6 +1,6 @@
 import { Prisma } from '../generated/client';
 import type { Db } from '../prisma';
-import { msFromNow } from './sqlFragments';
+import { msFromNow, ownersTakingTurns, type OwnerQueue } from './sqlFragments';
 
 export interface StageTaskRow {
   imageId: string;
@@ -75,16 +75,21 @@ export class StageTaskRepository {
       WHERE image_id = ANY(${[...imageIds]}::uuid[]) AND state <> 'done'`;
   }
 
-  /** Leases the next due tasks of live images, oldest first; deleted images' tasks are dropped on the way. */
+  /** Leases the next due tasks of live images, owners taking turns, each owner's oldest first; deleted images' tasks are dropped on the way. */
   async claim(stage: string, take: number, leaseMs: number, holder: string): Promise<StageTaskRow[]> {
     await this.db.$executeRaw`
       DELETE FROM stage_tasks t USING images i
       WHERE ${due(stage)} AND i.id = t.image_id AND (i.deleted_at IS NOT NULL OR i.state <> 'indexed')`;
+    const queue: OwnerQueue = {
+      table: Prisma.sql`stage_tasks`,
+      waiting: Prisma.sql`t.stage = ${stage} AND t.state = 'pending'`,
+      claimable: due(stage),
+      at: Prisma.sql`t.due_at`,
+      key: Prisma.sql`t.image_id`,
+    };
     return this.db.$queryRaw<StageTaskRow[]>`
       UPDATE stage_tasks t SET lease_until = ${msFromNow(leaseMs)}, leased_by = ${holder}
-      WHERE (t.stage, t.image_id) IN (
-        SELECT t.stage, t.image_id FROM stage_tasks t WHERE ${due(stage)}
-        ORDER BY t.due_at, t.image_id LIMIT ${take} FOR UPDATE SKIP LOCKED)
+      WHERE ${due(stage)} AND t.image_id IN (${ownersTakingTurns(queue, take)})
       RETURNING t.image_id::text AS "imageId", t.owner, t.version, t.attempts`;
   }
 

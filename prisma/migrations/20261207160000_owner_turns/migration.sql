@@ -1,0 +1,8 @@
+-- Owners take turns at the ingest worker: a job's last turn began at served_at, and the next job
+-- claimed is of the owner whose last turn is oldest (one owner's 10,000 photos do not hold back another's 3).
+ALTER TABLE "ingest_jobs" ADD COLUMN "served_at" TIMESTAMPTZ(3);
+CREATE INDEX "ingest_jobs_owner_served_at_idx" ON "ingest_jobs" ("owner", "served_at");
+-- And at OCR and the image stages: a page takes every waiting owner's oldest before anyone's second. These
+-- indexes let a claim find the owners with work in one probe each, however long one owner's backlog.
+CREATE INDEX "images_ocr_pending_owner_idx" ON "images" ("owner", "ingested_at") WHERE "ocr_state" = 'pending';
+CREATE INDEX "stage_tasks_pending_owner_idx" ON "stage_tasks" ("stage", "owner", "due_at") WHERE "state" = 'pending';
