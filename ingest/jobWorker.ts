@@ -146,6 +146,8 @@ export class JobWorker {
               turnOver,
             );
         }
+        // Before the job is seen to end: whoever waits for it (a test, a bench) then finds OCR and the stages woken.
+        ended();
         await jobs.markCompleted(jobId);
         if (job.kind === 'upload') await dropStagedUploads(this.deps.stagingDir, jobId);
         await this.announce('job.completed', job);
@@ -155,6 +157,7 @@ export class JobWorker {
         // fails too, and the lease running out frees the job.
         if (e instanceof StoreUnavailable || isDatabaseUnavailable(e)) await this.retryLater(job, e instanceof StoreUnavailable ? e.message : outageReason(e));
         else {
+          ended();
           await jobs.markFailed(jobId, (e as Error).message);
           this.deps.log.error({ err: e, job: jobId }, 'ingest job failed');
           await this.announce('job.failed', job, (e as Error).message);
