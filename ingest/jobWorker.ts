@@ -42,10 +42,11 @@ const REMOTE_SETTLE_MS = 10_000;
 /**
  * Runs ingest jobs one at a time (the encoder is the bottleneck; one job saturates it). The queue is
  * the jobs table itself: the worker leases an unfinished job nobody holds (owners take turns, see
- * JobTurn), claims its pending items page by page, hands them to the pipeline and records how the job ended. Leases are what let
- * several instances share one database (and the ingest CLI run beside the service) without running a
- * job twice, and what hands a crashed holder's job to the next claim: ingest is resumable wherever
- * it stopped. While the vector store is down a job waits out a growing delay recorded in the row.
+ * JobTurn), claims its pending items page by page, hands them to the pipeline and records how the job
+ * ended. Leases are what let several instances share one database (and the ingest CLI run beside the
+ * service) without running a job twice, and what hands a crashed holder's job to the next claim:
+ * ingest is resumable wherever it stopped. While the vector store is down a job waits out a growing
+ * delay recorded in the row.
  */
 export class JobWorker {
   private readonly pipeline: IngestPipeline;
