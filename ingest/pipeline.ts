@@ -349,6 +349,7 @@ export class IngestPipeline {
           edited: p.media.facts.edited,
           bytes: p.bytes,
           ...p.meta,
+          albumsAdded: [...new Set(ctx.albums)],
           takenAt: p.meta.takenAt ?? null,
           ocrState: p.ocrInput ? 'pending' : undefined,
         })),

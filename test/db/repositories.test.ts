@@ -26,6 +26,7 @@ const image = (owner: string, n: number, extra: Partial<PendingImage> = {}): Pen
   height: 10,
   bytes: 100,
   albums: [],
+  albumsAdded: [],
   takenAt: null,
   favorite: false,
   hidden: false,
@@ -327,7 +328,8 @@ describe('repositories on a real PostgreSQL', () => {
     await repos.ingest.upsertPendingImages([img]);
     const row = () => t.db.image.findUniqueOrThrow({ where: { id: img.id } });
     const { ocrState: _, ...fields } = img;
-    expect(await row()).toMatchObject({ ...fields, state: 'pending', error: null, deletedAt: null, ocrState: 'pending', modelPack: null });
+    const { albumsAdded: __, ...columns } = fields;
+    expect(await row()).toMatchObject({ ...columns, state: 'pending', error: null, deletedAt: null, ocrState: 'pending', modelPack: null });
 
     // Deleted, then the same content again (twice in one batch, the later wins): back as pending, text read kept.
     await t.db.image.update({ where: { id: img.id }, data: { state: 'indexed', ocrState: 'done', deletedAt: new Date() } });
@@ -346,6 +348,21 @@ describe('repositories on a real PostgreSQL', () => {
       externalId: 'id-\ufffd-x',
       source: 'https://example.com/\ufffd.jpg',
     });
+  });
+
+  test("a live row keeps what its owner set while the batch was encoded; the batch adds its job's albums", async () => {
+    const img = image('kim', 40, { albums: ['a'], tags: ['old'], takenAt: new Date('2024-01-01T00:00:00Z') });
+    await repos.ingest.upsertPendingImages([img]);
+    const row = () => t.db.image.findUniqueOrThrow({ where: { id: img.id } });
+    // The batch read the row, then a PATCH was acknowledged before the batch wrote: the PATCH stays in effect.
+    const patched = { tags: ['new'], favorite: true, hidden: true, archived: true, albums: ['b'], takenAt: new Date('2020-05-05T00:00:00Z') };
+    await t.db.image.update({ where: { id: img.id }, data: patched });
+    await repos.ingest.upsertPendingImages([{ ...img, albums: ['a', 'trip'], albumsAdded: ['trip'], source: '/photos/again.jpg' }]);
+    expect(await row()).toMatchObject({ ...patched, albums: ['b', 'trip'], source: '/photos/again.jpg', state: 'pending' });
+    // New bytes under the same id: the new content's capture time; the owner's flags and tags stay.
+    const shot = new Date('2025-07-07T00:00:00Z');
+    await repos.ingest.upsertPendingImages([{ ...img, sha256: 'f'.repeat(64), takenAt: shot }]);
+    expect(await row()).toMatchObject({ tags: ['new'], favorite: true, albums: ['b', 'trip'], takenAt: shot });
   });
 
   test('stale images, requeueing, and the images unfinished jobs will write', async () => {

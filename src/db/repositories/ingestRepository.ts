@@ -58,6 +58,8 @@ export interface PendingImage {
   height: number;
   bytes: number;
   albums: string[];
+  /** The job's albums: added to a live row's own albums (which the owner may have changed since `albums` was read). */
+  albumsAdded: string[];
   takenAt: Date | null;
   favorite: boolean;
   hidden: boolean;
@@ -315,27 +317,40 @@ export class IngestRepository {
    * statement for the batch, the rows handed over as JSON (a client-built upsert per photo cost the
    * main thread a few ms each). Ingesting deleted content again brings it back as a new image (its
    * old albums stay gone); new bytes under an external id replace the image's content in place.
+   * A live row keeps what its owner set (flags, tags, albums, a corrected capture time) as it is now,
+   * not as the batch read it: a PATCH acknowledged while the photo was decoded and encoded stays in
+   * effect. The job's own albums (`albumsAdded`) are added to the row's.
    */
   async upsertPendingImages(images: readonly PendingImage[]): Promise<void> {
     // One row per id: ON CONFLICT may not touch a row twice, and the same bytes can come twice in a batch.
     const rows = [...new Map(images.map((i) => [i.id, { ...i, phash: i.phash?.toString() ?? null, ocrState: i.ocrState ?? null }])).values()];
     if (rows.length === 0) return;
+    const live = Prisma.sql`i.deleted_at IS NULL`;
     await this.db.$executeRaw`
+      WITH r AS (
+        SELECT * FROM jsonb_to_recordset(${jsonb(rows)}) AS r(id uuid, owner text, "externalId" text, sha256 text,
+          "sourceKind" "SourceKind", source text, mime text, width int, height int, bytes int, albums text[], "albumsAdded" text[],
+          "takenAt" timestamptz, favorite boolean, hidden boolean, archived boolean, tags text[], "mediaType" "MediaType",
+          "durationMs" int, "videoCodec" text, "segmentCount" int, "frameTimesMs" int[], phash bigint, sharpness real,
+          edited boolean, camera text, latitude float8, longitude float8, "ocrState" "OcrState"))
       INSERT INTO images AS i (id, owner, external_id, sha256, source_kind, source, mime, width, height, bytes, albums, taken_at,
         favorite, hidden, archived, tags, media_type, duration_ms, video_codec, segment_count, frame_times_ms, phash, sharpness,
         edited, camera, latitude, longitude, ocr_state, state, error, updated_at)
       SELECT id, owner, "externalId", sha256, "sourceKind", source, mime, width, height, bytes, albums, "takenAt",
         favorite, hidden, archived, tags, "mediaType", "durationMs", "videoCodec", "segmentCount", "frameTimesMs", phash, sharpness,
         edited, camera, latitude, longitude, "ocrState", 'pending', NULL, now()
-      FROM jsonb_to_recordset(${jsonb(rows)}) AS r(id uuid, owner text, "externalId" text, sha256 text,
-        "sourceKind" "SourceKind", source text, mime text, width int, height int, bytes int, albums text[], "takenAt" timestamptz,
-        favorite boolean, hidden boolean, archived boolean, tags text[], "mediaType" "MediaType", "durationMs" int, "videoCodec" text,
-        "segmentCount" int, "frameTimesMs" int[], phash bigint, sharpness real, edited boolean, camera text, latitude float8,
-        longitude float8, "ocrState" "OcrState")
+      FROM r
       ON CONFLICT (id) DO UPDATE SET external_id = excluded.external_id, sha256 = excluded.sha256, source_kind = excluded.source_kind,
         source = excluded.source, mime = excluded.mime, width = excluded.width, height = excluded.height, bytes = excluded.bytes,
-        albums = excluded.albums, taken_at = excluded.taken_at, favorite = excluded.favorite, hidden = excluded.hidden,
-        archived = excluded.archived, tags = excluded.tags, media_type = excluded.media_type, duration_ms = excluded.duration_ms,
+        albums = CASE WHEN ${live} THEN i.albums || ARRAY(
+            SELECT a FROM unnest((SELECT r."albumsAdded" FROM r WHERE r.id = excluded.id)) a WHERE a <> ALL (i.albums))
+          ELSE excluded.albums END,
+        taken_at = CASE WHEN ${live} AND i.sha256 = excluded.sha256 THEN coalesce(i.taken_at, excluded.taken_at) ELSE excluded.taken_at END,
+        favorite = CASE WHEN ${live} THEN i.favorite ELSE excluded.favorite END,
+        hidden = CASE WHEN ${live} THEN i.hidden ELSE excluded.hidden END,
+        archived = CASE WHEN ${live} THEN i.archived ELSE excluded.archived END,
+        tags = CASE WHEN ${live} THEN i.tags ELSE excluded.tags END,
+        media_type = excluded.media_type, duration_ms = excluded.duration_ms,
         video_codec = excluded.video_codec, segment_count = excluded.segment_count, frame_times_ms = excluded.frame_times_ms,
         phash = excluded.phash, sharpness = excluded.sharpness, edited = excluded.edited, camera = excluded.camera,
         latitude = excluded.latitude, longitude = excluded.longitude, ocr_state = coalesce(excluded.ocr_state, i.ocr_state),
