@@ -1,6 +1,6 @@
 /**
  * Two owners share one service: "big" imports a library, and a few seconds in, "small" adds three photos. How long
- * small waits for them to be searchable, with owners taking turns at the ingest worker (JOB_TURN_MS, 10 s by
+ * small waits for them to be searchable, with jobs taking turns at the ingest worker (JOB_TURN_MS, 10 s by
  * default) and without (0), and what the turns cost big's import; both variants in one run, alternating.
  */
 import { writeFile } from 'node:fs/promises';

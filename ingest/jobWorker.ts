@@ -26,7 +26,7 @@ export interface WorkerDeps extends PipelineDeps {
   /** First retry delay while the vector store is down; doubles per attempt up to 5 minutes. */
   jobRetryBaseMs: number;
   jobLease: LeaseSettings;
-  /** A job that ran this long gives way to another owner's waiting job (JobTurn); 0: jobs run to their end. */
+  /** A job that ran this long gives way to a waiting job (JobTurn); 0: jobs run to their end. */
   jobTurnMs: number;
   /** Every job's progress, e.g. for metrics. */
   onProgress?: ((delta: Partial<JobProgress>) => void) | undefined;
@@ -41,7 +41,7 @@ const REMOTE_SETTLE_MS = 10_000;
 
 /**
  * Runs ingest jobs one at a time (the encoder is the bottleneck; one job saturates it). The queue is
- * the jobs table itself: the worker leases an unfinished job nobody holds (owners take turns, see
+ * the jobs table itself: the worker leases an unfinished job nobody holds (jobs take turns, see
  * JobTurn), claims its pending items page by page, hands them to the pipeline and records how the job
  * ended. Leases are what let several instances share one database (and the ingest CLI run beside the
  * service) without running a job twice, and what hands a crashed holder's job to the next claim:
@@ -115,7 +115,7 @@ export class JobWorker {
       if (!job || !(await jobs.markRunning(job))) return; // cancelled or finished meanwhile
       if (job.kind !== 'ocr') ended = this.deps.activity.begin();
       this.endHandover();
-      if (takingTurns) turn = JobTurn.start(jobs, job.owner, { turnMs: this.deps.jobTurnMs, pollMs: this.deps.jobLease.pollMs }, this.deps.log);
+      if (takingTurns) turn = JobTurn.start(jobs, { turnMs: this.deps.jobTurnMs, pollMs: this.deps.jobLease.pollMs }, this.deps.log);
       const turnOver = () => turn?.over ?? false;
       const report = (d: Partial<JobProgress>) => {
         onProgress?.(d);
@@ -130,8 +130,9 @@ export class JobWorker {
           if (turnOver()) {
             // A job whose last photo was written in its turn ends now, not on its next turn.
             if ((await jobs.claimPendingItems(jobId, undefined, 1)).length === 0) break;
-            this.deps.log.info({ job: jobId, owner: job.owner }, "the job's turn is over: another owner's job runs, then it goes on");
+            this.deps.log.info({ job: jobId, owner: job.owner }, "the job's turn is over: a waiting job runs, then it goes on");
             gaveWay = true;
+            await jobs.endTurn(jobId);
             return;
           }
           const items = await jobs.claimPendingItems(jobId, cursor);

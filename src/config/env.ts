@@ -120,7 +120,7 @@ export const envSchema = z.object({
   JOB_LEASE_MS: int(30_000, 500, 3_600_000),
   /** How often an instance looks for jobs queued elsewhere, and whether the job it runs was cancelled elsewhere. */
   JOB_POLL_MS: int(2_000, 20, 60_000),
-  /** Owners take turns: a job that ran this long gives way to another owner's waiting job (0: jobs run to their end). */
+  /** Jobs take turns: a job that ran this long gives way to a waiting job, another owner's first (0: jobs run to their end). */
   JOB_TURN_MS: int(10_000, 0, 3_600_000),
   DECODE_CONCURRENCY: int(4, 1, 64),
   /** Child processes that decode ingest's images (tensor, preview, thumbnail) at BACKGROUND_NICE, off the main thread. */

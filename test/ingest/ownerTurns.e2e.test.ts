@@ -4,11 +4,12 @@ import { startTestService, type TestService } from '../helpers/service';
 import { until } from '../helpers/until';
 
 /**
- * Owner ann's URL job of six photos, whose server answers only when the test says, and then owner bo's upload of
- * one photo. Two photos are read at a time (DECODE_CONCURRENCY 1 plus a batch of 1), so ann's job stands at two
- * photos in flight when bo's job is queued; the test then answers those two and watches who goes next.
+ * Owner ann's import, a URL job of six photos whose server answers only when the test says, then an upload of one
+ * photo by `uploader` (bo, or ann herself). Two photos are read at a time (DECODE_CONCURRENCY 1 plus a batch of 1),
+ * so the import stands at two photos in flight when the upload is queued; the test then answers those two and
+ * watches which job goes next.
  */
-async function annThenBo(turnMs: string) {
+async function importThenUpload(turnMs: string, uploader = 'bo') {
   let idles = 0;
   const svc: TestService = await startTestService(
     {
@@ -29,31 +30,31 @@ async function annThenBo(turnMs: string) {
   const server = await serveGated(photos);
   const job = async (id: string) => (await svc.services.ingest.status(id))!;
   try {
-    const ann = (await svc.api().post('/v1/admin/ingest').send({ owner: 'ann', urls: server.urls }).expect(202)).body.jobId as string;
-    await until(async () => server.holding() === 2, "ann's first two photos asked for", 20_000);
-    const bo = (
+    const big = (await svc.api().post('/v1/admin/ingest').send({ owner: 'ann', urls: server.urls }).expect(202)).body.jobId as string;
+    await until(async () => server.holding() === 2, "the import's first two photos asked for", 20_000);
+    const upload = (
       await svc
         .api()
         .post('/v1/admin/ingest')
-        .field('owner', 'bo')
+        .field('owner', uploader)
         .attach('files', await colourImage('blue'), 'b.png')
         .expect(202)
     ).body.jobId as string;
-    // Many turn lengths and polls (50 ms, 20 ms): the worker has seen bo's job waiting.
+    // Many turn lengths and polls (50 ms, 20 ms): the worker has seen the upload waiting.
     await new Promise((r) => setTimeout(r, 1000));
     server.release();
-    // Then bo's job is done (turns), or ann's job stores those two and asks for its next two (no turns).
-    if (turnMs === '0') await until(async () => server.holding() === 2 && (await job(ann)).done === 2, "ann's next photos asked for", 20_000);
-    else await until(async () => (await job(bo)).state === 'completed', "bo's job done", 20_000);
-    const midway = { ann: await job(ann), bo: await job(bo), asked: server.requests.size };
+    // Then the upload is done (turns), or the import stores those two and asks for its next two (no turns).
+    if (turnMs === '0') await until(async () => server.holding() === 2 && (await job(big)).done === 2, "the import's next photos asked for", 20_000);
+    else await until(async () => (await job(upload)).state === 'completed', 'the upload done', 20_000);
+    const midway = { big: await job(big), upload: await job(upload), asked: server.requests.size };
     // Every photo answered as soon as it is asked for, until both jobs end.
     const answering = setInterval(() => server.release(), 20);
     try {
-      await until(async () => (await job(ann)).state === 'completed' && (await job(bo)).state === 'completed', 'both jobs done', 30_000);
+      await until(async () => (await job(big)).state === 'completed' && (await job(upload)).state === 'completed', 'both jobs done', 30_000);
     } finally {
       clearInterval(answering);
     }
-    return { midway, ann: await job(ann), bo: await job(bo), requests: [...server.requests.values()], idles };
+    return { midway, big: await job(big), upload: await job(upload), requests: [...server.requests.values()], idles };
   } finally {
     await server.close();
     await svc.close();
@@ -61,27 +62,35 @@ async function annThenBo(turnMs: string) {
   }
 }
 
-describe('owners take turns at the ingest worker (JOB_TURN_MS)', () => {
+describe('jobs take turns at the ingest worker (JOB_TURN_MS)', () => {
   test("another owner's job waiting, a running job gives way after its turn and then goes on where it stopped", async () => {
-    const r = await annThenBo('50');
+    const r = await importThenUpload('50');
     // ann's job wrote the two photos it had read, and bo's photo was stored before ann's next (held) ones.
-    expect(r.midway.bo).toMatchObject({ state: 'completed', done: 1 });
-    expect(r.midway.ann).toMatchObject({ state: 'running', done: 2, pending: 4 });
+    expect(r.midway.upload).toMatchObject({ state: 'completed', done: 1 });
+    expect(r.midway.big).toMatchObject({ state: 'running', done: 2, pending: 4 });
     // Then ann's job went on: all six stored, each photo read once.
-    expect(r.ann).toMatchObject({ state: 'completed', done: 6, failed: 0, pending: 0 });
+    expect(r.big).toMatchObject({ state: 'completed', done: 6, failed: 0, pending: 0 });
     expect(r.requests).toEqual([1, 1, 1, 1, 1, 1]);
     // Ingest stopped when bo's job ended and when ann's did, not between ann's turn and bo's: OCR and the stages
     // (which wait for ingest) were not woken by a turn changing hands.
     expect(r.idles).toBe(2);
   }, 90_000);
 
+  test("the same owner's upload during her own import: it waits for a turn, not for the import", async () => {
+    const r = await importThenUpload('50', 'ann');
+    expect(r.midway.upload).toMatchObject({ owner: 'ann', state: 'completed', done: 1 });
+    expect(r.midway.big).toMatchObject({ state: 'running', done: 2, pending: 4 });
+    expect(r.big).toMatchObject({ state: 'completed', done: 6, failed: 0, pending: 0 });
+    expect(r.requests).toEqual([1, 1, 1, 1, 1, 1]);
+  }, 90_000);
+
   test('0: a job runs to its end before the next (the control)', async () => {
-    const r = await annThenBo('0');
-    expect(r.midway.bo.state).toBe('queued');
-    expect(r.midway.ann).toMatchObject({ state: 'running', done: 2 });
+    const r = await importThenUpload('0');
+    expect(r.midway.upload.state).toBe('queued');
+    expect(r.midway.big).toMatchObject({ state: 'running', done: 2 });
     expect(r.midway.asked).toBe(4);
-    expect(r.ann).toMatchObject({ state: 'completed', done: 6 });
-    expect(r.bo).toMatchObject({ state: 'completed', done: 1 });
-    expect(r.bo.finishedAt!.getTime()).toBeGreaterThanOrEqual(r.ann.finishedAt!.getTime());
+    expect(r.big).toMatchObject({ state: 'completed', done: 6 });
+    expect(r.upload).toMatchObject({ state: 'completed', done: 1 });
+    expect(r.upload.finishedAt!.getTime()).toBeGreaterThanOrEqual(r.big.finishedAt!.getTime());
   }, 90_000);
 });

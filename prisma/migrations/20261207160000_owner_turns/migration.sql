@@ -1,5 +1,6 @@
--- Owners take turns at the ingest worker: a job's last turn began at served_at, and the next job
--- claimed is of the owner whose last turn is oldest (one owner's 10,000 photos do not hold back another's 3).
+-- Jobs take turns at the ingest worker: served_at is when a job's last turn began (or ended with work left),
+-- and the next job claimed is of the owner whose last turn is oldest, then that owner's job that has waited
+-- longest (a 10,000-photo import does not hold back 3 photos added meanwhile).
 ALTER TABLE "ingest_jobs" ADD COLUMN "served_at" TIMESTAMPTZ(3);
 CREATE INDEX "ingest_jobs_owner_served_at_idx" ON "ingest_jobs" ("owner", "served_at");
 -- And at OCR and the image stages: a page takes every waiting owner's oldest before anyone's second. These

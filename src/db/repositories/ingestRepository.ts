@@ -144,9 +144,11 @@ export class IngestRepository {
 
   /**
    * Leases an unfinished job nobody holds (or whose holder let its lease run out), skipping jobs waiting
-   * out a retry delay: one of the owner whose last turn is oldest (owners never served first), and that
-   * owner's oldest. SKIP LOCKED lets instances claim at once without waiting on each other; the
-   * database's clock decides expiry, so instances' clocks need not agree.
+   * out a retry delay: one of the owner whose last turn is oldest (owners never served first), and of
+   * that owner's, the one that has waited longest (since its last turn ended, or since it was made).
+   * So a job whose turn ends goes behind those queued meanwhile, as in round robin. SKIP LOCKED lets
+   * instances claim at once without waiting on each other; the database's clock decides expiry, so
+   * instances' clocks need not agree.
    */
   async claimNextJob(holder: string, leaseMs: number): Promise<JobRow | null> {
     const rows = await this.db.$queryRaw<{ id: string }[]>`
@@ -154,16 +156,21 @@ export class IngestRepository {
       WHERE id = (
         SELECT j.id FROM ingest_jobs j
         WHERE ${CLAIMABLE_JOB}
-        ORDER BY (SELECT max(s.served_at) FROM ingest_jobs s WHERE s.owner = j.owner) NULLS FIRST, j.created_at, j.id
+        ORDER BY (SELECT max(s.served_at) FROM ingest_jobs s WHERE s.owner = j.owner) NULLS FIRST, coalesce(j.served_at, j.created_at), j.id
         LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING id`;
     return rows[0] ? this.findJob(rows[0].id) : null;
   }
 
-  /** Whether another owner's job could be claimed now: the job running for `owner` then ends its turn. */
-  async otherOwnerWaiting(owner: string): Promise<boolean> {
+  /** A job's turn ended with work left: it waits behind the jobs queued meanwhile (see claimNextJob). */
+  async endTurn(jobId: string): Promise<void> {
+    await this.db.$executeRaw`UPDATE ingest_jobs SET served_at = now() WHERE id = ${jobId}::uuid`;
+  }
+
+  /** Whether a job could be claimed now: a running job whose turn is long enough then gives way. */
+  async anyJobWaiting(): Promise<boolean> {
     const rows = await this.db.$queryRaw<{ waiting: boolean }[]>`
-      SELECT EXISTS (SELECT 1 FROM ingest_jobs j WHERE ${CLAIMABLE_JOB} AND j.owner <> ${owner}) AS waiting`;
+      SELECT EXISTS (SELECT 1 FROM ingest_jobs j WHERE ${CLAIMABLE_JOB}) AS waiting`;
     return rows[0]?.waiting ?? false;
   }
 
