@@ -302,7 +302,11 @@ describe('repositories on a real PostgreSQL', () => {
       pam.map((p) => ({ imageId: p.id, owner: 'pam' })),
     );
     await new Promise((r) => setTimeout(r, 5));
-    await repos.stageTasks.enqueue('turns', 'v1', [{ imageId: quy.id, owner: 'quy' }]);
+    // The same image twice in one batch (a photo and its copy in one upload) is queued once, not refused.
+    await repos.stageTasks.enqueue('turns', 'v1', [
+      { imageId: quy.id, owner: 'quy' },
+      { imageId: quy.id, owner: 'quy' },
+    ]);
     const stagePage = ids(await repos.stageTasks.claim('turns', 2, 60_000, 'H'));
     expect(stagePage).toHaveLength(2);
     expect(stagePage).toContain(quy.id);

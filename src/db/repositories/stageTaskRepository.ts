@@ -32,11 +32,14 @@ export class StageTaskRepository {
 
   /** Queues these images for the stage at `version` (again, when an earlier version's task exists). */
   async enqueue(stage: string, version: string, images: readonly { imageId: string; owner: string }[]): Promise<void> {
-    if (images.length === 0) return;
+    // One row per image: ON CONFLICT may not touch a row twice, and a batch can hold the same bytes twice (one upload
+    // of a photo and its copy); the whole batch's tasks were lost to that error.
+    const unique = [...new Map(images.map((i) => [i.imageId, i])).values()];
+    if (unique.length === 0) return;
     await this.db.$executeRaw`
       INSERT INTO stage_tasks (stage, image_id, owner, version)
       SELECT ${stage}, d.id, d.owner, ${version}
-      FROM unnest(${images.map((i) => i.imageId)}::uuid[], ${images.map((i) => i.owner)}::text[]) AS d(id, owner)
+      FROM unnest(${unique.map((i) => i.imageId)}::uuid[], ${unique.map((i) => i.owner)}::text[]) AS d(id, owner)
       WHERE EXISTS (SELECT 1 FROM images i WHERE i.id = d.id)
       ON CONFLICT (stage, image_id) DO UPDATE SET version = EXCLUDED.version, state = 'pending', attempts = 0, due_at = now(),
         lease_until = NULL, leased_by = NULL, error = NULL, updated_at = now()`;
