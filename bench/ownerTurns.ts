@@ -4,11 +4,10 @@
  * worker (JOB_TURN_MS, 10 s by default) and without (0), and what the turns cost the import; all variants in one
  * run, alternating.
  */
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writePhotoLikeJpegs } from './fixtures';
 import { envNumber, runStandaloneBench, type BenchPack, type Harness } from './harness';
-import { round } from './stats';
+import { round, writeBenchResults } from './stats';
 
 const VARIANTS = [
   { label: 'jobs take turns (JOB_TURN_MS=10000, the default), another owner adds', env: {}, sameOwner: false },
@@ -93,10 +92,5 @@ if (require.main === module)
       rounds: envNumber('BENCH_TURNS_ROUNDS', 2),
       smallAfterMs: envNumber('BENCH_TURNS_SMALL_AFTER_MS', 5000),
     });
-    await writeFile(path.resolve(__dirname, 'owner-turns-results.json'), `${JSON.stringify({ started, ...result }, null, 2)}\n`);
-    await writeFile(
-      path.resolve(__dirname, 'owner-turns-results.md'),
-      `# Jobs taking turns at the ingest worker\n\n${started}. Regenerate: \`npm run bench:turns\`.\n\n${ownerTurnsMarkdown(result)}`,
-    );
-    console.log(ownerTurnsMarkdown(result));
+    await writeBenchResults('owner-turns', 'Jobs taking turns at the ingest worker', 'npm run bench:turns', started, result, ownerTurnsMarkdown(result));
   });
