@@ -182,8 +182,7 @@ export class IngestPipeline {
         // Asked again here, not only at the next flush: that waits for a whole batch to be read and decoded,
         // and a cancel answered by another instance meanwhile would see batches written after its answer.
         if (halted()) return;
-        await this.write(ctx, full, vectors);
-        onProgress?.({ done: full.length });
+        onProgress?.(await this.write(ctx, full, vectors));
       })();
       // Observed by a later flush or the final await; this keeps them from going unhandled meanwhile.
       encoded.catch(() => undefined);
@@ -313,12 +312,16 @@ export class IngestPipeline {
     };
   }
 
-  private async write(ctx: RunContext, batch: Encodable[], vectors: Float32Array[]): Promise<void> {
+  /** Writes an encoded batch; returns the progress it made (photos deleted since the job was asked for are skipped). */
+  private async write(ctx: RunContext, encoded: Encodable[], vectors: Float32Array[]): Promise<Partial<JobProgress>> {
     const { jobs, derivatives, log } = this.deps;
     const { pack, images: collection } = ctx.model;
+    // Each photo's vectors, one per frame, before the batch is narrowed.
+    let at = 0;
+    const vectorsOf = new Map(encoded.map((p) => [p, p.media.frames.map(() => vectors[at++]!)]));
     // All at once: file writes queue behind sharp's decodes in libuv's pool, one by one they wait each time.
     await Promise.all(
-      batch.flatMap((p) => [
+      encoded.flatMap((p) => [
         ...p.media.frames.flatMap((f, k) => [
           derivatives.put('preview', segmentPointId(p.imageId, k), f.preview),
           derivatives.put('thumbnail', segmentPointId(p.imageId, k), f.thumbnail),
@@ -327,42 +330,16 @@ export class IngestPipeline {
         ...(p.original ? [derivatives.put('video', p.imageId, p.original)] : []),
       ]),
     );
-    if (ctx.kind !== 'reindex') {
-      await jobs.upsertPendingImages(
-        batch.map((p) => ({
-          id: p.imageId,
-          owner: ctx.owner,
-          externalId: p.item.externalId,
-          sha256: p.sha256,
-          sourceKind: ctx.kind as SourceKind,
-          source: ctx.kind === 'upload' ? uploadName(p.item.source) : p.item.source,
-          mime: p.media.facts.mime,
-          width: p.media.facts.width,
-          height: p.media.facts.height,
-          mediaType: p.media.facts.mediaType,
-          durationMs: p.media.facts.durationMs,
-          videoCodec: p.media.facts.videoCodec,
-          segmentCount: p.media.frames.length - 1,
-          frameTimesMs: p.media.facts.frameTimesMs,
-          phash: p.media.facts.phash === null ? null : phashToStored(p.media.facts.phash),
-          sharpness: p.media.facts.sharpness,
-          edited: p.media.facts.edited,
-          bytes: p.bytes,
-          ...p.meta,
-          albumsAdded: [...new Set(ctx.albums)],
-          takenAt: p.meta.takenAt ?? null,
-          ocrState: p.ocrInput ? 'pending' : undefined,
-        })),
-      );
-    }
-    let at = 0;
-    const written = new Map<string, PointPayload>();
+    const batch = ctx.kind === 'reindex' ? encoded : await this.writeRows(ctx, encoded);
+    const skipped = encoded.length - batch.length;
+    if (batch.length === 0) return { skipped };
+    const payloads = new Map<string, PointPayload>();
     const points: VectorPoint[] = batch.flatMap((p) => {
       const payload = imagePayload({ owner: p.owner, mediaType: p.media.facts.mediaType, places: p.places, ...p.meta });
-      written.set(p.imageId, payload);
+      payloads.set(p.imageId, payload);
       return p.media.frames.map((f, index) => ({
         id: segmentPointId(p.imageId, index),
-        vector: vectors[at++]!,
+        vector: vectorsOf.get(p)![index]!,
         payload: f.segment ? { ...payload, segment: { asset: p.imageId, index, ...f.segment } } : payload,
       }));
     });
@@ -384,12 +361,56 @@ export class IngestPipeline {
       throw new StoreUnavailable(error);
     }
     await jobs.markIndexed(pack.key, pairs);
-    await this.settle(ctx, collection, written);
+    await this.settle(ctx, collection, payloads);
     // Frames the asset's new content no longer has; their points are gone already.
     await Promise.all(stale.map((id) => derivatives.removeAll(id)));
-    if (ctx.kind === 'reindex') return this.deps.published.reindexed(batch.map((p) => p.imageId));
     // The batch is committed; what follows it must not undo or repeat it (the bus logs a listener's failure).
-    await this.deps.published.indexed(batch.map((p) => ({ imageId: p.imageId, owner: p.owner, externalId: p.item.externalId, jobId: ctx.jobId })));
+    if (ctx.kind === 'reindex') await this.deps.published.reindexed(batch.map((p) => p.imageId));
+    else await this.deps.published.indexed(batch.map((p) => ({ imageId: p.imageId, owner: p.owner, externalId: p.item.externalId, jobId: ctx.jobId })));
+    return { done: batch.length, skipped };
+  }
+
+  /**
+   * Writes the batch's image rows (pending); returns the photos written. A photo deleted since its job was asked for
+   * is not: its item ends skipped, and the files just written for it go (unless a live image has them).
+   */
+  private async writeRows(ctx: RunContext, batch: Encodable[]): Promise<Encodable[]> {
+    const { jobs, derivatives, imageRows } = this.deps;
+    const written = await jobs.upsertPendingImages(
+      batch.map((p) => ({
+        itemId: p.item.itemId,
+        id: p.imageId,
+        owner: ctx.owner,
+        externalId: p.item.externalId,
+        sha256: p.sha256,
+        sourceKind: ctx.kind as SourceKind,
+        source: ctx.kind === 'upload' ? uploadName(p.item.source) : p.item.source,
+        mime: p.media.facts.mime,
+        width: p.media.facts.width,
+        height: p.media.facts.height,
+        mediaType: p.media.facts.mediaType,
+        durationMs: p.media.facts.durationMs,
+        videoCodec: p.media.facts.videoCodec,
+        segmentCount: p.media.frames.length - 1,
+        frameTimesMs: p.media.facts.frameTimesMs,
+        phash: p.media.facts.phash === null ? null : phashToStored(p.media.facts.phash),
+        sharpness: p.media.facts.sharpness,
+        edited: p.media.facts.edited,
+        bytes: p.bytes,
+        ...p.meta,
+        albumsAdded: [...new Set(ctx.albums)],
+        takenAt: p.meta.takenAt ?? null,
+        ocrState: p.ocrInput ? 'pending' : undefined,
+      })),
+    );
+    const withdrawn = batch.filter((p) => !written.has(p.imageId));
+    for (const p of withdrawn) {
+      await jobs.markItemSkipped(p.item.itemId, p.imageId);
+      if (!(await imageRows.findById(p.imageId)))
+        await Promise.all(assetPointIds({ id: p.imageId, segmentCount: p.media.frames.length - 1 }).map((id) => derivatives.removeAll(id)));
+    }
+    if (withdrawn.length) this.deps.log.info({ job: ctx.jobId, images: withdrawn.length }, 'photos deleted since the job was asked for are skipped');
+    return batch.filter((p) => written.has(p.imageId));
   }
 
   /**

@@ -152,7 +152,14 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const decodeLimits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxPixels: config.MAX_IMAGE_PIXELS, tensorOversample: config.PREPROCESS_OVERSAMPLE };
     const wiring = { config, log, repos, model, derivatives, decodeLimits, closers };
     const { search, texts, captions, tagger, generative, knownPlaces } = wireSearch(wiring);
-    const deletion = new ImageDeletion({ images: repos.images, model, derivatives, events: dispatcher, log: log.child({ component: 'deletion' }) });
+    const deletion = new ImageDeletion({
+      images: repos.images,
+      items: repos.ingest,
+      model,
+      derivatives,
+      events: dispatcher,
+      log: log.child({ component: 'deletion' }),
+    });
     const { bus, stages, pullCaptions } = wireStages({
       ...wiring,
       ocr,

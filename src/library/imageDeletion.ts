@@ -1,4 +1,4 @@
-import type { ImageRef, ImageRepository } from '../db/repositories';
+import type { ImageRef, ImageRepository, IngestRepository } from '../db/repositories';
 import type { EventSink } from '../events/events';
 import type { DerivativeStore } from '../images/derivativeStore';
 import type { ModelSource } from '../packs/activeModel';
@@ -7,6 +7,8 @@ import { assetPointIds } from '../util/ids';
 
 export interface ImageDeletionDeps {
   images: ImageRepository;
+  /** Pending ingest items that would write the deleted photos again are withdrawn. */
+  items: Pick<IngestRepository, 'withdrawItems'>;
   /** Vectors are removed from the collection of the pack in use (others' are found by reconcile once their pack is back). */
   model: ModelSource;
   derivatives: DerivativeStore;
@@ -27,7 +29,8 @@ export interface DeletedImage {
  * Deleting photos: the rows are marked deleted first, in one statement, which hides them from every
  * endpoint at once (search, similar, retrieval, captions, metadata, signed image URLs). The vectors,
  * the image's own derivative files and the rows follow; if the vector store is down in between, the
- * delete stays marked and `reconcile` finishes it. Never searchable again, never an orphan.
+ * delete stays marked and `reconcile` finishes it. Never searchable again, never an orphan. A delete is later than
+ * any ingest already asked for: the pending items that would write the photos again are withdrawn.
  */
 export class ImageDeletion {
   constructor(private readonly deps: ImageDeletionDeps) {}
@@ -35,6 +38,7 @@ export class ImageDeletion {
   /** Deletes `owner`'s images (any owner's when undefined); returns those that were there to delete. */
   async delete(refs: readonly ImageRef[], owner: string | undefined): Promise<DeletedImage[]> {
     const marked = await this.deps.images.markDeleted(refs, owner);
+    await this.deps.items.withdrawItems(marked);
     await this.purgeOrLeaveToReconcile(marked);
     await this.announce(marked);
     return marked;

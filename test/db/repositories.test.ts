@@ -3,7 +3,9 @@ import { repositoriesOver, type Repositories } from '../../src/db/repositories';
 import type { PendingImage } from '../../src/db/repositories';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
-const image = (owner: string, n: number, extra: Partial<PendingImage> = {}): PendingImage => ({
+type Photo = Omit<PendingImage, 'itemId'>;
+
+const image = (owner: string, n: number, extra: Partial<Photo> = {}): Photo => ({
   id: randomUUID(),
   owner,
   externalId: null,
@@ -44,6 +46,21 @@ describe('repositories on a real PostgreSQL', () => {
   });
   afterAll(() => t.drop());
 
+  /** Writes image rows as a job of their own does (its items then out of the way); returns the ids written. */
+  async function writePending(photos: readonly Photo[]): Promise<Set<string>> {
+    if (photos.length === 0) return repos.ingest.upsertPendingImages([]);
+    const jobId = await repos.ingest.createJob(
+      { owner: photos[0]!.owner, kind: 'folder' },
+      photos.map((_, k) => ({ source: `photo-${k}` })),
+    );
+    const items = await repos.ingest.claimPendingItems(jobId, undefined);
+    const itemOf = new Map(items.map((i) => [i.source, i.id]));
+    const written = await repos.ingest.upsertPendingImages(photos.map((p, k) => ({ ...p, itemId: itemOf.get(`photo-${k}`)! })));
+    await t.db.ingestItem.updateMany({ where: { jobId }, data: { state: 'done' } });
+    await t.db.ingestJob.update({ where: { id: jobId }, data: { state: 'completed' } });
+    return written;
+  }
+
   test('ping answers', async () => {
     await expect(repos.ping()).resolves.toBeUndefined();
   });
@@ -59,7 +76,10 @@ describe('repositories on a real PostgreSQL', () => {
     expect((await repos.ingest.findJob(jobId))?.total).toBe(3);
 
     const [a, b] = [image('alice', 1, { albums: ['trip'] }), image('alice', 2)];
-    await repos.ingest.upsertPendingImages([a, b]);
+    await repos.ingest.upsertPendingImages([
+      { ...a, itemId: items[0]!.id },
+      { ...b, itemId: items[1]!.id },
+    ]);
     expect(await repos.images.indexedByIds([a.id, b.id])).toEqual([]);
     await repos.ingest.recordStoreFailure([{ itemId: items[0]!.id, imageId: a.id }], 'vector store unavailable: down');
     expect((await repos.images.findById(a.id))?.error).toBe('vector store unavailable: down');
@@ -88,7 +108,7 @@ describe('repositories on a real PostgreSQL', () => {
 
   test('near-duplicates: one query finds a batch of photos their hash neighbours; one link call merges the groups a batch joins', async () => {
     const photos = [-1n, -2n, 0n, 1n, 3n, 0xffn, null, null, null, null, null].map((phash, n) => image('gina', 100 + n, { phash }));
-    await repos.ingest.upsertPendingImages(photos);
+    await writePending(photos);
     const [p1, p2, p3, p4, p5, p6, p7, p8, q1, q2, q3] = photos.map((p) => p.id);
     const hits = await repos.duplicates.phashNeighbours(
       'gina',
@@ -249,8 +269,8 @@ describe('repositories on a real PostgreSQL', () => {
   });
 
   /** Writes these images of one owner and marks them indexed, as an ingest job does; returns a filter to their ids. */
-  async function indexed(imgs: PendingImage[]) {
-    await repos.ingest.upsertPendingImages(imgs);
+  async function indexed(imgs: Photo[]) {
+    await writePending(imgs);
     const jobId = await repos.ingest.createJob(
       { owner: imgs[0]!.owner, kind: 'folder' },
       imgs.map((img) => ({ source: img.source })),
@@ -335,7 +355,7 @@ describe('repositories on a real PostgreSQL', () => {
       favorite: true,
       ocrState: 'pending',
     });
-    await repos.ingest.upsertPendingImages([img]);
+    await writePending([img]);
     const row = () => t.db.image.findUniqueOrThrow({ where: { id: img.id } });
     const { ocrState: _, ...fields } = img;
     const { albumsAdded: __, ...columns } = fields;
@@ -343,17 +363,17 @@ describe('repositories on a real PostgreSQL', () => {
 
     // Deleted, then the same content again (twice in one batch, the later wins): back as pending, text read kept.
     await t.db.image.update({ where: { id: img.id }, data: { state: 'indexed', ocrState: 'done', deletedAt: new Date() } });
-    await repos.ingest.upsertPendingImages([
+    await writePending([
       { ...fields, source: '/photos/b.jpg' },
       { ...fields, source: '/photos/c.jpg', albums: [] },
     ]);
     expect(await row()).toMatchObject({ source: '/photos/c.jpg', albums: [], state: 'pending', deletedAt: null, ocrState: 'done' });
-    await repos.ingest.upsertPendingImages([img]);
+    await writePending([img]);
     expect((await row()).ocrState).toBe('pending');
-    await expect(repos.ingest.upsertPendingImages([])).resolves.toBeUndefined();
+    await expect(writePending([])).resolves.toEqual(new Set());
     // A lone surrogate (a product's id, say) is stored as U+FFFD, as the pg driver's UTF-8 encoding did, not refused by jsonb.
     const odd = image('hana', 31, { externalId: 'id-\ud800-x', source: 'https://example.com/\udc00.jpg' });
-    await repos.ingest.upsertPendingImages([odd]);
+    await writePending([odd]);
     expect(await t.db.image.findUniqueOrThrow({ where: { id: odd.id } })).toMatchObject({
       externalId: 'id-\ufffd-x',
       source: 'https://example.com/\ufffd.jpg',
@@ -362,23 +382,65 @@ describe('repositories on a real PostgreSQL', () => {
 
   test("a live row keeps what its owner set while the batch was encoded; the batch adds its job's albums", async () => {
     const img = image('kim', 40, { albums: ['a'], tags: ['old'], takenAt: new Date('2024-01-01T00:00:00Z') });
-    await repos.ingest.upsertPendingImages([img]);
+    await writePending([img]);
     const row = () => t.db.image.findUniqueOrThrow({ where: { id: img.id } });
     // The batch read the row, then a PATCH was acknowledged before the batch wrote: the PATCH stays in effect.
     const patched = { tags: ['new'], favorite: true, hidden: true, archived: true, albums: ['b'], takenAt: new Date('2020-05-05T00:00:00Z') };
     await t.db.image.update({ where: { id: img.id }, data: patched });
-    await repos.ingest.upsertPendingImages([{ ...img, albums: ['a', 'trip'], albumsAdded: ['trip'], source: '/photos/again.jpg' }]);
+    await writePending([{ ...img, albums: ['a', 'trip'], albumsAdded: ['trip'], source: '/photos/again.jpg' }]);
     expect(await row()).toMatchObject({ ...patched, albums: ['b', 'trip'], source: '/photos/again.jpg', state: 'pending' });
     // New bytes under the same id: the new content's capture time; the owner's flags and tags stay.
     const shot = new Date('2025-07-07T00:00:00Z');
-    await repos.ingest.upsertPendingImages([{ ...img, sha256: 'f'.repeat(64), takenAt: shot }]);
+    await writePending([{ ...img, sha256: 'f'.repeat(64), takenAt: shot }]);
     expect(await row()).toMatchObject({ tags: ['new'], favorite: true, albums: ['b', 'trip'], takenAt: shot });
+  });
+
+  test('a delete later than the ingest request wins: its items are withdrawn, and a batch written after it does not bring the photo back', async () => {
+    const jobId = await repos.ingest.createJob({ owner: 'lee', kind: 'upload' }, [
+      { source: 'u/1', externalId: 'lee-1' },
+      { source: 'u/2', externalId: 'lee-2' },
+      { source: 'u/3', externalId: 'lee-3' },
+    ]);
+    const other = await repos.ingest.createJob({ owner: 'max', kind: 'upload' }, [{ source: 'u/9', externalId: 'lee-2' }]);
+    const items = new Map((await repos.ingest.claimPendingItems(jobId, undefined)).map((i) => [i.externalId, i]));
+    const [i1, i2, i3] = ['lee-1', 'lee-2', 'lee-3'].map((e) => items.get(e));
+    const [p1, p3] = [image('lee', 50, { externalId: 'lee-1' }), image('lee', 52, { externalId: 'lee-3' })];
+    const first = { ...p1, itemId: i1!.id };
+    // Written once (then a crash, say, before its vector): the item now names its image, so a re-index after the
+    // restart leaves the photo to the item.
+    expect(await repos.ingest.upsertPendingImages([first])).toEqual(new Set([p1.id]));
+    expect(await repos.ingest.imagesAwaitingJobs()).toContain(p1.id);
+
+    // Deleted while the items wait: those naming the image or bringing the external id (this owner's) end skipped.
+    const deleted = await repos.images.markDeleted([{ externalId: 'lee-1' }, { externalId: 'lee-2' }], 'lee');
+    expect(deleted.map((d) => d.externalId)).toEqual(['lee-1']);
+    expect(await repos.ingest.withdrawItems([...deleted, { id: randomUUID(), externalId: 'lee-2', owner: 'lee' }])).toBe(2);
+    const state = async (id: string) => (await t.db.ingestItem.findUniqueOrThrow({ where: { id } })).state;
+    expect([await state(i1!.id), await state(i2!.id), await state(i3!.id)]).toEqual(['skipped', 'skipped', 'pending']);
+    expect((await repos.ingest.claimPendingItems(other, undefined)).map((i) => i.externalId)).toEqual(['lee-2']);
+
+    // A batch that read the photo before the delete writes nothing of it: not the marked row, nor a row after the purge.
+    expect(await repos.ingest.upsertPendingImages([first])).toEqual(new Set());
+    expect((await t.db.image.findUniqueOrThrow({ where: { id: p1.id } })).deletedAt).not.toBeNull();
+    await repos.images.removeDeleted([p1.id]);
+    expect(await repos.ingest.upsertPendingImages([first])).toEqual(new Set());
+    expect(await t.db.image.findUnique({ where: { id: p1.id } })).toBeNull();
+
+    // A row deleted after the job was asked for stays deleted, though its item is still pending (the delete raced the batch).
+    expect(await repos.ingest.upsertPendingImages([{ ...p3, itemId: i3!.id }])).toEqual(new Set([p3.id]));
+    await t.db.image.update({ where: { id: p3.id }, data: { deletedAt: new Date() } });
+    expect(await repos.ingest.upsertPendingImages([{ ...p3, itemId: i3!.id }])).toEqual(new Set());
+    expect((await t.db.image.findUniqueOrThrow({ where: { id: p3.id } })).deletedAt).not.toBeNull();
+    // Asked for again after the delete: back, as a new image.
+    expect(await writePending([p3])).toEqual(new Set([p3.id]));
+    expect(await t.db.image.findUniqueOrThrow({ where: { id: p3.id } })).toMatchObject({ deletedAt: null, state: 'pending' });
+    await t.db.ingestJob.updateMany({ where: { id: { in: [jobId, other] } }, data: { state: 'cancelled' } });
   });
 
   test('stale images, requeueing, and the images unfinished jobs will write', async () => {
     const old = image('carol', 10);
     const fresh = image('carol', 11);
-    await repos.ingest.upsertPendingImages([old, fresh]);
+    await writePending([old, fresh]);
     const jobId = await repos.ingest.createJob({ owner: 'carol', kind: 'folder' }, [{ source: 'x' }, { source: 'y' }]);
     const [i1, i2] = await repos.ingest.claimPendingItems(jobId, undefined);
     await repos.ingest.markIndexed('pack@1', [{ itemId: i1!.id, imageId: old.id }]);
@@ -395,7 +457,7 @@ describe('repositories on a real PostgreSQL', () => {
 
   test('texts and the captions cached for images', async () => {
     const img = image('dave', 20);
-    await repos.ingest.upsertPendingImages([img]);
+    await writePending([img]);
     const id = randomUUID();
     await repos.texts.upsertPending([{ id, owner: 'dave', externalId: 'p1', text: '红色的花' }]);
     expect(await repos.texts.indexedByIds([id])).toEqual([]);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import request from 'supertest';
+import { isClean } from '../../src/library/consistency';
 import { createTestDatabase } from '../helpers/database';
 import { tempDir } from '../helpers/env';
 import { writeColourLibrary } from '../helpers/files';
@@ -106,6 +107,64 @@ describe('deleting an image', () => {
       const back = await hitFor(svc, '绿色', 'alice', 'green');
       expect(back.id).toBe(alices.id);
       expect((await svc.api().get(`/v1/images/${back.id}`)).body.albums).toEqual(['新相册']);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
+  test('a photo deleted while its upload waits to resume stays deleted, and no re-index takes it meanwhile (found by the crash soak)', async () => {
+    // A long retry delay: the job waits until the test wakes it.
+    const svc = await startTestService({ ENCODE_BATCH_SIZE: '4', INGEST_WRITE_BATCH: '4', JOB_RETRY_BASE_MS: '300000' });
+    const { db } = svc.database;
+    try {
+      // The batch's rows are written, then its commit ends as a PostgreSQL restart would end it (as a kill of the
+      // service would leave it too): rows pending, items pending.
+      await db.$executeRawUnsafe(`
+        CREATE SEQUENCE fail_index_once;
+        CREATE FUNCTION fail_index_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.state = 'indexed' AND nextval('fail_index_once') = 1 THEN
+            RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_index_once BEFORE UPDATE ON images FOR EACH ROW EXECUTE FUNCTION fail_index_once();`);
+      const res = await svc
+        .api()
+        .post('/v1/admin/ingest')
+        .field('owner', 'alice')
+        .field('externalIds', JSON.stringify(['keep', 'gone']))
+        .attach('files', await colourImage('red'), 'red.png')
+        .attach('files', await colourImage('blue'), 'blue.png');
+      expect(res.status).toBe(202);
+      const jobId = res.body.jobId as string;
+      for (let i = 0; !(await svc.services.ingest.status(jobId))?.error; i++) {
+        if (i > 600) throw new Error('the batch never failed');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await db.image.count({ where: { state: 'pending' } })).toBe(2);
+
+      // A re-index (at a restart, or by reconcile) leaves the photos to the job that wrote their rows.
+      expect(await svc.services.ingest.createReindexJob()).toBeNull();
+      expect((await svc.api().delete('/v1/images/by-external-id/gone?owner=alice')).body).toMatchObject({ deleted: true });
+
+      await db.ingestJob.update({ where: { id: jobId }, data: { retryAt: null } });
+      svc.services.ingest.enqueue(jobId);
+      expect(await waitForJob(svc, jobId)).toMatchObject({ state: 'completed', done: 1, skipped: 1, failed: 0, pending: 0 });
+      expect((await svc.api().get('/v1/images/by-external-id/gone?owner=alice')).status).toBe(404);
+      expect((await svc.api().get('/v1/images/by-external-id/keep?owner=alice')).body).toMatchObject({ state: 'indexed' });
+      const hits = (
+        await svc
+          .api()
+          .post('/v1/search/text')
+          .send({ query: '蓝色', limit: 20, filters: { owner: 'alice' } })
+      ).body.hits as Hit[];
+      expect(hits.map((h) => path.basename(h.source))).toEqual(['red.png']);
+      expect(await db.image.count()).toBe(1);
+      // The files the batch wrote for the deleted photo went with it.
+      const report = await svc.services.reconcile(false);
+      expect(isClean(report) ? 'clean' : report).toBe('clean');
     } finally {
       await svc.close();
       await svc.database.drop();

@@ -47,6 +47,8 @@ export interface ItemCounts {
 
 /** The image row a batch writes before its vectors (state pending until the store has them). */
 export interface PendingImage {
+  /** The job item that brings it: the row is written only while the item is pending. */
+  itemId: string;
   id: string;
   owner: string;
   externalId: string | null;
@@ -327,19 +329,31 @@ export class IngestRepository {
    * A live row keeps what its owner set (flags, tags, albums, a corrected capture time) as it is now,
    * not as the batch read it: a PATCH acknowledged while the photo was decoded and encoded stays in
    * effect. The job's own albums (`albumsAdded`) are added to the row's.
+   *
+   * A delete later than the ingest request wins: only images whose item is still pending are written (a delete
+   * withdraws the items of the photos it took, see withdrawItems), and a row deleted after its job was made is not
+   * brought back. Each item names its image from here on, so a re-index queued after a crash leaves the image to
+   * the item (imagesAwaitingJobs). Returns the ids of the images written.
    */
-  async upsertPendingImages(images: readonly PendingImage[]): Promise<void> {
+  async upsertPendingImages(images: readonly PendingImage[]): Promise<Set<string>> {
     // One row per id: ON CONFLICT may not touch a row twice, and the same bytes can come twice in a batch.
-    const rows = [...new Map(images.map((i) => [i.id, { ...i, phash: i.phash?.toString() ?? null, ocrState: i.ocrState ?? null }])).values()];
-    if (rows.length === 0) return;
+    const rows = [...new Map(images.map(({ itemId: _, ...i }) => [i.id, { ...i, phash: i.phash?.toString() ?? null, ocrState: i.ocrState ?? null }])).values()];
+    if (rows.length === 0) return new Set();
     const live = Prisma.sql`i.deleted_at IS NULL`;
-    await this.db.$executeRaw`
-      WITH r AS (
-        SELECT * FROM jsonb_to_recordset(${jsonb(rows)}) AS r(id uuid, owner text, "externalId" text, sha256 text,
+    const written = await this.db.$queryRaw<{ id: string }[]>`
+      WITH named AS (
+        UPDATE ingest_items AS it SET image_id = d.image_id, updated_at = now()
+        FROM ${itemImagePairs(images.map((i) => ({ itemId: i.itemId, imageId: i.id })))}
+        WHERE it.id = d.id AND it.state = 'pending'
+        RETURNING d.image_id, (SELECT j.created_at FROM ingest_jobs j WHERE j.id = it.job_id) AS requested_at
+      ),
+      r AS (
+        SELECT r.*, n.requested_at FROM jsonb_to_recordset(${jsonb(rows)}) AS r(id uuid, owner text, "externalId" text, sha256 text,
           "sourceKind" "SourceKind", source text, mime text, width int, height int, bytes int, albums text[], "albumsAdded" text[],
           "takenAt" timestamptz, favorite boolean, hidden boolean, archived boolean, tags text[], "mediaType" "MediaType",
           "durationMs" int, "videoCodec" text, "segmentCount" int, "frameTimesMs" int[], phash bigint, sharpness real,
-          edited boolean, camera text, latitude float8, longitude float8, "ocrState" "OcrState"))
+          edited boolean, camera text, latitude float8, longitude float8, "ocrState" "OcrState")
+        JOIN (SELECT image_id, min(requested_at) AS requested_at FROM named GROUP BY image_id) n ON n.image_id = r.id)
       INSERT INTO images AS i (id, owner, external_id, sha256, source_kind, source, mime, width, height, bytes, albums, taken_at,
         favorite, hidden, archived, tags, media_type, duration_ms, video_codec, segment_count, frame_times_ms, phash, sharpness,
         edited, camera, latitude, longitude, ocr_state, state, error, updated_at)
@@ -361,7 +375,27 @@ export class IngestRepository {
         video_codec = excluded.video_codec, segment_count = excluded.segment_count, frame_times_ms = excluded.frame_times_ms,
         phash = excluded.phash, sharpness = excluded.sharpness, edited = excluded.edited, camera = excluded.camera,
         latitude = excluded.latitude, longitude = excluded.longitude, ocr_state = coalesce(excluded.ocr_state, i.ocr_state),
-        state = 'pending', deleted_at = NULL, updated_at = now()`;
+        state = 'pending', deleted_at = NULL, updated_at = now()
+      WHERE ${live} OR i.deleted_at < (SELECT r.requested_at FROM r WHERE r.id = excluded.id)
+      RETURNING i.id::text AS id`;
+    return new Set(written.map((w) => w.id));
+  }
+
+  /**
+   * A delete withdraws the pending items that would write the deleted photos again: those naming one of the images
+   * (written once, or a re-index), and those bringing one of the external ids (an upload under that id waiting its
+   * turn). They end skipped. An item whose batch is being written loses its row too (see upsertPendingImages).
+   */
+  async withdrawItems(deleted: readonly { id: string; externalId: string | null; owner: string }[]): Promise<number> {
+    if (deleted.length === 0) return 0;
+    const named = deleted.filter((d) => d.externalId !== null);
+    // Each arm follows its partial index (pending items by image, by external id); the owner is the job's.
+    return this.db.$executeRaw`
+      UPDATE ingest_items AS it SET state = 'skipped', updated_at = now()
+      WHERE it.state = 'pending' AND (
+        it.image_id = ANY(${deleted.map((d) => d.id)}::uuid[])
+        OR (it.external_id = ANY(${named.map((d) => d.externalId)}::text[]) AND (it.external_id, (SELECT j.owner FROM ingest_jobs j WHERE j.id = it.job_id))
+          IN (SELECT * FROM unnest(${named.map((d) => d.externalId)}::text[], ${named.map((d) => d.owner)}::text[]))))`;
   }
 
   /**
