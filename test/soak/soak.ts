@@ -67,8 +67,27 @@ interface Tracked {
   dead: 'no' | 'acked' | 'maybe';
   /** When the delete (or purge) was acknowledged. */
   deadAt?: number;
-  /** The last acknowledged PATCH's tags, and PATCHes sent after it whose answer never came. */
-  tags: { acked: string[] | null; maybe: string[][] };
+  /** Every PATCH sent: its tags, when it was sent, and when its answer (or the kill that cut it off) came. */
+  patches: Patch[];
+}
+
+interface Patch {
+  tags: string[];
+  sentAt: number;
+  endedAt: number | null;
+  outcome: 'pending' | 'acked' | 'refused' | 'unanswered';
+}
+
+/**
+ * The tags an image may end with: those of the PATCH acknowledged last, or of a PATCH whose window overlapped that
+ * one's or came after it, unless it was refused: concurrent requests take effect in either order, and a PATCH cut
+ * off by a kill may have been applied before the kill. Null when no PATCH was acknowledged.
+ */
+function allowedTags(patches: readonly Patch[]): string[][] | null {
+  const acked = patches.filter((p) => p.outcome === 'acked');
+  if (acked.length === 0) return null;
+  const last = acked.reduce((a, b) => (b.endedAt! > a.endedAt! ? b : a));
+  return [last, ...patches.filter((p) => p !== last && p.outcome !== 'refused' && (p.endedAt ?? Infinity) > last.sentAt)].map((p) => p.tags);
 }
 
 class Rng {
@@ -104,7 +123,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     MODEL_DIR: modelDir,
     ADMIN_API_KEY: ADMIN_KEY,
     INGEST_ROOTS: path.join(o.dir, 'inbox'),
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.SOAK_LOG_LEVEL ?? 'warn',
     RATE_LIMIT_PER_MINUTE: '1000000',
     LOCAL_POSTGRES_CHECK_MS: '500',
   };
@@ -245,7 +264,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const externalId = `${owner}-${++counter}`;
       const bytes = await colourImage(rng.pick(COLOUR_KEYS), { seed: o.seed * 1_000_000 + counter, width: 64, height: 48 });
       form.append('files', new Blob([new Uint8Array(bytes)]), `${externalId}.png`);
-      items.push({ owner, externalId, id: null, thumbnailUrl: null, acked: false, dead: 'no', tags: { acked: null, maybe: [] } });
+      items.push({ owner, externalId, id: null, thumbnailUrl: null, acked: false, dead: 'no', patches: [] });
     }
     form.set('externalIds', JSON.stringify(items.map((t) => t.externalId)));
     for (const t of items) tracked.set(t.externalId, t);
@@ -263,16 +282,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const patch = async (owner: string) => {
     const t = alive(owner).length ? rng.pick(alive(owner)) : null;
     if (!t) return;
-    const tags = [`t${rng.int(0, 999)}`];
-    t.tags.maybe.push(tags);
-    const res = await api('PATCH', `/v1/images/by-external-id/${encodeURIComponent(t.externalId)}?owner=${owner}`, { tags }).catch((e: unknown) => {
+    const sent: Patch = { tags: [`t${rng.int(0, 999)}`], sentAt: Date.now(), endedAt: null, outcome: 'pending' };
+    t.patches.push(sent);
+    const res = await api('PATCH', `/v1/images/by-external-id/${encodeURIComponent(t.externalId)}?owner=${owner}`, { tags: sent.tags }).catch((e: unknown) => {
+      Object.assign(sent, { endedAt: Date.now(), outcome: 'unanswered' });
       report.unacknowledged++;
       throw e;
     });
-    if (res.status === 200) {
-      t.tags = { acked: tags, maybe: [] };
-      report.acknowledged.patches++;
-    } else t.tags.maybe.pop();
+    Object.assign(sent, { endedAt: Date.now(), outcome: res.status === 200 ? 'acked' : 'refused' });
+    if (res.status === 200) report.acknowledged.patches++;
   };
 
   const remove = async (owner: string, bulk: boolean) => {
@@ -388,8 +406,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         report.lost.images.push(`${t.externalId}: ${res.status} ${rec.state ?? ''}`);
         continue;
       }
-      const allowed = [t.tags.acked ?? [], ...t.tags.maybe].map((x) => JSON.stringify(x));
-      if (t.tags.acked && !allowed.includes(JSON.stringify(rec.tags)))
+      const allowed = allowedTags(t.patches)?.map((x) => JSON.stringify(x));
+      if (allowed && !allowed.includes(JSON.stringify(rec.tags)))
         report.lost.patches.push(`${t.externalId}: ${JSON.stringify(rec.tags)} not ${allowed.join(' | ')}`);
     }
     await readDead(deadOnes());
