@@ -35,9 +35,11 @@ export class ImageEventBus implements ImagePublisher {
     this.listeners.push(listener);
   }
 
+  /** Once per image: a batch holds the same image twice when an upload holds a photo and its exact copy. */
   async indexed(images: readonly IndexedImage[]): Promise<void> {
-    if (images.length === 0) return;
-    await this.each((l) => l.indexed(images));
+    const once = [...new Map(images.map((i) => [i.imageId, i])).values()];
+    if (once.length === 0) return;
+    await this.each((l) => l.indexed(once));
   }
 
   async reindexed(imageIds: readonly string[]): Promise<void> {

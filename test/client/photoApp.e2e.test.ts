@@ -70,6 +70,16 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
       const twin = await client.ingest({ owner: 'mia', files: [{ name: 'twin.png', data: await colourImage('yellow'), externalId: 'asset-twin' }] });
       await client.waitForJob(twin.jobId);
       expect((await client.getByExternalId('asset-twin', 'mia')).id).not.toBe(red.id);
+      // A photo and its copy in one upload are one image, announced once.
+      const copy = await colourImage('green', { seed: 7 });
+      const copies = await client.ingest({
+        owner: 'mia',
+        files: [
+          { name: 'copy1.png', data: copy },
+          { name: 'copy2.png', data: copy },
+        ],
+      });
+      expect(await client.waitForJob(copies.jobId)).toMatchObject({ state: 'completed', failed: 0, pending: 0 });
 
       // Delete: gone from every endpoint, including URLs handed out before.
       expect(await client.deleteByExternalId('asset-red', 'mia')).toEqual({ externalId: 'asset-red', id: red.id, deleted: true });
@@ -103,19 +113,24 @@ describe('photo app integration (client, real HTTP, real Postgres)', () => {
       const types = (r: Received[]) => r.filter((x) => x.answered === 204).map((x) => (JSON.parse(x.body) as { type: string }).type);
       await eventually('webhooks', async () => {
         const t = types(receiver.received);
-        return t.filter((x) => x === 'image.deleted').length === 2 && t.filter((x) => x === 'job.completed').length === 3 ? t : undefined;
+        return t.filter((x) => x === 'image.deleted').length === 2 && t.filter((x) => x === 'job.completed').length === 4 ? t : undefined;
       });
       for (const r of receiver.received) expect(verifyWebhook(hook.secret, r.headers, r.body)).toBe(true);
       expect(verifyWebhook(hook.secret, receiver.received[0]!.headers, receiver.received[0]!.body.replace('mia', 'eve'))).toBe(false);
       const firstId = receiver.received[0]!.headers['webhook-id'];
       expect(receiver.received.filter((r) => r.headers['webhook-id'] === firstId).map((r) => r.answered)).toEqual([500, 204]);
-      const indexed = receiver.received.filter((r) => r.answered === 204).map((r) => JSON.parse(r.body) as { type: string; data: { externalId: string } });
-      expect(
-        indexed
-          .filter((e) => e.type === 'image.indexed')
-          .map((e) => e.data.externalId)
-          .sort(),
-      ).toEqual(['asset-blue', 'asset-green', 'asset-red', 'asset-red', 'asset-twin']);
+      const indexed = receiver.received
+        .filter((r) => r.answered === 204)
+        .map((r) => JSON.parse(r.body) as { type: string; data: { externalId: string | null } })
+        .filter((e) => e.type === 'image.indexed');
+      expect(indexed.map((e) => e.data.externalId ?? 'the copies').sort()).toEqual([
+        'asset-blue',
+        'asset-green',
+        'asset-red',
+        'asset-red',
+        'asset-twin',
+        'the copies',
+      ]);
       // The receiver answers before the service records the answer, so the last delivery may still read pending.
       const log = await eventually('the delivery log', async () => {
         const l = await client.webhookDeliveries(hook.id, { limit: 100 });
