@@ -16,6 +16,8 @@ export interface JobStatus extends JobProgress {
   owner: string;
   kind: string;
   state: string;
+  /** Unfinished, and no worker runs it now: queued behind other jobs, between its turns, or waiting out an outage. */
+  waiting: boolean;
   albums: string[];
   error: string | null;
   createdAt: Date;
@@ -192,6 +194,7 @@ export class IngestService {
       owner: job.owner,
       kind: job.kind,
       state: job.state,
+      waiting: (job.state === 'queued' || job.state === 'running') && !(job.leaseOwner && job.leaseUntil && job.leaseUntil.getTime() >= Date.now()),
       albums: job.albums,
       error: job.error,
       createdAt: job.createdAt,

@@ -42,6 +42,8 @@ async function importThenUpload(turnMs: string, uploader = 'bo') {
     ).body.jobId as string;
     // Many turn lengths and polls (50 ms, 20 ms): the worker has seen the upload waiting.
     await new Promise((r) => setTimeout(r, 1000));
+    // The import still runs (its photos in flight are held); the upload waits for the worker.
+    const held = { big: await job(big), upload: await job(upload) };
     server.release();
     // Then the upload is done (turns), or the import stores those two and asks for its next two (no turns).
     if (turnMs === '0') await until(async () => server.holding() === 2 && (await job(big)).done === 2, "the import's next photos asked for", 20_000);
@@ -54,7 +56,7 @@ async function importThenUpload(turnMs: string, uploader = 'bo') {
     } finally {
       clearInterval(answering);
     }
-    return { midway, big: await job(big), upload: await job(upload), requests: [...server.requests.values()], idles };
+    return { held, midway, big: await job(big), upload: await job(upload), requests: [...server.requests.values()], idles };
   } finally {
     await server.close();
     await svc.close();
@@ -65,11 +67,12 @@ async function importThenUpload(turnMs: string, uploader = 'bo') {
 describe('jobs take turns at the ingest worker (JOB_TURN_MS)', () => {
   test("another owner's job waiting, a running job gives way after its turn and then goes on where it stopped", async () => {
     const r = await importThenUpload('50');
+    expect(r.held).toMatchObject({ big: { state: 'running', waiting: false }, upload: { state: 'queued', waiting: true } });
     // ann's job wrote the two photos it had read, and bo's photo was stored before ann's next (held) ones.
     expect(r.midway.upload).toMatchObject({ state: 'completed', done: 1 });
     expect(r.midway.big).toMatchObject({ state: 'running', done: 2, pending: 4 });
     // Then ann's job went on: all six stored, each photo read once.
-    expect(r.big).toMatchObject({ state: 'completed', done: 6, failed: 0, pending: 0 });
+    expect(r.big).toMatchObject({ state: 'completed', waiting: false, done: 6, failed: 0, pending: 0 });
     expect(r.requests).toEqual([1, 1, 1, 1, 1, 1]);
     // Ingest stopped when bo's job ended and when ann's did, not between ann's turn and bo's: OCR and the stages
     // (which wait for ingest) were not woken by a turn changing hands.

@@ -93,6 +93,11 @@ export const jobStatusSchema = z.object({
   owner: z.string(),
   kind: z.enum(['folder', 'upload', 'url', 'reindex', 'ocr']),
   state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+  waiting: z
+    .boolean()
+    .describe(
+      'true while the job is unfinished and no worker runs it: queued behind other jobs, between its turns (JOB_TURN_MS: a long import gives way to jobs queued after it), or waiting out an outage (error says which)',
+    ),
   albums: z.array(z.string()),
   error: z.string().nullable(),
   createdAt: z.iso.datetime(),

@@ -61,7 +61,7 @@ export function AdminView() {
         <div class="job" data-testid="job">
           <progress max={job.total || 1} value={job.done + job.skipped + job.failed} aria-label="导入进度" />
           <p data-testid="job-status">
-            {job.state}: {job.done + job.skipped + job.failed}/{job.total}（完成 {job.done}，跳过 {job.skipped}，失败 {job.failed}）
+            {jobLabel(job)}: {job.done + job.skipped + job.failed}/{job.total}（完成 {job.done}，跳过 {job.skipped}，失败 {job.failed}）
           </p>
           {job.errors.length > 0 && (
             <ul class="errors">
@@ -76,4 +76,18 @@ export function AdminView() {
       )}
     </section>
   );
+}
+
+const STATES: Record<JobStatus['state'], string> = {
+  queued: '排队中 queued',
+  running: '导入中 running',
+  completed: '已完成 completed',
+  failed: '失败 failed',
+  cancelled: '已取消 cancelled',
+};
+
+/** A job between its turns (another import runs meanwhile), or queued behind others, says so. */
+function jobLabel(job: JobStatus): string {
+  if (job.state === 'running' && job.waiting) return '等待中（其他导入先进行） waiting';
+  return STATES[job.state];
 }
