@@ -80,12 +80,13 @@ export class ImageDeletion {
     }
   }
 
-  /** Finishes deletes an outage or a crash interrupted; returns the ids it finished. */
+  /** Finishes deletes an outage or a crash interrupted (one may have hidden its rows and withdrawn nothing yet); returns the ids it finished. */
   async purgeInterrupted(): Promise<string[]> {
     const done: string[] = [];
     for (;;) {
       const rows = await this.deps.images.deletedAwaitingPurge();
       if (rows.length === 0) return done;
+      await this.deps.items.withdrawItems(rows);
       await this.purge(rows);
       done.push(...rows.map((r) => r.id));
     }

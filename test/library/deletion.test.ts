@@ -134,25 +134,29 @@ describe('deleting an image', () => {
         .api()
         .post('/v1/admin/ingest')
         .field('owner', 'alice')
-        .field('externalIds', JSON.stringify(['keep', 'gone']))
+        .field('externalIds', JSON.stringify(['keep', 'gone', 'cut']))
         .attach('files', await colourImage('red'), 'red.png')
-        .attach('files', await colourImage('blue'), 'blue.png');
+        .attach('files', await colourImage('blue'), 'blue.png')
+        .attach('files', await colourImage('green'), 'green.png');
       expect(res.status).toBe(202);
       const jobId = res.body.jobId as string;
       for (let i = 0; !(await svc.services.ingest.status(jobId))?.error; i++) {
         if (i > 600) throw new Error('the batch never failed');
         await new Promise((r) => setTimeout(r, 50));
       }
-      expect(await db.image.count({ where: { state: 'pending' } })).toBe(2);
+      expect(await db.image.count({ where: { state: 'pending' } })).toBe(3);
 
       // A re-index (at a restart, or by reconcile) leaves the photos to the job that wrote their rows.
       expect(await svc.services.ingest.createReindexJob()).toBeNull();
       expect((await svc.api().delete('/v1/images/by-external-id/gone?owner=alice')).body).toMatchObject({ deleted: true });
+      // A delete cut off after it hid its photo (PostgreSQL went away): reconcile finishes it, withdrawal included.
+      await db.image.updateMany({ where: { externalId: 'cut' }, data: { deletedAt: new Date() } });
+      expect((await svc.services.reconcile(true)).pendingDeletes).toHaveLength(1);
 
       await db.ingestJob.update({ where: { id: jobId }, data: { retryAt: null } });
       svc.services.ingest.enqueue(jobId);
-      expect(await waitForJob(svc, jobId)).toMatchObject({ state: 'completed', done: 1, skipped: 1, failed: 0, pending: 0 });
-      expect((await svc.api().get('/v1/images/by-external-id/gone?owner=alice')).status).toBe(404);
+      expect(await waitForJob(svc, jobId)).toMatchObject({ state: 'completed', done: 1, skipped: 2, failed: 0, pending: 0 });
+      for (const gone of ['gone', 'cut']) expect((await svc.api().get(`/v1/images/by-external-id/${gone}?owner=alice`)).status).toBe(404);
       expect((await svc.api().get('/v1/images/by-external-id/keep?owner=alice')).body).toMatchObject({ state: 'indexed' });
       const hits = (
         await svc

@@ -331,8 +331,8 @@ export class ImageRepository {
   }
 
   /** Rows marked deleted whose purge has not finished (an outage or a crash came in between). */
-  deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id' | 'segmentCount'>[]> {
-    return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true, segmentCount: true }, take });
+  deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>[]> {
+    return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true, externalId: true, owner: true, segmentCount: true }, take });
   }
 
   /** The last step of a delete: the rows go, and their cached captions with them (cascade). */
