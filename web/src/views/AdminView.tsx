@@ -86,7 +86,7 @@ const STATES: Record<JobStatus['state'], string> = {
   cancelled: '已取消 cancelled',
 };
 
-/** A job between its turns (another import runs meanwhile), or queued behind others, says so. */
+/** A running job between its turns (another import runs meanwhile) says that it waits. */
 function jobLabel(job: JobStatus): string {
   if (job.state === 'running' && job.waiting) return '等待中（其他导入先进行） waiting';
   return STATES[job.state];
