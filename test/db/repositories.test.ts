@@ -84,7 +84,7 @@ describe('repositories on a real PostgreSQL', () => {
     await repos.ingest.recordStoreFailure([{ itemId: items[0]!.id, imageId: a.id }], 'vector store unavailable: down');
     expect((await repos.images.findById(a.id))?.error).toBe('vector store unavailable: down');
     expect(await repos.ingest.recentErrors(jobId, 5)).toEqual([{ source: items[0]!.source, error: 'vector store unavailable: down' }]);
-    // The failed item now names its image: a re-index queued meanwhile leaves it to this job.
+    // The failed item names its image (since its row was written): a re-index queued meanwhile leaves it to this job.
     expect(await repos.ingest.imagesAwaitingJobs()).toContain(a.id);
     expect((await t.db.ingestItem.findUnique({ where: { id: items[0]!.id } }))?.attempts).toBe(1);
 

@@ -399,15 +399,15 @@ export class IngestRepository {
   }
 
   /**
-   * The store refused the batch: images stay pending, items stay pending, both say why. Each item
-   * names its image from now on, so a re-index queued before the job resumes (imagesAwaitingJobs)
-   * leaves the image to this job rather than encoding it again from its preview.
+   * The store refused the batch: images stay pending, items stay pending, both say why. The items
+   * name their images already (since the rows were written, see upsertPendingImages; a re-index item
+   * from its start), so a re-index queued before the job resumes leaves the images to this job.
    */
   async recordStoreFailure(failed: readonly { itemId: string; imageId: string }[], error: string): Promise<void> {
     await this.db.$transaction([
       this.db.image.updateMany({ where: { id: { in: failed.map((f) => f.imageId) } }, data: { error } }),
       this.db.$executeRaw`
-        UPDATE ingest_items AS i SET error = ${error}, attempts = i.attempts + 1, image_id = d.image_id, updated_at = now()
+        UPDATE ingest_items AS i SET error = ${error}, attempts = i.attempts + 1, updated_at = now()
         FROM ${itemImagePairs(failed)}
         WHERE i.id = d.id`,
     ]);
