@@ -2,6 +2,7 @@ import type { DuplicateGroupRow, DuplicateRepository, ImageRow } from '../db/rep
 import { AppError } from '../errors/appError';
 import type { ImageRecord } from '../search/imageRecord';
 import { toImageRecord } from '../search/searchService';
+import { lastPerKey } from '../util/collections';
 
 export interface DuplicateGroupView {
   id: string;
@@ -24,7 +25,7 @@ export function keeperOf(images: readonly ImageRow[]): ImageRow {
 }
 
 function view(g: DuplicateGroupRow): DuplicateGroupView {
-  const images = [...new Map(g.members.map((m) => [m.imageId, m.image])).values()];
+  const images = lastPerKey(g.members, (m) => m.imageId).map((m) => m.image);
   return {
     id: g.id,
     dismissed: g.dismissedAt !== null,

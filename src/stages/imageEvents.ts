@@ -1,4 +1,5 @@
 import type { Logger } from '../util/logger';
+import { lastPerKey } from '../util/collections';
 
 /** Images whose vectors and rows ingest has just committed. */
 export interface IndexedImage {
@@ -37,7 +38,7 @@ export class ImageEventBus implements ImagePublisher {
 
   /** Once per image: a batch holds the same image twice when an upload holds a photo and its exact copy. */
   async indexed(images: readonly IndexedImage[]): Promise<void> {
-    const once = [...new Map(images.map((i) => [i.imageId, i])).values()];
+    const once = lastPerKey(images, (i) => i.imageId);
     if (once.length === 0) return;
     await this.each((l) => l.indexed(once));
   }

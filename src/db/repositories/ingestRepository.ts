@@ -1,6 +1,7 @@
 import { Prisma, type IngestJob } from '../generated/client';
 import type { Db } from '../prisma';
 import { itemImagePairs, jsonb, msFromNow } from './sqlFragments';
+import { lastPerKey } from '../../util/collections';
 
 export type JobRow = IngestJob;
 export type JobKind = IngestJob['kind'];
@@ -337,7 +338,7 @@ export class IngestRepository {
    */
   async upsertPendingImages(images: readonly PendingImage[]): Promise<Set<string>> {
     // One row per id: ON CONFLICT may not touch a row twice, and the same bytes can come twice in a batch.
-    const rows = [...new Map(images.map(({ itemId: _, ...i }) => [i.id, { ...i, phash: i.phash?.toString() ?? null, ocrState: i.ocrState ?? null }])).values()];
+    const rows = lastPerKey(images, (i) => i.id).map(({ itemId: _, ...i }) => ({ ...i, phash: i.phash?.toString() ?? null, ocrState: i.ocrState ?? null }));
     if (rows.length === 0) return new Set();
     const live = Prisma.sql`i.deleted_at IS NULL`;
     const written = await this.db.$queryRaw<{ id: string }[]>`

@@ -1,6 +1,7 @@
 import { Prisma } from '../generated/client';
 import type { Db } from '../prisma';
 import { msFromNow, ownersTakingTurns, type OwnerQueue } from './sqlFragments';
+import { lastPerKey } from '../../util/collections';
 
 export interface StageTaskRow {
   imageId: string;
@@ -34,7 +35,7 @@ export class StageTaskRepository {
   async enqueue(stage: string, version: string, images: readonly { imageId: string; owner: string }[]): Promise<void> {
     // One row per image: ON CONFLICT may not touch a row twice, and a batch can hold the same bytes twice (one upload
     // of a photo and its copy); the whole batch's tasks were lost to that error.
-    const unique = [...new Map(images.map((i) => [i.imageId, i])).values()];
+    const unique = lastPerKey(images, (i) => i.imageId);
     if (unique.length === 0) return;
     await this.db.$executeRaw`
       INSERT INTO stage_tasks (stage, image_id, owner, version)
