@@ -175,6 +175,64 @@ describe('deleting an image', () => {
     }
   });
 
+  test('a photo deleted while an upload of its very bytes waits to resume stays deleted, its row purged meanwhile', async () => {
+    // An upload without external ids knows a photo only by its bytes: no item names it before it is read, so the
+    // delete cannot withdraw the item, and the purge leaves no row to say the photo was deleted.
+    const svc = await startTestService({ JOB_RETRY_BASE_MS: '300000' });
+    const { db } = svc.database;
+    try {
+      const upload = async (albums: string[]): Promise<string> => {
+        const res = await svc
+          .api()
+          .post('/v1/admin/ingest')
+          .field('owner', 'alice')
+          .field('albums', JSON.stringify(albums))
+          .attach('files', await colourImage('red'), 'red.png');
+        expect(res.status).toBe(202);
+        return res.body.jobId as string;
+      };
+      expect(await waitForJob(svc, await upload([]))).toMatchObject({ state: 'completed', done: 1 });
+      const red = await db.image.findFirstOrThrow();
+      // The same bytes again, to add them to an album; the batch's write ends as a PostgreSQL restart would end it.
+      await db.$executeRawUnsafe(`
+        CREATE SEQUENCE fail_write_once;
+        CREATE FUNCTION fail_write_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF nextval('fail_write_once') = 1 THEN
+            RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER fail_write_once BEFORE INSERT ON images FOR EACH ROW EXECUTE FUNCTION fail_write_once();`);
+      const again = await upload(['旅行']);
+      for (let i = 0; !(await svc.services.ingest.status(again))?.error; i++) {
+        if (i > 600) throw new Error('the batch never failed');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await db.ingestItem.findFirst({ where: { jobId: again } })).toMatchObject({ state: 'pending', imageId: null });
+
+      expect((await svc.api().delete(`/v1/images/${red.id}`)).body).toEqual({ id: red.id, deleted: true });
+      expect(await db.image.count()).toBe(0);
+
+      await db.ingestJob.update({ where: { id: again }, data: { retryAt: null } });
+      svc.services.ingest.enqueue(again);
+      expect(await waitForJob(svc, again)).toMatchObject({ state: 'completed', done: 0, skipped: 1, failed: 0 });
+      expect((await svc.api().get(`/v1/images/${red.id}`)).status).toBe(404);
+      expect(await db.image.count()).toBe(0);
+      const report = await svc.services.reconcile(false);
+      expect(isClean(report) ? 'clean' : report).toBe('clean');
+
+      // Asked for after the delete, the same bytes come back; the tombstone goes once no older job is left.
+      expect(await waitForJob(svc, await upload([]))).toMatchObject({ state: 'completed', done: 1 });
+      expect((await svc.api().get(`/v1/images/${red.id}`)).body).toMatchObject({ state: 'indexed' });
+      expect((await svc.api().delete(`/v1/images/${red.id}`)).body.deleted).toBe(true);
+      expect(await db.$queryRawUnsafe('SELECT id FROM image_tombstones')).toEqual([]);
+    } finally {
+      await svc.close();
+      await svc.database.drop();
+    }
+  });
+
   test('with the vector store down, the image is hidden at once and reconcile finishes the delete', async () => {
     const database = await createTestDatabase();
     const dataDir = await tempDir('delete-outage');

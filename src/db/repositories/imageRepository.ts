@@ -59,6 +59,10 @@ function boxWhere(b: GeoBox): Prisma.ImageWhereInput {
 }
 
 /** What `visible()` requires of every row, as raw SQL over `images`: indexed, not deleted, hidden or archived. */
+/** What a delete hands on: the points to remove, and what withdraws pending items and announces the delete. */
+export type DeletedRow = Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>;
+const DELETED_COLUMNS = Prisma.sql`id::text AS id, external_id AS "externalId", owner, segment_count AS "segmentCount"`;
+
 const SHOWN_SQL = Prisma.sql`state = 'indexed' AND deleted_at IS NULL AND hidden = false AND archived = false`;
 
 function visible(v: ImageVisibility): Prisma.ImageWhereInput {
@@ -308,36 +312,51 @@ export class ImageRepository {
 
   /**
    * Hides images from every read at once; the caller removes the rest. Returns what was hidden
-   * (images already deleted, another owner's or unknown ones are left out).
+   * (images already deleted, another owner's or unknown ones are left out). The time is the database's, as
+   * a job's is: a delete is weighed against the ingest jobs asked for before it (see IngestRepository.upsertPendingImages).
    */
-  markDeleted(refs: readonly ImageRef[], owner: string | undefined): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>[]> {
+  markDeleted(refs: readonly ImageRef[], owner: string | undefined): Promise<DeletedRow[]> {
     if (refs.length === 0) return Promise.resolve([]);
     const ids = refs.flatMap((r) => ('id' in r ? [r.id] : []));
     const externalIds = refs.flatMap((r) => ('externalId' in r ? [r.externalId] : []));
-    return this.db.image.updateManyAndReturn({
-      where: { deletedAt: null, ...(owner !== undefined ? { owner } : {}), OR: [{ id: { in: ids } }, { externalId: { in: externalIds } }] },
-      data: { deletedAt: new Date() },
-      select: { id: true, externalId: true, owner: true, segmentCount: true },
-    });
+    return this.db.$queryRaw<DeletedRow[]>`
+      UPDATE images SET deleted_at = now()
+      WHERE deleted_at IS NULL AND (${owner ?? null}::text IS NULL OR owner = ${owner ?? null}::text)
+        AND (id = ANY(${ids}::uuid[]) OR external_id = ANY(${externalIds}::text[]))
+      RETURNING ${DELETED_COLUMNS}`;
   }
 
   /** Hides every image of one owner at once (the first step of purging the owner). */
-  markOwnerDeleted(owner: string): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>[]> {
-    return this.db.image.updateManyAndReturn({
-      where: { owner, deletedAt: null },
-      data: { deletedAt: new Date() },
-      select: { id: true, externalId: true, owner: true, segmentCount: true },
-    });
+  markOwnerDeleted(owner: string): Promise<DeletedRow[]> {
+    return this.db.$queryRaw<DeletedRow[]>`
+      UPDATE images SET deleted_at = now() WHERE owner = ${owner} AND deleted_at IS NULL RETURNING ${DELETED_COLUMNS}`;
   }
 
   /** Rows marked deleted whose purge has not finished (an outage or a crash came in between). */
-  deletedAwaitingPurge(take = 1000): Promise<Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>[]> {
+  deletedAwaitingPurge(take = 1000): Promise<DeletedRow[]> {
     return this.db.image.findMany({ where: { deletedAt: { not: null } }, select: { id: true, externalId: true, owner: true, segmentCount: true }, take });
   }
 
-  /** The last step of a delete: the rows go, and their cached captions with them (cascade). */
+  /**
+   * The last step of a delete: the rows go, and their cached captions with them (cascade). A row leaves a
+   * tombstone while a job of its owner asked for before the delete is unfinished: that job may hold the bytes
+   * unread (an upload knows a photo only by them) and must not write the photo again. Tombstones no such job
+   * is left for go with each purge.
+   */
   async removeDeleted(ids: readonly string[]): Promise<void> {
-    if (ids.length) await this.db.image.deleteMany({ where: { id: { in: [...ids] }, deletedAt: { not: null } } });
+    if (ids.length === 0) return;
+    const askedBefore = (t: Prisma.Sql) => Prisma.sql`
+      EXISTS (SELECT 1 FROM ingest_jobs j WHERE j.owner = ${t}.owner AND j.state IN ('queued', 'running') AND j.created_at <= ${t}.deleted_at)`;
+    await this.db.$executeRaw`
+      WITH gone AS (
+        DELETE FROM images i WHERE i.id = ANY(${[...ids]}::uuid[]) AND i.deleted_at IS NOT NULL RETURNING i.id, i.owner, i.deleted_at
+      ),
+      kept AS (
+        INSERT INTO image_tombstones (id, owner, deleted_at) SELECT g.id, g.owner, g.deleted_at FROM gone g WHERE ${askedBefore(Prisma.sql`g`)}
+        ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, deleted_at = excluded.deleted_at
+        RETURNING id
+      )
+      DELETE FROM image_tombstones t WHERE t.id NOT IN (SELECT id FROM kept) AND NOT ${askedBefore(Prisma.sql`t`)}`;
   }
 
   /** Every row's id and content hash, page by page (the one-time move of derivative files to per-image names). */

@@ -333,7 +333,7 @@ export class IngestRepository {
    *
    * A delete later than the ingest request wins: only images whose item is still pending are written (a delete
    * withdraws the items of the photos it took, see withdrawItems), and a row deleted after its job was made is not
-   * brought back. Each item names its image from here on, so a re-index queued after a crash leaves the image to
+   * brought back, nor one purged since (its tombstone says when, see ImageRepository.removeDeleted). Each item names its image from here on, so a re-index queued after a crash leaves the image to
    * the item (imagesAwaitingJobs). Returns the ids of the images written.
    */
   async upsertPendingImages(images: readonly PendingImage[]): Promise<Set<string>> {
@@ -362,6 +362,7 @@ export class IngestRepository {
         favorite, hidden, archived, tags, "mediaType", "durationMs", "videoCodec", "segmentCount", "frameTimesMs", phash, sharpness,
         edited, camera, latitude, longitude, "ocrState", 'pending', NULL, now()
       FROM r
+      WHERE NOT EXISTS (SELECT 1 FROM image_tombstones t WHERE t.id = r.id AND t.deleted_at >= r.requested_at)
       ON CONFLICT (id) DO UPDATE SET external_id = excluded.external_id, sha256 = excluded.sha256, source_kind = excluded.source_kind,
         source = excluded.source, mime = excluded.mime, width = excluded.width, height = excluded.height, bytes = excluded.bytes,
         albums = CASE WHEN ${live} THEN i.albums || ARRAY(
