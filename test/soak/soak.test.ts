@@ -21,6 +21,7 @@ describe('crash soak (short): kills of the service and its PostgreSQL while inge
       });
       expect(report.kills.service).toBeGreaterThanOrEqual(3);
       expect(report.acknowledged.images).toBeGreaterThan(0);
+      expect(report.acknowledged.resends).toBeGreaterThan(0);
       expect(report.acknowledged.deletes + report.acknowledged.bulkDeletes).toBeGreaterThan(0);
       expect(report.checks.deadReads).toBeGreaterThan(0);
       expect({

@@ -6,7 +6,7 @@ import { createDb } from '../../src/db/prisma';
 import { imagePayload } from '../../src/library/imagePayload';
 import { loadManifest, packKey } from '../../src/models/manifest';
 import { collectionName } from '../../src/store/vectorStore';
-import { assetPointIds } from '../../src/util/ids';
+import { assetPointIds, imageId, sha256Hex } from '../../src/util/ids';
 import { makeTestPack } from '../../scripts/test-pack/make';
 import { COLOURS } from '../../scripts/test-pack/concepts';
 import { colourImage } from '../helpers/images';
@@ -15,7 +15,8 @@ import { freePort, killPostgres, ServiceProcess } from '../helpers/serviceProces
 /**
  * A crash soak, as qdrant's crasher runs one: the service (`npm start`'s `node --import tsx src/main.ts` on its own local PostgreSQL and
  * embedded index) is SIGKILLed every few seconds with a probability, and its PostgreSQL at times too, while
- * workers ingest, PATCH, delete, bulk-delete and purge owners through the API. Every write the API
+ * workers ingest, PATCH, delete, bulk-delete and purge owners through the API; some photos are uploaded without
+ * an external id (known by their bytes), and their bytes sent again while they live. Every write the API
  * acknowledged is recorded; at the end, with the service up for good and its jobs finished:
  * - lost: an acknowledged image that is not there and indexed, or an acknowledged PATCH not in effect;
  * - resurrected: a deleted image (by id, external id or owner purge) served again by any route: metadata,
@@ -44,7 +45,7 @@ export interface SoakReport {
   minutes: number;
   seed: number;
   kills: { service: number; postgres: number; postgresAlone: number; restartMsP50: number };
-  acknowledged: { ingestJobs: number; images: number; patches: number; deletes: number; bulkDeletes: number; purges: number };
+  acknowledged: { ingestJobs: number; images: number; resends: number; patches: number; deletes: number; bulkDeletes: number; purges: number };
   unacknowledged: number;
   checks: { deadReads: number; searches: number; listings: number };
   lost: { images: string[]; patches: string[] };
@@ -58,9 +59,13 @@ const COLOUR_KEYS = COLOURS.map((c) => c.key);
 
 interface Tracked {
   owner: string;
-  externalId: string;
+  /** The external id, or `bytes:<id>` for a photo uploaded without one. */
+  key: string;
+  externalId: string | null;
   /** Known once a listing or a lookup has seen it indexed. */
   id: string | null;
+  /** A photo without an external id: the id its bytes give it, the bytes, and each time they were sent again. */
+  byBytes?: { id: string; bytes: Buffer; resends: Window[] };
   /** A signed thumbnail URL handed out while it lived: it must stop working once the image is deleted. */
   thumbnailUrl: string | null;
   acked: boolean;
@@ -71,10 +76,14 @@ interface Tracked {
   patches: Patch[];
 }
 
-interface Patch {
-  tags: string[];
+/** A request's time: when it was sent, and when its answer (or the kill that cut it off) came. */
+interface Window {
   sentAt: number;
   endedAt: number | null;
+}
+
+interface Patch extends Window {
+  tags: string[];
   outcome: 'pending' | 'acked' | 'refused' | 'unanswered';
 }
 
@@ -132,7 +141,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     minutes: o.minutes,
     seed: o.seed,
     kills: { service: 0, postgres: 0, postgresAlone: 0, restartMsP50: 0 },
-    acknowledged: { ingestJobs: 0, images: 0, patches: 0, deletes: 0, bulkDeletes: 0, purges: 0 },
+    acknowledged: { ingestJobs: 0, images: 0, resends: 0, patches: 0, deletes: 0, bulkDeletes: 0, purges: 0 },
     unacknowledged: 0,
     checks: { deadReads: 0, searches: 0, listings: 0 },
     lost: { images: [], patches: [] },
@@ -181,9 +190,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
    */
   const flag = (t: Tracked | undefined, where: string, issuedAt: number) => {
     if (t && isDead(t) && t.deadAt! < issuedAt)
-      resurrected.add(`${t.externalId} via ${where}, asked ${((issuedAt - t.deadAt!) / 1000).toFixed(1)} s after its delete was acknowledged`);
+      resurrected.add(`${t.key} via ${where}, asked ${((issuedAt - t.deadAt!) / 1000).toFixed(1)} s after its delete was acknowledged`);
   };
-  const byId = () => new Map([...tracked.values()].filter((t) => t.id).map((t) => [t.id!, t]));
+  const idOf = (t: Tracked) => t.id ?? t.byBytes?.id ?? null;
+  const byId = () => new Map([...tracked.values()].flatMap((t) => (idOf(t) ? [[idOf(t)!, t] as const] : [])));
+  /** The image's own routes, by the product's id where it gave one. */
+  const imageUrl = (t: Tracked) =>
+    t.externalId !== null ? `/v1/images/by-external-id/${encodeURIComponent(t.externalId)}?owner=${t.owner}` : `/v1/images/${idOf(t)}?owner=${t.owner}`;
 
   /** Learns ids of indexed images from the listing, and checks it shows no deleted one. */
   const learn = async (owner: string) => {
@@ -224,18 +237,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const served = (status: number) => status >= 200 && status < 300;
   const readDead = async (sample: Tracked[]) => {
     for (const t of sample) {
-      const ext = encodeURIComponent(t.externalId);
       const check = async (where: string, method: string, url: string, body?: unknown) => {
         const issuedAt = Date.now();
         const { status } = await api(method, url, body);
         if (served(status)) flag(t, `${where} (HTTP ${status})`, issuedAt);
       };
-      await check('external id', 'GET', `/v1/images/by-external-id/${ext}?owner=${t.owner}`);
-      if (t.id) {
-        await check('metadata', 'GET', `/v1/images/${t.id}`);
-        await check('caption', 'GET', `/v1/images/${t.id}/caption`);
-        await check('thumbnail', 'GET', `/v1/images/${t.id}/thumbnail`);
-        await check('similar by id', 'POST', '/v1/search/image', { imageId: t.id });
+      if (t.externalId !== null) await check('external id', 'GET', imageUrl(t));
+      const id = idOf(t);
+      if (id) {
+        await check('metadata', 'GET', `/v1/images/${id}`);
+        await check('caption', 'GET', `/v1/images/${id}/caption`);
+        await check('thumbnail', 'GET', `/v1/images/${id}/thumbnail`);
+        await check('similar by id', 'POST', '/v1/search/image', { imageId: id });
       }
       if (t.thumbnailUrl) {
         const issuedAt = Date.now();
@@ -257,17 +270,27 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
   const ingest = async (owner: string) => {
     const n = rng.int(1, 3);
+    const byBytes = rng.next() < 0.3;
     const items: Tracked[] = [];
     const form = new FormData();
     form.set('owner', owner);
     for (let i = 0; i < n; i++) {
-      const externalId = `${owner}-${++counter}`;
+      const name = `${owner}-${++counter}`;
       const bytes = await colourImage(rng.pick(COLOUR_KEYS), { seed: o.seed * 1_000_000 + counter, width: 64, height: 48 });
-      form.append('files', new Blob([new Uint8Array(bytes)]), `${externalId}.png`);
-      items.push({ owner, externalId, id: null, thumbnailUrl: null, acked: false, dead: 'no', patches: [] });
+      form.append('files', new Blob([new Uint8Array(bytes)]), `${name}.png`);
+      const id = imageId(owner, sha256Hex(bytes));
+      items.push({
+        owner,
+        ...(byBytes ? { key: `bytes:${id}`, externalId: null, byBytes: { id, bytes, resends: [] } } : { key: name, externalId: name }),
+        id: null,
+        thumbnailUrl: null,
+        acked: false,
+        dead: 'no',
+        patches: [],
+      });
     }
-    form.set('externalIds', JSON.stringify(items.map((t) => t.externalId)));
-    for (const t of items) tracked.set(t.externalId, t);
+    if (!byBytes) form.set('externalIds', JSON.stringify(items.map((t) => t.externalId)));
+    for (const t of items) tracked.set(t.key, t);
     const res = await api('POST', '/v1/admin/ingest', undefined, form).catch((e: unknown) => {
       report.unacknowledged++;
       throw e;
@@ -279,12 +302,31 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
   };
 
+  /** A live photo's bytes again, as a product syncing a library sends them: a delete acknowledged after this one was must win. */
+  const resend = async (owner: string) => {
+    const pool = alive(owner).filter((t) => t.byBytes);
+    if (!pool.length) return;
+    const t = rng.pick(pool);
+    const sent: Window = { sentAt: Date.now(), endedAt: null };
+    t.byBytes!.resends.push(sent);
+    const form = new FormData();
+    form.set('owner', owner);
+    form.append('files', new Blob([new Uint8Array(t.byBytes!.bytes)]), 'again.png');
+    const res = await api('POST', '/v1/admin/ingest', undefined, form).catch((e: unknown) => {
+      sent.endedAt = Date.now();
+      report.unacknowledged++;
+      throw e;
+    });
+    sent.endedAt = Date.now();
+    if (res.status === 202) report.acknowledged.resends++;
+  };
+
   const patch = async (owner: string) => {
     const t = alive(owner).length ? rng.pick(alive(owner)) : null;
     if (!t) return;
     const sent: Patch = { tags: [`t${rng.int(0, 999)}`], sentAt: Date.now(), endedAt: null, outcome: 'pending' };
     t.patches.push(sent);
-    const res = await api('PATCH', `/v1/images/by-external-id/${encodeURIComponent(t.externalId)}?owner=${owner}`, { tags: sent.tags }).catch((e: unknown) => {
+    const res = await api('PATCH', imageUrl(t), { tags: sent.tags }).catch((e: unknown) => {
       Object.assign(sent, { endedAt: Date.now(), outcome: 'unanswered' });
       report.unacknowledged++;
       throw e;
@@ -298,16 +340,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     if (!pool.length) return;
     const victims = bulk ? [rng.pick(pool), rng.pick(pool)] : [rng.pick(pool)];
     for (const v of victims) v.dead = 'maybe';
+    const sentAt = Date.now();
+    const refs = (pick: (v: Tracked) => string | null) => [...new Set(victims.flatMap((v) => (pick(v) !== null ? [pick(v)!] : [])))];
     const res = await (
       bulk
-        ? api('POST', '/v1/images/delete', { owner, externalIds: [...new Set(victims.map((v) => v.externalId))] })
-        : api('DELETE', `/v1/images/by-external-id/${encodeURIComponent(victims[0]!.externalId)}?owner=${owner}`)
+        ? api('POST', '/v1/images/delete', { owner, externalIds: refs((v) => v.externalId), ids: refs((v) => (v.externalId === null ? idOf(v) : null)) })
+        : api('DELETE', imageUrl(victims[0]!))
     ).catch((e: unknown) => {
       report.unacknowledged++;
       throw e;
     });
     if (res.status === 200) {
-      for (const v of victims) Object.assign(v, { dead: 'acked', deadAt: Date.now() });
+      // Bytes sent again while the delete was on its way may have been asked for after it: either order is right.
+      const overlapped = (v: Tracked) => v.byBytes?.resends.some((r) => (r.endedAt ?? Infinity) >= sentAt) ?? false;
+      for (const v of victims) Object.assign(v, overlapped(v) ? { dead: 'maybe' } : { dead: 'acked', deadAt: Date.now() });
       if (bulk) report.acknowledged.bulkDeletes++;
       else report.acknowledged.deletes++;
     }
@@ -347,6 +393,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       try {
         if (roll < 0.3 && backlog > 24) await learn(owner);
         else if (roll < 0.3) await ingest(owner);
+        else if (roll < 0.35) await resend(owner);
         else if (roll < 0.5) await patch(owner);
         else if (roll < 0.6) await remove(owner, false);
         else if (roll < 0.65) await remove(owner, true);
@@ -400,15 +447,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // Lost: acknowledged, never deleted (nor maybe deleted), yet not there indexed; or a PATCH not in effect.
     for (const t of tracked.values()) {
       if (!t.acked || t.dead !== 'no') continue;
-      const res = await api('GET', `/v1/images/by-external-id/${encodeURIComponent(t.externalId)}?owner=${t.owner}`);
+      const res = await api('GET', imageUrl(t));
       const rec = res.json as { state?: string; tags?: string[] };
       if (res.status !== 200 || rec.state !== 'indexed') {
-        report.lost.images.push(`${t.externalId}: ${res.status} ${rec.state ?? ''}`);
+        report.lost.images.push(`${t.key}: ${res.status} ${rec.state ?? ''}`);
         continue;
       }
       const allowed = allowedTags(t.patches)?.map((x) => JSON.stringify(x));
-      if (allowed && !allowed.includes(JSON.stringify(rec.tags)))
-        report.lost.patches.push(`${t.externalId}: ${JSON.stringify(rec.tags)} not ${allowed.join(' | ')}`);
+      if (allowed && !allowed.includes(JSON.stringify(rec.tags))) report.lost.patches.push(`${t.key}: ${JSON.stringify(rec.tags)} not ${allowed.join(' | ')}`);
     }
     await readDead(deadOnes());
     for (const owner of OWNERS) for (let i = 0; i < 3; i++) await search(owner);
@@ -506,7 +552,7 @@ export async function writeSoakReport(report: SoakReport, file: string): Promise
     '|---|---|',
     `| kills of the service | ${report.kills.service} (restart to ready, p50 ${(report.kills.restartMsP50 / 1000).toFixed(1)} s) |`,
     `| kills of PostgreSQL | ${report.kills.postgres} with the service, ${report.kills.postgresAlone} alone, with the service up |`,
-    `| acknowledged writes | ${report.acknowledged.ingestJobs} ingest jobs (${report.acknowledged.images} images), ${report.acknowledged.patches} PATCHes, ${report.acknowledged.deletes} deletes, ${report.acknowledged.bulkDeletes} bulk deletes, ${report.acknowledged.purges} owner purges |`,
+    `| acknowledged writes | ${report.acknowledged.ingestJobs} ingest jobs (${report.acknowledged.images} images), ${report.acknowledged.resends} uploads of a live photo's bytes again, ${report.acknowledged.patches} PATCHes, ${report.acknowledged.deletes} deletes, ${report.acknowledged.bulkDeletes} bulk deletes, ${report.acknowledged.purges} owner purges |`,
     `| writes cut off by a kill (unknown outcome) | ${report.unacknowledged} |`,
     `| reads of deleted images while it ran | ${report.checks.deadReads} (plus ${report.checks.searches} searches and ${report.checks.listings} full listings) |`,
     `| **lost** (acknowledged, not in effect) | **${report.lost.images.length + report.lost.patches.length}** |`,
