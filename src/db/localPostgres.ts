@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { processAlive } from '../util/processAlive';
+import { isZombie, processAlive } from '../util/processAlive';
 import { isDatabaseUnavailable } from './unavailable';
 
 const run = promisify(execFile);
@@ -157,8 +157,8 @@ async function createDatabase(port: number, database: string): Promise<void> {
   }
 }
 
-/** The port of a live server on this data dir, from postmaster.pid (pid on line 1, port on line 4). */
-async function runningPort(dataDir: string): Promise<number | null> {
+/** The pid (line 1) and port (line 4) of postmaster.pid, when there is one. */
+async function lockFile(dataDir: string): Promise<{ pid: number; port: number } | null> {
   let lines: string[];
   try {
     lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
@@ -167,13 +167,25 @@ async function runningPort(dataDir: string): Promise<number | null> {
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || !Number.isInteger(port)) return null;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  return Number.isInteger(pid) && Number.isInteger(port) ? { pid, port } : null;
+}
+
+/** The port of a live server on this data dir. */
+async function runningPort(dataDir: string): Promise<number | null> {
+  const lock = await lockFile(dataDir);
+  return lock && processAlive(lock.pid) ? lock.port : null;
+}
+
+/**
+ * PostgreSQL refuses to start while its lock file names a process that exists, and a killed postmaster exists as a
+ * zombie until its parent reaps it: init, once pg_ctl has ended, and an init may reap lazily. The soak met one.
+ */
+async function untilReaped(dataDir: string, timeoutMs = 60_000): Promise<void> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until;) {
+    const lock = await lockFile(dataDir);
+    if (!lock || !isZombie(lock.pid)) return;
+    await new Promise((r) => setTimeout(r, 200));
   }
-  return port;
 }
 
 export interface LocalPostgresOptions {
@@ -212,7 +224,10 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   }
   const port = running ?? opts.port ?? (await freePort());
   const serverOpts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
-  const start = () => pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
+  const start = async () => {
+    await untilReaped(dataDir);
+    await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
+  };
   if (joined) {
     // A CLI next to the running service shares its cluster rather than fighting over it, and says so: the
     // one that started it hands it over instead of stopping it under this process.

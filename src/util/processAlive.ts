@@ -1,9 +1,26 @@
-/** Whether a process of this host with this pid runs (one of another user counts: EPERM). */
+import { readFileSync } from 'node:fs';
+
+/**
+ * Whether a process of this host with this pid runs (one of another user counts: EPERM). A zombie does not: it
+ * has ended and waits for its parent to reap it, which an init that reaps lazily can leave for a while (a killed
+ * PostgreSQL's postmaster, whose parent is init, or a killed service's lock holder).
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+/** A process that has ended and is not reaped yet (Linux's /proc; elsewhere never). */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }

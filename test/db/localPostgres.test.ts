@@ -96,6 +96,32 @@ describe('local PostgreSQL supervision', () => {
     }
   }, 90_000);
 
+  test('a killed server whose postmaster is a zombie not reaped yet is started again once it is reaped, not taken for running (found by the crash soak)', async () => {
+    const dir = await clusterDir('pg-zombie');
+    const first = await startLocalPostgres({ dir });
+    const lockFile = path.join(dir, 'data', 'postmaster.pid');
+    const lock = await readFile(lockFile, 'utf8');
+    expect(await killPostgres(dir)).toBe(true);
+    // A zombie: a child whose parent never reaps it (the shell became `sleep 4`), reaped by init once that ends.
+    const holder = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 4']);
+    const zombie = Number(await new Promise<string>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+    await eventually('a zombie', async () => ((await readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z ') ? true : undefined));
+    // The killed server's lock file names its postmaster, not reaped yet; the service that started it is gone.
+    await writeFile(lockFile, lock.replace(/^\d+/, String(zombie)));
+    await writeFile(path.join(dir, 'owner.pid'), '99999999');
+    const next = await startLocalPostgres({ dir });
+    try {
+      expect(next.ownsServer).toBe(true);
+      const client = new Client({ connectionString: next.url });
+      await client.connect();
+      expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      await client.end();
+    } finally {
+      await next.stop();
+      await first.stop().catch(() => undefined);
+    }
+  }, 90_000);
+
   test('a CLI that started the cluster and ends while the service uses it hands the cluster over instead of stopping it', async () => {
     const parent = await tempDir('pg-handover');
     await chmod(parent, 0o755);
