@@ -546,7 +546,7 @@ export async function writeSoakReport(report: SoakReport, file: string): Promise
   const lines = [
     `# Crash soak: ${report.minutes} minutes (seed ${report.seed})`,
     '',
-    '`npm run soak -- --minutes N`: the service and, at times, its PostgreSQL SIGKILLed while ingest, PATCH, deletes and owner purges run (test/soak/soak.ts).',
+    "`npm run soak -- --minutes N`: the service and, at times, its PostgreSQL SIGKILLed while ingest (with and without external ids, and a live photo's bytes sent again), PATCH, deletes and owner purges run (test/soak/soak.ts).",
     '',
     '| | |',
     '|---|---|',

@@ -58,11 +58,11 @@ function boxWhere(b: GeoBox): Prisma.ImageWhereInput {
   return { latitude: { gte: b.south, lte: b.north }, ...longitude };
 }
 
-/** What `visible()` requires of every row, as raw SQL over `images`: indexed, not deleted, hidden or archived. */
 /** What a delete hands on: the points to remove, and what withdraws pending items and announces the delete. */
 export type DeletedRow = Pick<ImageRow, 'id' | 'externalId' | 'owner' | 'segmentCount'>;
 const DELETED_COLUMNS = Prisma.sql`id::text AS id, external_id AS "externalId", owner, segment_count AS "segmentCount"`;
 
+/** What `visible()` requires of every row, as raw SQL over `images`: indexed, not deleted, hidden or archived. */
 const SHOWN_SQL = Prisma.sql`state = 'indexed' AND deleted_at IS NULL AND hidden = false AND archived = false`;
 
 function visible(v: ImageVisibility): Prisma.ImageWhereInput {

@@ -333,8 +333,9 @@ export class IngestRepository {
    *
    * A delete later than the ingest request wins: only images whose item is still pending are written (a delete
    * withdraws the items of the photos it took, see withdrawItems), and a row deleted after its job was made is not
-   * brought back, nor one purged since (its tombstone says when, see ImageRepository.removeDeleted). Each item names its image from here on, so a re-index queued after a crash leaves the image to
-   * the item (imagesAwaitingJobs). Returns the ids of the images written.
+   * brought back, nor one purged since (its tombstone says when, see ImageRepository.removeDeleted). Each item
+   * names its image from here on, so a re-index queued after a crash leaves the image to the item
+   * (imagesAwaitingJobs). Returns the ids of the images written.
    */
   async upsertPendingImages(images: readonly PendingImage[]): Promise<Set<string>> {
     // One row per id: ON CONFLICT may not touch a row twice, and the same bytes can come twice in a batch.
