@@ -13,25 +13,15 @@ import { tempDir, testEnv } from '../helpers/env';
 import { startTestService, startWithColourLibrary, waitForJob, type TestServices as Services } from '../helpers/service';
 import { startTcpProxy, throughProxy } from '../helpers/tcpProxy';
 import { eventually, startReceiver } from '../helpers/webhookReceiver';
+import { ADMIN_SHUTDOWN, failOnce } from '../helpers/failOnce';
 import { verifyWebhook } from '../../src/client/imageSearchClient';
 
 const ROOT = path.resolve(__dirname, '../..');
 const reconcileWith = (s: Services, fix = false) => s.reconcile(fix);
 
 /** The first statement that updates ingest items (a batch's commit) fails once with `sqlstate`, as the server would fail it. */
-async function failFirstItemUpdate(db: Services['db'], message: string, sqlstate: string): Promise<void> {
-  await db.$executeRawUnsafe(`
-    CREATE SEQUENCE fail_once;
-    CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      -- A sequence, not a table: the failure rolls back what the statement wrote, but not nextval.
-      IF nextval('fail_once') = 1 THEN
-        RAISE EXCEPTION '${message}' USING ERRCODE = '${sqlstate}';
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER fail_once BEFORE UPDATE ON ingest_items FOR EACH STATEMENT EXECUTE FUNCTION fail_once();`);
-}
+const failFirstItemUpdate = (db: Services['db'], error: { message: string; sqlstate: string }) =>
+  failOnce(db, { name: 'fail_once', on: 'BEFORE UPDATE ON ingest_items FOR EACH STATEMENT', ...error });
 
 async function expectConsistent(s: Services, images: number) {
   expect(await s.db.image.count({ where: { state: 'indexed' } })).toBe(images);
@@ -91,7 +81,7 @@ describe('faults: PostgreSQL goes away mid-ingest', () => {
     try {
       await writeColourLibrary(svc.inbox);
       // The first batch's commit ends as a PostgreSQL restart ends a statement (57P01), with the server up again at once.
-      await failFirstItemUpdate(svc.database.db, 'terminating connection due to administrator command', '57P01');
+      await failFirstItemUpdate(svc.database.db, ADMIN_SHUTDOWN);
       const job = await svc.services.ingest.createFolderJob('alice', '.');
       await expect(svc.services.ingest.runJob(job)).rejects.toThrow(/57P01|administrator command/);
       // A failed job is never resumed: the images it had not indexed would be lost.
@@ -203,7 +193,7 @@ describe('faults: a job fails for a reason that is then mended', () => {
     const svc = await startTestService({ ENCODE_BATCH_SIZE: '2', INGEST_WRITE_BATCH: '2' });
     try {
       // The first batch's commit fails as a full disk fails it (53100): no outage, so the job fails.
-      await failFirstItemUpdate(svc.database.db, 'could not extend file: No space left on device', '53100');
+      await failFirstItemUpdate(svc.database.db, { message: 'could not extend file: No space left on device', sqlstate: '53100' });
       let upload = svc.api().post('/v1/admin/ingest').field('owner', 'alice');
       for (const [i, colour] of ['red', 'green', 'blue', 'yellow'].entries()) upload = upload.attach('files', await colourImage(colour), `${i}-${colour}.png`);
       const { jobId } = (await upload.expect(202)).body as { jobId: string };

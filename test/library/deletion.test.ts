@@ -4,6 +4,7 @@ import { isClean } from '../../src/library/consistency';
 import { createTestDatabase } from '../helpers/database';
 import { tempDir } from '../helpers/env';
 import { writeColourLibrary } from '../helpers/files';
+import { ADMIN_SHUTDOWN, failOnce } from '../helpers/failOnce';
 import { colourImage } from '../helpers/images';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
 
@@ -120,16 +121,7 @@ describe('deleting an image', () => {
     try {
       // The batch's rows are written, then its commit ends as a PostgreSQL restart would end it (as a kill of the
       // service would leave it too): rows pending, items pending.
-      await db.$executeRawUnsafe(`
-        CREATE SEQUENCE fail_index_once;
-        CREATE FUNCTION fail_index_once() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.state = 'indexed' AND nextval('fail_index_once') = 1 THEN
-            RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01';
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER fail_index_once BEFORE UPDATE ON images FOR EACH ROW EXECUTE FUNCTION fail_index_once();`);
+      await failOnce(db, { name: 'fail_index_once', on: 'BEFORE UPDATE ON images FOR EACH ROW', when: "NEW.state = 'indexed'", ...ADMIN_SHUTDOWN });
       const res = await svc
         .api()
         .post('/v1/admin/ingest')
@@ -194,16 +186,7 @@ describe('deleting an image', () => {
       expect(await waitForJob(svc, await upload([]))).toMatchObject({ state: 'completed', done: 1 });
       const red = await db.image.findFirstOrThrow();
       // The same bytes again, to add them to an album; the batch's write ends as a PostgreSQL restart would end it.
-      await db.$executeRawUnsafe(`
-        CREATE SEQUENCE fail_write_once;
-        CREATE FUNCTION fail_write_once() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF nextval('fail_write_once') = 1 THEN
-            RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01';
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER fail_write_once BEFORE INSERT ON images FOR EACH ROW EXECUTE FUNCTION fail_write_once();`);
+      await failOnce(db, { name: 'fail_write_once', on: 'BEFORE INSERT ON images FOR EACH ROW', ...ADMIN_SHUTDOWN });
       const again = await upload(['旅行']);
       for (let i = 0; !(await svc.services.ingest.status(again))?.error; i++) {
         if (i > 600) throw new Error('the batch never failed');
