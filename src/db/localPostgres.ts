@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { isZombie, processAlive } from '../util/processAlive';
+import { isZombie, processAlive, processName } from '../util/processAlive';
 import { isDatabaseUnavailable } from './unavailable';
 
 const run = promisify(execFile);
@@ -170,10 +170,32 @@ async function lockFile(dataDir: string): Promise<{ pid: number; port: number } 
   return Number.isInteger(pid) && Number.isInteger(port) ? { pid, port } : null;
 }
 
+/** A live process that is not PostgreSQL: its pid was given away after the server that wrote the lock file ended. */
+function foreignProcess(pid: number): string | null {
+  const name = processAlive(pid) ? processName(pid) : null;
+  return name !== null && name !== 'postgres' && name !== 'postmaster' ? name : null;
+}
+
 /** The port of a live server on this data dir. */
 async function runningPort(dataDir: string): Promise<number | null> {
   const lock = await lockFile(dataDir);
-  return lock && processAlive(lock.pid) ? lock.port : null;
+  return lock && processAlive(lock.pid) && foreignProcess(lock.pid) === null ? lock.port : null;
+}
+
+/**
+ * PostgreSQL will not start while its lock file names a live process, whatever that process is (after a reboot
+ * the pid may be another program's): say so, and what to do, rather than the bare failure of pg_ctl.
+ */
+async function refuseForeignLock(dataDir: string): Promise<void> {
+  const lock = await lockFile(dataDir);
+  const name = lock && foreignProcess(lock.pid);
+  if (!lock || !name) return;
+  const file = path.join(dataDir, 'postmaster.pid');
+  throw new Error(
+    `${file} names process ${lock.pid} (${name}), which is not PostgreSQL: the server that wrote it is gone and its pid ` +
+      `was given to another process (after a reboot, most likely), and PostgreSQL will not start while the file names a ` +
+      `live process. If no PostgreSQL runs on ${dataDir}, remove ${file} and start again.`,
+  );
 }
 
 /**
@@ -226,6 +248,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   const serverOpts = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=on`;
   const start = async () => {
     await untilReaped(dataDir);
+    await refuseForeignLock(dataDir);
     await pgCommand(bin, ['pg_ctl', '-D', dataDir, '-o', serverOpts, '-l', logFile, '-w', '-t', '60', 'start'], runAs);
   };
   if (joined) {

@@ -16,11 +16,21 @@ export function processAlive(pid: number): boolean {
 
 /** A process that has ended and is not reaped yet (Linux's /proc; elsewhere never). */
 export function isZombie(pid: number): boolean {
+  return procStat(pid)?.state === 'Z';
+}
+
+/** The process's command name (Linux's /proc; null elsewhere, or when there is no such process). */
+export function processName(pid: number): string | null {
+  return procStat(pid)?.name ?? null;
+}
+
+function procStat(pid: number): { name: string; state: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    const end = stat.lastIndexOf(')');
+    return { name: stat.slice(stat.indexOf('(') + 1, end), state: stat.slice(end + 2, end + 3) };
   } catch {
-    return false;
+    return null;
   }
 }

@@ -122,6 +122,23 @@ describe('local PostgreSQL supervision', () => {
     }
   }, 90_000);
 
+  test('a lock file whose pid went to another process (as after a reboot) fails the start at once, saying what to remove', async () => {
+    const dir = await clusterDir('pg-foreign');
+    const first = await startLocalPostgres({ dir });
+    const lockFile = path.join(dir, 'data', 'postmaster.pid');
+    const lock = await readFile(lockFile, 'utf8');
+    await first.stop();
+    const other = spawn('sleep', ['30']);
+    try {
+      await writeFile(lockFile, lock.replace(/^\d+/, String(other.pid)));
+      await expect(startLocalPostgres({ dir })).rejects.toThrow(
+        new RegExp(`names process ${other.pid} \\(sleep\\), which is not PostgreSQL.*remove ${lockFile} and start again`),
+      );
+    } finally {
+      other.kill();
+    }
+  }, 90_000);
+
   test('a CLI that started the cluster and ends while the service uses it hands the cluster over instead of stopping it', async () => {
     const parent = await tempDir('pg-handover');
     await chmod(parent, 0o755);
