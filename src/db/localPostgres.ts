@@ -170,16 +170,17 @@ async function lockFile(dataDir: string): Promise<{ pid: number; port: number } 
   return Number.isInteger(pid) && Number.isInteger(port) ? { pid, port } : null;
 }
 
-/** A live process that is not PostgreSQL: its pid was given away after the server that wrote the lock file ended. */
-function foreignProcess(pid: number): string | null {
-  const name = processAlive(pid) ? processName(pid) : null;
-  return name !== null && name !== 'postgres' && name !== 'postmaster' ? name : null;
+/** What the lock file's pid is now: gone, PostgreSQL, or (its name) another program's live process. */
+function lockHolder(pid: number): 'gone' | 'postgres' | { foreign: string } {
+  if (!processAlive(pid)) return 'gone';
+  const name = processName(pid);
+  return name === null || name === 'postgres' || name === 'postmaster' ? 'postgres' : { foreign: name };
 }
 
 /** The port of a live server on this data dir. */
 async function runningPort(dataDir: string): Promise<number | null> {
   const lock = await lockFile(dataDir);
-  return lock && processAlive(lock.pid) && foreignProcess(lock.pid) === null ? lock.port : null;
+  return lock && lockHolder(lock.pid) === 'postgres' ? lock.port : null;
 }
 
 /**
@@ -188,11 +189,11 @@ async function runningPort(dataDir: string): Promise<number | null> {
  */
 async function refuseForeignLock(dataDir: string): Promise<void> {
   const lock = await lockFile(dataDir);
-  const name = lock && foreignProcess(lock.pid);
-  if (!lock || !name) return;
+  const holder = lock && lockHolder(lock.pid);
+  if (!lock || !holder || typeof holder === 'string') return;
   const file = path.join(dataDir, 'postmaster.pid');
   throw new Error(
-    `${file} names process ${lock.pid} (${name}), which is not PostgreSQL: the server that wrote it is gone and its pid ` +
+    `${file} names process ${lock.pid} (${holder.foreign}), which is not PostgreSQL: the server that wrote it is gone and its pid ` +
       `was given to another process (after a reboot, most likely), and PostgreSQL will not start while the file names a ` +
       `live process. If no PostgreSQL runs on ${dataDir}, remove ${file} and start again.`,
   );

@@ -7,6 +7,7 @@ import { writeColourLibrary } from '../helpers/files';
 import { ADMIN_SHUTDOWN, failOnce } from '../helpers/failOnce';
 import { colourImage } from '../helpers/images';
 import { startTestService, waitForJob, type TestService } from '../helpers/service';
+import { until } from '../helpers/until';
 
 interface Hit {
   id: string;
@@ -28,6 +29,16 @@ async function hitFor(svc: TestService, query: string, owner: string, colour: st
   const hit = hits.find((h) => path.basename(h.source).startsWith(`${colour}.`));
   if (!hit) throw new Error(`no hit for the ${colour} image`);
   return hit;
+}
+
+/** Waits until the job's batch has failed as an outage fails it: the job waits out its retry delay. */
+const untilStopped = (svc: TestService, jobId: string) =>
+  until(async () => Boolean((await svc.services.ingest.status(jobId))?.error), 'the batch to fail', 30_000);
+
+/** Ends the job's retry delay now. */
+async function resume(svc: TestService, jobId: string): Promise<void> {
+  await svc.database.db.ingestJob.update({ where: { id: jobId }, data: { retryAt: null } });
+  svc.services.ingest.enqueue(jobId);
 }
 
 describe('deleting an image', () => {
@@ -132,10 +143,7 @@ describe('deleting an image', () => {
         .attach('files', await colourImage('green'), 'green.png');
       expect(res.status).toBe(202);
       const jobId = res.body.jobId as string;
-      for (let i = 0; !(await svc.services.ingest.status(jobId))?.error; i++) {
-        if (i > 600) throw new Error('the batch never failed');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilStopped(svc, jobId);
       expect(await db.image.count({ where: { state: 'pending' } })).toBe(3);
 
       // A re-index (at a restart, or by reconcile) leaves the photos to the job that wrote their rows.
@@ -145,8 +153,7 @@ describe('deleting an image', () => {
       await db.image.updateMany({ where: { externalId: 'cut' }, data: { deletedAt: new Date() } });
       expect((await svc.services.reconcile(true)).pendingDeletes).toHaveLength(1);
 
-      await db.ingestJob.update({ where: { id: jobId }, data: { retryAt: null } });
-      svc.services.ingest.enqueue(jobId);
+      await resume(svc, jobId);
       expect(await waitForJob(svc, jobId)).toMatchObject({ state: 'completed', done: 1, skipped: 2, failed: 0, pending: 0 });
       for (const gone of ['gone', 'cut']) expect((await svc.api().get(`/v1/images/by-external-id/${gone}?owner=alice`)).status).toBe(404);
       expect((await svc.api().get('/v1/images/by-external-id/keep?owner=alice')).body).toMatchObject({ state: 'indexed' });
@@ -188,17 +195,13 @@ describe('deleting an image', () => {
       // The same bytes again, to add them to an album; the batch's write ends as a PostgreSQL restart would end it.
       await failOnce(db, { name: 'fail_write_once', on: 'BEFORE INSERT ON images FOR EACH ROW', ...ADMIN_SHUTDOWN });
       const again = await upload(['旅行']);
-      for (let i = 0; !(await svc.services.ingest.status(again))?.error; i++) {
-        if (i > 600) throw new Error('the batch never failed');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilStopped(svc, again);
       expect(await db.ingestItem.findFirst({ where: { jobId: again } })).toMatchObject({ state: 'pending', imageId: null });
 
       expect((await svc.api().delete(`/v1/images/${red.id}`)).body).toEqual({ id: red.id, deleted: true });
       expect(await db.image.count()).toBe(0);
 
-      await db.ingestJob.update({ where: { id: again }, data: { retryAt: null } });
-      svc.services.ingest.enqueue(again);
+      await resume(svc, again);
       expect(await waitForJob(svc, again)).toMatchObject({ state: 'completed', done: 0, skipped: 1, failed: 0 });
       expect((await svc.api().get(`/v1/images/${red.id}`)).status).toBe(404);
       expect(await db.image.count()).toBe(0);
