@@ -114,13 +114,25 @@ describe('encoder gate: queries first', () => {
         ran++;
       }
     };
-    const loops = [loop(), loop()];
-    await tick();
-    let ranBefore = -1;
-    await gate.run(slowed, async () => void (ranBefore = ran));
-    stop = true;
-    await Promise.all(loops);
-    expect(ranBefore).toBeGreaterThan(2);
+    // On jest's clock: on a loaded machine, real 2 ms timers could fire so late that the stream never
+    // ran more than twice within the 20 ms.
+    jest.useFakeTimers();
+    try {
+      const loops = [loop(), loop()];
+      await jest.advanceTimersByTimeAsync(5);
+      let ranBefore = -1;
+      const slowedRun = gate.run(slowed, async () => void (ranBefore = ran));
+      await jest.advanceTimersByTimeAsync(30);
+      await slowedRun;
+      stop = true;
+      await jest.advanceTimersByTimeAsync(10);
+      await Promise.all(loops);
+      // The stream ran on for the 20 ms the run waited (2 ms a run), then gave the run its turn.
+      expect(ranBefore).toBeGreaterThanOrEqual(10);
+      expect(ranBefore).toBeLessThan(20);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('background chunks follow the measured time per item', () => {
