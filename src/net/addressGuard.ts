@@ -28,12 +28,18 @@ for (const [net4, prefix] of [
   ['240.0.0.0', 4],
 ] as const)
   blocked.addSubnet(net4, prefix, 'ipv4');
+// Besides IPv6's own private ranges, those that embed an IPv4 address a translator or tunnel may reach
+// (IPv4-compatible, SIIT, NAT64, Teredo, 6to4): none is routed to loopback here, but a host that has
+// such a translator would carry a request to the address they embed.
 for (const [net6, prefix] of [
-  ['::', 128],
+  ['::', 96],
   ['::1', 128],
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
+  ['2001::', 32],
   ['2001:db8::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],
