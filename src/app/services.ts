@@ -7,7 +7,7 @@ import { FolderAccess } from '../../ingest/sources/folderAccess';
 import { folderScanner } from '../../ingest/watch/folderScan';
 import { LibraryWatcher } from '../../ingest/watch/libraryWatcher';
 import { ApiKeyService } from '../auth/apiKeys';
-import type { Config } from '../config/env';
+import { ConfigError, type Config } from '../config/env';
 import type { Repositories } from '../db/repositories';
 import { DuplicateService } from '../duplicates/duplicateService';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../images/decode';
@@ -117,10 +117,23 @@ export interface ServiceHooks {
 }
 
 /** Builds every adapter and service from configuration; a failure part-way closes what was opened. */
+/** The pack's real folder: a models:fetch that moves the active link later is a change to switch to. */
+async function packFolder(dir: string): Promise<string> {
+  try {
+    return await realpath(dir);
+  } catch {
+    throw new ConfigError(
+      `no model pack at ${dir}: set MODEL_DIR to a pack's folder, or start with npm start, which generates the test pack (npm run models:fetch installs the real model)`,
+    );
+  }
+}
+
 export async function startServices(config: Config, log: Logger, hooks: ServiceHooks = {}): Promise<Services> {
   const closers = new Closers(log);
   // Before any encoder thread starts: only the threads that exist now are Node's own helpers.
   setHelperThreadsNice(config.BACKGROUND_NICE);
+  // Before the database: a mistyped MODEL_DIR is said in one line, not after a cluster start.
+  const packDir = await packFolder(config.modelDir);
   try {
     const metrics = new Metrics();
     const database = closers.own(await openDatabase(config, log), (d) => d.close());
@@ -130,8 +143,7 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const folders = new FolderAccess({ ingestRoots: config.ingestRoots, tenantRoot: config.tenantRoot }, repos.watches);
     const store = closers.own(createVectorStore(config), (st) => st.close());
     const loader = closers.own(new ModelLoader({ config, databaseUrl: database.url, store, metrics, log, onEncoderRun: hooks.onEncoderRun }), (l) => l.close());
-    // The pack's real folder: a models:fetch that moves the active link later is a change to switch to.
-    const first = await loader.load(await realpath(config.modelDir));
+    const first = await loader.load(packDir);
     const model = new ActiveModel(first.model);
     // The pack in use is closed after ingest has stopped (closers run in reverse): its last batch still encodes.
     const serving = closers.own({ packs: null as PackSwitch<LoadedModel> | null }, (p) => (p.packs ? p.packs.close() : first.close()));

@@ -197,4 +197,18 @@ describe('graceful shutdown', () => {
     agent.destroy();
     await database.drop();
   });
+
+  test('a MODEL_DIR that does not exist stops the start with one line that says what to do', async () => {
+    const root = path.resolve(__dirname, '../..');
+    const missing = path.join(await tempDir('no-pack'), 'pack');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, DATA_DIR: await tempDir('no-pack-data'), MODEL_DIR: missing, PORT: '0', ADMIN_API_KEY: ADMIN_KEY },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringContaining(`no model pack at ${missing}: set MODEL_DIR`)]);
+  });
 });
