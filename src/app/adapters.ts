@@ -43,7 +43,7 @@ export function ocrSettingsFrom(config: Config): PpOcrSettings {
     modelDir: config.OCR_MODEL_DIR ?? bundledOcrModelDir(),
     detectSide: Math.min(config.OCR_DETECT_SIDE ?? DETECT_SIDE, config.OCR_MAX_SIDE),
     minConfidence: config.OCR_MIN_CONFIDENCE,
-    intraOpThreads: config.OCR_THREADS,
+    intraOpThreads: config.ocrThreads,
     glimpsePixels: config.OCR_GLIMPSE_PIXELS,
   };
 }
@@ -52,7 +52,7 @@ export function ocrSettingsFrom(config: Config): PpOcrSettings {
 export async function openTextReader(config: Config, log: Logger): Promise<TextReader | null> {
   if (config.OCR === 'off') return null;
   try {
-    const reader = await OcrThreads.open(ocrSettingsFrom(config), { concurrency: config.OCR_CONCURRENCY, nice: config.BACKGROUND_NICE });
+    const reader = await OcrThreads.open(ocrSettingsFrom(config), { concurrency: config.ocrWorkers, nice: config.BACKGROUND_NICE });
     log.info({ engine: reader.key }, 'OCR is on');
     return reader;
   } catch (e) {

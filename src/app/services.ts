@@ -152,9 +152,9 @@ export async function startServices(config: Config, log: Logger, hooks: ServiceH
     const derivatives = await openDerivativeStore(path.join(config.dataDir, 'derivatives'), repos.images, log);
     const reader = await openTextReader(config, log);
     if (reader) closers.own(reader, (r) => r.close());
-    const ocrSettings = { maxSide: config.OCR_MAX_SIDE, concurrency: config.OCR_CONCURRENCY, pollMs: config.OCR_POLL_MS };
+    const ocrSettings = { maxSide: config.OCR_MAX_SIDE, concurrency: config.ocrWorkers, pollMs: config.OCR_POLL_MS };
     // OCR reads photos already searchable by meaning: its runs wait for ingest's, and it claims none while ingest runs.
-    const deferred = <T>(run: () => Promise<T>) => model.current.pack.gate.run('deferred', run);
+    const deferred = <T>(run: () => Promise<T>) => model.current.pack.gate.run('deferred', run, config.ocrShare);
     const ingestActivity = config.BACKGROUND_DURING_INGEST === 'wait' ? new JobActivity() : NEVER_BUSY;
     if (hooks.onIngestIdle) ingestActivity.onIdle(hooks.onIngestIdle);
     const ocrLog = log.child({ component: 'ocr' });

@@ -9,6 +9,9 @@ type Behind = Exclude<Lane, 'interactive'>;
 /** The lanes behind queries, in the order they go. */
 const BEHIND: readonly Behind[] = ['background', 'deferred'];
 
+/** Slots are counted in shares (see run): sums of thirds need not come back to exactly 0. */
+const EPSILON = 1e-9;
+
 /**
  * Admits encoder runs by priority. Interactive runs (queries) start as soon as a slot is free;
  * background runs (ingest) start only while no interactive run is waiting or running, so a query
@@ -20,7 +23,7 @@ const BEHIND: readonly Behind[] = ['background', 'deferred'];
  */
 export class EncoderGate {
   private readonly active: Record<Lane, number> = { interactive: 0, background: 0, deferred: 0 };
-  private readonly waiting: Record<Lane, { since: number; resume: () => void }[]> = { interactive: [], background: [], deferred: [] };
+  private readonly waiting: Record<Lane, { since: number; share: number; resume: () => void }[]> = { interactive: [], background: [], deferred: [] };
   private readonly queryWatchers = new Set<(busy: boolean) => void>();
   private queriesBusy = false;
 
@@ -58,40 +61,46 @@ export class EncoderGate {
   }
 
   private quiet(): boolean {
-    return this.active.interactive === 0 && this.waiting.interactive.length === 0;
+    return this.active.interactive < EPSILON && this.waiting.interactive.length === 0;
   }
 
   private activeBehind(): number {
     return this.active.background + this.active.deferred;
   }
 
-  private canStart(p: Lane, now = performance.now()): boolean {
+  private canStart(p: Lane, share: number, now = performance.now()): boolean {
     const behind = this.activeBehind();
-    if (this.active.interactive + behind >= this.capacity) return false;
+    if (this.active.interactive + behind + share > this.capacity + EPSILON) return false;
     if (p === 'interactive') return true;
     // One slot stays free for queries: they never wait for a background run to end.
-    if (this.capacity > 1 && behind >= this.capacity - 1) return false;
+    if (this.capacity > 1 && behind + share > this.capacity - 1 + EPSILON) return false;
     if (this.starving(p, now)) return true;
     return this.quiet() && (p === 'background' || this.waiting.background.length === 0);
   }
 
   private starving(p: Behind, now = performance.now()): boolean {
-    return this.activeBehind() === 0 && (this.waiting[p][0]?.since ?? now) <= now - this.starvationMs;
+    return this.activeBehind() < EPSILON && (this.waiting[p][0]?.since ?? now) <= now - this.starvationMs;
   }
 
-  async run<T>(priority: Lane, task: () => Promise<T>): Promise<T> {
+  /**
+   * @param share of a slot the run takes: a run on fewer threads than the machine has cores leaves the rest
+   *   to another (OCR on one thread takes half a slot on 2 cores, so two photos are read at once beside ingest's
+   *   or nothing, and queries keep their slot). Queries take whole slots.
+   */
+  async run<T>(priority: Lane, task: () => Promise<T>, share = 1): Promise<T> {
+    if (!(share > 0 && share <= 1) || (priority === 'interactive' && share !== 1)) throw new Error(`a ${priority} run cannot take ${share} of a slot`);
     // A waiter is handed its slot by admit(), already counted.
-    if (this.waiting[priority].length === 0 && this.canStart(priority)) this.active[priority]++;
+    if (this.waiting[priority].length === 0 && this.canStart(priority, share)) this.active[priority] += share;
     else
       await new Promise<void>((resume) => {
-        this.waiting[priority].push({ since: performance.now(), resume });
+        this.waiting[priority].push({ since: performance.now(), share, resume });
         this.queriesChanged();
       });
     this.queriesChanged();
     try {
       return await task();
     } finally {
-      this.active[priority]--;
+      this.active[priority] -= share;
       this.admit();
       this.queriesChanged();
     }
@@ -102,8 +111,8 @@ export class EncoderGate {
     const starved = BEHIND.filter((p) => this.starving(p));
     const order: Lane[] = [...starved, 'interactive', ...BEHIND.filter((p) => !starved.includes(p))];
     for (const p of order) {
-      while (this.waiting[p].length && this.canStart(p)) {
-        this.active[p]++;
+      for (let next = this.waiting[p][0]; next && this.canStart(p, next.share); next = this.waiting[p][0]) {
+        this.active[p] += next.share;
         this.waiting[p].shift()!.resume();
       }
     }

@@ -67,6 +67,42 @@ describe('encoder gate: queries first', () => {
     expect(started).toEqual(['ingest', 'ocr']);
   });
 
+  test('runs on a share of the cores share a slot: two OCR runs on one thread each of 2 cores read at once, and queries keep theirs', async () => {
+    const gate = new EncoderGate(2, 60_000);
+    const ocr = [deferred(), deferred(), deferred()];
+    const started: string[] = [];
+    const runs = ocr.map((d, i) =>
+      gate.run(
+        'deferred',
+        async () => {
+          started.push(`ocr-${i}`);
+          await d.promise;
+        },
+        0.5,
+      ),
+    );
+    const ingestDone = deferred();
+    const ingest = gate.run('background', async () => {
+      started.push('ingest');
+      await ingestDone.promise;
+    });
+    await tick();
+    expect(started).toEqual(['ocr-0', 'ocr-1']);
+    await expect(gate.run('interactive', async () => 'answered')).resolves.toBe('answered');
+    // A half slot freed: the next OCR run, not the whole one ingest asks for (it waits for the other half too).
+    ocr[0]!.resolve();
+    await tick();
+    expect(started).toEqual(['ocr-0', 'ocr-1']);
+    ocr[1]!.resolve();
+    await tick();
+    expect(started).toEqual(['ocr-0', 'ocr-1', 'ingest']);
+    ingestDone.resolve();
+    ocr[2]!.resolve();
+    await Promise.all([...runs, ingest]);
+    expect(started).toEqual(['ocr-0', 'ocr-1', 'ingest', 'ocr-2']);
+    await expect(gate.run('interactive', async () => 'answered', 0.5)).rejects.toThrow(/interactive run cannot take 0.5/);
+  });
+
   test('OCR (deferred) waits for waiting ingest runs, and starts at once on an idle gate', async () => {
     const gate = new EncoderGate(2, 60_000);
     const order: string[] = [];
