@@ -25,7 +25,7 @@ const VARIANTS = [
 
 /**
  * Resident memory OCR adds in a process of its own: its workers opened as the service opens them, then the photos with
- * text read twice, two at a time.
+ * text read twice, all handed to them at once.
  */
 async function ocrMemoryMiB(files: readonly string[], env: Record<string, string>): Promise<number> {
   const { ocrWorkers, ocrThreads } = ocrThreading(Number(env.OCR_CONCURRENCY ?? 0), Number(env.OCR_THREADS ?? 0), availableParallelism());
@@ -44,7 +44,7 @@ async function ocrMemoryMiB(files: readonly string[], env: Record<string, string
         return { data, width: info.width, height: info.height };
       }),
     );
-    for (let round = 0; round < 2; round++) await Promise.all(inputs.map((i) => reader.read({ ...i, data: Buffer.from(i.data) }, (run) => run())));
+    for (let pass = 0; pass < 2; pass++) await Promise.all(inputs.map((i) => reader.read({ ...i, data: Buffer.from(i.data) }, (run) => run())));
     return round((process.memoryUsage().rss - before) / 2 ** 20, 0);
   } finally {
     await reader.close();
@@ -108,7 +108,7 @@ export function ocrThreadsMarkdown(b: OcrThreadsBench): string {
     '',
     `Mean, ${VARIANTS[1].label}: ${summary(now!)}.`,
     '',
-    `Resident memory OCR adds (a process of its own: the workers opened, the ${b.withText} photos with text read twice, two at a time): ` +
+    `Resident memory OCR adds (a process of its own: the workers opened, the ${b.withText} photos with text read twice, all handed over at once): ` +
       VARIANTS.map((v, i) => `${b.memoryMiB[i]} MiB with ${v.label}`).join(', ') +
       '.',
     '',
