@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       ingestImages: envNumber('BENCH_OCR_INGEST', 80),
       requests: envNumber('BENCH_REQUESTS', 200),
       indexRows: envNumber('BENCH_OCR_INDEX_ROWS', 100_000),
+      ingestRounds: envNumber('BENCH_OCR_ROUNDS', 3),
     });
     log('decode of a 12 MP photo, against the decode before issue 37');
     const decode = await benchDecode(path.join(h.root, 'decode'), envNumber('BENCH_DECODE_ROUNDS', 5));
