@@ -116,7 +116,6 @@ export interface ServiceHooks {
   onIngestIdle?: () => void;
 }
 
-/** Builds every adapter and service from configuration; a failure part-way closes what was opened. */
 /** The pack's real folder: a models:fetch that moves the active link later is a change to switch to. */
 async function packFolder(dir: string): Promise<string> {
   try {
@@ -128,6 +127,7 @@ async function packFolder(dir: string): Promise<string> {
   }
 }
 
+/** Builds every adapter and service from configuration; a failure part-way closes what was opened. */
 export async function startServices(config: Config, log: Logger, hooks: ServiceHooks = {}): Promise<Services> {
   const closers = new Closers(log);
   // Before any encoder thread starts: only the threads that exist now are Node's own helpers.
