@@ -34,7 +34,7 @@ import {
 import { writePhotoLikeJpegs } from './fixtures';
 import { runStandaloneBench, type Harness } from './harness';
 import { listen, searchOnce } from './query';
-import { round, summarize, timed, writeBenchResults } from './stats';
+import { median, round, summarize, timed, writeBenchResults } from './stats';
 import type { ImageStage } from '../src/stages/imageStages';
 
 /** int8: every MatMul weight quantised dynamically (the hub's q8 files); q4: MatMulNBits (its q4 files). */
@@ -248,13 +248,12 @@ async function effectOnService(dir: string, h: Harness) {
       }
     }
   }
-  const median = (xs: number[]) => round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!, 2);
   const out = {
     pack: pack.label,
     photos: EFFECT_PHOTOS,
     rounds: EFFECT_ROUNDS,
-    withoutIngestImagesPerSec: median(rates.without),
-    withCaptionsIngestImagesPerSec: median(rates.withCaptions),
+    withoutIngestImagesPerSec: round(median(rates.without), 2),
+    withCaptionsIngestImagesPerSec: round(median(rates.withCaptions), 2),
     ingestRates: rates,
     captionedDuringIngest: Math.round(captionedDuringIngest / EFFECT_ROUNDS),
     searchWhileCaptioningMs: summarize(during),

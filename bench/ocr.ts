@@ -19,7 +19,7 @@ import { TEXTS, writeTextFreePhotos, writeTextPhotos, type MixPhoto } from './oc
 import { decodeOcrInput } from '../src/images/decode';
 import type { BenchPack, Harness } from './harness';
 import { listen } from './query';
-import { round, summarize, timed, timedCpu } from './stats';
+import { median, round, summarize, timed, timedCpu } from './stats';
 
 const FONTS = ['WenQuanYi Zen Hei', 'AR PL UMing CN', 'AR PL UKai CN'];
 const SIZES = [18, 28, 48];
@@ -41,7 +41,8 @@ function editDistance(a: readonly string[], b: readonly string[]): number {
   return prev[b.length]!;
 }
 
-async function rgb(buf: Buffer, maxSide = 1280) {
+/** A photo as OCR reads it: its longest side at most `maxSide`, RGB bytes. */
+export async function rgb(buf: Buffer, maxSide = 1280) {
   const { data, info } = await sharp(buf)
     .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
     .removeAlpha()
@@ -423,9 +424,6 @@ function requireFonts(): void {
   const missing = FONTS.filter((f) => !families.includes(f));
   if (missing.length) throw new Error(`bench:ocr renders with ${missing.join(', ')}: apt-get install fonts-wqy-zenhei fonts-arphic-uming fonts-arphic-ukai`);
 }
-
-/** The middle value (the upper of the two middle ones for an even count). */
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchOcr(h: Harness, opts: { ingestImages: number; requests: number; indexRows: number; ingestRounds: number }) {
   requireFonts();

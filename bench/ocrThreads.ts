@@ -8,13 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { ocrThreading } from '../src/config/env';
 import { decodeOcrInput } from '../src/images/decode';
 import { OcrThreads } from '../src/ocr/ocrThreads';
 import { bundledOcrModelDir } from '../src/ocr/ppOcr';
 import { envNumber, runStandaloneBench, type Harness } from './harness';
-import { ingestRate } from './ocr';
+import { ingestRate, rgb } from './ocr';
 import { writeTextFreePhotos, writeTextPhotos } from './ocrMix';
 import { round, writeBenchResults } from './stats';
 
@@ -35,15 +34,7 @@ async function ocrMemoryMiB(files: readonly string[], env: Record<string, string
     { concurrency: ocrWorkers, nice: null },
   );
   try {
-    const inputs = await Promise.all(
-      files.map(async (f) => {
-        const { data, info } = await sharp(await decodeOcrInput(await readFile(f), 1280))
-          .removeAlpha()
-          .raw()
-          .toBuffer({ resolveWithObject: true });
-        return { data, width: info.width, height: info.height };
-      }),
-    );
+    const inputs = await Promise.all(files.map(async (f) => rgb(await decodeOcrInput(await readFile(f), 1280))));
     for (let pass = 0; pass < 2; pass++) await Promise.all(inputs.map((i) => reader.read({ ...i, data: Buffer.from(i.data) }, (run) => run())));
     return round((process.memoryUsage().rss - before) / 2 ** 20, 0);
   } finally {
